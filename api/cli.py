@@ -1,0 +1,169 @@
+"""The ``arbiter`` command: check, test, decide, schema, serve.
+
+Exit codes: 0 success, 1 a finding (a pack error, a failed test, a refused input),
+2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine import jsonio
+from engine.registry import build_pack_set
+from engine.testing import run_pack_tests
+from rules.errors import ArbiterError, Diagnostic, InputError
+from rules.model import pack_format_schema
+
+DEFAULT_PACKS = "policy_packs"
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps([d.as_dict() for d in diagnostics], indent=2))
+        return
+    for d in diagnostics:
+        if fmt == "github":
+            level = "error" if d.severity == "error" else "warning"
+            message = d.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::{level} file={d.path},line={d.position.line},col={d.position.col},title={d.code}::{message}")
+        else:
+            print(d)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    pack_set, diagnostics = build_pack_set(Path(args.dir))
+    _print_diagnostics(diagnostics, args.format)
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    if args.format == "human":
+        if pack_set is None:
+            print(f"{errors} error(s)", file=sys.stderr)
+        else:
+            count = sum(1 for _ in pack_set)
+            print(f"checked {count} pack version(s) in {args.dir}: no errors", file=sys.stderr)
+    return 1 if pack_set is None else 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    pack_set, diagnostics = build_pack_set(Path(args.dir))
+    if pack_set is None:
+        _print_diagnostics(diagnostics, "human")
+        print("0 passed, 1 failed (the packs do not compile)")
+        return 1
+    passed = failed = 0
+    for pack in pack_set:
+        report = run_pack_tests(pack)
+        positions = pack.ir.test_positions
+        for outcome in report.outcomes:
+            if outcome.passed:
+                passed += 1
+                continue
+            failed += 1
+            where = f"{pack.ir.path}:{positions[outcome.index]}" if outcome.index < len(positions) else pack.ir.path
+            for failure in outcome.failures:
+                print(f"{where}: test-failed: {outcome.name!r}: {failure}")
+        hit, total, missed = report.coverage()
+        tests = len(report.outcomes)
+        share = f"{100 * hit / total:.0f}%" if total else "n/a"
+        line = f"{pack.key}: {tests} test(s), row coverage {hit}/{total} ({share})"
+        if missed and args.verbose:
+            line += " not hit: " + ", ".join(missed)
+        elif missed:
+            line += f", {len(missed)} row(s) never hit (-v lists them)"
+        print(line)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _read_input(source: str) -> object:
+    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    return jsonio.loads(raw)
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    pack_set, diagnostics = build_pack_set(Path(args.packs))
+    if pack_set is None:
+        _print_diagnostics(diagnostics, "human")
+        return 1
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        print(f"arbiter decide: --as-of {args.as_of!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    try:
+        raw = _read_input(args.input)
+        pack = pack_set.get(args.pack, args.version, as_of)
+        decision = pack.decide(raw, as_of, trace=args.trace)
+    except OSError as exc:
+        print(f"arbiter decide: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except InputError as exc:
+        for problem in exc.problems:
+            print(f"{args.input}: {problem.pointer or '/'}: {problem.code}: {problem.message}", file=sys.stderr)
+        return 1
+    except ArbiterError as exc:
+        print(f"arbiter decide: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(jsonio.dumps(decision.as_dict(), pretty=args.pretty) + b"\n")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(pack_format_schema(), indent=2, default=str))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from api.server import serve
+
+    return serve(packs=args.packs, host=args.host, port=args.port, workers=args.workers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arbiter", description="Arbiter decision service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="load, type-check and analyse every pack")
+    check.add_argument("dir", nargs="?", default=DEFAULT_PACKS)
+    check.add_argument("--format", choices=["human", "json", "github"], default="human")
+    check.set_defaults(func=cmd_check)
+
+    test = sub.add_parser("test", help="run the tests embedded in the packs")
+    test.add_argument("dir", nargs="?", default=DEFAULT_PACKS)
+    test.add_argument("-v", "--verbose", action="store_true", help="list rows no test reaches")
+    test.set_defaults(func=cmd_test)
+
+    decide = sub.add_parser("decide", help="one decision as JSON on stdout")
+    decide.add_argument("pack")
+    decide.add_argument("input", nargs="?", default="-", help="input JSON file, or - for stdin")
+    decide.add_argument("--packs", default=DEFAULT_PACKS)
+    decide.add_argument("--version")
+    decide.add_argument("--as-of", help="decision date (default: today, UTC)")
+    decide.add_argument("--trace", action="store_true")
+    decide.add_argument("--pretty", action="store_true")
+    decide.set_defaults(func=cmd_decide)
+
+    schema = sub.add_parser("schema", help="JSON Schema of the pack format")
+    schema.set_defaults(func=cmd_schema)
+
+    serve = sub.add_parser("serve", help="serve the packs over HTTP")
+    serve.add_argument("--packs", default=DEFAULT_PACKS)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

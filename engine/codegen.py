@@ -1,0 +1,442 @@
+"""Generate one Python function per pack version from its IR.
+
+The function reads validated inputs, computes derived values, evaluates the tables in
+order and returns ``(outputs, matched, reasons)``. A first-hit table becomes an
+``if/elif`` chain (the shape that runs at hand-written speed); the other hit policies
+collect the matching row indices and apply the policy to that list. Null checks are
+emitted only where the checker says a value can be null.
+
+Nothing a pack author writes reaches the generated source as code: names become
+positional variables (``v3``, ``t1_0``), literals become constants in the namespace, and
+strings are emitted with ``repr``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from rules import syntax as s
+from engine.runtime import ROUNDING
+from rules.ir import FieldDef, PackIR, Symbol, TableDef
+from rules.types import Type
+
+_ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+
+
+class Generator:
+    def __init__(self, pack: PackIR, *, traced: bool) -> None:
+        self.pack = pack
+        self.traced = traced
+        self.lines: list[str] = []
+        self.indent = 1
+        self.constants: dict[str, Any] = {}
+        self._constant_ids: dict[tuple[type, Any], str] = {}
+        self.names: dict[int, str] = {}
+        self.column_var: str | None = None
+
+    # Plumbing.
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def constant(self, value: Any) -> str:
+        key = (type(value), value)
+        if key not in self._constant_ids:
+            name = f"K{len(self._constant_ids)}"
+            self._constant_ids[key] = name
+            self.constants[name] = value
+        return self._constant_ids[key]
+
+    def bind(self, symbol: Symbol, name: str) -> None:
+        self.names[id(symbol)] = name
+
+    # Expressions.
+
+    def expr(self, node: s.Node) -> str:
+        if isinstance(node, s.Literal):
+            return self.literal(node.value)
+        if isinstance(node, s.Name):
+            return self.name(node.symbol)
+        if isinstance(node, s.InputValue):
+            assert self.column_var is not None
+            return self.column_var
+        if isinstance(node, s.Member):
+            target = self.expr(node.target)
+            if node.target.type.nullable:
+                return f"member({target}, {node.name!r})"
+            return f"{target}[{node.name!r}]"
+        if isinstance(node, s.Unary):
+            operand = self.expr(node.operand)
+            nullable = node.operand.type.nullable
+            if node.op == "-":
+                return f"n_neg({operand})" if nullable else f"(-{operand})"
+            return f"not3({operand})" if nullable else f"(not {operand})"
+        if isinstance(node, s.Binary):
+            return self.binary(node)
+        if isinstance(node, s.Conditional):
+            cond = self.expr(node.condition)
+            if node.condition.type.nullable:
+                cond = f"({cond}) is True"
+            return f"({self.expr(node.then)} if {cond} else {self.expr(node.otherwise)})"
+        if isinstance(node, s.In):
+            return self.membership(node)
+        if isinstance(node, s.Call):
+            return self.call(node)
+        if isinstance(node, s.ListOf):
+            return "[" + ", ".join(self.expr(i) for i in node.items) + "]"
+        raise TypeError(f"cannot generate {type(node).__name__}")
+
+    def literal(self, value: Any) -> str:
+        if value is None or isinstance(value, bool):
+            return repr(value)
+        if isinstance(value, int):
+            return repr(value)
+        if isinstance(value, str):
+            return repr(value)
+        if isinstance(value, (Decimal, dt.date)):
+            return self.constant(value)
+        raise TypeError(f"unexpected literal {value!r}")
+
+    def name(self, symbol: Symbol) -> str:
+        if symbol.kind == "as_of":
+            return "as_of"
+        if symbol.kind == "enum_literal":
+            return repr(symbol.name)
+        if symbol.kind == "item":
+            return f"_it{symbol.scope}"
+        if symbol.kind == "item_field":
+            return f"_it{symbol.scope}[{symbol.name!r}]"
+        return self.names[id(symbol)]
+
+    def binary(self, node: s.Binary) -> str:
+        a, b = self.expr(node.left), self.expr(node.right)
+        lt, rt = node.left.type, node.right.type
+        nullable = lt.nullable or rt.nullable
+        op = node.op
+        if op in ("and", "or"):
+            if nullable:
+                return f"{op}3({a}, {b})"
+            return f"({a} {op} {b})"
+        if op in ("=", "!="):
+            return f"({a} {'==' if op == '=' else '!='} {b})"
+        if op in _ORDER_OPS:
+            if nullable:
+                return f"{_ORDER_OPS[op]}({a}, {b})"
+            return f"({a} {op} {b})"
+        if op == "/":
+            return f"n_div({a}, {b})"
+        integral = lt.numeric == "integer" and rt.numeric == "integer"
+        fn = {"+": "add", "-": "sub", "*": "mul"}[op]
+        if nullable:
+            return f"{'i' if integral else 'n'}_{fn}({a}, {b})"
+        if integral:
+            return f"({a} {op} {b})"
+        return f"_{fn.upper()}({a}, {b})"
+
+    def membership(self, node: s.In) -> str:
+        needle = self.expr(node.needle)
+        hay = node.haystack
+        if isinstance(hay, s.Interval):
+            return self.interval(needle, node.needle.type, hay)
+        if isinstance(hay, s.ListOf):
+            if all(isinstance(i, s.Literal) for i in hay.items):
+                return f"({needle} in {self.constant(tuple(i.value for i in hay.items))})"  # type: ignore[attr-defined]
+            return f"({needle} in ({', '.join(self.expr(i) for i in hay.items)},))"
+        return f"({needle} in {self.expr(hay)})"
+
+    def interval(self, value: str, value_type: Type, iv: s.Interval) -> str:
+        low, high = self.expr(iv.low), self.expr(iv.high)
+        if value_type.nullable or iv.low.type.nullable or iv.high.type.nullable:
+            return f"in_interval({value}, {low}, {high}, {iv.low_closed}, {iv.high_closed})"
+        return f"({low} {'<=' if iv.low_closed else '<'} {value} {'<=' if iv.high_closed else '<'} {high})"
+
+    def call(self, node: s.Call) -> str:
+        resolved = node.resolved
+        args = node.args
+        if isinstance(resolved, tuple) and resolved[0] == "lookup":
+            _, table, column = resolved
+            index = self.constant(_Index(self.pack.data[table].index(column)))
+            keys = [self.expr(k) for k in args[2:]]
+            key = keys[0] if len(keys) == 1 else "(" + ", ".join(keys) + ",)"
+            return f"{index}.get({key})"
+        if isinstance(resolved, tuple):  # an aggregation with a projection over list items
+            fn, scope = resolved
+            source = self.expr(args[0])
+            if args[0].type.nullable:
+                source = f"({source} or ())"
+            var = f"_it{scope}"
+            body = self.expr(args[1]) if len(args) > 1 else var
+            return self.aggregate(fn, f"{body} for {var} in {source}", args[1].type if len(args) > 1 else None)
+        fn = node.function
+        rendered = [self.expr(a) for a in args]
+        if fn in ("min", "max", "sum", "count", "any", "all") and args[0].type.kind == "list":
+            source = rendered[0] if not args[0].type.nullable else f"({rendered[0]} or ())"
+            return self.aggregate(fn, f"_v for _v in {source}", None)
+        if fn in ("min", "max"):
+            if any(a.type.nullable for a in args):
+                return f"s_{fn}({', '.join(rendered)})"
+            return f"{fn}({', '.join(rendered)})"
+        if fn == "abs":
+            return f"f_abs({rendered[0]})" if args[0].type.nullable else f"abs({rendered[0]})"
+        if fn == "round":
+            mode = args[2].value if len(args) == 3 else "half_even"  # type: ignore[attr-defined]
+            return f"f_round({rendered[0]}, {rendered[1]}, {mode!r})"
+        if fn in ("floor", "ceiling"):
+            return f"f_{fn}({rendered[0]})"
+        return f"{fn}({', '.join(rendered)})"
+
+    def aggregate(self, fn: str, generator: str, body_type: Type | None) -> str:
+        if fn == "sum":
+            return f"agg_sum({generator})"
+        if fn in ("min", "max"):
+            return f"agg_{fn}({generator})"
+        if fn == "count":
+            if body_type is None:
+                return f"len([{generator}])"
+            return f"len([1 for _c in ({generator}) if _c is True])"
+        if fn == "any":
+            return f"(True in ({generator}))" if body_type is None else f"any(_c is True for _c in ({generator}))"
+        return f"all(_c is True for _c in ({generator}))"
+
+    # Unary tests.
+
+    def test(self, node: s.Node, column: str, column_type: Type) -> str:
+        if isinstance(node, s.AnyTest):
+            return "True"
+        if isinstance(node, s.AnyOfTests):
+            return "(" + " or ".join(self.test(t, column, column_type) for t in node.tests) + ")"
+        if isinstance(node, s.NotTest):
+            return "(not (" + " or ".join(self.test(t, column, column_type) for t in node.tests) + "))"
+        if isinstance(node, s.CompareTest):
+            operand = self.expr(node.operand)
+            if node.op in ("=", "!="):
+                return f"({column} {'==' if node.op == '=' else '!='} {operand})"
+            if column_type.nullable or node.operand.type.nullable:
+                return f"({_ORDER_OPS[node.op]}({column}, {operand}) is True)"
+            return f"({column} {node.op} {operand})"
+        if isinstance(node, s.IntervalTest):
+            return self.interval(column, column_type, node.interval)
+        if isinstance(node, s.EqualsTest):
+            operand = node.operand
+            if operand.type.kind == "list":
+                return f"({column} in {self.expr(operand)})"
+            return f"({column} == {self.expr(operand)})"
+        if isinstance(node, s.PredicateTest):
+            self.column_var = column
+            try:
+                text = self.expr(node.predicate)
+            finally:
+                self.column_var = None
+            return f"(({text}) is True)" if node.predicate.type.nullable else text
+        raise TypeError(f"cannot generate test {type(node).__name__}")
+
+    # The function.
+
+    def generate(self) -> str:
+        pack = self.pack
+        for i, f in enumerate(pack.inputs):
+            assert f.source is not None
+            self.bind(f.source, f"v{i}")
+            self.emit(f"v{i} = inp[{f.name!r}]")
+        for i, derive in enumerate(pack.derives):
+            var = f"d{i}"
+            self.bind(derive.symbol, var)
+            self.emit(f"{var} = {self.expr(derive.expr)}")
+            if self.traced:
+                self.emit(f"trace['derived'][{derive.symbol.name!r}] = {var}")
+        self.emit("matched = {}")
+        self.emit("reasons = []")
+        for t, table in enumerate(pack.tables):
+            self.table(t, table)
+        self.emit("out = {}")
+        for f in pack.outputs:
+            value = self.expr(f.value) if f.value is not None else self.name(f.source) if f.source is not None else "None"
+            self.output(f, value)
+        self.emit("return out, matched, reasons")
+        header = "def evaluate(inp, as_of, trace):" if self.traced else "def evaluate(inp, as_of):"
+        return header + "\n" + "\n".join(self.lines) + "\n"
+
+    def output(self, f: FieldDef, value: str) -> None:
+        """Assign one output, rounded to its declared scale; a required output is never null."""
+        spec = f.spec
+        target = f"out[{f.name!r}]"
+        self.emit(f"{target} = {value}")
+        nullable = f.value.type.nullable if f.value is not None else f.source.type.nullable if f.source is not None else True
+        if nullable and not spec.optional:
+            self.emit(f"if {target} is None:")
+            self.emit(f"    fail('output-missing', {'no row matched and no value was computed for required output ' + repr(f.name)!r}, None)")
+        if spec.type in ("money", "decimal") and (spec.scale is not None or spec.type == "money"):
+            places = spec.scale if spec.scale is not None else 2
+            mode = ROUNDING[spec.rounding or "half_up"]
+            quantum = self.constant(Decimal(1).scaleb(-places))
+            guard = f"if {target} is not None: " if nullable else ""
+            self.emit(f"{guard}{target} = _DEC({target}).quantize({quantum}, {mode!r}, _CTX)")
+        elif spec.type == "integer" and f.type.numeric != "integer":
+            self.emit(f"if {target} is not None: {target} = int({target})")
+
+    def table(self, t: int, table: TableDef) -> None:
+        columns = []
+        for k, column in enumerate(table.columns):
+            var = f"c{t}_{k}"
+            self.emit(f"{var} = {self.expr(column.expr)}")
+            columns.append((var, column.expr.type))
+        conditions = []
+        for row in table.rows:
+            parts = [self.test(test, var, ct) for test, (var, ct) in zip(row.tests, columns, strict=True)]
+            parts = [p for p in parts if p != "True"]
+            conditions.append(" and ".join(parts) if parts else "True")
+        out_vars = [f"t{t}_{k}" for k in range(len(table.output_names))]
+        for symbol, var in zip(table.output_symbols, out_vars, strict=True):
+            self.bind(symbol, var)
+        ids = self.constant(tuple(r.id for r in table.rows))
+        reasons = self.constant(tuple(r.reason for r in table.rows))
+        if table.hit_policy == "first":
+            self._first(table, conditions, out_vars)
+        else:
+            self._multi(t, table, conditions, out_vars, ids)
+        if table.result is not None:
+            self._bind_result(t, table, out_vars)
+        if self.traced:
+            cols = ", ".join(f"{c.label!r}: {var}" for c, (var, _) in zip(table.columns, columns, strict=True))
+            self.emit(f"trace['tables'][{table.id!r}] = {{'columns': {{{cols}}}, 'matched': matched[{table.id!r}]}}")
+        if table.hit_policy != "first" and any(r.reason is not None for r in table.rows):
+            self.emit(f"reasons.extend(r for r in ({reasons}[i] for i in h{t}) if r is not None)")
+
+    def _row_outputs(self, table: TableDef, row_index: int) -> list[str]:
+        return [self.expr(node) for node in table.rows[row_index].outputs]
+
+    def _no_match(self, table: TableDef, out_vars: list[str]) -> None:
+        if table.default is not None:
+            for var, node in zip(out_vars, table.default, strict=True):
+                self.emit(f"{var} = {self.expr(node)}")
+        else:
+            for var in out_vars:
+                self.emit(f"{var} = None")
+
+    def _first(self, table: TableDef, conditions: list[str], out_vars: list[str]) -> None:
+        t = self.pack.tables.index(table)
+        for i, cond in enumerate(conditions):
+            keyword = "if" if i == 0 else "elif"
+            if cond == "True" and i > 0:
+                self.emit("else:")
+            elif cond == "True":
+                self.emit("if True:")
+            else:
+                self.emit(f"{keyword} {cond}:")
+            self.indent += 1
+            for var, value in zip(out_vars, self._row_outputs(table, i), strict=True):
+                self.emit(f"{var} = {value}")
+            self.emit(f"hit{t} = {i}")
+            self.emit(f"matched[{table.id!r}] = [{table.rows[i].id!r}]")
+            if table.rows[i].reason is not None:
+                self.emit(f"reasons.append({table.rows[i].reason!r})")
+            self.indent -= 1
+            if cond == "True":
+                break
+        else:
+            self.emit("else:")
+            self.indent += 1
+            self._no_match(table, out_vars)
+            self.emit(f"hit{t} = -1")
+            self.emit(f"matched[{table.id!r}] = []")
+            self.indent -= 1
+
+    def _multi(self, t: int, table: TableDef, conditions: list[str], out_vars: list[str], ids: str) -> None:
+        h = f"h{t}"
+        self.emit(f"{h} = []")
+        for i, cond in enumerate(conditions):
+            if cond == "True":
+                self.emit(f"{h}.append({i})")
+            else:
+                self.emit(f"if {cond}:")
+                self.emit(f"    {h}.append({i})")
+        literal_rows = all(isinstance(n, s.Literal) for r in table.rows for n in r.outputs)
+        if literal_rows:
+            rows = self.constant(tuple(tuple(n.value for n in r.outputs) for r in table.rows))  # type: ignore[attr-defined]
+            row_of = f"{rows}.__getitem__"
+        else:
+            fn = f"_row{t}"
+            self.emit(f"def {fn}(i):")
+            self.indent += 1
+            for i in range(len(table.rows)):
+                self.emit(f"{'if' if i == 0 else 'elif'} i == {i}:")
+                self.emit(f"    return ({', '.join(self._row_outputs(table, i))},)")
+            self.indent -= 1
+            row_of = fn
+        policy = table.hit_policy
+        tid = repr(table.id)
+        if policy in ("priority", "output_order"):
+            ranks = self.constant(tuple(r.rank for r in table.rows))
+            if policy == "priority":
+                self.emit(f"{h} = [min({h}, key={ranks}.__getitem__)] if {h} else []")
+            else:
+                self.emit(f"{h}.sort(key={ranks}.__getitem__)")
+        if policy == "unique":
+            self.emit(f"if len({h}) > 1:")
+            self.emit(f"    fail('unique-violated', 'table ' + {tid} + ': rows ' + ', '.join({ids}[i] for i in {h}) + ' all match, but the hit policy is unique', {tid})")
+        if policy in ("unique", "priority"):
+            self.emit(f"if {h}:")
+            self.emit(f"    {', '.join(out_vars)}, = {row_of}({h}[0])")
+            self.emit("else:")
+            self.indent += 1
+            self._no_match(table, out_vars)
+            self.indent -= 1
+        elif policy == "any":
+            self.emit(f"if {h}:")
+            self.emit(f"    {', '.join(out_vars)}, = any_agree({tid}, [{row_of}(i) for i in {h}])")
+            self.emit("else:")
+            self.indent += 1
+            self._no_match(table, out_vars)
+            self.indent -= 1
+        else:
+            agg = table.aggregation
+            self.emit(f"_rows{t} = [{row_of}(i) for i in {h}]")
+            for k, var in enumerate(out_vars):
+                values = f"[_r[{k}] for _r in _rows{t}]"
+                if agg == "sum":
+                    self.emit(f"{var} = agg_sum({values})")
+                elif agg in ("min", "max"):
+                    self.emit(f"{var} = agg_{agg}({values})")
+                elif agg == "count":
+                    self.emit(f"{var} = len({h})")
+                else:
+                    self.emit(f"{var} = {values}")
+        self.emit(f"matched[{tid}] = [{ids}[i] for i in {h}]")
+
+    def _bind_result(self, t: int, table: TableDef, out_vars: list[str]) -> None:
+        assert table.result is not None
+        var = f"r{t}"
+        if table.result.name in table.output_names:
+            self.bind(table.result, out_vars[table.output_names.index(table.result.name)])
+            return
+        self.bind(table.result, var)
+        if len(out_vars) == 1:
+            self.emit(f"{var} = {out_vars[0]}")
+            return
+        names = table.output_names
+        if table.multi_hit:
+            pairs = ", ".join(f"{n!r}: _r[{k}]" for k, n in enumerate(names))
+            self.emit(f"{var} = [{{{pairs}}} for _r in _rows{t}]")
+        else:
+            pairs = ", ".join(f"{n!r}: {v}" for n, v in zip(names, out_vars, strict=True))
+            matched = f"hit{t} >= 0" if table.hit_policy == "first" else f"h{t}"
+            fallback = "None" if table.default is None else "_res"
+            self.emit(f"_res = {{{pairs}}}")
+            self.emit(f"{var} = _res if {matched} else {fallback}")
+
+
+class _Index(dict):  # type: ignore[type-arg]
+    """A lookup index; hashable by identity so it can live in the constant table."""
+
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+def generate(pack: PackIR, *, traced: bool = False) -> tuple[str, dict[str, Any]]:
+    gen = Generator(pack, traced=traced)
+    source = gen.generate()
+    return source, gen.constants

@@ -1,0 +1,172 @@
+"""Validating a decision's input against the pack's declared schema.
+
+Every problem is collected with its JSON path, so a caller sees all of them at once.
+Binary floats are refused: a number must arrive as ``int`` or ``Decimal`` (the JSON
+decoders in ``engine.jsonio`` produce exactly those).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from rules.errors import FieldProblem, InputError
+from rules.ir import FieldDef
+from rules.model import FieldSpec
+
+MAX_MAGNITUDE = Decimal("1e18")  # larger amounts are a typo or an attack, not an order
+MAX_DIGITS = 34
+MAX_STRING = 10_000
+MAX_ITEMS = 10_000
+
+Problems = list[FieldProblem]
+Path = tuple[str | int, ...]
+Coerce = Callable[[Any, Path, Problems], Any]
+
+
+def _number(spec: FieldSpec, integral: bool) -> Coerce:
+    low, high = spec.min, spec.max
+
+    def coerce(value: Any, path: Path, problems: Problems) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            kind = "a binary float" if isinstance(value, float) else type(value).__name__
+            problems.append(FieldProblem(path, "type", f"expected a number, got {kind}"))
+            return None
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                problems.append(FieldProblem(path, "number", "NaN and Infinity are not numbers"))
+                return None
+            if abs(value) >= MAX_MAGNITUDE or len(value.as_tuple().digits) > MAX_DIGITS or value.as_tuple().exponent < -MAX_DIGITS:  # type: ignore[operator]
+                problems.append(FieldProblem(path, "number", "number is out of the supported range"))
+                return None
+            if integral:
+                if value != value.to_integral_value():
+                    problems.append(FieldProblem(path, "type", "expected a whole number"))
+                    return None
+                value = int(value)
+        elif abs(value) >= MAX_MAGNITUDE:
+            problems.append(FieldProblem(path, "number", "number is out of the supported range"))
+            return None
+        elif not integral:
+            value = Decimal(value)
+        if low is not None and value < low:
+            problems.append(FieldProblem(path, "minimum", f"must be at least {low}"))
+        if high is not None and value > high:
+            problems.append(FieldProblem(path, "maximum", f"must be at most {high}"))
+        return value
+
+    return coerce
+
+
+def _boolean(value: Any, path: Path, problems: Problems) -> Any:
+    if not isinstance(value, bool):
+        problems.append(FieldProblem(path, "type", f"expected true or false, got {type(value).__name__}"))
+        return None
+    return value
+
+
+def _string(spec: FieldSpec) -> Coerce:
+    limit = spec.max_length if spec.max_length is not None else MAX_STRING
+    values = frozenset(spec.values) if spec.type == "enum" and spec.values else None
+    listed = ", ".join(spec.values or ())
+
+    def coerce(value: Any, path: Path, problems: Problems) -> Any:
+        if not isinstance(value, str):
+            problems.append(FieldProblem(path, "type", f"expected a string, got {type(value).__name__}"))
+            return None
+        if values is not None and value not in values:
+            problems.append(FieldProblem(path, "enum", f"must be one of {listed}"))
+            return None
+        if len(value) > limit:
+            problems.append(FieldProblem(path, "max_length", f"is longer than {limit} characters"))
+            return None
+        return value
+
+    return coerce
+
+
+def _date(value: Any, path: Path, problems: Problems) -> Any:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    problems.append(FieldProblem(path, "type", "expected a date as YYYY-MM-DD"))
+    return None
+
+
+def _object(fields: dict[str, FieldSpec]) -> Coerce:
+    members = [(name, spec, field_coercer(spec)) for name, spec in fields.items()]
+    known = frozenset(fields)
+
+    def coerce(value: Any, path: Path, problems: Problems) -> Any:
+        if not isinstance(value, dict):
+            problems.append(FieldProblem(path, "type", f"expected an object, got {type(value).__name__}"))
+            return None
+        out: dict[str, Any] = {}
+        for name, spec, sub in members:
+            raw = value.get(name)
+            if raw is None:
+                if not spec.optional:
+                    code = "missing" if name not in value else "null"
+                    problems.append(FieldProblem((*path, name), code, "is required" if code == "missing" else "must not be null"))
+                out[name] = spec.default
+                continue
+            out[name] = sub(raw, (*path, name), problems)
+        for name in value:
+            if name not in known:
+                problems.append(FieldProblem((*path, str(name)), "unknown", "is not a field of this pack's input"))
+        return out
+
+    return coerce
+
+
+def _list(spec: FieldSpec) -> Coerce:
+    item = _object(spec.items or {})
+    limit = spec.max_items if spec.max_items is not None else MAX_ITEMS
+
+    def coerce(value: Any, path: Path, problems: Problems) -> Any:
+        if not isinstance(value, list):
+            problems.append(FieldProblem(path, "type", f"expected a list, got {type(value).__name__}"))
+            return None
+        if len(value) > limit:
+            problems.append(FieldProblem(path, "max_items", f"has more than {limit} items"))
+            return None
+        return [item(v, (*path, i), problems) for i, v in enumerate(value)]
+
+    return coerce
+
+
+def field_coercer(spec: FieldSpec) -> Coerce:
+    kind = spec.type
+    if kind in ("money", "decimal"):
+        return _number(spec, integral=False)
+    if kind == "integer":
+        return _number(spec, integral=True)
+    if kind == "boolean":
+        return _boolean
+    if kind in ("string", "enum"):
+        return _string(spec)
+    if kind == "date":
+        return _date
+    if kind == "list":
+        return _list(spec)
+    return _object(spec.fields or {})
+
+
+def compile_validator(fields: list[FieldDef]) -> Callable[[Any], dict[str, Any]]:
+    """A function from a raw input to validated values, raising ``InputError``."""
+    root = _object({f.name: f.spec for f in fields})
+
+    def validate(raw: Any) -> dict[str, Any]:
+        problems: Problems = []
+        value = root(raw, (), problems)
+        if problems:
+            raise InputError(problems)
+        return value  # type: ignore[no-any-return]
+
+    return validate

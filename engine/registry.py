@@ -1,0 +1,95 @@
+"""The set of compiled packs being served: versions side by side, chosen by pin or by date.
+
+A ``PackSet`` is immutable. Reloading builds a new one and swaps the reference; a set
+that has any error is never built, so what is served only changes to something whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.compiled import CompiledPack
+from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion
+from rules.load import LoadResult, load_pack, pack_files
+
+
+def semver_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+@dataclass(frozen=True)
+class PackSet:
+    packs: dict[str, tuple[CompiledPack, ...]]  # versions in ascending order
+    root: str
+
+    def names(self) -> list[str]:
+        return sorted(self.packs)
+
+    def versions(self, name: str) -> tuple[CompiledPack, ...]:
+        if name not in self.packs:
+            raise UnknownPack(f"unknown pack {name!r}")
+        return self.packs[name]
+
+    def __iter__(self) -> Iterator[CompiledPack]:
+        for name in self.names():
+            yield from self.packs[name]
+
+    def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
+        """The pinned ``version``, else the newest version effective on ``as_of``."""
+        versions = self.versions(name)
+        if version is not None:
+            for pack in versions:
+                if pack.version == version:
+                    return pack
+            known = ", ".join(p.version for p in versions)
+            raise UnknownVersion(f"pack {name!r} has no version {version!r} (known: {known})")
+        if as_of is None:
+            return versions[-1]
+        for pack in reversed(versions):
+            if pack.effective_on(as_of):
+                return pack
+        raise UnknownVersion(f"no version of pack {name!r} is effective on {as_of.isoformat()}")
+
+
+def load_results(root: Path) -> list[LoadResult]:
+    return [load_pack(path) for path in pack_files(root)]
+
+
+def build_pack_set(root: Path) -> tuple[PackSet | None, list[Diagnostic]]:
+    """Load, check and compile every pack below ``root``; all diagnostics, sorted."""
+    results = load_results(root)
+    diagnostics: list[Diagnostic] = [d for r in results for d in r.diagnostics]
+    by_name: dict[str, list[CompiledPack]] = {}
+    seen: dict[str, str] = {}
+    if not results:
+        diagnostics.append(Diagnostic(str(root), Position(0, 0), "no-packs", "no pack files (*.yaml) found"))
+    for result in results:
+        if result.pack is None:
+            continue
+        ir = result.pack
+        stem = Path(result.path).stem
+        if stem.count(".") == 2 and stem != ir.version:
+            diagnostics.append(Diagnostic(result.path, Position(2, 1), "version-mismatch",
+                                          f"file is named {stem} but declares version {ir.version}"))
+            continue
+        if ir.key in seen:
+            diagnostics.append(Diagnostic(result.path, Position(1, 1), "duplicate-version",
+                                          f"{ir.key} is also defined in {seen[ir.key]}"))
+            continue
+        seen[ir.key] = result.path
+        by_name.setdefault(ir.name, []).append(CompiledPack(ir))
+    diagnostics.sort(key=Diagnostic.sort_key)
+    if any(d.severity == "error" for d in diagnostics):
+        return None, diagnostics
+    packs = {name: tuple(sorted(v, key=lambda p: semver_key(p.version))) for name, v in by_name.items()}
+    return PackSet(packs, str(root)), diagnostics
+
+
+def require_pack_set(root: Path) -> PackSet:
+    pack_set, diagnostics = build_pack_set(root)
+    if pack_set is None:
+        raise PackError(diagnostics)
+    return pack_set

@@ -1,0 +1,604 @@
+"""The check stage: from a pack as written to its typed IR, collecting every diagnostic.
+
+Stages, in order: data tables, inputs, derived values, decision tables, outputs, embedded
+tests. Each stage reports what it finds and goes on; a stage that depends on a broken
+name sees that name as missing and stays quiet about it, so one mistake gives one error.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from rules import syntax as s
+from rules.errors import Diagnostic, Position
+from rules.expressions import ExpressionChecker, ExpressionProblem, Scope, did_you_mean, field_type
+from rules.ir import Column, DataDef, DeriveDef, FieldDef, PackIR, RowDef, StepDef, Symbol, TableDef
+from rules.model import DataTable, FieldSpec, PackDocument, Table
+from rules.parser import ExpressionSyntaxError, parse_expression, parse_unary_tests
+from rules.source import PathKey, SourceDoc
+from rules.types import BOOLEAN, DATE, STRING, Type, join
+
+RESERVED_NAMES = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else"}
+SINGLE_HIT = ("first", "unique", "priority", "any")
+
+
+class _Skip(Exception):
+    """An element is broken and has been reported; leave it out of the IR."""
+
+
+def spec_type(spec: FieldSpec) -> Type:
+    nullable = spec.optional and spec.default is None
+    if spec.type == "enum":
+        return Type("string", values=tuple(spec.values or ()), nullable=nullable)
+    if spec.type == "list":
+        if spec.items is not None:
+            item = Type("object", fields=tuple((n, spec_type(f)) for n, f in spec.items.items()))
+        else:
+            item = STRING
+        return Type("list", item=item, nullable=nullable)
+    if spec.type == "object":
+        return Type("object", fields=tuple((n, spec_type(f)) for n, f in (spec.fields or {}).items()), nullable=nullable)
+    return field_type(spec.type).with_null(nullable)
+
+
+def assignable(target: Type, value: Type) -> bool:
+    if value.kind == "null":
+        return True
+    if target.kind != value.kind:
+        return False
+    if target.kind == "string" and target.values is not None:
+        return value.values is not None and set(value.values) <= set(target.values)
+    if target.kind == "list":
+        return target.item is None or value.item is None or assignable(target.item, value.item)
+    if target.kind == "object":
+        return all(value.field(n) is not None and assignable(t, value.field(n) or t) for n, t in target.fields or ())
+    return True
+
+
+class PackChecker:
+    def __init__(self, doc: SourceDoc, model: PackDocument, pack_dir: Path) -> None:
+        self.doc = doc
+        self.model = model
+        self.pack_dir = pack_dir
+        self.diagnostics: list[Diagnostic] = []
+        self.data: dict[str, DataDef] = {}
+        self.scope = Scope({"as_of": Symbol("as_of", "as_of", DATE)})
+        self.scope_counter = [0]
+        self.used: set[int] = set()
+
+    # Reporting.
+
+    def report(self, path: PathKey, code: str, message: str, *, key: bool = False, severity: str = "error") -> None:
+        self.diagnostics.append(Diagnostic(self.doc.path, self.doc.position(path, key=key), code, message, severity))
+
+    def report_at(self, position: Position, code: str, message: str, path: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(path or self.doc.path, position, code, message))
+
+    def _problem(self, path: PathKey, text: str, exc: ExpressionProblem | ExpressionSyntaxError) -> None:
+        self.report_at(self.doc.text_position(path, exc.offset, text), exc.code, exc.message)
+
+    def expression(self, path: PathKey, text: Any, scope: Scope | None = None, input_type: Type | None = None) -> s.Node:
+        if not isinstance(text, str):
+            text = _literal_text(text)
+        try:
+            node = parse_expression(text)
+            self._checker(scope, input_type).check(node)
+        except (ExpressionSyntaxError, ExpressionProblem) as exc:
+            self._problem(path, text, exc)
+            raise _Skip from None
+        return node
+
+    def _checker(self, scope: Scope | None, input_type: Type | None = None) -> ExpressionChecker:
+        checker = ExpressionChecker(scope or self.scope, self.data, input_type=input_type, scope_counter=self.scope_counter)
+        checker.used = self.used
+        return checker
+
+    def define(self, path: PathKey, symbol: Symbol) -> None:
+        if symbol.name in RESERVED_NAMES:
+            self.report(path, "reserved-name", f"{symbol.name!r} is reserved", key=True)
+            raise _Skip
+        existing = self.scope.lookup(symbol.name)
+        if existing is not None:
+            self.report(path, "duplicate-name", f"{symbol.name!r} is already defined as {existing.kind.replace('_', ' ')}", key=True)
+            raise _Skip
+        self.scope.symbols[symbol.name] = symbol
+
+    # Stages.
+
+    def run(self, digest: str) -> PackIR | None:
+        m = self.model
+        for name, table in m.data.items():
+            try:
+                self.data[name] = self.data_table(name, table)
+            except _Skip:
+                pass
+        inputs = self.inputs()
+        derives = self.derives()
+        tables = self.tables()
+        steps: list[StepDef] = []
+        if m.kind == "flow" and not m.steps:
+            self.report(("kind",), "flow-without-steps", "a flow pack needs 'steps'")
+        if m.kind == "decision" and m.steps:
+            self.report(("steps",), "steps-in-decision", "only a flow pack has 'steps'; set kind: flow")
+        outputs = self.outputs()
+        self.tests(tables)
+        if m.effective_from and m.effective_to and m.effective_to <= m.effective_from:
+            self.report(("effective_to",), "empty-window", "effective_to must be after effective_from")
+        if any(d.severity == "error" for d in self.diagnostics):
+            return None
+        return PackIR(
+            name=m.pack, version=m.version, kind=m.kind, description=m.description, owner=m.owner,
+            effective_from=m.effective_from, effective_to=m.effective_to, inputs=inputs, outputs=outputs,
+            data=self.data, derives=derives, tables=tables, steps=steps, tests=list(m.tests), digest=digest,
+            path=self.doc.path, test_positions=[self.doc.position(("tests", i)) for i in range(len(m.tests))],
+        )
+
+    def data_table(self, name: str, table: DataTable) -> DataDef:
+        base: PathKey = ("data", name)
+        columns = dict(table.columns)
+        for k in table.key:
+            if k not in columns:
+                self.report((*base, "key"), "unknown-column", f"key column {k!r} is not among the columns")
+                raise _Skip
+        if (table.rows is None) == (table.csv is None):
+            self.report(base, "data-source", "a data table has either 'rows' or 'csv', not both or neither", key=True)
+            raise _Skip
+        names = list(columns)
+        rows: list[dict[str, Any]] = []
+        if table.rows is not None:
+            for i, raw in enumerate(table.rows):
+                if len(raw) != len(names):
+                    self.report((*base, "rows", i), "data-row", f"row has {len(raw)} values for {len(names)} columns")
+                    continue
+                try:
+                    rows.append({c: _data_value(columns[c], v) for c, v in zip(names, raw, strict=True)})
+                except ValueError as exc:
+                    self.report((*base, "rows", i), "data-value", str(exc))
+        else:
+            assert table.csv is not None
+            rows = self._csv_rows((*base, "csv"), table.csv, columns)
+        seen: dict[Any, int] = {}
+        for i, row in enumerate(rows):
+            k = tuple(row[c] for c in table.key)
+            if k in seen:
+                self.report((*base, "rows", i) if table.rows is not None else (*base, "csv"), "duplicate-key",
+                            f"key {k!r} appears twice in data table {name!r}")
+            seen[k] = i
+        return DataDef(name, list(table.key), columns, rows)
+
+    def _csv_rows(self, path: PathKey, relative: str, columns: dict[str, str]) -> list[dict[str, Any]]:
+        file = (self.pack_dir / relative).resolve()
+        if self.pack_dir.resolve() not in file.parents:
+            self.report(path, "data-source", f"CSV file {relative!r} must be inside the pack folder")
+            raise _Skip
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            self.report(path, "data-source", f"cannot read {relative!r}: {exc.strerror}")
+            raise _Skip from None
+        reader = csv.reader(text.splitlines())
+        header = next(reader, [])
+        display = str(file)
+        if [h.strip() for h in header] != list(columns):
+            self.report_at(Position(1, 1), "data-columns", f"header must be {', '.join(columns)}", display)
+            raise _Skip
+        rows = []
+        for line_no, values in enumerate(reader, start=2):
+            if not values:
+                continue
+            if len(values) != len(columns):
+                self.report_at(Position(line_no, 1), "data-row", f"{len(values)} values for {len(columns)} columns", display)
+                continue
+            row: dict[str, Any] = {}
+            col = 1
+            for (column, kind), value in zip(columns.items(), values, strict=True):
+                try:
+                    row[column] = _data_value(kind, value.strip() if value.strip() != "" else None, from_text=True)
+                except ValueError as exc:
+                    self.report_at(Position(line_no, col), "data-value", str(exc), display)
+                col += len(value) + 1
+            if len(row) == len(columns):
+                rows.append(row)
+        return rows
+
+    def inputs(self) -> list[FieldDef]:
+        out = []
+        for name, spec in self.model.inputs.items():
+            path: PathKey = ("inputs", name)
+            if not self._spec_ok(path, spec, output=False):
+                continue
+            t = spec_type(spec)
+            symbol = Symbol(name, "input", t)
+            try:
+                self.define(path, symbol)
+            except _Skip:
+                continue
+            out.append(FieldDef(name, spec, t, default=spec.default, source=symbol))
+        return out
+
+    def _spec_ok(self, path: PathKey, spec: FieldSpec, *, output: bool) -> bool:
+        ok = True
+        if spec.type == "enum" and not spec.values:
+            self.report(path, "invalid-field", "an enum needs 'values'", key=True)
+            ok = False
+        if spec.values is not None and spec.type != "enum":
+            self.report((*path, "values"), "invalid-field", "'values' belongs to an enum", key=True)
+            ok = False
+        if (spec.min is not None or spec.max is not None) and spec.type not in ("money", "decimal", "integer"):
+            self.report((*path, "min" if spec.min is not None else "max"), "invalid-field", "bounds belong to numbers", key=True)
+            ok = False
+        if spec.type == "list" and spec.items is None:
+            spec_items_ok = False
+            self.report(path, "invalid-field", "a list needs 'items' (the fields of each element)", key=True)
+            ok = spec_items_ok
+        if (spec.scale is not None or spec.rounding is not None) and spec.type not in ("money", "decimal"):
+            self.report(path, "invalid-field", "scale and rounding belong to money and decimal", key=True)
+            ok = False
+        if spec.value is not None and not output:
+            self.report((*path, "value"), "invalid-field", "'value' belongs to outputs", key=True)
+            ok = False
+        for sub_name, sub in {**(spec.items or {}), **(spec.fields or {})}.items():
+            sub_path = (*path, "items" if spec.items else "fields", sub_name)
+            ok = self._spec_ok(sub_path, sub, output=output) and ok
+        return ok
+
+    def derives(self) -> list[DeriveDef]:
+        out = []
+        for name, text in self.model.derive.items():
+            path: PathKey = ("derive", name)
+            try:
+                expr = self.expression(path, text)
+                symbol = Symbol(name, "derive", expr.type)
+                self.define(path, symbol)
+            except _Skip:
+                continue
+            out.append(DeriveDef(symbol, expr))
+        return out
+
+    # Tables.
+
+    def tables(self) -> list[TableDef]:
+        out = []
+        row_ids: dict[str, PathKey] = {}
+        table_ids: set[str] = set()
+        for i, table in enumerate(self.model.tables):
+            path: PathKey = ("tables", i)
+            if table.id in table_ids:
+                self.report((*path, "id"), "duplicate-table-id", f"table id {table.id!r} is used twice")
+                continue
+            table_ids.add(table.id)
+            for j, row in enumerate(table.rows):
+                if row.id in row_ids:
+                    first = self.doc.position((*row_ids[row.id], "id"))
+                    self.report((*path, "rows", j, "id"), "duplicate-row-id",
+                                f"row id {row.id!r} is already used at line {first.line}")
+                else:
+                    row_ids[row.id] = (*path, "rows", j)
+            try:
+                out.append(self.table(path, table))
+            except _Skip:
+                continue
+        return out
+
+    def table(self, path: PathKey, table: Table) -> TableDef:
+        columns: list[Column] = []
+        labels: list[str] = []
+        broken = False
+        for k, spec in enumerate(table.inputs):
+            label, text, cpath = (spec.strip(), spec, (*path, "inputs", k)) if isinstance(spec, str) else (spec.name, spec.expr, (*path, "inputs", k, "expr"))
+            try:
+                columns.append(Column(label, self.expression(cpath, text)))
+                labels.append(label)
+            except _Skip:
+                broken = True
+        policy = table.hit_policy
+        if table.aggregation is not None and policy != "collect":
+            self.report((*path, "aggregation"), "invalid-aggregation", "aggregation belongs to the collect hit policy")
+            raise _Skip
+        if table.aggregation not in (None, "list") and len(table.outputs) != 1:
+            self.report((*path, "aggregation"), "invalid-aggregation", f"{table.aggregation} aggregates one output column")
+            raise _Skip
+        declared = {f: spec_type(spec) for f, spec in self.model.outputs.items()}
+        rows: list[RowDef] = []
+        cell_types: list[list[Type]] = [[] for _ in table.outputs]
+        for j, row in enumerate(table.rows):
+            rpath: PathKey = (*path, "rows", j)
+            tests: list[s.Node] = []
+            for key in row.when:
+                if key not in labels and not broken:
+                    self.report((*rpath, "when", key), "unknown-column",
+                                f"table {table.id!r} has no input column {key!r}{did_you_mean(key, labels)}", key=True)
+            for column in columns:
+                cell = row.when.get(column.label, "-")
+                try:
+                    tests.append(self.cell((*rpath, "when", column.label), cell, column.expr.type))
+                except _Skip:
+                    broken = True
+            outputs: list[s.Node] = []
+            for key in row.then:
+                if key not in table.outputs:
+                    self.report((*rpath, "then", key), "unknown-column",
+                                f"table {table.id!r} has no output column {key!r}{did_you_mean(key, table.outputs)}", key=True)
+                    broken = True
+            for k, name in enumerate(table.outputs):
+                if name not in row.then:
+                    self.report(rpath, "missing-output", f"row {row.id!r} does not set output {name!r}")
+                    broken = True
+                    continue
+                try:
+                    node = self.output_cell((*rpath, "then", name), row.then[name], declared.get(name))
+                    outputs.append(node)
+                    cell_types[k].append(node.type)
+                except _Skip:
+                    broken = True
+            rows.append(RowDef(row.id, j, tests, outputs, row.reason))
+        if broken:
+            raise _Skip
+        output_types: list[Type] = []
+        for k, name in enumerate(table.outputs):
+            t = declared.get(name)
+            if t is None:
+                t = cell_types[k][0]
+                for other in cell_types[k][1:]:
+                    joined = join(t, other)
+                    if joined is None:
+                        self.report((*path, "outputs", k), "type-mismatch", f"the rows give output {name!r} different types")
+                        raise _Skip
+                    t = joined
+            output_types.append(t)
+        default: list[s.Node] | None = None
+        if table.default is not None:
+            default = []
+            for k, name in enumerate(table.outputs):
+                if name not in table.default:
+                    self.report((*path, "default"), "missing-output", f"default does not set output {name!r}")
+                    raise _Skip
+                default.append(self.output_cell((*path, "default", name), table.default[name], output_types[k]))
+        if policy in ("priority", "output_order"):
+            self._rank_rows(path, table, rows, output_types)
+        catch_all = any(all(isinstance(t, s.AnyTest) for t in r.tests) for r in rows)
+        always = default is not None or catch_all or policy in ("collect", "rule_order", "output_order")
+        return self._bind_table(path, table, columns, rows, output_types, default, always)
+
+    def _bind_table(self, path: PathKey, table: Table, columns: list[Column], rows: list[RowDef],
+                    output_types: list[Type], default: list[s.Node] | None, always: bool) -> TableDef:
+        multi = table.hit_policy in ("collect", "rule_order", "output_order")
+        agg = table.aggregation
+        symbols: list[Symbol] = []
+        for k, name in enumerate(table.outputs):
+            t = output_types[k]
+            if multi and agg in (None, "list"):
+                value_type = Type("list", item=t)
+            elif agg == "count":
+                value_type = Type("number", "integer")
+            elif agg in ("sum",):
+                value_type = t.with_null(False)
+            elif agg in ("min", "max"):
+                value_type = t.with_null()
+            else:
+                value_type = t.with_null(t.nullable or not always)
+            symbols.append(Symbol(name, "table_output", value_type))
+        result: Symbol | None = None
+        if table.result is not None:
+            if len(table.outputs) == 1:
+                result_type = symbols[0].type
+            else:
+                obj = Type("object", fields=tuple(zip(table.outputs, output_types, strict=True)))
+                result_type = Type("list", item=obj) if multi else obj.with_null(not always)
+            result = Symbol(table.result, "table_result", result_type)
+        for k, symbol in enumerate(symbols):
+            if table.result is not None and len(table.outputs) > 1 and symbol.name == table.result:
+                continue
+            self.define((*path, "outputs", k), symbol)
+        if result is not None and result.name not in table.outputs:
+            self.define((*path, "result"), result)
+        return TableDef(
+            id=table.id, hit_policy=table.hit_policy, aggregation=agg, columns=columns,
+            output_names=list(table.outputs), output_types=output_types, rows=rows, output_symbols=symbols,
+            result=result, default=default, always_matches=always,
+        )
+
+    def _rank_rows(self, path: PathKey, table: Table, rows: list[RowDef], output_types: list[Type]) -> None:
+        orders: list[list[Any] | None] = []
+        for k, name in enumerate(table.outputs):
+            given = (table.output_values or {}).get(name)
+            values = output_types[k].values
+            orders.append(list(given) if given is not None else (list(values) if values is not None else None))
+        if all(o is None for o in orders):
+            self.report((*path, "hit_policy"), "missing-priority",
+                        f"{table.hit_policy} needs an order of output values: declare the output as an enum or set output_values")
+            raise _Skip
+        for row in rows:
+            rank = []
+            for k, order in enumerate(orders):
+                if order is None:
+                    continue
+                cell = row.outputs[k]
+                if not isinstance(cell, s.Literal) or cell.value not in order:
+                    self.report((*path, "rows", row.index, "then", table.outputs[k]), "missing-priority",
+                                f"{cell.value if isinstance(cell, s.Literal) else 'an expression'!r} is not in the priority list of {table.outputs[k]!r}")
+                    raise _Skip
+                rank.append(order.index(cell.value))
+            row.rank = tuple(rank)
+
+    def cell(self, path: PathKey, value: Any, column_type: Type) -> s.Node:
+        checker = self._checker(None, input_type=column_type)
+        if value is None:
+            self.report(path, "empty-cell", "empty cell: write '-' to match anything or 'null' to match a missing value")
+            raise _Skip
+        if isinstance(value, list):
+            items = [s.Literal(0, 0, v) for v in value]
+            node: s.Node = s.AnyOfTests(0, 0, [s.EqualsTest(0, 0, item) for item in items])
+            try:
+                checker.check_test(node)
+            except ExpressionProblem as exc:
+                self.report(path, exc.code, exc.message)
+                raise _Skip from None
+            return node
+        if not isinstance(value, str):
+            node = s.EqualsTest(0, 0, s.Literal(0, 0, value))
+            try:
+                checker.check_test(node)
+            except ExpressionProblem as exc:
+                self.report(path, exc.code, exc.message)
+                raise _Skip from None
+            return node
+        try:
+            node = parse_unary_tests(value)
+            checker.check_test(node)
+        except (ExpressionSyntaxError, ExpressionProblem) as exc:
+            self._problem(path, value, exc)
+            raise _Skip from None
+        return node
+
+    def output_cell(self, path: PathKey, value: Any, declared: Type | None) -> s.Node:
+        """An output cell: a literal of the output's type, or an expression after '='."""
+        if isinstance(value, str) and value.startswith("="):
+            text = value[1:]
+            try:
+                node = parse_expression(text)
+                self._checker(None).check(node)
+            except (ExpressionSyntaxError, ExpressionProblem) as exc:
+                exc.offset += 1
+                self._problem(path, value, exc)
+                raise _Skip from None
+        elif isinstance(value, (list, dict)):
+            self.report(path, "invalid-value", "an output cell is a single value or an expression after '='")
+            raise _Skip
+        else:
+            node = s.Literal(0, len(str(value)), value)
+            node.type = _checked_literal_type(value, declared)
+        if declared is not None and not assignable(declared, node.type):
+            if isinstance(node, s.Literal) and isinstance(value, str) and declared.values is not None:
+                self.report(path, "unknown-enum-value",
+                            f"{value!r} is not one of {', '.join(declared.values)}{did_you_mean(value, list(declared.values))}")
+            else:
+                self.report(path, "type-mismatch", f"output is {declared.describe()}, this is {node.type.describe()}")
+            raise _Skip
+        return node
+
+    # Outputs and tests.
+
+    def outputs(self) -> list[FieldDef]:
+        out = []
+        for name, spec in self.model.outputs.items():
+            path: PathKey = ("outputs", name)
+            if not self._spec_ok(path, spec, output=True):
+                continue
+            declared = spec_type(spec)
+            if spec.value is not None:
+                try:
+                    node = self.expression((*path, "value"), spec.value)
+                except _Skip:
+                    continue
+                if not assignable(declared, node.type):
+                    self.report((*path, "value"), "type-mismatch", f"output {name!r} is {declared.describe()}, its value is {node.type.describe()}")
+                    continue
+                out.append(FieldDef(name, spec, declared, value=node))
+                continue
+            symbol = self.scope.lookup(name)
+            if symbol is None:
+                if not self._declares(name):
+                    self.report(path, "output-not-set", f"no table, derived value or input sets output {name!r}; add 'value:'", key=True)
+                continue
+            if not assignable(declared, symbol.type):
+                self.report(path, "type-mismatch", f"output {name!r} is {declared.describe()}, but {symbol.kind.replace('_', ' ')} {name!r} is {symbol.type.describe()}", key=True)
+                continue
+            self.used.add(id(symbol))
+            out.append(FieldDef(name, spec, declared, source=symbol))
+        return out
+
+    def _declares(self, name: str) -> bool:
+        """Whether a table that failed to check would have set ``name`` (to avoid a second error)."""
+        return any(name in t.outputs or name == t.result for t in self.model.tables) or name in self.model.derive
+
+    def tests(self, tables: list[TableDef]) -> None:
+        outputs = set(self.model.outputs)
+        row_ids = {t.id: {r.id for r in t.rows} for t in tables}
+        all_tables = {t.id for t in self.model.tables}
+        inputs = set(self.model.inputs)
+        names: set[str] = set()
+        for i, test in enumerate(self.model.tests):
+            path: PathKey = ("tests", i)
+            if test.name in names:
+                self.report((*path, "name"), "duplicate-test", f"test name {test.name!r} is used twice")
+            names.add(test.name)
+            for key in test.input:
+                if key not in inputs:
+                    self.report((*path, "input", key), "unknown-input",
+                                f"pack has no input {key!r}{did_you_mean(key, sorted(inputs))}", key=True)
+            for key in test.expect or {}:
+                if key not in outputs:
+                    self.report((*path, "expect", key), "unknown-output",
+                                f"pack has no output {key!r}{did_you_mean(key, sorted(outputs))}", key=True)
+            for table_id, ids in (test.matched or {}).items():
+                if table_id not in all_tables:
+                    self.report((*path, "matched", table_id), "unknown-table", f"pack has no table {table_id!r}", key=True)
+                    continue
+                for k, row_id in enumerate(ids):
+                    if table_id in row_ids and row_id not in row_ids[table_id]:
+                        self.report((*path, "matched", table_id, k), "unknown-row",
+                                    f"table {table_id!r} has no row {row_id!r}{did_you_mean(row_id, sorted(row_ids[table_id]))}")
+            if test.expect is None and test.matched is None and test.error is None:
+                self.report(path, "empty-test", "a test needs 'expect', 'matched' or 'error'")
+
+
+def _checked_literal_type(value: Any, declared: Type | None) -> Type:
+    if isinstance(value, str) and declared is not None and declared.values is not None:
+        return Type("string", values=(value,))
+    if isinstance(value, str):
+        return STRING
+    if value is None:
+        return Type("null", nullable=True)
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, int):
+        return Type("number", "integer")
+    if isinstance(value, Decimal):
+        return Type("number", "decimal")
+    if isinstance(value, dt.date):
+        return DATE
+    return Type("unknown")
+
+
+def _literal_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dt.date):
+        return f'date("{value.isoformat()}")'
+    return str(value)
+
+
+def _data_value(kind: str, value: Any, *, from_text: bool = False) -> Any:
+    if value is None:
+        return None
+    try:
+        if kind in ("money", "decimal"):
+            if isinstance(value, bool):
+                raise ValueError
+            d = Decimal(str(value).strip()) if from_text or isinstance(value, str) else Decimal(value)
+            if not d.is_finite():
+                raise ValueError
+            return d
+        if kind == "integer":
+            if isinstance(value, bool) or (isinstance(value, Decimal) and value != value.to_integral_value()):
+                raise ValueError
+            return int(value)
+        if kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "false"):
+                return str(value).lower() == "true"
+            raise ValueError
+        if kind == "date":
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        return str(value)
+    except (ValueError, InvalidOperation, TypeError):
+        raise ValueError(f"{value!r} is not a valid {kind}") from None
+

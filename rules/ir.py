@@ -1,0 +1,129 @@
+"""The checked, lowered form of a pack: what the engine compiles.
+
+Everything here is resolved and typed; nothing refers back to YAML. Positions are kept
+only where the engine reports on them (row ids for coverage and traces).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from rules.errors import Position
+from rules.model import FieldSpec
+from rules.syntax import Node
+from rules.types import Type
+
+
+@dataclass(eq=False)
+class Symbol:
+    """A name an expression can read."""
+
+    name: str
+    kind: str  # input | derive | table_output | table_result | as_of | item_field | item | enum_literal
+    type: Type
+    scope: int = 0  # for item_field / item: which aggregation binds it
+
+
+@dataclass(eq=False)
+class FieldDef:
+    name: str
+    spec: FieldSpec
+    type: Type
+    default: Any = None
+    value: Node | None = None  # outputs: computed after the tables
+    source: Symbol | None = None  # inputs: their own symbol; outputs: the symbol that sets them
+
+
+@dataclass(eq=False)
+class DataDef:
+    name: str
+    key: list[str]
+    columns: dict[str, str]
+    rows: list[dict[str, Any]]
+
+    def index(self, column: str) -> dict[Any, Any]:
+        """``{key: value}`` for one column; a one-column key is not wrapped in a tuple."""
+        out: dict[Any, Any] = {}
+        for row in self.rows:
+            k = tuple(row[c] for c in self.key)
+            out[k[0] if len(k) == 1 else k] = row[column]
+        return out
+
+
+@dataclass(eq=False)
+class DeriveDef:
+    symbol: Symbol
+    expr: Node
+
+
+@dataclass(eq=False)
+class Column:
+    label: str
+    expr: Node
+
+
+@dataclass(eq=False)
+class RowDef:
+    id: str
+    index: int
+    tests: list[Node]  # one unary test per column (AnyTest where the row says nothing)
+    outputs: list[Node]  # one expression per output column
+    reason: str | None
+    rank: tuple[int, ...] = ()  # priority rank (lower wins), for priority/output_order
+
+
+@dataclass(eq=False)
+class TableDef:
+    id: str
+    hit_policy: str
+    aggregation: str | None
+    columns: list[Column]
+    output_names: list[str]
+    output_types: list[Type]
+    rows: list[RowDef]
+    output_symbols: list[Symbol]
+    result: Symbol | None
+    default: list[Node] | None
+    always_matches: bool
+
+    @property
+    def multi_hit(self) -> bool:
+        return self.hit_policy in ("collect", "rule_order", "output_order")
+
+
+@dataclass(eq=False)
+class StepDef:
+    id: str
+    pack: str
+    version: str | None
+    inputs: dict[str, Node]
+    when: Node | None
+    symbol: Symbol
+
+
+@dataclass(eq=False)
+class PackIR:
+    name: str
+    version: str
+    kind: str
+    description: str
+    owner: str
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+    inputs: list[FieldDef]
+    outputs: list[FieldDef]
+    data: dict[str, DataDef]
+    derives: list[DeriveDef]
+    tables: list[TableDef]
+    steps: list[StepDef]
+    tests: list[Any]  # rules.model.PackTest, kept as written
+    digest: str
+    path: str
+    source: dict[str, Any] = field(default_factory=dict)  # the document as written, for schemas and reports
+    test_positions: list[Position] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"

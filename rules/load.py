@@ -1,0 +1,214 @@
+"""Loading packs: read -> validate the shape -> check -> IR, with every diagnostic sorted.
+
+``load_pack`` never raises for a bad pack: it returns the diagnostics. Only a programming
+error inside Arbiter escapes as an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from rules.check import PackChecker
+from rules.errors import Diagnostic, Position
+from rules.expressions import did_you_mean
+from rules.ir import PackIR
+from rules.model import PackDocument
+from rules.source import SourceDoc, read_yaml
+
+MAX_PACK_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class LoadResult:
+    path: str
+    pack: PackIR | None
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return self.pack is not None and not any(d.severity == "error" for d in self.diagnostics)
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON of YAML data: sorted keys, Decimal as exact text, dates as ISO."""
+
+    def convert(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): convert(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [convert(x) for x in v]
+        if isinstance(v, Decimal):
+            return {"$decimal": str(v)}
+        if isinstance(v, dt.date):
+            return {"$date": v.isoformat()}
+        return v
+
+    return json.dumps(convert(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _shape_diagnostics(doc: SourceDoc, exc: ValidationError) -> list[Diagnostic]:
+    out = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            name = str(loc[-1])
+            allowed = _allowed_fields(loc[:-1])
+            hint = did_you_mean(name, allowed)
+            out.append(Diagnostic(doc.path, doc.position(loc, key=True), "unknown-field", f"unknown field {name!r}{hint}"))
+        elif kind == "missing":
+            out.append(Diagnostic(doc.path, doc.position(loc[:-1]), "missing-field", f"missing required field {loc[-1]!r}"))
+        else:
+            where = ".".join(str(p) for p in loc)
+            out.append(Diagnostic(doc.path, doc.position(loc), "invalid-value", f"{where}: {error['msg']}"))
+    return _dedupe(out)
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    # A union type reports one error per alternative; one per position and code is enough.
+    seen: set[tuple[int, int, str]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.position.line, d.position.col, d.code)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model at ``loc`` in a PackDocument, for did-you-mean."""
+    model: Any = PackDocument
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part in fields:
+            model = _inner_model(fields[part].annotation)
+        else:
+            # a dict key (an input name, a table id...): the value model stays the same
+            continue
+    fields = getattr(model, "model_fields", {}) if model is not None else {}
+    return list(fields)
+
+
+def _inner_model(annotation: Any) -> Any:
+    import typing
+
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            return current
+        stack.extend(typing.get_args(current))
+    return None
+
+
+def load_text(text: str, path: str, pack_dir: Path | None = None) -> LoadResult:
+    doc = read_yaml(text, path)
+    diagnostics = list(doc.diagnostics)
+    if doc.data is None:
+        if not diagnostics:
+            diagnostics.append(Diagnostic(path, Position(1, 1), "empty-pack", "the file holds no pack"))
+        return LoadResult(path, None, sorted(diagnostics, key=Diagnostic.sort_key))
+    if not isinstance(doc.data, dict):
+        diagnostics.append(Diagnostic(path, Position(1, 1), "invalid-value", "a pack is a mapping of fields"))
+        return LoadResult(path, None, sorted(diagnostics, key=Diagnostic.sort_key))
+    try:
+        model = PackDocument.model_validate(doc.data)
+    except ValidationError as exc:
+        shape = _shape_diagnostics(doc, exc)
+        if doc.recovered:
+            # a masked line may have held a required field; do not blame its absence twice
+            shape = [d for d in shape if d.code != "missing-field"]
+        diagnostics.extend(shape)
+        model = _partial_model(doc.data, exc)
+        if model is None:
+            return LoadResult(path, None, sorted(diagnostics, key=Diagnostic.sort_key))
+    checker = PackChecker(doc, model, pack_dir or Path(path).parent)
+    data_sources = _data_digest_parts(model, pack_dir or Path(path).parent)
+    digest = hashlib.sha256((canonical_json(doc.data) + data_sources).encode()).hexdigest()
+    pack = checker.run(digest)
+    diagnostics.extend(checker.diagnostics)
+    if pack is not None:
+        pack.source = doc.data
+    has_errors = any(d.severity == "error" for d in diagnostics)
+    return LoadResult(path, None if has_errors else pack, sorted(diagnostics, key=Diagnostic.sort_key))
+
+
+def _partial_model(data: dict[str, Any], exc: ValidationError) -> PackDocument | None:
+    """Drop the parts that failed shape validation, so the checker can report the rest."""
+    pruned = _deep_copy(data)
+    for error in exc.errors(include_url=False):
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and "[" in p)]
+        if error["type"] == "missing":
+            continue
+        _remove(pruned, loc)
+    try:
+        return PackDocument.model_validate(pruned)
+    except ValidationError:
+        return None
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def _remove(data: Any, loc: list[Any]) -> None:
+    target = data
+    for part in loc[:-1]:
+        try:
+            target = target[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    last = loc[-1] if loc else None
+    if isinstance(target, dict) and last in target:
+        del target[last]
+    elif isinstance(target, list) and isinstance(last, int) and 0 <= last < len(target):
+        target[last] = None
+
+
+def _data_digest_parts(model: PackDocument, pack_dir: Path) -> str:
+    parts = []
+    for name, table in sorted(model.data.items()):
+        if table.csv is not None:
+            try:
+                content = (pack_dir / table.csv).read_bytes()
+            except OSError:
+                content = b""
+            parts.append(f"{name}:{hashlib.sha256(content).hexdigest()}")
+    return "|".join(parts)
+
+
+def load_pack(path: Path) -> LoadResult:
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return LoadResult(shown, None, [Diagnostic(shown, Position(1, 1), "unreadable", exc.strerror or str(exc))])
+    if len(raw) > MAX_PACK_BYTES:
+        return LoadResult(shown, None, [Diagnostic(shown, Position(1, 1), "pack-too-large", f"a pack file is at most {MAX_PACK_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return LoadResult(shown, None, [Diagnostic(shown, Position(1, 1), "encoding", f"not UTF-8: {exc.reason}")])
+    return load_text(text, shown, path.parent)
+
+
+def pack_files(root: Path) -> list[Path]:
+    """The pack files below ``root``: ``<pack>/<version>.yaml`` or any ``*.yaml`` file."""
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*.yaml") if p.is_file() and not any(part.startswith(".") for part in p.parts))

@@ -1,0 +1,131 @@
+"""Pydantic models of a pack as written in YAML.
+
+These models say what a pack may contain and nothing about what it means: names, types
+and expressions are checked by ``rules.check`` against the whole pack. ``arbiter schema``
+prints the JSON Schema of ``PackDocument`` for editors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
+RowId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+Scalar = Decimal | int | bool | str | dt.date | None
+
+FieldKind = Literal["money", "decimal", "integer", "boolean", "string", "enum", "date", "list", "object"]
+Rounding = Literal["half_up", "half_even", "half_down", "down", "up", "floor", "ceiling"]
+HitPolicy = Literal["first", "unique", "priority", "any", "collect", "rule_order", "output_order"]
+Aggregation = Literal["list", "sum", "min", "max", "count"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Model):
+    """A typed field of a pack's inputs or outputs (or of a list item / object)."""
+
+    type: FieldKind
+    description: str | None = None
+    optional: bool = Field(False, description="may be absent or null")
+    default: Scalar = Field(None, description="value used when an optional input is absent")
+    min: Decimal | None = None
+    max: Decimal | None = None
+    values: list[str] | None = Field(None, description="allowed values of an enum, in priority order")
+    max_length: int | None = Field(None, ge=0)
+    max_items: int | None = Field(None, ge=0)
+    items: dict[str, FieldSpec] | None = Field(None, description="fields of each element of a list")
+    fields: dict[str, FieldSpec] | None = Field(None, description="fields of an object")
+    scale: int | None = Field(None, ge=0, le=12, description="decimal places of an output")
+    rounding: Rounding | None = Field(None, description="how an output is rounded to its scale")
+    value: str | None = Field(None, description="output only: expression computing it after all tables")
+
+
+class DataTable(_Model):
+    """A lookup table: inline rows or a CSV file beside the pack."""
+
+    description: str | None = None
+    key: list[Identifier] = Field(min_length=1)
+    columns: dict[Identifier, Literal["money", "decimal", "integer", "boolean", "string", "date"]]
+    rows: list[list[Scalar]] | None = None
+    csv: str | None = Field(None, description="path of a CSV file relative to the pack file")
+
+
+class InputColumn(_Model):
+    name: Identifier
+    expr: str
+
+
+CellValue = Scalar | list[Scalar]
+
+
+class Row(_Model):
+    id: RowId
+    description: str | None = None
+    when: dict[str, CellValue] = Field(default_factory=dict)
+    then: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+
+
+class Table(_Model):
+    id: Identifier
+    description: str | None = None
+    hit_policy: HitPolicy = "unique"
+    aggregation: Aggregation | None = None
+    inputs: list[str | InputColumn] = Field(default_factory=list)
+    outputs: list[Identifier] = Field(min_length=1)
+    output_values: dict[Identifier, list[Scalar]] | None = Field(
+        None, description="priority order of output values (priority and output_order)"
+    )
+    result: Identifier | None = Field(None, description="name bound to the whole result")
+    default: dict[Identifier, Any] | None = Field(None, description="outputs when no row matches")
+    rows: list[Row] = Field(min_length=1)
+
+
+class PackTest(_Model):
+    name: str
+    as_of: dt.date | None = None
+    input: dict[str, Any]
+    expect: dict[str, Any] | None = None
+    matched: dict[str, list[str]] | None = None
+    error: str | None = Field(None, description="expected error code instead of a decision")
+
+
+class FlowStep(_Model):
+    id: Identifier
+    pack: Identifier
+    version: SemVer | None = None
+    inputs: dict[str, str] = Field(default_factory=dict, description="step input -> expression over the flow")
+    when: str | None = Field(None, description="run the step only when this holds")
+
+
+class PackDocument(_Model):
+    """One version of one pack."""
+
+    pack: Identifier
+    version: SemVer
+    kind: Literal["decision", "flow"] = "decision"
+    description: str
+    owner: str
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    inputs: dict[Identifier, FieldSpec] = Field(default_factory=dict)
+    outputs: dict[Identifier, FieldSpec] = Field(min_length=1)
+    data: dict[Identifier, DataTable] = Field(default_factory=dict)
+    derive: dict[Identifier, str] = Field(default_factory=dict)
+    tables: list[Table] = Field(default_factory=list)
+    steps: list[FlowStep] = Field(default_factory=list)
+    tests: list[PackTest] = Field(default_factory=list)
+
+
+def pack_format_schema() -> dict[str, Any]:
+    schema = PackDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Arbiter policy pack"
+    return schema

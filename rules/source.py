@@ -1,0 +1,191 @@
+"""Reading YAML as written, keeping where every key and value stands in the file.
+
+PyYAML's ``safe_load`` loses positions and turns ``0.1`` into a binary float; we compose
+the node graph ourselves instead. Reals become ``Decimal`` from their source text, dates
+become ``datetime.date``, and every mapping key and value gets a ``Position``.
+
+A syntax error does not end the read: the offending line is masked and the document is
+composed again, so that one run reports every mistake in a pack (up to a bound).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from rules.errors import Diagnostic, Position
+
+PathKey = tuple[str | int, ...]
+
+_MAX_RECOVERIES = 20
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_STR_TAG = "tag:yaml.org,2002:str"
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass
+class SourceDoc:
+    """A YAML document as plain data plus the positions of its parts."""
+
+    path: str
+    data: Any
+    values: dict[PathKey, Position] = field(default_factory=dict)
+    keys: dict[PathKey, Position] = field(default_factory=dict)
+    quoted: set[PathKey] = field(default_factory=set)  # scalars written in quotes
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    recovered: bool = False
+
+    def text_position(self, path: PathKey, offset: int, text: str) -> Position:
+        """Where character ``offset`` of the string scalar at ``path`` stands in the file."""
+        base = self.position(path)
+        before = text[:offset]
+        newlines = before.count("\n")
+        if newlines:  # block scalars: assume the usual two-space indent of the content
+            return Position(base.line + newlines, len(before) - before.rfind("\n"))
+        return Position(base.line, base.col + offset + (1 if path in self.quoted else 0))
+
+    def position(self, path: PathKey, *, key: bool = False) -> Position:
+        """Where ``path`` stands; falls back to the nearest enclosing element."""
+        table = self.keys if key else self.values
+        p = tuple(path)
+        while p:
+            if p in table:
+                return table[p]
+            if p in self.values:
+                return self.values[p]
+            p = p[:-1]
+        return self.values.get((), Position(1, 1))
+
+
+class _Converter:
+    def __init__(self, doc: SourceDoc) -> None:
+        self.doc = doc
+        self._constructor = SafeConstructor()
+
+    def _pos(self, node: Node) -> Position:
+        return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def _error(self, node: Node, code: str, message: str) -> None:
+        self.doc.diagnostics.append(Diagnostic(self.doc.path, self._pos(node), code, message))
+
+    def convert(self, node: Node, path: PathKey) -> Any:
+        self.doc.values[path] = self._pos(node)
+        if isinstance(node, MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    self._error(key_node, "yaml-key", "mapping keys must be plain scalars")
+                    continue
+                key = key_node.value
+                if key in out:
+                    self._error(key_node, "yaml-duplicate-key", f"key {key!r} appears twice in this mapping")
+                    continue
+                self.doc.keys[(*path, key)] = self._pos(key_node)
+                out[key] = self.convert(value_node, (*path, key))
+            return out
+        if isinstance(node, SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        if node.style in ("'", '"'):
+            self.doc.quoted.add(path)
+        return self._scalar(node)
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _STR_TAG:
+            return node.value
+        if tag == _NULL_TAG:
+            return None
+        if tag in (_INT_TAG, _BOOL_TAG):
+            return self._constructor.construct_object(node)
+        if tag == _FLOAT_TAG:
+            text = node.value.replace("_", "")
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                value = None
+            if value is None or not value.is_finite():
+                self._error(node, "yaml-number", f"{node.value!r} is not a finite decimal number")
+                return None
+            return value
+        if tag == _TIMESTAMP_TAG:
+            if _DATE_RE.match(node.value):
+                try:
+                    return dt.date.fromisoformat(node.value)
+                except ValueError:
+                    self._error(node, "yaml-date", f"{node.value!r} is not a calendar date")
+                    return None
+            return node.value
+        self._error(node, "yaml-tag", f"tag {tag!r} is not allowed in a pack")
+        return None
+
+
+def _mark_position(error: yaml.MarkedYAMLError) -> Position:
+    # "found unexpected end of stream" points past the file; where the construct opened is
+    # what the author needs to see.
+    at_end = "end of stream" in (error.problem or "")
+    mark = (error.context_mark if at_end else None) or error.problem_mark or error.context_mark
+    if mark is None:
+        return Position(1, 1)
+    return Position(mark.line + 1, mark.column + 1)
+
+
+def _describe(error: yaml.MarkedYAMLError) -> str:
+    parts = [p for p in (error.context, error.problem) if p]
+    return "; ".join(parts) if parts else "invalid YAML"
+
+
+def read_yaml(text: str, path: str) -> SourceDoc:
+    """Compose ``text`` into a ``SourceDoc``; syntax errors become diagnostics."""
+    doc = SourceDoc(path=path, data=None)
+    lines = text.split("\n")
+    masked: set[int] = set()
+    for _ in range(_MAX_RECOVERIES):
+        try:
+            node = yaml.compose("\n".join(lines), Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            position = _mark_position(exc)
+            doc.diagnostics.append(Diagnostic(path, position, "yaml-syntax", _describe(exc)))
+            candidates = [position.line - 1]
+            if exc.context_mark is not None:
+                candidates.append(exc.context_mark.line)
+            line = next((c for c in candidates if 0 <= c < len(lines) and c not in masked), None)
+            if line is None:
+                return doc
+            masked.add(line)
+            lines[line] = ""
+            doc.recovered = True
+            continue
+        except yaml.YAMLError as exc:  # errors without a mark: nothing to recover from
+            doc.diagnostics.append(Diagnostic(path, Position(1, 1), "yaml-syntax", str(exc)))
+            return doc
+        if node is None:
+            doc.data = None
+            return doc
+        doc.data = _Converter(doc).convert(node, ())
+        _dedupe_syntax(doc)
+        return doc
+    return doc
+
+
+def _dedupe_syntax(doc: SourceDoc) -> None:
+    seen: set[tuple[int, str]] = set()
+    kept = []
+    for d in doc.diagnostics:
+        if d.code == "yaml-syntax":
+            if (d.position.line, d.code) in seen:
+                continue
+            seen.add((d.position.line, d.code))
+        kept.append(d)
+    doc.diagnostics = kept

@@ -1,0 +1,144 @@
+"""Syntax trees of the expression language and of DMN-style unary tests.
+
+Nodes carry ``start``/``end`` character offsets into their source text, so that the
+checker can point at the exact column of a mistake. The checker fills ``type`` (and, for
+names, ``symbol``) in place; the code generator reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(eq=False)
+class Node:
+    start: int
+    end: int
+    type: Any = field(default=None, init=False, repr=False)
+
+
+@dataclass(eq=False)
+class Literal(Node):
+    value: Any  # Decimal | int | str | bool | None | datetime.date
+
+
+@dataclass(eq=False)
+class Name(Node):
+    name: str
+    symbol: Any = field(default=None, init=False, repr=False)
+
+
+@dataclass(eq=False)
+class InputValue(Node):
+    """``?``: the value of the table column a cell tests."""
+
+
+@dataclass(eq=False)
+class Member(Node):
+    target: Node
+    name: str
+    name_start: int
+
+
+@dataclass(eq=False)
+class Call(Node):
+    function: str
+    args: list[Node]
+    function_end: int
+    resolved: Any = field(default=None, init=False, repr=False)
+
+
+@dataclass(eq=False)
+class Unary(Node):
+    op: str  # "-" or "not"
+    operand: Node
+
+
+@dataclass(eq=False)
+class Binary(Node):
+    op: str  # + - * / < <= > >= = != and or
+    left: Node
+    right: Node
+
+
+@dataclass(eq=False)
+class Conditional(Node):
+    condition: Node
+    then: Node
+    otherwise: Node
+
+
+@dataclass(eq=False)
+class ListOf(Node):
+    items: list[Node]
+
+
+@dataclass(eq=False)
+class Interval(Node):
+    low: Node
+    high: Node
+    low_closed: bool
+    high_closed: bool
+
+
+@dataclass(eq=False)
+class In(Node):
+    needle: Node
+    haystack: Node  # ListOf or Interval
+
+
+# Unary tests (decision table input cells).
+
+
+@dataclass(eq=False)
+class AnyTest(Node):
+    """``-``: matches every value, null included."""
+
+
+@dataclass(eq=False)
+class CompareTest(Node):
+    op: str  # < <= > >= = !=
+    operand: Node
+
+
+@dataclass(eq=False)
+class IntervalTest(Node):
+    interval: Interval
+
+
+@dataclass(eq=False)
+class EqualsTest(Node):
+    operand: Node
+
+
+@dataclass(eq=False)
+class PredicateTest(Node):
+    """A boolean expression over ``?`` (the tested value)."""
+
+    predicate: Node
+
+
+@dataclass(eq=False)
+class NotTest(Node):
+    tests: list[Node]
+
+
+@dataclass(eq=False)
+class AnyOfTests(Node):
+    tests: list[Node]
+
+
+def walk(node: Node) -> list[Node]:
+    """Every node of a tree, parents before children."""
+    out: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        for value in vars(current).values():
+            if isinstance(value, Node) and value is not current:
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(v for v in value if isinstance(v, Node))
+    return out
