@@ -1,0 +1,98 @@
+"""The one place where errors become HTTP responses (RFC 9457 problem details)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from engine import jsonio
+from rules.errors import (
+    ArbiterError,
+    AuthError,
+    DecisionError,
+    FeatureDisabled,
+    Forbidden,
+    InputError,
+    MalformedRequest,
+    PackError,
+    RequestTooLarge,
+    UnknownPack,
+    UnknownVersion,
+)
+
+log = logging.getLogger("arbiter.api")
+
+STATUS: dict[type[ArbiterError], int] = {
+    MalformedRequest: 400,
+    AuthError: 401,
+    Forbidden: 403,
+    UnknownPack: 404,
+    UnknownVersion: 404,
+    FeatureDisabled: 404,
+    RequestTooLarge: 413,
+    InputError: 422,
+    DecisionError: 422,
+    PackError: 422,
+}
+
+TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          413: "Request too large", 422: "Unprocessable input", 500: "Internal error"}
+
+
+def status_of(exc: ArbiterError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def problem_body(exc: ArbiterError, instance: str | None = None) -> dict[str, Any]:
+    status = status_of(exc)
+    body: dict[str, Any] = {
+        "type": f"https://arbiter.dev/problems/{exc.code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": exc.message,
+    }
+    body.update({k: v for k, v in exc.as_dict().items() if k not in ("message",)})
+    if instance is not None:
+        body["instance"] = instance
+    return body
+
+
+def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(jsonio.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ArbiterError)
+    async def arbiter_error(request: Request, exc: ArbiterError) -> Response:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+        return problem_response(status_of(exc), problem_body(exc, request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"pointer": "/" + "/".join(str(p) for p in e.get("loc", ())), "code": e.get("type", "invalid"), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        body = {"type": "https://arbiter.dev/problems/request-invalid", "title": TITLES[422], "status": 422,
+                "detail": "the request parameters are invalid", "code": "request-invalid", "errors": errors}
+        return problem_response(422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        body = {"type": "about:blank", "title": TITLES.get(exc.status_code, "Error"), "status": exc.status_code,
+                "detail": str(exc.detail)}
+        return problem_response(exc.status_code, body, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        body = {"type": "about:blank", "title": TITLES[500], "status": 500, "detail": "internal error"}
+        return problem_response(500, body)
