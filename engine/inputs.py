@@ -126,7 +126,7 @@ def _object(fields: dict[str, FieldSpec]) -> Coerce:
 
 
 def _list(spec: FieldSpec) -> Coerce:
-    item = _object(spec.items or {})
+    item = field_coercer(FieldSpec(type=spec.of)) if spec.of is not None else _object(spec.items or {})
     limit = spec.max_items if spec.max_items is not None else MAX_ITEMS
 
     def coerce(value: Any, path: Path, problems: Problems) -> Any:

@@ -15,12 +15,12 @@ from typing import Any
 
 from rules import syntax as s
 from rules.errors import Diagnostic, Position
-from rules.expressions import ExpressionChecker, ExpressionProblem, Scope, did_you_mean, field_type
+from rules.expressions import ExpressionChecker, ExpressionProblem, Scope, did_you_mean, field_type, literal_type
 from rules.ir import Column, DataDef, DeriveDef, FieldDef, PackIR, RowDef, StepDef, Symbol, TableDef
 from rules.model import DataTable, FieldSpec, PackDocument, Table
 from rules.parser import ExpressionSyntaxError, parse_expression, parse_unary_tests
 from rules.source import PathKey, SourceDoc
-from rules.types import BOOLEAN, DATE, STRING, Type, join
+from rules.types import BOOLEAN, DATE, Type, join
 
 RESERVED_NAMES = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else"}
 SINGLE_HIT = ("first", "unique", "priority", "any")
@@ -38,7 +38,7 @@ def spec_type(spec: FieldSpec) -> Type:
         if spec.items is not None:
             item = Type("object", fields=tuple((n, spec_type(f)) for n, f in spec.items.items()))
         else:
-            item = STRING
+            item = field_type(spec.of or "string")
         return Type("list", item=item, nullable=nullable)
     if spec.type == "object":
         return Type("object", fields=tuple((n, spec_type(f)) for n, f in (spec.fields or {}).items()), nullable=nullable)
@@ -231,10 +231,9 @@ class PackChecker:
         if (spec.min is not None or spec.max is not None) and spec.type not in ("money", "decimal", "integer"):
             self.report((*path, "min" if spec.min is not None else "max"), "invalid-field", "bounds belong to numbers", key=True)
             ok = False
-        if spec.type == "list" and spec.items is None:
-            spec_items_ok = False
-            self.report(path, "invalid-field", "a list needs 'items' (the fields of each element)", key=True)
-            ok = spec_items_ok
+        if spec.type == "list" and (spec.items is None) == (spec.of is None):
+            self.report(path, "invalid-field", "a list needs either 'items' (fields of each object) or 'of' (a plain type)", key=True)
+            ok = False
         if (spec.scale is not None or spec.rounding is not None) and spec.type not in ("money", "decimal"):
             self.report(path, "invalid-field", "scale and rounding belong to money and decimal", key=True)
             ok = False
@@ -302,7 +301,7 @@ class PackChecker:
         if table.aggregation not in (None, "list") and len(table.outputs) != 1:
             self.report((*path, "aggregation"), "invalid-aggregation", f"{table.aggregation} aggregates one output column")
             raise _Skip
-        declared = {f: spec_type(spec) for f, spec in self.model.outputs.items()}
+        declared = {f: self._cell_type(table, spec_type(spec)) for f, spec in self.model.outputs.items()}
         rows: list[RowDef] = []
         cell_types: list[list[Type]] = [[] for _ in table.outputs]
         for j, row in enumerate(table.rows):
@@ -363,6 +362,16 @@ class PackChecker:
         catch_all = any(all(isinstance(t, s.AnyTest) for t in r.tests) for r in rows)
         always = default is not None or catch_all or policy in ("collect", "rule_order", "output_order")
         return self._bind_table(path, table, columns, rows, output_types, default, always)
+
+    @staticmethod
+    def _cell_type(table: Table, output: Type) -> Type | None:
+        """What one cell must give, for a pack output of type ``output`` set by ``table``."""
+        if table.hit_policy in ("collect", "rule_order", "output_order"):
+            if table.aggregation == "count":
+                return None
+            if table.aggregation in (None, "list"):
+                return output.item if output.kind == "list" else None
+        return output
 
     def _bind_table(self, path: PathKey, table: Table, columns: list[Column], rows: list[RowDef],
                     output_types: list[Type], default: list[s.Node] | None, always: bool) -> TableDef:
@@ -471,7 +480,7 @@ class PackChecker:
             raise _Skip
         else:
             node = s.Literal(0, len(str(value)), value)
-            node.type = _checked_literal_type(value, declared)
+            node.type = literal_type(value)
         if declared is not None and not assignable(declared, node.type):
             if isinstance(node, s.Literal) and isinstance(value, str) and declared.values is not None:
                 self.report(path, "unknown-enum-value",
@@ -545,24 +554,6 @@ class PackChecker:
                                     f"table {table_id!r} has no row {row_id!r}{did_you_mean(row_id, sorted(row_ids[table_id]))}")
             if test.expect is None and test.matched is None and test.error is None:
                 self.report(path, "empty-test", "a test needs 'expect', 'matched' or 'error'")
-
-
-def _checked_literal_type(value: Any, declared: Type | None) -> Type:
-    if isinstance(value, str) and declared is not None and declared.values is not None:
-        return Type("string", values=(value,))
-    if isinstance(value, str):
-        return STRING
-    if value is None:
-        return Type("null", nullable=True)
-    if isinstance(value, bool):
-        return BOOLEAN
-    if isinstance(value, int):
-        return Type("number", "integer")
-    if isinstance(value, Decimal):
-        return Type("number", "decimal")
-    if isinstance(value, dt.date):
-        return DATE
-    return Type("unknown")
 
 
 def _literal_text(value: Any) -> str:

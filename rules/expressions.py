@@ -125,7 +125,7 @@ class ExpressionChecker:
 
     def _check(self, node: s.Node) -> Type:
         if isinstance(node, s.Literal):
-            return _literal_type(node.value)
+            return literal_type(node.value)
         if isinstance(node, s.Name):
             return self._name(node)
         if isinstance(node, s.InputValue):
@@ -506,7 +506,7 @@ class ExpressionChecker:
         raise self.fail(node, "syntax", "this is not a unary test")
 
 
-def _literal_type(value: Any) -> Type:
+def literal_type(value: Any) -> Type:
     import datetime as dt
     from decimal import Decimal
 

@@ -127,8 +127,8 @@ def load_text(text: str, path: str, pack_dir: Path | None = None) -> LoadResult:
     except ValidationError as exc:
         shape = _shape_diagnostics(doc, exc)
         if doc.recovered:
-            # a masked line may have held a required field; do not blame its absence twice
-            shape = [d for d in shape if d.code != "missing-field"]
+            # a masked line may have held a required field or broken its block: not new mistakes
+            shape = [d for d in shape if d.code != "missing-field" and not doc.near_masked(d.position.line)]
         diagnostics.extend(shape)
         model = _partial_model(doc.data, exc)
         if model is None:
@@ -147,15 +147,27 @@ def load_text(text: str, path: str, pack_dir: Path | None = None) -> LoadResult:
 def _partial_model(data: dict[str, Any], exc: ValidationError) -> PackDocument | None:
     """Drop the parts that failed shape validation, so the checker can report the rest."""
     pruned = _deep_copy(data)
+    doomed: list[tuple[Any, ...]] = []
     for error in exc.errors(include_url=False):
-        loc = [p for p in error["loc"] if not (isinstance(p, str) and "[" in p)]
-        if error["type"] == "missing":
-            continue
-        _remove(pruned, loc)
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+        if error["type"] == "missing" and len(loc) == 1:
+            pruned[loc[0]] = _PLACEHOLDERS.get(str(loc[0]), "")
+        elif error["type"] == "missing":
+            doomed.append(loc[:-1])
+        else:
+            doomed.append(loc)
+    # deepest and last first, so earlier list indices stay valid while elements are removed
+    for loc in sorted(set(doomed), key=lambda p: [(0, x) if isinstance(x, int) else (1, str(x)) for x in p], reverse=True):
+        _remove(pruned, list(loc))
     try:
         return PackDocument.model_validate(pruned)
     except ValidationError:
         return None
+
+
+# Stand-ins for missing top-level fields, so the rest of a pack can still be checked.
+_PLACEHOLDERS: dict[str, Any] = {"pack": "unnamed", "version": "0.0.0", "description": "", "owner": "",
+                                 "outputs": {"unnamed": {"type": "string", "optional": True}}}
 
 
 def _deep_copy(value: Any) -> Any:
@@ -177,7 +189,7 @@ def _remove(data: Any, loc: list[Any]) -> None:
     if isinstance(target, dict) and last in target:
         del target[last]
     elif isinstance(target, list) and isinstance(last, int) and 0 <= last < len(target):
-        target[last] = None
+        del target[last]
 
 
 def _data_digest_parts(model: PackDocument, pack_dir: Path) -> str:

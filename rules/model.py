@@ -40,7 +40,10 @@ class FieldSpec(_Model):
     values: list[str] | None = Field(None, description="allowed values of an enum, in priority order")
     max_length: int | None = Field(None, ge=0)
     max_items: int | None = Field(None, ge=0)
-    items: dict[str, FieldSpec] | None = Field(None, description="fields of each element of a list")
+    items: dict[str, FieldSpec] | None = Field(None, description="fields of each element of a list of objects")
+    of: Literal["money", "decimal", "integer", "boolean", "string", "date"] | None = Field(
+        None, description="element type of a list of plain values"
+    )
     fields: dict[str, FieldSpec] | None = Field(None, description="fields of an object")
     scale: int | None = Field(None, ge=0, le=12, description="decimal places of an output")
     rounding: Rounding | None = Field(None, description="how an output is rounded to its scale")

@@ -26,7 +26,8 @@ def field_schema(spec: FieldSpec) -> dict[str, Any]:
     elif spec.type == "date":
         out = {"type": "string", "format": "date"}
     elif spec.type == "list":
-        out = {"type": "array", "items": object_schema(spec.items or {})}
+        items = field_schema(FieldSpec(type=spec.of)) if spec.of is not None else object_schema(spec.items or {})
+        out = {"type": "array", "items": items}
         if spec.max_items is not None:
             out["maxItems"] = spec.max_items
     else:

@@ -44,7 +44,15 @@ class SourceDoc:
     keys: dict[PathKey, Position] = field(default_factory=dict)
     quoted: set[PathKey] = field(default_factory=set)  # scalars written in quotes
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    recovered: bool = False
+    masked_lines: list[int] = field(default_factory=list)  # 1-based lines blanked to recover from syntax errors
+
+    @property
+    def recovered(self) -> bool:
+        return bool(self.masked_lines)
+
+    def near_masked(self, line: int) -> bool:
+        """Whether ``line`` is likely a consequence of a masked line (the next few lines)."""
+        return any(0 <= line - masked <= 3 for masked in self.masked_lines)
 
     def text_position(self, path: PathKey, offset: int, text: str) -> Position:
         """Where character ``offset`` of the string scalar at ``path`` stands in the file."""
@@ -68,10 +76,15 @@ class SourceDoc:
         return self.values.get((), Position(1, 1))
 
 
+_MAX_NODES = 200_000  # anchors can multiply a small file ("billion laughs"); stop well before
+
+
 class _Converter:
     def __init__(self, doc: SourceDoc) -> None:
         self.doc = doc
         self._constructor = SafeConstructor()
+        self._open: set[int] = set()  # nodes on the current path: an alias back to one is a cycle
+        self._count = 0
 
     def _pos(self, node: Node) -> Position:
         return Position(node.start_mark.line + 1, node.start_mark.column + 1)
@@ -80,7 +93,27 @@ class _Converter:
         self.doc.diagnostics.append(Diagnostic(self.doc.path, self._pos(node), code, message))
 
     def convert(self, node: Node, path: PathKey) -> Any:
+        self._count += 1
+        if self._count > _MAX_NODES:
+            if self._count == _MAX_NODES + 1:
+                self._error(node, "yaml-too-large", f"the document expands to more than {_MAX_NODES} values")
+            return None
+        if id(node) in self._open:
+            self._error(node, "yaml-alias", "an alias refers to a node that contains it")
+            return None
         self.doc.values[path] = self._pos(node)
+        if isinstance(node, (MappingNode, SequenceNode)):
+            self._open.add(id(node))
+            try:
+                return self._collection(node, path)
+            finally:
+                self._open.discard(id(node))
+        assert isinstance(node, ScalarNode)
+        if node.style in ("'", '"'):
+            self.doc.quoted.add(path)
+        return self._scalar(node)
+
+    def _collection(self, node: Node, path: PathKey) -> Any:
         if isinstance(node, MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
@@ -94,12 +127,7 @@ class _Converter:
                 self.doc.keys[(*path, key)] = self._pos(key_node)
                 out[key] = self.convert(value_node, (*path, key))
             return out
-        if isinstance(node, SequenceNode):
-            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
-        if node.style in ("'", '"'):
-            self.doc.quoted.add(path)
-        return self._scalar(node)
+        return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
 
     def _scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
@@ -165,7 +193,7 @@ def read_yaml(text: str, path: str) -> SourceDoc:
                 return doc
             masked.add(line)
             lines[line] = ""
-            doc.recovered = True
+            doc.masked_lines.append(line + 1)
             continue
         except yaml.YAMLError as exc:  # errors without a mark: nothing to recover from
             doc.diagnostics.append(Diagnostic(path, Position(1, 1), "yaml-syntax", str(exc)))

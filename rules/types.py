@@ -34,6 +34,8 @@ class Type:
     def describe(self) -> str:
         if self.kind == "number":
             base = self.numeric or "number"
+        elif self.kind == "string" and self.values is not None and len(self.values) == 1:
+            base = f"the string {self.values[0]!r}"
         elif self.kind == "string" and self.values is not None:
             base = "enum(" + ", ".join(self.values) + ")"
         elif self.kind == "list" and self.item is not None:

@@ -1,0 +1,202 @@
+"""Converting DMN decision tables into pack YAML.
+
+Covers what the DMN TCK's compliance-level-2 tables use: input data with FEEL types,
+decision tables with every hit policy and collect aggregation, unary tests over numbers,
+strings, booleans and ranges, single and multiple outputs. Names that are not identifiers
+("Approval Status") become identifiers ("Approval_Status"); ``names`` in the result maps
+them back. Anything not carried over is reported by element id in ``unsupported``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rules.parser import ExpressionSyntaxError, parse_expression
+from rules.syntax import Literal
+
+HIT_POLICIES = {
+    "UNIQUE": "unique", "FIRST": "first", "PRIORITY": "priority", "ANY": "any", "COLLECT": "collect",
+    "RULE ORDER": "rule_order", "OUTPUT ORDER": "output_order",
+}
+TYPES = {"number": "decimal", "string": "string", "boolean": "boolean", "date": "date"}
+
+
+@dataclass
+class DmnPack:
+    document: dict[str, Any]
+    names: dict[str, str] = field(default_factory=dict)  # DMN name -> pack identifier
+    unsupported: list[str] = field(default_factory=list)
+
+
+def identifier(name: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())
+    if not text or not text[0].isalpha():
+        text = "x_" + text
+    return text
+
+
+def _ns(root: ET.Element) -> str:
+    return root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
+
+
+def _text(element: ET.Element | None, ns: str) -> str | None:
+    if element is None:
+        return None
+    node = element.find(f"{ns}text")
+    return node.text.strip() if node is not None and node.text is not None else None
+
+
+def _literal_list(text: str | None) -> list[Any] | None:
+    if not text:
+        return None
+    values = []
+    for part in re.findall(r'"((?:[^"\\]|\\.)*)"|([^,\s][^,]*)', text):
+        values.append(part[0] if part[0] or not part[1] else _scalar(part[1].strip()))
+    return values
+
+
+def _scalar(text: str) -> Any:
+    try:
+        node = parse_expression(text)
+    except ExpressionSyntaxError:
+        return text
+    return node.value if isinstance(node, Literal) else text
+
+
+def _output_cell(text: str) -> Any:
+    try:
+        node = parse_expression(text)
+    except ExpressionSyntaxError:
+        return "=" + text
+    if isinstance(node, Literal):
+        value = node.value
+        return value
+    return "=" + text
+
+
+def convert(path: Path) -> DmnPack:
+    root = ET.parse(path).getroot()  # noqa: S314 - local model files, no entity expansion in ElementTree
+    ns = _ns(root)
+    names: dict[str, str] = {}
+    unsupported: list[str] = []
+    inputs: dict[str, Any] = {}
+    for data in root.iter(f"{ns}inputData"):
+        name = data.get("name", "")
+        variable = data.find(f"{ns}variable")
+        type_ref = variable.get("typeRef") if variable is not None else None
+        kind = TYPES.get(type_ref or "")
+        if kind is None:
+            unsupported.append(f"inputData {data.get('id')}: type {type_ref!r}")
+            kind = "string"
+        names[name] = identifier(name)
+        inputs[identifier(name)] = {"type": kind, "optional": True}
+    tables: list[dict[str, Any]] = []
+    outputs: dict[str, Any] = {}
+    for decision in root.iter(f"{ns}decision"):
+        table = decision.find(f"{ns}decisionTable")
+        decision_name = decision.get("name", "")
+        if table is None:
+            unsupported.append(f"decision {decision.get('id')}: only decision tables are converted")
+            continue
+        result_name = identifier(decision_name)
+        names[decision_name] = result_name
+        policy_text = table.get("hitPolicy", "UNIQUE")
+        policy = HIT_POLICIES.get(policy_text)
+        if policy is None:
+            unsupported.append(f"decisionTable {table.get('id')}: hit policy {policy_text!r}")
+            continue
+        aggregation = table.get("aggregation")
+        columns = []
+        for column in table.findall(f"{ns}input"):
+            expr = _text(column.find(f"{ns}inputExpression"), ns) or ""
+            for dmn_name, ident in names.items():
+                if dmn_name != ident:
+                    expr = expr.replace(dmn_name, ident)
+            columns.append(expr)
+        out_elements = table.findall(f"{ns}output")
+        multi_output = len(out_elements) > 1
+        out_names: list[str] = []
+        out_kinds: list[str] = []
+        output_values: dict[str, list[Any]] = {}
+        for element in out_elements:
+            name = element.get("name") if multi_output else decision_name
+            ident = identifier(name or decision_name)
+            names[name or decision_name] = ident
+            out_names.append(ident)
+            out_kinds.append(TYPES.get(element.get("typeRef") or table.get("typeRef") or "", ""))
+            values = _literal_list(_text(element.find(f"{ns}outputValues"), ns))
+            if values is not None:
+                output_values[ident] = values
+        rows = []
+        for rule in table.findall(f"{ns}rule"):
+            rule_id = identifier(rule.get("id") or f"r{len(rows) + 1}").strip("_") or f"r{len(rows) + 1}"
+            when = {}
+            for column, entry in zip(columns, rule.findall(f"{ns}inputEntry"), strict=False):
+                text = _text(entry, ns) or "-"
+                if text != "-":
+                    when[column] = text
+            then = {}
+            for name, entry in zip(out_names, rule.findall(f"{ns}outputEntry"), strict=False):
+                then[name] = _output_cell(_text(entry, ns) or "null")
+            rows.append({"id": rule_id, "when": when, "then": then})
+        kinds = [k or _infer_kind([r["then"][n] for r in rows]) for k, n in zip(out_kinds, out_names, strict=True)]
+        spec: dict[str, Any] = {"id": identifier(decision.get("id") or result_name).strip("_") or result_name,
+                                "hit_policy": policy, "inputs": columns, "outputs": out_names, "rows": rows}
+        if aggregation:
+            spec["aggregation"] = aggregation.lower()
+        if output_values and policy in ("priority", "output_order"):
+            spec["output_values"] = output_values
+        multi_hit = policy in ("collect", "rule_order", "output_order") and not aggregation
+        if multi_output:
+            spec["result"] = result_name
+            fields = {n: {"type": k, "optional": True} for n, k in zip(out_names, kinds, strict=True)}
+            if multi_hit:
+                outputs[result_name] = {"type": "list", "items": fields}
+            else:
+                outputs[result_name] = {"type": "object", "fields": fields, "optional": True}
+        else:
+            kind = kinds[0]
+            if aggregation == "COUNT":
+                kind = "integer"
+            if multi_hit:
+                outputs[out_names[0]] = {"type": "list", "of": kind}
+            else:
+                outputs[out_names[0]] = {"type": kind, "optional": True}
+        tables.append(spec)
+    document = {
+        "pack": identifier(path.stem).lower().strip("_") or "dmn",
+        "version": "1.0.0",
+        "description": f"Converted from {path.name}",
+        "owner": "dmn-import",
+        "inputs": inputs,
+        "tables": tables,
+        "outputs": outputs,
+    }
+    return DmnPack(document, names, unsupported)
+
+
+def _infer_kind(values: list[Any]) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "boolean"
+    if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in values):
+        return "decimal"
+    return "string"
+
+
+def to_yaml(pack: DmnPack) -> str:
+    import yaml
+
+    def represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+        return dumper.represent_scalar("tag:yaml.org,2002:float", str(value))
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(Decimal, represent_decimal)
+    header = "".join(f"# not converted: {u}\n" for u in pack.unsupported)
+    return header + yaml.dump(pack.document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
