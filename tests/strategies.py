@@ -1,0 +1,182 @@
+"""Hypothesis strategies, all in one place: inputs from a pack's schema, random tables, hostile JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from rules.ir import FieldDef, PackIR
+from rules.model import FieldSpec
+
+# Values a decision input may hold, valid or not: what a careless or hostile client sends.
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "2026-02-30", "A", "release", ""]),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=20,
+)
+
+
+def _money(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    low = spec.min if spec.min is not None else Decimal("-1000000")
+    high = spec.max if spec.max is not None else Decimal("1000000")
+    return st.decimals(min_value=low, max_value=high, places=2, allow_nan=False, allow_infinity=False)
+
+
+def value_for(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    """A valid value for one declared field."""
+    kind = spec.type
+    if kind in ("money", "decimal"):
+        base: st.SearchStrategy[Any] = _money(spec)
+    elif kind == "integer":
+        low = int(spec.min) if spec.min is not None else -1000
+        high = int(spec.max) if spec.max is not None else 100000
+        base = st.integers(min_value=low, max_value=max(low, high))
+    elif kind == "boolean":
+        base = st.booleans()
+    elif kind == "enum":
+        base = st.sampled_from(spec.values or [""])
+    elif kind == "string":
+        base = st.text(max_size=12)
+    elif kind == "date":
+        base = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
+    elif kind == "list" and spec.items is not None:
+        base = st.lists(object_for(spec.items), max_size=5)
+    elif kind == "list":
+        base = st.lists(value_for(FieldSpec(type=spec.of or "string")), max_size=5)
+    else:
+        base = object_for(spec.fields or {})
+    return st.one_of(st.none(), base) if spec.optional else base
+
+
+def object_for(fields: dict[str, FieldSpec]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({name: value_for(spec) for name, spec in fields.items()})
+
+
+def inputs_for(pack: PackIR) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid inputs of a pack, drawn from its declared schema."""
+    fields: list[FieldDef] = pack.inputs
+    return object_for({f.name: f.spec for f in fields})
+
+
+# Random decision tables, with cells kept as structures so a reference can evaluate them
+# without the parser or the code generator.
+
+
+@dataclass(frozen=True)
+class Cell:
+    op: str  # any, eq, ne, lt, le, gt, ge, between, in, not_in
+    args: tuple[Any, ...] = ()
+
+    def text(self) -> str:
+        a = self.args
+        if self.op == "any":
+            return "-"
+        if self.op == "eq":
+            return _lit(a[0])
+        if self.op in ("ne", "lt", "le", "gt", "ge"):
+            sym = {"ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[self.op]
+            return f"{sym} {_lit(a[0])}"
+        if self.op == "between":
+            low, high, lc, hc = a
+            return f"{'[' if lc else '('}{_lit(low)}..{_lit(high)}{']' if hc else ')'}"
+        if self.op == "in":
+            return ", ".join(_lit(v) for v in a)
+        return "not(" + ", ".join(_lit(v) for v in a) + ")"
+
+
+def _lit(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+NUMBERS = st.integers(min_value=-3, max_value=12)
+LETTERS = ("a", "b", "c")
+
+
+def number_cells() -> st.SearchStrategy[Cell]:
+    return st.one_of(
+        st.just(Cell("any")),
+        NUMBERS.map(lambda n: Cell("eq", (n,))),
+        st.tuples(st.sampled_from(["ne", "lt", "le", "gt", "ge"]), NUMBERS).map(lambda t: Cell(t[0], (t[1],))),
+        st.tuples(NUMBERS, NUMBERS, st.booleans(), st.booleans()).map(
+            lambda t: Cell("between", (min(t[0], t[1]), max(t[0], t[1]), t[2], t[3]))
+        ),
+        st.lists(NUMBERS, min_size=1, max_size=3).map(lambda v: Cell("not_in", tuple(v))),
+    )
+
+
+def letter_cells() -> st.SearchStrategy[Cell]:
+    return st.one_of(
+        st.just(Cell("any")),
+        st.sampled_from(LETTERS).map(lambda v: Cell("eq", (v,))),
+        st.lists(st.sampled_from(LETTERS), min_size=1, max_size=2, unique=True).map(lambda v: Cell("in", tuple(v))),
+        st.lists(st.sampled_from(LETTERS), min_size=1, max_size=2, unique=True).map(lambda v: Cell("not_in", tuple(v))),
+    )
+
+
+PRIORITY = ("high", "mid", "low")  # declared order: high wins
+
+
+@dataclass(frozen=True)
+class RandomTable:
+    hit_policy: str
+    aggregation: str | None
+    rows: tuple[tuple[Cell, Cell, Any], ...]  # (cell on n, cell on s, output)
+
+    def pack_yaml(self) -> str:
+        numeric = self.aggregation in ("sum", "min", "max", "count")
+        ranked = self.hit_policy in ("priority", "output_order")
+        if ranked:
+            out_type = "{type: enum, values: [high, mid, low]}"
+        elif numeric:
+            out_type = "{type: integer}" if self.aggregation == "count" else "{type: decimal}"
+        else:
+            out_type = "{type: integer}"
+        if self.hit_policy in ("collect", "rule_order", "output_order") and self.aggregation in (None, "list"):
+            out_spec = "{type: list, of: string}" if ranked else "{type: list, of: integer}"
+        else:
+            out_spec = out_type.replace("}", ", optional: true}") if self.aggregation not in ("sum", "count") else out_type
+        lines = [
+            "pack: random", "version: 1.0.0", "description: generated", "owner: tests",
+            "inputs:", "  n: {type: integer, optional: true}", "  s: {type: enum, values: [a, b, c], optional: true}",
+            "tables:", "  - id: t", f"    hit_policy: {self.hit_policy}",
+        ]
+        if self.aggregation is not None:
+            lines.append(f"    aggregation: {self.aggregation}")
+        lines += ["    inputs: [n, s]", "    outputs: [out]"]
+        if ranked:
+            lines.append("    output_values: {out: [high, mid, low]}")
+        lines.append("    rows:")
+        for i, (cn, cs, out) in enumerate(self.rows):
+            when = ", ".join(f"{k}: '{c.text()}'" for k, c in (("n", cn), ("s", cs)) if c.op != "any")
+            lines.append(f"      - {{id: R{i}, when: {{{when}}}, then: {{out: {out}}}}}")
+        lines += ["outputs:", f"  out: {out_spec}"]
+        return "\n".join(lines) + "\n"
+
+
+@st.composite
+def random_tables(draw: st.DrawFn) -> RandomTable:
+    policy = draw(st.sampled_from(["first", "unique", "priority", "any", "collect", "rule_order", "output_order"]))
+    aggregation = draw(st.sampled_from([None, "sum", "min", "max", "count"])) if policy == "collect" else None
+    ranked = policy in ("priority", "output_order")
+    outputs = st.sampled_from(PRIORITY) if ranked else st.integers(min_value=0, max_value=3)
+    rows = draw(st.lists(st.tuples(number_cells(), letter_cells(), outputs), min_size=1, max_size=7))
+    return RandomTable(policy, aggregation, tuple(rows))
+
+
+table_inputs = st.fixed_dictionaries({
+    "n": st.one_of(st.none(), st.integers(min_value=-4, max_value=13)),
+    "s": st.one_of(st.none(), st.sampled_from(LETTERS)),
+})
