@@ -17,8 +17,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from rules import syntax as s
 from engine.runtime import ROUNDING
+from rules import syntax as s
 from rules.ir import FieldDef, PackIR, Symbol, TableDef
 from rules.types import Type
 
@@ -219,10 +219,10 @@ class Generator:
         if isinstance(node, s.IntervalTest):
             return self.interval(column, column_type, node.interval)
         if isinstance(node, s.EqualsTest):
-            operand = node.operand
-            if operand.type.kind == "list":
-                return f"({column} in {self.expr(operand)})"
-            return f"({column} == {self.expr(operand)})"
+            value = node.operand
+            if value.type.kind == "list":
+                return f"({column} in {self.expr(value)})"
+            return f"({column} == {self.expr(value)})"
         if isinstance(node, s.PredicateTest):
             self.column_var = column
             try:

@@ -124,7 +124,7 @@ def in_interval(x: Any, low: Any, high: Any, low_closed: bool, high_closed: bool
         return False
     if (x < low) if low_closed else (x <= low):
         return False
-    return (x <= high) if high_closed else (x < high)
+    return bool((x <= high) if high_closed else (x < high))
 
 
 def member(obj: Any, name: str) -> Any:

@@ -7,6 +7,7 @@ name sees that name as missing and stays quiet about it, so one mistake gives on
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 from decimal import Decimal, InvalidOperation
@@ -20,7 +21,7 @@ from rules.ir import Column, DataDef, DeriveDef, FieldDef, PackIR, RowDef, StepD
 from rules.model import DataTable, FieldSpec, PackDocument, Table
 from rules.parser import ExpressionSyntaxError, parse_expression, parse_unary_tests
 from rules.source import PathKey, SourceDoc
-from rules.types import BOOLEAN, DATE, Type, join
+from rules.types import DATE, Type, join
 
 RESERVED_NAMES = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else"}
 SINGLE_HIT = ("first", "unique", "priority", "any")
@@ -112,10 +113,8 @@ class PackChecker:
     def run(self, digest: str) -> PackIR | None:
         m = self.model
         for name, table in m.data.items():
-            try:
+            with contextlib.suppress(_Skip):
                 self.data[name] = self.data_table(name, table)
-            except _Skip:
-                pass
         inputs = self.inputs()
         derives = self.derives()
         tables = self.tables()
@@ -139,7 +138,7 @@ class PackChecker:
 
     def data_table(self, name: str, table: DataTable) -> DataDef:
         base: PathKey = ("data", name)
-        columns = dict(table.columns)
+        columns: dict[str, str] = dict(table.columns)
         for k in table.key:
             if k not in columns:
                 self.report((*base, "key"), "unknown-column", f"key column {k!r} is not among the columns")
@@ -163,14 +162,14 @@ class PackChecker:
             rows = self._csv_rows((*base, "csv"), table.csv, columns)
         seen: dict[Any, int] = {}
         for i, row in enumerate(rows):
-            k = tuple(row[c] for c in table.key)
-            if k in seen:
+            key_values = tuple(row[c] for c in table.key)
+            if key_values in seen:
                 self.report((*base, "rows", i) if table.rows is not None else (*base, "csv"), "duplicate-key",
-                            f"key {k!r} appears twice in data table {name!r}")
-            seen[k] = i
+                            f"key {key_values!r} appears twice in data table {name!r}")
+            seen[key_values] = i
         return DataDef(name, list(table.key), columns, rows)
 
-    def _csv_rows(self, path: PathKey, relative: str, columns: dict[str, str]) -> list[dict[str, Any]]:
+    def _csv_rows(self, path: PathKey, relative: str, columns: dict[str, Any]) -> list[dict[str, Any]]:
         file = (self.pack_dir / relative).resolve()
         if self.pack_dir.resolve() not in file.parents:
             self.report(path, "data-source", f"CSV file {relative!r} must be inside the pack folder")

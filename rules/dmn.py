@@ -111,9 +111,9 @@ def convert(path: Path) -> DmnPack:
             unsupported.append(f"decisionTable {table.get('id')}: hit policy {policy_text!r}")
             continue
         aggregation = table.get("aggregation")
-        columns = []
-        for column in table.findall(f"{ns}input"):
-            expr = _text(column.find(f"{ns}inputExpression"), ns) or ""
+        columns: list[str] = []
+        for input_element in table.findall(f"{ns}input"):
+            expr = _text(input_element.find(f"{ns}inputExpression"), ns) or ""
             for dmn_name, ident in names.items():
                 if dmn_name != ident:
                     expr = expr.replace(dmn_name, ident)
@@ -124,25 +124,25 @@ def convert(path: Path) -> DmnPack:
         out_kinds: list[str] = []
         output_values: dict[str, list[Any]] = {}
         for element in out_elements:
-            name = element.get("name") if multi_output else decision_name
-            ident = identifier(name or decision_name)
-            names[name or decision_name] = ident
+            name = (element.get("name") if multi_output else None) or decision_name
+            ident = identifier(name)
+            names[name] = ident
             out_names.append(ident)
             out_kinds.append(TYPES.get(element.get("typeRef") or table.get("typeRef") or "", ""))
             values = _literal_list(_text(element.find(f"{ns}outputValues"), ns))
             if values is not None:
                 output_values[ident] = values
-        rows = []
+        rows: list[dict[str, Any]] = []
         for rule in table.findall(f"{ns}rule"):
             rule_id = identifier(rule.get("id") or f"r{len(rows) + 1}").strip("_") or f"r{len(rows) + 1}"
-            when = {}
-            for column, entry in zip(columns, rule.findall(f"{ns}inputEntry"), strict=False):
-                text = _text(entry, ns) or "-"
-                if text != "-":
-                    when[column] = text
-            then = {}
-            for name, entry in zip(out_names, rule.findall(f"{ns}outputEntry"), strict=False):
-                then[name] = _output_cell(_text(entry, ns) or "null")
+            when: dict[str, str] = {}
+            for column, cell in zip(columns, rule.findall(f"{ns}inputEntry"), strict=False):
+                test = _text(cell, ns) or "-"
+                if test != "-":
+                    when[column] = test
+            then: dict[str, Any] = {}
+            for out_name, cell in zip(out_names, rule.findall(f"{ns}outputEntry"), strict=False):
+                then[out_name] = _output_cell(_text(cell, ns) or "null")
             rows.append({"id": rule_id, "when": when, "then": then})
         kinds = [k or _infer_kind([r["then"][n] for r in rows]) for k, n in zip(out_kinds, out_names, strict=True)]
         spec: dict[str, Any] = {"id": identifier(decision.get("id") or result_name).strip("_") or result_name,

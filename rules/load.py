@@ -130,9 +130,10 @@ def load_text(text: str, path: str, pack_dir: Path | None = None) -> LoadResult:
             # a masked line may have held a required field or broken its block: not new mistakes
             shape = [d for d in shape if d.code != "missing-field" and not doc.near_masked(d.position.line)]
         diagnostics.extend(shape)
-        model = _partial_model(doc.data, exc)
-        if model is None:
+        partial = _partial_model(doc.data, exc)
+        if partial is None:
             return LoadResult(path, None, sorted(diagnostics, key=Diagnostic.sort_key))
+        model = partial
     checker = PackChecker(doc, model, pack_dir or Path(path).parent)
     data_sources = _data_digest_parts(model, pack_dir or Path(path).parent)
     digest = hashlib.sha256((canonical_json(doc.data) + data_sources).encode()).hexdigest()
@@ -185,9 +186,11 @@ def _remove(data: Any, loc: list[Any]) -> None:
             target = target[part]
         except (KeyError, IndexError, TypeError):
             return
-    last = loc[-1] if loc else None
-    if isinstance(target, dict) and last in target:
-        del target[last]
+    if not loc:
+        return
+    last = loc[-1]
+    if isinstance(target, dict):
+        target.pop(last, None)
     elif isinstance(target, list) and isinstance(last, int) and 0 <= last < len(target):
         del target[last]
 

@@ -27,7 +27,7 @@ UNSAFE_NAMES = {
     "exit", "quit", "os", "sys", "subprocess", "builtins", "print", "id", "hash", "iter",
     "next", "callable", "isinstance", "issubclass", "format", "chr", "ord", "bytes", "repr",
     "frozenset", "set", "dict", "tuple", "slice", "range", "zip", "map", "filter", "yield",
-    "await", "async", "def", "class", "del", "exec", "from", "global", "nonlocal", "raise",
+    "await", "async", "def", "class", "del", "from", "global", "nonlocal", "raise",
     "with", "assert", "pass", "return", "try", "except", "finally", "while", "for", "is",
 }
 

@@ -114,7 +114,7 @@ def test_any_input_gives_a_decision_or_a_typed_error(body: Any, extra: dict[str,
     for pack in bundled():
         valid = data.draw(inputs_for(pack.ir))
         mixed = {**valid, **extra}
-        for candidate in (body, mixed, {k: body for k in valid}):
+        for candidate in (body, mixed, dict.fromkeys(valid, body)):
             try:
                 decision = pack.decide(candidate, AS_OF)
             except ArbiterError:

@@ -1,0 +1,348 @@
+"""One credit decision in process: Arbiter against zen-engine, durable_rules and hand-written Python.
+
+    .venv/bin/python benchmarks/engine.py [--n 100000] [--rounds 5]
+
+One 21-row first-hit table (inputs: order amount, open exposure, credit limit, days past
+due, risk tier, segment; outputs: decision, reason, headroom). The Arbiter pack, the zen
+JDM graph and the durable_rules ruleset are generated from ``ROWS``; the Python peer is
+written by hand with the same Decimal semantics. Every engine's outputs are verified equal
+on all inputs before timing. Rounds are interleaved; medians and per-round ratios against
+the hand-written function are printed, since the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import datetime as dt
+import gc
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.compiled import CompiledPack
+from rules.load import load_text
+
+SEGMENTS = ["smb", "midmarket", "enterprise", "government", "internal", "consumer"]
+TIERS = ["A", "B", "C", "D"]
+AS_OF = dt.date(2026, 6, 1)
+
+# (conditions, decision, reason); a condition is (column, op, value). Column "headroom" is
+# credit_limit - open_exposure - order_amount; ("headroom", "x10_lt", "order_amount") is
+# the cross-column test headroom * 10 < order_amount.
+ROWS: list[tuple[list[tuple[str, str, Any]], str, str]] = [
+    ([("segment", "eq", "internal")], "approve", "INTERNAL"),
+    ([("days_past_due", "gt", 120)], "reject", "DPD_120"),
+    ([("risk_tier", "eq", "D"), ("days_past_due", "gt", 60)], "reject", "TIER_D_DPD"),
+    ([("credit_limit", "eq", 0)], "hold", "NO_LIMIT"),
+    ([("headroom", "lt", -50000)], "reject", "FAR_OVER_LIMIT"),
+    ([("risk_tier", "eq", "D"), ("headroom", "lt", 0)], "reject", "TIER_D_OVER"),
+    ([("days_past_due", "gt", 90)], "hold", "DPD_90"),
+    ([("segment", "eq", "government"), ("headroom", "ge", 0)], "approve", "GOVERNMENT"),
+    ([("risk_tier", "in", ["C", "D"]), ("headroom", "lt", 0)], "hold", "OVER_LIMIT_CD"),
+    ([("order_amount", "gt", 10000), ("headroom", "lt", 0)], "hold", "OVER_LIMIT_LARGE"),
+    ([("headroom", "lt", 0)], "hold", "OVER_LIMIT"),
+    ([("days_past_due", "gt", 60)], "hold", "DPD_60"),
+    ([("order_amount", "gt", 250000)], "hold", "LARGE_ORDER_REVIEW"),
+    ([("risk_tier", "eq", "D")], "hold", "TIER_D_REVIEW"),
+    ([("segment", "eq", "consumer"), ("order_amount", "gt", 20000)], "hold", "CONSUMER_LARGE"),
+    ([("risk_tier", "eq", "C"), ("days_past_due", "gt", 30)], "hold", "TIER_C_DPD"),
+    ([("headroom", "x10_lt", "order_amount")], "hold", "LOW_HEADROOM"),
+    ([("segment", "eq", "enterprise"), ("risk_tier", "in", ["A", "B"])], "approve", "ENTERPRISE"),
+    ([("days_past_due", "gt", 30)], "approve", "DPD_30_WATCH"),
+    ([("risk_tier", "eq", "A")], "approve", "TIER_A"),
+    ([], "approve", "STANDARD"),
+]
+COLUMNS = ["segment", "days_past_due", "risk_tier", "credit_limit", "headroom", "order_amount"]
+CENT = Decimal("0.01")
+
+
+def make_inputs(n: int, seed: int = 20240601) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        limit = rng.choice([0, 5000, 20000, 50000, 100000, 250000, 1000000])
+        out.append({
+            "order_amount": rng.randint(100, 400000) if rng.random() < 0.1 else rng.randint(100, 60000),
+            "open_exposure": rng.randint(0, max(1, int(limit * 1.3))),
+            "credit_limit": limit,
+            "days_past_due": rng.choice([0, 0, 0, 5, 15, 31, 45, 61, 75, 91, 121]),
+            "risk_tier": rng.choice(TIERS),
+            "segment": rng.choice(SEGMENTS),
+        })
+    return out
+
+
+# Arbiter: the pack text.
+
+def _cell(op: str, value: Any) -> str:
+    if op == "eq":
+        return f'"{value}"' if isinstance(value, str) else str(value)
+    if op == "in":
+        return ", ".join(f'"{v}"' for v in value)
+    if op == "x10_lt":
+        return f"? * 10 < {value}"
+    return {"gt": ">", "lt": "<", "ge": ">=", "le": "<="}[op] + f" {value}"
+
+
+def pack_yaml() -> str:
+    lines = [
+        "pack: credit_bench", "version: 1.0.0", "description: benchmark table", "owner: benchmarks",
+        "inputs:",
+        "  order_amount: {type: money, min: 0}", "  open_exposure: {type: money, min: 0}",
+        "  credit_limit: {type: money, min: 0}", "  days_past_due: {type: integer, min: 0}",
+        f"  risk_tier: {{type: enum, values: [{', '.join(TIERS)}]}}",
+        f"  segment: {{type: enum, values: [{', '.join(SEGMENTS)}]}}",
+        "derive:", "  headroom: credit_limit - open_exposure - order_amount",
+        "tables:", "  - id: credit", "    hit_policy: first", f"    inputs: [{', '.join(COLUMNS)}]",
+        "    outputs: [decision, reason]", "    rows:",
+    ]
+    for i, (conds, decision, reason) in enumerate(ROWS):
+        when = ", ".join(f"{col}: '{_cell(op, v)}'" for col, op, v in conds)
+        lines.append(f"      - {{id: R{i + 1:02d}, when: {{{when}}}, then: {{decision: {decision}, reason: {reason}}}}}")
+    lines += [
+        "outputs:", "  decision: {type: enum, values: [approve, hold, reject]}", "  reason: {type: string}",
+        "  headroom: {type: money, scale: 2, rounding: half_up}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# Hand-written Python with the same Decimal semantics.
+
+def decide_by_hand(o: dict[str, Any]) -> dict[str, Any]:
+    segment, dpd, tier = o["segment"], o["days_past_due"], o["risk_tier"]
+    amount, limit = o["order_amount"], o["credit_limit"]
+    headroom = limit - o["open_exposure"] - amount
+    if segment == "internal":
+        d, r = "approve", "INTERNAL"
+    elif dpd > 120:
+        d, r = "reject", "DPD_120"
+    elif tier == "D" and dpd > 60:
+        d, r = "reject", "TIER_D_DPD"
+    elif limit == 0:
+        d, r = "hold", "NO_LIMIT"
+    elif headroom < -50000:
+        d, r = "reject", "FAR_OVER_LIMIT"
+    elif tier == "D" and headroom < 0:
+        d, r = "reject", "TIER_D_OVER"
+    elif dpd > 90:
+        d, r = "hold", "DPD_90"
+    elif segment == "government" and headroom >= 0:
+        d, r = "approve", "GOVERNMENT"
+    elif tier in ("C", "D") and headroom < 0:
+        d, r = "hold", "OVER_LIMIT_CD"
+    elif amount > 10000 and headroom < 0:
+        d, r = "hold", "OVER_LIMIT_LARGE"
+    elif headroom < 0:
+        d, r = "hold", "OVER_LIMIT"
+    elif dpd > 60:
+        d, r = "hold", "DPD_60"
+    elif amount > 250000:
+        d, r = "hold", "LARGE_ORDER_REVIEW"
+    elif tier == "D":
+        d, r = "hold", "TIER_D_REVIEW"
+    elif segment == "consumer" and amount > 20000:
+        d, r = "hold", "CONSUMER_LARGE"
+    elif tier == "C" and dpd > 30:
+        d, r = "hold", "TIER_C_DPD"
+    elif headroom * 10 < amount:
+        d, r = "hold", "LOW_HEADROOM"
+    elif segment == "enterprise" and tier in ("A", "B"):
+        d, r = "approve", "ENTERPRISE"
+    elif dpd > 30:
+        d, r = "approve", "DPD_30_WATCH"
+    elif tier == "A":
+        d, r = "approve", "TIER_A"
+    else:
+        d, r = "approve", "STANDARD"
+    return {"decision": d, "reason": r, "headroom": headroom.quantize(CENT, ROUND_HALF_UP)}
+
+
+# zen-engine: the same table as a JDM decisionTableNode.
+
+def zen_graph() -> dict[str, Any]:
+    fields = {
+        "segment": "segment", "days_past_due": "days_past_due", "risk_tier": "risk_tier",
+        "credit_limit": "credit_limit", "headroom": "credit_limit - open_exposure - order_amount",
+        "order_amount": "order_amount",
+    }
+    inputs = [{"id": f"i_{c}", "name": c, "field": fields[c]} for c in COLUMNS]
+    outputs = [{"id": "o_decision", "name": "decision", "field": "decision"},
+               {"id": "o_reason", "name": "reason", "field": "reason"},
+               {"id": "o_headroom", "name": "headroom", "field": "headroom"}]
+
+    def zen_cell(op: str, value: Any) -> str:
+        if op == "x10_lt":
+            return f"$ * 10 < {value}"
+        return _cell(op, value).replace('"', "'")
+
+    rules = []
+    for i, (conds, decision, reason) in enumerate(ROWS):
+        rule = {"_id": f"R{i + 1:02d}", "o_decision": f"'{decision}'", "o_reason": f"'{reason}'",
+                "o_headroom": "credit_limit - open_exposure - order_amount"}
+        for c in COLUMNS:
+            rule[f"i_{c}"] = ""
+        for col, op, v in conds:
+            rule[f"i_{col}"] = zen_cell(op, v)
+        rules.append(rule)
+    return {
+        "nodes": [
+            {"id": "in", "type": "inputNode", "name": "request", "position": {"x": 0, "y": 0}, "content": {"schema": ""}},
+            {"id": "table", "type": "decisionTableNode", "name": "credit", "position": {"x": 1, "y": 0},
+             "content": {"hitPolicy": "first", "inputs": inputs, "outputs": outputs, "rules": rules,
+                         "passThrough": False, "inputField": None, "outputPath": None, "executionMode": "single"}},
+            {"id": "out", "type": "outputNode", "name": "response", "position": {"x": 2, "y": 0}, "content": {"schema": ""}},
+        ],
+        "edges": [{"id": "e1", "sourceId": "in", "targetId": "table", "type": "edge"},
+                  {"id": "e2", "sourceId": "table", "targetId": "out", "type": "edge"}],
+    }
+
+
+def make_zen() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    import zen
+
+    graph = zen_graph()
+    content = zen.ZenDecisionContent(json.dumps(graph))
+    engine = zen.ZenEngine({"loader": lambda key: content})
+
+    def run(o: dict[str, Any]) -> dict[str, Any]:
+        return engine.evaluate("credit", o)["result"]  # type: ignore[no-any-return]
+
+    return run
+
+
+# durable_rules: the recipe of the study (C API, pooled sids, sentinel, delete_state in finally).
+
+def tune_glibc_malloc() -> None:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.mallopt(-3, 4 << 20)  # M_MMAP_THRESHOLD
+    libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+
+
+def durable_condition(col: str, op: str, value: Any) -> dict[str, Any]:
+    if op == "eq":
+        return {col: value}
+    if op == "in":
+        return {"$or": [{col: v} for v in value]}
+    if op == "x10_lt":
+        return {"$lt": {"headroom10": {"$m": value}}}
+    return {{"ge": "$gte", "le": "$lte"}.get(op, f"${op}"): {col: value}}
+
+
+def make_durable() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    import durable_rules_engine as dre
+
+    tune_glibc_malloc()
+    definition: dict[str, Any] = {}
+    for i, (conds, _decision, _reason) in enumerate(ROWS):
+        parts = [durable_condition(c, op, v) for c, op, v in conds] or [{"$ex": {"__dr__": 1}}]
+        cond = parts[0] if len(parts) == 1 else {"$and": parts}
+        definition[f"R{i + 1:02d}"] = {"all": [{"m": cond}], "pri": i}
+    definition["__no_match__"] = {"all": [{"m": {"$ex": {"__dr__": 1}}}], "pri": 65535}
+    handle = dre.create_ruleset("credit_bench_1_0_0", json.dumps(definition))
+    outcome = {f"R{i + 1:02d}": (d, r) for i, (_, d, r) in enumerate(ROWS)}
+    sid = "w0"
+
+    def run(o: dict[str, Any]) -> dict[str, Any]:
+        headroom = o["credit_limit"] - o["open_exposure"] - o["order_amount"]
+        event = dict(o, headroom=headroom, headroom10=headroom * 10, __dr__=1, sid=sid)
+        text = json.dumps(event)
+        _, state = dre.assert_event(handle, text)
+        try:
+            result = dre.start_action_for_state(handle, state)
+            messages = result[1] if isinstance(result, tuple) else result
+            rule = messages[2:messages.index('"', 2)]
+            dre.abandon_action(handle, state)
+        finally:
+            dre.delete_state(handle, sid)
+        decision, reason = outcome[rule]
+        return {"decision": decision, "reason": reason, "headroom": headroom}
+
+    return run
+
+
+def normalised(out: dict[str, Any]) -> tuple[str, str, int]:
+    return out["decision"], out["reason"], int(Decimal(str(out["headroom"])))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--slow-n", type=int, default=20_000, help="inputs per timed pass for the slow peers")
+    args = parser.parse_args()
+
+    raw = make_inputs(args.n)
+    result = load_text(pack_yaml(), "credit_bench.yaml")
+    if result.pack is None:
+        for d in result.diagnostics:
+            print(d)
+        return 1
+    pack = CompiledPack(result.pack)
+    validated = [pack.validate(o) for o in raw]
+    evaluate = pack.evaluate
+
+    engines: dict[str, tuple[Callable[[dict[str, Any]], Any], list[dict[str, Any]], Callable[[Any], tuple[str, str, int]]]] = {
+        "hand-written Python": (decide_by_hand, validated, normalised),
+        "arbiter evaluate": (lambda o: evaluate(o, AS_OF), validated, lambda d: normalised(d.output)),
+        "arbiter decide (+validation)": (lambda o: pack.decide(o, AS_OF), raw, lambda d: normalised(d.output)),
+    }
+    try:
+        engines["zen-engine"] = (make_zen(), raw, normalised)
+    except ImportError:
+        print("zen-engine not installed; skipped")
+    try:
+        engines["durable_rules"] = (make_durable(), raw, normalised)
+    except ImportError:
+        print("durable_rules not installed; skipped")
+
+    print(f"verifying {len(raw):,} inputs on {len(engines)} engines ...", flush=True)
+    reference = [normalised(decide_by_hand(o)) for o in validated]
+    reasons = {r[1] for r in reference}
+    for name, (fn, inputs, norm) in engines.items():
+        mismatches = sum(1 for o, want in zip(inputs, reference, strict=True) if norm(fn(o)) != want)
+        print(f"  {name:<30} {mismatches} mismatches")
+        if mismatches:
+            return 1
+    print(f"  all agree; {len(reasons)} of {len(ROWS)} rows decide at least one input")
+
+    slow = {"zen-engine", "durable_rules"}
+    samples: dict[str, list[float]] = {name: [] for name in engines}
+    ratios: dict[str, list[float]] = {name: [] for name in engines}
+    names = list(engines)
+    for r in range(args.rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        this_round: dict[str, float] = {}
+        for name in order:
+            fn, inputs, _ = engines[name]
+            batch = inputs[: args.slow_n] if name in slow else inputs
+            gc.collect()
+            start = time.perf_counter()
+            for o in batch:
+                fn(o)
+            this_round[name] = (time.perf_counter() - start) / len(batch) * 1e6
+        for name, us in this_round.items():
+            samples[name].append(us)
+            ratios[name].append(us / this_round["hand-written Python"])
+    print(f"\nmedian of {args.rounds} interleaved rounds, {args.n:,} inputs per pass "
+          f"({args.slow_n:,} for {', '.join(sorted(slow & set(engines)))}); Python {sys.version.split()[0]}")
+    print(f"{'engine':<30} {'µs/decision':>12} {'x hand-written':>15} {'arbiter is x faster':>20}")
+    arbiter = statistics.median(samples["arbiter evaluate"])
+    for name in names:
+        us = statistics.median(samples[name])
+        speedup = f"{us / arbiter:.1f}" if name not in ("arbiter evaluate",) else "-"
+        print(f"{name:<30} {us:>12.2f} {statistics.median(ratios[name]):>15.2f} {speedup:>20}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
