@@ -40,7 +40,8 @@ def test_money_is_exact_on_the_wire(client: TestClient) -> None:
     """0.10 three times is 0.30 in the JSON text, not 0.30000000000000004."""
     body = b'{"order_amount": 0.10, "open_receivables": 0.10, "open_orders": 0.10, "credit_limit": 1, "days_past_due": 0, "risk_tier": "A", "segment": "smb", "payment_terms": "net30", "account_age_days": 900}'
     response = client.post("/v1/decisions/credit?as_of=2026-06-01", content=body)
-    assert b'"exposure":0.30' in response.content and b'"headroom":0.70' in response.content
+    assert b'"exposure":0.30' in response.content
+    assert b'"headroom":0.70' in response.content
 
 
 @pytest.mark.parametrize(

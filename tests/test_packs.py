@@ -35,7 +35,8 @@ def test_arbiter_test_ends_with_the_count_line() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     passed, failed = last.split(", ")
-    assert passed.endswith(" passed") and int(passed.split()[0]) >= 20
+    assert passed.endswith(" passed")
+    assert int(passed.split()[0]) >= 20
     assert failed == "0 failed"
 
 
@@ -48,7 +49,8 @@ def test_a_failing_embedded_test_is_reported_with_its_position(tmp_path: Path) -
     (folder / "prices.csv").write_text((VALID / "expressions" / "prices.csv").read_text())
     proc = subprocess.run([sys.executable, "-m", "api.cli", "test", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == 1
-    assert "1.0.0.yaml:" in proc.stdout and "output widget_price: expected 9.96, got 9.95" in proc.stdout
+    assert "1.0.0.yaml:" in proc.stdout
+    assert "output widget_price: expected 9.96, got 9.95" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "4 passed, 1 failed"
 
 
