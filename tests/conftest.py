@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("ARBITER_SHARED_DATA", ROOT.parent / "shared" / "data"))
 PACKS = ROOT / "policy_packs"
 
 
