@@ -16,10 +16,10 @@ from typing import Any
 
 from rules import syntax as s
 from rules.errors import Diagnostic, Position
-from rules.expressions import ExpressionChecker, ExpressionProblem, Scope, did_you_mean, field_type, literal_type
+from rules.expressions import ExpressionChecker, Scope, did_you_mean, field_type, literal_type
 from rules.ir import Column, DataDef, DeriveDef, FieldDef, PackIR, RowDef, StepDef, Symbol, TableDef
 from rules.model import DataTable, FieldSpec, PackDocument, Table
-from rules.parser import ExpressionSyntaxError, parse_expression, parse_unary_tests
+from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.source import PathKey, SourceDoc
 from rules.types import DATE, Type, join
 
@@ -79,7 +79,7 @@ class PackChecker:
     def report_at(self, position: Position, code: str, message: str, path: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(path or self.doc.path, position, code, message))
 
-    def _problem(self, path: PathKey, text: str, exc: ExpressionProblem | ExpressionSyntaxError) -> None:
+    def _problem(self, path: PathKey, text: str, exc: ExpressionError) -> None:
         self.report_at(self.doc.text_position(path, exc.offset, text), exc.code, exc.message)
 
     def expression(self, path: PathKey, text: Any, scope: Scope | None = None, input_type: Type | None = None) -> s.Node:
@@ -88,7 +88,7 @@ class PackChecker:
         try:
             node = parse_expression(text)
             self._checker(scope, input_type).check(node)
-        except (ExpressionSyntaxError, ExpressionProblem) as exc:
+        except ExpressionError as exc:
             self._problem(path, text, exc)
             raise _Skip from None
         return node
@@ -443,7 +443,7 @@ class PackChecker:
             node: s.Node = s.AnyOfTests(0, 0, [s.EqualsTest(0, 0, item) for item in items])
             try:
                 checker.check_test(node)
-            except ExpressionProblem as exc:
+            except ExpressionError as exc:
                 self.report(path, exc.code, exc.message)
                 raise _Skip from None
             return node
@@ -451,14 +451,14 @@ class PackChecker:
             node = s.EqualsTest(0, 0, s.Literal(0, 0, value))
             try:
                 checker.check_test(node)
-            except ExpressionProblem as exc:
+            except ExpressionError as exc:
                 self.report(path, exc.code, exc.message)
                 raise _Skip from None
             return node
         try:
             node = parse_unary_tests(value)
             checker.check_test(node)
-        except (ExpressionSyntaxError, ExpressionProblem) as exc:
+        except ExpressionError as exc:
             self._problem(path, value, exc)
             raise _Skip from None
         return node
@@ -470,7 +470,7 @@ class PackChecker:
             try:
                 node = parse_expression(text)
                 self._checker(None).check(node)
-            except (ExpressionSyntaxError, ExpressionProblem) as exc:
+            except ExpressionError as exc:
                 exc.offset += 1
                 self._problem(path, value, exc)
                 raise _Skip from None

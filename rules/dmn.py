@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rules.parser import ExpressionSyntaxError, parse_expression
+from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
 
 HIT_POLICIES = {
@@ -63,7 +63,7 @@ def _literal_list(text: str | None) -> list[Any] | None:
 def _scalar(text: str) -> Any:
     try:
         node = parse_expression(text)
-    except ExpressionSyntaxError:
+    except ExpressionError:
         return text
     return node.value if isinstance(node, Literal) else text
 
@@ -71,7 +71,7 @@ def _scalar(text: str) -> Any:
 def _output_cell(text: str) -> Any:
     try:
         node = parse_expression(text)
-    except ExpressionSyntaxError:
+    except ExpressionError:
         return "=" + text
     if isinstance(node, Literal):
         value = node.value

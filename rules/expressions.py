@@ -1,7 +1,7 @@
 """Name resolution and type checking of expressions and unary tests.
 
 The checker annotates syntax trees in place (``node.type``, ``Name.symbol``) and reports
-the first problem of each expression as an ``ExpressionProblem`` with its character offset;
+the first problem of each expression as an ``ExpressionError`` with its character offset;
 the pack checker turns offsets into ``file:line:col``.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from rules import syntax as s
 from rules.ir import DataDef, Symbol
+from rules.parser import ExpressionError
 from rules.types import (
     BOOLEAN,
     DATE,
@@ -28,14 +29,6 @@ from rules.types import (
 )
 
 ROUNDING_MODES = ("half_up", "half_even", "half_down", "down", "up", "floor", "ceiling")
-
-
-class ExpressionProblem(Exception):
-    def __init__(self, code: str, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.offset = offset
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str:
@@ -99,8 +92,8 @@ class ExpressionChecker:
             "length": self._length,
         }
 
-    def fail(self, node: s.Node, code: str, message: str, offset: int | None = None) -> ExpressionProblem:
-        return ExpressionProblem(code, message, node.start if offset is None else offset)
+    def fail(self, node: s.Node, code: str, message: str, offset: int | None = None) -> ExpressionError:
+        return ExpressionError(code, message, node.start if offset is None else offset)
 
     # Expressions.
 

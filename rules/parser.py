@@ -32,7 +32,9 @@ UNSAFE_NAMES = {
 }
 
 
-class ExpressionSyntaxError(Exception):
+class ExpressionError(Exception):
+    """A problem in one expression, at a character offset into its text."""
+
     def __init__(self, code: str, message: str, offset: int) -> None:
         super().__init__(message)
         self.code = code
@@ -53,7 +55,7 @@ _OPERATORS = ["..", "<=", ">=", "!=", "==", "<", ">", "=", "+", "-", "*", "/", "
 
 def tokenize(text: str) -> list[Token]:
     if len(text) > MAX_EXPRESSION_LENGTH:
-        raise ExpressionSyntaxError(
+        raise ExpressionError(
             "expression-too-long", f"expression is longer than {MAX_EXPRESSION_LENGTH} characters", 0
         )
     tokens: list[Token] = []
@@ -72,7 +74,7 @@ def tokenize(text: str) -> list[Token]:
                 while j < n and text[j].isdigit():
                     j += 1
             if j < n and (text[j].isalpha() or text[j] == "_"):
-                raise ExpressionSyntaxError("syntax", f"malformed number {text[i:j + 1]!r}", i)
+                raise ExpressionError("syntax", f"malformed number {text[i:j + 1]!r}", i)
             tokens.append(Token("number", text[i:j], i, j))
             i = j
             continue
@@ -84,14 +86,14 @@ def tokenize(text: str) -> list[Token]:
                     escaped = text[j + 1]
                     mapping = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
                     if escaped not in mapping:
-                        raise ExpressionSyntaxError("syntax", f"unknown escape \\{escaped} in string", j)
+                        raise ExpressionError("syntax", f"unknown escape \\{escaped} in string", j)
                     chars.append(mapping[escaped])
                     j += 2
                     continue
                 chars.append(text[j])
                 j += 1
             if j >= n:
-                raise ExpressionSyntaxError("syntax", "string is not closed", i)
+                raise ExpressionError("syntax", "string is not closed", i)
             tokens.append(Token("string", "".join(chars), i, j + 1))
             i = j + 1
             continue
@@ -101,11 +103,11 @@ def tokenize(text: str) -> list[Token]:
                 j += 1
             word = text[i:j]
             if word.startswith("_"):
-                raise ExpressionSyntaxError(
+                raise ExpressionError(
                     "unsafe-expression", f"names starting with '_' are not allowed ({word!r})", i
                 )
             if not word.isascii():
-                raise ExpressionSyntaxError("syntax", f"names must be ASCII ({word!r})", i)
+                raise ExpressionError("syntax", f"names must be ASCII ({word!r})", i)
             tokens.append(Token("name", word, i, j))
             i = j
             continue
@@ -128,7 +130,7 @@ def tokenize(text: str) -> list[Token]:
                 "!": "use 'not'",
             }.get(c, "it is not part of the expression language")
             code = "unsafe-expression" if c in ";@:{`" else "syntax"
-            raise ExpressionSyntaxError(code, f"unexpected character {c!r}: {hint}", i)
+            raise ExpressionError(code, f"unexpected character {c!r}: {hint}", i)
     tokens.append(Token("end", "", n, n))
     return tokens
 
@@ -173,10 +175,10 @@ class Parser:
             raise self.error(f"expected '{op}'")
         return self.advance()
 
-    def error(self, message: str) -> ExpressionSyntaxError:
+    def error(self, message: str) -> ExpressionError:
         t = self.tok
         found = "end of expression" if t.kind == "end" else repr(t.text)
-        return ExpressionSyntaxError("syntax", f"{message}, found {found}", t.start)
+        return ExpressionError("syntax", f"{message}, found {found}", t.start)
 
     def expect_end(self) -> None:
         if not self.at("end"):
@@ -187,7 +189,7 @@ class Parser:
     def expression(self, min_precedence: int = 0) -> s.Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionSyntaxError("expression-too-complex", "expression is nested too deeply", self.tok.start)
+            raise ExpressionError("expression-too-complex", "expression is nested too deeply", self.tok.start)
         try:
             left = self.prefix()
             while True:
@@ -223,7 +225,7 @@ class Parser:
             saved = self.pos
             try:
                 return self.interval()
-            except ExpressionSyntaxError:
+            except ExpressionError:
                 self.pos = saved
         if self.at_op("("):
             self.advance()
@@ -275,7 +277,7 @@ class Parser:
                 saved = self.pos
                 try:
                     return self.interval()
-                except ExpressionSyntaxError:
+                except ExpressionError:
                     self.pos = saved
                 self.advance()
                 items: list[s.Node] = []
@@ -314,7 +316,7 @@ class Parser:
             if word in KEYWORDS:
                 raise self.error("expected a value")
             if word in UNSAFE_NAMES:
-                raise ExpressionSyntaxError(
+                raise ExpressionError(
                     "unsafe-expression", f"{word!r} is not part of the expression language", t.start
                 )
             self.advance()
@@ -334,11 +336,11 @@ class Parser:
         end = self.expect_op(")").end
         if name.text == "date":
             if len(args) != 1 or not isinstance(args[0], s.Literal) or not isinstance(args[0].value, str):
-                raise ExpressionSyntaxError("syntax", 'date() takes one literal like date("2026-01-31")', name.start)
+                raise ExpressionError("syntax", 'date() takes one literal like date("2026-01-31")', name.start)
             try:
                 value = dt.date.fromisoformat(args[0].value)
             except ValueError:
-                raise ExpressionSyntaxError(
+                raise ExpressionError(
                     "syntax", f"{args[0].value!r} is not a date in YYYY-MM-DD form", args[0].start
                 ) from None
             return s.Literal(name.start, end, value)
@@ -352,12 +354,12 @@ class Parser:
                 raise self.error("expected a field name after '.'")
             self.advance()
             if self.at_op("("):
-                raise ExpressionSyntaxError(
+                raise ExpressionError(
                     "unsafe-expression", "methods cannot be called; only declared fields can be read", t.start
                 )
             node = s.Member(node.start, t.end, node, t.text, t.start)
         if self.at_op("(") and not isinstance(node, s.Name):
-            raise ExpressionSyntaxError("unsafe-expression", "only named functions can be called", self.tok.start)
+            raise ExpressionError("unsafe-expression", "only named functions can be called", self.tok.start)
         return node
 
     # Unary tests.
@@ -399,7 +401,7 @@ class Parser:
             try:
                 interval = self.interval()
                 return s.IntervalTest(interval.start, interval.end, interval)
-            except ExpressionSyntaxError:
+            except ExpressionError:
                 self.pos = saved
         operand = self.expression()
         if any(isinstance(n, s.InputValue) for n in s.walk(operand)):
@@ -410,7 +412,7 @@ class Parser:
 def parse_expression(text: str) -> s.Node:
     parser = Parser(text)
     if parser.at("end"):
-        raise ExpressionSyntaxError("syntax", "empty expression", 0)
+        raise ExpressionError("syntax", "empty expression", 0)
     node = parser.expression()
     parser.expect_end()
     return node
@@ -419,5 +421,5 @@ def parse_expression(text: str) -> s.Node:
 def parse_unary_tests(text: str) -> s.Node:
     parser = Parser(text)
     if parser.at("end"):
-        raise ExpressionSyntaxError("syntax", "empty cell; write '-' to match anything", 0)
+        raise ExpressionError("syntax", "empty cell; write '-' to match anything", 0)
     return parser.unary_tests()
