@@ -48,7 +48,8 @@ def test_money_is_exact_on_the_wire(client: TestClient) -> None:
     ("path", "body", "status", "code"),
     [
         ("/v1/decisions/credit", b'{"order_amount": NaN}', 400, "request-malformed"),
-        ("/v1/decisions/credit", b"[" * 100 + b"]" * 100, 400, "request-malformed"),
+        ("/v1/decisions/credit", b"[" * 5000 + b"]" * 5000, 400, "request-malformed"),
+        ("/v1/decisions/credit", b"{\"order_amount\": " + b"9" * 100_000 + b"}", 400, "request-malformed"),
         ("/v1/decisions/credit", b"not json", 400, "request-malformed"),
         ("/v1/decisions/credit", b'{"order_amount": "12"}', 422, "input-invalid"),
         ("/v1/decisions/credit", b'{"order_amount": 1e400}', 422, "input-invalid"),
@@ -159,3 +160,11 @@ def test_real_uvicorn_process_serves_decisions() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_json_numbers_are_read_exactly() -> None:
+    """A 38-digit amount survives parsing digit for digit (no binary float on the way)."""
+    from decimal import Decimal
+
+    value = jsonio.loads(b'{"a": 12345678901234567890.123456789012345678, "b": 0.1}')
+    assert value == {"a": Decimal("12345678901234567890.123456789012345678"), "b": Decimal("0.1")}

@@ -134,3 +134,22 @@ def test_decision_bytes_do_not_depend_on_hash_seed() -> None:
         )
         outputs.add(proc.stdout)
     assert len(outputs) == 1
+
+
+@SETTINGS
+@given(data=st.data(), noise=json_values)
+def test_fast_and_slow_validation_agree(data: st.DataObject, noise: Any) -> None:
+    """The generated fast path accepts only what the full validator accepts, with the same values."""
+    for pack in bundled():
+        valid = data.draw(inputs_for(pack.ir))
+        key = data.draw(st.sampled_from(sorted(valid))) if valid else None
+        for candidate in (valid, {**valid, key: noise} if key else valid, noise):
+            fast = pack.validate.fast(candidate)  # type: ignore[attr-defined]
+            try:
+                slow = pack.validate(candidate) if fast is None else pack.validate.slow(candidate)  # type: ignore[attr-defined]
+            except ArbiterError:
+                assert fast is None
+                continue
+            if fast is not None:
+                assert fast == slow
+                assert [type(v) for v in fast.values()] == [type(v) for v in slow.values()]
