@@ -7,19 +7,29 @@ simulator call; the response body is ``Decision.as_dict()`` plus a request id.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hmac
+import logging
 import os
 import re
 import threading
+import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from starlette.responses import HTMLResponse, Response
 
 from api import problems
+from api.decision_log import DecisionLog
+from api.metrics import Metrics
 from engine import jsonio
 from engine.compiled import CompiledPack
 from engine.registry import PackSet, build_pack_set, require_pack_set
@@ -32,7 +42,10 @@ from rules.errors import (
     PackError,
     RequestTooLarge,
 )
+from rules.load import pack_files
 from rules.schema import field_schema, object_schema
+
+log = logging.getLogger("arbiter.api")
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
@@ -42,20 +55,65 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 class Service:
     """What the app serves; ``packs`` is replaced as a whole, never mutated."""
 
-    def __init__(self, root: Path, admin_token: str | None, api_keys: list[str]) -> None:
+    def __init__(self, root: Path, admin_token: str | None, api_keys: list[str], decision_log: Path | None = None) -> None:
         self.root = root
         self.admin_token = admin_token
         self.api_keys = [k.encode() for k in api_keys]
         self.packs: PackSet = require_pack_set(root)
+        self.metrics = Metrics()
+        self.decision_log = DecisionLog(decision_log) if decision_log is not None else None
+        self.fingerprint = self._fingerprint()
         self._reload_lock = threading.Lock()
+
+    def _fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        out = []
+        for path in pack_files(self.root):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                out.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(out)
 
     def reload(self) -> PackSet:
         with self._reload_lock:
+            fingerprint = self._fingerprint()
             fresh, diagnostics = build_pack_set(self.root)
             if fresh is None:
+                self.metrics.reload("failed")
                 raise PackError(diagnostics)
             self.packs = fresh  # one reference assignment: requests see the old set or the new one
+            self.fingerprint = fingerprint
+            self.metrics.reload("ok")
             return fresh
+
+    def changed(self) -> bool:
+        return self._fingerprint() != self.fingerprint
+
+
+class Observe:
+    """Times one request and records it by the status its outcome maps to."""
+
+    def __init__(self, metrics: Metrics, route: str) -> None:
+        self.metrics = metrics
+        self.route = route
+        self.pack = "unknown"
+        self.version = ""
+
+    def __enter__(self) -> Observe:
+        self.start = time.perf_counter()
+        return self
+
+    def resolved(self, pack: CompiledPack) -> CompiledPack:
+        self.pack, self.version = pack.name, pack.version
+        return pack
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is None:
+            status = 200
+        elif isinstance(exc, ArbiterError):
+            status = problems.status_of(exc)
+        else:
+            status = 500
+        self.metrics.observe(self.route, self.pack, self.version, status, time.perf_counter() - self.start)
 
 
 def _as_of(value: str | None) -> dt.date:
@@ -120,15 +178,34 @@ def pack_detail(pack: CompiledPack) -> dict[str, Any]:
 
 
 def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = None,
-               api_keys: list[str] | None = None) -> FastAPI:
-    service = Service(Path(root), admin_token, api_keys or [])
+               api_keys: list[str] | None = None, decision_log: Path | None = None,
+               watch_seconds: float | None = None) -> FastAPI:
+    service = Service(Path(root), admin_token, api_keys or [], decision_log)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(_watch(service, watch_seconds)) if watch_seconds else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            if service.decision_log is not None:
+                service.decision_log.close()
+
     app = FastAPI(
         title="Arbiter",
         version="1",
-        description="Decisions for order capture and release: credit, pricing, allocation, exception routing.",
+        description="Decisions for order capture and release: credit, pricing, allocation, exception routing. "
+        "Money is exact: JSON numbers are read as decimals and written from their exact text.",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     problems.install(app)
+    metrics = service.metrics
 
     def require_api_key(request: Request) -> None:
         if not service.api_keys:
@@ -146,35 +223,48 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     @app.post("/v1/decisions/{pack}", summary="One decision", tags=["decisions"])
     async def decide(pack: str, request: Request, version: str | None = None, as_of: str | None = None,
                      trace: str | None = None) -> Response:
-        require_api_key(request)
-        day = _as_of(as_of)
-        compiled = service.packs.get(pack, version, day)
-        body = await _body(request)
-        decision = compiled.decide(body, day, trace=_flag(trace))
-        out = decision.as_dict()
-        out["request_id"] = _request_id(request)
-        return respond(out)
+        with Observe(metrics, "decide") as observe:
+            require_api_key(request)
+            day = _as_of(as_of)
+            compiled = observe.resolved(service.packs.get(pack, version, day))
+            body = await _body(request)
+            decision = compiled.decide(body, day, trace=_flag(trace))
+            request_id = _request_id(request)
+            outcome = decision.output.get("decision")
+            metrics.decision(compiled.name, compiled.version, outcome if isinstance(outcome, str) else "decided")
+            if service.decision_log is not None:
+                service.decision_log.write(request_id, decision, body)
+            out = decision.as_dict()
+            out["request_id"] = request_id
+            return respond(out)
 
     @app.post("/v1/decisions/{pack}/batch", summary="Many decisions, each result or error in place", tags=["decisions"])
     async def decide_batch(pack: str, request: Request, version: str | None = None,
                            as_of: str | None = None) -> Response:
-        require_api_key(request)
-        day = _as_of(as_of)
-        compiled = service.packs.get(pack, version, day)
-        body = await _body(request)
-        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-            raise MalformedRequest('body must be {"inputs": [...]}')
-        inputs = body["inputs"]
-        if len(inputs) > MAX_BATCH:
-            raise RequestTooLarge(f"a batch holds at most {MAX_BATCH} inputs")
-        results: list[dict[str, Any]] = []
-        for item in inputs:
-            try:
-                results.append(compiled.decide(item, day).as_dict())
-            except ArbiterError as exc:
-                results.append({"error": problems.problem_body(exc)})
-        return respond({"pack": compiled.name, "version": compiled.version, "digest": compiled.digest,
-                        "as_of": day, "results": results, "request_id": _request_id(request)})
+        with Observe(metrics, "batch") as observe:
+            require_api_key(request)
+            day = _as_of(as_of)
+            compiled = observe.resolved(service.packs.get(pack, version, day))
+            body = await _body(request)
+            if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+                raise MalformedRequest('body must be {"inputs": [...]}')
+            inputs = body["inputs"]
+            if len(inputs) > MAX_BATCH:
+                raise RequestTooLarge(f"a batch holds at most {MAX_BATCH} inputs")
+            request_id = _request_id(request)
+            results: list[dict[str, Any]] = []
+            decide_one = compiled.decide
+            for item in inputs:
+                try:
+                    decision = decide_one(item, day)
+                except ArbiterError as exc:
+                    results.append({"error": problems.problem_body(exc)})
+                    continue
+                results.append(decision.as_dict())
+                if service.decision_log is not None:
+                    service.decision_log.write(request_id, decision, item)
+            return respond({"pack": compiled.name, "version": compiled.version, "digest": compiled.digest,
+                            "as_of": day, "results": results, "request_id": request_id})
 
     @app.get("/v1/packs", summary="Packs and their versions", tags=["packs"])
     async def list_packs() -> Response:
@@ -204,17 +294,86 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             raise AuthError("the admin token is required (Authorization: Bearer <token>)")
         if not hmac.compare_digest(header[7:].encode(), service.admin_token.encode()):
             raise Forbidden("the admin token is not valid")
-        fresh = service.reload()
+        fresh = await asyncio.to_thread(service.reload)
+        app.openapi_schema = None
         return respond({"status": "reloaded", "packs": [p.key for p in fresh]})
 
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of this worker")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json() -> Response:
+        return Response(jsonio.dumps(openapi_document(app, service.packs)), media_type="application/json")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Arbiter API")
+
     return app
+
+
+def openapi_document(app: FastAPI, packs: PackSet) -> dict[str, Any]:
+    """The OpenAPI document: the generic routes, plus one path per pack with its own schemas."""
+    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    problem = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
+    for name in packs.names():
+        newest = packs.versions(name)[-1]
+        ir = newest.ir
+        title = "".join(part.capitalize() for part in name.split("_"))
+        schemas[f"{title}Input"] = object_schema({f.name: f.spec for f in ir.inputs})
+        schemas[f"{title}Output"] = {"type": "object", "properties": {f.name: field_schema(f.spec) for f in ir.outputs}}
+        decision = {
+            "type": "object",
+            "required": ["pack", "version", "digest", "as_of", "output", "matched", "request_id"],
+            "properties": {
+                "pack": {"type": "string"}, "version": {"type": "string"}, "digest": {"type": "string"},
+                "as_of": {"type": "string", "format": "date"}, "output": {"$ref": f"#/components/schemas/{title}Output"},
+                "matched": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                "reasons": {"type": "array", "items": {"type": "string"}}, "request_id": {"type": "string"},
+            },
+        }
+        document["paths"][f"/v1/decisions/{name}"] = {"post": {
+            "tags": ["decisions"],
+            "summary": f"{name}: {ir.description.strip().splitlines()[0][:80]}",
+            "operationId": f"decide_{name}",
+            "parameters": [
+                {"name": "version", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "pin a version; default: the newest effective on as_of"},
+                {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+                {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"}},
+            ],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{title}Input"}}}},
+            "responses": {"200": {"description": "the decision", "content": {"application/json": {"schema": decision}}},
+                          "400": problem, "401": problem, "403": problem, "404": problem, "413": problem, "422": problem},
+        }}
+    return document
+
+
+async def _watch(service: Service, seconds: float) -> None:
+    """Reload when a pack file changes; a broken pack is logged and the served set stays."""
+    while True:
+        await asyncio.sleep(seconds)
+        if not service.changed():
+            continue
+        try:
+            await asyncio.to_thread(service.reload)
+            log.warning("packs reloaded from %s", service.root)
+        except PackError as exc:
+            service.fingerprint = service._fingerprint()  # do not retry the same broken files every tick
+            log.error("reload refused: %s", exc.message)
 
 
 def app_from_env() -> FastAPI:
     """Factory for uvicorn: configuration comes from the environment."""
     keys = [k.strip() for k in os.environ.get("ARBITER_API_KEYS", "").split(",") if k.strip()]
+    log_path = os.environ.get("ARBITER_DECISION_LOG")
+    watch = os.environ.get("ARBITER_WATCH")
     return create_app(
         os.environ.get("ARBITER_PACKS", "policy_packs"),
         admin_token=os.environ.get("ARBITER_ADMIN_TOKEN") or None,
         api_keys=keys,
+        decision_log=Path(log_path) if log_path else None,
+        watch_seconds=float(watch) if watch else None,
     )

@@ -136,23 +136,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _start_server(env_extra: dict[str, str], packs: Path = PACKS) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(packs), "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("server did not start")
+        time.sleep(0.2)
+
+
 def test_real_uvicorn_process_serves_decisions() -> None:
     """`arbiter serve` starts a real server that answers over HTTP on a free port."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(PACKS), "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc, base = _start_server({})
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
         response = httpx.post(f"{base}/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE, timeout=5)
         assert response.status_code == 200
         assert response.json()["output"]["decision"] in ("release", "hold", "reject")
@@ -160,6 +166,86 @@ def test_real_uvicorn_process_serves_decisions() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_decision_log_keeps_every_line_of_a_clean_shutdown(tmp_path: Path) -> None:
+    """With ARBITER_DECISION_LOG set, SIGTERM after N decisions leaves N replayable lines."""
+    log_path = tmp_path / "decisions.jsonl"
+    proc, base = _start_server({"ARBITER_DECISION_LOG": str(log_path)})
+    try:
+        with httpx.Client(base_url=base, timeout=5) as http:
+            for i in range(150):
+                response = http.post("/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE, headers={"x-request-id": f"r{i}"})
+                assert response.status_code == 200
+    finally:
+        proc.terminate()
+        # uvicorn re-raises the signal after a graceful shutdown, so -SIGTERM is a clean exit too
+        assert proc.wait(timeout=15) in (0, -15)
+    lines = log_path.read_bytes().splitlines()
+    assert len(lines) == 150
+    pack = require_pack_set(PACKS).get("credit", None, dt.date(2026, 6, 1))
+    records = [jsonio.loads(line) for line in lines]
+    assert [r["request_id"] for r in records] == [f"r{i}" for i in range(150)]
+    replayed = pack.decide(records[-1]["input"], dt.date.fromisoformat(records[-1]["as_of"]))
+    assert jsonio.dumps(replayed.output) == jsonio.dumps(records[-1]["output"])
+
+
+def test_reload_under_load_drops_no_request(tmp_path: Path) -> None:
+    """Requests in flight while the packs are reloaded all succeed."""
+    import threading
+
+    folder = tmp_path / "credit"
+    folder.mkdir()
+    (folder / "1.0.0.yaml").write_text((PACKS / "credit" / "1.0.0.yaml").read_text())
+    proc, base = _start_server({"ARBITER_ADMIN_TOKEN": "t0ken"}, packs=tmp_path)
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            while not stop.is_set():
+                statuses.append(http.post("/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE).status_code)
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    try:
+        for w in workers:
+            w.start()
+        with httpx.Client(base_url=base, timeout=30) as admin:
+            for _ in range(5):
+                time.sleep(0.2)
+                reload = admin.post("/v1/admin/reload", headers={"authorization": "Bearer t0ken"})
+                assert reload.status_code == 200
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert len(statuses) > 50
+    assert set(statuses) == {200}
+
+
+def test_metrics_count_requests_and_decisions(client: TestClient) -> None:
+    """/metrics reports requests by pack, version and status, latency histograms and outcomes."""
+    client.post("/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE)
+    client.post("/v1/decisions/credit?as_of=2026-06-01", content=b"{}")
+    client.post("/v1/decisions/nope", content=b"{}")
+    text = client.get("/metrics").text
+    assert 'arbiter_requests_total{route="decide",pack="credit",version="1.0.0",status="200"} 1' in text
+    assert 'arbiter_requests_total{route="decide",pack="credit",version="1.0.0",status="422"} 1' in text
+    assert 'arbiter_requests_total{route="decide",pack="unknown",version="",status="404"} 1' in text
+    assert 'arbiter_decisions_total{pack="credit",version="1.0.0",outcome="hold"} 1' in text
+    assert 'arbiter_request_duration_seconds_count{route="decide",pack="credit",version="1.0.0",status="200"} 1' in text
+
+
+def test_openapi_documents_every_pack_with_its_fields(client: TestClient) -> None:
+    """/openapi.json has a path per pack whose request schema lists the pack's inputs; /docs is served."""
+    document = client.get("/openapi.json").json()
+    assert "/v1/decisions/credit" in document["paths"]
+    schema = document["components"]["schemas"]["CreditInput"]
+    assert {"order_amount", "risk_tier", "payment_terms"} <= set(schema["properties"])
+    assert schema["properties"]["risk_tier"]["enum"] == ["A", "B", "C", "D"]
+    assert client.get("/docs").status_code == 200
 
 
 def test_json_numbers_are_read_exactly() -> None:

@@ -1,0 +1,74 @@
+"""Prometheus metrics, kept in process (each uvicorn worker exposes its own).
+
+Labels come from the resolved pack, never straight from the URL, so an unknown pack name
+cannot grow the label set without bound.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+Labels = tuple[tuple[str, str], ...]
+
+
+def _render_labels(labels: Labels, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    pairs = [*labels, *extra]
+    if not pairs:
+        return ""
+    text = ",".join(f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"' for k, v in pairs)
+    return "{" + text + "}"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.requests: dict[Labels, int] = defaultdict(int)
+        self.latency_counts: dict[Labels, list[int]] = {}
+        self.latency_sum: dict[Labels, float] = defaultdict(float)
+        self.decisions: dict[Labels, int] = defaultdict(int)
+        self.reloads: dict[Labels, int] = defaultdict(int)
+
+    def observe(self, route: str, pack: str, version: str, status: int, seconds: float) -> None:
+        labels = (("route", route), ("pack", pack), ("version", version), ("status", str(status)))
+        self.requests[labels] += 1
+        counts = self.latency_counts.get(labels)
+        if counts is None:
+            counts = self.latency_counts[labels] = [0] * (len(BUCKETS) + 1)
+        counts[bisect_left(BUCKETS, seconds)] += 1
+        self.latency_sum[labels] += seconds
+
+    def decision(self, pack: str, version: str, outcome: str) -> None:
+        self.decisions[(("pack", pack), ("version", version), ("outcome", outcome))] += 1
+
+    def reload(self, result: str) -> None:
+        self.reloads[(("result", result),)] += 1
+
+    def render(self) -> str:
+        out = [
+            "# HELP arbiter_requests_total Requests by route, pack, version and HTTP status.",
+            "# TYPE arbiter_requests_total counter",
+        ]
+        out += [f"arbiter_requests_total{_render_labels(k)} {v}" for k, v in sorted(self.requests.items())]
+        out += [
+            "# HELP arbiter_request_duration_seconds Time spent in the endpoint, by route, pack, version and status.",
+            "# TYPE arbiter_request_duration_seconds histogram",
+        ]
+        for labels, counts in sorted(self.latency_counts.items()):
+            running = 0
+            for bound, count in zip(BUCKETS, counts, strict=False):
+                running += count
+                out.append(f"arbiter_request_duration_seconds_bucket{_render_labels(labels, (('le', str(bound)),))} {running}")
+            running += counts[-1]
+            out.append(f"arbiter_request_duration_seconds_bucket{_render_labels(labels, (('le', '+Inf'),))} {running}")
+            out.append(f"arbiter_request_duration_seconds_sum{_render_labels(labels)} {self.latency_sum[labels]:.6f}")
+            out.append(f"arbiter_request_duration_seconds_count{_render_labels(labels)} {running}")
+        out += [
+            "# HELP arbiter_decisions_total Decisions by pack, version and outcome (the 'decision' output, if any).",
+            "# TYPE arbiter_decisions_total counter",
+        ]
+        out += [f"arbiter_decisions_total{_render_labels(k)} {v}" for k, v in sorted(self.decisions.items())]
+        out += ["# HELP arbiter_reloads_total Pack reloads by result.", "# TYPE arbiter_reloads_total counter"]
+        out += [f"arbiter_reloads_total{_render_labels(k)} {v}" for k, v in sorted(self.reloads.items())]
+        return "\n".join(out) + "\n"
