@@ -126,7 +126,7 @@ class Generator:
                 return f"{_ORDER_OPS[op]}({a}, {b})"
             return f"({a} {op} {b})"
         if op == "/":
-            return f"n_div({a}, {b})"
+            return f"n_div({a}, {b})" if node.type.nullable else f"_DIV({a}, {b})"
         integral = lt.numeric == "integer" and rt.numeric == "integer"
         fn = {"+": "add", "-": "sub", "*": "mul"}[op]
         if nullable:
@@ -279,6 +279,9 @@ class Generator:
     def table(self, t: int, table: TableDef) -> None:
         columns = []
         for k, column in enumerate(table.columns):
+            if isinstance(column.expr, s.Name):  # a plain name needs no copy
+                columns.append((self.expr(column.expr), column.expr.type))
+                continue
             var = f"c{t}_{k}"
             self.emit(f"{var} = {self.expr(column.expr)}")
             columns.append((var, column.expr.type))

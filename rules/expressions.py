@@ -204,7 +204,9 @@ class ExpressionChecker:
                     )
             if a.kind == "null" or b.kind == "null":
                 return NULL
-            return number_result(a, b, op).with_null(a.nullable or b.nullable or op == "/")
+            # division gives null for a zero divisor, which a non-zero literal can never be
+            safe_divisor = isinstance(node.right, s.Literal) and node.right.value != 0
+            return number_result(a, b, op).with_null(a.nullable or b.nullable or (op == "/" and not safe_divisor))
         if op in ("=", "!="):
             if not equatable(a, b):
                 raise self.fail(node, "type-mismatch", f"cannot compare {a.describe()} with {b.describe()}")

@@ -1,0 +1,267 @@
+"""Loopback load: Arbiter's credit endpoint against a bare FastAPI app, same uvicorn settings.
+
+    .venv/bin/python benchmarks/api.py [--seconds 15] [--connections 32] [--workers 1]
+
+Runs wrk when it is installed (``apt-get install wrk``), else a Python load generator in a
+separate process. Both servers run under uvicorn with uvloop + httptools and no access
+log, on free loopback ports. Before loading, both answer the same 300 random bodies and
+must agree. The Arbiter single-decision run reloads the packs half-way through and counts
+non-2xx responses. Reports requests/s, p50, p99, the ratio to the bare app, and
+decisions/s through the batch endpoint (1,000 per request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import jsonio  # noqa: E402
+
+ADMIN_TOKEN = "bench-token"
+WRK_LUA = """
+local bodies = {}
+for line in io.lines(os.getenv("BODY_FILE")) do bodies[#bodies + 1] = line end
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+"""
+
+
+def random_orders(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        limit = rng.choice([0, 5000, 20000, 60000, 250000, 1000000])
+        out.append({
+            "order_amount": Decimal(rng.randint(100, 3_000_000)) / 100,
+            "open_receivables": Decimal(rng.randint(0, limit * 80 + 1)) / 100,
+            "open_orders": Decimal(rng.randint(0, limit * 30 + 1)) / 100,
+            "credit_limit": limit,
+            "days_past_due": rng.choice([0, 0, 10, 35, 45, 65, 95]),
+            "risk_tier": rng.choice("ABCD"),
+            "segment": rng.choice(["smb", "midmarket", "enterprise", "government", "consumer"]),
+            "payment_terms": rng.choice(["net30", "net30", "net60", "cash_in_advance"]),
+            "prepaid_amount": Decimal(rng.randint(0, 2_000_000)) / 100,
+            "account_age_days": rng.choice([10, 400, 2000]),
+            "intercompany": rng.random() < 0.03,
+        })
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(app: str, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    if app.endswith("app_from_env"):
+        cmd.append("--factory")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                time.sleep(0.5)
+                return proc, base
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{app} did not start")
+
+
+def post(base: str, path: str, body: bytes) -> tuple[int, bytes]:
+    import http.client
+
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("POST", path, body=body, headers={"content-type": "application/json", "authorization": f"Bearer {ADMIN_TOKEN}"})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def verify(arbiter: str, bare: str, orders: list[dict[str, Any]]) -> None:
+    keys = ("decision", "hold_code", "approver_level", "headroom", "exposure")
+    for order in orders:
+        body = jsonio.dumps(order)
+        s1, a = post(arbiter, "/v1/decisions/credit?as_of=2026-06-01", body)
+        s2, b = post(bare, "/decide", body)
+        assert s1 == 200 and s2 == 200, (s1, s2, a[:200], b[:200])
+        out_a, out_b = jsonio.loads(a)["output"], jsonio.loads(b)
+        for k in keys:
+            va, vb = out_a[k], out_b[k]
+            if k in ("headroom", "exposure"):
+                va, vb = Decimal(str(va)), Decimal(str(vb))
+            assert va == vb, (k, va, vb, order)
+
+
+# Load generation.
+
+
+def run_wrk(url: str, bodies: Path, seconds: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_LUA)
+        script = f.name
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", script, url],
+                         capture_output=True, text=True, env={**os.environ, "BODY_FILE": str(bodies)}, check=True).stdout
+    os.unlink(script)
+
+    def latency(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": rps, "p50": latency("50"), "p99": latency("99"), "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+            "socket_errors": float(sum(int(x) for x in errors.groups())) if errors else 0.0}
+
+
+async def _client(host: str, port: int, requests: list[bytes], deadline: float, latencies: list[float], statuses: list[int]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    i = random.randrange(len(requests))
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        writer.write(requests[i % len(requests)])
+        i += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+        await reader.readexactly(length)
+        latencies.append((time.perf_counter() - start) * 1000)
+        statuses.append(status)
+    writer.close()
+
+
+def _python_load(url: str, bodies: list[bytes], seconds: int, connections: int, queue: Any) -> None:
+    import uvloop
+
+    host_port, path = url.removeprefix("http://").split("/", 1)
+    host, port = host_port.split(":")
+    requests = [(f"POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(b)}\r\n\r\n").encode() + b for b in bodies]
+    latencies: list[float] = []
+    statuses: list[int] = []
+
+    async def main() -> None:
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(*(_client(host, int(port), requests, deadline, latencies, statuses) for _ in range(connections)))
+
+    start = time.perf_counter()
+    uvloop.run(main())
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    queue.put({"rps": len(latencies) / elapsed, "p50": latencies[len(latencies) // 2],
+               "p99": latencies[int(len(latencies) * 0.99)], "non2xx": float(sum(1 for s in statuses if s >= 300)),
+               "socket_errors": 0.0})
+
+
+def run_python(url: str, bodies: list[bytes], seconds: int, connections: int) -> dict[str, float]:
+    queue: Any = multiprocessing.get_context("spawn").Queue()
+    proc = multiprocessing.get_context("spawn").Process(target=_python_load, args=(url, bodies, seconds, connections, queue))
+    proc.start()
+    result: dict[str, float] = queue.get(timeout=seconds + 60)
+    proc.join()
+    return result
+
+
+def load(url: str, bodies: list[bytes], seconds: int, connections: int, tmp: Path) -> dict[str, float]:
+    if shutil.which("wrk"):
+        path = tmp / f"bodies-{abs(hash(url))}.jsonl"
+        path.write_bytes(b"\n".join(bodies) + b"\n")
+        return run_wrk(url, path, seconds, connections)
+    return run_python(url, bodies, seconds, connections)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    orders = random_orders(1000)
+    singles = [jsonio.dumps(o) for o in orders]
+    batches = [jsonio.dumps({"inputs": orders[i:] + orders[:i]}) for i in range(0, 1000, 100)]
+    bare_batches = [jsonio.dumps(orders[i:] + orders[:i]) for i in range(0, 1000, 100)]
+    tmp = Path(tempfile.mkdtemp(prefix="arbiter-bench-"))
+    packs = tmp / "packs"
+    shutil.copytree(ROOT / "policy_packs", packs)
+    env = {"ARBITER_PACKS": str(packs), "ARBITER_ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONPATH": str(ROOT)}
+    arbiter, arbiter_url = start("api.app:app_from_env", args.workers, env)
+    bare, bare_url = start("benchmarks.bare_app:app", args.workers, {"PYTHONPATH": str(ROOT)})
+    generator = "wrk" if shutil.which("wrk") else "python (asyncio, separate process)"
+    try:
+        verify(arbiter_url, bare_url, random_orders(300, seed=99))
+        print(f"verified: both servers agree on 300 random orders; load generator: {generator}; "
+              f"{args.connections} connections, {args.seconds} s per run, {args.workers} worker(s)", flush=True)
+        load(f"{arbiter_url}/v1/decisions/credit?as_of=2026-06-01", singles, 3, args.connections, tmp)  # warm-up
+        load(f"{bare_url}/decide", singles, 3, args.connections, tmp)
+
+        reloads: list[int] = []
+
+        def reload_half_way() -> None:
+            time.sleep(args.seconds / 2)
+            status, _ = post(arbiter_url, "/v1/admin/reload", b"")
+            reloads.append(status)
+
+        reloader = threading.Thread(target=reload_half_way)
+        reloader.start()
+        arb = load(f"{arbiter_url}/v1/decisions/credit?as_of=2026-06-01", singles, args.seconds, args.connections, tmp)
+        reloader.join()
+        base = load(f"{bare_url}/decide", singles, args.seconds, args.connections, tmp)
+        batch_conns = 8
+        arb_batch = load(f"{arbiter_url}/v1/decisions/credit/batch?as_of=2026-06-01", batches, args.seconds, batch_conns, tmp)
+        bare_batch = load(f"{bare_url}/decide/batch", bare_batches, args.seconds, batch_conns, tmp)
+    finally:
+        for proc in (arbiter, bare):
+            proc.terminate()
+            proc.wait(timeout=15)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\n{'endpoint':<44} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    rows = [("bare FastAPI, hand-written credit", base, 1), ("Arbiter /v1/decisions/credit (reload mid-run)", arb, 1),
+            ("bare FastAPI batch (1,000 per request)", bare_batch, 1000),
+            ("Arbiter /v1/decisions/credit/batch (1,000)", arb_batch, 1000)]
+    for name, r, per in rows:
+        print(f"{name:<44} {r['rps']:>9.0f} {r['rps'] * per:>12.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx'] + r['socket_errors']:>8.0f}")
+    print(f"\nArbiter / bare FastAPI throughput: {arb['rps'] / base['rps']:.2f} (target >= 0.80); "
+          f"p99 {arb['p99']:.2f} ms (target < 10); batch {arb_batch['rps'] * 1000:,.0f} decisions/s (target >= 200,000); "
+          f"reload mid-run answered {reloads[0] if reloads else 'n/a'}, non-2xx during the run: {arb['non2xx'] + arb['socket_errors']:.0f}")
+    summary = {"bare": base, "arbiter": arb, "bare_batch": bare_batch, "arbiter_batch": arb_batch, "reload_status": reloads,
+               "ratio": arb["rps"] / base["rps"], "generator": generator, "workers": args.workers}
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
