@@ -112,7 +112,8 @@ def verify(arbiter: str, bare: str, orders: list[dict[str, Any]]) -> None:
         body = jsonio.dumps(order)
         s1, a = post(arbiter, "/v1/decisions/credit?as_of=2026-06-01", body)
         s2, b = post(bare, "/decide", body)
-        assert s1 == 200 and s2 == 200, (s1, s2, a[:200], b[:200])
+        if s1 != 200 or s2 != 200:
+            raise AssertionError((s1, s2, a[:200], b[:200]))
         out_a, out_b = jsonio.loads(a)["output"], jsonio.loads(b)
         for k in keys:
             va, vb = out_a[k], out_b[k]
