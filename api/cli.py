@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine import jsonio
+from engine.checks import check_pack_set
 from engine.registry import build_pack_set
 from engine.testing import run_pack_tests
 from rules.errors import ArbiterError, Diagnostic, InputError
@@ -22,30 +23,44 @@ from rules.model import pack_format_schema
 DEFAULT_PACKS = "policy_packs"
 
 
+def _details(d: Diagnostic) -> list[str]:
+    lines = []
+    if "counterexample" in d.extra:
+        lines.append("counterexample: " + jsonio.dumps(d.extra["counterexample"]).decode())
+    if "output" in d.extra:
+        lines.append("decision: " + jsonio.dumps(d.extra["output"]).decode())
+    if d.extra.get("method") == "search" and d.severity == "error":
+        lines.append("found by a seeded search over the declared inputs")
+    return lines
+
+
 def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps([d.as_dict() for d in diagnostics], indent=2))
+        sys.stdout.buffer.write(jsonio.dumps([d.as_dict() for d in diagnostics], pretty=True) + b"\n")
         return
     for d in diagnostics:
         if fmt == "github":
             level = "error" if d.severity == "error" else "warning"
-            message = d.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            text = "\n".join([d.message, *_details(d)])
+            message = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
             print(f"::{level} file={d.path},line={d.position.line},col={d.position.col},title={d.code}::{message}")
         else:
-            print(d)
+            print(d if d.severity == "error" else f"{d} (warning)")
+            for line in _details(d):
+                print(f"    {line}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     pack_set, diagnostics = build_pack_set(Path(args.dir))
+    if pack_set is not None and not args.no_analysis:
+        diagnostics = sorted(diagnostics + check_pack_set(pack_set), key=Diagnostic.sort_key)
     _print_diagnostics(diagnostics, args.format)
     errors = sum(1 for d in diagnostics if d.severity == "error")
+    warnings = len(diagnostics) - errors
     if args.format == "human":
-        if pack_set is None:
-            print(f"{errors} error(s)", file=sys.stderr)
-        else:
-            count = sum(1 for _ in pack_set)
-            print(f"checked {count} pack version(s) in {args.dir}: no errors", file=sys.stderr)
-    return 1 if pack_set is None else 0
+        count = sum(1 for _ in pack_set) if pack_set is not None else 0
+        print(f"checked {count} pack version(s) in {args.dir}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if pack_set is None or errors else 0
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -130,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="load, type-check and analyse every pack")
     check.add_argument("dir", nargs="?", default=DEFAULT_PACKS)
     check.add_argument("--format", choices=["human", "json", "github"], default="human")
+    check.add_argument("--no-analysis", action="store_true", help="only load and compile; skip table analysis and invariants")
     check.set_defaults(func=cmd_check)
 
     test = sub.add_parser("test", help="run the tests embedded in the packs")

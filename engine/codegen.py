@@ -115,6 +115,8 @@ class Generator:
         lt, rt = node.left.type, node.right.type
         nullable = lt.nullable or rt.nullable
         op = node.op
+        if op == "implies":
+            return f"or3(not3({a}), {b})" if nullable else f"((not {a}) or {b})"
         if op in ("and", "or"):
             if nullable:
                 return f"{op}3({a}, {b})"
@@ -437,6 +439,20 @@ class _Index(dict):  # type: ignore[type-arg]
 
     def __eq__(self, other: object) -> bool:
         return self is other
+
+
+def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
+    """``invariants(inp, out, as_of)``: one result per declared invariant (False is a violation)."""
+    gen = Generator(pack, traced=False)
+    for f in pack.inputs:
+        if f.source is not None:
+            gen.bind(f.source, f"inp[{f.name!r}]")
+    for inv in pack.invariants:
+        for node in s.walk(inv.expr):
+            if isinstance(node, s.Name) and node.symbol is not None and node.symbol.kind == "output":
+                gen.bind(node.symbol, f"out[{node.symbol.name!r}]")
+    body = "".join(f"{gen.expr(inv.expr)}, " for inv in pack.invariants)
+    return f"def invariants(inp, out, as_of):\n    return ({body})\n", gen.constants
 
 
 def generate(pack: PackIR, *, traced: bool = False) -> tuple[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import jsonio
-from engine.codegen import generate
+from engine.codegen import generate, generate_invariants
 from engine.inputs import compile_validator
 from engine.runtime import NAMESPACE
 from rules.errors import DecisionError
@@ -62,6 +62,7 @@ class CompiledPack:
         self.source, constants = generate(ir)
         self._evaluate: Evaluate = self._load(self.source, constants)
         self._traced: Callable[..., Any] | None = None
+        self._invariants: Callable[..., Any] | None = None
         self.validate = compile_validator(ir.inputs)
 
     @staticmethod
@@ -96,6 +97,19 @@ class CompiledPack:
     def decide(self, raw: Any, as_of: dt.date, *, trace: bool = False) -> Decision:
         """Validate ``raw`` against the input schema, then decide."""
         return self.evaluate(self.validate(raw), as_of, trace=trace)
+
+    def violated_invariants(self, values: dict[str, Any], output: dict[str, Any], as_of: dt.date) -> list[str]:
+        """Names of the declared invariants this (input, output) pair breaks."""
+        if not self.ir.invariants:
+            return []
+        if self._invariants is None:
+            source, constants = generate_invariants(self.ir)
+            namespace = dict(NAMESPACE)
+            namespace.update(constants)
+            exec(compile(source, "<arbiter invariants>", "exec"), namespace)  # noqa: S102 - generated from checked IR
+            self._invariants = namespace["invariants"]
+        results = self._invariants(values, output, as_of)
+        return [inv.name for inv, ok in zip(self.ir.invariants, results, strict=True) if ok is False]
 
     def _traced_function(self) -> Callable[..., Any]:
         if self._traced is None:

@@ -17,7 +17,7 @@ from typing import Any
 from rules import syntax as s
 from rules.errors import Diagnostic, Position
 from rules.expressions import ExpressionChecker, Scope, did_you_mean, field_type, literal_type
-from rules.ir import Column, DataDef, DeriveDef, FieldDef, PackIR, RowDef, StepDef, Symbol, TableDef
+from rules.ir import Column, DataDef, DeriveDef, FieldDef, InvariantDef, PackIR, RowDef, StepDef, Symbol, TableDef
 from rules.model import DataTable, FieldSpec, PackDocument, Table
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.source import PathKey, SourceDoc
@@ -124,6 +124,9 @@ class PackChecker:
         if m.kind == "decision" and m.steps:
             self.report(("steps",), "steps-in-decision", "only a flow pack has 'steps'; set kind: flow")
         outputs = self.outputs()
+        if not any(d.severity == "error" for d in self.diagnostics):  # in a broken pack they would be cascades
+            self.unused(inputs, derives)
+        invariants = self.invariants(inputs, outputs)
         self.tests(tables)
         if m.effective_from and m.effective_to and m.effective_to <= m.effective_from:
             self.report(("effective_to",), "empty-window", "effective_to must be after effective_from")
@@ -134,6 +137,7 @@ class PackChecker:
             effective_from=m.effective_from, effective_to=m.effective_to, inputs=inputs, outputs=outputs,
             data=self.data, derives=derives, tables=tables, steps=steps, tests=list(m.tests), digest=digest,
             path=self.doc.path, test_positions=[self.doc.position(("tests", i)) for i in range(len(m.tests))],
+            invariants=invariants, positions=self.positions(),
         )
 
     def data_table(self, name: str, table: DataTable) -> DataDef:
@@ -518,6 +522,50 @@ class PackChecker:
                 continue
             self.used.add(id(symbol))
             out.append(FieldDef(name, spec, declared, source=symbol))
+        return out
+
+    def unused(self, inputs: list[FieldDef], derives: list[DeriveDef]) -> None:
+        """Inputs and derived values that no table, derived value or output reads."""
+        for f in inputs:
+            if f.source is not None and id(f.source) not in self.used:
+                self.report(("inputs", f.name), "unused-input",
+                            f"input {f.name!r} is declared but nothing reads it", key=True, severity="warning")
+        for d in derives:
+            if id(d.symbol) not in self.used:
+                self.report(("derive", d.symbol.name), "unused-derived",
+                            f"derived value {d.symbol.name!r} is computed but nothing reads it", key=True, severity="warning")
+
+    def invariants(self, inputs: list[FieldDef], outputs: list[FieldDef]) -> list[InvariantDef]:
+        """Conditions over inputs and outputs (outputs shadow inputs of the same name)."""
+        base = Scope({"as_of": Symbol("as_of", "as_of", DATE)})
+        for f in inputs:
+            if f.source is not None:
+                base.symbols[f.name] = f.source
+        scope = Scope({f.name: Symbol(f.name, "output", f.type) for f in outputs}, base)
+        out = []
+        saved = set(self.used)
+        for i, inv in enumerate(self.model.invariants):
+            try:
+                node = self.expression(("invariants", i, "expr"), inv.expr, scope)
+            except _Skip:
+                continue
+            if node.type.kind not in ("boolean", "null"):
+                self.report(("invariants", i, "expr"), "type-mismatch", f"an invariant is a condition, not {node.type.describe()}")
+                continue
+            out.append(InvariantDef(inv.name, node, i))
+        self.used = saved  # an invariant reading an input does not make the decision use it
+        return out
+
+    def positions(self) -> dict[str, Position]:
+        out = {}
+        for name in self.model.inputs:
+            out[f"inputs.{name}"] = self.doc.position(("inputs", name), key=True)
+        for i, table in enumerate(self.model.tables):
+            out[f"tables.{table.id}"] = self.doc.position(("tables", i, "id"))
+            for j, row in enumerate(table.rows):
+                out[f"tables.{table.id}.{row.id}"] = self.doc.position(("tables", i, "rows", j, "id"))
+        for i in range(len(self.model.invariants)):
+            out[f"invariants.{i}"] = self.doc.position(("invariants", i, "expr"))
         return out
 
     def _declares(self, name: str) -> bool:

@@ -188,7 +188,7 @@ class ExpressionChecker:
 
     def _binary(self, node: s.Binary) -> Type:
         op = node.op
-        if op in ("and", "or"):
+        if op in ("and", "or", "implies"):
             a = self.expect_boolean(node.left, f"the left side of '{op}'")
             b = self.expect_boolean(node.right, f"the right side of '{op}'")
             return BOOLEAN.with_null(a.nullable or b.nullable)

@@ -94,6 +94,13 @@ class TableDef:
 
 
 @dataclass(eq=False)
+class InvariantDef:
+    name: str
+    expr: Node
+    index: int
+
+
+@dataclass(eq=False)
 class StepDef:
     id: str
     pack: str
@@ -123,6 +130,8 @@ class PackIR:
     path: str
     source: dict[str, Any] = field(default_factory=dict)  # the document as written, for schemas and reports
     test_positions: list[Position] = field(default_factory=list)
+    invariants: list[InvariantDef] = field(default_factory=list)
+    positions: dict[str, Position] = field(default_factory=dict)  # "inputs.x", "derive.y", "tables.t.R1", "invariants.0"
 
     @property
     def key(self) -> str:

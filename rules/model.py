@@ -100,6 +100,12 @@ class PackTest(_Model):
     error: str | None = Field(None, description="expected error code instead of a decision")
 
 
+class Invariant(_Model):
+    name: str
+    expr: str = Field(description="a condition over inputs and outputs that every decision must satisfy")
+    description: str | None = None
+
+
 class FlowStep(_Model):
     id: Identifier
     pack: Identifier
@@ -124,6 +130,7 @@ class PackDocument(_Model):
     derive: dict[Identifier, str] = Field(default_factory=dict)
     tables: list[Table] = Field(default_factory=list)
     steps: list[FlowStep] = Field(default_factory=list)
+    invariants: list[Invariant] = Field(default_factory=list)
     tests: list[PackTest] = Field(default_factory=list)
 
 

@@ -16,7 +16,7 @@ from rules import syntax as s
 MAX_EXPRESSION_LENGTH = 4000
 MAX_DEPTH = 64
 
-KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "if", "then", "else"}
+KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "if", "then", "else", "implies"}
 
 # Names that only ever appear in an expression to escape a sandbox. They are rejected
 # with a dedicated code even before name resolution, so no pack can declare them either.
@@ -136,6 +136,7 @@ def tokenize(text: str) -> list[Token]:
 
 
 _BINARY_PRECEDENCE = {
+    "implies": 0.5,
     "or": 1,
     "and": 2,
     "=": 4, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4,
@@ -186,7 +187,7 @@ class Parser:
 
     # Expressions.
 
-    def expression(self, min_precedence: int = 0) -> s.Node:
+    def expression(self, min_precedence: float = 0) -> s.Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ExpressionError("expression-too-complex", "expression is nested too deeply", self.tok.start)

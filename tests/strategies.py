@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
-from rules.ir import FieldDef, PackIR
-from rules.model import FieldSpec
+from engine.search import inputs_for, object_for, value_for
+
+__all__ = ["inputs_for", "json_values", "object_for", "random_tables", "table_inputs", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -27,48 +26,6 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=20,
 )
-
-
-def _money(spec: FieldSpec) -> st.SearchStrategy[Any]:
-    low = spec.min if spec.min is not None else Decimal("-1000000")
-    high = spec.max if spec.max is not None else Decimal("1000000")
-    return st.decimals(min_value=low, max_value=high, places=2, allow_nan=False, allow_infinity=False)
-
-
-def value_for(spec: FieldSpec) -> st.SearchStrategy[Any]:
-    """A valid value for one declared field."""
-    kind = spec.type
-    if kind in ("money", "decimal"):
-        base: st.SearchStrategy[Any] = _money(spec)
-    elif kind == "integer":
-        low = int(spec.min) if spec.min is not None else -1000
-        high = int(spec.max) if spec.max is not None else 100000
-        base = st.integers(min_value=low, max_value=max(low, high))
-    elif kind == "boolean":
-        base = st.booleans()
-    elif kind == "enum":
-        base = st.sampled_from(spec.values or [""])
-    elif kind == "string":
-        base = st.text(max_size=12)
-    elif kind == "date":
-        base = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
-    elif kind == "list" and spec.items is not None:
-        base = st.lists(object_for(spec.items), max_size=5)
-    elif kind == "list":
-        base = st.lists(value_for(FieldSpec(type=spec.of or "string")), max_size=5)
-    else:
-        base = object_for(spec.fields or {})
-    return st.one_of(st.none(), base) if spec.optional else base
-
-
-def object_for(fields: dict[str, FieldSpec]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({name: value_for(spec) for name, spec in fields.items()})
-
-
-def inputs_for(pack: PackIR) -> st.SearchStrategy[dict[str, Any]]:
-    """Valid inputs of a pack, drawn from its declared schema."""
-    fields: list[FieldDef] = pack.inputs
-    return object_for({f.name: f.spec for f in fields})
 
 
 # Random decision tables, with cells kept as structures so a reference can evaluate them

@@ -1,0 +1,199 @@
+"""``arbiter check`` beyond compiling: dead rows, overlaps, gaps and broken invariants.
+
+Tables whose columns are plain inputs with literal cells are decided exactly
+(``rules.analysis``); every counterexample is then evaluated to confirm it. Other tables,
+and invariants, are searched with hypothesis over the declared input schema: seeded with
+the pack's own test inputs, derandomised, bounded in examples, shrunk. A search that finds
+nothing proves nothing, and the messages say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+from engine.compiled import CompiledPack
+from engine.registry import PackSet
+from engine.search import inputs_for, simplest_value
+from engine.testing import DEFAULT_TEST_DATE
+from rules.analysis import TableFinding, analysable, analyse_table, input_bounds
+from rules.errors import ArbiterError, DecisionError, Diagnostic, Position
+from rules.ir import TableDef
+
+SEARCH_EXAMPLES = 400
+INVARIANT_EXAMPLES = 600
+SCALAR_KINDS = ("number", "string", "boolean", "date")
+
+
+def _settings(examples: int) -> settings:
+    return settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+                    suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
+
+
+class PackChecks:
+    def __init__(self, pack: CompiledPack) -> None:
+        self.pack = pack
+        self.ir = pack.ir
+        self.as_of = self.ir.effective_from or DEFAULT_TEST_DATE
+        self.diagnostics: list[Diagnostic] = []
+
+    def position(self, key: str) -> Position:
+        return self.ir.positions.get(key, Position(1, 1))
+
+    def add(self, key: str, code: str, message: str, severity: str, extra: dict[str, Any]) -> None:
+        self.diagnostics.append(Diagnostic(self.ir.path, self.position(key), code, message, severity, extra))
+
+    def run(self) -> list[Diagnostic]:
+        plain = {f.name: f.type for f in self.ir.inputs if f.type.kind in SCALAR_KINDS}
+        bounds = input_bounds(self.ir)
+        searched: list[TableDef] = []
+        for table in self.ir.tables:
+            findings = None
+            if analysable(table, plain):
+                names = [c.expr.name for c in table.columns]  # type: ignore[attr-defined]
+                findings = analyse_table(table, [plain[n] for n in names], [bounds.get(n) for n in names])
+            if findings is None:
+                searched.append(table)
+                continue
+            for finding in findings:
+                self.report_exact(table, finding)
+        if searched:
+            self.search_tables(searched)
+        for inv in self.ir.invariants:
+            self.search_invariant(inv.index, inv.name)
+        return self.diagnostics
+
+    # Exact findings, confirmed by evaluation.
+
+    def evaluate(self, values: dict[str, Any]) -> tuple[dict[str, list[str]], DecisionError | None]:
+        """Matched rows per table (as far as evaluation got) and the decision error, if any."""
+        trace: dict[str, Any] | None = None
+        try:
+            decision = self.pack.decide(values, self.as_of, trace=True)
+            trace = decision.trace
+            return {t: v["matched"] for t, v in (trace or {}).get("tables", {}).items()}, None
+        except DecisionError as exc:
+            return self._partial_matches(values), exc
+
+    def _partial_matches(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        log: dict[str, Any] = {"derived": {}, "tables": {}}
+        with contextlib.suppress(ArbiterError, ArithmeticError):
+            self.pack._traced_function()(self.pack.validate(values), self.as_of, log)
+        return {t: v["matched"] for t, v in log["tables"].items()}
+
+    def counterexample(self, witness: dict[str, Any]) -> dict[str, Any]:
+        base = {f.name: simplest_value(f.spec) for f in self.ir.inputs}
+        base.update(witness)
+        return base
+
+    def confirmed(self, finding: TableFinding, table: TableDef, example: dict[str, Any]) -> bool:
+        matched, error = self.evaluate(example)
+        rows = matched.get(table.id)
+        if finding.code == "dead-row":
+            return rows is not None and bool(rows) and rows[0] in finding.rows[1:]
+        if finding.code == "overlap":
+            return error is not None and error.code in ("unique-violated", "any-conflict") and error.table == table.id
+        if finding.code == "gap":
+            return rows == [] or (error is not None and error.code == "output-missing")
+        return False
+
+    def gap_severity(self, table: TableDef) -> str:
+        sources = {id(sym) for sym in table.output_symbols}
+        if table.result is not None:
+            sources.add(id(table.result))
+        required = any(f.source is not None and id(f.source) in sources and not f.spec.optional for f in self.ir.outputs)
+        return "error" if required else "warning"
+
+    def report_exact(self, table: TableDef, finding: TableFinding) -> None:
+        key = f"tables.{table.id}.{finding.rows[0]}" if finding.rows else f"tables.{table.id}"
+        extra: dict[str, Any] = {"table": table.id, "rows": finding.rows, "method": "exact"}
+        severity = self.gap_severity(table) if finding.code == "gap" else "error"
+        if finding.witness is not None:
+            example = self.counterexample(finding.witness)
+            extra["counterexample"] = example
+            extra["confirmed"] = self.confirmed(finding, table, example)
+        self.add(key, finding.code, finding.message, severity, extra)
+
+    # Searched findings.
+
+    def seeds(self) -> list[dict[str, Any]]:
+        out = []
+        for test in self.ir.tests:
+            try:
+                out.append(self.pack.validate(test.input))
+            except ArbiterError:
+                continue
+        return out
+
+    def search_tables(self, tables: list[TableDef]) -> None:
+        hit: dict[str, set[str]] = {t.id: set() for t in tables}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        wanted = {t.id for t in tables}
+        single_hit_gaps = {t.id for t in tables if t.hit_policy in ("first", "unique", "any", "priority")
+                           and t.default is None and not t.always_matches}
+
+        def observe(values: dict[str, Any]) -> None:
+            matched, error = self.evaluate(values)
+            for table_id, rows in matched.items():
+                if table_id in hit:
+                    hit[table_id].update(rows)
+                    if not rows and table_id in single_hit_gaps:
+                        found.setdefault((table_id, "gap"), values)
+            if error is not None and error.table in wanted and error.code in ("unique-violated", "any-conflict"):
+                found.setdefault((error.table, "overlap"), values)
+
+        for seed in self.seeds():
+            observe(seed)
+
+        @given(values=inputs_for(self.ir))
+        @_settings(SEARCH_EXAMPLES)
+        def explore(values: dict[str, Any]) -> None:
+            observe(values)
+
+        explore()
+        tried = SEARCH_EXAMPLES + len(self.seeds())
+        for (table_id, code), example in sorted(found.items()):
+            table = next(t for t in tables if t.id == table_id)
+            message = (f"no row of table {table_id!r} matches this input" if code == "gap"
+                       else f"several rows of table {table_id!r} match this input, but the hit policy is {table.hit_policy}")
+            severity = self.gap_severity(table) if code == "gap" else "error"
+            self.add(f"tables.{table_id}", code, message + " (found by search)", severity,
+                     {"table": table_id, "rows": [], "method": "search", "counterexample": example, "confirmed": True})
+        for table in tables:
+            for row in table.rows:
+                if row.id not in hit[table.id]:
+                    self.add(f"tables.{table.id}.{row.id}", "unreached-row",
+                             f"no input reached row {row.id!r} in {tried} tried (the pack's tests, then generated): "
+                             "a search, not a proof; its cells use expressions, so it cannot be decided exactly",
+                             "warning", {"table": table.id, "rows": [row.id], "method": "search"})
+
+    def search_invariant(self, index: int, name: str) -> None:
+        def violates(values: dict[str, Any]) -> bool:
+            try:
+                decision = self.pack.decide(values, self.as_of)
+            except ArbiterError:
+                return False
+            return name in self.pack.violated_invariants(self.pack.validate(values), decision.output, self.as_of)
+
+        example = next((seed for seed in self.seeds() if violates(seed)), None)
+        if example is None:
+            try:
+                example = find(inputs_for(self.ir), violates, settings=_settings(INVARIANT_EXAMPLES))
+            except (NoSuchExample, Unsatisfiable):
+                return
+        decision = self.pack.decide(example, self.as_of)
+        self.add(f"invariants.{index}", "invariant-violated",
+                 f"invariant {name!r} does not hold for this input (shrunk counterexample below)", "error",
+                 {"invariant": name, "method": "search", "counterexample": example, "output": decision.output, "confirmed": True})
+
+
+def check_pack_set(pack_set: PackSet) -> list[Diagnostic]:
+    """Findings of every pack version, sorted by file and position."""
+    out: list[Diagnostic] = []
+    for pack in pack_set:
+        out.extend(PackChecks(pack).run())
+    return sorted(out, key=Diagnostic.sort_key)
+

@@ -1,0 +1,82 @@
+"""Hypothesis strategies for a pack's declared input schema: valid inputs, simplest first.
+
+Used by ``arbiter check`` to search for counterexamples (invariants, tables it cannot decide
+exactly) and by the test suite, so the two explore inputs the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from rules.ir import PackIR
+from rules.model import FieldSpec
+
+
+def _money(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    low = spec.min if spec.min is not None else Decimal("-1000000")
+    high = spec.max if spec.max is not None else Decimal("1000000")
+    return st.decimals(min_value=low, max_value=high, places=2, allow_nan=False, allow_infinity=False)
+
+
+def value_for(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    """Valid values of one declared field; hypothesis shrinks towards the simplest."""
+    kind = spec.type
+    if kind in ("money", "decimal"):
+        base: st.SearchStrategy[Any] = _money(spec)
+    elif kind == "integer":
+        low = int(spec.min) if spec.min is not None else -1000
+        high = int(spec.max) if spec.max is not None else 100000
+        base = st.integers(min_value=low, max_value=max(low, high))
+    elif kind == "boolean":
+        base = st.booleans()
+    elif kind == "enum":
+        base = st.sampled_from(spec.values or [""])
+    elif kind == "string":
+        base = st.text(max_size=12)
+    elif kind == "date":
+        base = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
+    elif kind == "list" and spec.items is not None:
+        base = st.lists(object_for(spec.items), max_size=5)
+    elif kind == "list":
+        base = st.lists(value_for(FieldSpec(type=spec.of or "string")), max_size=5)
+    else:
+        base = object_for(spec.fields or {})
+    return st.one_of(st.none(), base) if spec.optional else base
+
+
+def object_for(fields: dict[str, FieldSpec]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({name: value_for(spec) for name, spec in fields.items()})
+
+
+def inputs_for(pack: PackIR) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid inputs of a pack, drawn from its declared schema."""
+    return object_for({f.name: f.spec for f in pack.inputs})
+
+
+def simplest_value(spec: FieldSpec) -> Any:
+    """A fixed valid value: what a counterexample uses for the inputs a finding does not involve."""
+    if spec.optional:
+        return spec.default
+    kind = spec.type
+    if kind in ("money", "decimal", "integer"):
+        zero: Any = 0 if kind == "integer" else Decimal(0)
+        if spec.min is not None and spec.min > 0:
+            zero = int(spec.min) if kind == "integer" else spec.min
+        if spec.max is not None and spec.max < 0:
+            zero = int(spec.max) if kind == "integer" else spec.max
+        return zero
+    if kind == "boolean":
+        return False
+    if kind == "enum":
+        return (spec.values or [""])[0]
+    if kind == "string":
+        return ""
+    if kind == "date":
+        return dt.date(2000, 1, 1)
+    if kind == "list":
+        return []
+    return {name: simplest_value(sub) for name, sub in (spec.fields or {}).items()}

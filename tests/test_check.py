@@ -1,0 +1,105 @@
+"""`arbiter check` finds dead rows, overlaps, gaps, broken invariants and unused inputs, each with proof."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.checks import check_pack_set
+from engine.registry import build_pack_set
+from engine.testing import DEFAULT_TEST_DATE
+from rules.errors import DecisionError, Diagnostic
+from tests.conftest import PACKS, ROOT
+
+FLAWED = Path(__file__).parent / "packs" / "flawed"
+EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z-]+)$", re.MULTILINE)
+
+
+def _findings(path: Path) -> tuple[Any, list[Diagnostic]]:
+    pack_set, diagnostics = build_pack_set(path)
+    if pack_set is not None:
+        diagnostics = diagnostics + check_pack_set(pack_set)
+    return pack_set, diagnostics
+
+
+@pytest.mark.parametrize("path", sorted(FLAWED.glob("*.yaml")), ids=lambda p: p.stem)
+def test_flawed_pack_is_reported_with_code_and_location(path: Path) -> None:
+    """Each flawed pack yields exactly the findings its '# expect:' lines declare."""
+    expected = sorted((int(a), int(b), c) for a, b, c in EXPECT.findall(path.read_text()))
+    _, diagnostics = _findings(path)
+    assert sorted((d.position.line, d.position.col, d.code) for d in diagnostics) == expected
+
+
+@pytest.mark.parametrize("path", sorted(FLAWED.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_counterexample_really_triggers_its_finding(path: Path) -> None:
+    """Evaluating the counterexample shows the dead row, the overlap, the gap or the broken invariant."""
+    pack_set, diagnostics = _findings(path)
+    for d in diagnostics:
+        if "counterexample" not in d.extra:
+            continue
+        pack = next(iter(pack_set))
+        example, as_of = d.extra["counterexample"], pack.ir.effective_from or DEFAULT_TEST_DATE
+        table = d.extra.get("table")
+        if d.code == "overlap":
+            with pytest.raises(DecisionError) as error:
+                pack.decide(example, as_of)
+            assert error.value.code == "unique-violated"
+            assert error.value.table == table
+        elif d.code == "dead-row":
+            dead, *cover = d.extra["rows"]
+            decided_by = pack.decide(example, as_of).matched[table]
+            assert decided_by[0] in cover
+            assert dead not in decided_by
+        elif d.code == "gap":
+            with pytest.raises(DecisionError) as error:
+                pack.decide(example, as_of)
+            assert error.value.code == "output-missing"
+        elif d.code == "invariant-violated":
+            decision = pack.decide(example, as_of)
+            assert d.extra["invariant"] in pack.violated_invariants(pack.validate(example), decision.output, as_of)
+        else:
+            raise AssertionError(f"unexpected finding with a counterexample: {d}")
+
+
+def test_invariant_counterexample_is_shrunk() -> None:
+    """The invariant counterexample is the smallest violating quantity, with the promotion on."""
+    _, diagnostics = _findings(FLAWED / "invariant.yaml")
+    (finding,) = [d for d in diagnostics if d.code == "invariant-violated"]
+    assert finding.extra["counterexample"] == {"quantity": 5000, "promotion": True}
+
+
+def test_bundled_packs_check_clean_with_their_invariants() -> None:
+    """The shipped packs have invariants, and checking finds no error and no warning."""
+    pack_set, diagnostics = _findings(PACKS)
+    assert pack_set is not None
+    assert sum(len(p.ir.invariants) for p in pack_set) >= 3
+    assert diagnostics == []
+
+
+def test_check_formats() -> None:
+    """`--format json` and `--format github` carry the same finding and its counterexample."""
+    path = str(FLAWED / "overlap.yaml")
+    out = subprocess.run([sys.executable, "-m", "api.cli", "check", path, "--format", "json"],
+                         capture_output=True, cwd=ROOT, check=False)
+    assert out.returncode == 1
+    (finding,) = json.loads(out.stdout)
+    assert finding["code"] == "overlap"
+    assert finding["extra"]["counterexample"] == {"amount": 100}
+    gh = subprocess.run([sys.executable, "-m", "api.cli", "check", path, "--format", "github"],
+                        capture_output=True, text=True, cwd=ROOT, check=False)
+    assert gh.stdout.startswith(f"::error file={path},line=15,col=13,title=overlap::")
+    assert "counterexample: " in gh.stdout
+
+
+def test_warnings_do_not_fail_the_check() -> None:
+    """Unused inputs are warnings: reported, exit code 0."""
+    out = subprocess.run([sys.executable, "-m", "api.cli", "check", str(FLAWED / "unused_input.yaml")],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert out.returncode == 0
+    assert "unused-input" in out.stdout
