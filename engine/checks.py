@@ -50,7 +50,7 @@ class PackChecks:
         plain = {f.name: f.type for f in self.ir.inputs if f.type.kind in SCALAR_KINDS}
         bounds = input_bounds(self.ir)
         searched: list[TableDef] = []
-        for table in self.ir.tables:
+        for table in self.ir.all_tables:
             findings = None
             if analysable(table, plain):
                 names = [c.expr.name for c in table.columns]  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.runtime import ROUNDING
 from rules import syntax as s
-from rules.ir import FieldDef, PackIR, Symbol, TableDef
+from rules.ir import FieldDef, PackIR, SectionDef, Symbol, TableDef
 from rules.types import Type
 
 _ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
@@ -35,6 +35,8 @@ class Generator:
         self._constant_ids: dict[tuple[type, Any], str] = {}
         self.names: dict[int, str] = {}
         self.column_var: str | None = None
+        self.table_count = 0
+        self.per_element = False  # inside a for_each loop: tables append their matches
 
     # Plumbing.
 
@@ -169,6 +171,16 @@ class Generator:
             if args[0].type.nullable:
                 source = f"({source} or ())"
             var = f"_it{scope}"
+            if fn in ("first", "filter"):
+                cond = self.expr(args[1])
+                if args[1].type.nullable:
+                    cond = f"({cond}) is True"
+                if fn == "first":
+                    return f"next(({var} for {var} in {source} if {cond}), None)"
+                return f"[{var} for {var} in {source} if {cond}]"
+            if fn == "sort_by":
+                sort_keys = "".join(f"{self.expr(k)}, " for k in args[1:])
+                return f"sorted({source}, key=lambda {var}: ({sort_keys}))"
             body = self.expr(args[1]) if len(args) > 1 else var
             return self.aggregate(fn, f"{body} for {var} in {source}", args[1].type if len(args) > 1 else None)
         fn = node.function
@@ -250,15 +262,61 @@ class Generator:
                 self.emit(f"trace['derived'][{derive.symbol.name!r}] = {var}")
         self.emit("matched = {}")
         self.emit("reasons = []")
-        for t, table in enumerate(pack.tables):
-            self.table(t, table)
+        for i, step in enumerate(pack.steps):
+            self.bind(step.symbol, f"s{i}")
+            values = "".join(f"{name!r}: {self.expr(node)}, " for name, node in step.inputs.items())
+            call = f"run_step({i}, {{{values}}})"
+            if step.when is not None:
+                cond = self.expr(step.when)
+                call = f"({call} if ({cond}) is True else None)"
+            self.emit(f"s{i} = {call}")
+        for k, section in enumerate(pack.sections):
+            self.section(k, section)
+        for i, derive in enumerate(pack.rollups):
+            self.bind(derive.symbol, f"r_{i}")
+            self.emit(f"r_{i} = {self.expr(derive.expr)}")
+            if self.traced:
+                self.emit(f"trace['derived'][{derive.symbol.name!r}] = r_{i}")
+        for table in pack.tables:
+            self.table(self.next_table(), table)
         self.emit("out = {}")
         for f in pack.outputs:
             value = self.expr(f.value) if f.value is not None else self.name(f.source) if f.source is not None else "None"
             self.output(f, value)
         self.emit("return out, matched, reasons")
-        header = "def evaluate(inp, as_of, trace):" if self.traced else "def evaluate(inp, as_of):"
+        params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else [])
+        header = f"def evaluate({', '.join(params)}):"
         return header + "\n" + "\n".join(self.lines) + "\n"
+
+    def next_table(self) -> int:
+        self.table_count += 1
+        return self.table_count - 1
+
+    def section(self, k: int, section: SectionDef) -> None:
+        """One loop over the elements: per-element derived values and tables, then the kept values."""
+        source = self.expr(section.over)
+        if section.over.type.nullable:
+            source = f"({source} or ())"
+        var = f"_it{section.scope}"
+        for table in section.tables:
+            self.emit(f"matched[{table.id!r}] = []")
+        self.emit(f"sec{k} = []")
+        self.emit(f"for {var} in {source}:")
+        self.indent += 1
+        self.per_element = True
+        for i, derive in enumerate(section.derives):
+            self.bind(derive.symbol, f"e{k}_{i}")
+            self.emit(f"e{k}_{i} = {self.expr(derive.expr)}")
+        for table in section.tables:
+            self.table(self.next_table(), table)
+        kept = "".join(f"{symbol.name!r}: {self.name(symbol)}, " for symbol in section.keep)
+        self.emit(f"sec{k}.append({{**{var}, {kept}}})")
+        self.per_element = False
+        self.indent -= 1
+        self.bind(section.result, f"sec{k}")
+        if self.traced:
+            for table in section.tables:
+                self.emit(f"trace['tables'][{table.id!r}] = {{'matched': matched[{table.id!r}]}}")
 
     def output(self, f: FieldDef, value: str) -> None:
         """Assign one output, rounded to its declared scale; a required output is never null."""
@@ -298,12 +356,12 @@ class Generator:
         ids = self.constant(tuple(r.id for r in table.rows))
         reasons = self.constant(tuple(r.reason for r in table.rows))
         if table.hit_policy == "first":
-            self._first(table, conditions, out_vars)
+            self._first(t, table, conditions, out_vars)
         else:
             self._multi(t, table, conditions, out_vars, ids)
         if table.result is not None:
             self._bind_result(t, table, out_vars)
-        if self.traced:
+        if self.traced and not self.per_element:
             cols = ", ".join(f"{c.label!r}: {var}" for c, (var, _) in zip(table.columns, columns, strict=True))
             self.emit(f"trace['tables'][{table.id!r}] = {{'columns': {{{cols}}}, 'matched': matched[{table.id!r}]}}")
         if table.hit_policy != "first" and any(r.reason is not None for r in table.rows):
@@ -320,8 +378,7 @@ class Generator:
             for var in out_vars:
                 self.emit(f"{var} = None")
 
-    def _first(self, table: TableDef, conditions: list[str], out_vars: list[str]) -> None:
-        t = self.pack.tables.index(table)
+    def _first(self, t: int, table: TableDef, conditions: list[str], out_vars: list[str]) -> None:
         for i, cond in enumerate(conditions):
             keyword = "if" if i == 0 else "elif"
             if cond == "True" and i > 0:
@@ -334,7 +391,10 @@ class Generator:
             for var, value in zip(out_vars, self._row_outputs(table, i), strict=True):
                 self.emit(f"{var} = {value}")
             self.emit(f"hit{t} = {i}")
-            self.emit(f"matched[{table.id!r}] = [{table.rows[i].id!r}]")
+            if self.per_element:
+                self.emit(f"matched[{table.id!r}].append({table.rows[i].id!r})")
+            else:
+                self.emit(f"matched[{table.id!r}] = [{table.rows[i].id!r}]")
             if table.rows[i].reason is not None:
                 self.emit(f"reasons.append({table.rows[i].reason!r})")
             self.indent -= 1
@@ -345,7 +405,8 @@ class Generator:
             self.indent += 1
             self._no_match(table, out_vars)
             self.emit(f"hit{t} = -1")
-            self.emit(f"matched[{table.id!r}] = []")
+            if not self.per_element:
+                self.emit(f"matched[{table.id!r}] = []")
             self.indent -= 1
 
     def _multi(self, t: int, table: TableDef, conditions: list[str], out_vars: list[str], ids: str) -> None:
@@ -408,7 +469,10 @@ class Generator:
                     self.emit(f"{var} = len({h})")
                 else:
                     self.emit(f"{var} = {values}")
-        self.emit(f"matched[{tid}] = [{ids}[i] for i in {h}]")
+        if self.per_element:
+            self.emit(f"matched[{tid}].extend({ids}[i] for i in {h})")
+        else:
+            self.emit(f"matched[{tid}] = [{ids}[i] for i in {h}]")
 
     def _bind_result(self, t: int, table: TableDef, out_vars: list[str]) -> None:
         assert table.result is not None

@@ -8,21 +8,22 @@ from typing import Any
 
 from engine import jsonio
 from engine.codegen import generate, generate_invariants
-from engine.inputs import compile_validator
+from engine.inputs import compile_validator, project
 from engine.runtime import NAMESPACE
-from rules.errors import DecisionError
+from rules.errors import DecisionError, InputError
 from rules.ir import PackIR
 
-Evaluate = Callable[[dict[str, Any], dt.date], tuple[dict[str, Any], dict[str, list[str]], list[str]]]
+Evaluate = Callable[..., tuple[dict[str, Any], dict[str, list[str]], list[str]]]
 
 
 class Decision:
     """The outcome of one evaluation. Plain slots: built once per decision on the hot path."""
 
-    __slots__ = ("as_of", "digest", "matched", "output", "pack", "reasons", "trace", "version")
+    __slots__ = ("as_of", "digest", "matched", "output", "pack", "reasons", "steps", "trace", "version")
 
     def __init__(self, pack: str, version: str, digest: str, as_of: dt.date, output: dict[str, Any],
-                 matched: dict[str, list[str]], reasons: list[str], trace: dict[str, Any] | None = None) -> None:
+                 matched: dict[str, list[str]], reasons: list[str], trace: dict[str, Any] | None = None,
+                 steps: dict[str, str] | None = None) -> None:
         self.pack = pack
         self.version = version
         self.digest = digest
@@ -31,6 +32,7 @@ class Decision:
         self.matched = matched
         self.reasons = reasons
         self.trace = trace
+        self.steps = steps  # flows: the version each step ran
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -42,6 +44,8 @@ class Decision:
             "matched": self.matched,
             "reasons": self.reasons,
         }
+        if self.steps is not None:
+            out["steps"] = self.steps
         if self.trace is not None:
             out["trace"] = self.trace
         return out
@@ -63,6 +67,7 @@ class CompiledPack:
         self._evaluate: Evaluate = self._load(self.source, constants)
         self._traced: Callable[..., Any] | None = None
         self._invariants: Callable[..., Any] | None = None
+        self.pack_set: Any = None  # set by the registry; flows run their steps from it
         self.validate = compile_validator(ir.inputs)
 
     @staticmethod
@@ -84,15 +89,49 @@ class CompiledPack:
     def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False) -> Decision:
         """Decide for already validated ``values`` (see ``validate``)."""
         log: dict[str, Any] | None = None
+        extra: tuple[Any, ...] = ()
+        steps: dict[str, str] | None = None
+        step_matched: dict[str, list[str]] = {}
+        step_reasons: list[str] = []
+        if self.ir.steps:
+            steps = {}
+            extra = (self._step_runner(as_of, steps, step_matched, step_reasons),)
         try:
             if trace:
                 log = {"derived": {}, "tables": {}}
-                output, matched, reasons = self._traced_function()(values, as_of, log)
+                output, matched, reasons = self._traced_function()(values, as_of, log, *extra)
             else:
-                output, matched, reasons = self._evaluate(values, as_of)
+                output, matched, reasons = self._evaluate(values, as_of, *extra)
         except ArithmeticError as exc:
             raise DecisionError("arithmetic", f"arithmetic out of range: {type(exc).__name__}") from None
-        return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons, log)
+        if steps is not None:
+            matched = {**step_matched, **matched}
+            reasons = step_reasons + reasons
+        return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons, log, steps)
+
+    def _step_runner(self, as_of: dt.date, steps: dict[str, str], matched: dict[str, list[str]],
+                     reasons: list[str]) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
+        if self.pack_set is None:
+            raise DecisionError("flow-unbound", f"flow {self.key} is not served from a pack set")
+        pack_set = self.pack_set
+
+        def run_step(index: int, values: dict[str, Any]) -> dict[str, Any]:
+            step = self.ir.steps[index]
+            pack = pack_set.get(step.pack, step.version, as_of)
+            try:
+                decision = pack.decide(project(pack.ir.inputs, values), as_of)
+            except InputError as exc:
+                raise DecisionError("step-input", f"step {step.id!r} gave {pack.key} an invalid input: {exc.message}") from None
+            except DecisionError as exc:
+                raise DecisionError(exc.code, f"step {step.id!r} ({pack.key}): {exc.message}", exc.table) from None
+            steps[step.id] = pack.version
+            for table, rows in decision.matched.items():
+                matched[f"{step.id}.{table}"] = rows
+            reasons.extend(decision.reasons)
+            output: dict[str, Any] = decision.output
+            return output
+
+        return run_step
 
     def decide(self, raw: Any, as_of: dt.date, *, trace: bool = False) -> Decision:
         """Validate ``raw`` against the input schema, then decide."""

@@ -243,3 +243,23 @@ def compile_validator(fields: list[FieldDef]) -> Callable[[Any], dict[str, Any]]
     validate.fast = fast  # type: ignore[attr-defined]
     validate.slow = lambda raw: root(raw, (), [])  # type: ignore[attr-defined]
     return validate
+
+
+def project(fields: list[FieldDef], value: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the declared fields (recursively): a flow passes richer objects than a step declares."""
+    projected: dict[str, Any] = _project_object({f.name: f.spec for f in fields}, value)
+    return projected
+
+
+def _project_object(fields: dict[str, FieldSpec], value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {name: _project_value(fields[name], v) for name, v in value.items() if name in fields}
+
+
+def _project_value(spec: FieldSpec, value: Any) -> Any:
+    if spec.type == "list" and spec.items is not None and isinstance(value, list):
+        return [_project_object(spec.items, v) for v in value]
+    if spec.type == "object" and spec.fields is not None:
+        return _project_object(spec.fields, value)
+    return value

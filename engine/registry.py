@@ -13,7 +13,8 @@ from pathlib import Path
 
 from engine.compiled import CompiledPack
 from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion
-from rules.load import LoadResult, load_pack, pack_files
+from rules.ir import PackIR
+from rules.load import LoadResult, is_flow, load_pack, pack_files
 
 
 def semver_key(version: str) -> tuple[int, ...]:
@@ -55,7 +56,22 @@ class PackSet:
 
 
 def load_results(root: Path) -> list[LoadResult]:
-    return [load_pack(path) for path in pack_files(root)]
+    """Decision packs first; then flows, checked against the newest (or pinned) versions of their steps."""
+    paths = pack_files(root)
+    flows = [p for p in paths if is_flow(p)]
+    results = [load_pack(p) for p in paths if p not in flows]
+    decisions: dict[str, list[PackIR]] = {}
+    for result in results:
+        if result.pack is not None:
+            decisions.setdefault(result.pack.name, []).append(result.pack)
+
+    def resolve(name: str, version: str | None) -> PackIR | None:
+        candidates = sorted(decisions.get(name, []), key=lambda ir: semver_key(ir.version))
+        if version is not None:
+            candidates = [ir for ir in candidates if ir.version == version]
+        return candidates[-1] if candidates else None
+
+    return results + [load_pack(p, resolve) for p in flows]
 
 
 def build_pack_set(root: Path) -> tuple[PackSet | None, list[Diagnostic]]:
@@ -85,7 +101,10 @@ def build_pack_set(root: Path) -> tuple[PackSet | None, list[Diagnostic]]:
     if any(d.severity == "error" for d in diagnostics):
         return None, diagnostics
     packs = {name: tuple(sorted(v, key=lambda p: semver_key(p.version))) for name, v in by_name.items()}
-    return PackSet(packs, str(root)), diagnostics
+    pack_set = PackSet(packs, str(root))
+    for pack in pack_set:
+        pack.pack_set = pack_set  # flows find their steps' versions in the set they are served from
+    return pack_set, diagnostics
 
 
 def require_pack_set(root: Path) -> PackSet:

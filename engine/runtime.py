@@ -254,7 +254,7 @@ def any_agree(table: str, outputs: list[Any]) -> Any:
 
 NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
-    "len": len, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "tuple": tuple, "list": list,
+    "len": len, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "next": next, "tuple": tuple, "list": list,
     "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide, "_DEC": Decimal, "_CTX": CTX,
     "n_add": n_add, "n_sub": n_sub, "n_mul": n_mul, "n_div": n_div, "n_neg": n_neg,
     "i_add": i_add, "i_sub": i_sub, "i_mul": i_mul,

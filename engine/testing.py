@@ -33,7 +33,7 @@ class PackReport:
 
     def coverage(self) -> tuple[int, int, list[str]]:
         total, hit, missed = 0, 0, []
-        for table in self.pack.ir.tables:
+        for table in self.pack.ir.all_tables:
             rows = self.hit_rows.get(table.id, set())
             for row in table.rows:
                 total += 1

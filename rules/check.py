@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,19 @@ from typing import Any
 from rules import syntax as s
 from rules.errors import Diagnostic, Position
 from rules.expressions import ExpressionChecker, Scope, did_you_mean, field_type, literal_type
-from rules.ir import Column, DataDef, DeriveDef, FieldDef, InvariantDef, PackIR, RowDef, StepDef, Symbol, TableDef
+from rules.ir import (
+    Column,
+    DataDef,
+    DeriveDef,
+    FieldDef,
+    InvariantDef,
+    PackIR,
+    RowDef,
+    SectionDef,
+    StepDef,
+    Symbol,
+    TableDef,
+)
 from rules.model import DataTable, FieldSpec, PackDocument, Table
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.source import PathKey, SourceDoc
@@ -56,20 +69,28 @@ def assignable(target: Type, value: Type) -> bool:
     if target.kind == "list":
         return target.item is None or value.item is None or assignable(target.item, value.item)
     if target.kind == "object":
-        return all(value.field(n) is not None and assignable(t, value.field(n) or t) for n, t in target.fields or ())
+        # every field the target needs is there; fields it may go without (nullable) may be missing
+        return all((value.field(n) is not None and assignable(t, value.field(n) or t)) or (value.field(n) is None and t.nullable)
+                   for n, t in target.fields or ())
     return True
 
 
+Resolve = Callable[[str, "str | None"], "PackIR | None"]
+
+
 class PackChecker:
-    def __init__(self, doc: SourceDoc, model: PackDocument, pack_dir: Path) -> None:
+    def __init__(self, doc: SourceDoc, model: PackDocument, pack_dir: Path, resolve: Resolve | None = None) -> None:
         self.doc = doc
         self.model = model
         self.pack_dir = pack_dir
+        self.resolve = resolve
         self.diagnostics: list[Diagnostic] = []
         self.data: dict[str, DataDef] = {}
         self.scope = Scope({"as_of": Symbol("as_of", "as_of", DATE)})
         self.scope_counter = [0]
         self.used: set[int] = set()
+        self.row_ids: dict[str, PathKey] = {}
+        self.table_ids: set[str] = set()
 
     # Reporting.
 
@@ -117,8 +138,10 @@ class PackChecker:
                 self.data[name] = self.data_table(name, table)
         inputs = self.inputs()
         derives = self.derives()
-        tables = self.tables()
-        steps: list[StepDef] = []
+        steps = self.steps() if m.kind == "flow" else []
+        sections = self.sections()
+        rollups = self.derives("rollup")
+        tables = self.tables(self.model.tables, ("tables",))
         if m.kind == "flow" and not m.steps:
             self.report(("kind",), "flow-without-steps", "a flow pack needs 'steps'")
         if m.kind == "decision" and m.steps:
@@ -127,7 +150,7 @@ class PackChecker:
         if not any(d.severity == "error" for d in self.diagnostics):  # in a broken pack they would be cascades
             self.unused(inputs, derives)
         invariants = self.invariants(inputs, outputs)
-        self.tests(tables)
+        self.tests(tables + [t for sec in sections for t in sec.tables])
         if m.effective_from and m.effective_to and m.effective_to <= m.effective_from:
             self.report(("effective_to",), "empty-window", "effective_to must be after effective_from")
         if any(d.severity == "error" for d in self.diagnostics):
@@ -137,7 +160,7 @@ class PackChecker:
             effective_from=m.effective_from, effective_to=m.effective_to, inputs=inputs, outputs=outputs,
             data=self.data, derives=derives, tables=tables, steps=steps, tests=list(m.tests), digest=digest,
             path=self.doc.path, test_positions=[self.doc.position(("tests", i)) for i in range(len(m.tests))],
-            invariants=invariants, positions=self.positions(),
+            invariants=invariants, positions=self.positions(), sections=sections, rollups=rollups,
         )
 
     def data_table(self, name: str, table: DataTable) -> DataDef:
@@ -248,10 +271,11 @@ class PackChecker:
             ok = self._spec_ok(sub_path, sub, output=output) and ok
         return ok
 
-    def derives(self) -> list[DeriveDef]:
+    def derives(self, block: str = "derive", items: dict[str, str] | None = None, base: PathKey = ()) -> list[DeriveDef]:
         out = []
-        for name, text in self.model.derive.items():
-            path: PathKey = ("derive", name)
+        source = items if items is not None else (self.model.rollup if block == "rollup" else self.model.derive)
+        for name, text in source.items():
+            path: PathKey = (*base, block, name)
             try:
                 expr = self.expression(path, text)
                 symbol = Symbol(name, "derive", expr.type)
@@ -261,25 +285,121 @@ class PackChecker:
             out.append(DeriveDef(symbol, expr))
         return out
 
+    # Flow steps.
+
+    def steps(self) -> list[StepDef]:
+        out = []
+        ids = [step.id for step in self.model.steps]
+        for i, step in enumerate(self.model.steps):
+            base: PathKey = ("steps", i)
+            target = self.resolve(step.pack, step.version) if self.resolve is not None else None
+            if target is None:
+                self.report((*base, "pack"), "unknown-pack",
+                            f"no decision pack {step.pack!r}" + (f" version {step.version}" if step.version else ""))
+                continue
+            if target.kind == "flow":
+                self.report((*base, "pack"), "nested-flow", "a flow step runs a decision pack, not another flow")
+                continue
+            later = {name: Symbol(name, "later_step", Type("object", fields=())) for name in ids[i + 1:]}
+            scope = Scope(later, self.scope)
+            when = None
+            if step.when is not None:
+                try:
+                    when = self.expression((*base, "when"), step.when, scope)
+                except _Skip:
+                    pass
+            targets = {f.name: f for f in target.inputs}
+            mapped: dict[str, s.Node] = {}
+            for name, text in step.inputs.items():
+                ipath: PathKey = (*base, "inputs", name)
+                if name not in targets:
+                    self.report(ipath, "unknown-step-input",
+                                f"pack {step.pack!r} has no input {name!r}{did_you_mean(name, list(targets))}", key=True)
+                    continue
+                try:
+                    node = self.expression(ipath, text, scope)
+                except _Skip:
+                    continue
+                if not assignable(targets[name].type, node.type):
+                    self.report(ipath, "type-mismatch",
+                                f"step input {name!r} is {targets[name].type.describe()}, this is {node.type.describe()}")
+                    continue
+                mapped[name] = node
+            missing = [n for n, f in targets.items() if not f.spec.optional and n not in step.inputs]
+            if missing:
+                self.report((*base, "inputs") if step.inputs else base, "missing-step-input",
+                            f"step {step.id!r} does not give {step.pack!r} its required input(s) {', '.join(missing)}", key=True)
+            fields = tuple((f.name, f.type) for f in target.outputs)
+            symbol = Symbol(step.id, "step", Type("object", fields=fields, nullable=when is not None))
+            try:
+                self.define((*base, "id"), symbol)
+            except _Skip:
+                continue
+            out.append(StepDef(step.id, step.pack, step.version, mapped, when, symbol))
+        return out
+
+    # Line-level sections.
+
+    def sections(self) -> list[SectionDef]:
+        out = []
+        for i, section in enumerate(self.model.for_each):
+            base: PathKey = ("for_each", i)
+            try:
+                over = self.expression((*base, "over"), section.over)
+            except _Skip:
+                continue
+            item = over.type.item
+            if over.type.kind != "list" or item is None or item.kind != "object":
+                self.report((*base, "over"), "type-mismatch", f"for_each goes over a list of objects, not {over.type.describe()}")
+                continue
+            self.scope_counter[0] += 1
+            scope_id = self.scope_counter[0]
+            element = {"item": Symbol("item", "item", item, scope_id)}
+            element.update({name: Symbol(name, "item_field", t, scope_id) for name, t in item.fields or ()})
+            outer = self.scope
+            self.scope = Scope(element, outer)
+            try:
+                derives = self.derives("derive", section.derive, base)
+                tables = self.tables(section.tables, (*base, "tables"))
+                keep: list[Symbol] = []
+                for k, name in enumerate(section.keep):
+                    symbol = self.scope.lookup(name)
+                    if symbol is None or symbol.kind in ("input", "as_of"):
+                        self.report((*base, "keep", k), "unknown-name", f"no per-element value {name!r} to keep")
+                        continue
+                    self.used.add(id(symbol))
+                    keep.append(symbol)
+            finally:
+                self.scope = outer
+            if len(keep) != len(section.keep):
+                continue
+            fields = dict(item.fields or ())
+            fields.update({s.name: s.type for s in keep})
+            result = Symbol(section.id, "section_result", Type("list", item=Type("object", fields=tuple(fields.items()))))
+            try:
+                self.define((*base, "id"), result)
+            except _Skip:
+                continue
+            out.append(SectionDef(section.id, over, scope_id, derives, tables, keep, result))
+        return out
+
     # Tables.
 
-    def tables(self) -> list[TableDef]:
+    def tables(self, items: list[Table], base: PathKey) -> list[TableDef]:
         out = []
-        row_ids: dict[str, PathKey] = {}
-        table_ids: set[str] = set()
-        for i, table in enumerate(self.model.tables):
-            path: PathKey = ("tables", i)
-            if table.id in table_ids:
+        for i, table in enumerate(items):
+            path: PathKey = (*base, i)
+            if table.id in self.table_ids:
                 self.report((*path, "id"), "duplicate-table-id", f"table id {table.id!r} is used twice")
                 continue
-            table_ids.add(table.id)
+            self.table_ids.add(table.id)
             for j, row in enumerate(table.rows):
-                if row.id in row_ids:
-                    first = self.doc.position((*row_ids[row.id], "id"))
+                if row.id in self.row_ids:
+                    first = self.doc.position((*self.row_ids[row.id], "id"))
                     self.report((*path, "rows", j, "id"), "duplicate-row-id",
                                 f"row id {row.id!r} is already used at line {first.line}")
                 else:
-                    row_ids[row.id] = (*path, "rows", j)
+                    self.row_ids[row.id] = (*path, "rows", j)
             try:
                 out.append(self.table(path, table))
             except _Skip:
@@ -560,22 +680,26 @@ class PackChecker:
         out = {}
         for name in self.model.inputs:
             out[f"inputs.{name}"] = self.doc.position(("inputs", name), key=True)
-        for i, table in enumerate(self.model.tables):
-            out[f"tables.{table.id}"] = self.doc.position(("tables", i, "id"))
+        places: list[tuple[PathKey, Table]] = [(("tables", i), t) for i, t in enumerate(self.model.tables)]
+        places += [(("for_each", k, "tables", i), t) for k, sec in enumerate(self.model.for_each) for i, t in enumerate(sec.tables)]
+        for path, table in places:
+            out[f"tables.{table.id}"] = self.doc.position((*path, "id"))
             for j, row in enumerate(table.rows):
-                out[f"tables.{table.id}.{row.id}"] = self.doc.position(("tables", i, "rows", j, "id"))
+                out[f"tables.{table.id}.{row.id}"] = self.doc.position((*path, "rows", j, "id"))
         for i in range(len(self.model.invariants)):
             out[f"invariants.{i}"] = self.doc.position(("invariants", i, "expr"))
         return out
 
     def _declares(self, name: str) -> bool:
         """Whether a table that failed to check would have set ``name`` (to avoid a second error)."""
-        return any(name in t.outputs or name == t.result for t in self.model.tables) or name in self.model.derive
+        tables = [*self.model.tables, *(t for sec in self.model.for_each for t in sec.tables)]
+        return (any(name in t.outputs or name == t.result for t in tables) or name in self.model.derive
+                or name in self.model.rollup or any(sec.id == name for sec in self.model.for_each))
 
     def tests(self, tables: list[TableDef]) -> None:
         outputs = set(self.model.outputs)
         row_ids = {t.id: {r.id for r in t.rows} for t in tables}
-        all_tables = {t.id for t in self.model.tables}
+        all_tables = {t.id for t in self.model.tables} | {t.id for sec in self.model.for_each for t in sec.tables}
         inputs = set(self.model.inputs)
         names: set[str] = set()
         for i, test in enumerate(self.model.tests):

@@ -59,7 +59,7 @@ class Scope:
 
 
 FUNCTIONS = (
-    "min", "max", "sum", "count", "any", "all", "abs", "round", "floor", "ceiling", "coalesce",
+    "min", "max", "sum", "count", "any", "all", "first", "filter", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
     "ends_with", "contains", "upper", "lower", "length",
 )
@@ -83,7 +83,8 @@ class ExpressionChecker:
         self.used: set[int] = set()  # ids of symbols read
         self._dispatch: dict[str, Callable[[s.Call], Type]] = {
             "min": self._min_max, "max": self._min_max, "sum": self._sum, "count": self._count,
-            "any": self._any_all, "all": self._any_all, "abs": self._abs, "round": self._round,
+            "any": self._any_all, "all": self._any_all, "first": self._first, "filter": self._filter,
+            "sort_by": self._sort_by, "abs": self._abs, "round": self._round,
             "floor": self._floor, "ceiling": self._floor, "coalesce": self._coalesce,
             "lookup": self._lookup, "days_between": self._days_between, "add_days": self._add_days,
             "add_months": self._add_days, "year": self._date_part, "month": self._date_part,
@@ -168,6 +169,8 @@ class ExpressionChecker:
                 raise self.fail(node, "type-mismatch", f"{node.name!r} is a data table; read it with lookup()")
             candidates = self.scope.names() + list(enum_values or ())
             raise self.fail(node, "unknown-name", f"unknown name {node.name!r}{did_you_mean(node.name, candidates)}")
+        if symbol.kind == "later_step":
+            raise self.fail(node, "step-order", f"step {node.name!r} runs later: a step reads only the flow's inputs and the steps before it")
         node.symbol = symbol
         self.used.add(id(symbol))
         return symbol.type
@@ -183,7 +186,9 @@ class ExpressionChecker:
         field_type = target.field(node.name)
         if field_type is None:
             names = [n for n, _ in target.fields or ()]
-            raise self.fail(node, "unknown-name", f"no field {node.name!r}{did_you_mean(node.name, names)}", node.name_start)
+            step = node.target.symbol if isinstance(node.target, s.Name) and node.target.symbol is not None and node.target.symbol.kind == "step" else None
+            what = f"step {step.name!r} writes no output {node.name!r}" if step is not None else f"no field {node.name!r}"
+            raise self.fail(node, "unknown-name", f"{what}{did_you_mean(node.name, names)}", node.name_start)
         return field_type.with_null(field_type.nullable or target.nullable)
 
     def _binary(self, node: s.Binary) -> Type:
@@ -274,27 +279,63 @@ class ExpressionChecker:
             raise self.fail(node.args[0], "type-mismatch", f"{node.function}() needs a list first, not {t.describe()}")
         return t
 
-    def _projection(self, node: s.Call, list_type: Type, expr: s.Node) -> Type:
-        """Check ``expr`` with the fields of one list element in scope."""
+    def _projection(self, node: s.Call, list_type: Type, expr: s.Node, *more: s.Node) -> Type:
+        """Check ``expr`` (and ``more``) with one list element in scope: as its binding, or its fields by name."""
         assert list_type.item is not None
         self.scope_counter[0] += 1
         scope_id = self.scope_counter[0]
         item = list_type.item
-        symbols: dict[str, Symbol] = {"item": Symbol("item", "item", item, scope_id)}
-        if item.kind == "object":
-            for name, t in item.fields or ():
-                symbols[name] = Symbol(name, "item_field", t, scope_id)
+        symbols: dict[str, Symbol] = {}
+        if node.binding is not None:
+            symbols[node.binding] = Symbol(node.binding, "item", item, scope_id)
+        else:
+            symbols["item"] = Symbol("item", "item", item, scope_id)
+            if item.kind == "object":
+                for name, t in item.fields or ():
+                    symbols[name] = Symbol(name, "item_field", t, scope_id)
         node.resolved = (node.function, scope_id)
         outer = self.scope
         self.scope = Scope(symbols, outer)
         try:
-            return self.check(expr)
+            result = self.check(expr)
+            for extra in more:
+                self.check(extra)
+            return result
         finally:
             self.scope = outer
+
+    def _first(self, node: s.Call) -> Type:
+        self._arity(node, 2)
+        list_type = self._list_arg(node)
+        t = self._projection(node, list_type, node.args[1])
+        if t.kind not in ("boolean", "null"):
+            raise self.fail(node.args[1], "type-mismatch", f"first() needs a condition, not {t.describe()}")
+        assert list_type.item is not None
+        return list_type.item.with_null()
+
+    def _filter(self, node: s.Call) -> Type:
+        self._arity(node, 2)
+        list_type = self._list_arg(node)
+        t = self._projection(node, list_type, node.args[1])
+        if t.kind not in ("boolean", "null"):
+            raise self.fail(node.args[1], "type-mismatch", f"filter() needs a condition, not {t.describe()}")
+        return list_type.with_null(False) if not list_type.nullable else list_type
+
+    def _sort_by(self, node: s.Call) -> Type:
+        if len(node.args) < 2:
+            raise self.fail(node, "wrong-arguments", "sort_by() takes a list and one or more keys")
+        list_type = self._list_arg(node)
+        self._projection(node, list_type, node.args[1], *node.args[2:])
+        for key in node.args[1:]:
+            if key.type.kind not in ("number", "string", "date") or key.type.nullable:
+                raise self.fail(key, "type-mismatch", f"a sort key is a number, string or date that is never null, not {key.type.describe()}")
+        return list_type
 
     def _is_aggregation(self, node: s.Call) -> bool:
         if not node.args:
             return False
+        if node.binding is not None:
+            return True
         t = self.check(node.args[0])
         return t.kind == "list"
 

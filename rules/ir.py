@@ -94,6 +94,17 @@ class TableDef:
 
 
 @dataclass(eq=False)
+class SectionDef:
+    id: str
+    over: Node
+    scope: int  # the element is read as _it<scope> in generated code
+    derives: list[DeriveDef]
+    tables: list[TableDef]
+    keep: list[Symbol]
+    result: Symbol
+
+
+@dataclass(eq=False)
 class InvariantDef:
     name: str
     expr: Node
@@ -131,8 +142,15 @@ class PackIR:
     source: dict[str, Any] = field(default_factory=dict)  # the document as written, for schemas and reports
     test_positions: list[Position] = field(default_factory=list)
     invariants: list[InvariantDef] = field(default_factory=list)
+    sections: list[SectionDef] = field(default_factory=list)
+    rollups: list[DeriveDef] = field(default_factory=list)
     positions: dict[str, Position] = field(default_factory=dict)  # "inputs.x", "derive.y", "tables.t.R1", "invariants.0"
 
     @property
     def key(self) -> str:
         return f"{self.name}@{self.version}"
+
+    @property
+    def all_tables(self) -> list[TableDef]:
+        """Line-level tables (in section order), then order-level tables: evaluation order."""
+        return [t for section in self.sections for t in section.tables] + self.tables

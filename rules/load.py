@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from rules.check import PackChecker
+from rules.check import PackChecker, Resolve
 from rules.errors import Diagnostic, Position
 from rules.expressions import did_you_mean
 from rules.ir import PackIR
@@ -112,7 +112,7 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def load_text(text: str, path: str, pack_dir: Path | None = None) -> LoadResult:
+def load_text(text: str, path: str, pack_dir: Path | None = None, resolve: Resolve | None = None) -> LoadResult:
     doc = read_yaml(text, path)
     diagnostics = list(doc.diagnostics)
     if doc.data is None:
@@ -134,7 +134,7 @@ def load_text(text: str, path: str, pack_dir: Path | None = None) -> LoadResult:
         if partial is None:
             return LoadResult(path, None, sorted(diagnostics, key=Diagnostic.sort_key))
         model = partial
-    checker = PackChecker(doc, model, pack_dir or Path(path).parent)
+    checker = PackChecker(doc, model, pack_dir or Path(path).parent, resolve)
     data_sources = _data_digest_parts(model, pack_dir or Path(path).parent)
     digest = hashlib.sha256((canonical_json(doc.data) + data_sources).encode()).hexdigest()
     pack = checker.run(digest)
@@ -207,7 +207,16 @@ def _data_digest_parts(model: PackDocument, pack_dir: Path) -> str:
     return "|".join(parts)
 
 
-def load_pack(path: Path) -> LoadResult:
+def is_flow(path: Path) -> bool:
+    """Whether a file declares ``kind: flow`` (flows are checked after the packs they run)."""
+    try:
+        data = read_yaml(path.read_text(encoding="utf-8"), str(path)).data
+    except (OSError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and data.get("kind") == "flow"
+
+
+def load_pack(path: Path, resolve: Resolve | None = None) -> LoadResult:
     shown = str(path)
     try:
         raw = path.read_bytes()
@@ -219,7 +228,7 @@ def load_pack(path: Path) -> LoadResult:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return LoadResult(shown, None, [Diagnostic(shown, Position(1, 1), "encoding", f"not UTF-8: {exc.reason}")])
-    return load_text(text, shown, path.parent)
+    return load_text(text, shown, path.parent, resolve)
 
 
 def pack_files(root: Path) -> list[Path]:

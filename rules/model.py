@@ -91,6 +91,17 @@ class Table(_Model):
     rows: list[Row] = Field(min_length=1)
 
 
+class Section(_Model):
+    """Decisions per element of a list (order lines): derived values and tables evaluated once per element."""
+
+    id: Identifier = Field(description="name of the resulting list: each element plus the kept values")
+    over: str = Field(description="expression giving the list, e.g. lines")
+    description: str | None = None
+    derive: dict[Identifier, str] = Field(default_factory=dict)
+    tables: list[Table] = Field(default_factory=list)
+    keep: list[Identifier] = Field(min_length=1, description="per-element values added to each element of the result")
+
+
 class PackTest(_Model):
     name: str
     as_of: dt.date | None = None
@@ -128,6 +139,8 @@ class PackDocument(_Model):
     outputs: dict[Identifier, FieldSpec] = Field(min_length=1)
     data: dict[Identifier, DataTable] = Field(default_factory=dict)
     derive: dict[Identifier, str] = Field(default_factory=dict)
+    for_each: list[Section] = Field(default_factory=list, description="line-level decisions, after derive")
+    rollup: dict[Identifier, str] = Field(default_factory=dict, description="order-level values after for_each, before tables")
     tables: list[Table] = Field(default_factory=list)
     steps: list[FlowStep] = Field(default_factory=list)
     invariants: list[Invariant] = Field(default_factory=list)

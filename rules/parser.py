@@ -16,7 +16,7 @@ from rules import syntax as s
 MAX_EXPRESSION_LENGTH = 4000
 MAX_DEPTH = 64
 
-KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "if", "then", "else", "implies"}
+KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "if", "then", "else", "implies", "as"}
 
 # Names that only ever appear in an expression to escape a sandbox. They are rejected
 # with a dedicated code even before name resolution, so no pack can declare them either.
@@ -30,6 +30,7 @@ UNSAFE_NAMES = {
     "await", "async", "def", "class", "del", "from", "global", "nonlocal", "raise",
     "with", "assert", "pass", "return", "try", "except", "finally", "while", "for", "is",
 }
+UNSAFE_NAMES -= {"filter"}  # a function of the language (filter(list as x, condition)), not Python's
 
 
 class ExpressionError(Exception):
@@ -329,8 +330,14 @@ class Parser:
     def call(self, name: Token) -> s.Node:
         self.expect_op("(")
         args: list[s.Node] = []
+        binding: str | None = None
         if not self.at_op(")"):
             args.append(self.expression())
+            if self.at_word("as"):
+                self.advance()
+                if self.tok.kind != "name" or self.tok.text in KEYWORDS:
+                    raise self.error("expected a name after 'as'")
+                binding = self.advance().text
             while self.at_op(","):
                 self.advance()
                 args.append(self.expression())
@@ -345,7 +352,7 @@ class Parser:
                     "syntax", f"{args[0].value!r} is not a date in YYYY-MM-DD form", args[0].start
                 ) from None
             return s.Literal(name.start, end, value)
-        return s.Call(name.start, end, name.text, args, name.end)
+        return s.Call(name.start, end, name.text, args, name.end, binding)
 
     def postfix(self, node: s.Node) -> s.Node:
         while self.at_op("."):

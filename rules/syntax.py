@@ -46,6 +46,7 @@ class Call(Node):
     function: str
     args: list[Node]
     function_end: int
+    binding: str | None = None  # sum(lines as l, ...): the name of each element
     resolved: Any = field(default=None, init=False, repr=False)
 
 
