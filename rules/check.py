@@ -304,10 +304,8 @@ class PackChecker:
             scope = Scope(later, self.scope)
             when = None
             if step.when is not None:
-                try:
+                with contextlib.suppress(_Skip):
                     when = self.expression((*base, "when"), step.when, scope)
-                except _Skip:
-                    pass
             targets = {f.name: f for f in target.inputs}
             mapped: dict[str, s.Node] = {}
             for name, text in step.inputs.items():
