@@ -23,8 +23,8 @@ from rules.analysis import TableFinding, analysable, analyse_table, input_bounds
 from rules.errors import ArbiterError, DecisionError, Diagnostic, Position
 from rules.ir import TableDef
 
-SEARCH_EXAMPLES = 400
-INVARIANT_EXAMPLES = 600
+SEARCH_EXAMPLES = 500  # one pass watches the searched tables and every invariant
+INVARIANT_EXAMPLES = 600  # to shrink a violation once found
 SCALAR_KINDS = ("number", "string", "boolean", "date")
 
 
@@ -60,10 +60,8 @@ class PackChecks:
                 continue
             for finding in findings:
                 self.report_exact(table, finding)
-        if searched:
-            self.search_tables(searched)
-        for inv in self.ir.invariants:
-            self.search_invariant(inv.index, inv.name)
+        if searched or self.ir.invariants:
+            self.explore(searched)
         return self.diagnostics
 
     # Exact findings, confirmed by evaluation.
@@ -128,33 +126,43 @@ class PackChecks:
                 continue
         return out
 
-    def search_tables(self, tables: list[TableDef]) -> None:
+    def explore(self, tables: list[TableDef]) -> None:
+        """One seeded pass over generated inputs: watch the searched tables and every invariant."""
         hit: dict[str, set[str]] = {t.id: set() for t in tables}
         found: dict[tuple[str, str], dict[str, Any]] = {}
+        broken: dict[str, dict[str, Any]] = {}
         wanted = {t.id for t in tables}
         single_hit_gaps = {t.id for t in tables if t.hit_policy in ("first", "unique", "any", "priority")
                            and t.default is None and not t.always_matches}
 
         def observe(values: dict[str, Any]) -> None:
-            matched, error = self.evaluate(values)
+            try:
+                decision = self.pack.decide(values, self.as_of, trace=True)
+            except DecisionError as exc:
+                matched = self._partial_matches(values)
+                if exc.table in wanted and exc.code in ("unique-violated", "any-conflict"):
+                    found.setdefault((exc.table, "overlap"), values)
+            else:
+                matched = {t: v["matched"] for t, v in (decision.trace or {}).get("tables", {}).items()}
+                for name in self.pack.violated_invariants(self.pack.validate(values), decision.output, self.as_of):
+                    broken.setdefault(name, values)
             for table_id, rows in matched.items():
                 if table_id in hit:
                     hit[table_id].update(rows)
                     if not rows and table_id in single_hit_gaps:
                         found.setdefault((table_id, "gap"), values)
-            if error is not None and error.table in wanted and error.code in ("unique-violated", "any-conflict"):
-                found.setdefault((error.table, "overlap"), values)
 
-        for seed in self.seeds():
+        seeds = self.seeds()
+        for seed in seeds:
             observe(seed)
 
         @given(values=inputs_for(self.ir))
         @_settings(SEARCH_EXAMPLES)
-        def explore(values: dict[str, Any]) -> None:
+        def generated(values: dict[str, Any]) -> None:
             observe(values)
 
-        explore()
-        tried = SEARCH_EXAMPLES + len(self.seeds())
+        generated()
+        tried = SEARCH_EXAMPLES + len(seeds)
         for (table_id, code), example in sorted(found.items()):
             table = next(t for t in tables if t.id == table_id)
             message = (f"no row of table {table_id!r} matches this input" if code == "gap"
@@ -169,8 +177,13 @@ class PackChecks:
                              f"no input reached row {row.id!r} in {tried} tried (the pack's tests, then generated): "
                              "a search, not a proof; its cells use expressions, so it cannot be decided exactly",
                              "warning", {"table": table.id, "rows": [row.id], "method": "search"})
+        for inv in self.ir.invariants:
+            if inv.name in broken:
+                self.report_invariant(inv.index, inv.name, broken[inv.name])
 
-    def search_invariant(self, index: int, name: str) -> None:
+    def report_invariant(self, index: int, name: str, first: dict[str, Any]) -> None:
+        """Shrink a known violation to the simplest input that still breaks the invariant."""
+
         def violates(values: dict[str, Any]) -> bool:
             try:
                 decision = self.pack.decide(values, self.as_of)
@@ -178,12 +191,10 @@ class PackChecks:
                 return False
             return name in self.pack.violated_invariants(self.pack.validate(values), decision.output, self.as_of)
 
-        example = next((seed for seed in self.seeds() if violates(seed)), None)
-        if example is None:
-            try:
-                example = find(inputs_for(self.ir), violates, settings=_settings(INVARIANT_EXAMPLES))
-            except (NoSuchExample, Unsatisfiable):
-                return
+        try:
+            example = find(inputs_for(self.ir), violates, settings=_settings(INVARIANT_EXAMPLES))
+        except (NoSuchExample, Unsatisfiable):
+            example = first  # the search space did not reproduce it; the seed itself is the counterexample
         decision = self.pack.decide(example, self.as_of)
         self.add(f"invariants.{index}", "invariant-violated",
                  f"invariant {name!r} does not hold for this input (shrunk counterexample below)", "error",

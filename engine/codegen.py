@@ -309,6 +309,9 @@ class Generator:
             self.emit(f"e{k}_{i} = {self.expr(derive.expr)}")
         for table in section.tables:
             self.table(self.next_table(), table)
+        for i, derive in enumerate(section.after):
+            self.bind(derive.symbol, f"a{k}_{i}")
+            self.emit(f"a{k}_{i} = {self.expr(derive.expr)}")
         kept = "".join(f"{symbol.name!r}: {self.name(symbol)}, " for symbol in section.keep)
         self.emit(f"sec{k}.append({{**{var}, {kept}}})")
         self.per_element = False
@@ -335,6 +338,11 @@ class Generator:
             self.emit(f"{guard}{target} = _DEC({target}).quantize({quantum}, {mode!r}, _CTX)")
         elif spec.type == "integer" and f.type.numeric != "integer":
             self.emit(f"if {target} is not None: {target} = int({target})")
+        elif spec.type == "list" and spec.items is not None:
+            # an output lists what it declares, not whatever else the elements carried
+            keys = self.constant(tuple(spec.items))
+            guard = f"if {target} is not None: " if nullable else ""
+            self.emit(f"{guard}{target} = [{{_k: _e.get(_k) for _k in {keys}}} for _e in {target}]")
 
     def table(self, t: int, table: TableDef) -> None:
         columns = []

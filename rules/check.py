@@ -359,6 +359,7 @@ class PackChecker:
             try:
                 derives = self.derives("derive", section.derive, base)
                 tables = self.tables(section.tables, (*base, "tables"))
+                after = self.derives("after", section.after, base)
                 keep: list[Symbol] = []
                 for k, name in enumerate(section.keep):
                     symbol = self.scope.lookup(name)
@@ -378,7 +379,7 @@ class PackChecker:
                 self.define((*base, "id"), result)
             except _Skip:
                 continue
-            out.append(SectionDef(section.id, over, scope_id, derives, tables, keep, result))
+            out.append(SectionDef(section.id, over, scope_id, derives, tables, after, keep, result))
         return out
 
     # Tables.

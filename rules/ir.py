@@ -100,6 +100,7 @@ class SectionDef:
     scope: int  # the element is read as _it<scope> in generated code
     derives: list[DeriveDef]
     tables: list[TableDef]
+    after: list[DeriveDef]
     keep: list[Symbol]
     result: Symbol
 

@@ -99,6 +99,7 @@ class Section(_Model):
     description: str | None = None
     derive: dict[Identifier, str] = Field(default_factory=dict)
     tables: list[Table] = Field(default_factory=list)
+    after: dict[Identifier, str] = Field(default_factory=dict, description="per-element values computed after the tables")
     keep: list[Identifier] = Field(min_length=1, description="per-element values added to each element of the result")
 
 
