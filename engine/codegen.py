@@ -178,6 +178,8 @@ class Generator:
                 if fn == "first":
                     return f"next(({var} for {var} in {source} if {cond}), None)"
                 return f"[{var} for {var} in {source} if {cond}]"
+            if fn == "map":
+                return f"[{self.expr(args[1])} for {var} in {source}]"
             if fn == "sort_by":
                 sort_keys = "".join(f"{self.expr(k)}, " for k in args[1:])
                 return f"sorted({source}, key=lambda {var}: ({sort_keys}))"

@@ -59,7 +59,7 @@ class Scope:
 
 
 FUNCTIONS = (
-    "min", "max", "sum", "count", "any", "all", "first", "filter", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
+    "min", "max", "sum", "count", "any", "all", "first", "filter", "map", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
     "ends_with", "contains", "upper", "lower", "length",
 )
@@ -84,7 +84,7 @@ class ExpressionChecker:
         self._dispatch: dict[str, Callable[[s.Call], Type]] = {
             "min": self._min_max, "max": self._min_max, "sum": self._sum, "count": self._count,
             "any": self._any_all, "all": self._any_all, "first": self._first, "filter": self._filter,
-            "sort_by": self._sort_by, "abs": self._abs, "round": self._round,
+            "sort_by": self._sort_by, "map": self._map, "abs": self._abs, "round": self._round,
             "floor": self._floor, "ceiling": self._floor, "coalesce": self._coalesce,
             "lookup": self._lookup, "days_between": self._days_between, "add_days": self._add_days,
             "add_months": self._add_days, "year": self._date_part, "month": self._date_part,
@@ -320,6 +320,14 @@ class ExpressionChecker:
         if t.kind not in ("boolean", "null"):
             raise self.fail(node.args[1], "type-mismatch", f"filter() needs a condition, not {t.describe()}")
         return list_type.with_null(False) if not list_type.nullable else list_type
+
+    def _map(self, node: s.Call) -> Type:
+        self._arity(node, 2)
+        list_type = self._list_arg(node)
+        t = self._projection(node, list_type, node.args[1])
+        if t.kind in ("list", "null"):
+            raise self.fail(node.args[1], "type-mismatch", f"map() gives a list of values, not of {t.describe()}")
+        return Type("list", item=t)
 
     def _sort_by(self, node: s.Call) -> Type:
         if len(node.args) < 2:

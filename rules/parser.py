@@ -30,7 +30,7 @@ UNSAFE_NAMES = {
     "await", "async", "def", "class", "del", "from", "global", "nonlocal", "raise",
     "with", "assert", "pass", "return", "try", "except", "finally", "while", "for", "is",
 }
-UNSAFE_NAMES -= {"filter"}  # a function of the language (filter(list as x, condition)), not Python's
+UNSAFE_NAMES -= {"filter", "map"}  # a function of the language (filter(list as x, condition)), not Python's
 
 
 class ExpressionError(Exception):
