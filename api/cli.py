@@ -19,6 +19,7 @@ from engine.registry import build_pack_set
 from engine.testing import run_pack_tests
 from rules.errors import ArbiterError, Diagnostic, InputError
 from rules.model import pack_format_schema
+from rules.schema import input_document
 
 DEFAULT_PACKS = "policy_packs"
 
@@ -83,8 +84,10 @@ def cmd_test(args: argparse.Namespace) -> int:
                 print(f"{where}: test-failed: {outcome.name!r}: {failure}")
         hit, total, missed = report.coverage()
         tests = len(report.outcomes)
-        share = f"{100 * hit / total:.0f}%" if total else "n/a"
-        line = f"{pack.key}: {tests} test(s), row coverage {hit}/{total} ({share})"
+        if total:
+            line = f"{pack.key}: {tests} test(s), row coverage {hit}/{total} ({100 * hit / total:.0f}%)"
+        else:
+            line = f"{pack.key}: {tests} test(s), no tables of its own"
         if missed and args.verbose:
             line += " not hit: " + ", ".join(missed)
         elif missed:
@@ -128,7 +131,20 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(pack_format_schema(), indent=2, default=str))
+    if args.pack is None:
+        print(json.dumps(pack_format_schema(), indent=2, default=str))
+        return 0
+    pack_set, diagnostics = build_pack_set(Path(args.packs))
+    if pack_set is None:
+        _print_diagnostics(diagnostics, "human")
+        return 1
+    try:
+        pack = pack_set.get(args.pack)
+    except ArbiterError as exc:
+        print(f"arbiter schema: {exc.message}", file=sys.stderr)
+        return 1
+    document = input_document(pack.name, {f.name: f.spec for f in pack.ir.inputs})
+    sys.stdout.buffer.write(jsonio.dumps(document, pretty=True) + b"\n")
     return 0
 
 
@@ -163,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--pretty", action="store_true")
     decide.set_defaults(func=cmd_decide)
 
-    schema = sub.add_parser("schema", help="JSON Schema of the pack format")
+    schema = sub.add_parser("schema", help="JSON Schema of the pack format, or of one pack's input")
+    schema.add_argument("--pack", help="print the input schema of this pack (newest version) instead")
+    schema.add_argument("--packs", default=DEFAULT_PACKS)
     schema.set_defaults(func=cmd_schema)
 
     serve = sub.add_parser("serve", help="serve the packs over HTTP")

@@ -31,6 +31,7 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -116,7 +117,12 @@ class _Converter:
     def _collection(self, node: Node, path: PathKey) -> Any:
         if isinstance(node, MappingNode):
             out: dict[Any, Any] = {}
+            merged: list[Any] = []
             for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:  # "<<: *base": keys of base that this mapping does not set
+                    value = self.convert(value_node, path)
+                    merged.extend(value if isinstance(value, list) else [value])
+                    continue
                 if not isinstance(key_node, ScalarNode):
                     self._error(key_node, "yaml-key", "mapping keys must be plain scalars")
                     continue
@@ -126,6 +132,12 @@ class _Converter:
                     continue
                 self.doc.keys[(*path, key)] = self._pos(key_node)
                 out[key] = self.convert(value_node, (*path, key))
+            for base in merged:
+                if not isinstance(base, dict):
+                    self._error(node, "yaml-merge", "'<<' merges a mapping or a list of mappings")
+                    continue
+                for key, value in base.items():
+                    out.setdefault(key, value)
             return out
         return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
 

@@ -103,3 +103,12 @@ def test_warnings_do_not_fail_the_check() -> None:
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert out.returncode == 0
     assert "unused-input" in out.stdout
+
+
+def test_flow_steps_read_only_what_earlier_steps_wrote() -> None:
+    """A flow reading a later step, a missing step output, or a wrong step input is reported where it stands."""
+    flow = FLAWED.parent / "flawed_flow" / "flow" / "1.0.0.yaml"
+    expected = sorted((str(flow), int(a), int(b), c) for a, b, c in EXPECT.findall(flow.read_text()))
+    pack_set, diagnostics = build_pack_set(FLAWED.parent / "flawed_flow")
+    assert pack_set is None
+    assert sorted((d.path, d.position.line, d.position.col, d.code) for d in diagnostics) == expected

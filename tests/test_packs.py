@@ -26,7 +26,8 @@ def test_embedded_tests_pass_and_reach_every_row(pack) -> None:  # type: ignore[
     assert failures == []
     hit, total, missed = report.coverage()
     assert missed == [], f"{pack.key}: rows no test reaches"
-    assert hit == total > 0
+    assert hit == total
+    assert total > 0 or pack.ir.kind == "flow"  # a flow's rows live in the packs it runs
 
 
 def test_arbiter_test_ends_with_the_count_line() -> None:
