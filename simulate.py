@@ -1,1 +1,737 @@
-"""What-if replay of historic orders against candidate pack versions (see issue: simulate.py)."""
+"""What-if replay: historic orders through a baseline and a candidate set of pack versions.
+
+    python simulate.py import {online-retail,northwind} SRC --out ORDERS.jsonl
+    python simulate.py run --orders ORDERS.jsonl --baseline SPEC --candidate SPEC [--pack order] [--out DIR] [--workers N]
+    python simulate.py order ORDER.json --baseline SPEC --candidate SPEC
+
+SPEC is a packs folder or ``git:REF`` (the packs as committed at REF, read with ``git archive``
+without touching the work tree), optionally followed by pins: ``policy_packs#credit@1.1.0``.
+An unpinned pack runs its newest version effective on ``--effective-on`` (default: today, so
+the baseline is what is live; it is recorded in summary.json, and giving it makes reruns on
+any day byte-identical); each order is decided as of its own date. Decisions come from the same engine as the API.
+Results are written in input order whatever ``--workers`` is, so reruns are byte-identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import csv
+import datetime as dt
+import gzip
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from engine import jsonio
+from engine.compiled import CompiledPack
+from engine.registry import PackSet, build_pack_set
+from rules.errors import ArbiterError
+
+CENT = Decimal("0.01")
+CHUNK = 500
+METADATA = ("order_id", "as_of")
+
+# ---------------------------------------------------------------------------------------
+# Specs: which pack versions a side of the comparison runs.
+
+
+@dataclass(frozen=True)
+class Spec:
+    text: str
+    folder: Path
+    pins: dict[str, str]
+
+
+def parse_pins(text: str) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, version = part.partition("@")
+        if not name or not version:
+            raise SystemExit(f"simulate: pin {part!r} is not pack@version")
+        pins[name] = version
+    return pins
+
+
+def resolve_spec(text: str, workdir: Path) -> Spec:
+    source, _, pins = text.partition("#")
+    if source.startswith("git:"):
+        ref, _, sub = source[4:].partition(":")
+        sub = sub or "policy_packs"
+        target = workdir / f"git-{len(list(workdir.iterdir()))}"
+        target.mkdir()
+        git = shutil.which("git")
+        if git is None or ref.startswith("-"):  # a ref must never be read as an option of git
+            raise SystemExit(f"simulate: cannot read packs at {ref!r} (is git installed, is the ref valid?)")
+        try:
+            archive = subprocess.run([git, "archive", "--format=tar", ref, sub], capture_output=True, check=True).stdout  # noqa: S603
+        except subprocess.CalledProcessError as exc:
+            raise SystemExit(f"simulate: cannot read {sub} at {ref}: {exc.stderr.decode().strip()}") from None
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+        folder = target / sub
+    else:
+        folder = Path(source)
+    if not folder.exists():
+        raise SystemExit(f"simulate: no packs folder {folder}")
+    return Spec(text, folder, parse_pins(pins))
+
+
+class SpecPacks:
+    """A PackSet seen through a spec: pinned versions, else the newest effective on one date."""
+
+    def __init__(self, packs: PackSet, pins: dict[str, str], effective_on: dt.date) -> None:
+        self.packs = packs
+        self.pins = pins
+        self.effective_on = effective_on
+        for name, version in pins.items():
+            packs.get(name, version)  # unknown pins fail at start, not per order
+        for pack in packs:
+            pack.pack_set = self
+
+    def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
+        if name in self.pins:
+            return self.packs.get(name, self.pins[name])
+        if version is not None:
+            return self.packs.get(name, version)
+        return self.packs.get(name, None, self.effective_on)
+
+    def all_rows(self, root: str) -> list[str]:
+        """Every row that deciding ``root`` could fire, as step.table:row (or table:row)."""
+        pack = self.get(root)
+        out = []
+        if pack.ir.steps:
+            for step in pack.ir.steps:
+                target = self.get(step.pack, step.version)
+                out += [f"{step.id}.{t.id}:{r.id}" for t in target.ir.all_tables for r in t.rows]
+        out += [f"{t.id}:{r.id}" for t in pack.ir.all_tables for r in t.rows]
+        return out
+
+
+def load_spec(spec: Spec, effective_on: dt.date) -> SpecPacks:
+    packs, diagnostics = build_pack_set(spec.folder)
+    if packs is None:
+        for d in diagnostics:
+            print(d, file=sys.stderr)
+        raise SystemExit(f"simulate: the packs of {spec.text} do not compile")
+    return SpecPacks(packs, spec.pins, effective_on)
+
+
+def effective_date(text: str | None) -> dt.date:
+    return dt.date.fromisoformat(text) if text else dt.datetime.now(dt.UTC).date()
+
+
+# ---------------------------------------------------------------------------------------
+# Orders in, one decision per side out.
+
+
+def read_orders(path: Path) -> Iterator[tuple[str, dt.date, Any]]:
+    """(order id, as_of, pack input) from canonical orders or an API decision log (JSONL, optionally .gz)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            record = jsonio.loads(line)
+            if "input" in record and "request_id" in record:  # a decision log line
+                value = record["input"]
+                as_of = dt.date.fromisoformat(record["as_of"])
+                order_id = str(value.get("order_id") or record["request_id"]) if isinstance(value, dict) else record["request_id"]
+            else:
+                value = record
+                as_of = dt.date.fromisoformat(record.pop("as_of")) if "as_of" in record else dt.date(2000, 1, 1)
+                order_id = str(record.get("order_id", f"line-{number}"))
+            yield order_id, as_of, value
+
+
+def outcome(pack: CompiledPack, value: Any, as_of: dt.date) -> dict[str, Any]:
+    """What a side decided, in a stable, comparable shape."""
+    if isinstance(value, dict):  # record metadata, unless the pack itself takes it
+        declared = {f.name for f in pack.ir.inputs}
+        value = {k: v for k, v in value.items() if k not in METADATA or k in declared}
+    try:
+        d = pack.decide(value, as_of)
+    except ArbiterError as exc:
+        return {"decision": "error", "error": exc.code, "detail": exc.message, "rows": []}
+    out = d.output
+    rows = [f"{table}:{row}" for table, ids in d.matched.items() for row in ids]
+    result: dict[str, Any] = {"decision": out.get("decision", "decided"), "rows": rows, "steps": d.steps}
+    for key in ("order_total", "margin", "touchless", "hold_reasons", "credit_decision", "hold_code", "fulfilment"):
+        if key in out:
+            result[key] = out[key]
+    return result
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str) -> None:
+    _WORKER["baseline"] = load_spec(baseline, effective_on)
+    _WORKER["candidate"] = load_spec(candidate, effective_on)
+    _WORKER["pack"] = pack
+
+
+def _decide_chunk(chunk: list[tuple[str, dt.date, Any]]) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    base, cand, name = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"]
+    out = []
+    for order_id, as_of, value in chunk:
+        a = outcome(base.get(name), value, as_of)
+        b = outcome(cand.get(name), value, as_of)
+        out.append((order_id, as_of.isoformat(), a, b))
+    return out
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def replay(orders: Iterable[tuple[str, dt.date, Any]], baseline: Spec, candidate: Spec, effective_on: dt.date,
+           pack: str, workers: int) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """Results in input order; at most 2 chunks per worker in flight, so memory stays flat."""
+    if workers <= 1:
+        _init_worker(baseline, candidate, effective_on, pack)
+        for chunk in chunks(orders, CHUNK):
+            yield from _decide_chunk(chunk)
+        return
+    with cf.ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(baseline, candidate, effective_on, pack)) as pool:
+        window: deque[cf.Future[Any]] = deque()
+        for chunk in chunks(orders, CHUNK):
+            window.append(pool.submit(_decide_chunk, chunk))
+            if len(window) >= 2 * workers:
+                yield from window.popleft().result()
+        while window:
+            yield from window.popleft().result()
+
+
+# ---------------------------------------------------------------------------------------
+# Aggregation and reports.
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value) if isinstance(value, (int, Decimal)) else Decimal(0)
+
+
+@dataclass
+class Tally:
+    orders: int = 0
+    changed: int = 0
+    mix: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    held_value: dict[str, Decimal] = field(default_factory=lambda: {"baseline": Decimal(0), "candidate": Decimal(0)})
+    revenue: dict[str, Decimal] = field(default_factory=lambda: {"baseline": Decimal(0), "candidate": Decimal(0)})
+    margin: dict[str, Decimal] = field(default_factory=lambda: {"baseline": Decimal(0), "candidate": Decimal(0)})
+    touchless: dict[str, int] = field(default_factory=lambda: {"baseline": 0, "candidate": 0})
+    exceptions: dict[str, int] = field(default_factory=lambda: {"baseline": 0, "candidate": 0})
+    reasons: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    errors: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    fired: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    change_rows: Counter[str] = field(default_factory=Counter)
+    steps: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+
+    def add(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
+        self.orders += 1
+        for side, r in (("baseline", a), ("candidate", b)):
+            decision = r["decision"]
+            self.mix[side][decision] += 1
+            total = _money(r.get("order_total"))
+            if decision == "hold":
+                self.held_value[side] += total
+            if decision == "release":
+                self.revenue[side] += total
+                self.margin[side] += _money(r.get("margin"))
+            if r.get("touchless"):
+                self.touchless[side] += 1
+            if r.get("hold_reasons"):
+                self.exceptions[side] += 1
+                self.reasons[side].update(r["hold_reasons"])
+            if decision == "error":
+                self.errors[side][r["error"]] += 1
+            self.fired[side].update(r["rows"])
+            for step, version in (r.get("steps") or {}).items():
+                self.steps[side][f"{step}@{version}"] += 1
+        self.transitions[(a["decision"], b["decision"])] += 1
+        changed = _comparable(a) != _comparable(b)
+        if changed:
+            self.changed += 1
+            self.change_rows.update(set(b["rows"]) ^ set(a["rows"]))
+        return changed
+
+
+def _comparable(r: dict[str, Any]) -> bytes:
+    return jsonio.dumps({k: v for k, v in r.items() if k != "steps"})
+
+
+def summary(t: Tally, baseline: SpecPacks, candidate: SpecPacks, args: argparse.Namespace) -> dict[str, Any]:
+    def rate(n: int) -> Decimal:
+        return (Decimal(n) / t.orders * 100).quantize(Decimal("0.01"), ROUND_HALF_UP) if t.orders else Decimal(0)
+
+    never = {side: sorted(set(sp.all_rows(args.pack)) - set(t.fired[side]))
+             for side, sp in (("baseline", baseline), ("candidate", candidate))}
+    return {
+        "orders": t.orders,
+        "changed": t.changed,
+        "changed_pct": rate(t.changed),
+        "pack": args.pack,
+        "baseline": {"spec": args.baseline, "versions": dict(sorted(t.steps["baseline"].items()))},
+        "candidate": {"spec": args.candidate, "versions": dict(sorted(t.steps["candidate"].items()))},
+        "effective_on": baseline.effective_on,
+        "decision_mix": {side: dict(sorted(t.mix[side].items())) for side in ("baseline", "candidate")},
+        "transitions": {f"{a}->{b}": n for (a, b), n in sorted(t.transitions.items())},
+        "money": {
+            "held_value": t.held_value,
+            "released_revenue": t.revenue,
+            "released_margin": t.margin,
+            "held_value_change": t.held_value["candidate"] - t.held_value["baseline"],
+            "revenue_change": t.revenue["candidate"] - t.revenue["baseline"],
+            "margin_change": t.margin["candidate"] - t.margin["baseline"],
+        },
+        "touchless_pct": {side: rate(t.touchless[side]) for side in ("baseline", "candidate")},
+        "exception_pct": {side: rate(t.exceptions[side]) for side in ("baseline", "candidate")},
+        "exceptions_by_code": {side: dict(sorted(t.reasons[side].items())) for side in ("baseline", "candidate")},
+        "errors": {side: dict(sorted(t.errors[side].items())) for side in ("baseline", "candidate")},
+        "rows_causing_changes": [{"row": r, "orders": n} for r, n in sorted(t.change_rows.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
+        "rows_never_fired": never,
+    }
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def report_md(s: dict[str, Any]) -> str:
+    decisions = sorted(set(s["decision_mix"]["baseline"]) | set(s["decision_mix"]["candidate"]))
+    lines = [
+        f"## Policy impact: `{s['candidate']['spec']}` against `{s['baseline']['spec']}`",
+        "",
+        f"{s['orders']:,} orders replayed through `{s['pack']}`; **{s['changed']:,} ({s['changed_pct']}%) decided differently**.",
+        "",
+        "| | baseline | candidate | change |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for d in decisions:
+        a, b = s["decision_mix"]["baseline"].get(d, 0), s["decision_mix"]["candidate"].get(d, 0)
+        lines.append(f"| {d} | {a:,} | {b:,} | {b - a:+,} |")
+    m = s["money"]
+    lines += [
+        f"| touchless orders (%) | {s['touchless_pct']['baseline']} | {s['touchless_pct']['candidate']} | |",
+        f"| orders with an exception (%) | {s['exception_pct']['baseline']} | {s['exception_pct']['candidate']} | |",
+        f"| value of held orders | {_fmt(m['held_value']['baseline'])} | {_fmt(m['held_value']['candidate'])} | {m['held_value_change']:+,.2f} |",
+        f"| released revenue | {_fmt(m['released_revenue']['baseline'])} | {_fmt(m['released_revenue']['candidate'])} | {m['revenue_change']:+,.2f} |",
+        f"| released margin | {_fmt(m['released_margin']['baseline'])} | {_fmt(m['released_margin']['candidate'])} | {m['margin_change']:+,.2f} |",
+        "",
+        "### Transitions (baseline → candidate)",
+        "",
+        "| transition | orders |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {k.replace('->', ' → ')} | {v:,} |" for k, v in s["transitions"].items()]
+    codes = sorted(set(s["exceptions_by_code"]["baseline"]) | set(s["exceptions_by_code"]["candidate"]))
+    lines += ["", "### Exceptions routed", "", "| exception | baseline | candidate |", "| --- | ---: | ---: |"]
+    lines += [f"| {c} | {s['exceptions_by_code']['baseline'].get(c, 0):,} | {s['exceptions_by_code']['candidate'].get(c, 0):,} |" for c in codes]
+    lines += ["", "### Rows behind the changes", ""]
+    if s["rows_causing_changes"]:
+        lines += ["| row | orders |", "| --- | ---: |"]
+        lines += [f"| `{r['row']}` | {r['orders']:,} |" for r in s["rows_causing_changes"][:10]]
+    elif s["changed"]:
+        lines.append("The same rows fired on both sides: the changes come from computed amounts (prices, totals), not from different rows.")
+    else:
+        lines.append("No order changed.")
+    if any(s["errors"].values()):
+        lines += ["", f"Orders the packs refused as invalid input: baseline {s['errors']['baseline']}, candidate {s['errors']['candidate']}."]
+    for side in ("baseline", "candidate"):
+        never = s["rows_never_fired"][side]
+        lines += ["", f"Rows of the {side} that no order fired ({len(never)}): " + (", ".join(f"`{r}`" for r in never[:30]) or "none")]
+    lines += ["", f"Versions: baseline {s['baseline']['versions']}; candidate {s['candidate']['versions']}."]
+    return "\n".join(lines) + "\n"
+
+
+def _bars(title: str, data: dict[str, dict[str, Any]], unit: str = "") -> str:
+    """A grouped horizontal bar chart (baseline / candidate) as inline SVG."""
+    keys = sorted({k for side in data.values() for k in side})
+    peak = max([abs(float(v)) for side in data.values() for v in side.values()] + [1.0])
+    height = 26 * len(keys) + 40
+    parts = [f'<svg viewBox="0 0 640 {height}" width="640" height="{height}" role="img"><title>{title}</title>']
+    colours = {"baseline": "#8a9bb0", "candidate": "#d9822b"}
+    for i, key in enumerate(keys):
+        y = 20 + i * 26
+        parts.append(f'<text x="150" y="{y + 14}" text-anchor="end" font-size="12">{key}</text>')
+        for j, side in enumerate(("baseline", "candidate")):
+            value = data.get(side, {}).get(key, 0)
+            width = 400 * abs(float(value)) / peak
+            parts.append(f'<rect x="160" y="{y + j * 11}" width="{width:.1f}" height="10" fill="{colours[side]}"/>')
+            parts.append(f'<text x="{165 + width:.1f}" y="{y + j * 11 + 9}" font-size="10">{_fmt(value)}{unit}</text>')
+    parts.append('<text x="160" y="14" font-size="11" fill="#8a9bb0">■ baseline</text>'
+                 '<text x="240" y="14" font-size="11" fill="#d9822b">■ candidate</text></svg>')
+    return "".join(parts)
+
+
+def report_html(s: dict[str, Any]) -> str:
+    import html
+
+    decisions = sorted(set(s["decision_mix"]["baseline"]) | set(s["decision_mix"]["candidate"]))
+    matrix = ["<table><tr><th>baseline \\ candidate</th>" + "".join(f"<th>{d}</th>" for d in decisions) + "</tr>"]
+    for a in decisions:
+        cells = []
+        for b in decisions:
+            n = s["transitions"].get(f"{a}->{b}", 0)
+            shade = 0 if not s["orders"] else min(0.85, n / s["orders"] * 4)
+            colour = "#d9822b" if a != b else "#8a9bb0"
+            cells.append(f'<td style="background:{colour};background-color:rgba(217,130,43,{shade:.2f})">{n:,}</td>')
+        matrix.append(f"<tr><th>{a}</th>{''.join(cells)}</tr>")
+    matrix.append("</table>")
+    m = s["money"]
+    money = {side: {"held value": m["held_value"][side], "released revenue": m["released_revenue"][side],
+                    "released margin": m["released_margin"][side]} for side in ("baseline", "candidate")}
+    rates = {side: {"touchless %": s["touchless_pct"][side], "with exception %": s["exception_pct"][side]}
+             for side in ("baseline", "candidate")}
+    top = {"candidate": {r["row"]: r["orders"] for r in s["rows_causing_changes"][:12]}}
+    never = "".join(f"<h3>{side}: {len(rows)} rows never fired</h3><p>{html.escape(', '.join(rows)) or 'none'}</p>"
+                    for side, rows in s["rows_never_fired"].items())
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Arbiter policy impact</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}h2{{margin-top:1.6em}}</style></head><body>
+<h1>Policy impact</h1>
+<p><b>{html.escape(s['candidate']['spec'])}</b> against <b>{html.escape(s['baseline']['spec'])}</b>: {s['orders']:,} orders,
+<b>{s['changed']:,} ({s['changed_pct']}%)</b> decided differently.</p>
+<h2>Decision mix</h2>{_bars("Decision mix", s["decision_mix"])}
+<h2>Baseline → candidate</h2>{''.join(matrix)}
+<h2>Money</h2>{_bars("Money moved", money)}
+<p>Change in held value {m['held_value_change']:+,.2f}; in released revenue {m['revenue_change']:+,.2f}; in released margin {m['margin_change']:+,.2f}.</p>
+<h2>Touchless and exception rates</h2>{_bars("Rates", rates, "%")}
+<h2>Rows that cause most changes</h2>{_bars("Rows behind the changes", top) if top["candidate"] else "<p>none</p>"}
+<h2>Row coverage on this history</h2>{never}
+<p>Decisions: {', '.join(decisions)}.</p></body></html>
+"""
+
+
+class Progress:
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.tty = sys.stderr.isatty()
+
+    def update(self, done: int, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < (0.5 if self.tty else 10):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        if self.total:
+            share = done / self.total
+            bar = "#" * int(share * 30)
+            eta = (self.total - done) / rate if rate else 0
+            text = f"[{bar:<30}] {done:,}/{self.total:,} orders  {rate:,.0f}/s  ETA {eta:,.0f}s"
+        else:
+            text = f"{done:,} orders  {rate:,.0f}/s"
+        print(("\r" if self.tty else "") + text, end="\n" if (final or not self.tty) else "", file=sys.stderr, flush=True)
+
+
+def _count_lines(path: Path) -> int | None:
+    if path.suffix == ".gz":
+        return None
+    with path.open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="arbiter-sim-"))
+    try:
+        baseline_spec = resolve_spec(args.baseline, workdir)
+        candidate_spec = resolve_spec(args.candidate, workdir)
+        effective_on = effective_date(args.effective_on)
+        baseline = load_spec(baseline_spec, effective_on)
+        candidate = load_spec(candidate_spec, effective_on)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        tally = Tally()
+        progress = Progress(_count_lines(Path(args.orders)))
+        with (out / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
+            writer = csv.writer(diff_file, lineterminator="\n")
+            writer.writerow(["order_id", "as_of", "baseline_decision", "candidate_decision", "baseline_output",
+                             "candidate_output", "baseline_rows", "candidate_rows"])
+            for order_id, as_of, a, b in replay(read_orders(Path(args.orders)), baseline_spec, candidate_spec,
+                                                effective_on, args.pack, args.workers):
+                if tally.add(a, b):
+                    writer.writerow([order_id, as_of, a["decision"], b["decision"],
+                                     jsonio.dumps({k: v for k, v in a.items() if k not in ("rows", "steps")}).decode(),
+                                     jsonio.dumps({k: v for k, v in b.items() if k not in ("rows", "steps")}).decode(),
+                                     " ".join(a["rows"]), " ".join(b["rows"])])
+                progress.update(tally.orders)
+        progress.update(tally.orders, final=True)
+        result = summary(tally, baseline, candidate, args)
+        (out / "summary.json").write_bytes(jsonio.dumps(result, pretty=True) + b"\n")
+        (out / "report.md").write_text(report_md(result), encoding="utf-8")
+        (out / "report.html").write_text(report_html(result), encoding="utf-8")
+        print_summary(result)
+        print(f"wrote {out}/summary.json, diff.csv, report.md, report.html", file=sys.stderr)
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    decisions = sorted(set(s["decision_mix"]["baseline"]) | set(s["decision_mix"]["candidate"]))
+    print(f"{'':<22}{'baseline':>14}{'candidate':>14}")
+    for d in decisions:
+        print(f"{d:<22}{s['decision_mix']['baseline'].get(d, 0):>14,}{s['decision_mix']['candidate'].get(d, 0):>14,}")
+    print(f"{'touchless %':<22}{s['touchless_pct']['baseline']:>14}{s['touchless_pct']['candidate']:>14}")
+    m = s["money"]
+    print(f"{'held value':<22}{m['held_value']['baseline']:>14,.2f}{m['held_value']['candidate']:>14,.2f}")
+    print(f"{'released margin':<22}{m['released_margin']['baseline']:>14,.2f}{m['released_margin']['candidate']:>14,.2f}")
+    print(f"changed: {s['changed']:,} of {s['orders']:,} orders ({s['changed_pct']}%)")
+
+
+def cmd_order(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="arbiter-sim-"))
+    try:
+        effective_on = effective_date(args.effective_on)
+        base = load_spec(resolve_spec(args.baseline, workdir), effective_on)
+        cand = load_spec(resolve_spec(args.candidate, workdir), effective_on)
+        value = jsonio.loads(Path(args.order).read_bytes())
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else effective_on
+        a, b = outcome(base.get(args.pack), value, as_of), outcome(cand.get(args.pack), value, as_of)
+        keys = [k for k in dict.fromkeys([*a, *b]) if k not in ("rows", "steps")]
+        print(f"{'':<18}{'baseline':<34}{'candidate':<34}")
+        for k in keys:
+            va, vb = jsonio.dumps(a.get(k)).decode(), jsonio.dumps(b.get(k)).decode()
+            print(f"{k:<18}{va:<34}{vb:<34}{'' if va == vb else '  <- changed'}")
+        only_a, only_b = sorted(set(a["rows"]) - set(b["rows"])), sorted(set(b["rows"]) - set(a["rows"]))
+        print(f"rows only in the baseline:  {', '.join(only_a) or '-'}")
+        print(f"rows only in the candidate: {', '.join(only_b) or '-'}")
+        print(f"versions: baseline {a.get('steps')}; candidate {b.get('steps')}")
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Import: real history into canonical orders. The derivations are in docs/simulation.md.
+
+EU = {"Austria", "Belgium", "Denmark", "Finland", "France", "Germany", "Ireland", "EIRE", "Italy", "Poland", "Portugal",
+      "Spain", "Sweden", "Netherlands", "Greece", "Cyprus", "Lithuania", "Malta", "Czech Republic", "Channel Islands",
+      "European Community"}
+DEPOTS = (("UK-SOUTH", 14), ("UK-NORTH", 7), ("EU-HUB", 3))  # (code, days of average demand held)
+DISTANCES = {"domestic": (40, 250, 900), "eu": (700, 900, 120), "international": (5000, 5200, 4800)}
+
+
+def _zone(country: str, home: str) -> str:
+    if country == home:
+        return "domestic"
+    return "eu" if country in EU else "international"
+
+
+@dataclass
+class CustomerHistory:
+    first: dt.date
+    invoices: deque[tuple[dt.date, Decimal]] = field(default_factory=deque)  # trailing 365 days of (date, value)
+    count: int = 0
+    cancelled: int = 0
+    last_total: tuple[dt.date, Decimal] | None = None
+
+
+def _risk_tier(h: CustomerHistory) -> str:
+    # In this wholesale history one invoice in seven is a cancellation, mostly small
+    # corrections; only customers who cancel far more than that are risky.
+    if h.count < 3:
+        return "B"
+    share = h.cancelled / h.count
+    return "A" if share < 0.05 else "B" if share < 0.20 else "C" if share < 0.40 else "D"
+
+
+def _credit_facts(h: CustomerHistory | None, day: dt.date) -> dict[str, Any]:
+    if h is None:  # a first order: the opening limit of a new account
+        return {"credit_limit": Decimal(1000), "open_receivables": Decimal(0), "account_age_days": 0, "risk_tier": "B",
+                "segment": "smb", "price_group": "list", "trailing": Decimal(0)}
+    while h.invoices and (day - h.invoices[0][0]).days > 365:
+        h.invoices.popleft()
+    spend_90 = sum((v for d, v in h.invoices if (day - d).days <= 90 and v > 0), Decimal(0))
+    spend_365 = sum((v for _, v in h.invoices if v > 0), Decimal(0))
+    receivables = sum((v for d, v in h.invoices if (day - d).days <= 30 and v > 0), Decimal(0))
+    limit = max(Decimal(1000), (spend_90 * 2 / 100).quantize(Decimal(1), ROUND_HALF_UP) * 100)
+    segment = "enterprise" if spend_365 > 50000 else "midmarket" if spend_365 > 10000 else "smb"
+    return {"credit_limit": limit, "open_receivables": receivables.quantize(CENT), "account_age_days": (day - h.first).days,
+            "risk_tier": _risk_tier(h), "segment": segment,
+            "price_group": "distributor" if spend_365 > 50000 else "wholesale" if h.count >= 10 else "list",
+            "trailing": spend_365}
+
+
+def _order(order_id: str, day: dt.date, customer_id: str | None, country: str, home: str, currency: str, channel: str,
+           items: list[dict[str, Any]], history: dict[str, CustomerHistory], min_price: dict[str, Decimal],
+           daily_demand: dict[str, Decimal]) -> dict[str, Any]:
+    h = history.get(customer_id) if customer_id else None
+    facts = _credit_facts(h, day)
+    total = sum((i["quantity"] * i["list_price"] for i in items), Decimal(0))
+    guest = customer_id is None
+    zone = _zone(country, home)
+    duplicate = h is not None and h.last_total == (day, total) and total != 0
+    customer = {
+        "customer_id": customer_id or "GUEST",
+        "price_group": facts["price_group"],
+        "risk_tier": facts["risk_tier"],
+        "segment": "consumer" if guest else facts["segment"],
+        "payment_terms": "cash_in_advance" if guest else "net30",
+        "credit_limit": facts["credit_limit"],
+        "open_receivables": facts["open_receivables"],
+        "open_orders": Decimal(0),
+        "days_past_due": 0,
+        "account_age_days": facts["account_age_days"],
+    }
+    if guest:  # a web checkout charged the goods plus the most freight and surcharge could be
+        customer["prepaid_amount"] = (max(total, Decimal(0)) + 90).quantize(CENT)
+    lines = [{"line_no": n, "sku": i["sku"], "description": i["description"][:200], "quantity": i["quantity"],
+              "list_price": i["list_price"], "unit_cost": (min_price.get(i["sku"], i["list_price"]) * Decimal("0.8")).quantize(CENT)}
+             for n, i in enumerate(items, start=1)]
+    skus = sorted({i["sku"] for i in items})
+    warehouses = []
+    for (code, days), distance in zip(DEPOTS, DISTANCES[zone], strict=True):
+        stock = [{"sku": s, "quantity": int((daily_demand.get(s, Decimal(0)) * days).to_integral_value())} for s in skus]
+        warehouses.append({"code": code, "distance_km": distance, "hazmat_certified": code != "UK-NORTH", "stock": stock})
+    return {
+        "order_id": order_id, "as_of": day, "channel": channel, "currency": currency, "customer": customer,
+        "ship_to": {"zone": zone, "country": country, "address_valid": True, "tax_valid": country != "Unspecified"},
+        "lines": lines, "warehouses": warehouses, "duplicate_suspected": duplicate,
+    }
+
+
+def _remember(history: dict[str, CustomerHistory], customer_id: str | None, day: dt.date, total: Decimal, cancelled: bool) -> None:
+    if customer_id is None:
+        return
+    h = history.setdefault(customer_id, CustomerHistory(first=day))
+    h.invoices.append((day, total))
+    h.count += 1
+    h.cancelled += int(cancelled)
+    h.last_total = (day, total)
+
+
+def import_online_retail(src: Path) -> Iterator[dict[str, Any]]:
+    path = src / "online_retail.csv.gz" if src.is_dir() else src
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    min_price: dict[str, Decimal] = {}
+    demand: Counter[str] = Counter()
+    days: set[dt.date] = set()
+    for r in rows:
+        price = Decimal(r["UnitPrice"])
+        if price > 0:
+            min_price[r["StockCode"]] = min(price, min_price.get(r["StockCode"], price))
+        if int(r["Quantity"]) > 0:
+            demand[r["StockCode"]] += int(r["Quantity"])
+        days.add(dt.date.fromisoformat(r["InvoiceDate"][:10]))
+    daily = {sku: Decimal(q) / len(days) for sku, q in demand.items()}
+    invoices: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in rows:
+        invoices[r["InvoiceNo"]].append(r)
+    ordered = sorted(invoices.items(), key=lambda kv: (kv[1][0]["InvoiceDate"], kv[0]))
+    history: dict[str, CustomerHistory] = {}
+    for invoice, items in ordered:
+        first = items[0]
+        day = dt.date.fromisoformat(first["InvoiceDate"][:10])
+        customer = first["CustomerID"] or None
+        lines: list[dict[str, Any]] = [{"sku": r["StockCode"], "description": r["Description"], "quantity": int(r["Quantity"]),
+                                        "list_price": Decimal(r["UnitPrice"])} for r in items]
+        yield _order(invoice, day, customer, first["Country"], "United Kingdom", "GBP", "web", lines, history, min_price, daily)
+        total = sum((i["quantity"] * i["list_price"] for i in lines), Decimal(0))
+        _remember(history, customer, day, total, invoice.startswith("C"))
+
+
+def import_northwind(src: Path) -> Iterator[dict[str, Any]]:
+    folder = src / "csv" if (src / "csv").is_dir() else src
+
+    def table(name: str) -> list[dict[str, str]]:
+        with (folder / f"{name}.csv").open(encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+
+    products = {p["product_id"]: p for p in table("products")}
+    details: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for d in table("order_details"):
+        details[d["order_id"]].append(d)
+    orders = sorted(table("orders"), key=lambda o: (o["order_date"], int(o["order_id"])))
+    days = {o["order_date"] for o in orders}
+    demand: Counter[str] = Counter()
+    min_price: dict[str, Decimal] = {}
+    for d in (d for ds in details.values() for d in ds):
+        demand[f"NW-{d['product_id']}"] += int(d["quantity"])
+        price = Decimal(d["unit_price"]).quantize(CENT, ROUND_HALF_UP)
+        min_price[f"NW-{d['product_id']}"] = min(price, min_price.get(f"NW-{d['product_id']}", price))
+    daily = {sku: Decimal(q) / len(days) for sku, q in demand.items()}
+    history: dict[str, CustomerHistory] = {}
+    for o in orders:
+        day = dt.date.fromisoformat(o["order_date"])
+        lines: list[dict[str, Any]] = [{"sku": f"NW-{d['product_id']}", "description": products[d["product_id"]]["product_name"],
+                  "quantity": int(d["quantity"]), "list_price": Decimal(d["unit_price"]).quantize(CENT, ROUND_HALF_UP)}
+                 for d in details[o["order_id"]]]
+        yield _order(o["order_id"], day, o["customer_id"] or None, o["ship_country"], "USA", "USD", "sales_rep", lines,
+                     history, min_price, daily)
+        _remember(history, o["customer_id"] or None, day, sum((i["quantity"] * i["list_price"] for i in lines), Decimal(0)), False)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    source = import_online_retail(Path(args.src)) if args.source == "online-retail" else import_northwind(Path(args.src))
+    out = Path(args.out)
+    count = 0
+    opener = gzip.open if out.suffix == ".gz" else open
+    with opener(out, "wb") as f:
+        for order in source:
+            f.write(jsonio.dumps(order) + b"\n")
+            count += 1
+    print(f"wrote {count:,} canonical orders to {out}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simulate.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    imp = sub.add_parser("import", help="real history into canonical orders (JSONL, .gz allowed)")
+    imp.add_argument("source", choices=["online-retail", "northwind"])
+    imp.add_argument("src")
+    imp.add_argument("--out", required=True)
+    imp.set_defaults(func=cmd_import)
+    run = sub.add_parser("run", help="replay orders against a baseline and a candidate")
+    run.add_argument("--orders", required=True, help="canonical orders or an API decision log (JSONL, .gz allowed)")
+    run.add_argument("--baseline", required=True)
+    run.add_argument("--candidate", required=True)
+    run.add_argument("--pack", default="order")
+    run.add_argument("--out", default="simulation")
+    run.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    run.add_argument("--effective-on", help="which unpinned versions run: those effective on this date (default: today)")
+    run.set_defaults(func=cmd_run)
+    one = sub.add_parser("order", help="one order, both decisions side by side")
+    one.add_argument("order")
+    one.add_argument("--baseline", required=True)
+    one.add_argument("--candidate", required=True)
+    one.add_argument("--pack", default="order")
+    one.add_argument("--as-of")
+    one.add_argument("--effective-on")
+    one.set_defaults(func=cmd_order)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
