@@ -148,6 +148,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import simulate
+
+    return simulate.main(args.rest)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
@@ -183,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--pack", help="print the input schema of this pack (newest version) instead")
     schema.add_argument("--packs", default=DEFAULT_PACKS)
     schema.set_defaults(func=cmd_schema)
+
+    simulate = sub.add_parser("simulate", help="what-if replay of historic orders (same as python simulate.py)", add_help=False)
+    simulate.add_argument("rest", nargs=argparse.REMAINDER)
+    simulate.set_defaults(func=cmd_simulate)
 
     serve = sub.add_parser("serve", help="serve the packs over HTTP")
     serve.add_argument("--packs", default=DEFAULT_PACKS)
