@@ -36,7 +36,7 @@ from typing import Any
 
 from engine import jsonio
 from engine.compiled import CompiledPack
-from engine.registry import PackSet, build_pack_set
+from engine.registry import PackSet, build_pack_set, with_backend
 from rules.errors import ArbiterError
 
 CENT = Decimal("0.01")
@@ -119,12 +119,15 @@ class SpecPacks:
         return out
 
 
-def load_spec(spec: Spec, effective_on: dt.date) -> SpecPacks:
+def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native") -> SpecPacks:
     packs, diagnostics = build_pack_set(spec.folder)
     if packs is None:
         for d in diagnostics:
             print(d, file=sys.stderr)
         raise SystemExit(f"simulate: the packs of {spec.text} do not compile")
+    packs, notes = with_backend(packs, backend)
+    for note in notes:
+        print(f"simulate: {note}", file=sys.stderr)
     return SpecPacks(packs, spec.pins, effective_on)
 
 
@@ -176,9 +179,9 @@ def outcome(pack: CompiledPack, value: Any, as_of: dt.date) -> dict[str, Any]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str) -> None:
-    _WORKER["baseline"] = load_spec(baseline, effective_on)
-    _WORKER["candidate"] = load_spec(candidate, effective_on)
+def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str = "native") -> None:
+    _WORKER["baseline"] = load_spec(baseline, effective_on, backend)
+    _WORKER["candidate"] = load_spec(candidate, effective_on, backend)
     _WORKER["pack"] = pack
 
 
@@ -204,14 +207,15 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def replay(orders: Iterable[tuple[str, dt.date, Any]], baseline: Spec, candidate: Spec, effective_on: dt.date,
-           pack: str, workers: int) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+           pack: str, workers: int, backend: str = "native") -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """Results in input order; at most 2 chunks per worker in flight, so memory stays flat."""
     if workers <= 1:
-        _init_worker(baseline, candidate, effective_on, pack)
+        _init_worker(baseline, candidate, effective_on, pack, backend)
         for chunk in chunks(orders, CHUNK):
             yield from _decide_chunk(chunk)
         return
-    with cf.ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(baseline, candidate, effective_on, pack)) as pool:
+    with cf.ProcessPoolExecutor(workers, initializer=_init_worker,
+                                initargs=(baseline, candidate, effective_on, pack, backend)) as pool:
         window: deque[cf.Future[Any]] = deque()
         for chunk in chunks(orders, CHUNK):
             window.append(pool.submit(_decide_chunk, chunk))
@@ -460,8 +464,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         baseline_spec = resolve_spec(args.baseline, workdir)
         candidate_spec = resolve_spec(args.candidate, workdir)
         effective_on = effective_date(args.effective_on)
-        baseline = load_spec(baseline_spec, effective_on)
-        candidate = load_spec(candidate_spec, effective_on)
+        baseline = load_spec(baseline_spec, effective_on, args.backend)
+        candidate = load_spec(candidate_spec, effective_on, args.backend)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         tally = Tally()
@@ -471,7 +475,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             writer.writerow(["order_id", "as_of", "baseline_decision", "candidate_decision", "baseline_output",
                              "candidate_output", "baseline_rows", "candidate_rows"])
             for order_id, as_of, a, b in replay(read_orders(Path(args.orders)), baseline_spec, candidate_spec,
-                                                effective_on, args.pack, args.workers):
+                                                effective_on, args.pack, args.workers, args.backend):
                 if tally.add(a, b):
                     writer.writerow([order_id, as_of, a["decision"], b["decision"],
                                      jsonio.dumps({k: v for k, v in a.items() if k not in ("rows", "steps")}).decode(),
@@ -715,6 +719,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="simulation")
     run.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     run.add_argument("--effective-on", help="which unpinned versions run: those effective on this date (default: today)")
+    run.add_argument("--backend", choices=["native", "durable"], default="native",
+                     help="who matches the rows; packs durable_rules cannot run stay native (listed)")
     run.set_defaults(func=cmd_run)
     one = sub.add_parser("order", help="one order, both decisions side by side")
     one.add_argument("order")

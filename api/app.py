@@ -32,7 +32,7 @@ from api.decision_log import DecisionLog
 from api.metrics import Metrics
 from engine import jsonio
 from engine.compiled import CompiledPack
-from engine.registry import PackSet, build_pack_set, require_pack_set
+from engine.registry import PackSet, build_pack_set, require_pack_set, with_backend
 from rules.errors import (
     ArbiterError,
     AuthError,
@@ -55,15 +55,23 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 class Service:
     """What the app serves; ``packs`` is replaced as a whole, never mutated."""
 
-    def __init__(self, root: Path, admin_token: str | None, api_keys: list[str], decision_log: Path | None = None) -> None:
+    def __init__(self, root: Path, admin_token: str | None, api_keys: list[str], decision_log: Path | None = None,
+                 backend: str = "native") -> None:
         self.root = root
         self.admin_token = admin_token
         self.api_keys = [k.encode() for k in api_keys]
-        self.packs: PackSet = require_pack_set(root)
+        self.backend = backend
+        self.packs: PackSet = self._switch(require_pack_set(root))
         self.metrics = Metrics()
         self.decision_log = DecisionLog(decision_log) if decision_log is not None else None
         self.fingerprint = self._fingerprint()
         self._reload_lock = threading.Lock()
+
+    def _switch(self, packs: PackSet) -> PackSet:
+        switched, notes = with_backend(packs, self.backend)
+        for note in notes:
+            log.warning(note)
+        return switched
 
     def _fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         out = []
@@ -80,6 +88,7 @@ class Service:
             if fresh is None:
                 self.metrics.reload("failed")
                 raise PackError(diagnostics)
+            fresh = self._switch(fresh)
             self.packs = fresh  # one reference assignment: requests see the old set or the new one
             self.fingerprint = fingerprint
             self.metrics.reload("ok")
@@ -179,8 +188,8 @@ def pack_detail(pack: CompiledPack) -> dict[str, Any]:
 
 def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = None,
                api_keys: list[str] | None = None, decision_log: Path | None = None,
-               watch_seconds: float | None = None) -> FastAPI:
-    service = Service(Path(root), admin_token, api_keys or [], decision_log)
+               watch_seconds: float | None = None, backend: str = "native") -> FastAPI:
+    service = Service(Path(root), admin_token, api_keys or [], decision_log, backend)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -376,4 +385,5 @@ def app_from_env() -> FastAPI:
         api_keys=keys,
         decision_log=Path(log_path) if log_path else None,
         watch_seconds=float(watch) if watch else None,
+        backend=os.environ.get("ARBITER_BACKEND", "native"),
     )

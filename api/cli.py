@@ -115,6 +115,10 @@ def cmd_decide(args: argparse.Namespace) -> int:
     try:
         raw = _read_input(args.input)
         pack = pack_set.get(args.pack, args.version, as_of)
+        if args.backend == "durable":
+            from engine.durable import durable
+
+            pack = durable(pack)
         decision = pack.decide(raw, as_of, trace=args.trace)
     except OSError as exc:
         print(f"arbiter decide: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
@@ -157,7 +161,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
-    return serve(packs=args.packs, host=args.host, port=args.port, workers=args.workers)
+    return serve(packs=args.packs, host=args.host, port=args.port, workers=args.workers, backend=args.backend)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--as-of", help="decision date (default: today, UTC)")
     decide.add_argument("--trace", action="store_true")
     decide.add_argument("--pretty", action="store_true")
+    decide.add_argument("--backend", choices=["native", "durable"], default="native",
+                        help="who matches the rows: generated code (default) or durable_rules")
     decide.set_defaults(func=cmd_decide)
 
     schema = sub.add_parser("schema", help="JSON Schema of the pack format, or of one pack's input")
@@ -199,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--backend", choices=["native", "durable"], default="native")
     serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 
-def serve(*, packs: str, host: str, port: int, workers: int) -> int:
+def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "native") -> int:
     import uvicorn
 
     from engine.registry import build_pack_set
@@ -24,6 +24,7 @@ def serve(*, packs: str, host: str, port: int, workers: int) -> int:
         print("arbiter serve: the packs do not compile; nothing was started", file=sys.stderr)
         return 1
     os.environ["ARBITER_PACKS"] = str(Path(packs).resolve())
+    os.environ["ARBITER_BACKEND"] = backend
     print(f"arbiter: serving {sum(1 for _ in pack_set)} pack version(s) from {packs} on http://{host}:{port}"
           f" (interactive docs: http://{host}:{port}/docs)", file=sys.stderr, flush=True)
     uvicorn.run(

@@ -1,5 +1,8 @@
 """One credit decision in process: Arbiter against zen-engine, durable_rules and hand-written Python.
 
+durable_rules runs as issue 3 specifies (its Host with the timer loop off, post + delete_state
+per session id); the faster C-API recipe of the durable_rules study is a second row.
+
     .venv/bin/python benchmarks/engine.py [--n 100000] [--rounds 5]
 
 One 21-row first-hit table (inputs: order amount, open exposure, credit limit, days past
@@ -84,17 +87,18 @@ def make_inputs(n: int, seed: int = 20240601) -> list[dict[str, Any]]:
 
 # Arbiter: the pack text.
 
-def _cell(op: str, value: Any) -> str:
+def _cell(op: str, value: Any, durable: bool = False) -> str:
     if op == "eq":
         return f'"{value}"' if isinstance(value, str) else str(value)
     if op == "in":
         return ", ".join(f'"{v}"' for v in value)
     if op == "x10_lt":
-        return f"? * 10 < {value}"
+        # durable_rules cannot compute; its variant reads the derived column low_headroom
+        return "true" if durable else f"? * 10 < {value}"
     return {"gt": ">", "lt": "<", "ge": ">=", "le": "<="}[op] + f" {value}"
 
 
-def pack_yaml() -> str:
+def pack_yaml(durable: bool = False) -> str:
     lines = [
         "pack: credit_bench", "version: 1.0.0", "description: benchmark table", "owner: benchmarks",
         "inputs:",
@@ -103,11 +107,14 @@ def pack_yaml() -> str:
         f"  risk_tier: {{type: enum, values: [{', '.join(TIERS)}]}}",
         f"  segment: {{type: enum, values: [{', '.join(SEGMENTS)}]}}",
         "derive:", "  headroom: credit_limit - open_exposure - order_amount",
-        "tables:", "  - id: credit", "    hit_policy: first", f"    inputs: [{', '.join(COLUMNS)}]",
+        *(["  low_headroom: headroom * 10 < order_amount"] if durable else []),
+        "tables:", "  - id: credit", "    hit_policy: first",
+        f"    inputs: [{', '.join(COLUMNS)}{', low_headroom' if durable else ''}]",
         "    outputs: [decision, reason]", "    rows:",
     ]
     for i, (conds, decision, reason) in enumerate(ROWS):
-        when = ", ".join(f"{col}: '{_cell(op, v)}'" for col, op, v in conds)
+        when = ", ".join(f"{'low_headroom' if op == 'x10_lt' and durable else col}: '{_cell(op, v, durable)}'"
+                         for col, op, v in conds)
         lines.append(f"      - {{id: R{i + 1:02d}, when: {{{when}}}, then: {{decision: {decision}, reason: {reason}}}}}")
     lines += [
         "outputs:", "  decision: {type: enum, values: [approve, hold, reject]}", "  reason: {type: string}",
@@ -270,6 +277,48 @@ def make_durable() -> Callable[[dict[str, Any]], dict[str, Any]]:
     return run
 
 
+def make_durable_host() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The peer as specified: durable_rules' own Host, post + delete_state per session id.
+
+    Its background timer loop is disabled (a Host subclass whose _run does nothing): the
+    stock loop races post() for pending actions and loses results. Each decision posts with
+    a new session id and deletes that session after, since without delete_state durable_rules
+    fails after 1,024 ids.
+    """
+    from durable import engine as durable_engine
+
+    class QuietHost(durable_engine.Host):  # type: ignore[misc]
+        def _run(self) -> None:
+            pass
+
+    fired: list[int] = [-1]
+
+    def action(index: int) -> Callable[[Any], None]:
+        def run(c: Any) -> None:
+            fired[0] = index
+        return run
+
+    definition: dict[str, Any] = {}
+    for i, (conds, _decision, _reason) in enumerate(ROWS):
+        parts = [durable_condition(c, op, v) for c, op, v in conds] or [{"$ex": {"__dr__": 1}}]
+        definition[f"R{i + 1:02d}"] = {"all": [{"m": parts[0] if len(parts) == 1 else {"$and": parts}}],
+                                       "pri": i, "run": action(i)}
+    host = QuietHost({"credit_bench_host": definition})
+    outcome = [(d, r) for _, d, r in ROWS]
+    counter = iter(range(10**12))
+
+    def run(o: dict[str, Any]) -> dict[str, Any]:
+        headroom = o["credit_limit"] - o["open_exposure"] - o["order_amount"]
+        sid = f"h{next(counter)}"
+        fired[0] = -1
+        host.post("credit_bench_host", dict(o, headroom=headroom, headroom10=headroom * 10, __dr__=1, sid=sid))
+        host.delete_state("credit_bench_host", sid)
+        decision, reason = outcome[fired[0]]
+        return {"decision": decision, "reason": reason, "headroom": headroom}
+
+    return run
+
+
 def normalised(out: dict[str, Any]) -> tuple[str, str, int]:
     return out["decision"], out["reason"], int(Decimal(str(out["headroom"])))
 
@@ -291,17 +340,24 @@ def main() -> int:
     validated = [pack.validate(o) for o in raw]
     evaluate = pack.evaluate
 
+    from engine.durable import durable
+
+    variant = load_text(pack_yaml(durable=True), "credit_bench_durable.yaml")
+    assert variant.pack is not None, [str(d) for d in variant.diagnostics]
+    on_durable = durable(CompiledPack(variant.pack)).evaluate
     engines: dict[str, tuple[Callable[[dict[str, Any]], Any], list[dict[str, Any]], Callable[[Any], tuple[str, str, int]]]] = {
         "hand-written Python": (decide_by_hand, validated, normalised),
         "arbiter evaluate": (lambda o: evaluate(o, AS_OF), validated, lambda d: normalised(d.output)),
         "arbiter decide (+validation)": (lambda o: pack.decide(o, AS_OF), raw, lambda d: normalised(d.output)),
+        "arbiter, durable backend": (lambda o: on_durable(o, AS_OF), validated, lambda d: normalised(d.output)),
     }
     try:
         engines["zen-engine"] = (make_zen(), raw, normalised)
     except ImportError:
         print("zen-engine not installed; skipped")
     try:
-        engines["durable_rules"] = (make_durable(), raw, normalised)
+        engines["durable_rules"] = (make_durable_host(), raw, normalised)
+        engines["durable_rules, C API recipe"] = (make_durable(), raw, normalised)
     except ImportError:
         print("durable_rules not installed; skipped")
 
@@ -315,7 +371,7 @@ def main() -> int:
             return 1
     print(f"  all agree; {len(reasons)} of {len(ROWS)} rows decide at least one input")
 
-    slow = {"zen-engine", "durable_rules"}
+    slow = {"zen-engine", "durable_rules", "durable_rules, C API recipe", "arbiter, durable backend"}
     samples: dict[str, list[float]] = {name: [] for name in engines}
     ratios: dict[str, list[float]] = {name: [] for name in engines}
     names = list(engines)

@@ -17,7 +17,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from engine.runtime import ROUNDING
+from engine.runtime import QUANTIZE
 from rules import syntax as s
 from rules.ir import FieldDef, PackIR, SectionDef, Symbol, TableDef
 from rules.types import Type
@@ -26,9 +26,10 @@ _ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
 class Generator:
-    def __init__(self, pack: PackIR, *, traced: bool) -> None:
+    def __init__(self, pack: PackIR, *, traced: bool, delegate: bool = False) -> None:
         self.pack = pack
         self.traced = traced
+        self.delegate = delegate  # rows are matched by match(table, columns), e.g. in durable_rules
         self.lines: list[str] = []
         self.indent = 1
         self.constants: dict[str, Any] = {}
@@ -281,12 +282,13 @@ class Generator:
                 self.emit(f"trace['derived'][{derive.symbol.name!r}] = r_{i}")
         for table in pack.tables:
             self.table(self.next_table(), table)
-        self.emit("out = {}")
-        for f in pack.outputs:
+        for i, f in enumerate(pack.outputs):
             value = self.expr(f.value) if f.value is not None else self.name(f.source) if f.source is not None else "None"
-            self.output(f, value)
+            self.output(f, value, f"o{i}")
+        self.emit("out = {" + "".join(f"{f.name!r}: o{i}, " for i, f in enumerate(pack.outputs)) + "}")
         self.emit("return out, matched, reasons")
-        params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else [])
+        params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else []) + (
+            ["match"] if self.delegate else [])
         header = f"def evaluate({', '.join(params)}):"
         return header + "\n" + "\n".join(self.lines) + "\n"
 
@@ -323,10 +325,9 @@ class Generator:
             for table in section.tables:
                 self.emit(f"trace['tables'][{table.id!r}] = {{'matched': matched[{table.id!r}]}}")
 
-    def output(self, f: FieldDef, value: str) -> None:
+    def output(self, f: FieldDef, value: str, target: str) -> None:
         """Assign one output, rounded to its declared scale; a required output is never null."""
         spec = f.spec
-        target = f"out[{f.name!r}]"
         self.emit(f"{target} = {value}")
         nullable = f.value.type.nullable if f.value is not None else f.source.type.nullable if f.source is not None else True
         if nullable and not spec.optional:
@@ -334,10 +335,11 @@ class Generator:
             self.emit(f"    fail('output-missing', {'no row matched and no value was computed for required output ' + repr(f.name)!r}, None)")
         if spec.type in ("money", "decimal") and (spec.scale is not None or spec.type == "money"):
             places = spec.scale if spec.scale is not None else 2
-            mode = ROUNDING[spec.rounding or "half_up"]
             quantum = self.constant(Decimal(1).scaleb(-places))
             guard = f"if {target} is not None: " if nullable else ""
-            self.emit(f"{guard}{target} = _DEC({target}).quantize({quantum}, {mode!r}, _CTX)")
+            # one call on a context that carries the declared rounding (ints are accepted as they are)
+            rounder = self.constant(QUANTIZE[spec.rounding or "half_up"])
+            self.emit(f"{guard}{target} = {rounder}({target}, {quantum})")
         elif spec.type == "integer" and f.type.numeric != "integer":
             self.emit(f"if {target} is not None: {target} = int({target})")
         elif spec.type == "list" and spec.items is not None:
@@ -365,7 +367,13 @@ class Generator:
             self.bind(symbol, var)
         ids = self.constant(tuple(r.id for r in table.rows))
         reasons = self.constant(tuple(r.reason for r in table.rows))
-        if table.hit_policy == "first":
+        if self.delegate:
+            values = "".join(f"{var}, " for var, _ in columns)
+            self.emit(f"h{t} = match({t}, ({values}))")
+            if table.hit_policy == "first":
+                self.emit(f"h{t} = h{t}[:1]")
+            self._multi(t, table, None, out_vars, ids)
+        elif table.hit_policy == "first":
             self._first(t, table, conditions, out_vars)
         else:
             self._multi(t, table, conditions, out_vars, ids)
@@ -374,7 +382,7 @@ class Generator:
         if self.traced and not self.per_element:
             cols = ", ".join(f"{c.label!r}: {var}" for c, (var, _) in zip(table.columns, columns, strict=True))
             self.emit(f"trace['tables'][{table.id!r}] = {{'columns': {{{cols}}}, 'matched': matched[{table.id!r}]}}")
-        if table.hit_policy != "first" and any(r.reason is not None for r in table.rows):
+        if (table.hit_policy != "first" or self.delegate) and any(r.reason is not None for r in table.rows):
             self.emit(f"reasons.extend(r for r in ({reasons}[i] for i in h{t}) if r is not None)")
 
     def _row_outputs(self, table: TableDef, row_index: int) -> list[str]:
@@ -400,7 +408,8 @@ class Generator:
             self.indent += 1
             for var, value in zip(out_vars, self._row_outputs(table, i), strict=True):
                 self.emit(f"{var} = {value}")
-            self.emit(f"hit{t} = {i}")
+            if table.result is not None:
+                self.emit(f"hit{t} = {i}")
             if self.per_element:
                 self.emit(f"matched[{table.id!r}].append({table.rows[i].id!r})")
             else:
@@ -414,20 +423,22 @@ class Generator:
             self.emit("else:")
             self.indent += 1
             self._no_match(table, out_vars)
-            self.emit(f"hit{t} = -1")
+            if table.result is not None:
+                self.emit(f"hit{t} = -1")
             if not self.per_element:
                 self.emit(f"matched[{table.id!r}] = []")
             self.indent -= 1
 
-    def _multi(self, t: int, table: TableDef, conditions: list[str], out_vars: list[str], ids: str) -> None:
+    def _multi(self, t: int, table: TableDef, conditions: list[str] | None, out_vars: list[str], ids: str) -> None:
         h = f"h{t}"
-        self.emit(f"{h} = []")
-        for i, cond in enumerate(conditions):
-            if cond == "True":
-                self.emit(f"{h}.append({i})")
-            else:
-                self.emit(f"if {cond}:")
-                self.emit(f"    {h}.append({i})")
+        if conditions is not None:  # else h was filled by match()
+            self.emit(f"{h} = []")
+            for i, cond in enumerate(conditions):
+                if cond == "True":
+                    self.emit(f"{h}.append({i})")
+                else:
+                    self.emit(f"if {cond}:")
+                    self.emit(f"    {h}.append({i})")
         literal_rows = all(isinstance(n, s.Literal) for r in table.rows for n in r.outputs)
         if literal_rows:
             rows = self.constant(tuple(tuple(n.value for n in r.outputs) for r in table.rows))  # type: ignore[attr-defined]
@@ -452,7 +463,7 @@ class Generator:
         if policy == "unique":
             self.emit(f"if len({h}) > 1:")
             self.emit(f"    fail('unique-violated', 'table ' + {tid} + ': rows ' + ', '.join({ids}[i] for i in {h}) + ' all match, but the hit policy is unique', {tid})")
-        if policy in ("unique", "priority"):
+        if policy in ("unique", "priority", "first"):
             self.emit(f"if {h}:")
             self.emit(f"    {', '.join(out_vars)}, = {row_of}({h}[0])")
             self.emit("else:")
@@ -500,7 +511,7 @@ class Generator:
             self.emit(f"{var} = [{{{pairs}}} for _r in _rows{t}]")
         else:
             pairs = ", ".join(f"{n!r}: {v}" for n, v in zip(names, out_vars, strict=True))
-            matched = f"hit{t} >= 0" if table.hit_policy == "first" else f"h{t}"
+            matched = f"hit{t} >= 0" if table.hit_policy == "first" and not self.delegate else f"h{t}"
             fallback = "None" if table.default is None else "_res"
             self.emit(f"_res = {{{pairs}}}")
             self.emit(f"{var} = _res if {matched} else {fallback}")
@@ -529,7 +540,7 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
     return f"def invariants(inp, out, as_of):\n    return ({body})\n", gen.constants
 
 
-def generate(pack: PackIR, *, traced: bool = False) -> tuple[str, dict[str, Any]]:
-    gen = Generator(pack, traced=traced)
+def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False) -> tuple[str, dict[str, Any]]:
+    gen = Generator(pack, traced=traced, delegate=delegate)
     source = gen.generate()
     return source, gen.constants

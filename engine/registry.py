@@ -107,6 +107,29 @@ def build_pack_set(root: Path) -> tuple[PackSet | None, list[Diagnostic]]:
     return pack_set, diagnostics
 
 
+def with_backend(pack_set: PackSet, backend: str) -> tuple[PackSet, list[str]]:
+    """The same set with each pack on ``backend`` where it can run; the rest stay native (listed)."""
+    if backend == "native":
+        return pack_set, []
+    from engine.durable import BackendRefused, durable
+
+    packs: dict[str, tuple[CompiledPack, ...]] = {}
+    notes: list[str] = []
+    for name, versions in pack_set.packs.items():
+        chosen: list[CompiledPack] = []
+        for pack in versions:
+            try:
+                chosen.append(durable(pack))
+            except BackendRefused as exc:
+                notes.append(f"{pack.key} stays on the native backend: " + "; ".join(exc.reasons))
+                chosen.append(pack)
+        packs[name] = tuple(chosen)
+    switched = PackSet(packs, pack_set.root)
+    for pack in switched:
+        pack.pack_set = switched
+    return switched, notes
+
+
 def require_pack_set(root: Path) -> PackSet:
     pack_set, diagnostics = build_pack_set(root)
     if pack_set is None:

@@ -39,6 +39,9 @@ ROUNDING = {
     "down": ROUND_DOWN, "up": ROUND_UP, "floor": ROUND_FLOOR, "ceiling": ROUND_CEILING,
 }
 _QUANTUM = [Decimal(1).scaleb(-n) for n in range(13)]
+# Context.quantize with each rounding mode: the hot path rounds an output in one C call
+QUANTIZE = {name: Context(prec=34, rounding=mode, Emax=999_999, Emin=-999_999,
+                          traps=[InvalidOperation, Overflow, DivisionByZero]).quantize for name, mode in ROUNDING.items()}
 
 
 def quantize(value: Any, places: int, mode: str = "half_even") -> Any:
@@ -255,7 +258,7 @@ def any_agree(table: str, outputs: list[Any]) -> Any:
 NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
     "len": len, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "next": next, "tuple": tuple, "list": list,
-    "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide, "_DEC": Decimal, "_CTX": CTX,
+    "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide,
     "n_add": n_add, "n_sub": n_sub, "n_mul": n_mul, "n_div": n_div, "n_neg": n_neg,
     "i_add": i_add, "i_sub": i_sub, "i_mul": i_mul,
     "lt": lt, "le": le, "gt": gt, "ge": ge, "and3": and3, "or3": or3, "not3": not3,
