@@ -88,6 +88,15 @@ class CompiledPack:
 
     def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False) -> Decision:
         """Decide for already validated ``values`` (see ``validate``)."""
+        if trace or self.ir.steps:
+            return self._evaluate_in_full(values, as_of, trace)
+        try:  # the hot path: a decision pack, no trace
+            output, matched, reasons = self._evaluate(values, as_of)
+        except ArithmeticError as exc:
+            raise DecisionError("arithmetic", f"arithmetic out of range: {type(exc).__name__}") from None
+        return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons)
+
+    def _evaluate_in_full(self, values: dict[str, Any], as_of: dt.date, trace: bool) -> Decision:
         log: dict[str, Any] | None = None
         extra: tuple[Any, ...] = ()
         steps: dict[str, str] | None = None
