@@ -229,14 +229,19 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     def respond(body: dict[str, Any], status: int = 200) -> Response:
         return Response(jsonio.dumps(body), status_code=status, media_type="application/json")
 
+    async def resolve(observe: Observe, request: Request, pack: str, version: str | None,
+                      as_of: str | None) -> tuple[CompiledPack, dt.date, Any]:
+        """What both decision routes need first: the caller allowed, the date, the pack version, the body."""
+        require_api_key(request)
+        day = _as_of(as_of)
+        compiled = observe.resolved(service.packs.get(pack, version, day))
+        return compiled, day, await _body(request)
+
     @app.post("/v1/decisions/{pack}", summary="One decision", tags=["decisions"])
     async def decide(pack: str, request: Request, version: str | None = None, as_of: str | None = None,
                      trace: str | None = None) -> Response:
         with Observe(metrics, "decide") as observe:
-            require_api_key(request)
-            day = _as_of(as_of)
-            compiled = observe.resolved(service.packs.get(pack, version, day))
-            body = await _body(request)
+            compiled, day, body = await resolve(observe, request, pack, version, as_of)
             decision = compiled.decide(body, day, trace=_flag(trace))
             request_id = _request_id(request)
             outcome = decision.output.get("decision")
@@ -251,10 +256,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     async def decide_batch(pack: str, request: Request, version: str | None = None,
                            as_of: str | None = None) -> Response:
         with Observe(metrics, "batch") as observe:
-            require_api_key(request)
-            day = _as_of(as_of)
-            compiled = observe.resolved(service.packs.get(pack, version, day))
-            body = await _body(request)
+            compiled, day, body = await resolve(observe, request, pack, version, as_of)
             if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
                 raise MalformedRequest('body must be {"inputs": [...]}')
             inputs = body["inputs"]
