@@ -152,6 +152,63 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from rules.dmn import convert, to_yaml
+
+    if args.format != "dmn":
+        print("arbiter import: only DMN is supported so far (GoRules JDM is planned)", file=sys.stderr)
+        return 2
+    source = Path(args.model)
+    try:
+        converted = convert(source)
+    except (OSError, ValueError) as exc:  # ElementTree's ParseError is a ValueError
+        print(f"arbiter import: cannot read {source}: {exc}", file=sys.stderr)
+        return 1
+    folder = Path(args.out) / converted.document["pack"]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{converted.document['version']}.yaml"
+    target.write_text(to_yaml(converted), encoding="utf-8")
+    for item in converted.unsupported:
+        print(f"{source}: not converted: {item}", file=sys.stderr)
+    print(f"wrote {target}", file=sys.stderr)
+    return 1 if converted.unsupported else 0
+
+
+def cmd_conformance(args: argparse.Namespace) -> int:
+    """DMN TCK cases through the DMN importer: models imported, cases passed, failed, unsupported."""
+    import xml.etree.ElementTree as ET
+
+    from engine.compiled import CompiledPack
+    from engine.testing import same
+    from rules.dmn import convert, tck_cases, to_yaml
+    from rules.load import load_text
+
+    root = Path(args.dmn_tck)
+    imported = passed = failed = unsupported = 0
+    for model in sorted(root.glob("*/*.dmn")):
+        converted = convert(model)
+        result = load_text(to_yaml(converted), model.name)
+        if converted.unsupported or result.pack is None:
+            unsupported += 1
+            print(f"{model.parent.name}: unsupported: {'; '.join(converted.unsupported) or result.diagnostics[0]}")
+            continue
+        imported += 1
+        pack = CompiledPack(result.pack)
+        for case_file in sorted(model.parent.glob("*-test-*.xml")):
+            for case_id, inputs, expected in tck_cases(ET.parse(case_file).getroot(), converted.names):
+                try:
+                    output = pack.decide(inputs, dt.date(2026, 1, 1)).output
+                    ok = all(same(v, output.get(k)) for k, v in expected.items())
+                except ArbiterError:
+                    ok = False
+                passed += ok
+                failed += not ok
+                if not ok:
+                    print(f"{model.parent.name} case {case_id}: failed")
+    print(f"dmn-tck: {imported} models imported, {unsupported} unsupported; {passed} cases passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     import simulate
 
@@ -195,6 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--pack", help="print the input schema of this pack (newest version) instead")
     schema.add_argument("--packs", default=DEFAULT_PACKS)
     schema.set_defaults(func=cmd_schema)
+
+    imp = sub.add_parser("import", help="write a pack from a DMN model")
+    imp.add_argument("format", choices=["dmn", "jdm"])
+    imp.add_argument("model")
+    imp.add_argument("--out", default="imported_packs")
+    imp.set_defaults(func=cmd_import)
+
+    conformance = sub.add_parser("conformance", help="run the DMN TCK cases through the DMN importer")
+    conformance.add_argument("--dmn-tck", default="../shared/data/dmn-tck/compliance-level-2")
+    conformance.set_defaults(func=cmd_conformance)
 
     simulate = sub.add_parser("simulate", help="what-if replay of historic orders (same as python simulate.py)", add_help=False)
     simulate.add_argument("rest", nargs=argparse.REMAINDER)

@@ -134,7 +134,9 @@ def convert(path: Path) -> DmnPack:
                 output_values[ident] = values
         rows: list[dict[str, Any]] = []
         for rule in table.findall(f"{ns}rule"):
-            rule_id = identifier(rule.get("id") or f"r{len(rows) + 1}").strip("_") or f"r{len(rows) + 1}"
+            # the source's rule id, kept stable (DMN tools prefix '_', which a row id may not start with)
+            raw_id = re.sub(r"[^A-Za-z0-9_.\-]", "_", rule.get("id") or "").lstrip("_.-")
+            rule_id = raw_id or f"r{len(rows) + 1}"
             when: dict[str, str] = {}
             for column, cell in zip(columns, rule.findall(f"{ns}inputEntry"), strict=False):
                 test = _text(cell, ns) or "-"
@@ -145,7 +147,7 @@ def convert(path: Path) -> DmnPack:
                 then[out_name] = _output_cell(_text(cell, ns) or "null")
             rows.append({"id": rule_id, "when": when, "then": then})
         kinds = [k or _infer_kind([r["then"][n] for r in rows]) for k, n in zip(out_kinds, out_names, strict=True)]
-        spec: dict[str, Any] = {"id": identifier(decision.get("id") or result_name).strip("_") or result_name,
+        spec: dict[str, Any] = {"id": result_name,
                                 "hit_policy": policy, "inputs": columns, "outputs": out_names, "rows": rows}
         if aggregation:
             spec["aggregation"] = aggregation.lower()
@@ -169,7 +171,7 @@ def convert(path: Path) -> DmnPack:
                 outputs[out_names[0]] = {"type": kind, "optional": True}
         tables.append(spec)
     document = {
-        "pack": identifier(path.stem).lower().strip("_") or "dmn",
+        "pack": _pack_name(path.stem),
         "version": "1.0.0",
         "description": f"Converted from {path.name}",
         "owner": "dmn-import",
@@ -178,6 +180,11 @@ def convert(path: Path) -> DmnPack:
         "outputs": outputs,
     }
     return DmnPack(document, names, unsupported)
+
+
+def _pack_name(stem: str) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", stem.lower()).strip("_") or "dmn"
+    return name if name[0].isalpha() else f"dmn_{name}"
 
 
 def _infer_kind(values: list[Any]) -> str:
@@ -200,3 +207,44 @@ def to_yaml(pack: DmnPack) -> str:
     Dumper.add_representer(Decimal, represent_decimal)
     header = "".join(f"# not converted: {u}\n" for u in pack.unsupported)
     return header + yaml.dump(pack.document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"
+XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+
+
+def tck_value(element: ET.Element | None, names: dict[str, str]) -> Any:
+    """A value of a DMN TCK test case (scalar, context of components, or list)."""
+    if element is None:
+        return None
+    value = element.find(f"{TC}value")
+    if value is not None:
+        if value.get(f"{XSI}nil") == "true":
+            return None
+        kind, text = value.get(f"{XSI}type", "xsd:string"), value.text or ""
+        if kind == "xsd:decimal":
+            return Decimal(text)
+        if kind == "xsd:boolean":
+            return text == "true"
+        if kind == "xsd:date":
+            import datetime as dt
+
+            return dt.date.fromisoformat(text)
+        return text
+    components = element.findall(f"{TC}component")
+    if components:
+        return {names.get(c.get("name", ""), c.get("name")): tck_value(c, names) for c in components}
+    listed = element.find(f"{TC}list")
+    if listed is not None:
+        return [tck_value(item, names) for item in listed.findall(f"{TC}item")]
+    return None
+
+
+def tck_cases(root: ET.Element, names: dict[str, str]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(case id, pack input, expected outputs) of a DMN TCK test file, with names as identifiers."""
+    out = []
+    for case in root.findall(f"{TC}testCase"):
+        inputs = {names[n.get("name", "")]: tck_value(n, names) for n in case.findall(f"{TC}inputNode")}
+        expected = {names[r.get("name", "")]: tck_value(r.find(f"{TC}expected"), names) for r in case.findall(f"{TC}resultNode")}
+        out.append((case.get("id", ""), inputs, expected))
+    return out

@@ -4,43 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from engine.compiled import CompiledPack
 from engine.testing import same
-from rules.dmn import convert, to_yaml
+from rules.dmn import convert, tck_cases, to_yaml
 from rules.load import load_text
 from tests.conftest import shared
 
-TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"
-XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 AS_OF = dt.date(2026, 1, 1)
-
-
-def _value(element: ET.Element, names: dict[str, str]) -> Any:
-    value = element.find(f"{TC}value")
-    if value is not None:
-        if value.get(f"{XSI}nil") == "true":
-            return None
-        kind, text = value.get(f"{XSI}type", "xsd:string"), value.text or ""
-        if kind == "xsd:decimal":
-            return Decimal(text)
-        if kind == "xsd:boolean":
-            return text == "true"
-        if kind == "xsd:date":
-            return dt.date.fromisoformat(text)
-        return text
-    components = element.findall(f"{TC}component")
-    if components:
-        return {names.get(c.get("name", ""), c.get("name")): _value(c, names) for c in components}
-    listed = element.find(f"{TC}list")
-    if listed is not None:
-        return [_value(item, names) for item in listed.findall(f"{TC}item")]
-    return None
 
 
 def _cases() -> list[tuple[Path, Path]]:
@@ -61,15 +35,11 @@ def test_tck_model(model: Path, cases: Path) -> None:
     assert result.ok, [str(d) for d in result.diagnostics]
     assert result.pack is not None
     pack = CompiledPack(result.pack)
-    names = converted.names
     count = 0
-    for case in ET.parse(cases).getroot().findall(f"{TC}testCase"):
-        inputs = {names[n.get("name", "")]: _value(n, names) for n in case.findall(f"{TC}inputNode")}
+    for case_id, inputs, expected in tck_cases(ET.parse(cases).getroot(), converted.names):
         decision = pack.decide(inputs, AS_OF)
-        for node in case.findall(f"{TC}resultNode"):
-            expected = _value(node.find(f"{TC}expected"), names)  # type: ignore[arg-type]
-            actual = decision.output[names[node.get("name", "")]]
-            assert same(expected, actual), f"case {case.get('id')}: expected {expected!r}, got {actual!r}"
+        for name, value in expected.items():
+            assert same(value, decision.output[name]), f"case {case_id}: expected {value!r}, got {decision.output[name]!r}"
             count += 1
     assert count > 0
 
@@ -83,3 +53,23 @@ def test_tck_has_every_hit_policy() -> None:
             aggregations.add(table.get("aggregation"))
     assert policies == {"first", "unique", "priority", "any", "collect", "rule_order", "output_order"}
     assert {"sum", "min", "count"} <= aggregations
+
+
+def test_import_and_conformance_commands(tmp_path: Path) -> None:
+    """`arbiter import dmn` writes a pack that checks clean; `arbiter conformance` passes every TCK case."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    model = shared("dmn-tck", "compliance-level-2", "0118-multi-priority-hitpolicy", "0118-multi-priority-hitpolicy.dmn")
+    subprocess.run([sys.executable, "-m", "api.cli", "import", "dmn", str(model), "--out", str(tmp_path)], cwd=ROOT, check=True,
+                   capture_output=True)
+    written = tmp_path / "dmn_0118_multi_priority_hitpolicy" / "1.0.0.yaml"
+    result = load_text(written.read_text(), str(written))
+    assert result.ok
+    assert result.pack is not None
+    assert result.pack.tables[0].hit_policy == "priority"
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "conformance", "--dmn-tck", str(shared("dmn-tck", "compliance-level-2"))],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "dmn-tck: 17 models imported, 0 unsupported; 51 cases passed, 0 failed"
