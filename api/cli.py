@@ -176,7 +176,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_conformance(args: argparse.Namespace) -> int:
     """DMN TCK cases through the DMN importer: models imported, cases passed, failed, unsupported."""
-    import xml.etree.ElementTree as ET
+    import defusedxml.ElementTree as safe_xml
 
     from engine.compiled import CompiledPack
     from engine.testing import same
@@ -195,7 +195,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         imported += 1
         pack = CompiledPack(result.pack)
         for case_file in sorted(model.parent.glob("*-test-*.xml")):
-            for case_id, inputs, expected in tck_cases(ET.parse(case_file).getroot(), converted.names):
+            for case_id, inputs, expected in tck_cases(safe_xml.parse(case_file).getroot(), converted.names):
                 try:
                     output = pack.decide(inputs, dt.date(2026, 1, 1)).output
                     ok = all(same(v, output.get(k)) for k, v in expected.items())

@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import defusedxml.ElementTree as safe_xml
+
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
 
@@ -80,7 +82,7 @@ def _output_cell(text: str) -> Any:
 
 
 def convert(path: Path) -> DmnPack:
-    root = ET.parse(path).getroot()  # noqa: S314 - local model files, no entity expansion in ElementTree
+    root = safe_xml.parse(path).getroot()
     ns = _ns(root)
     names: dict[str, str] = {}
     unsupported: list[str] = []
