@@ -25,6 +25,7 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
+    localcontext,
 )
 from typing import Any
 
@@ -135,11 +136,10 @@ def member(obj: Any, name: str) -> Any:
 
 
 def agg_sum(values: Iterable[Any]) -> Any:
-    total: Any = 0
-    for v in values:
-        if v is not None:
-            total = CTX.add(total, v) if type(v) is not int or type(total) is not int else total + v
-    return total
+    # the builtin sum adds in C; under CTX it is as exact and deterministic as CTX.add one by one
+    present = [v for v in values if v is not None]
+    with localcontext(CTX):
+        return sum(present)
 
 
 def agg_min(values: Iterable[Any]) -> Any:
