@@ -38,7 +38,7 @@ from engine.codegen import generate
 from engine.compiled import CompiledPack, Decision
 from engine.runtime import NAMESPACE
 from rules import syntax as s
-from rules.errors import ArbiterError, DecisionError, Diagnostic
+from rules.errors import ArbiterError, DecisionError
 from rules.ir import TableDef
 from rules.types import Type
 
@@ -55,11 +55,6 @@ class BackendRefused(ArbiterError):
     def __init__(self, pack: str, reasons: list[str]) -> None:
         super().__init__(f"the durable backend cannot run {pack}: " + "; ".join(reasons))
         self.reasons = reasons
-
-    def diagnostics(self, path: str) -> list[Diagnostic]:
-        from rules.errors import Position
-
-        return [Diagnostic(path, Position(1, 1), self.code, r) for r in self.reasons]
 
 
 @functools.cache
@@ -285,6 +280,7 @@ class DurablePack(CompiledPack):
 
     def __init__(self, native: CompiledPack) -> None:
         self.__dict__.update(native.__dict__)
+        self.native = native  # traces come from it: it decides the same rows, and caches its traced code
         ir = native.ir
         reasons = []
         if ir.steps:
@@ -317,11 +313,8 @@ class DurablePack(CompiledPack):
         self._evaluate = lambda values, as_of: delegated(values, as_of, match)
 
     def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False) -> Decision:
-        if trace:  # traces come from the native code path, which decides the same rows
-            native = CompiledPack.__new__(CompiledPack)
-            native.__dict__.update(self.__dict__)
-            native._evaluate = native._load(*generate(self.ir))
-            return CompiledPack.evaluate(native, values, as_of, trace=True)
+        if trace:
+            return self.native.evaluate(values, as_of, trace=True)
         return super().evaluate(values, as_of)
 
 

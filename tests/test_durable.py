@@ -190,3 +190,16 @@ def test_api_and_simulator_serve_the_durable_backend(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["orders"] == 1
     assert summary["errors"] == {"baseline": {}, "candidate": {}}
+
+
+def test_a_traced_decision_is_the_native_trace() -> None:
+    """Asking the durable backend for a trace gives the same bytes as the native engine's traced decision."""
+    import json
+
+    from tests.conftest import ROOT
+
+    native = require_pack_set(PACKS).get("credit", "1.0.0")
+    values = json.loads((ROOT / "examples" / "credit.json").read_text(), parse_float=__import__("decimal").Decimal)
+    traced = durable(native).decide(values, AS_OF, trace=True)
+    assert traced.trace is not None
+    assert traced.to_json() == native.decide(values, AS_OF, trace=True).to_json()
