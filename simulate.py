@@ -319,6 +319,8 @@ def summary(t: Tally, baseline: SpecPacks, candidate: SpecPacks, args: argparse.
 def _fmt(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
@@ -374,18 +376,18 @@ def _bars(title: str, data: dict[str, dict[str, Any]], unit: str = "") -> str:
     keys = sorted({k for side in data.values() for k in side})
     peak = max([abs(float(v)) for side in data.values() for v in side.values()] + [1.0])
     height = 26 * len(keys) + 40
-    parts = [f'<svg viewBox="0 0 640 {height}" width="640" height="{height}" role="img"><title>{title}</title>']
+    parts = [f'<svg viewBox="0 0 860 {height}" width="860" height="{height}" role="img"><title>{title}</title>']
     colours = {"baseline": "#8a9bb0", "candidate": "#d9822b"}
     for i, key in enumerate(keys):
         y = 20 + i * 26
-        parts.append(f'<text x="150" y="{y + 14}" text-anchor="end" font-size="12">{key}</text>')
+        parts.append(f'<text x="290" y="{y + 14}" text-anchor="end" font-size="12">{key}</text>')
         for j, side in enumerate(("baseline", "candidate")):
             value = data.get(side, {}).get(key, 0)
-            width = 400 * abs(float(value)) / peak
-            parts.append(f'<rect x="160" y="{y + j * 11}" width="{width:.1f}" height="10" fill="{colours[side]}"/>')
-            parts.append(f'<text x="{165 + width:.1f}" y="{y + j * 11 + 9}" font-size="10">{_fmt(value)}{unit}</text>')
-    parts.append('<text x="160" y="14" font-size="11" fill="#8a9bb0">■ baseline</text>'
-                 '<text x="240" y="14" font-size="11" fill="#d9822b">■ candidate</text></svg>')
+            width = 440 * abs(float(value)) / peak
+            parts.append(f'<rect x="300" y="{y + j * 11}" width="{width:.1f}" height="10" fill="{colours[side]}"/>')
+            parts.append(f'<text x="{305 + width:.1f}" y="{y + j * 11 + 9}" font-size="10">{_fmt(value)}{unit}</text>')
+    parts.append('<text x="300" y="14" font-size="11" fill="#8a9bb0">■ baseline</text>'
+                 '<text x="380" y="14" font-size="11" fill="#d9822b">■ candidate</text></svg>')
     return "".join(parts)
 
 
@@ -398,9 +400,12 @@ def report_html(s: dict[str, Any]) -> str:
         cells = []
         for b in decisions:
             n = s["transitions"].get(f"{a}->{b}", 0)
-            shade = 0 if not s["orders"] else min(0.85, n / s["orders"] * 4)
-            colour = "#d9822b" if a != b else "#8a9bb0"
-            cells.append(f'<td style="background:{colour};background-color:rgba(217,130,43,{shade:.2f})">{n:,}</td>')
+            if a == b:  # unchanged: grey, however many
+                style = "background-color:#eef0f3"
+            else:  # a change: the more orders it moves, the deeper the orange
+                share = n / max(s["changed"], 1)
+                style = f"background-color:rgba(217,130,43,{0.15 + 0.7 * share if n else 0:.2f})"
+            cells.append(f'<td style="{style}">{n:,}</td>')
         matrix.append(f"<tr><th>{a}</th>{''.join(cells)}</tr>")
     matrix.append("</table>")
     m = s["money"]
