@@ -18,6 +18,7 @@ import argparse
 import concurrent.futures as cf
 import csv
 import datetime as dt
+import functools
 import gzip
 import io
 import os
@@ -158,11 +159,17 @@ def read_orders(path: Path) -> Iterator[tuple[str, dt.date, Any]]:
             yield order_id, as_of, value
 
 
+@functools.cache
+def _metadata_to_drop(pack: CompiledPack) -> frozenset[str]:
+    declared = {f.name for f in pack.ir.inputs}
+    return frozenset(k for k in METADATA if k not in declared)
+
+
 def outcome(pack: CompiledPack, value: Any, as_of: dt.date) -> dict[str, Any]:
     """What a side decided, in a stable, comparable shape."""
     if isinstance(value, dict):  # record metadata, unless the pack itself takes it
-        declared = {f.name for f in pack.ir.inputs}
-        value = {k: v for k, v in value.items() if k not in METADATA or k in declared}
+        dropped = _metadata_to_drop(pack)
+        value = {k: v for k, v in value.items() if k not in dropped}
     try:
         d = pack.decide(value, as_of)
     except ArbiterError as exc:

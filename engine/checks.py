@@ -136,15 +136,16 @@ class PackChecks:
                            and t.default is None and not t.always_matches}
 
         def observe(values: dict[str, Any]) -> None:
+            validated = self.pack.validate(values)  # generated and seed inputs are valid by construction
             try:
-                decision = self.pack.decide(values, self.as_of, trace=True)
+                decision = self.pack.evaluate(validated, self.as_of, trace=True)
             except DecisionError as exc:
                 matched = self._partial_matches(values)
                 if exc.table in wanted and exc.code in ("unique-violated", "any-conflict"):
                     found.setdefault((exc.table, "overlap"), values)
             else:
                 matched = {t: v["matched"] for t, v in (decision.trace or {}).get("tables", {}).items()}
-                for name in self.pack.violated_invariants(self.pack.validate(values), decision.output, self.as_of):
+                for name in self.pack.violated_invariants(validated, decision.output, self.as_of):
                     broken.setdefault(name, values)
             for table_id, rows in matched.items():
                 if table_id in hit:
@@ -186,10 +187,11 @@ class PackChecks:
 
         def violates(values: dict[str, Any]) -> bool:
             try:
-                decision = self.pack.decide(values, self.as_of)
+                validated = self.pack.validate(values)
+                decision = self.pack.evaluate(validated, self.as_of)
             except ArbiterError:
                 return False
-            return name in self.pack.violated_invariants(self.pack.validate(values), decision.output, self.as_of)
+            return name in self.pack.violated_invariants(validated, decision.output, self.as_of)
 
         try:
             example = find(inputs_for(self.ir), violates, settings=_settings(INVARIANT_EXAMPLES))

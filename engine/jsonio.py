@@ -57,7 +57,3 @@ def dumps(value: Any, *, pretty: bool = False) -> bytes:
     option = orjson.OPT_INDENT_2 if pretty else 0
     return orjson.dumps(value, default=_default, option=option)
 
-
-def to_plain(value: Any) -> Any:
-    """Decimals and dates as JSON-ready text: for comparisons in tests and reports."""
-    return orjson.loads(dumps(value)) if not isinstance(value, Decimal) else value

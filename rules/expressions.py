@@ -411,8 +411,6 @@ class ExpressionChecker:
             if not isinstance(mode, s.Literal) or mode.value not in ROUNDING_MODES:
                 raise self.fail(mode, "wrong-arguments", f"rounding must be one of {', '.join(ROUNDING_MODES)}")
             self.check(mode)
-        if t.numeric == "integer":
-            return t
         return t
 
     def _floor(self, node: s.Call) -> Type:
