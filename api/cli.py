@@ -153,23 +153,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from rules.dmn import convert, to_yaml
+    from rules import dmn, jdm
 
-    if args.format != "dmn":
-        print("arbiter import: only DMN is supported so far (GoRules JDM is planned)", file=sys.stderr)
-        return 2
     source = Path(args.model)
     try:
-        converted = convert(source)
-    except (OSError, ValueError) as exc:  # ElementTree's ParseError is a ValueError
+        converted: dmn.DmnPack | jdm.JdmPack = dmn.convert(source) if args.format == "dmn" else jdm.convert(source)
+    except (OSError, ValueError) as exc:  # ElementTree's ParseError and JSONDecodeError are ValueErrors
         print(f"arbiter import: cannot read {source}: {exc}", file=sys.stderr)
+        return 1
+    for item in converted.unsupported:
+        print(f"{source}: not converted: {item}", file=sys.stderr)
+    if not converted.document:
         return 1
     folder = Path(args.out) / converted.document["pack"]
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{converted.document['version']}.yaml"
-    target.write_text(to_yaml(converted), encoding="utf-8")
-    for item in converted.unsupported:
-        print(f"{source}: not converted: {item}", file=sys.stderr)
+    target.write_text(dmn.to_yaml(converted) if isinstance(converted, dmn.DmnPack) else jdm.to_yaml(converted), encoding="utf-8")
     print(f"wrote {target}", file=sys.stderr)
     return 1 if converted.unsupported else 0
 
@@ -206,7 +205,25 @@ def cmd_conformance(args: argparse.Namespace) -> int:
                 if not ok:
                     print(f"{model.parent.name} case {case_id}: failed")
     print(f"dmn-tck: {imported} models imported, {unsupported} unsupported; {passed} cases passed, {failed} failed")
-    return 1 if failed else 0
+    return 1 if failed + _zen_conformance(Path(args.zen)) else 0
+
+
+def _zen_conformance(graphs: Path) -> int:
+    """zen's graphs through the JDM importer; returns the number of failed cases."""
+    from engine.conformance import run_zen
+
+    outcomes = run_zen(graphs)
+    for o in outcomes:
+        if not o.imported:
+            print(f"{o.name}: unsupported: {'; '.join(o.problems)}")
+        for failure in o.failures:
+            print(f"{o.name} {failure}: failed")
+    imported = sum(o.imported for o in outcomes)
+    cases = sum(o.passed + len(o.failures) for o in outcomes)
+    failed = sum(len(o.failures) for o in outcomes)
+    print(f"zen: {imported} graphs imported, {len(outcomes) - imported} unsupported; "
+          f"{cases - failed} cases passed, {failed} failed")
+    return failed
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -253,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--packs", default=DEFAULT_PACKS)
     schema.set_defaults(func=cmd_schema)
 
-    imp = sub.add_parser("import", help="write a pack from a DMN model")
+    imp = sub.add_parser("import", help="write a pack from a DMN model or a GoRules JDM graph")
     imp.add_argument("format", choices=["dmn", "jdm"])
     imp.add_argument("model")
     imp.add_argument("--out", default="imported_packs")
@@ -261,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     conformance = sub.add_parser("conformance", help="run the DMN TCK cases through the DMN importer")
     conformance.add_argument("--dmn-tck", default="../shared/data/dmn-tck/compliance-level-2")
+    conformance.add_argument("--zen", default="../shared/data/zen/graphs", help="folder of GoRules JDM graphs with tests")
     conformance.set_defaults(func=cmd_conformance)
 
     simulate = sub.add_parser("simulate", help="what-if replay of historic orders (same as python simulate.py)", add_help=False)

@@ -5,6 +5,9 @@ per session id); the faster C-API recipe of the durable_rules study is a second 
 
     .venv/bin/python benchmarks/engine.py [--n 100000] [--rounds 5]
 
+Then, per zen graph near our domains imported with ``arbiter import jdm``, µs per decision in
+Arbiter and in zen-engine, side by side in the same run.
+
 One 21-row first-hit table (inputs: order amount, open exposure, credit limit, days past
 due, risk tier, segment; outputs: decision, reason, headroom). The Arbiter pack, the zen
 JDM graph and the durable_rules ruleset are generated from ``ROWS``; the Python peer is
@@ -21,6 +24,7 @@ import ctypes.util
 import datetime as dt
 import gc
 import json
+import os
 import random
 import statistics
 import sys
@@ -33,6 +37,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.compiled import CompiledPack
+from engine.conformance import AS_OF as conformance_as_of
+from engine.conformance import import_graph, normalized
 from rules.load import load_text
 
 SEGMENTS = ["smb", "midmarket", "enterprise", "government", "internal", "consumer"]
@@ -397,7 +403,67 @@ def main() -> int:
         us = statistics.median(samples[name])
         speedup = f"{us / arbiter:.1f}" if name not in ("arbiter evaluate",) else "-"
         print(f"{name:<30} {us:>12.2f} {statistics.median(ratios[name]):>15.2f} {speedup:>20}")
+    return zen_graph_rows(args.rounds)
+
+
+# The zen graphs nearest our domains, imported with `arbiter import jdm`: µs per decision in
+# zen-engine and in Arbiter, both end to end (a JSON-shaped request in, zen's result shape out).
+ZEN_GRAPHS = ["credit-limit-adjustment", "decision-table-shipping", "decision-table-discounts",
+              "shipping-carrier-selector", "warehouse-storage-location"]
+
+
+def zen_graph_rows(rounds: int, per_pass: int = 5_000) -> int:
+    try:
+        import zen
+    except ImportError:
+        print("zen-engine not installed; imported-graph rows skipped")
+        return 0
+    shared = Path(os.environ.get("ARBITER_SHARED_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    graphs = shared / "zen" / "graphs"
+    print(f"\nimported zen graphs: median of {rounds} interleaved rounds, {per_pass:,} decisions per pass "
+          "(the graph's own test requests, cycled)")
+    print(f"{'graph':<30} {'arbiter µs':>11} {'evaluate µs':>13} {'zen µs':>9} {'arbiter is x faster':>20}")
+    print("  (arbiter: validate + decide + rebuild zen's result shape; evaluate: the decision alone)")
+    for name in ZEN_GRAPHS:
+        _graph_row(zen, graphs / f"{name}.json", rounds, per_pass)
     return 0
+
+
+def _graph_row(zen: Any, path: Path, rounds: int, per_pass: int) -> None:
+    name = path.stem
+    outcome = import_graph(path)
+    if not outcome.imported:
+        print(f"{name:<30} not imported: {'; '.join(outcome.problems)}")
+        return
+    text = path.read_text()
+    cases = json.loads(text)["tests"]
+    exact = [json.loads(json.dumps(c["input"]), parse_float=Decimal) for c in cases]
+    plain = [c["input"] for c in cases]
+    # as in make_zen: precompiled content behind a loader, the fastest way its docs give
+    content = zen.ZenDecisionContent(text)
+    engine = zen.ZenEngine({"loader": lambda key, content=content: content})
+    for a, z in zip(exact, plain, strict=True):  # the same answers before any timing
+        zen_result = json.loads(json.dumps(engine.evaluate(name, z)["result"]), parse_float=Decimal)
+        assert normalized(outcome.decide(a)) == normalized(zen_result), name
+    arbiter_requests = [exact[i % len(exact)] for i in range(per_pass)]
+    zen_requests = [plain[i % len(plain)] for i in range(per_pass)]
+    assert outcome.pack is not None
+    pack, as_of = outcome.pack, conformance_as_of
+    validated = [pack.validate(outcome.converted.request(r)) for r in arbiter_requests]
+    runs: dict[str, Callable[[], None]] = {
+        "arbiter": lambda: [outcome.decide(r) for r in arbiter_requests] and None,
+        "evaluate": lambda: [pack.evaluate(v, as_of) for v in validated] and None,
+        "zen": lambda: [engine.evaluate(name, r) for r in zen_requests] and None,
+    }
+    times: dict[str, list[float]] = {who: [] for who in runs}
+    for r in range(rounds):
+        for who in list(runs)[r % 3:] + list(runs)[:r % 3]:
+            gc.collect()
+            start = time.perf_counter()
+            runs[who]()
+            times[who].append((time.perf_counter() - start) / per_pass * 1e6)
+    a_us, e_us, z_us = (statistics.median(times[w]) for w in ("arbiter", "evaluate", "zen"))
+    print(f"{name:<30} {a_us:>11.2f} {e_us:>13.2f} {z_us:>9.2f} {z_us / a_us:>20.1f}")
 
 
 if __name__ == "__main__":

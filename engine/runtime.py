@@ -243,6 +243,10 @@ def length(a: Any) -> Any:
     return None if a is None else len(a)
 
 
+def concat(*parts: Any) -> Any:
+    return None if None in parts else "".join(parts)
+
+
 def fail(code: str, message: str, table: str) -> Any:
     raise DecisionError(code, message, table)
 
@@ -267,6 +271,6 @@ NAMESPACE: dict[str, Any] = {
     "f_abs": f_abs, "f_round": f_round, "f_floor": f_floor, "f_ceiling": f_ceiling, "coalesce": coalesce,
     "days_between": days_between, "add_days": add_days, "add_months": add_months,
     "year": year, "month": month, "day": day, "starts_with": starts_with, "ends_with": ends_with,
-    "contains": contains, "upper": upper, "lower": lower, "length": length,
+    "contains": contains, "upper": upper, "lower": lower, "length": length, "concat": concat,
     "fail": fail, "any_agree": any_agree,
 }

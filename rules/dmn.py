@@ -18,6 +18,7 @@ from typing import Any
 
 import defusedxml.ElementTree as safe_xml
 
+from rules.emit import render_pack
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
 
@@ -198,17 +199,7 @@ def _infer_kind(values: list[Any]) -> str:
 
 
 def to_yaml(pack: DmnPack) -> str:
-    import yaml
-
-    def represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
-        return dumper.represent_scalar("tag:yaml.org,2002:float", str(value))
-
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    Dumper.add_representer(Decimal, represent_decimal)
-    header = "".join(f"# not converted: {u}\n" for u in pack.unsupported)
-    return header + yaml.dump(pack.document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return render_pack(pack.document, pack.unsupported)
 
 
 TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
 from engine.search import inputs_for, object_for, value_for
+from rules.jdm import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 
-__all__ = ["inputs_for", "json_values", "object_for", "random_tables", "table_inputs", "value_for"]
+__all__ = ["inputs_for", "jdm_requests", "json_values", "object_for", "random_tables", "table_inputs", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -137,3 +142,102 @@ table_inputs = st.fixed_dictionaries({
     "n": st.one_of(st.none(), st.integers(min_value=-4, max_value=13)),
     "s": st.one_of(st.none(), st.sampled_from(LETTERS)),
 })
+
+
+# Requests for converted JDM graphs: drawn from the schema the importer inferred, with the
+# graph's own literals and example values weighted in so that rows other than the
+# catch-all are reached.
+
+
+def _graph_literals(graph: dict[str, Any]) -> tuple[list[Decimal], list[str]]:
+    numbers: set[Decimal] = set()
+    strings: set[str] = set()
+    for node in graph.get("nodes", []):
+        text = json.dumps(node.get("content") or {})
+        for match in re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])", text):
+            value = Decimal(match)
+            numbers.update({value, value - 1, value + 1, value - Decimal("0.01"), value + Decimal("0.01")})
+        strings.update(re.findall(r"\\?'([^'\\]{1,40})\\?'", text))
+        strings.update(re.findall(r'\\"([^"\\]{1,40})\\"', text))
+    return sorted(n for n in numbers if abs(n) < 10**9), sorted(strings)
+
+
+def jdm_requests(converted: Any, graph: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Requests for a converted graph: every field the pack declares, none left out."""
+    numbers, strings = _graph_literals(graph)
+    examples: dict[str, list[Any]] = {}
+
+    def collect(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                collect(v, f"{path}.{k}" if path else k)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v, path + "[]")
+        elif value is not None:
+            examples.setdefault(path, []).append(value)
+
+    for case in graph.get("tests") or []:
+        collect(case.get("input"), "")
+
+    def build(t: Any, path: str) -> st.SearchStrategy[Any]:
+        seen = examples.get(path, [])
+        if isinstance(t, ObjectOf):
+            return st.fixed_dictionaries({k: build(sub, f"{path}.{k}" if path else k) for k, sub in t.fields})
+        if isinstance(t, ListOf):
+            return st.lists(build(t.item, path + "[]"), max_size=4)
+        if t == NUMBER:
+            pool = sorted({Decimal(str(v)) for v in seen} | set(numbers))
+            return st.one_of(st.sampled_from(pool), st.decimals(min_value=-1000, max_value=100000, places=2)) if pool \
+                else st.decimals(min_value=-1000, max_value=100000, places=2)
+        if t == STRING:
+            pool_s = sorted({str(v) for v in seen} | set(strings))
+            return st.one_of(st.sampled_from(pool_s), st.text(max_size=8)) if pool_s else st.text(max_size=8)
+        if t == BOOLEAN:
+            return st.booleans()
+        if t == DATE:
+            return st.dates(min_value=dt.date(2015, 1, 1), max_value=dt.date(2030, 12, 31)).map(dt.date.isoformat)
+        return st.none()
+
+    bases = [case["input"] for case in graph.get("tests") or [] if isinstance(case.get("input"), dict)] or [{}]
+    leaves: list[tuple[tuple[str, ...], Any]] = []
+
+    def walk(t: Any, path: tuple[str, ...]) -> None:
+        if isinstance(t, ObjectOf):
+            for k, sub in t.fields:
+                walk(sub, (*path, k))
+        else:
+            leaves.append((path, t))
+
+    walk(converted.schema, ())
+    fresh = build(converted.schema, "")
+
+    @st.composite
+    def one_field_changed(draw: st.DrawFn) -> dict[str, Any]:
+        request = json.loads(json.dumps(draw(st.sampled_from(bases))), parse_float=Decimal)
+        if not leaves:
+            return request  # type: ignore[no-any-return]
+        path, t = draw(st.sampled_from(leaves))
+        target = request
+        for part in path[:-1]:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        target[path[-1]] = draw(build(t, ".".join(path)))
+        return request  # type: ignore[no-any-return]
+
+    @st.composite
+    def all_fields_drawn(draw: st.DrawFn) -> dict[str, Any]:
+        # the example keeps the fields the graph does not read (zen may require them)
+        request = json.loads(json.dumps(draw(st.sampled_from(bases))), parse_float=Decimal)
+        return _overlay(request, draw(fresh))
+
+    return st.one_of(one_field_changed(), all_fields_drawn())
+
+
+def _overlay(base: Any, drawn: Any) -> Any:
+    if isinstance(base, dict) and isinstance(drawn, dict):
+        for k, v in drawn.items():
+            base[k] = _overlay(base.get(k), v)
+        return base
+    return drawn

@@ -1,0 +1,944 @@
+"""Converting GoRules JDM decision graphs into pack YAML.
+
+A JDM graph passes one untyped JSON document from node to node; a pack is typed and flat.
+The conversion therefore:
+
+- infers the input schema from the graph's embedded test inputs (the only typed evidence a
+  graph carries), keeping only the fields the graph reads; a string field that the graph
+  reads through ``date(...)`` becomes a date;
+- turns every decision-table node into a table, every expression node into a one-row table
+  (so that it runs in graph order, after the tables it reads), and every switch node into a
+  table whose result guards the nodes behind each of its branches;
+- names each written path (``evaluation.score``) as a flat output (``evaluation_score``);
+  ``JdmPack.paths`` maps them back, and ``JdmPack.result`` rebuilds the nested document
+  that zen would return (the request itself included where every node passes it through).
+
+What cannot be carried over is reported with the node id, never dropped: function
+(JavaScript) nodes, loop mode, and expression constructs without a typed equivalent
+(object literals, dynamic indexing, type conversions). docs/import.md lists the semantic
+choices.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import keyword
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rules.emit import render_pack
+from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen, parse_zen_unary
+from rules.parser import UNSAFE_NAMES
+
+NUMBER, STRING, BOOLEAN, DATE, NULL = "number", "string", "boolean", "date", "null"
+MIXED = "mixed"  # the tests give a field values of different types
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+RESERVED = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else", "implies", "as",
+            *UNSAFE_NAMES, *keyword.kwlist}
+
+
+CONDITIONS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in", "and", "or"}
+
+
+class Unsupported(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: Any  # a scalar kind or an ObjectOf
+
+
+@dataclass(frozen=True)
+class ObjectOf:
+    fields: tuple[tuple[str, Any], ...]
+
+    def get(self, name: str) -> Any:
+        return dict(self.fields).get(name)
+
+
+@dataclass
+class Written:
+    """A value the graph has written so far: the pack name that holds it."""
+
+    name: str
+    type: Any
+
+
+@dataclass
+class Context:
+    """What a node sees: the values written before it, and whether the request is passed on."""
+
+    written: dict[str, list[Written]]  # JDM path -> candidates, latest last (guarded branches)
+    request: bool
+
+
+@dataclass
+class JdmPack:
+    document: dict[str, Any]
+    paths: dict[str, str] = field(default_factory=dict)  # output name -> JDM path
+    echo_request: bool = False
+    collect: bool = False  # the graph ends in a collect table: the result is a list
+    unsupported: list[str] = field(default_factory=list)
+    schema: Any = None  # ObjectOf of the declared inputs
+    cleared: list[str] = field(default_factory=list)  # paths the graph sets to null
+
+    def request(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The part of a JDM request this pack declares (zen ignores the rest too)."""
+        projected: dict[str, Any] = _project(document, self.schema)
+        return projected
+
+    def result(self, request: dict[str, Any], outputs: dict[str, Any]) -> Any:
+        """The document zen returns, rebuilt from a decision's outputs."""
+        if self.collect:
+            names = list(self.paths)
+            rows = zip(*(outputs[n] or [] for n in names), strict=False) if names else iter(())
+            return [_nest([(self.paths[n], v) for n, v in zip(names, row, strict=True)], {}) for row in rows]
+        base: dict[str, Any] = copy.deepcopy(request) if self.echo_request else {}
+        for path in self.cleared:
+            *parents, last = path.split(".")
+            target: Any = base
+            for part in parents:
+                target = target.get(part) if isinstance(target, dict) else None
+            if isinstance(target, dict):
+                target.pop(last, None)
+        return _nest([(self.paths[n], outputs.get(n)) for n in self.paths], base)
+
+
+def _nest(values: list[tuple[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
+    for path, value in values:
+        if value is None:
+            continue  # zen leaves a path unset where no row matched
+        target = base
+        *parents, last = path.split(".")
+        for part in parents:
+            nxt = target.get(part)
+            if not isinstance(nxt, dict):
+                nxt = target[part] = {}
+            target = nxt
+        target[last] = value
+    return base
+
+
+def _project(value: Any, t: Any) -> Any:
+    if isinstance(t, ObjectOf) and isinstance(value, dict):
+        return {k: _project(value[k], sub) for k, sub in t.fields if k in value}
+    if isinstance(t, ListOf) and isinstance(value, list):
+        return [_project(v, t.item) for v in value]
+    return value
+
+
+def identifier(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", text.strip()).strip("_")
+    if not name or not name[0].isalpha():
+        name = "x_" + name
+    return name[:60]
+
+
+def _row_id(raw: str, k: int) -> str:
+    text = re.sub(r"[^A-Za-z0-9_.\-]", "_", raw or "").lstrip("_.-")[:64]
+    return text or f"r{k + 1}"
+
+
+# Inferring the input schema from example requests.
+
+
+def _type_of(value: Any) -> Any:
+    if value is None:
+        return NULL
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, (int, float, Decimal)):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    if isinstance(value, list):
+        item: Any = NULL
+        for v in value:
+            item = _join(item, _type_of(v))
+        return ListOf(item)
+    if isinstance(value, dict):
+        return ObjectOf(tuple((k, _type_of(v)) for k, v in value.items()))
+    raise Unsupported(f"value {value!r}")
+
+
+def _join(a: Any, b: Any) -> Any:
+    if a in (NULL, b):
+        return b
+    if b == NULL:
+        return a
+    if isinstance(a, ListOf) and isinstance(b, ListOf):
+        return ListOf(_join(a.item, b.item))
+    if isinstance(a, ObjectOf) and isinstance(b, ObjectOf):
+        merged = dict(a.fields)
+        for k, t in b.fields:
+            merged[k] = _join(merged.get(k, NULL), t)
+        return ObjectOf(tuple(merged.items()))
+    return MIXED
+
+
+def _describe(t: Any) -> str:
+    if isinstance(t, ListOf):
+        return f"a list of {_describe(t.item)}"
+    if isinstance(t, ObjectOf):
+        return "an object"
+    return {NUMBER: "a number", STRING: "a string", BOOLEAN: "a boolean", DATE: "a date", NULL: "null",
+            MIXED: "values of different types"}[t]
+
+
+class _Schema:
+    """The request's fields as seen in the tests, and which of them the graph reads."""
+
+    def __init__(self, examples: list[dict[str, Any]]) -> None:
+        self.type: Any = ObjectOf(())
+        self.present: dict[str, int] = {}  # path -> in how many examples it is non-null
+        for example in examples:
+            self.type = _join(self.type, _type_of(example))
+            self._count(example, "")
+        self.examples = len(examples)
+        self.read: dict[str, Any] = {}  # path -> type
+        self.dates: set[str] = set()
+
+    def _count(self, value: Any, prefix: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                path = f"{prefix}{k}"
+                if v is not None:
+                    self.present[path] = self.present.get(path, 0) + 1
+                self._count(v, path + ".")
+
+    def lookup(self, path: str) -> Any:
+        t = self.type
+        for part in path.split("."):
+            t = t.get(part) if isinstance(t, ObjectOf) else None
+            if t is None:
+                return None
+        return DATE if path in self.dates else t
+
+    def mark_read(self, path: str) -> None:
+        self.read[path] = self.lookup(path)
+
+    def fields(self) -> dict[str, Any]:
+        tree: dict[str, Any] = {}
+        for path in sorted(self.read):
+            node = tree
+            parts = path.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node.setdefault(parts[-1], {})
+        return self._specs(tree, "")
+
+    def _specs(self, tree: dict[str, Any], prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, sub in tree.items():
+            path = f"{prefix}{name}"
+            t = self.lookup(path)
+            spec: dict[str, Any] = (_field_spec(t, path) if not sub or not isinstance(t, ObjectOf)
+                                    else {"type": "object", "fields": self._specs(sub, path + ".")})
+            if self.present.get(path, 0) < self.examples:
+                spec["optional"] = True
+            out[name] = spec
+        return out
+
+    def declared(self) -> Any:
+        def build(prefix: str, specs: dict[str, Any]) -> Any:
+            fields = []
+            for name, spec in specs.items():
+                path = f"{prefix}{name}"
+                fields.append((name, build(path + ".", spec["fields"]) if spec["type"] == "object" else self.lookup(path)))
+            return ObjectOf(tuple(fields))
+
+        return build("", self.fields())
+
+
+def _field_spec(t: Any, what: str) -> dict[str, Any]:
+    if isinstance(t, ListOf):
+        if isinstance(t.item, ObjectOf):
+            return {"type": "list", "items": {k: {**_field_spec(v, f"{what}.{k}"), "optional": True} for k, v in t.item.fields}}
+        return {"type": "list", "of": _scalar_kind(t.item if t.item != NULL else STRING, what)}
+    if isinstance(t, ObjectOf):
+        return {"type": "object", "fields": {k: {**_field_spec(v, f"{what}.{k}"), "optional": True} for k, v in t.fields}}
+    return {"type": _scalar_kind(t, what)}
+
+
+def _scalar_kind(t: Any, what: str) -> str:
+    if t == MIXED:
+        raise Unsupported(f"the test inputs give {what} values of different types")
+    if t == NULL or t is None:
+        raise Unsupported(f"{what} is never given a value in the tests, so its type is unknown")
+    return {NUMBER: "decimal", STRING: "string", BOOLEAN: "boolean", DATE: "date"}[t]
+
+
+# Translating ZEN expressions.
+
+
+def _path_of(node: Node) -> str | None:
+    if node[0] == "name":
+        return str(node[1])
+    if node[0] == "member":
+        base = _path_of(node[1])
+        return None if base is None else f"{base}.{node[2]}"
+    return None
+
+
+def _uses(node: Any, tag: str) -> bool:
+    if isinstance(node, tuple):
+        return (len(node) > 0 and node[0] == tag) or any(_uses(part, tag) for part in node[1:])
+    if isinstance(node, list):
+        return any(_uses(part, tag) for part in node)
+    return False
+
+
+class _Translator:
+    """Translates one ZEN expression into Arbiter's language, with the type of the result."""
+
+    def __init__(self, graph: _Graph, context: Context, local: dict[str, tuple[str, Any]] | None = None,
+                 column: tuple[str, Any] | None = None) -> None:
+        self.graph = graph
+        self.context = context
+        self.local = local or {}  # '$.key' inside an expression node: earlier keys, inlined
+        self.column = column  # '$' in a table cell: ('?', column type)
+        self.bindings: list[tuple[str, Any]] = []  # '#' inside closures
+
+    def expr(self, node: Node) -> tuple[str, Any]:
+        tag = node[0]
+        if tag == "num":
+            return str(node[1]), NUMBER
+        if tag == "str":
+            return json.dumps(node[1]), STRING
+        if tag == "bool":
+            return ("true" if node[1] else "false"), BOOLEAN
+        if tag == "null":
+            return "null", NULL
+        if tag == "template":
+            parts = [self.expr(p) for p in node[1]]
+            if any(t != STRING for _, t in parts):
+                raise Unsupported("a template string with a value that is not a string")
+            return (parts[0][0] if len(parts) == 1 else f"concat({', '.join(p for p, _ in parts)})"), STRING
+        if tag in ("name", "member", "dollar", "hash"):
+            return self.reference(node)
+        if tag == "not":
+            text, _ = self.expr(node[1])
+            return f"(not {text})", BOOLEAN
+        if tag == "neg":
+            text, t = self.expr(node[1])
+            return f"(-{text})", t
+        if tag == "cond":
+            c, _ = self.expr(node[1])
+            a, ta = self.expr(node[2])
+            b, tb = self.expr(node[3])
+            return f"(if {c} then {a} else {b})", ta if ta != NULL else tb
+        if tag == "bin":
+            return self.binary(node[1], node[2], node[3])
+        if tag == "call":
+            return self.call(node[1], node[2])
+        if tag == "interval":
+            raise Unsupported("an interval outside 'in'")
+        if tag == "array":
+            raise Unsupported("a list literal")
+        if tag == "object":
+            raise Unsupported("an object literal")
+        if tag == "index":
+            raise Unsupported("indexing with [...]")
+        raise Unsupported(f"the construct {tag!r}")
+
+    def reference(self, node: Node) -> tuple[str, Any]:
+        chain: list[str] = []
+        base = node
+        while base[0] == "member":
+            chain.insert(0, base[2])
+            base = base[1]
+        if base[0] == "hash":
+            if not self.bindings:
+                raise Unsupported("'#' outside a closure")
+            name, t = self.bindings[-1]
+            text = name
+            for part in chain:
+                t = t.get(part) if isinstance(t, ObjectOf) else None
+                if t is None:
+                    raise Unsupported(f"'#.{'.'.join(chain)}' reads a field the tests never give")
+                text += f".{part}"
+            return text, t
+        if base[0] == "dollar":
+            if self.column is not None and not chain:
+                return self.column
+            key = ".".join(chain)
+            if key in self.local:
+                return f"({self.local[key][0]})", self.local[key][1]
+            raise Unsupported(f"'$.{key}' reads a key this node has not set before")
+        path = _path_of(node)
+        assert path is not None
+        return self.graph.read(path, self.context)
+
+    def binary(self, op: str, left: Node, right: Node) -> tuple[str, Any]:
+        if op in ("in", "not in"):
+            return self.membership(op, left, right)
+        a, ta = self.expr(left)
+        b, tb = self.expr(right)
+        if op == "??":
+            return f"coalesce({a}, {b})", ta if ta != NULL else tb
+        if op in ("and", "or"):
+            return f"({a} {op} {b})", BOOLEAN
+        if op in ("==", "!="):
+            return f"({a} {'=' if op == '==' else '!='} {b})", BOOLEAN
+        if op in ("<", "<=", ">", ">="):
+            return f"({a} {op} {b})", BOOLEAN
+        if op == "+" and STRING in (ta, tb):
+            if ta != tb:
+                raise Unsupported("'+' of a string and a value that is not a string")
+            return f"concat({a}, {b})", STRING
+        if op in ("+", "-", "*", "/"):
+            return f"({a} {op} {b})", NUMBER
+        raise Unsupported(f"the operator {op!r}")
+
+    def membership(self, op: str, left: Node, right: Node) -> tuple[str, Any]:
+        value, _ = self.expr(left)
+        negate = "not " if op == "not in" else ""
+        if right[0] == "array":
+            items = [self.expr(item)[0] for item in right[1]]
+            if not items:
+                return ("true" if negate else "false"), BOOLEAN
+            return f"({value} {negate}in ({', '.join(items)}))", BOOLEAN
+        if right[0] == "interval":
+            return f"({value} {negate}in {self.interval(right)})", BOOLEAN
+        source, t = self.expr(right)
+        if isinstance(t, ListOf):
+            var = self.fresh()
+            return f"({'not ' if negate else ''}any({source} as {var}, {var} = {value}))", BOOLEAN
+        raise Unsupported("'in' over a value that is not a list")
+
+    def interval(self, node: Node) -> str:
+        low, _ = self.expr(node[2])
+        high, _ = self.expr(node[3])
+        return f"{'[' if node[1] else '('}{low}..{high}{']' if node[4] else ')'}"
+
+    def fresh(self) -> str:
+        return f"e{len(self.bindings) + 1}"
+
+    def closure(self, fn: str, source: Node, body: Node) -> tuple[str, Any, str, Any]:
+        text, t = self.expr(source)
+        if not isinstance(t, ListOf):
+            raise Unsupported(f"{fn}() over a value that is not a list")
+        var = self.fresh()
+        self.bindings.append((var, t.item))
+        try:
+            body_text, body_type = self.expr(body)
+        finally:
+            self.bindings.pop()
+        return text, t, f"{text} as {var}, {body_text}", body_type
+
+    def call(self, fn: str, args: list[Node]) -> tuple[str, Any]:
+        if fn in ("some", "all", "none", "filter", "map", "count") and len(args) == 2:
+            _, list_type, inner, body_type = self.closure(fn, args[0], args[1])
+            if fn == "some":
+                return f"any({inner})", BOOLEAN
+            if fn == "none":
+                return f"(not any({inner}))", BOOLEAN
+            if fn == "filter":
+                return f"filter({inner})", list_type
+            if fn == "map":
+                return f"map({inner})", ListOf(body_type)
+            return f"{fn}({inner})", NUMBER if fn == "count" else BOOLEAN
+        if fn in ("sum", "min", "max", "avg") and len(args) == 1:
+            if args[0][0] == "array" and fn in ("min", "max"):
+                items = [self.expr(a)[0] for a in args[0][1]]
+                return f"{fn}({', '.join(items)})", NUMBER
+            if args[0][0] == "call" and args[0][1] == "map" and len(args[0][2]) == 2 and fn != "avg":
+                _, _, inner, _ = self.closure("map", *args[0][2])
+                return f"{fn}({inner})", NUMBER
+            if fn == "avg":
+                raise Unsupported("avg()")
+            text, t = self.expr(args[0])
+            if not isinstance(t, ListOf):
+                raise Unsupported(f"{fn}() of a value that is not a list")
+            return f"{fn}({text})", t.item
+        if fn == "len" and len(args) == 1:
+            text, t = self.expr(args[0])
+            return (f"count({text})" if isinstance(t, ListOf) else f"length({text})"), NUMBER
+        if fn == "contains" and len(args) == 2:
+            text, t = self.expr(args[0])
+            needle, _ = self.expr(args[1])
+            if isinstance(t, ListOf):
+                var = self.fresh()
+                return f"any({text} as {var}, {var} = {needle})", BOOLEAN
+            return f"contains({text}, {needle})", BOOLEAN
+        simple = {"startsWith": "starts_with", "endsWith": "ends_with", "lower": "lower", "upper": "upper",
+                  "abs": "abs", "floor": "floor", "ceil": "ceiling"}
+        if fn in simple:
+            rendered = [self.expr(a) for a in args]
+            kind = BOOLEAN if fn in ("startsWith", "endsWith") else rendered[0][1]
+            return f"{simple[fn]}({', '.join(r for r, _ in rendered)})", kind
+        if fn == "round" and len(args) in (1, 2):
+            text, _ = self.expr(args[0])
+            places = "0"
+            if len(args) == 2:
+                if args[1][0] != "num":
+                    raise Unsupported("round() to a number of places that is not a literal")
+                places = str(args[1][1])
+            return f'round({text}, {places}, "half_up")', NUMBER
+        if fn == "date" and len(args) == 1:
+            if args[0][0] == "str" and ISO_DATE.match(args[0][1]):
+                return f'date("{args[0][1]}")', DATE
+            path = _path_of(args[0])
+            if path is not None and path in self.graph.schema.dates:
+                return self.expr(args[0])
+            raise Unsupported("date() of a value that is not a calendar date (times are not carried over)")
+        raise Unsupported(f"the function {fn}()")
+
+    def predicate(self, test: Node) -> str:
+        """``>= 13 and < 15``: comparisons of the column value that must all hold."""
+        if test[0] == "both":
+            return f"{self.predicate(test[1])} and {self.predicate(test[2])}"
+        op = "=" if test[1] == "==" else test[1]
+        return f"? {op} {self.expr(test[2])[0]}"
+
+    def cell(self, text: str) -> tuple[str, bool]:
+        """A table cell: comma-separated tests of the column value, any of which may match.
+
+        Returns the unary test, or a condition over the whole input (``True`` second) where
+        zen reads the cell as one: a comparison or logical expression that does not use ``$``
+        is true or false by itself, while any other value is compared with the column.
+        """
+        assert self.column is not None
+        tests: list[tuple[str, str]] = []  # (kind, text): kind is "test", "predicate" or "condition"
+        for test in parse_zen_unary(text):
+            if test[0] == "compare":
+                op = {"==": "=", "!=": "!="}.get(test[1], test[1])
+                value = self.expr(test[2])[0]
+                tests.append(("test", f"{op} {value}"))
+            elif test[0] == "both":
+                tests.append(("predicate", self.predicate(test)))
+            elif test[0] == "interval":
+                tests.append(("test", self.interval(test)))
+            elif _uses(test, "dollar"):
+                tests.append(("predicate", self.expr(test)[0]))
+            elif test[0] == "bin" and test[1] in CONDITIONS:
+                tests.append(("condition", self.expr(test)[0]))
+            else:
+                tests.append(("test", self.expr(test)[0]))
+        kinds = {kind for kind, _ in tests}
+        if kinds == {"condition"}:
+            return " or ".join(text for _, text in tests), True
+        if "condition" not in kinds:
+            return ", ".join(text for _, text in tests), False
+        # a condition among tests of the column: every part becomes a condition over '?'
+        return " or ".join(f"({self.as_predicate(kind, text)})" for kind, text in tests), False
+
+    @staticmethod
+    def as_predicate(kind: str, text: str) -> str:
+        if kind in ("predicate", "condition"):
+            return text if kind == "predicate" or "?" in text else f"? = ? and {text}"
+        if text.startswith(("[", "(")) and ".." in text:
+            return f"? in {text}"
+        if text.startswith(("<", ">", "=", "!=")):
+            return f"? {text}"
+        return f"? = {text}"
+
+
+# The graph.
+
+
+class _Graph:
+    def __init__(self, graph: dict[str, Any], name: str) -> None:
+        self.nodes = {n["id"]: n for n in graph.get("nodes", [])}
+        self.edges = graph.get("edges", [])
+        self.name = name
+        self.tests = [t for t in graph.get("tests", []) or [] if isinstance(t.get("input"), dict)]
+        self.schema = _Schema([t["input"] for t in self.tests])
+        self.taken: set[str] = set()
+        self.tables: list[dict[str, Any]] = []
+        self.types: dict[str, Any] = {}  # pack name -> type
+        self.unsupported: list[str] = []
+        self.switches: dict[str, str] = {}  # switch node id -> pack name of the branch it takes
+        self.table_ids: dict[str, str] = {}  # node id -> table id
+        self.row_ids: set[str] = set()
+        self._find_dates(graph)
+
+    def _find_dates(self, graph: dict[str, Any]) -> None:
+        for path in re.findall(r"\bdate\(\s*([A-Za-z_][\w.]*)\s*\)", json.dumps(graph.get("nodes", []))):
+            values = self._values(path)
+            if values and all(isinstance(v, str) and ISO_DATE.match(v) for v in values):
+                self.schema.dates.add(path)
+
+    def _values(self, path: str) -> list[Any]:
+        out = []
+        for test in self.tests:
+            value: Any = test["input"]
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is not None:
+                out.append(value)
+        return out
+
+    def name_for(self, wanted: str) -> str:
+        base = identifier(wanted)
+        name, k = base, 2
+        while name in self.taken or name in RESERVED or name in dict(self.schema.type.fields):
+            name, k = f"{base}_{k}", k + 1
+        self.taken.add(name)
+        return name
+
+    def row_id(self, table: str, raw: str, k: int) -> str:
+        """The source's rule id, kept where it is unique in the pack, else prefixed by its table."""
+        candidate = _row_id(raw, k)
+        if candidate in self.row_ids:
+            candidate = _row_id(f"{table}.{candidate}", k)
+        while candidate in self.row_ids:
+            candidate = f"{candidate}_"
+        self.row_ids.add(candidate)
+        return candidate
+
+    def table_id(self, node: dict[str, Any]) -> str:
+        name = node.get("name") or node["id"]
+        base = identifier(name if re.search(r"[A-Za-z]{3}", name) else node["id"])
+        candidate, k = base, 2
+        while candidate in self.table_ids.values():
+            candidate, k = f"{base}_{k}", k + 1
+        self.table_ids[node["id"]] = candidate
+        return candidate
+
+    def read(self, path: str, context: Context) -> tuple[str, Any]:
+        candidates = context.written.get(path)
+        candidates = [w for w in candidates or [] if w.type != NULL]
+        if path in context.written and not candidates:
+            return "null", NULL
+        if candidates:
+            names = [w.name for w in reversed(candidates)]
+            t = candidates[-1].type
+            return (names[0] if len(names) == 1 else f"coalesce({', '.join(names)})"), t
+        if any(p.startswith(path + ".") for p in context.written):
+            raise Unsupported(f"'{path}' reads an object built by several outputs")
+        for written in context.written:
+            if path.startswith(written + "."):
+                raise Unsupported(f"'{path}' reads into '{written}', which a node wrote as a whole")
+        if not context.request:
+            raise Unsupported(f"'{path}' is read after a node that does not pass the request on")
+        t = self.schema.lookup(path)
+        if t is None:
+            raise Unsupported(f"'{path}' is not in any test input, so its type is unknown")
+        if t == MIXED:
+            raise Unsupported(f"the test inputs give '{path}' values of different types")
+        parts = path.split(".")
+        # only a top-level name can clash with the language; fields are read by subscript
+        if parts[0] in RESERVED or any(not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", part) for part in parts):
+            raise Unsupported(f"'{path}' is not a name a pack can declare")
+        self.schema.mark_read(path)
+        return path, t
+
+
+def _order(graph: _Graph) -> list[str]:
+    incoming: dict[str, list[dict[str, Any]]] = {n: [] for n in graph.nodes}
+    for edge in graph.edges:
+        if edge.get("targetId") in incoming and edge.get("sourceId") in graph.nodes:
+            incoming[edge["targetId"]].append(edge)
+    order: list[str] = []
+    done: set[str] = set()
+    pending = list(graph.nodes)
+    while pending:
+        ready = [n for n in pending if all(e["sourceId"] in done for e in incoming[n])]
+        if not ready:
+            raise Unsupported("the graph has a cycle")
+        for n in ready:
+            order.append(n)
+            done.add(n)
+            pending.remove(n)
+    return order
+
+
+def convert_graph(graph: dict[str, Any], name: str) -> JdmPack:
+    g = _Graph(graph, name)
+    pack = JdmPack({})
+    try:
+        _convert(g, pack)
+    except Unsupported as exc:
+        pack.unsupported.append(str(exc))
+    except ZenSyntaxError as exc:
+        pack.unsupported.append(f"expression syntax: {exc}")
+    pack.unsupported = g.unsupported + pack.unsupported
+    return pack
+
+
+def _convert(g: _Graph, pack: JdmPack) -> None:
+    {n["type"] for n in g.nodes.values()}
+    for node in g.nodes.values():
+        if node["type"] not in ("inputNode", "outputNode", "decisionTableNode", "expressionNode", "switchNode"):
+            g.unsupported.append(f"node {node['id']} ({node.get('name')}): {node['type']} is not supported")
+    if g.unsupported:
+        return
+    order = _order(g)
+    incoming: dict[str, list[dict[str, Any]]] = {n: [] for n in g.nodes}
+    for edge in g.edges:
+        if edge.get("targetId") in incoming:
+            incoming[edge["targetId"]].append(edge)
+    out_context: dict[str, Context] = {}
+    guards: dict[str, list[tuple[str, str]]] = {}
+    final: list[str] = []
+    for node_id in order:
+        node = g.nodes[node_id]
+        content = node.get("content") or {}
+        parents = incoming[node_id]
+        context = _merge([out_context[e["sourceId"]] for e in parents]) if parents else Context({}, True)
+        guard = _guard(g, node_id, parents, guards)
+        where = f"node {node_id} ({node.get('name')})"
+        try:
+            if node["type"] == "inputNode":
+                out_context[node_id] = Context({}, True)
+            elif node["type"] == "outputNode":
+                out_context[node_id] = context
+                final.append(node_id)
+            elif node["type"] == "switchNode":
+                out_context[node_id] = context
+                _switch(g, node, context, guard)
+            elif node["type"] == "decisionTableNode":
+                out_context[node_id] = _table(g, node, content, context, guard)
+            else:
+                out_context[node_id] = _expressions(g, node, content, context, guard)
+            guards[node_id] = guard
+        except (Unsupported, ZenSyntaxError) as exc:
+            raise Unsupported(f"{where}: {exc}") from None
+    # zen returns what the last nodes it ran return: output nodes, and branches that end elsewhere
+    final += [n for n in order if g.nodes[n]["type"] not in ("outputNode", "inputNode")
+              and not any(e.get("sourceId") == n for e in g.edges)]
+    result = _merge([out_context[n] for n in final]) if final else Context({}, True)
+    pack.collect = any(t.get("hit_policy") == "collect" for t in g.tables)
+    if pack.collect and len(g.tables) != 1:
+        raise Unsupported("a collect table that is not the graph's only node")
+    outputs: dict[str, Any] = {}
+    for path, candidates in result.written.items():
+        for w in candidates:
+            if w.type == NULL:
+                pack.cleared.append(path)  # set to null: it hides the request's value
+                continue
+            spec = _field_spec(w.type, path)
+            outputs[w.name] = {"type": "list", "of": spec["type"]} if pack.collect else {**spec, "optional": True}
+            pack.paths[w.name] = path
+    if not outputs:
+        raise Unsupported("the graph writes no value")
+    pack.echo_request = result.request
+    pack.schema = g.schema.declared()
+    pack.document = {
+        "pack": identifier(g.name).replace("__", "_"),
+        "version": "1.0.0",
+        "description": f"Converted from the GoRules JDM graph {g.name}",
+        "owner": "jdm-import",
+        "inputs": g.schema.fields(),
+        "tables": g.tables,
+        "outputs": outputs,
+    }
+
+
+def _merge(contexts: list[Context]) -> Context:
+    written: dict[str, list[Written]] = {}
+    for context in contexts:
+        for path, candidates in context.written.items():
+            merged = written.setdefault(path, [])
+            merged.extend(w for w in candidates if w not in merged)
+    return Context(written, any(c.request for c in contexts) if contexts else True)
+
+
+def _guard(g: _Graph, node_id: str, parents: list[dict[str, Any]], guards: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    options = []
+    for edge in parents:
+        guard = list(guards.get(edge["sourceId"], []))
+        handle = edge.get("sourceHandle")
+        if handle and edge["sourceId"] in g.switches:
+            guard.append((g.switches[edge["sourceId"]], handle))
+        options.append(guard)
+    if not options:
+        return []
+    if any(o != options[0] for o in options):
+        raise Unsupported(f"node {node_id} is reached from branches with different conditions")
+    return options[0]
+
+
+def _switch(g: _Graph, node: dict[str, Any], context: Context, guard: list[tuple[str, str]]) -> None:
+    content = node.get("content") or {}
+    policy = content.get("hitPolicy", "first")
+    if policy != "first":
+        raise Unsupported("a switch that takes every true branch (collect)")
+    name = g.name_for(f"{node.get('name') or node['id']}_branch")
+    table_id = g.table_id(node)
+    g.switches[node["id"]] = name
+    rows = []
+    columns = [{"name": "condition", "expr": "true"}]
+    for k, statement in enumerate(content.get("statements", [])):
+        condition = (statement.get("condition") or "").strip()
+        when = {}
+        if condition and not statement.get("isDefault"):
+            text, _ = _Translator(g, context).expr(parse_zen(condition))
+            when["condition"] = text
+        rows.append({"id": g.row_id(table_id, statement.get("id", ""), k), "when": when, "then": {name: statement["id"]}})
+    default_rows = [r for r, s in zip(rows, content.get("statements", []), strict=True) if s.get("isDefault")]
+    rows = [r for r in rows if r not in default_rows] + default_rows  # zen tries the default last
+    table = {"id": table_id, "description": f"switch node {node['id']}", "hit_policy": "first",
+             "inputs": columns, "outputs": [name], "rows": rows}
+    _add_guard(table, guard)
+    g.tables.append(table)
+    g.types[name] = STRING
+
+
+def _add_guard(table: dict[str, Any], guard: list[tuple[str, str]]) -> None:
+    for k, (name, value) in enumerate(guard):
+        column = f"branch_{k + 1}" if len(guard) > 1 else "branch"
+        table["inputs"].insert(k, {"name": column, "expr": name})
+        for row in table["rows"]:
+            row["when"] = {column: json.dumps(value), **row["when"]}
+
+
+def _write(g: _Graph, context: Context, node: dict[str, Any], path: str, t: Any, written: dict[str, list[Written]],
+           guarded: bool) -> str:
+    name = g.name_for(path)
+    g.types[name] = t
+    entry = Written(name, t)
+    if guarded and path in context.written:
+        written[path] = [*context.written[path], entry]
+    else:
+        written[path] = [entry]
+    return name
+
+
+def _after(context: Context, content: dict[str, Any], written: dict[str, list[Written]]) -> Context:
+    if content.get("passThrough") is not True:  # zen's default: a node returns only what it sets
+        return Context(written, False)
+    merged = {p: c for p, c in context.written.items() if not any(p == w or p.startswith(w + ".") for w in written)}
+    merged.update(written)
+    return Context(merged, context.request)
+
+
+def _check_mode(content: dict[str, Any]) -> None:
+    if content.get("executionMode", "single") != "single" or content.get("inputField") or content.get("outputPath"):
+        raise Unsupported("loop mode, inputField and outputPath are not carried over")
+
+
+def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
+           guard: list[tuple[str, str]]) -> Context:
+    _check_mode(content)
+    policy = content.get("hitPolicy", "first")
+    if policy not in ("first", "collect"):
+        raise Unsupported(f"hit policy {policy!r}")
+    table_id = g.table_id(node)
+    columns: list[dict[str, str]] = []
+    column_types: list[Any] = []
+    condition = {"name": "condition", "expr": "true"}  # conditions over the whole input, joined by 'and'
+    for k, spec in enumerate(content.get("inputs", [])):
+        field_text = (spec.get("field") or "").strip()
+        if field_text:
+            label = g_unique([*columns, condition], identifier(spec.get("name") or field_text or f"input_{k + 1}"))
+            text, t = _Translator(g, context).expr(parse_zen(field_text))
+            columns.append({"name": label, "expr": text})
+        else:
+            columns.append(condition)
+            t = BOOLEAN
+        column_types.append(t)
+    outputs = content.get("outputs", [])
+    cell_types: list[Any] = [NULL] * len(outputs)
+    rows: list[dict[str, Any]] = []
+    for k, rule in enumerate(content.get("rules", [])):
+        when: dict[str, str] = {}
+        conditions: list[str] = []
+        for column, spec, t in zip(columns, content.get("inputs", []), column_types, strict=True):
+            cell = str(rule.get(spec["id"], "") or "").strip()
+            if not cell or cell == "-":
+                continue
+            test, is_condition = _Translator(g, context, column=("?", t)).cell(cell)
+            if is_condition or column is condition:
+                conditions.append(test)
+            else:
+                when[column["name"]] = test
+        if conditions:
+            when[condition["name"]] = conditions[0] if len(conditions) == 1 else " and ".join(f"({c})" for c in conditions)
+        then: dict[str, Any] = {}
+        for j, spec in enumerate(outputs):
+            cell = str(rule.get(spec["id"], "") or "").strip()
+            value, t = _output_cell(g, context, cell)
+            then[spec["id"]] = value
+            cell_types[j] = _join_output(cell_types[j], t, spec.get("field", ""))
+        rows.append({"id": g.row_id(table_id, str(rule.get("_id", "")), k), "when": when, "then": then})
+    written: dict[str, list[Written]] = {}
+    names = []
+    for j, spec in enumerate(outputs):
+        path = (spec.get("field") or "").strip()
+        if not path or not re.match(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$", path):
+            raise Unsupported(f"output field {path!r}")
+        names.append(_write(g, context, node, path, cell_types[j], written, bool(guard)))
+    for row in rows:
+        row["then"] = {name: row["then"][spec["id"]] for name, spec in zip(names, outputs, strict=True)}
+    used = any(condition["name"] in row["when"] for row in rows)
+    inputs = [c for c in columns if c is not condition] + ([condition] if used else [])
+    table = {"id": table_id, "description": f"decision table node {node['id']}", "hit_policy": policy,
+             "inputs": inputs, "outputs": names, "rows": rows}
+    _add_guard(table, guard)
+    g.tables.append(table)
+    return _after(context, content, written)
+
+
+def g_unique(columns: list[dict[str, str]], name: str) -> str:
+    taken = {c["name"] for c in columns}
+    candidate, k = name, 2
+    while candidate in taken or candidate in RESERVED or candidate.startswith("branch"):
+        candidate, k = f"{name}_{k}", k + 1
+    return candidate
+
+
+def _output_cell(g: _Graph, context: Context, cell: str) -> tuple[Any, Any]:
+    if not cell:
+        return None, NULL
+    node = parse_zen(cell)
+    if node[0] == "num":
+        return node[1], NUMBER
+    if node[0] == "bool":
+        return node[1], BOOLEAN
+    if node[0] == "null":
+        return None, NULL
+    if node[0] == "str" and not node[1].startswith("="):
+        return node[1], STRING
+    text, t = _Translator(g, context).expr(node)
+    return "=" + text, t
+
+
+def _join_output(a: Any, b: Any, path: str) -> Any:
+    joined = _join(a, b)
+    if joined == MIXED:
+        raise Unsupported(f"the rows give output {path!r} different types")
+    return joined
+
+
+def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
+                 guard: list[tuple[str, str]]) -> Context:
+    _check_mode(content)
+    local: dict[str, tuple[str, Any]] = {}
+    written: dict[str, list[Written]] = {}
+    then: dict[str, Any] = {}
+    names = []
+    for item in content.get("expressions", []):
+        key = (item.get("key") or "").strip()
+        value = (item.get("value") or "").strip()
+        if not key or not value:
+            continue
+        text, t = _Translator(g, context, local=local).expr(parse_zen(value))
+        local[key] = (text, t)
+        name = _write(g, context, node, key, t, written, bool(guard))
+        names.append(name)
+        then[name] = "=" + text
+    if not names:
+        raise Unsupported("an expression node without expressions")
+    table_id = g.table_id(node)
+    table = {"id": table_id, "description": f"expression node {node['id']}", "hit_policy": "first",
+             "inputs": [], "outputs": names, "rows": [{"id": g.row_id(table_id, "expressions", 0), "when": {}, "then": then}]}
+    _add_guard(table, guard)
+    g.tables.append(table)
+    return _after(context, content, written)
+
+
+def to_yaml(pack: JdmPack) -> str:
+    mapping = "".join(f"# output {name} is the graph's {path}\n" for name, path in pack.paths.items() if name != path)
+    return render_pack(pack.document, pack.unsupported, mapping)
+
+
+def convert(path: Path) -> JdmPack:
+    graph = json.loads(path.read_text(encoding="utf-8"))
+    return convert_graph(graph, path.stem)
