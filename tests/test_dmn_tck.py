@@ -70,6 +70,9 @@ def test_import_and_conformance_commands(tmp_path: Path) -> None:
     assert result.ok
     assert result.pack is not None
     assert result.pack.tables[0].hit_policy == "priority"
-    proc = subprocess.run([sys.executable, "-m", "api.cli", "conformance", "--dmn-tck", str(shared("dmn-tck", "compliance-level-2"))],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
-    assert proc.stdout.strip().splitlines()[-1] == "dmn-tck: 17 models imported, 0 unsupported; 51 cases passed, 0 failed"
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "conformance", "--dmn-tck", str(shared("dmn-tck", "compliance-level-2")),
+                           "--zen", str(shared("zen", "graphs"))], cwd=ROOT, capture_output=True, text=True, check=True)
+    summary = [line for line in proc.stdout.splitlines() if line.startswith(("dmn-tck:", "zen:"))]
+    assert summary[0] == "dmn-tck: 17 models imported, 0 unsupported; 51 cases passed, 0 failed"
+    assert summary[1].startswith("zen: ")
+    assert summary[1].endswith(" 0 failed")
