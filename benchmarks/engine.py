@@ -450,10 +450,10 @@ def _graph_row(zen: Any, path: Path, rounds: int, per_pass: int) -> None:
     assert outcome.pack is not None
     pack, as_of = outcome.pack, conformance_as_of
     validated = [pack.validate(outcome.converted.request(r)) for r in arbiter_requests]
-    runs: dict[str, Callable[[], None]] = {
-        "arbiter": lambda: [outcome.decide(r) for r in arbiter_requests] and None,
-        "evaluate": lambda: [pack.evaluate(v, as_of) for v in validated] and None,
-        "zen": lambda: [engine.evaluate(name, r) for r in zen_requests] and None,
+    runs: dict[str, Callable[[], object]] = {
+        "arbiter": lambda: [outcome.decide(r) for r in arbiter_requests],
+        "evaluate": lambda: [pack.evaluate(v, as_of) for v in validated],
+        "zen": lambda: [engine.evaluate(name, r) for r in zen_requests],
     }
     times: dict[str, list[float]] = {who: [] for who in runs}
     for r in range(rounds):

@@ -18,7 +18,7 @@ from typing import Any
 
 import defusedxml.ElementTree as safe_xml
 
-from rules.emit import render_pack
+from rules.emit import identifier, render_pack
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
 
@@ -34,13 +34,6 @@ class DmnPack:
     document: dict[str, Any]
     names: dict[str, str] = field(default_factory=dict)  # DMN name -> pack identifier
     unsupported: list[str] = field(default_factory=list)
-
-
-def identifier(name: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())
-    if not text or not text[0].isalpha():
-        text = "x_" + text
-    return text
 
 
 def _ns(root: ET.Element) -> str:

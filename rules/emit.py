@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 import yaml
+
+
+def identifier(name: str) -> str:
+    """A pack name for a source's name: 'Approval Status' -> 'Approval_Status'."""
+    text = re.sub(r"[^A-Za-z0-9_]+", "_", name.strip()).strip("_")
+    if not text or not text[0].isalpha():
+        text = "x_" + text
+    return text[:60]
 
 
 class _Dumper(yaml.SafeDumper):
@@ -13,9 +22,8 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
-    text = str(value)
-    # a whole number stays an integer; anything else must read back as the same decimal
-    return dumper.represent_scalar("tag:yaml.org,2002:int" if value == value.to_integral_value() and "E" not in text and "." not in text else "tag:yaml.org,2002:float", text)
+    text = format(value, "f")  # never an exponent, which YAML would not read back as a number
+    return dumper.represent_scalar("tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int", text)
 
 
 _Dumper.add_representer(Decimal, _decimal)

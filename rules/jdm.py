@@ -30,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rules.emit import render_pack
+from rules.emit import identifier, render_pack
 from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen, parse_zen_unary
 from rules.parser import UNSAFE_NAMES
 
@@ -130,13 +130,6 @@ def _project(value: Any, t: Any) -> Any:
     if isinstance(t, ListOf) and isinstance(value, list):
         return [_project(v, t.item) for v in value]
     return value
-
-
-def identifier(text: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_]+", "_", text.strip()).strip("_")
-    if not name or not name[0].isalpha():
-        name = "x_" + name
-    return name[:60]
 
 
 def _row_id(raw: str, k: int) -> str:
@@ -244,7 +237,9 @@ class _Schema:
             out[name] = spec
         return out
 
-    def declared(self) -> Any:
+    def declared(self, fields: dict[str, Any]) -> Any:
+        """The declared inputs (``fields()``) as types, dates included."""
+
         def build(prefix: str, specs: dict[str, Any]) -> Any:
             fields = []
             for name, spec in specs.items():
@@ -252,7 +247,7 @@ class _Schema:
                 fields.append((name, build(path + ".", spec["fields"]) if spec["type"] == "object" else self.lookup(path)))
             return ObjectOf(tuple(fields))
 
-        return build("", self.fields())
+        return build("", fields)
 
 
 def _field_spec(t: Any, what: str) -> dict[str, Any]:
@@ -551,7 +546,6 @@ class _Graph:
         self.schema = _Schema([t["input"] for t in self.tests])
         self.taken: set[str] = set()
         self.tables: list[dict[str, Any]] = []
-        self.types: dict[str, Any] = {}  # pack name -> type
         self.unsupported: list[str] = []
         self.switches: dict[str, str] = {}  # switch node id -> pack name of the branch it takes
         self.table_ids: dict[str, str] = {}  # node id -> table id
@@ -719,13 +713,14 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
     if not outputs:
         raise Unsupported("the graph writes no value")
     pack.echo_request = result.request
-    pack.schema = g.schema.declared()
+    inputs = g.schema.fields()
+    pack.schema = g.schema.declared(inputs)
     pack.document = {
         "pack": identifier(g.name).replace("__", "_"),
         "version": "1.0.0",
         "description": f"Converted from the GoRules JDM graph {g.name}",
         "owner": "jdm-import",
-        "inputs": g.schema.fields(),
+        "inputs": inputs,
         "tables": g.tables,
         "outputs": outputs,
     }
@@ -778,7 +773,6 @@ def _switch(g: _Graph, node: dict[str, Any], context: Context, guard: list[tuple
              "inputs": columns, "outputs": [name], "rows": rows}
     _add_guard(table, guard)
     g.tables.append(table)
-    g.types[name] = STRING
 
 
 def _add_guard(table: dict[str, Any], guard: list[tuple[str, str]]) -> None:
@@ -789,10 +783,8 @@ def _add_guard(table: dict[str, Any], guard: list[tuple[str, str]]) -> None:
             row["when"] = {column: json.dumps(value), **row["when"]}
 
 
-def _write(g: _Graph, context: Context, node: dict[str, Any], path: str, t: Any, written: dict[str, list[Written]],
-           guarded: bool) -> str:
+def _write(g: _Graph, context: Context, path: str, t: Any, written: dict[str, list[Written]], guarded: bool) -> str:
     name = g.name_for(path)
-    g.types[name] = t
     entry = Written(name, t)
     if guarded and path in context.written:
         written[path] = [*context.written[path], entry]
@@ -827,7 +819,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
     for k, spec in enumerate(content.get("inputs", [])):
         field_text = (spec.get("field") or "").strip()
         if field_text:
-            label = g_unique([*columns, condition], identifier(spec.get("name") or field_text or f"input_{k + 1}"))
+            label = _unique_column([*columns, condition], identifier(spec.get("name") or field_text or f"input_{k + 1}"))
             text, t = _Translator(g, context).expr(parse_zen(field_text))
             columns.append({"name": label, "expr": text})
         else:
@@ -864,7 +856,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
         path = (spec.get("field") or "").strip()
         if not path or not re.match(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$", path):
             raise Unsupported(f"output field {path!r}")
-        names.append(_write(g, context, node, path, cell_types[j], written, bool(guard)))
+        names.append(_write(g, context, path, cell_types[j], written, bool(guard)))
     for row in rows:
         row["then"] = {name: row["then"][spec["id"]] for name, spec in zip(names, outputs, strict=True)}
     used = any(condition["name"] in row["when"] for row in rows)
@@ -876,7 +868,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
     return _after(context, content, written)
 
 
-def g_unique(columns: list[dict[str, str]], name: str) -> str:
+def _unique_column(columns: list[dict[str, str]], name: str) -> str:
     taken = {c["name"] for c in columns}
     candidate, k = name, 2
     while candidate in taken or candidate in RESERVED or candidate.startswith("branch"):
@@ -921,7 +913,7 @@ def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], conte
             continue
         text, t = _Translator(g, context, local=local).expr(parse_zen(value))
         local[key] = (text, t)
-        name = _write(g, context, node, key, t, written, bool(guard))
+        name = _write(g, context, key, t, written, bool(guard))
         names.append(name)
         then[name] = "=" + text
     if not names:

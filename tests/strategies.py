@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
@@ -199,7 +200,10 @@ def jdm_requests(converted: Any, graph: dict[str, Any]) -> st.SearchStrategy[dic
             return st.dates(min_value=dt.date(2015, 1, 1), max_value=dt.date(2030, 12, 31)).map(dt.date.isoformat)
         return st.none()
 
-    bases = [case["input"] for case in graph.get("tests") or [] if isinstance(case.get("input"), dict)] or [{}]
+    # the examples with exact decimals, copied per draw since a draw changes its copy
+    bases = [json.loads(json.dumps(case["input"]), parse_float=Decimal)
+             for case in graph.get("tests") or [] if isinstance(case.get("input"), dict)] or [{}]
+    some_example = st.sampled_from(bases).map(copy.deepcopy)
     leaves: list[tuple[tuple[str, ...], Any]] = []
 
     def walk(t: Any, path: tuple[str, ...]) -> None:
@@ -214,9 +218,9 @@ def jdm_requests(converted: Any, graph: dict[str, Any]) -> st.SearchStrategy[dic
 
     @st.composite
     def one_field_changed(draw: st.DrawFn) -> dict[str, Any]:
-        request = json.loads(json.dumps(draw(st.sampled_from(bases))), parse_float=Decimal)
+        request = draw(some_example)
         if not leaves:
-            return request  # type: ignore[no-any-return]
+            return request
         path, t = draw(st.sampled_from(leaves))
         target = request
         for part in path[:-1]:
@@ -224,13 +228,12 @@ def jdm_requests(converted: Any, graph: dict[str, Any]) -> st.SearchStrategy[dic
                 target[part] = {}
             target = target[part]
         target[path[-1]] = draw(build(t, ".".join(path)))
-        return request  # type: ignore[no-any-return]
+        return request
 
     @st.composite
-    def all_fields_drawn(draw: st.DrawFn) -> dict[str, Any]:
+    def all_fields_drawn(draw: st.DrawFn) -> Any:
         # the example keeps the fields the graph does not read (zen may require them)
-        request = json.loads(json.dumps(draw(st.sampled_from(bases))), parse_float=Decimal)
-        return _overlay(request, draw(fresh))
+        return _overlay(draw(some_example), draw(fresh))
 
     return st.one_of(one_field_changed(), all_fields_drawn())
 
