@@ -29,14 +29,14 @@ import tarfile
 import tempfile
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 from engine import jsonio
-from engine.compiled import CompiledPack
+from engine.compiled import CompiledPack, Decision
 from engine.registry import PackSet, build_pack_set, with_backend
 from rules.errors import ArbiterError
 
@@ -89,13 +89,56 @@ def resolve_spec(text: str, workdir: Path) -> Spec:
     return Spec(text, folder, parse_pins(pins))
 
 
+class SharedSteps:
+    """Within one order, a step both sides run with the same pack version on the same input is decided once.
+
+    Evaluation is a pure function of (input, pack version, as_of), so sharing only saves time
+    (allocation and routing are usually the same version on both sides). Lists and objects
+    are matched by identity, which holds because both sides read one validated order; the
+    memo keeps what it matched alive and is cleared before each order, so no id is reused.
+    """
+
+    def __init__(self) -> None:
+        self.decisions: dict[str, list[tuple[dt.date, dict[str, Any], Decision]]] = {}
+        self.reused = 0
+
+    def clear(self) -> None:
+        self.decisions.clear()
+
+    def decide(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str]) -> Decision:
+        seen = self.decisions.setdefault(pack.digest, [])
+        for seen_as_of, seen_values, decision in seen:
+            if seen_as_of == as_of and _same_input(seen_values, values):
+                self.reused += 1
+                return decision
+        decision = pack.decide_step(values, as_of, trusted)
+        seen.append((as_of, values, decision))
+        return decision
+
+
+def _same_input(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for name, x in a.items():
+        y = b[name]
+        if x is y:
+            continue
+        if x.__class__ is not y.__class__ or isinstance(x, (dict, list)) or x != y:
+            return False
+        if isinstance(x, Decimal) and str(x) != str(y):  # 1.0 and 1.00 are equal but not the same input
+            return False
+    return True
+
+
 class SpecPacks:
     """A PackSet seen through a spec: pinned versions, else the newest effective on one date."""
 
-    def __init__(self, packs: PackSet, pins: dict[str, str], effective_on: dt.date) -> None:
+    def __init__(self, packs: PackSet, pins: dict[str, str], effective_on: dt.date,
+                 shared: SharedSteps | None = None) -> None:
         self.packs = packs
         self.pins = pins
         self.effective_on = effective_on
+        self.shared = shared
         for name, version in pins.items():
             packs.get(name, version)  # unknown pins fail at start, not per order
         for pack in packs:
@@ -107,6 +150,11 @@ class SpecPacks:
         if version is not None:
             return self.packs.get(name, version)
         return self.packs.get(name, None, self.effective_on)
+
+    def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str]) -> Decision:
+        if self.shared is None:
+            return pack.decide_step(values, as_of, trusted)
+        return self.shared.decide(pack, values, as_of, trusted)
 
     def all_rows(self, root: str) -> list[str]:
         """Every row that deciding ``root`` could fire, as step.table:row (or table:row)."""
@@ -120,7 +168,7 @@ class SpecPacks:
         return out
 
 
-def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native") -> SpecPacks:
+def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native", shared: SharedSteps | None = None) -> SpecPacks:
     packs, diagnostics = build_pack_set(spec.folder)
     if packs is None:
         for d in diagnostics:
@@ -129,7 +177,7 @@ def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native") -> Spe
     packs, notes = with_backend(packs, backend)
     for note in notes:
         print(f"simulate: {note}", file=sys.stderr)
-    return SpecPacks(packs, spec.pins, effective_on)
+    return SpecPacks(packs, spec.pins, effective_on, shared)
 
 
 def effective_date(text: str | None) -> dt.date:
@@ -140,23 +188,28 @@ def effective_date(text: str | None) -> dt.date:
 # Orders in, one decision per side out.
 
 
-def read_orders(path: Path) -> Iterator[tuple[str, dt.date, Any]]:
-    """(order id, as_of, pack input) from canonical orders or an API decision log (JSONL, optionally .gz)."""
+def read_records(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) of every non-empty line: workers parse, so the parent only reads."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            record = jsonio.loads(line)
-            if "input" in record and "request_id" in record:  # a decision log line
-                value = record["input"]
-                as_of = dt.date.fromisoformat(record["as_of"])
-                order_id = str(value.get("order_id") or record["request_id"]) if isinstance(value, dict) else record["request_id"]
-            else:
-                value = record
-                as_of = dt.date.fromisoformat(record.pop("as_of")) if "as_of" in record else dt.date(2000, 1, 1)
-                order_id = str(record.get("order_id", f"line-{number}"))
-            yield order_id, as_of, value
+            if line.strip():
+                yield number, line
+
+
+def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
+    """(order id, as_of, pack input) from a canonical order or an API decision log line."""
+    number, line = record
+    parsed = jsonio.loads(line)
+    if "input" in parsed and "request_id" in parsed:  # a decision log line
+        value = parsed["input"]
+        as_of = dt.date.fromisoformat(parsed["as_of"])
+        order_id = str(value.get("order_id") or parsed["request_id"]) if isinstance(value, dict) else parsed["request_id"]
+    else:
+        value = parsed
+        as_of = dt.date.fromisoformat(parsed.pop("as_of")) if "as_of" in parsed else dt.date(2000, 1, 1)
+        order_id = str(parsed.get("order_id", f"line-{number}"))
+    return order_id, as_of, value
 
 
 @functools.cache
@@ -165,13 +218,26 @@ def _metadata_to_drop(pack: CompiledPack) -> frozenset[str]:
     return frozenset(k for k in METADATA if k not in declared)
 
 
-def outcome(pack: CompiledPack, value: Any, as_of: dt.date) -> dict[str, Any]:
-    """What a side decided, in a stable, comparable shape."""
+Admitted = dict[str, Any] | ArbiterError
+
+
+def admit(pack: CompiledPack, value: Any) -> Admitted:
+    """The validated input, or why it is refused."""
     if isinstance(value, dict):  # record metadata, unless the pack itself takes it
         dropped = _metadata_to_drop(pack)
         value = {k: v for k, v in value.items() if k not in dropped}
     try:
-        d = pack.decide(value, as_of)
+        return pack.validate(value)
+    except ArbiterError as exc:
+        return exc
+
+
+def outcome(pack: CompiledPack, admitted: Admitted, as_of: dt.date) -> dict[str, Any]:
+    """What a side decided, in a stable, comparable shape."""
+    try:
+        if isinstance(admitted, ArbiterError):
+            raise admitted
+        d = pack.evaluate(admitted, as_of)
     except ArbiterError as exc:
         return {"decision": "error", "error": exc.code, "detail": exc.message, "rows": []}
     out = d.output
@@ -183,23 +249,58 @@ def outcome(pack: CompiledPack, value: Any, as_of: dt.date) -> dict[str, Any]:
     return result
 
 
+def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides' outcomes for one order; the same root version validates the order once."""
+    a_pack, b_pack = base.get(name), cand.get(name)
+    for side in (base, cand):
+        if side.shared is not None:
+            side.shared.clear()
+    a_input = admit(a_pack, value)
+    b_input = a_input if b_pack.digest == a_pack.digest else admit(b_pack, value)
+    return outcome(a_pack, a_input, as_of), outcome(b_pack, b_input, as_of)
+
+
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str = "native") -> None:
-    _WORKER["baseline"] = load_spec(baseline, effective_on, backend)
-    _WORKER["candidate"] = load_spec(candidate, effective_on, backend)
+def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str,
+                 parse: Callable[[Any], tuple[str, dt.date, Any]]) -> None:
+    shared = SharedSteps()
+    _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
+    _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
     _WORKER["pack"] = pack
+    _WORKER["parse"] = parse
 
 
-def _decide_chunk(chunk: list[tuple[str, dt.date, Any]]) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
-    base, cand, name = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"]
-    out = []
-    for order_id, as_of, value in chunk:
-        a = outcome(base.get(name), value, as_of)
-        b = outcome(cand.get(name), value, as_of)
-        out.append((order_id, as_of.isoformat(), a, b))
-    return out
+@dataclass
+class Chunk:
+    """What a worker sends back for a run of orders: its tally and the diff rows of the orders that changed."""
+
+    tally: Tally
+    diff: list[list[str]]
+
+
+def _replay_chunk(records: list[Any]) -> Chunk:
+    base, cand, name, parse = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"], _WORKER["parse"]
+    tally = Tally()
+    diff = []
+    for record in records:
+        order_id, as_of, value = parse(record)
+        a, b = decide_both(base, cand, name, value, as_of)
+        if tally.add(a, b):
+            diff.append(diff_row(order_id, as_of, a, b))
+    return Chunk(tally, diff)
+
+
+DIFF_HEADER = ["order_id", "as_of", "baseline_decision", "candidate_decision", "baseline_output", "candidate_output",
+               "baseline_rows", "candidate_rows"]
+
+
+def diff_row(order_id: str, as_of: dt.date, a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    return [order_id, as_of.isoformat(), a["decision"], b["decision"],
+            jsonio.dumps({k: v for k, v in a.items() if k not in ("rows", "steps")}).decode(),
+            jsonio.dumps({k: v for k, v in b.items() if k not in ("rows", "steps")}).decode(),
+            " ".join(a["rows"]), " ".join(b["rows"])]
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -213,23 +314,27 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def replay(orders: Iterable[tuple[str, dt.date, Any]], baseline: Spec, candidate: Spec, effective_on: dt.date,
-           pack: str, workers: int, backend: str = "native") -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
-    """Results in input order; at most 2 chunks per worker in flight, so memory stays flat."""
+def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, workers: int,
+           backend: str = "native", parse: Callable[[Any], tuple[str, dt.date, Any]] = parse_record) -> Iterator[Chunk]:
+    """Chunks of results in input order, whatever ``workers``; at most 2 chunks per worker in flight, so memory stays flat.
+
+    Workers parse, decide and tally; the parent only reads records and merges chunk tallies,
+    so it does not compete with the workers for the cores.
+    """
+    setup = (baseline, candidate, effective_on, pack, backend, parse)
     if workers <= 1:
-        _init_worker(baseline, candidate, effective_on, pack, backend)
-        for chunk in chunks(orders, CHUNK):
-            yield from _decide_chunk(chunk)
+        _init_worker(*setup)
+        for batch in chunks(records, CHUNK):
+            yield _replay_chunk(batch)
         return
-    with cf.ProcessPoolExecutor(workers, initializer=_init_worker,
-                                initargs=(baseline, candidate, effective_on, pack, backend)) as pool:
-        window: deque[cf.Future[Any]] = deque()
-        for chunk in chunks(orders, CHUNK):
-            window.append(pool.submit(_decide_chunk, chunk))
+    with cf.ProcessPoolExecutor(workers, initializer=_init_worker, initargs=setup) as pool:
+        window: deque[cf.Future[Chunk]] = deque()
+        for batch in chunks(records, CHUNK):
+            window.append(pool.submit(_replay_chunk, batch))
             if len(window) >= 2 * workers:
-                yield from window.popleft().result()
+                yield window.popleft().result()
         while window:
-            yield from window.popleft().result()
+            yield window.popleft().result()
 
 
 # ---------------------------------------------------------------------------------------
@@ -256,6 +361,18 @@ class Tally:
     fired: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
     change_rows: Counter[str] = field(default_factory=Counter)
     steps: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+
+    def merge(self, other: Tally) -> None:
+        """Add another run's counts: merged in input order, chunk by chunk, the result equals one tally of all."""
+        self.orders += other.orders
+        self.changed += other.changed
+        self.transitions.update(other.transitions)
+        self.change_rows.update(other.change_rows)
+        for side in ("baseline", "candidate"):
+            for name in ("mix", "reasons", "errors", "fired", "steps"):
+                getattr(self, name)[side].update(getattr(other, name)[side])
+            for name in ("held_value", "revenue", "margin", "touchless", "exceptions"):
+                getattr(self, name)[side] += getattr(other, name)[side]
 
     def add(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
         self.orders += 1
@@ -484,15 +601,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress = Progress(_count_lines(Path(args.orders)))
         with (out / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
             writer = csv.writer(diff_file, lineterminator="\n")
-            writer.writerow(["order_id", "as_of", "baseline_decision", "candidate_decision", "baseline_output",
-                             "candidate_output", "baseline_rows", "candidate_rows"])
-            for order_id, as_of, a, b in replay(read_orders(Path(args.orders)), baseline_spec, candidate_spec,
-                                                effective_on, args.pack, args.workers, args.backend):
-                if tally.add(a, b):
-                    writer.writerow([order_id, as_of, a["decision"], b["decision"],
-                                     jsonio.dumps({k: v for k, v in a.items() if k not in ("rows", "steps")}).decode(),
-                                     jsonio.dumps({k: v for k, v in b.items() if k not in ("rows", "steps")}).decode(),
-                                     " ".join(a["rows"]), " ".join(b["rows"])])
+            writer.writerow(DIFF_HEADER)
+            for chunk in replay(read_records(Path(args.orders)), baseline_spec, candidate_spec,
+                                effective_on, args.pack, args.workers, args.backend):
+                tally.merge(chunk.tally)
+                writer.writerows(chunk.diff)
                 progress.update(tally.orders)
         progress.update(tally.orders, final=True)
         result = summary(tally, baseline, candidate, args)
@@ -526,7 +639,7 @@ def cmd_order(args: argparse.Namespace) -> int:
         cand = load_spec(resolve_spec(args.candidate, workdir), effective_on)
         value = jsonio.loads(Path(args.order).read_bytes())
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else effective_on
-        a, b = outcome(base.get(args.pack), value, as_of), outcome(cand.get(args.pack), value, as_of)
+        a, b = decide_both(base, cand, args.pack, value, as_of)
         keys = [k for k in dict.fromkeys([*a, *b]) if k not in ("rows", "steps")]
         print(f"{'':<18}{'baseline':<34}{'candidate':<34}")
         for k in keys:

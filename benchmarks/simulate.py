@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/simulate.py [--orders 1000000] [--workers 2]
 
-The orders are streamed from a generator into the same ``simulate.replay`` that
-``simulate.py run`` uses (the full ``order`` flow on both sides: baseline ``policy_packs``,
+Raw history lines are streamed into the same ``simulate.replay`` that ``simulate.py run``
+uses, and perturbed in the workers (the full ``order`` flow on both sides: baseline ``policy_packs``,
 candidate credit 1.1.0 + pricing 2.0.0), so nothing of N size is ever held. Prints wall
 time, orders/s, and the peak RSS of the parent and of the workers at checkpoints, to show
 memory stays flat as N grows. Target on the 2-core machine: 1,000,000 orders under 120 s.
@@ -29,14 +29,23 @@ import simulate  # noqa: E402
 from engine import jsonio  # noqa: E402
 
 
-def perturbed(base: list[tuple[str, dt.date, Any]], n: int) -> Iterator[tuple[str, dt.date, Any]]:
-    """Round k of the history shifts quantities by k % 3 and dates by k days: new orders, same shape."""
+def perturbed(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
+    """Round k of the history shifts quantities by k % 3 and dates by k days: new orders, same shape.
+
+    Runs in the workers (as ``simulate.replay``'s parser), so the parent only hands out raw lines.
+    """
+    k, line = record
+    order_id, as_of, value = simulate.parse_record((0, line))
+    if k:
+        for order_line in value["lines"]:
+            order_line["quantity"] += k % 3
+    return f"{order_id}-{k}", as_of + dt.timedelta(days=k % 30), value
+
+
+def rounds(history: list[bytes], n: int) -> Iterator[tuple[int, bytes]]:
     for i in range(n):
-        k, j = divmod(i, len(base))
-        order_id, as_of, value = base[j]
-        if k:
-            value = dict(value, lines=[dict(line, quantity=line["quantity"] + (k % 3)) for line in value["lines"]])
-        yield f"{order_id}-{k}", as_of + dt.timedelta(days=k % 30), value
+        k, j = divmod(i, len(history))
+        yield k, history[j]
 
 
 def rss_mb(who: int) -> float:
@@ -50,22 +59,23 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        history = Path(tmp) / "online-retail.jsonl"
+        path = Path(tmp) / "online-retail.jsonl"
         subprocess.run([sys.executable, str(ROOT / "simulate.py"), "import", "online-retail",
-                        str(ROOT.parent / "shared" / "data" / "online-retail"), "--out", str(history)], check=True)
-        base = list(simulate.read_orders(history))
+                        str(ROOT.parent / "shared" / "data" / "online-retail"), "--out", str(path)], check=True)
+        history = [line for _, line in simulate.read_records(path)]
     packs = ROOT / "policy_packs"
     baseline = simulate.Spec(str(packs), packs, {})
     candidate = simulate.Spec(f"{packs}#credit@1.1.0,pricing@2.0.0", packs, {"credit": "1.1.0", "pricing": "2.0.0"})
-    print(f"{len(base):,} historic orders; replaying {args.orders:,} against two versions with {args.workers} workers",
+    print(f"{len(history):,} historic orders; replaying {args.orders:,} against two versions with {args.workers} workers",
           flush=True)
     tally = simulate.Tally()
     start = time.perf_counter()
-    checkpoints = {args.orders // 4, args.orders // 2, args.orders}
-    for _, _, a, b in simulate.replay(perturbed(base, args.orders), baseline, candidate, dt.date(2026, 11, 24),
-                                      "order", args.workers):
-        tally.add(a, b)
-        if tally.orders in checkpoints:
+    checkpoints = [args.orders // 4, args.orders // 2, args.orders]
+    for chunk in simulate.replay(rounds(history, args.orders), baseline, candidate, dt.date(2026, 11, 24), "order",
+                                 args.workers, parse=perturbed):
+        tally.merge(chunk.tally)
+        if checkpoints and tally.orders >= checkpoints[0]:
+            checkpoints = [c for c in checkpoints if c > tally.orders]
             elapsed = time.perf_counter() - start
             print(f"  {tally.orders:>10,} orders  {elapsed:7.1f} s  {tally.orders / elapsed:7,.0f} orders/s  "
                   f"peak RSS parent {rss_mb(resource.RUSAGE_SELF):.0f} MB, workers {rss_mb(resource.RUSAGE_CHILDREN):.0f} MB",

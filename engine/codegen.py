@@ -38,6 +38,7 @@ class Generator:
         self.column_var: str | None = None
         self.table_count = 0
         self.per_element = False  # inside a for_each loop: tables append their matches
+        self.indexed = False  # a keyed sum needs the per-evaluation index cache ``_ix``
 
     # Plumbing.
 
@@ -184,8 +185,20 @@ class Generator:
             if fn == "sort_by":
                 sort_keys = "".join(f"{self.expr(k)}, " for k in args[1:])
                 return f"sorted({source}, key=lambda {var}: ({sort_keys}))"
-            body = self.expr(args[1]) if len(args) > 1 else var
-            return self.aggregate(fn, f"{body} for {var} in {source}", args[1].type if len(args) > 1 else None)
+            if len(args) == 1:
+                return self.aggregate(fn, f"{var} for {var} in {source}", None)
+            body = args[1]
+            if fn == "sum" and _zero_else(body):
+                # sum(xs as x, if c then v else 0) adds v where c holds: filter, do not add zeros
+                assert isinstance(body, s.Conditional)
+                keyed = self.keyed_sum(source, scope, body)
+                if keyed is not None:
+                    return keyed
+                cond = self.expr(body.condition)
+                if body.condition.type.nullable:
+                    cond = f"({cond}) is True"
+                return self.aggregate(fn, f"{self.expr(body.then)} for {var} in {source} if {cond}", body.then.type)
+            return self.aggregate(fn, f"{self.expr(body)} for {var} in {source}", body.type)
         fn = node.function
         rendered = [self.expr(a) for a in args]
         if fn in ("min", "max", "sum", "count", "any", "all") and args[0].type.kind == "list":
@@ -199,13 +212,39 @@ class Generator:
             return f"f_abs({rendered[0]})" if args[0].type.nullable else f"abs({rendered[0]})"
         if fn == "round":
             mode = args[2].value if len(args) == 3 else "half_even"  # type: ignore[attr-defined]
+            if isinstance(args[1], s.Literal) and not args[0].type.nullable:
+                # the usual case, round(x, 2, "half_up"): one C call on a context carrying the rounding
+                quantum = self.constant(Decimal(1).scaleb(-args[1].value))
+                return f"{self.constant(QUANTIZE[mode])}({rendered[0]}, {quantum})"
             return f"f_round({rendered[0]}, {rendered[1]}, {mode!r})"
         if fn in ("floor", "ceiling"):
             return f"f_{fn}({rendered[0]})"
         return f"{fn}({', '.join(rendered)})"
 
+    def keyed_sum(self, source: str, scope: int, body: s.Conditional) -> str | None:
+        """sum(xs as x, if x.key = k then x.amount else 0), k not about x: a hash lookup, not a scan.
+
+        The stock of one SKU in one warehouse, asked for every order line: the totals per key
+        are built once per list and evaluation (``_ix``), then each line is one dict lookup.
+        Python's ``==`` and dict lookup agree on the key types allowed here, null included.
+        """
+        cond, amount = body.condition, body.then
+        amount_field = _item_field(amount, scope)
+        if not (isinstance(cond, s.Binary) and cond.op == "=") or amount_field is None or amount.type.nullable:
+            return None
+        for item_side, key_side in ((cond.left, cond.right), (cond.right, cond.left)):
+            key_field = _item_field(item_side, scope)
+            if key_field is not None and item_side.type.kind in _HASHABLE and not _mentions(key_side, scope):
+                exact = amount.type.numeric != "integer"
+                self.indexed = True
+                return f"sum_by(_ix, {source}, {key_field!r}, {amount_field!r}, {exact}).get({self.expr(key_side)}, 0)"
+        return None
+
     def aggregate(self, fn: str, generator: str, body_type: Type | None) -> str:
         if fn == "sum":
+            if body_type is not None and not body_type.nullable:
+                # no nulls to skip; whole numbers add exactly without a decimal context
+                return f"sum([{generator}])" if body_type.numeric == "integer" else f"exact_sum([{generator}])"
             return f"agg_sum({generator})"
         if fn in ("min", "max"):
             return f"agg_{fn}({generator})"
@@ -289,8 +328,8 @@ class Generator:
         self.emit("return out, matched, reasons")
         params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else []) + (
             ["match"] if self.delegate else [])
-        header = f"def evaluate({', '.join(params)}):"
-        return header + "\n" + "\n".join(self.lines) + "\n"
+        header = f"def evaluate({', '.join(params)}):\n" + ("    _ix = {}\n" if self.indexed else "")
+        return header + "\n".join(self.lines) + "\n"
 
     def next_table(self) -> int:
         self.table_count += 1
@@ -344,9 +383,9 @@ class Generator:
             self.emit(f"if {target} is not None: {target} = int({target})")
         elif spec.type == "list" and spec.items is not None:
             # an output lists what it declares, not whatever else the elements carried
-            keys = self.constant(tuple(spec.items))
+            picked = ", ".join(f"{k!r}: _e.get({k!r})" for k in spec.items)
             guard = f"if {target} is not None: " if nullable else ""
-            self.emit(f"{guard}{target} = [{{_k: _e.get(_k) for _k in {keys}}} for _e in {target}]")
+            self.emit(f"{guard}{target} = [{{{picked}}} for _e in {target}]")
 
     def table(self, t: int, table: TableDef) -> None:
         columns = []
@@ -517,6 +556,29 @@ class Generator:
             self.emit(f"{var} = _res if {matched} else {fallback}")
 
 
+_HASHABLE = frozenset({"string", "number", "boolean", "date", "null"})
+
+
+def _item_field(node: s.Node, scope: int) -> str | None:
+    """The field name when ``node`` reads a field of the item bound by ``scope``."""
+    if isinstance(node, s.Name) and node.symbol.kind == "item_field" and node.symbol.scope == scope:
+        return str(node.symbol.name)
+    if (isinstance(node, s.Member) and isinstance(node.target, s.Name) and node.target.symbol.kind == "item"
+            and node.target.symbol.scope == scope and not node.target.type.nullable):
+        return node.name
+    return None
+
+
+def _mentions(node: s.Node, scope: int) -> bool:
+    return any(isinstance(n, s.Name) and n.symbol is not None and n.symbol.kind in ("item", "item_field")
+               and n.symbol.scope == scope for n in s.walk(node))
+
+
+def _zero_else(node: s.Node) -> bool:
+    return (isinstance(node, s.Conditional) and isinstance(node.otherwise, s.Literal)
+            and node.otherwise.value == 0 and not isinstance(node.otherwise.value, bool))
+
+
 class _Index(dict):  # type: ignore[type-arg]
     """A lookup index; hashable by identity so it can live in the constant table."""
 
@@ -537,7 +599,8 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
             if isinstance(node, s.Name) and node.symbol is not None and node.symbol.kind == "output":
                 gen.bind(node.symbol, f"out[{node.symbol.name!r}]")
     body = "".join(f"{gen.expr(inv.expr)}, " for inv in pack.invariants)
-    return f"def invariants(inp, out, as_of):\n    return ({body})\n", gen.constants
+    index = "    _ix = {}\n" if gen.indexed else ""
+    return f"def invariants(inp, out, as_of):\n{index}    return ({body})\n", gen.constants
 
 
 def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False) -> tuple[str, dict[str, Any]]:

@@ -8,12 +8,23 @@ from typing import Any
 
 from engine import jsonio
 from engine.codegen import generate, generate_invariants
-from engine.inputs import compile_validator, project
+from engine.inputs import compile_validator
 from engine.runtime import NAMESPACE
 from rules.errors import DecisionError, InputError
 from rules.ir import PackIR
+from rules.model import FieldSpec
+from rules.syntax import Member, Name, Node
 
 Evaluate = Callable[..., tuple[dict[str, Any], dict[str, list[str]], list[str]]]
+
+
+def _shape(spec: FieldSpec) -> Any:
+    """What validation depends on: the spec without its descriptions."""
+    dumped = spec.model_dump(exclude={"description"})
+    for nested in ("items", "fields"):
+        if spec.__dict__[nested] is not None:
+            dumped[nested] = {name: _shape(sub) for name, sub in spec.__dict__[nested].items()}
+    return dumped
 
 
 class Decision:
@@ -69,6 +80,8 @@ class CompiledPack:
         self._invariants: Callable[..., Any] | None = None
         self.pack_set: Any = None  # set by the registry; flows run their steps from it
         self.validate = compile_validator(ir.inputs)
+        self._step_validators: dict[frozenset[str], Callable[[Any], dict[str, Any]]] = {}
+        self._trusted: dict[tuple[int, str], frozenset[str]] = {}  # flows: per (step, step digest)
 
     @staticmethod
     def _load(source: str, constants: dict[str, Any]) -> Any:
@@ -128,7 +141,7 @@ class CompiledPack:
             step = self.ir.steps[index]
             pack = pack_set.get(step.pack, step.version, as_of)
             try:
-                decision = pack.decide(project(pack.ir.inputs, values), as_of)
+                decision = pack_set.decide_step(pack, values, as_of, self.trusted_step_inputs(index, pack))
             except InputError as exc:
                 raise DecisionError("step-input", f"step {step.id!r} gave {pack.key} an invalid input: {exc.message}") from None
             except DecisionError as exc:
@@ -141,6 +154,39 @@ class CompiledPack:
             return output
 
         return run_step
+
+    def decide_step(self, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str] = frozenset()) -> Decision:
+        """Decide as a flow's step: ``values`` come from a validated flow input and may carry more fields.
+
+        ``trusted`` fields were validated by the flow against the very same schema, so they are
+        passed through as they are; the others are validated, undeclared fields dropped.
+        """
+        validate = self._step_validators.get(trusted)
+        if validate is None:
+            validate = self._step_validators[trusted] = compile_validator(
+                [f for f in self.ir.inputs if f.name not in trusted], strict=False, passthrough=trusted)
+        return self.evaluate(validate(values), as_of)
+
+    def trusted_step_inputs(self, index: int, step_pack: CompiledPack) -> frozenset[str]:
+        """The inputs of step ``index`` that this flow reads, unchanged, from an input declared exactly as the step declares it."""
+        key = (index, step_pack.digest)
+        found = self._trusted.get(key)
+        if found is None:
+            declared = {f.name: f.spec for f in step_pack.ir.inputs}
+            found = self._trusted[key] = frozenset(
+                name for name, node in self.ir.steps[index].inputs.items()
+                if name in declared and (spec := self._input_spec(node)) is not None and _shape(spec) == _shape(declared[name]))
+        return found
+
+    def _input_spec(self, node: Node) -> FieldSpec | None:
+        """The declared spec of a flow input (or a field of a required object input) that ``node`` reads as is."""
+        if isinstance(node, Name) and node.symbol is not None and node.symbol.kind == "input":
+            return next((f.spec for f in self.ir.inputs if f.name == node.symbol.name), None)
+        if isinstance(node, Member) and not node.target.type.nullable:
+            parent = self._input_spec(node.target)
+            if parent is not None and parent.type == "object" and parent.fields:
+                return parent.fields.get(node.name)
+        return None
 
     def decide(self, raw: Any, as_of: dt.date, *, trace: bool = False) -> Decision:
         """Validate ``raw`` against the input schema, then decide."""

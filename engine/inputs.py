@@ -157,98 +157,139 @@ def field_coercer(spec: FieldSpec) -> Coerce:
     return _object(spec.fields or {})
 
 
-def _fast_path(fields: list[FieldDef]) -> Callable[[Any], dict[str, Any] | None]:
+class _FastPath:
     """Generated straight-line validation of a well-formed input; None sends it to the slow path.
 
-    It accepts exactly what the slow path accepts and builds the same dict (the suite holds
-    the two equal on random inputs); anything unusual, valid or not, returns None.
+    It accepts exactly what the slow path accepts and builds the same values (the suite holds
+    the two equal on random inputs); anything unusual, valid or not, returns None. Objects and
+    lists of objects get a generated function each, so nested inputs (order lines, warehouse
+    stock) stay off the interpreted path. With ``strict=False`` undeclared fields are dropped
+    instead of refused: a flow's step gets a projection of richer, already validated objects.
     """
-    lines = ["def fast(raw):", "    if raw.__class__ is not dict or not KNOWN.issuperset(raw):", "        return None"]
-    namespace: dict[str, Any] = {"Decimal": Decimal, "KNOWN": frozenset(f.name for f in fields), "MAX": MAX_MAGNITUDE,
-                                 "date": dt.date, "fromiso": dt.date.fromisoformat}
-    names = []
-    for i, f in enumerate(fields):
-        spec, v = f.spec, f"v{i}"
-        names.append(f"{f.name!r}: {v}")
-        lines.append(f"    {v} = raw.get({f.name!r})")
-        if spec.optional:
-            namespace[f"D{i}"] = spec.default
-            lines.append(f"    if {v} is None:")
-            lines.append(f"        {v} = D{i}")
-            lines.append("    else:")
-            indent = "        "
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.ns: dict[str, Any] = {"Decimal": Decimal, "MAX": MAX_MAGNITUDE, "date": dt.date,
+                                   "fromiso": dt.date.fromisoformat}
+        self.source: list[str] = []
+        self.count = 0
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def build(self, fields: dict[str, FieldSpec], passthrough: frozenset[str]) -> Callable[[Any], dict[str, Any] | None]:
+        name = self.object(fields, passthrough)
+        exec("\n".join(self.source), self.ns)  # noqa: S102 - generated from the declared schema only
+        fast: Callable[[Any], dict[str, Any] | None] = self.ns[name]
+        return fast
+
+    def object(self, fields: dict[str, FieldSpec], passthrough: frozenset[str] = frozenset()) -> str:
+        fn = self.fresh("obj")
+        lines = [f"def {fn}(raw):"]
+        if self.strict:
+            known = self.fresh("KNOWN")
+            self.ns[known] = frozenset(fields)
+            lines += [f"    if raw.__class__ is not dict or not {known}.issuperset(raw):", "        return None"]
         else:
-            lines.append(f"    if {v} is None:")
-            lines.append("        return None")
-            indent = "    "
-        body = _fast_check(spec, v, i, namespace)
-        lines.extend(indent + line for line in body)
-    lines.append("    return {" + ", ".join(names) + "}")
-    exec("\n".join(lines), namespace)  # noqa: S102 - generated from the declared schema only
-    fast: Callable[[Any], dict[str, Any] | None] = namespace["fast"]
-    return fast
+            lines += ["    if raw.__class__ is not dict:", "        return None"]
+        names = []
+        for i, (name, spec) in enumerate(fields.items()):
+            v = f"v{i}"
+            names.append(f"{name!r}: {v}")
+            lines.append(f"    {v} = raw.get({name!r})")
+            if spec.optional:
+                default = self.fresh("D")
+                self.ns[default] = spec.default
+                lines += [f"    if {v} is None:", f"        {v} = {default}", "    else:"]
+                indent = "        "
+            else:
+                lines += [f"    if {v} is None:", "        return None"]
+                indent = "    "
+            lines.extend(indent + line for line in self.check(spec, v))
+        names += [f"{name!r}: raw.get({name!r})" for name in sorted(passthrough)]
+        lines.append("    return {" + ", ".join(names) + "}")
+        self.source += [*lines, ""]
+        return fn
+
+    def item(self, kind: str) -> str:
+        fn = self.fresh("item")
+        self.source += [f"def {fn}(x):", *("    " + line for line in self.check(FieldSpec(type=kind), "x")), "    return x", ""]
+        return fn
+
+    def check(self, spec: FieldSpec, v: str) -> list[str]:
+        kind = spec.type
+        bounds = []
+        if spec.min is not None:
+            low = self.fresh("LO")
+            self.ns[low] = spec.min
+            bounds.append(f"{v} < {low}")
+        if spec.max is not None:
+            high = self.fresh("HI")
+            self.ns[high] = spec.max
+            bounds.append(f"{v} > {high}")
+        out_of_bounds = [f"if {' or '.join(bounds)}:", "    return None"] if bounds else []
+        if kind in ("money", "decimal", "integer"):
+            lines = [f"if {v}.__class__ is int:", f"    if not -MAX < {v} < MAX:", "        return None"]
+            if kind != "integer":
+                lines.append(f"    {v} = Decimal({v})")
+            lines += [f"elif {v}.__class__ is Decimal and {v}.is_finite() and -MAX < {v} < MAX:"]
+            if kind == "integer":
+                lines += [f"    if {v} != {v}.to_integral_value():", "        return None", f"    {v} = int({v})"]
+            else:
+                lines.append("    pass")
+            lines += ["else:", "    return None"]
+            return lines + out_of_bounds
+        if kind == "boolean":
+            return [f"if {v} is not True and {v} is not False:", "    return None"]
+        if kind == "enum":
+            values = self.fresh("E")
+            self.ns[values] = frozenset(spec.values or ())
+            return [f"if {v}.__class__ is not str or {v} not in {values}:", "    return None"]
+        if kind == "string":
+            limit = spec.max_length if spec.max_length is not None else MAX_STRING
+            return [f"if {v}.__class__ is not str or len({v}) > {limit}:", "    return None"]
+        if kind == "date":
+            return [f"if {v}.__class__ is str and len({v}) == 10:", "    try:", f"        {v} = fromiso({v})",
+                    "    except ValueError:", "        return None", f"elif {v}.__class__ is not date:", "    return None"]
+        if kind == "list":
+            limit = spec.max_items if spec.max_items is not None else MAX_ITEMS
+            each = self.item(spec.of) if spec.of is not None else self.object(spec.items or {})
+            return [f"if {v}.__class__ is not list or len({v}) > {limit}:", "    return None",
+                    f"{v} = [{each}(_x) for _x in {v}]", f"if None in {v}:", "    return None"]
+        nested = self.object(spec.fields or {})
+        return [f"{v} = {nested}({v})", f"if {v} is None:", "    return None"]
 
 
-def _fast_check(spec: FieldSpec, v: str, i: int, ns: dict[str, Any]) -> list[str]:
-    kind = spec.type
-    bounds = []
-    if spec.min is not None:
-        ns[f"LO{i}"] = spec.min
-        bounds.append(f"{v} < LO{i}")
-    if spec.max is not None:
-        ns[f"HI{i}"] = spec.max
-        bounds.append(f"{v} > HI{i}")
-    out_of_bounds = [f"if {' or '.join(bounds)}:", "    return None"] if bounds else []
-    if kind in ("money", "decimal", "integer"):
-        lines = [f"if {v}.__class__ is int:", f"    if not -MAX < {v} < MAX:", "        return None"]
-        if kind != "integer":
-            lines.append(f"    {v} = Decimal({v})")
-        lines += [f"elif {v}.__class__ is Decimal and {v}.is_finite() and -MAX < {v} < MAX:"]
-        if kind == "integer":
-            lines += [f"    if {v} != {v}.to_integral_value():", "        return None", f"    {v} = int({v})"]
-        else:
-            lines.append("    pass")
-        lines += ["else:", "    return None"]
-        return lines + out_of_bounds
-    if kind == "boolean":
-        return [f"if {v} is not True and {v} is not False:", "    return None"]
-    if kind == "enum":
-        ns[f"E{i}"] = frozenset(spec.values or ())
-        return [f"if {v}.__class__ is not str or {v} not in E{i}:", "    return None"]
-    if kind == "string":
-        limit = spec.max_length if spec.max_length is not None else MAX_STRING
-        return [f"if {v}.__class__ is not str or len({v}) > {limit}:", "    return None"]
-    if kind == "date":
-        return [f"if {v}.__class__ is str and len({v}) == 10:", "    try:", f"        {v} = fromiso({v})",
-                "    except ValueError:", "        return None", f"elif {v}.__class__ is not date:", "    return None"]
-    ns[f"C{i}"] = field_coercer(spec)
-    return ["_p = []", f"{v} = C{i}({v}, (), _p)", "if _p:", "    return None"]
+def compile_validator(fields: list[FieldDef], *, strict: bool = True,
+                      passthrough: frozenset[str] = frozenset()) -> Callable[[Any], dict[str, Any]]:
+    """A function from a raw input to validated values, raising ``InputError``.
 
-
-def compile_validator(fields: list[FieldDef]) -> Callable[[Any], dict[str, Any]]:
-    """A function from a raw input to validated values, raising ``InputError``."""
-    root = _object({f.name: f.spec for f in fields})
-    fast = _fast_path(fields)
+    ``strict=False`` drops undeclared fields at any depth instead of refusing them; the
+    top-level ``passthrough`` fields are copied as they are (already validated elsewhere).
+    """
+    declared = {f.name: f.spec for f in fields}
+    root = _object(declared)
+    fast = _FastPath(strict).build(declared, passthrough)
 
     def validate(raw: Any) -> dict[str, Any]:
         value = fast(raw)
         if value is not None:
             return value
+        given = raw
+        if not strict and isinstance(raw, dict):
+            raw = _project_object(declared, raw)
         problems: Problems = []
         value = root(raw, (), problems)
         if problems:
             raise InputError(problems)
+        for name in sorted(passthrough):
+            value[name] = given.get(name)
         return value  # type: ignore[no-any-return]
 
     validate.fast = fast  # type: ignore[attr-defined]
     validate.slow = lambda raw: root(raw, (), [])  # type: ignore[attr-defined]
     return validate
-
-
-def project(fields: list[FieldDef], value: dict[str, Any]) -> dict[str, Any]:
-    """Keep only the declared fields (recursively): a flow passes richer objects than a step declares."""
-    projected: dict[str, Any] = _project_object({f.name: f.spec for f in fields}, value)
-    return projected
 
 
 def _project_object(fields: dict[str, FieldSpec], value: Any) -> Any:

@@ -10,8 +10,9 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from engine.compiled import CompiledPack
+from engine.compiled import CompiledPack, Decision
 from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion
 from rules.ir import PackIR
 from rules.load import LoadResult, is_flow, load_pack, pack_files
@@ -37,6 +38,10 @@ class PackSet:
     def __iter__(self) -> Iterator[CompiledPack]:
         for name in self.names():
             yield from self.packs[name]
+
+    def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str]) -> Decision:
+        """How a flow served from this set runs one step (a replay may share steps between two sets)."""
+        return pack.decide_step(values, as_of, trusted)
 
     def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
         """The pinned ``version``, else the newest version effective on ``as_of``."""

@@ -142,6 +142,31 @@ def agg_sum(values: Iterable[Any]) -> Any:
         return sum(present)
 
 
+def exact_sum(values: list[Any]) -> Any:
+    with localcontext(CTX):
+        return sum(values)
+
+
+def sum_by(cache: dict[Any, Any], items: Any, key: str, amount: str, exact: bool) -> dict[Any, Any]:
+    """Totals of ``amount`` per ``key`` over ``items``, built once per list within one evaluation."""
+    slot = (id(items), key, amount)
+    hit = cache.get(slot)
+    if hit is not None:
+        return hit[1]  # type: ignore[no-any-return]
+    totals: dict[Any, Any] = {}
+    if exact:
+        with localcontext(CTX):
+            for item in items:
+                k = item[key]
+                totals[k] = totals.get(k, 0) + item[amount]
+    else:
+        for item in items:
+            k = item[key]
+            totals[k] = totals.get(k, 0) + item[amount]
+    cache[slot] = (items, totals)  # holding the list keeps its id from being reused while cached
+    return totals
+
+
 def agg_min(values: Iterable[Any]) -> Any:
     present = [v for v in values if v is not None]
     return min(present) if present else None
@@ -261,13 +286,13 @@ def any_agree(table: str, outputs: list[Any]) -> Any:
 
 NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
-    "len": len, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "next": next, "tuple": tuple, "list": list,
+    "len": len, "sum": sum, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "next": next, "tuple": tuple, "list": list,
     "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide,
     "n_add": n_add, "n_sub": n_sub, "n_mul": n_mul, "n_div": n_div, "n_neg": n_neg,
     "i_add": i_add, "i_sub": i_sub, "i_mul": i_mul,
     "lt": lt, "le": le, "gt": gt, "ge": ge, "and3": and3, "or3": or3, "not3": not3,
     "in_interval": in_interval, "member": member,
-    "agg_sum": agg_sum, "agg_min": agg_min, "agg_max": agg_max, "s_min": s_min, "s_max": s_max,
+    "agg_sum": agg_sum, "exact_sum": exact_sum, "sum_by": sum_by, "agg_min": agg_min, "agg_max": agg_max, "s_min": s_min, "s_max": s_max,
     "f_abs": f_abs, "f_round": f_round, "f_floor": f_floor, "f_ceiling": f_ceiling, "coalesce": coalesce,
     "days_between": days_between, "add_days": add_days, "add_months": add_months,
     "year": year, "month": month, "day": day, "starts_with": starts_with, "ends_with": ends_with,

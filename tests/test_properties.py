@@ -13,9 +13,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine import jsonio
 from engine.compiled import CompiledPack
 from engine.registry import require_pack_set
-from rules.errors import ArbiterError, DecisionError
+from rules.errors import ArbiterError, DecisionError, InputError
 from rules.load import load_text
 from tests.conftest import PACKS, ROOT
 from tests.reference import ReferenceError_, evaluate
@@ -136,14 +137,30 @@ def test_decision_bytes_do_not_depend_on_hash_seed() -> None:
     assert len(outputs) == 1
 
 
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place inside ``value`` a field or list item sits, nested ones included."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    return [p for k, v in items for p in [(*path, k), *_paths(v, (*path, k))]]
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
 @SETTINGS
 @given(data=st.data(), noise=json_values)
 def test_fast_and_slow_validation_agree(data: st.DataObject, noise: Any) -> None:
-    """The generated fast path accepts only what the full validator accepts, with the same values."""
+    """The generated fast path accepts only what the full validator accepts, with the same values, at any depth."""
     for pack in bundled():
         valid = data.draw(inputs_for(pack.ir))
         key = data.draw(st.sampled_from(sorted(valid))) if valid else None
-        for candidate in (valid, {**valid, key: noise} if key else valid, noise):
+        paths = _paths(valid)
+        deep = _replaced(valid, data.draw(st.sampled_from(paths)), noise) if paths else valid
+        for candidate in (valid, {**valid, key: noise} if key else valid, deep, noise):
             fast = pack.validate.fast(candidate)  # type: ignore[attr-defined]
             try:
                 slow = pack.validate(candidate) if fast is None else pack.validate.slow(candidate)  # type: ignore[attr-defined]
@@ -153,3 +170,103 @@ def test_fast_and_slow_validation_agree(data: st.DataObject, noise: Any) -> None
             if fast is not None:
                 assert fast == slow
                 assert [type(v) for v in fast.values()] == [type(v) for v in slow.values()]
+
+
+KEYED_SUMS = """
+pack: keyed_sums
+version: 1.0.0
+description: stock per key, the allocation pattern
+owner: tests
+inputs:
+  sku: {type: string, optional: true}
+  batch: {type: integer}
+  stock:
+    type: list
+    items:
+      sku: {type: string, optional: true}
+      batch: {type: integer}
+      quantity: {type: integer}
+      value: {type: money}
+outputs:
+  on_hand: {type: integer, value: 'sum(stock as p, if p.sku = sku then p.quantity else 0)'}
+  worth: {type: money, value: 'sum(stock as p, if sku = p.sku then p.value else 0)'}
+  in_batch: {type: integer, value: 'sum(stock as p, if p.batch = batch then p.quantity else 0)'}
+  per_line: {type: list, of: integer, value: 'map(stock as q, sum(stock as p, if p.sku = q.sku then p.quantity else 0))'}
+  self_keyed: {type: integer, value: 'sum(stock as p, if p.batch = p.quantity then p.quantity else 0)'}
+"""
+
+
+@SETTINGS
+@given(data=st.data())
+def test_keyed_sums_equal_the_longhand_sum(data: st.DataObject) -> None:
+    """sum(xs as x, if x.key = k then x.amount else 0), compiled to a lookup, adds what a scan adds, null keys included."""
+    result = load_text(KEYED_SUMS, "keyed_sums.yaml")
+    assert result.pack is not None, [str(d) for d in result.diagnostics]
+    pack = CompiledPack(result.pack)
+    assert pack.source.count("sum_by(") == 4  # self_keyed's key reads its own item: it must stay a scan
+    skus = st.sampled_from(["A", "B", "C", None])
+    stock: list[dict[str, Any]] = data.draw(st.lists(st.fixed_dictionaries({
+        "sku": skus, "batch": st.integers(-2, 2), "quantity": st.integers(-10**6, 10**6),
+        "value": st.decimals(min_value=-1000, max_value=1000, places=3)}), max_size=12))
+    sku, batch = data.draw(skus), data.draw(st.integers(-2, 2))
+    out = pack.decide({"sku": sku, "batch": batch, "stock": stock}, AS_OF).output
+    assert out["on_hand"] == sum(p["quantity"] for p in stock if p["sku"] == sku)
+    assert out["worth"] == sum((p["value"] for p in stock if p["sku"] == sku), Decimal(0)).quantize(Decimal("0.01"), "ROUND_HALF_UP")
+    assert out["in_batch"] == sum(p["quantity"] for p in stock if p["batch"] == batch)
+    assert out["per_line"] == [sum(p["quantity"] for p in stock if p["sku"] == q["sku"]) for q in stock]
+    assert out["self_keyed"] == sum(p["quantity"] for p in stock if p["batch"] == p["quantity"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_flow_steps_decide_alike_with_and_without_passing_inputs_through(data: st.DataObject) -> None:
+    """A flow passes a step the inputs it declared identically without re-validating them; decisions do not change."""
+    flow = next(p for p in bundled() if p.ir.steps)
+    values = data.draw(inputs_for(flow.ir))
+    outcomes = []
+    for trust in (True, False):
+        flow._trusted.clear()
+        original = flow.trusted_step_inputs
+        if not trust:
+            flow.trusted_step_inputs = lambda index, step_pack: frozenset()  # type: ignore[method-assign]
+        try:
+            outcomes.append(flow.decide(values, AS_OF).to_json())
+        except ArbiterError as exc:
+            outcomes.append(exc.code.encode())
+        finally:
+            flow.trusted_step_inputs = original  # type: ignore[method-assign]
+    assert outcomes[0] == outcomes[1]
+
+
+def test_only_identically_declared_step_inputs_are_passed_through() -> None:
+    """The order flow trusts warehouses (declared alike in allocation), not lines (allocation adds a default)."""
+    flow = next(p for p in bundled() if p.ir.steps)
+    steps = {step.id: (i, flow.pack_set.get(step.pack, step.version, AS_OF)) for i, step in enumerate(flow.ir.steps)}
+    index, allocation = steps["allocation"]
+    assert flow.trusted_step_inputs(index, allocation) == {"warehouses"}
+    index, pricing = steps["pricing"]
+    assert "lines" not in flow.trusted_step_inputs(index, pricing)
+
+
+def test_the_fast_path_refuses_what_the_schema_bounds_at_any_depth() -> None:
+    """A nested list over max_items, a string over max_length, an enum outside its values: refused with their paths."""
+    flow = next(p for p in bundled() if p.ir.steps)
+    order = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
+    order.pop("as_of", None)
+    assert flow.validate.fast(order) is not None  # type: ignore[attr-defined]
+    stock = order["warehouses"][0]["stock"]
+    cases = [
+        (("warehouses", 0, "stock"), stock * (1000 // len(stock) + 1), "max_items"),
+        (("lines", 0, "sku"), "X" * 41, "max_length"),
+        (("customer", "risk_tier"), "Z", "enum"),
+        (("warehouses", 0, "stock", 0, "quantity"), Decimal("1.5"), "type"),
+    ]
+    for path, bad, code in cases:
+        candidate = _replaced(order, path, bad)
+        assert flow.validate.fast(candidate) is None, path  # type: ignore[attr-defined]
+        try:
+            flow.validate(candidate)
+        except InputError as exc:
+            assert [(p.path, p.code) for p in exc.problems] == [(path, code)]
+        else:
+            raise AssertionError(f"{path} accepted")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,55 @@ def test_replay_is_byte_identical_whatever_the_workers(orders: Path, tmp_path: P
     report = (tmp_path / "w1" / "report.md").read_text()
     assert "decided differently" in report
     assert "<svg" in (tmp_path / "w1" / "report.html").read_text()
+
+
+def test_sharing_steps_between_the_sides_changes_no_outcome(orders: Path) -> None:
+    """Steps decided once for both sides (same version, same input) give the outcomes deciding each side alone gives."""
+    import simulate
+
+    day = dt.date(2026, 11, 24)
+    baseline = simulate.Spec(str(PACKS), PACKS, {})
+    candidate = simulate.Spec("pins", PACKS, {"credit": "1.1.0", "pricing": "2.0.0"})
+    shared = simulate.SharedSteps()
+    sharing = (simulate.load_spec(baseline, day, "native", shared), simulate.load_spec(candidate, day, "native", shared))
+    alone = (simulate.load_spec(baseline, day), simulate.load_spec(candidate, day))
+    example = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
+    # tier C a few % over the limit: credit 1.1.0's tighter tolerance changes the hold, so routing's inputs differ
+    tier_c = [dict(example, customer=dict(example["customer"], risk_tier="C", credit_limit=10000, open_receivables=owed))
+              for owed in range(9000, 10600, 100)]
+    values = [simulate.parse_record(record)[1:] for record in simulate.read_records(orders)]
+    values += [(dt.date(2026, 6, 1), order) for order in tier_c]
+    changed = 0
+    for as_of, value in values:
+        outcomes = simulate.decide_both(*sharing, "order", value, as_of)
+        assert outcomes == simulate.decide_both(*alone, "order", value, as_of)
+        changed += outcomes[0] != outcomes[1]
+    assert changed > 0
+    assert shared.reused >= 2 * 400  # allocation and routing, at least, on every order
+
+
+def test_shared_steps_reuse_a_decision_only_for_the_same_input() -> None:
+    """Reused: equal scalars, the same list. Decided again: another value, 1.0 for 1.00, an equal copy of a list, another day."""
+    import simulate
+
+    day = dt.date(2026, 6, 1)
+    packs = simulate.load_spec(simulate.Spec(str(PACKS), PACKS, {}), day)
+    credit, allocation = packs.get("credit"), packs.get("allocation")
+    shared = simulate.SharedSteps()
+    values = credit.validate(jsonio.loads((ROOT / "examples" / "credit.json").read_bytes()))
+    first = shared.decide(credit, values, day, frozenset())
+    assert shared.decide(credit, dict(values), day, frozenset()) is first
+    amount = values["order_amount"]
+    for other in ({**values, "order_amount": amount + 1}, {**values, "order_amount": amount.quantize(Decimal("0.001"))}):
+        assert other["order_amount"] != amount or str(other["order_amount"]) != str(amount)
+        assert shared.decide(credit, other, day, frozenset()) is not first
+    assert shared.decide(credit, values, day + dt.timedelta(days=1), frozenset()) is not first
+    order = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
+    step = {"no_split": False, "lines": order["lines"], "warehouses": order["warehouses"]}
+    placed = shared.decide(allocation, step, day, frozenset())
+    assert shared.decide(allocation, dict(step), day, frozenset()) is placed
+    assert shared.decide(allocation, {**step, "lines": [dict(line) for line in order["lines"]]}, day, frozenset()) is not placed
+    assert shared.reused == 2
 
 
 def test_git_ref_reads_packs_as_committed(tmp_path: Path) -> None:
