@@ -1,6 +1,6 @@
 """What-if replay: historic orders through a baseline and a candidate set of pack versions.
 
-    python simulate.py import {online-retail,northwind} SRC --out ORDERS.jsonl
+    python simulate.py import {online-retail,northwind} SRC --out ORDERS.{jsonl,jsonl.gz,parquet}
     python simulate.py run --orders ORDERS.jsonl --baseline SPEC --candidate SPEC [--pack order] [--out DIR] [--workers N]
     python simulate.py order ORDER.json --baseline SPEC --candidate SPEC
 
@@ -22,6 +22,7 @@ import functools
 import gzip
 import io
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from rules.errors import ArbiterError
 
 CENT = Decimal("0.01")
 CHUNK = 500
+MONEY_SCALE = 6  # Parquet decimal columns: amounts to a millionth
 METADATA = ("order_id", "as_of")
 
 # ---------------------------------------------------------------------------------------
@@ -197,6 +199,70 @@ def read_records(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, line
 
 
+def read_parquet_records(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Rows of a Parquet file as canonical JSON lines, so workers parse them as they parse JSONL."""
+    import pyarrow.parquet as pq
+
+    number = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK):
+        for row in batch.to_pylist():
+            number += 1
+            yield number, jsonio.dumps(_plain_decimals(row))
+
+
+def _plain_decimals(value: Any) -> Any:
+    """A decimal column has one scale, so 2.5 comes back as 2.500000: drop the zeros the column added.
+
+    Parquet keeps every amount's value, not its trailing zeros (14.00 returns as 14); outputs
+    are rounded to their declared scale, so replays from either format give the same bytes.
+    """
+    if isinstance(value, dict):
+        return {k: _plain_decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_decimals(v) for v in value]
+    if isinstance(value, Decimal):
+        return value.quantize(1) if value == value.to_integral_value() else value.normalize()
+    return value
+
+
+def arrow_type(node: dict[str, Any]) -> Any:
+    """The Arrow type of a canonical-order JSON Schema node: decimals as decimal128(38, 6), never a float."""
+    import pyarrow as pa
+
+    if "anyOf" in node:  # "X or null": Arrow columns are nullable anyway
+        return arrow_type(next(n for n in node["anyOf"] if n.get("type") != "null"))
+    kind = node["type"]
+    if kind == "object":
+        return pa.struct([pa.field(name, arrow_type(sub)) for name, sub in node["properties"].items()])
+    if kind == "array":
+        return pa.list_(arrow_type(node["items"]))
+    if kind == "number":
+        return pa.decimal128(38, MONEY_SCALE)
+    return {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_()}[kind]
+
+
+def write_orders(orders: Iterable[dict[str, Any]], out: Path) -> int:
+    """Canonical orders to JSONL (optionally .gz) or Parquet, by the file's extension."""
+    count = 0
+    if out.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        order_schema = jsonio.loads((Path(__file__).resolve().parent / "schemas" / "order.schema.json").read_bytes())
+        schema = pa.schema([pa.field("as_of", pa.date32()), *arrow_type(order_schema)])
+        with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+            for batch in chunks(orders, 5000):
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                count += len(batch)
+        return count
+    opener = gzip.open if out.suffix == ".gz" else open
+    with opener(out, "wb") as f:
+        for order in orders:
+            f.write(jsonio.dumps(order) + b"\n")
+            count += 1
+    return count
+
+
 def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
     """(order id, as_of, pack input) from a canonical order or an API decision log line."""
     number, line = record
@@ -278,6 +344,7 @@ class Chunk:
 
     tally: Tally
     diff: list[list[str]]
+    peak_rss_mb: float = 0.0  # of the process that decided it: memory must stay flat as input grows
 
 
 def _replay_chunk(records: list[Any]) -> Chunk:
@@ -289,7 +356,7 @@ def _replay_chunk(records: list[Any]) -> Chunk:
         a, b = decide_both(base, cand, name, value, as_of)
         if tally.add(a, b):
             diff.append(diff_row(order_id, as_of, a, b))
-    return Chunk(tally, diff)
+    return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 DIFF_HEADER = ["order_id", "as_of", "baseline_decision", "candidate_decision", "baseline_output", "candidate_output",
@@ -580,9 +647,13 @@ class Progress:
         print(("\r" if self.tty else "") + text, end="\n" if (final or not self.tty) else "", file=sys.stderr, flush=True)
 
 
-def _count_lines(path: Path) -> int | None:
+def _count_orders(path: Path) -> int | None:
     if path.suffix == ".gz":
         return None
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
     with path.open("rb") as f:
         return sum(1 for line in f if line.strip())
 
@@ -598,11 +669,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         tally = Tally()
-        progress = Progress(_count_lines(Path(args.orders)))
+        orders = Path(args.orders)
+        progress = Progress(_count_orders(orders))
+        records = read_parquet_records(orders) if orders.suffix == ".parquet" else read_records(orders)
         with (out / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
             writer = csv.writer(diff_file, lineterminator="\n")
             writer.writerow(DIFF_HEADER)
-            for chunk in replay(read_records(Path(args.orders)), baseline_spec, candidate_spec,
+            for chunk in replay(records, baseline_spec, candidate_spec,
                                 effective_on, args.pack, args.workers, args.backend):
                 tally.merge(chunk.tally)
                 writer.writerows(chunk.diff)
@@ -818,12 +891,7 @@ def import_northwind(src: Path) -> Iterator[dict[str, Any]]:
 def cmd_import(args: argparse.Namespace) -> int:
     source = import_online_retail(Path(args.src)) if args.source == "online-retail" else import_northwind(Path(args.src))
     out = Path(args.out)
-    count = 0
-    opener = gzip.open if out.suffix == ".gz" else open
-    with opener(out, "wb") as f:
-        for order in source:
-            f.write(jsonio.dumps(order) + b"\n")
-            count += 1
+    count = write_orders(source, out)
     print(f"wrote {count:,} canonical orders to {out}", file=sys.stderr)
     return 0
 
@@ -831,13 +899,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simulate.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    imp = sub.add_parser("import", help="real history into canonical orders (JSONL, .gz allowed)")
+    imp = sub.add_parser("import", help="real history into canonical orders (JSONL, .jsonl.gz or .parquet, by --out extension)")
     imp.add_argument("source", choices=["online-retail", "northwind"])
     imp.add_argument("src")
     imp.add_argument("--out", required=True)
     imp.set_defaults(func=cmd_import)
     run = sub.add_parser("run", help="replay orders against a baseline and a candidate")
-    run.add_argument("--orders", required=True, help="canonical orders or an API decision log (JSONL, .gz allowed)")
+    run.add_argument("--orders", required=True, help="canonical orders (JSONL, .gz or .parquet) or an API decision log")
     run.add_argument("--baseline", required=True)
     run.add_argument("--candidate", required=True)
     run.add_argument("--pack", default="order")

@@ -48,8 +48,8 @@ def rounds(history: list[bytes], n: int) -> Iterator[tuple[int, bytes]]:
         yield k, history[j]
 
 
-def rss_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> int:
@@ -71,14 +71,16 @@ def main() -> int:
     tally = simulate.Tally()
     start = time.perf_counter()
     checkpoints = [args.orders // 4, args.orders // 2, args.orders]
+    worker_rss = 0.0
     for chunk in simulate.replay(rounds(history, args.orders), baseline, candidate, dt.date(2026, 11, 24), "order",
                                  args.workers, parse=perturbed):
         tally.merge(chunk.tally)
+        worker_rss = max(worker_rss, chunk.peak_rss_mb)
         if checkpoints and tally.orders >= checkpoints[0]:
             checkpoints = [c for c in checkpoints if c > tally.orders]
             elapsed = time.perf_counter() - start
             print(f"  {tally.orders:>10,} orders  {elapsed:7.1f} s  {tally.orders / elapsed:7,.0f} orders/s  "
-                  f"peak RSS parent {rss_mb(resource.RUSAGE_SELF):.0f} MB, workers {rss_mb(resource.RUSAGE_CHILDREN):.0f} MB",
+                  f"peak RSS parent {rss_mb():.0f} MB, worker {worker_rss:.0f} MB",
                   flush=True)
     elapsed = time.perf_counter() - start
     print(jsonio.dumps({"orders": tally.orders, "seconds": round(elapsed, 1), "orders_per_s": round(tally.orders / elapsed),
