@@ -61,7 +61,7 @@ class Scope:
 FUNCTIONS = (
     "min", "max", "sum", "count", "any", "all", "first", "filter", "map", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
-    "ends_with", "contains", "upper", "lower", "length", "concat",
+    "ends_with", "contains", "upper", "lower", "trim", "length", "concat",
 )
 
 
@@ -89,7 +89,7 @@ class ExpressionChecker:
             "lookup": self._lookup, "days_between": self._days_between, "add_days": self._add_days,
             "add_months": self._add_days, "year": self._date_part, "month": self._date_part,
             "day": self._date_part, "starts_with": self._string_test, "ends_with": self._string_test,
-            "contains": self._string_test, "upper": self._string_map, "lower": self._string_map,
+            "contains": self._string_test, "upper": self._string_map, "lower": self._string_map, "trim": self._string_map,
             "length": self._length, "concat": self._concat,
         }
 

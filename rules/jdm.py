@@ -195,6 +195,7 @@ class _Schema:
         self.examples = len(examples)
         self.read: dict[str, Any] = {}  # path -> type
         self.dates: set[str] = set()
+        self.hints: dict[str, Any] = {}  # path no test gives -> the type the graph compares it with
 
     def _count(self, value: Any, prefix: str) -> None:
         if isinstance(value, dict):
@@ -209,7 +210,7 @@ class _Schema:
         for part in path.split("."):
             t = t.get(part) if isinstance(t, ObjectOf) else None
             if t is None:
-                return None
+                return self.hints.get(path)
         return DATE if path in self.dates else t
 
     def mark_read(self, path: str) -> None:
@@ -288,6 +289,49 @@ def _uses(node: Any, tag: str) -> bool:
     return False
 
 
+def _simple_path(text: str) -> str | None:
+    text = text.strip()
+    return text if re.match(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$", text) else None
+
+
+def _literal_type(node: Any) -> Any:
+    if isinstance(node, tuple) and node:
+        if node[0] == "neg":
+            return _literal_type(node[1])
+        return {"num": NUMBER, "str": STRING, "bool": BOOLEAN, "interval": NUMBER}.get(node[0])
+    return None
+
+
+def _cell_types(text: str) -> set[Any]:
+    try:
+        tests = parse_zen_unary(text)
+    except ZenSyntaxError:
+        return set()
+    found = set()
+    for test in tests:
+        t = _literal_type(test[2] if test[0] == "compare" else test)
+        if t is not None:
+            found.add(t)
+    return found
+
+
+def _compared(node: Any) -> list[tuple[str, Any]]:
+    """(path, literal type) for every ``path <op> literal`` inside an expression."""
+    out = []
+    if isinstance(node, tuple) and node:
+        if node[0] == "bin" and node[1] in CONDITIONS - {"and", "or", "in", "not in"}:
+            for a, b in ((node[2], node[3]), (node[3], node[2])):
+                path, t = _path_of(a) if isinstance(a, tuple) and a else None, _literal_type(b)
+                if path is not None and t is not None:
+                    out.append((path, t))
+        for part in node[1:]:
+            out += _compared(part)
+    elif isinstance(node, list):
+        for part in node:
+            out += _compared(part)
+    return out
+
+
 class _Translator:
     """Translates one ZEN expression into Arbiter's language, with the type of the result."""
 
@@ -334,7 +378,13 @@ class _Translator:
         if tag == "interval":
             raise Unsupported("an interval outside 'in'")
         if tag == "array":
-            raise Unsupported("a list literal")
+            items = [self.expr(item) for item in node[1]]
+            item_type: Any = NULL
+            for _, t in items:
+                item_type = _join(item_type, t)
+            if item_type == MIXED or isinstance(item_type, (ListOf, ObjectOf)):
+                raise Unsupported("a list literal whose items are not values of one type")
+            return f"[{', '.join(text for text, _ in items)}]", ListOf(item_type)
         if tag == "object":
             raise Unsupported("an object literal")
         if tag == "index":
@@ -461,8 +511,13 @@ class _Translator:
                 var = self.fresh()
                 return f"any({text} as {var}, {var} = {needle})", BOOLEAN
             return f"contains({text}, {needle})", BOOLEAN
+        if fn == "number" and len(args) == 1:
+            text, t = self.expr(args[0])
+            if t != NUMBER:
+                raise Unsupported("number() of a value that is not already a number")
+            return text, NUMBER
         simple = {"startsWith": "starts_with", "endsWith": "ends_with", "lower": "lower", "upper": "upper",
-                  "abs": "abs", "floor": "floor", "ceil": "ceiling"}
+                  "trim": "trim", "abs": "abs", "floor": "floor", "ceil": "ceiling"}
         if fn in simple:
             rendered = [self.expr(a) for a in args]
             kind = BOOLEAN if fn in ("startsWith", "endsWith") else rendered[0][1]
@@ -551,6 +606,33 @@ class _Graph:
         self.table_ids: dict[str, str] = {}  # node id -> table id
         self.row_ids: set[str] = set()
         self._find_dates(graph)
+        self._find_hints()
+
+    def _find_hints(self) -> None:
+        """Type the fields no test gives by what the graph compares them with: a column of '>= 750' is a number."""
+        found: dict[str, set[Any]] = {}
+        for node in self.nodes.values():
+            content = node.get("content")
+            if not isinstance(content, dict):
+                continue
+            for spec in content.get("inputs", []) or []:
+                path = _simple_path(spec.get("field") or "")
+                for rule in content.get("rules", []) or []:
+                    cell = str(rule.get(spec.get("id"), "") or "").strip()
+                    if path and cell and cell != "-":
+                        found.setdefault(path, set()).update(_cell_types(cell))
+            texts = [e.get("value") or "" for e in content.get("expressions", []) or []]
+            texts += [str(v) for rule in content.get("rules", []) or [] for v in rule.values()]
+            for text in texts:
+                try:
+                    tree = parse_zen(text)
+                except ZenSyntaxError:
+                    continue
+                for path, t in _compared(tree):
+                    found.setdefault(path, set()).add(t)
+        for path, types in found.items():
+            if len(types) == 1 and self.schema.lookup(path) is None:
+                self.schema.hints[path] = types.pop()
 
     def _find_dates(self, graph: dict[str, Any]) -> None:
         for path in re.findall(r"\bdate\(\s*([A-Za-z_][\w.]*)\s*\)", json.dumps(graph.get("nodes", []))):
@@ -813,29 +895,34 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
     if policy not in ("first", "collect"):
         raise Unsupported(f"hit policy {policy!r}")
     table_id = g.table_id(node)
-    columns: list[dict[str, str]] = []
+    columns: list[dict[str, str] | None] = []
     column_types: list[Any] = []
     condition = {"name": "condition", "expr": "true"}  # conditions over the whole input, joined by 'and'
     for k, spec in enumerate(content.get("inputs", [])):
         field_text = (spec.get("field") or "").strip()
-        if field_text:
-            label = _unique_column([*columns, condition], identifier(spec.get("name") or field_text or f"input_{k + 1}"))
+        if all(str(rule.get(spec["id"], "") or "").strip() in ("", "-") for rule in content.get("rules", [])):
+            columns.append(None)  # a column no row tests reads nothing
+            t = NULL
+        elif field_text:
+            taken = [c for c in columns if c is not None]
+            label = _unique_column([*taken, condition], identifier(spec.get("name") or field_text or f"input_{k + 1}"))
             text, t = _Translator(g, context).expr(parse_zen(field_text))
             columns.append({"name": label, "expr": text})
         else:
             columns.append(condition)
             t = BOOLEAN
         column_types.append(t)
-    outputs = content.get("outputs", [])
+    outputs, cells = _output_columns(content)
     cell_types: list[Any] = [NULL] * len(outputs)
     rows: list[dict[str, Any]] = []
-    for k, rule in enumerate(content.get("rules", [])):
+    for k, (rule, row_cells) in enumerate(zip(content.get("rules", []), cells, strict=True)):
         when: dict[str, str] = {}
         conditions: list[str] = []
         for column, spec, t in zip(columns, content.get("inputs", []), column_types, strict=True):
             cell = str(rule.get(spec["id"], "") or "").strip()
             if not cell or cell == "-":
                 continue
+            assert column is not None  # a column with a test in it is read
             test, is_condition = _Translator(g, context, column=("?", t)).cell(cell)
             if is_condition or column is condition:
                 conditions.append(test)
@@ -845,8 +932,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
             when[condition["name"]] = conditions[0] if len(conditions) == 1 else " and ".join(f"({c})" for c in conditions)
         then: dict[str, Any] = {}
         for j, spec in enumerate(outputs):
-            cell = str(rule.get(spec["id"], "") or "").strip()
-            value, t = _output_cell(g, context, cell)
+            value, t = _output_cell(g, context, row_cells[spec["id"]])
             then[spec["id"]] = value
             cell_types[j] = _join_output(cell_types[j], t, spec.get("field", ""))
         rows.append({"id": g.row_id(table_id, str(rule.get("_id", "")), k), "when": when, "then": then})
@@ -860,7 +946,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
     for row in rows:
         row["then"] = {name: row["then"][spec["id"]] for name, spec in zip(names, outputs, strict=True)}
     used = any(condition["name"] in row["when"] for row in rows)
-    inputs = [c for c in columns if c is not condition] + ([condition] if used else [])
+    inputs = [c for c in columns if c is not condition and c is not None] + ([condition] if used else [])
     table = {"id": table_id, "description": f"decision table node {node['id']}", "hit_policy": policy,
              "inputs": inputs, "outputs": names, "rows": rows}
     _add_guard(table, guard)
@@ -876,10 +962,32 @@ def _unique_column(columns: list[dict[str, str]], name: str) -> str:
     return candidate
 
 
-def _output_cell(g: _Graph, context: Context, cell: str) -> tuple[Any, Any]:
-    if not cell:
+def _output_columns(content: dict[str, Any]) -> tuple[list[dict[str, str]], list[dict[str, Node | None]]]:
+    """Output columns and each row's parsed cells; a column of object literals becomes a column per key."""
+    outputs: list[dict[str, str]] = []
+    cells: list[dict[str, Node | None]] = [{} for _ in content.get("rules", [])]
+    for spec in content.get("outputs", []):
+        parsed = [parse_zen(text) if (text := str(rule.get(spec["id"], "") or "").strip()) else None
+                  for rule in content.get("rules", [])]
+        if not any(node is not None and node[0] == "object" for node in parsed):
+            outputs.append(spec)
+            for row, node in zip(cells, parsed, strict=True):
+                row[spec["id"]] = node
+            continue
+        if any(node is not None and node[0] != "object" for node in parsed):
+            raise Unsupported(f"output {spec.get('field')!r} is an object in some rows and not in others")
+        leaves = [dict(_leaves(spec.get("field") or "", node)) if node is not None else {} for node in parsed]
+        for path in dict.fromkeys(p for row in leaves for p in row):
+            column = {"id": f"{spec['id']}.{path}", "field": path}
+            outputs.append(column)
+            for row, values in zip(cells, leaves, strict=True):
+                row[column["id"]] = values.get(path)
+    return outputs, cells
+
+
+def _output_cell(g: _Graph, context: Context, node: Node | None) -> tuple[Any, Any]:
+    if node is None:
         return None, NULL
-    node = parse_zen(cell)
     if node[0] == "num":
         return node[1], NUMBER
     if node[0] == "bool":
@@ -911,11 +1019,12 @@ def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], conte
         value = (item.get("value") or "").strip()
         if not key or not value:
             continue
-        text, t = _Translator(g, context, local=local).expr(parse_zen(value))
-        local[key] = (text, t)
-        name = _write(g, context, key, t, written, bool(guard))
-        names.append(name)
-        then[name] = "=" + text
+        for path, tree in _leaves(key, parse_zen(value)):
+            text, t = _Translator(g, context, local=local).expr(tree)
+            local[path] = (text, t)
+            name = _write(g, context, path, t, written, bool(guard))
+            names.append(name)
+            then[name] = "=" + text
     if not names:
         raise Unsupported("an expression node without expressions")
     table_id = g.table_id(node)
@@ -924,6 +1033,15 @@ def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], conte
     _add_guard(table, guard)
     g.tables.append(table)
     return _after(context, content, written)
+
+
+def _leaves(path: str, node: Node) -> list[tuple[str, Node]]:
+    """An object literal is written field by field, as zen's nested output paths are."""
+    if node[0] != "object":
+        return [(path, node)]
+    if not node[1]:
+        raise Unsupported("an empty object literal")
+    return [leaf for key, value in node[1] for leaf in _leaves(f"{path}.{key}", value)]
 
 
 def to_yaml(pack: JdmPack) -> str:

@@ -93,6 +93,10 @@ def join(a: Type, b: Type) -> Type | None:
     if a.kind == "string":
         values = tuple(sorted(set(a.values) | set(b.values))) if a.values is not None and b.values is not None else None
         return Type("string", values=values, nullable=nullable)
+    if a.kind == "list" and b.item is not None and b.item.kind == "null":  # [] joins any list
+        return a.with_null(nullable)
+    if a.kind == "list" and a.item is not None and a.item.kind == "null":
+        return b.with_null(nullable)
     if a.kind in ("list", "object"):
         return a.with_null(nullable) if a.with_null(False) == b.with_null(False) else None
     return a.with_null(nullable)

@@ -48,7 +48,7 @@ def test_zen_graph_imports_and_passes_its_cases_or_says_why(path: Path) -> None:
 def test_zen_suite_mostly_imports() -> None:
     """Most of the suite converts: a regression in the importer shows as graphs falling out."""
     imported = [p.stem for p in GRAPHS if outcome(p).imported]
-    assert len(imported) >= len(GRAPHS) * 2 // 5, imported
+    assert len(imported) >= 43, imported  # what imports today: raise it as constructs are added
 
 
 def _close(expected: Any, actual: Any) -> bool:

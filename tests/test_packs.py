@@ -52,7 +52,7 @@ def test_a_failing_embedded_test_is_reported_with_its_position(tmp_path: Path) -
     assert proc.returncode == 1
     assert "1.0.0.yaml:" in proc.stdout
     assert "output widget_price: expected 9.96, got 9.95" in proc.stdout
-    assert proc.stdout.strip().splitlines()[-1] == "4 passed, 1 failed"
+    assert proc.stdout.strip().splitlines()[-1] == "5 passed, 1 failed"
 
 
 def test_schema_command_prints_the_pack_format() -> None:
