@@ -67,6 +67,7 @@ class Written:
 
     name: str
     type: Any
+    section: bool = False  # the list a loop node built: its pack name is a for_each result
 
 
 @dataclass
@@ -75,6 +76,9 @@ class Context:
 
     written: dict[str, list[Written]]  # JDM path -> candidates, latest last (guarded branches)
     request: bool
+    scope: str = ""  # inputField of a single-mode node: its reads are under this path
+    out: str = ""  # outputPath of a single-mode node: its writes go under this path
+    item: Any = None  # a loop node: the ObjectOf of one element, whose fields it reads by name
 
 
 @dataclass
@@ -601,6 +605,7 @@ class _Graph:
         self.schema = _Schema([t["input"] for t in self.tests])
         self.taken: set[str] = set()
         self.tables: list[dict[str, Any]] = []
+        self.sections: list[dict[str, Any]] = []  # loop nodes, as for_each sections
         self.unsupported: list[str] = []
         self.switches: dict[str, str] = {}  # switch node id -> pack name of the branch it takes
         self.table_ids: dict[str, str] = {}  # node id -> table id
@@ -678,6 +683,16 @@ class _Graph:
         return candidate
 
     def read(self, path: str, context: Context) -> tuple[str, Any]:
+        if context.item is not None:  # inside a loop node: the element's fields, by name
+            t: Any = context.item
+            for part in path.split("."):
+                t = t.get(part) if isinstance(t, ObjectOf) else None
+                if t is None:
+                    raise Unsupported(f"'{path}' is not a field of the list's elements in any test input")
+            if t == MIXED or not all(re.match(r"^[A-Za-z][A-Za-z0-9_]*$", part) for part in path.split(".")):
+                raise Unsupported(f"the list elements' field '{path}' cannot be declared")
+            return path, t
+        path = context.scope + path
         candidates = context.written.get(path)
         candidates = [w for w in candidates or [] if w.type != NULL]
         if path in context.written and not candidates:
@@ -769,6 +784,8 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
             elif node["type"] == "switchNode":
                 out_context[node_id] = context
                 _switch(g, node, context, guard)
+            elif content.get("inputField") or content.get("outputPath") or content.get("executionMode") == "loop":
+                out_context[node_id] = _scoped(g, node, content, context, guard)
             elif node["type"] == "decisionTableNode":
                 out_context[node_id] = _table(g, node, content, context, guard)
             else:
@@ -790,8 +807,12 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
                 pack.cleared.append(path)  # set to null: it hides the request's value
                 continue
             spec = _field_spec(w.type, path)
-            outputs[w.name] = {"type": "list", "of": spec["type"]} if pack.collect else {**spec, "optional": True}
-            pack.paths[w.name] = path
+            name = w.name
+            if w.section:  # a for_each result: an output listing each element's fields
+                name = g.name_for(path)
+                spec["value"] = w.name
+            outputs[name] = {"type": "list", "of": spec["type"]} if pack.collect else {**spec, "optional": True}
+            pack.paths[name] = path
     if not outputs:
         raise Unsupported("the graph writes no value")
     pack.echo_request = result.request
@@ -803,7 +824,8 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
         "description": f"Converted from the GoRules JDM graph {g.name}",
         "owner": "jdm-import",
         "inputs": inputs,
-        "tables": g.tables,
+        **({"for_each": g.sections} if g.sections else {}),
+        **({"tables": g.tables} if g.tables else {}),
         "outputs": outputs,
     }
 
@@ -866,6 +888,7 @@ def _add_guard(table: dict[str, Any], guard: list[tuple[str, str]]) -> None:
 
 
 def _write(g: _Graph, context: Context, path: str, t: Any, written: dict[str, list[Written]], guarded: bool) -> str:
+    path = context.out + path
     name = g.name_for(path)
     entry = Written(name, t)
     if guarded and path in context.written:
@@ -884,8 +907,64 @@ def _after(context: Context, content: dict[str, Any], written: dict[str, list[Wr
 
 
 def _check_mode(content: dict[str, Any]) -> None:
-    if content.get("executionMode", "single") != "single" or content.get("inputField") or content.get("outputPath"):
-        raise Unsupported("loop mode, inputField and outputPath are not carried over")
+    if (content.get("executionMode") or "single") != "single":
+        raise Unsupported("a loop inside a loop")
+
+
+def _scoped(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
+            guard: list[tuple[str, str]]) -> Context:
+    """A node with inputField/outputPath or in loop mode: a scoped single node, or a for_each section."""
+    field_text = (content.get("inputField") or "").strip()
+    out_path = (content.get("outputPath") or "").strip()
+    if out_path and not re.match(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$", out_path):
+        raise Unsupported(f"outputPath {out_path!r}")
+    run = _table if node["type"] == "decisionTableNode" else _expressions
+    single = {**content, "executionMode": "single", "inputField": None, "outputPath": None}
+    if (content.get("executionMode") or "single") == "single":
+        if field_text and not _simple_path(field_text):
+            raise Unsupported(f"inputField {field_text!r} that is not a path")
+        scope = f"{field_text}." if field_text else ""
+        inner = Context(context.written, context.request, scope, f"{out_path}." if out_path else "")
+        after = run(g, node, single, inner, guard)
+        return Context(after.written, after.request)
+    if not field_text or not out_path:
+        raise Unsupported("loop mode without inputField and outputPath")
+    if guard:
+        raise Unsupported("a loop node behind a switch (lists are decided before the graph's tables)")
+    source = parse_zen(field_text)
+    for n in _walk(source):
+        path = _path_of(n) if n[0] in ("name", "member") else None
+        if path and any(path == w or path.startswith(w + ".") or w.startswith(path + ".") for w in context.written):
+            raise Unsupported("a loop over values the graph computed (lists are decided before the graph's tables)")
+    over, list_type = _Translator(g, Context({}, True)).expr(source)
+    if not isinstance(list_type, ListOf) or not isinstance(list_type.item, ObjectOf):
+        raise Unsupported("a loop over a value that is not a list of objects")
+    saved, g.tables = g.tables, []
+    try:
+        after = run(g, node, single, Context({}, False, item=list_type.item), [])
+        tables = g.tables
+    finally:
+        g.tables = saved
+    kept = [(path, w) for path, candidates in after.written.items() for w in candidates]
+    if any("." in path or w.name != path for path, w in kept):
+        raise Unsupported("a loop node writing nested or renamed fields")
+    if any(t.get("hit_policy") != "first" for t in tables):
+        raise Unsupported("a collect table in loop mode")
+    section_id = g.name_for(f"{out_path}_each")
+    g.sections.append({"id": section_id, "over": over, "description": f"loop node {node['id']}", "tables": tables,
+                       "keep": [w.name for _, w in kept]})
+    fields = dict(list_type.item.fields) if content.get("passThrough") is True else {}
+    fields.update((path, w.type) for path, w in kept)
+    written = {out_path: [Written(section_id, ListOf(ObjectOf(tuple(fields.items()))), section=True)]}
+    return _after(context, content, written)
+
+
+def _walk(node: Any) -> list[Node]:
+    if isinstance(node, tuple) and node:
+        return [node, *(n for part in node[1:] for n in _walk(part))]
+    if isinstance(node, list):
+        return [n for part in node for n in _walk(part)]
+    return []
 
 
 def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,

@@ -48,7 +48,17 @@ def test_zen_graph_imports_and_passes_its_cases_or_says_why(path: Path) -> None:
 def test_zen_suite_mostly_imports() -> None:
     """Most of the suite converts: a regression in the importer shows as graphs falling out."""
     imported = [p.stem for p in GRAPHS if outcome(p).imported]
-    assert len(imported) >= 43, imported  # what imports today: raise it as constructs are added
+    assert len(imported) >= 50, imported  # what imports today: raise it as constructs are added
+
+
+@pytest.mark.parametrize("name", ["expression-loop", "table-loop", "expression-fields"])
+def test_loop_and_scoped_nodes_become_sections_and_paths(name: str) -> None:
+    """Loop-mode nodes become for_each sections, inputField/outputPath nodes scoped paths; zen's cases pass."""
+    result = outcome(shared("zen", "graphs", f"{name}.json"))
+    assert result.imported, result.problems
+    assert result.failures == []
+    assert result.passed > 0
+    assert bool(result.converted.document.get("for_each")) == name.endswith("loop")
 
 
 def _close(expected: Any, actual: Any) -> bool:
