@@ -90,11 +90,12 @@ class JdmPack:
     unsupported: list[str] = field(default_factory=list)
     schema: Any = None  # ObjectOf of the declared inputs
     cleared: list[str] = field(default_factory=list)  # paths the graph sets to null
+    renamed: dict[str, str] = field(default_factory=dict)  # request field -> input name, where the name is a keyword
 
     def request(self, document: dict[str, Any]) -> dict[str, Any]:
         """The part of a JDM request this pack declares (zen ignores the rest too)."""
         projected: dict[str, Any] = _project(document, self.schema)
-        return projected
+        return {self.renamed.get(k, k): v for k, v in projected.items()} if self.renamed else projected
 
     def result(self, request: dict[str, Any], outputs: dict[str, Any]) -> Any:
         """The document zen returns, rebuilt from a decision's outputs."""
@@ -606,6 +607,7 @@ class _Graph:
         self.taken: set[str] = set()
         self.tables: list[dict[str, Any]] = []
         self.sections: list[dict[str, Any]] = []  # loop nodes, as for_each sections
+        self.renamed: dict[str, str] = {}  # request fields that are keywords -> their input names
         self.unsupported: list[str] = []
         self.switches: dict[str, str] = {}  # switch node id -> pack name of the branch it takes
         self.table_ids: dict[str, str] = {}  # node id -> table id
@@ -714,11 +716,23 @@ class _Graph:
         if t == MIXED:
             raise Unsupported(f"the test inputs give '{path}' values of different types")
         parts = path.split(".")
-        # only a top-level name can clash with the language; fields are read by subscript
-        if parts[0] in RESERVED or any(not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", part) for part in parts):
+        if any(not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", part) for part in parts):
             raise Unsupported(f"'{path}' is not a name a pack can declare")
         self.schema.mark_read(path)
-        return path, t
+        # only a top-level name can clash with the language (fields are read by subscript): rename it
+        if parts[0] in RESERVED:
+            parts[0] = self.input_name(parts[0])
+        return ".".join(parts), t
+
+    def input_name(self, field_name: str) -> str:
+        """The input a request field that is a keyword of the language is declared as (``class`` -> ``class_input``)."""
+        if field_name not in self.renamed:
+            candidate, k = f"{field_name}_input", 2
+            while candidate in dict(self.schema.type.fields) or candidate in self.renamed.values():
+                candidate, k = f"{field_name}_input_{k}", k + 1
+            self.renamed[field_name] = candidate
+            self.taken.add(candidate)
+        return self.renamed[field_name]
 
 
 def _order(graph: _Graph) -> list[str]:
@@ -818,6 +832,8 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
     pack.echo_request = result.request
     inputs = g.schema.fields()
     pack.schema = g.schema.declared(inputs)
+    pack.renamed = dict(g.renamed)
+    inputs = {g.renamed.get(k, k): v for k, v in inputs.items()}
     pack.document = {
         "pack": identifier(g.name).replace("__", "_"),
         "version": "1.0.0",
