@@ -165,11 +165,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"{source}: not converted: {item}", file=sys.stderr)
     if not converted.document:
         return 1
-    folder = Path(args.out) / converted.document["pack"]
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{converted.document['version']}.yaml"
-    target.write_text(dmn.to_yaml(converted) if isinstance(converted, dmn.DmnPack) else jdm.to_yaml(converted), encoding="utf-8")
-    print(f"wrote {target}", file=sys.stderr)
+    if isinstance(converted, dmn.DmnPack):
+        from engine.conformance import write_dmn
+
+        written = write_dmn(converted, Path(args.out))
+    else:
+        folder = Path(args.out) / converted.document["pack"]
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / f"{converted.document['version']}.yaml"]
+        written[0].write_text(jdm.to_yaml(converted), encoding="utf-8")
+    for target in written:
+        print(f"wrote {target}", file=sys.stderr)
     return 1 if converted.unsupported else 0
 
 
@@ -177,22 +183,19 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     """DMN TCK cases through the DMN importer: models imported, cases passed, failed, unsupported."""
     import defusedxml.ElementTree as safe_xml
 
-    from engine.compiled import CompiledPack
+    from engine.conformance import import_dmn
     from engine.testing import same
-    from rules.dmn import convert, tck_cases, to_yaml
-    from rules.load import load_text
+    from rules.dmn import tck_cases
 
     root = Path(args.dmn_tck)
     imported = passed = failed = unsupported = 0
     for model in sorted(root.glob("*/*.dmn")):
-        converted = convert(model)
-        result = load_text(to_yaml(converted), model.name)
-        if converted.unsupported or result.pack is None:
+        converted, pack, problems = import_dmn(model)
+        if pack is None:
             unsupported += 1
-            print(f"{model.parent.name}: unsupported: {'; '.join(converted.unsupported) or result.diagnostics[0]}")
+            print(f"{model.parent.name}: unsupported: {'; '.join(problems)}")
             continue
         imported += 1
-        pack = CompiledPack(result.pack)
         for case_file in sorted(model.parent.glob("*-test-*.xml")):
             for case_id, inputs, expected in tck_cases(safe_xml.parse(case_file).getroot(), converted.names):
                 try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import defusedxml.ElementTree as safe_xml
 
-from rules.emit import identifier, render_pack
+from rules.emit import identifier
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
 
@@ -31,9 +31,14 @@ TYPES = {"number": "decimal", "string": "string", "boolean": "boolean", "date": 
 
 @dataclass
 class DmnPack:
-    document: dict[str, Any]
+    document: dict[str, Any]  # the model's pack; a flow when decisions require decisions
     names: dict[str, str] = field(default_factory=dict)  # DMN name -> pack identifier
     unsupported: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # a flow's step packs: one per decision
+
+    @property
+    def documents(self) -> list[dict[str, Any]]:
+        return [*self.steps, self.document]
 
 
 def _ns(root: ET.Element) -> str:
@@ -81,7 +86,10 @@ def convert(path: Path) -> DmnPack:
     names: dict[str, str] = {}
     unsupported: list[str] = []
     inputs: dict[str, Any] = {}
+    by_id: dict[str, str] = {}  # element id -> identifier, for requirement hrefs
+    requires: dict[str, list[str]] = {}  # decision identifier -> identifiers it requires, in source order
     for data in root.iter(f"{ns}inputData"):
+        by_id[data.get("id", "")] = identifier(data.get("name", ""))
         name = data.get("name", "")
         variable = data.find(f"{ns}variable")
         type_ref = variable.get("typeRef") if variable is not None else None
@@ -101,6 +109,9 @@ def convert(path: Path) -> DmnPack:
             continue
         result_name = identifier(decision_name)
         names[decision_name] = result_name
+        by_id[decision.get("id", "")] = result_name
+        requires[result_name] = [(ref.get("href") or "").lstrip("#") for requirement in decision.findall(f"{ns}informationRequirement")
+                                 for ref in requirement if ref.tag in (f"{ns}requiredInput", f"{ns}requiredDecision")]
         policy_text = table.get("hitPolicy", "UNIQUE")
         policy = HIT_POLICIES.get(policy_text)
         if policy is None:
@@ -175,7 +186,54 @@ def convert(path: Path) -> DmnPack:
         "tables": tables,
         "outputs": outputs,
     }
+    required = {name: [by_id[ref] for ref in refs if ref in by_id] for name, refs in requires.items()}
+    decided = {t["id"] for t in tables}
+    if any(ref in decided for refs in required.values() for ref in refs):
+        return _as_flow(document, required, names, unsupported)
     return DmnPack(document, names, unsupported)
+
+
+def _as_flow(model: dict[str, Any], required: dict[str, list[str]], names: dict[str, str],
+             unsupported: list[str]) -> DmnPack:
+    """A requirements graph: a pack per decision, and a flow that runs them in dependency order."""
+    tables = {t["id"]: t for t in model["tables"]}
+    order: list[str] = []
+
+    def visit(decision: str, path: tuple[str, ...]) -> None:
+        if decision in path:
+            raise ValueError(f"decision {decision} requires itself")
+        if decision in order:
+            return
+        for ref in required.get(decision, []):
+            if ref in tables:
+                visit(ref, (*path, decision))
+        order.append(decision)
+
+    for decision in tables:
+        visit(decision, ())
+    outputs = model["outputs"]
+    written_as = {ident: name for name, ident in names.items()}
+    steps, flow_steps = [], []
+    for decision in order:
+        table = tables[decision]
+        own = [table.get("result", table["outputs"][0])] if table.get("result") else table["outputs"]
+        needs = required.get(decision, [])
+        step_inputs = {n: model["inputs"][n] for n in needs if n in model["inputs"]}
+        step_inputs.update((n, {**outputs[n], "optional": True}) for n in needs if n in tables)
+        steps.append({"pack": f"{model['pack']}_{decision.lower()}", "version": "1.0.0",
+                      "description": f"decision '{written_as.get(decision, decision)}' of {model['description'][len('Converted from '):]}",
+                      "owner": model["owner"], "inputs": step_inputs, "tables": [table],
+                      "outputs": {n: outputs[n] for n in own}})
+        flow_steps.append({"id": decision, "pack": steps[-1]["pack"],
+                           "inputs": {n: (f"{n}.{n}" if n in tables else n) for n in needs}})
+    flow = {
+        "pack": model["pack"], "version": "1.0.0", "kind": "flow",
+        "description": f"{model['description']}: its decision requirements graph, one step per decision",
+        "owner": model["owner"], "inputs": model["inputs"], "steps": flow_steps,
+        "outputs": {n: {**spec, "value": f"{step['id']}.{n}"} for step, pack in zip(flow_steps, steps, strict=True)
+                    for n, spec in pack["outputs"].items()},
+    }
+    return DmnPack(flow, names, unsupported, steps)
 
 
 def _pack_name(stem: str) -> str:
@@ -189,10 +247,6 @@ def _infer_kind(values: list[Any]) -> str:
     if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in values):
         return "decimal"
     return "string"
-
-
-def to_yaml(pack: DmnPack) -> str:
-    return render_pack(pack.document, pack.unsupported)
 
 
 TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"

@@ -8,20 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from engine.compiled import CompiledPack
+from engine.conformance import import_dmn
+from engine.registry import build_pack_set
 from engine.testing import same
-from rules.dmn import convert, tck_cases, to_yaml
+from rules.dmn import convert, tck_cases
 from rules.load import load_text
 from tests.conftest import shared
 
 AS_OF = dt.date(2026, 1, 1)
+CHAINED = Path(__file__).parent / "data" / "dmn"  # requirement graphs written here: the TCK's level 2 has none
 
 
 def _cases() -> list[tuple[Path, Path]]:
-    root = shared("dmn-tck", "compliance-level-2")
     out = []
-    for model in sorted(root.glob("*/*.dmn")):
-        for cases in sorted(model.parent.glob("*-test-*.xml")):
+    for model in [*sorted(shared("dmn-tck", "compliance-level-2").glob("*/*.dmn")), *sorted(CHAINED.glob("*.dmn"))]:
+        for cases in sorted(model.parent.glob(f"{model.stem}-test-*.xml")):
             out.append((model, cases))
     return out
 
@@ -29,12 +30,8 @@ def _cases() -> list[tuple[Path, Path]]:
 @pytest.mark.parametrize(("model", "cases"), _cases(), ids=lambda p: p.parent.name if isinstance(p, Path) else "")
 def test_tck_model(model: Path, cases: Path) -> None:
     """Each TCK model converts to a pack that compiles and gives every expected result."""
-    converted = convert(model)
-    assert converted.unsupported == []
-    result = load_text(to_yaml(converted), f"{model.stem}.yaml")
-    assert result.ok, [str(d) for d in result.diagnostics]
-    assert result.pack is not None
-    pack = CompiledPack(result.pack)
+    converted, pack, problems = import_dmn(model)
+    assert pack is not None, problems
     count = 0
     for case_id, inputs, expected in tck_cases(ET.parse(cases).getroot(), converted.names):
         decision = pack.decide(inputs, AS_OF)
@@ -48,6 +45,8 @@ def test_tck_has_every_hit_policy() -> None:
     """The TCK corpus exercises all seven hit policies and the collect aggregations."""
     policies, aggregations = set(), set()
     for model, _ in _cases():
+        if model.parent == CHAINED:
+            continue
         for table in convert(model).document["tables"]:
             policies.add(table["hit_policy"])
             aggregations.add(table.get("aggregation"))
@@ -76,3 +75,24 @@ def test_import_and_conformance_commands(tmp_path: Path) -> None:
     assert summary[0] == "dmn-tck: 17 models imported, 0 unsupported; 51 cases passed, 0 failed"
     assert summary[1].startswith("zen: ")
     assert summary[1].endswith(" 0 failed")
+
+
+def test_a_requirements_graph_imports_as_a_flow_of_decision_packs(tmp_path: Path) -> None:
+    """Decisions requiring decisions become a pack each and a flow running them in dependency order; the set checks clean."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "import", "dmn", str(CHAINED / "loan-chain.dmn"), "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    assert proc.stderr.count("wrote ") == 4
+    packs, diagnostics = build_pack_set(tmp_path)
+    assert packs is not None, [str(d) for d in diagnostics]
+    flow = packs.get("loan_chain")
+    assert [(s.id, s.pack) for s in flow.ir.steps] == [("Risk_Category", "loan_chain_risk_category"),
+                                                       ("Terms", "loan_chain_terms"),
+                                                       ("Loan_Decision", "loan_chain_loan_decision")]
+    check = subprocess.run([sys.executable, "-m", "api.cli", "check", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                           check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
