@@ -39,7 +39,7 @@ from typing import Any
 from engine import jsonio
 from engine.compiled import CompiledPack, Decision
 from engine.registry import PackSet, build_pack_set, with_backend
-from rules.errors import ArbiterError
+from rules.errors import ArbiterError, MalformedRequest
 
 CENT = Decimal("0.01")
 CHUNK = 500
@@ -267,6 +267,8 @@ def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
     """(order id, as_of, pack input) from a canonical order or an API decision log line."""
     number, line = record
     parsed = jsonio.loads(line)
+    if not isinstance(parsed, dict):
+        raise MalformedRequest(f"line {number} is not a JSON object")
     if "input" in parsed and "request_id" in parsed:  # a decision log line
         value = parsed["input"]
         as_of = dt.date.fromisoformat(parsed["as_of"])
@@ -352,7 +354,12 @@ def _replay_chunk(records: list[Any]) -> Chunk:
     tally = Tally()
     diff = []
     for record in records:
-        order_id, as_of, value = parse(record)
+        try:
+            order_id, as_of, value = parse(record)
+        except (ArbiterError, ValueError, KeyError) as exc:  # a line that is not an order: counted, not fatal
+            refused: dict[str, Any] = {"decision": "error", "error": getattr(exc, "code", "malformed"), "detail": str(exc), "rows": []}
+            tally.add(refused, refused)
+            continue
         a, b = decide_both(base, cand, name, value, as_of)
         if tally.add(a, b):
             diff.append(diff_row(order_id, as_of, a, b))

@@ -561,7 +561,7 @@ _HASHABLE = frozenset({"string", "number", "boolean", "date", "null"})
 
 def _item_field(node: s.Node, scope: int) -> str | None:
     """The field name when ``node`` reads a field of the item bound by ``scope``."""
-    if isinstance(node, s.Name) and node.symbol.kind == "item_field" and node.symbol.scope == scope:
+    if isinstance(node, s.Name) and node.symbol is not None and node.symbol.kind == "item_field" and node.symbol.scope == scope:
         return str(node.symbol.name)
     if (isinstance(node, s.Member) and isinstance(node.target, s.Name) and node.target.symbol.kind == "item"
             and node.target.symbol.scope == scope and not node.target.type.nullable):

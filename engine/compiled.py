@@ -22,8 +22,9 @@ def _shape(spec: FieldSpec) -> Any:
     """What validation depends on: the spec without its descriptions."""
     dumped = spec.model_dump(exclude={"description"})
     for nested in ("items", "fields"):
-        if spec.__dict__[nested] is not None:
-            dumped[nested] = {name: _shape(sub) for name, sub in spec.__dict__[nested].items()}
+        members: dict[str, FieldSpec] | None = getattr(spec, nested)
+        if members is not None:
+            dumped[nested] = {name: _shape(sub) for name, sub in members.items()}
     return dumped
 
 

@@ -768,7 +768,6 @@ def convert_graph(graph: dict[str, Any], name: str) -> JdmPack:
 
 
 def _convert(g: _Graph, pack: JdmPack) -> None:
-    {n["type"] for n in g.nodes.values()}
     for node in g.nodes.values():
         if node["type"] not in ("inputNode", "outputNode", "decisionTableNode", "expressionNode", "switchNode"):
             g.unsupported.append(f"node {node['id']} ({node.get('name')}): {node['type']} is not supported")

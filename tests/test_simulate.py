@@ -185,6 +185,19 @@ def test_a_decision_log_replays(tmp_path: Path) -> None:
     assert summary["errors"] == {"baseline": {}, "candidate": {}}
 
 
+def test_lines_that_are_not_orders_are_counted_not_fatal(tmp_path: Path) -> None:
+    """A line that is not JSON, or not an object, is an error on both sides; the replay goes on."""
+    example = json.loads((ROOT / "examples" / "credit.json").read_text())
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text("\n".join([json.dumps({"order_id": "o1", "as_of": "2026-06-01", **example}), "{not json", "[1, 2]",
+                                  json.dumps({"order_id": "o2", "as_of": "2026-06-01", **example})]) + "\n")
+    run("run", "--orders", str(orders), "--baseline", str(PACKS), "--candidate", f"{PACKS}#credit@1.1.0", "--pack", "credit",
+        "--out", str(tmp_path / "out"), "--workers", "1", "--effective-on", "2026-06-01")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["orders"] == 4
+    assert summary["errors"] == {"baseline": {"request-malformed": 2}, "candidate": {"request-malformed": 2}}
+
+
 def test_one_order_side_by_side() -> None:
     """`simulate.py order` shows both decisions and the rows only one side fired."""
     proc = run("order", str(ROOT / "examples" / "order.json"), "--baseline", str(PACKS),
