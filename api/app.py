@@ -14,10 +14,11 @@ import hmac
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -82,7 +83,7 @@ class Service:
         return tuple(out)
 
     def reload(self) -> PackSet:
-        with self._reload_lock:
+        with self._reload_lock, _yielding_gil():
             fingerprint = self._fingerprint()
             fresh, diagnostics = build_pack_set(self.root)
             if fresh is None:
@@ -96,6 +97,22 @@ class Service:
 
     def changed(self) -> bool:
         return self._fingerprint() != self.fingerprint
+
+
+@contextlib.contextmanager
+def _yielding_gil(seconds: float = 0.0005) -> Iterator[None]:
+    """Compile with the interpreter switching threads every 0.5 ms instead of 5 ms.
+
+    The reload compiles in a worker thread while the event loop serves; with the default
+    interval each request waits behind 5 ms slices of compiling, and p99 during a reload
+    grew several-fold.
+    """
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 class Observe:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -104,6 +105,7 @@ def test_reload_needs_the_token_and_keeps_serving_on_a_broken_pack(tmp_path: Pat
     source = (PACKS / "credit" / "1.0.0.yaml").read_text()
     (folder / "1.0.0.yaml").write_text(source)
     client = TestClient(create_app(tmp_path, admin_token="s3cret"))
+    switch = sys.getswitchinterval()
     assert client.post("/v1/admin/reload").status_code == 401
     assert client.post("/v1/admin/reload", headers={"authorization": "Bearer wrong"}).status_code == 403
     before = client.post("/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE).json()["digest"]
@@ -113,6 +115,30 @@ def test_reload_needs_the_token_and_keeps_serving_on_a_broken_pack(tmp_path: Pat
     assert any(d["code"] == "unknown-name" for d in response.json()["diagnostics"])
     after = client.post("/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE).json()["digest"]
     assert after == before
+    assert sys.getswitchinterval() == switch  # the reload compiles with short GIL slices, then puts them back
+
+
+def test_a_reload_compiles_in_short_gil_slices(tmp_path: Path) -> None:
+    """While a reload compiles, threads switch every 0.5 ms so requests are not held behind 5 ms slices."""
+    from api import app as app_module
+
+    seen = []
+    original = app_module.build_pack_set
+
+    def spy(root: Path) -> Any:
+        seen.append(sys.getswitchinterval())
+        return original(root)
+
+    (tmp_path / "credit").mkdir()
+    (tmp_path / "credit" / "1.0.0.yaml").write_text((PACKS / "credit" / "1.0.0.yaml").read_text())
+    client = TestClient(create_app(tmp_path, admin_token="t"))
+    app_module.build_pack_set = spy  # type: ignore[assignment]
+    try:
+        assert client.post("/v1/admin/reload", headers={"authorization": "Bearer t"}).status_code == 200
+    finally:
+        app_module.build_pack_set = original
+    assert seen == [0.0005]
+    assert sys.getswitchinterval() == 0.005
 
 
 def test_admin_routes_are_off_without_a_token() -> None:
