@@ -28,6 +28,23 @@ def _shape(spec: FieldSpec) -> Any:
     return dumped
 
 
+def _covers(given: Any, declared: Any) -> bool:
+    """Whether values valid under the ``given`` shape pass the ``declared`` one unchanged.
+
+    The same constraints, field by field; objects may carry fields the declared shape does
+    not have (a flow's order lines carry descriptions a pricing step does not read).
+    """
+    if not isinstance(given, dict) or not isinstance(declared, dict):
+        return bool(given == declared)
+    for key, value in declared.items():
+        if key in ("items", "fields") and isinstance(value, dict) and isinstance(given.get(key), dict):
+            if not all(name in given[key] and _covers(given[key][name], sub) for name, sub in value.items()):
+                return False
+        elif given.get(key) != value:
+            return False
+    return True
+
+
 class Decision:
     """The outcome of one evaluation. Plain slots: built once per decision on the hot path."""
 
@@ -159,8 +176,8 @@ class CompiledPack:
     def decide_step(self, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str] = frozenset()) -> Decision:
         """Decide as a flow's step: ``values`` come from a validated flow input and may carry more fields.
 
-        ``trusted`` fields were validated by the flow against the very same schema, so they are
-        passed through as they are; the others are validated, undeclared fields dropped.
+        ``trusted`` fields were validated by the flow against a schema that covers the step's,
+        so they are passed through as they are; the others are validated, undeclared fields dropped.
         """
         validate = self._step_validators.get(trusted)
         if validate is None:
@@ -169,14 +186,14 @@ class CompiledPack:
         return self.evaluate(validate(values), as_of)
 
     def trusted_step_inputs(self, index: int, step_pack: CompiledPack) -> frozenset[str]:
-        """The inputs of step ``index`` that this flow reads, unchanged, from an input declared exactly as the step declares it."""
+        """The inputs of step ``index`` that this flow reads, unchanged, from an input whose declaration covers the step's."""
         key = (index, step_pack.digest)
         found = self._trusted.get(key)
         if found is None:
             declared = {f.name: f.spec for f in step_pack.ir.inputs}
             found = self._trusted[key] = frozenset(
                 name for name, node in self.ir.steps[index].inputs.items()
-                if name in declared and (spec := self._input_spec(node)) is not None and _shape(spec) == _shape(declared[name]))
+                if name in declared and (spec := self._input_spec(node)) is not None and _covers(_shape(spec), _shape(declared[name])))
         return found
 
     def _input_spec(self, node: Node) -> FieldSpec | None:

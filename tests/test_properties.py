@@ -238,14 +238,18 @@ def test_flow_steps_decide_alike_with_and_without_passing_inputs_through(data: s
     assert outcomes[0] == outcomes[1]
 
 
-def test_only_identically_declared_step_inputs_are_passed_through() -> None:
-    """The order flow trusts warehouses (declared alike in allocation), not lines (allocation adds a default)."""
+def test_only_step_inputs_the_flow_declared_as_strictly_are_passed_through() -> None:
+    """Pricing trusts the order's lines (same constraints, more fields); allocation does not (it adds a default)."""
     flow = next(p for p in bundled() if p.ir.steps)
     steps = {step.id: (i, flow.pack_set.get(step.pack, step.version, AS_OF)) for i, step in enumerate(flow.ir.steps)}
     index, allocation = steps["allocation"]
     assert flow.trusted_step_inputs(index, allocation) == {"warehouses"}
     index, pricing = steps["pricing"]
-    assert "lines" not in flow.trusted_step_inputs(index, pricing)
+    assert "lines" in flow.trusted_step_inputs(index, pricing)
+    index, credit = steps["credit"]
+    trusted = flow.trusted_step_inputs(index, credit)
+    assert "credit_limit" in trusted
+    assert "prepaid_amount" not in trusted  # credit gives it a default the order does not
 
 
 def test_the_fast_path_refuses_what_the_schema_bounds_at_any_depth() -> None:
@@ -270,3 +274,21 @@ def test_the_fast_path_refuses_what_the_schema_bounds_at_any_depth() -> None:
             assert [(p.path, p.code) for p in exc.problems] == [(path, code)]
         else:
             raise AssertionError(f"{path} accepted")
+
+
+def test_a_declaration_covers_another_only_when_no_value_would_change() -> None:
+    """Extra object fields are fine; a looser bound, a missing field, another default or a longer list are not."""
+    from engine.compiled import _covers, _shape
+    from rules.model import FieldSpec
+
+    def spec(**kw: Any) -> Any:
+        return _shape(FieldSpec.model_validate(kw))
+
+    line = {"sku": {"type": "string"}, "quantity": {"type": "integer", "description": "negative for a return"}}
+    step = spec(type="list", max_items=10, items=line)
+    assert _covers(spec(type="list", max_items=10, items={**line, "note": {"type": "string"}}), step)
+    assert not _covers(spec(type="list", max_items=20, items=line), step)
+    assert not _covers(spec(type="list", max_items=10, items={"sku": {"type": "string"}}), step)
+    assert not _covers(spec(type="money"), spec(type="money", min=0))
+    assert not _covers(spec(type="boolean", optional=True), spec(type="boolean", optional=True, default=False))
+    assert _covers(spec(type="money", min=0, description="a"), spec(type="money", min=0, description="b"))
