@@ -1113,7 +1113,7 @@ def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], conte
         value = (item.get("value") or "").strip()
         if not key or not value:
             continue
-        for path, tree in _leaves(key, parse_zen(value)):
+        for path, tree in _leaves(key, parse_zen(value), context):
             text, t = _Translator(g, context, local=local).expr(tree)
             local[path] = (text, t)
             name = _write(g, context, path, t, written, bool(guard))
@@ -1129,13 +1129,30 @@ def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], conte
     return _after(context, content, written)
 
 
-def _leaves(path: str, node: Node) -> list[tuple[str, Node]]:
-    """An object literal is written field by field, as zen's nested output paths are."""
+def _leaves(path: str, node: Node, context: Context | None = None) -> list[tuple[str, Node]]:
+    """An object literal is written field by field, as zen's nested output paths are.
+
+    So is an object the graph built field by field (``breakdown = {'image': scores.image}``
+    after a table wrote ``scores.image.score`` and ``scores.image.category``): each field it
+    has is copied.
+    """
+    source = _path_of(node) if node[0] in ("name", "member") else None
+    if source is not None and context is not None and context.item is None:
+        full = context.scope + source
+        parts = [] if full in context.written else sorted(p[len(full) + 1:] for p in context.written if p.startswith(full + "."))
+        if parts:
+            return [(f"{path}.{part}", _member_path(node, part)) for part in parts]
     if node[0] != "object":
         return [(path, node)]
     if not node[1]:
         raise Unsupported("an empty object literal")
-    return [leaf for key, value in node[1] for leaf in _leaves(f"{path}.{key}", value)]
+    return [leaf for key, value in node[1] for leaf in _leaves(f"{path}.{key}", value, context)]
+
+
+def _member_path(node: Node, suffix: str) -> Node:
+    for part in suffix.split("."):
+        node = ("member", node, part)
+    return node
 
 
 def to_yaml(pack: JdmPack) -> str:
