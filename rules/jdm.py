@@ -609,7 +609,7 @@ class _Graph:
         self.sections: list[dict[str, Any]] = []  # loop nodes, as for_each sections
         self.renamed: dict[str, str] = {}  # request fields that are keywords -> their input names
         self.unsupported: list[str] = []
-        self.switches: dict[str, str] = {}  # switch node id -> pack name of the branch it takes
+        self.switches: dict[str, str | dict[str, str]] = {}  # switch id -> the branch it takes, or (collect) per branch
         self.table_ids: dict[str, str] = {}  # node id -> table id
         self.row_ids: set[str] = set()
         self._find_dates(graph)
@@ -779,14 +779,15 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
         if edge.get("targetId") in incoming:
             incoming[edge["targetId"]].append(edge)
     out_context: dict[str, Context] = {}
-    guards: dict[str, list[tuple[str, str]]] = {}
+    guards: dict[str, list[tuple[str, Any]]] = {}
     final: list[str] = []
     for node_id in order:
         node = g.nodes[node_id]
         content = node.get("content") or {}
         parents = incoming[node_id]
         context = _merge([out_context[e["sourceId"]] for e in parents]) if parents else Context({}, True)
-        guard = _guard(g, node_id, parents, guards)
+        # an output node only merges what its branches wrote, each value already guarded
+        guard = [] if node["type"] == "outputNode" else _guard(g, node_id, parents, guards)
         where = f"node {node_id} ({node.get('name')})"
         try:
             if node["type"] == "inputNode":
@@ -809,6 +810,9 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
     # zen returns what the last nodes it ran return: output nodes, and branches that end elsewhere
     final += [n for n in order if g.nodes[n]["type"] not in ("outputNode", "inputNode")
               and not any(e.get("sourceId") == n for e in g.edges)]
+    echoes = {out_context[n].request for n in final}
+    if len(echoes) > 1 and any(out_context[n].request and _reached_conditionally(g, n, incoming[n], guards) for n in final):
+        raise Unsupported("whether zen returns the request depends on the branch a switch takes")
     result = _merge([out_context[n] for n in final]) if final else Context({}, True)
     pack.collect = any(t.get("hit_policy") == "collect" for t in g.tables)
     if pack.collect and len(g.tables) != 1:
@@ -854,13 +858,22 @@ def _merge(contexts: list[Context]) -> Context:
     return Context(written, any(c.request for c in contexts) if contexts else True)
 
 
-def _guard(g: _Graph, node_id: str, parents: list[dict[str, Any]], guards: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str]]:
+def _reached_conditionally(g: _Graph, node_id: str, parents: list[dict[str, Any]],
+                           guards: dict[str, list[tuple[str, Any]]]) -> bool:
+    return bool(guards.get(node_id)) or any(
+        guards.get(e["sourceId"]) or (e.get("sourceHandle") and e["sourceId"] in g.switches) for e in parents)
+
+
+def _guard(g: _Graph, node_id: str, parents: list[dict[str, Any]], guards: dict[str, list[tuple[str, Any]]]) -> list[tuple[str, Any]]:
     options = []
     for edge in parents:
         guard = list(guards.get(edge["sourceId"], []))
         handle = edge.get("sourceHandle")
-        if handle and edge["sourceId"] in g.switches:
-            guard.append((g.switches[edge["sourceId"]], handle))
+        switch = g.switches.get(edge["sourceId"])
+        if handle and isinstance(switch, dict):  # a collect switch: one true-or-false output per branch
+            guard.append((switch[handle], True))
+        elif handle and isinstance(switch, str):
+            guard.append((switch, handle))
         options.append(guard)
     if not options:
         return []
@@ -869,11 +882,14 @@ def _guard(g: _Graph, node_id: str, parents: list[dict[str, Any]], guards: dict[
     return options[0]
 
 
-def _switch(g: _Graph, node: dict[str, Any], context: Context, guard: list[tuple[str, str]]) -> None:
+def _switch(g: _Graph, node: dict[str, Any], context: Context, guard: list[tuple[str, Any]]) -> None:
     content = node.get("content") or {}
     policy = content.get("hitPolicy", "first")
+    if policy == "collect":
+        _collect_switch(g, node, content, context, guard)
+        return
     if policy != "first":
-        raise Unsupported("a switch that takes every true branch (collect)")
+        raise Unsupported(f"a switch with hit policy {policy!r}")
     name = g.name_for(f"{node.get('name') or node['id']}_branch")
     table_id = g.table_id(node)
     g.switches[node["id"]] = name
@@ -894,7 +910,28 @@ def _switch(g: _Graph, node: dict[str, Any], context: Context, guard: list[tuple
     g.tables.append(table)
 
 
-def _add_guard(table: dict[str, Any], guard: list[tuple[str, str]]) -> None:
+def _collect_switch(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
+                    guard: list[tuple[str, Any]]) -> None:
+    """A switch that takes every branch whose condition holds: one true-or-false output per branch.
+
+    As zen-engine does, a branch without a condition is always taken, the default one included.
+    """
+    table_id = g.table_id(node)
+    branches: dict[str, str] = {}
+    then: dict[str, str] = {}
+    for k, statement in enumerate(content.get("statements", [])):
+        condition = (statement.get("condition") or "").strip()
+        text = _Translator(g, context).expr(parse_zen(condition))[0] if condition else "true"
+        branches[statement["id"]] = g.name_for(f"{node.get('name') or node['id']}_branch_{k + 1}")
+        then[branches[statement["id"]]] = f"=({text}) = true"
+    g.switches[node["id"]] = branches
+    table = {"id": table_id, "description": f"switch node {node['id']} (every true branch)", "hit_policy": "first",
+             "inputs": [], "outputs": list(then), "rows": [{"id": g.row_id(table_id, "branches", 0), "when": {}, "then": then}]}
+    _add_guard(table, guard)
+    g.tables.append(table)
+
+
+def _add_guard(table: dict[str, Any], guard: list[tuple[str, Any]]) -> None:
     for k, (name, value) in enumerate(guard):
         column = f"branch_{k + 1}" if len(guard) > 1 else "branch"
         table["inputs"].insert(k, {"name": column, "expr": name})
@@ -927,7 +964,7 @@ def _check_mode(content: dict[str, Any]) -> None:
 
 
 def _scoped(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
-            guard: list[tuple[str, str]]) -> Context:
+            guard: list[tuple[str, Any]]) -> Context:
     """A node with inputField/outputPath or in loop mode: a scoped single node, or a for_each section."""
     field_text = (content.get("inputField") or "").strip()
     out_path = (content.get("outputPath") or "").strip()
@@ -983,7 +1020,7 @@ def _walk(node: Any) -> list[Node]:
 
 
 def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
-           guard: list[tuple[str, str]]) -> Context:
+           guard: list[tuple[str, Any]]) -> Context:
     _check_mode(content)
     policy = content.get("hitPolicy", "first")
     if policy not in ("first", "collect"):
@@ -1102,7 +1139,7 @@ def _join_output(a: Any, b: Any, path: str) -> Any:
 
 
 def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
-                 guard: list[tuple[str, str]]) -> Context:
+                 guard: list[tuple[str, Any]]) -> Context:
     _check_mode(content)
     local: dict[str, tuple[str, Any]] = {}
     written: dict[str, list[Written]] = {}
