@@ -256,6 +256,11 @@ def contains(a: Any, b: Any) -> Any:
     return None if a is None or b is None else b in a
 
 
+def text(a: Any) -> Any:
+    """A number in plain notation, with the digits it holds: 2.50 * 2 is "5.00", 1E+3 is "1000"."""
+    return None if a is None else format(a, "f") if isinstance(a, Decimal) else str(a)
+
+
 def trim(a: Any) -> Any:
     return None if a is None else a.strip()
 
@@ -300,6 +305,6 @@ NAMESPACE: dict[str, Any] = {
     "f_abs": f_abs, "f_round": f_round, "f_floor": f_floor, "f_ceiling": f_ceiling, "coalesce": coalesce,
     "days_between": days_between, "add_days": add_days, "add_months": add_months,
     "year": year, "month": month, "day": day, "starts_with": starts_with, "ends_with": ends_with,
-    "contains": contains, "upper": upper, "lower": lower, "trim": trim, "length": length, "concat": concat,
+    "contains": contains, "upper": upper, "lower": lower, "trim": trim, "text": text, "length": length, "concat": concat,
     "fail": fail, "any_agree": any_agree,
 }

@@ -61,7 +61,7 @@ class Scope:
 FUNCTIONS = (
     "min", "max", "sum", "count", "any", "all", "first", "filter", "map", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
-    "ends_with", "contains", "upper", "lower", "trim", "length", "concat",
+    "ends_with", "contains", "upper", "lower", "trim", "length", "concat", "text",
 )
 
 
@@ -90,7 +90,7 @@ class ExpressionChecker:
             "add_months": self._add_days, "year": self._date_part, "month": self._date_part,
             "day": self._date_part, "starts_with": self._string_test, "ends_with": self._string_test,
             "contains": self._string_test, "upper": self._string_map, "lower": self._string_map, "trim": self._string_map,
-            "length": self._length, "concat": self._concat,
+            "length": self._length, "concat": self._concat, "text": self._text,
         }
 
     def fail(self, node: s.Node, code: str, message: str, offset: int | None = None) -> ExpressionError:
@@ -503,6 +503,10 @@ class ExpressionChecker:
     def _length(self, node: s.Call) -> Type:
         self._arity(node, 1)
         return INTEGER.with_null(self._expect_string(node.args[0], "the argument of length()").nullable)
+
+    def _text(self, node: s.Call) -> Type:
+        self._arity(node, 1)
+        return STRING.with_null(self.expect_number(node.args[0], "the argument of text()").nullable)
 
     def _concat(self, node: s.Call) -> Type:
         self._arity(node, 2, 64)

@@ -360,9 +360,10 @@ class _Translator:
             return "null", NULL
         if tag == "template":
             parts = [self.expr(p) for p in node[1]]
-            if any(t != STRING for _, t in parts):
-                raise Unsupported("a template string with a value that is not a string")
-            return (parts[0][0] if len(parts) == 1 else f"concat({', '.join(p for p, _ in parts)})"), STRING
+            if any(t not in (STRING, NUMBER) for _, t in parts):
+                raise Unsupported("a template string with a value that is neither a string nor a number")
+            texts = [p if t == STRING else f"text({p})" for p, t in parts]  # zen writes numbers with the digits they hold
+            return (texts[0] if len(texts) == 1 else f"concat({', '.join(texts)})"), STRING
         if tag in ("name", "member", "dollar", "hash"):
             return self.reference(node)
         if tag == "not":
