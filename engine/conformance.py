@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.compiled import CompiledPack
-from engine.registry import build_pack_set
+from engine.registry import build_pack_set, with_backend
 from rules import dmn
 from rules.emit import render_pack
 from rules.errors import ArbiterError
@@ -113,7 +113,7 @@ def write_dmn(converted: dmn.DmnPack, out: Path) -> list[Path]:
     return written
 
 
-def import_dmn(path: Path) -> tuple[dmn.DmnPack, CompiledPack | None, list[str]]:
+def import_dmn(path: Path, backend: str = "native") -> tuple[dmn.DmnPack, CompiledPack | None, list[str]]:
     """A DMN model converted and compiled as ``arbiter import dmn`` writes it, or why it is not."""
     converted = dmn.convert(path)
     if converted.unsupported:
@@ -123,4 +123,5 @@ def import_dmn(path: Path) -> tuple[dmn.DmnPack, CompiledPack | None, list[str]]
         packs, diagnostics = build_pack_set(Path(tmp))
     if packs is None:
         return converted, None, [str(d) for d in diagnostics if d.severity == "error"]
+    packs, _ = with_backend(packs, backend)  # a flow stays native; its decision packs switch
     return converted, packs.get(converted.document["pack"]), []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.compiled import CompiledPack
 from engine.conformance import import_dmn
 from engine.registry import build_pack_set
 from engine.testing import same
@@ -30,7 +31,11 @@ def _cases() -> list[tuple[Path, Path]]:
 @pytest.mark.parametrize(("model", "cases"), _cases(), ids=lambda p: p.parent.name if isinstance(p, Path) else "")
 def test_tck_model(model: Path, cases: Path) -> None:
     """Each TCK model converts to a pack that compiles and gives every expected result."""
-    converted, pack, problems = import_dmn(model)
+    check_model(model, cases, "native")
+
+
+def check_model(model: Path, cases: Path, backend: str) -> CompiledPack:
+    converted, pack, problems = import_dmn(model, backend)
     assert pack is not None, problems
     count = 0
     for case_id, inputs, expected in tck_cases(ET.parse(cases).getroot(), converted.names):
@@ -39,6 +44,7 @@ def test_tck_model(model: Path, cases: Path) -> None:
             assert same(value, decision.output[name]), f"case {case_id}: expected {value!r}, got {decision.output[name]!r}"
             count += 1
     assert count > 0
+    return pack
 
 
 def test_tck_has_every_hit_policy() -> None:

@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.compiled import CompiledPack
-from engine.durable import BackendRefused, durable
+from engine.durable import BackendRefused, DurablePack, durable
 from engine.registry import require_pack_set
 from engine.testing import run_pack_tests
 from rules.errors import ArbiterError, DecisionError
 from rules.load import load_text
 from tests.conftest import PACKS
 from tests.strategies import RandomTable, inputs_for, random_tables, table_inputs
-from tests.test_dmn_tck import _cases, test_tck_model
+from tests.test_dmn_tck import _cases, check_model
 
 AS_OF = dt.date(2026, 6, 1)
 BUNDLED = list(require_pack_set(PACKS)) + list(require_pack_set(Path(__file__).parent / "packs" / "valid"))
@@ -69,10 +69,11 @@ outputs: {flag: {type: boolean}}
 
 
 @pytest.mark.parametrize(("model", "cases"), _cases(), ids=lambda p: p.parent.name if isinstance(p, Path) else "")
-def test_dmn_tck_on_durable(model: Path, cases: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every DMN TCK case passes with durable_rules matching the rows."""
-    monkeypatch.setattr("tests.test_dmn_tck.CompiledPack", lambda ir: durable(CompiledPack(ir)))
-    test_tck_model(model, cases)
+def test_dmn_tck_on_durable(model: Path, cases: Path) -> None:
+    """Every DMN TCK case passes with durable_rules matching the rows (a requirements graph: in each decision's pack)."""
+    pack = check_model(model, cases, "durable")
+    decided_by = [pack] if not pack.ir.steps else [pack.pack_set.get(step.pack) for step in pack.ir.steps]
+    assert all(isinstance(p, DurablePack) for p in decided_by)
 
 
 @cache
