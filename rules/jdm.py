@@ -815,7 +815,7 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
     if len(echoes) > 1 and any(out_context[n].request and _reached_conditionally(g, n, incoming[n], guards) for n in final):
         raise Unsupported("whether zen returns the request depends on the branch a switch takes")
     result = _merge([out_context[n] for n in final]) if final else Context({}, True)
-    pack.collect = any(t.get("hit_policy") == "collect" for t in g.tables)
+    pack.collect = any(t.get("hit_policy") == "collect" and "result" not in t for t in g.tables)
     if pack.collect and len(g.tables) != 1:
         raise Unsupported("a collect table that is not the graph's only node")
     outputs: dict[str, Any] = {}
@@ -976,6 +976,8 @@ def _scoped(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: C
     if (content.get("executionMode") or "single") == "single":
         if field_text and not _simple_path(field_text):
             raise Unsupported(f"inputField {field_text!r} that is not a path")
+        if run is _table and content.get("hitPolicy") == "collect" and out_path and not field_text:
+            return _collected_list(g, node, content, context, guard, out_path)
         scope = f"{field_text}." if field_text else ""
         inner = Context(context.written, context.request, scope, f"{out_path}." if out_path else "")
         after = run(g, node, single, inner, guard)
@@ -1010,6 +1012,23 @@ def _scoped(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: C
     fields.update((path, w.type) for path, w in kept)
     written = {out_path: [Written(section_id, ListOf(ObjectOf(tuple(fields.items()))), section=True)]}
     return _after(context, content, written)
+
+
+def _collected_list(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
+                    guard: list[tuple[str, Any]], out_path: str) -> Context:
+    """A collect table with an outputPath: zen writes the matched rows there as a list of objects.
+
+    The table gets a ``result`` listing each matched row's outputs, by the output fields' names.
+    """
+    own = _table(g, node, {**content, "outputPath": None, "passThrough": False}, Context(context.written, context.request), guard)
+    table = g.tables[-1]
+    fields = [(path, w) for path, candidates in own.written.items() for w in candidates]
+    if len(fields) < 2 or any("." in path or w.name != path for path, w in fields):
+        raise Unsupported("a collect table with an outputPath and other than several plain output fields")
+    result = g.name_for(out_path)
+    table["result"] = result
+    item = ObjectOf(tuple((path, w.type) for path, w in fields))
+    return _after(context, content, {out_path: [Written(result, ListOf(item))]})
 
 
 def _walk(node: Any) -> list[Node]:
