@@ -287,11 +287,7 @@ def _path_of(node: Node) -> str | None:
 
 
 def _uses(node: Any, tag: str) -> bool:
-    if isinstance(node, tuple):
-        return (len(node) > 0 and node[0] == tag) or any(_uses(part, tag) for part in node[1:])
-    if isinstance(node, list):
-        return any(_uses(part, tag) for part in node)
-    return False
+    return any(n[0] == tag for n in _walk(node))
 
 
 def _simple_path(text: str) -> str | None:
@@ -323,17 +319,12 @@ def _cell_types(text: str) -> set[Any]:
 def _compared(node: Any) -> list[tuple[str, Any]]:
     """(path, literal type) for every ``path <op> literal`` inside an expression."""
     out = []
-    if isinstance(node, tuple) and node:
-        if node[0] == "bin" and node[1] in CONDITIONS - {"and", "or", "in", "not in"}:
-            for a, b in ((node[2], node[3]), (node[3], node[2])):
+    for n in _walk(node):
+        if n[0] == "bin" and n[1] in CONDITIONS - {"and", "or", "in", "not in"}:
+            for a, b in ((n[2], n[3]), (n[3], n[2])):
                 path, t = _path_of(a) if isinstance(a, tuple) and a else None, _literal_type(b)
                 if path is not None and t is not None:
                     out.append((path, t))
-        for part in node[1:]:
-            out += _compared(part)
-    elif isinstance(node, list):
-        for part in node:
-            out += _compared(part)
     return out
 
 
