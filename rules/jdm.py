@@ -1,84 +1,53 @@
 """Converting GoRules JDM decision graphs into pack YAML.
 
 A JDM graph passes one untyped JSON document from node to node; a pack is typed and flat.
-The conversion therefore:
+The conversion therefore (types and schema inference in ``rules.jdm_types``, expressions in
+``rules.jdm_translate``):
 
 - infers the input schema from the graph's embedded test inputs (the only typed evidence a
-  graph carries), keeping only the fields the graph reads; a string field that the graph
-  reads through ``date(...)`` becomes a date;
+  graph carries), keeping only the fields the graph reads;
 - turns every decision-table node into a table, every expression node into a one-row table
-  (so that it runs in graph order, after the tables it reads), and every switch node into a
-  table whose result guards the nodes behind each of its branches;
+  (so that it runs in graph order, after the tables it reads), every switch node into a
+  table whose outputs guard the nodes behind its branches, and every loop-mode node into a
+  ``for_each`` section;
 - names each written path (``evaluation.score``) as a flat output (``evaluation_score``);
   ``JdmPack.paths`` maps them back, and ``JdmPack.result`` rebuilds the nested document
   that zen would return (the request itself included where every node passes it through).
 
 What cannot be carried over is reported with the node id, never dropped: function
-(JavaScript) nodes, loop mode, and expression constructs without a typed equivalent
-(object literals, dynamic indexing, type conversions). docs/import.md lists the semantic
-choices.
+(JavaScript) nodes, and constructs without a typed equivalent (values built or indexed by
+computed keys, times of day). docs/import.md lists them and the semantic choices.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import keyword
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from rules.emit import identifier, render_pack
-from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen, parse_zen_unary
-from rules.parser import UNSAFE_NAMES
-
-NUMBER, STRING, BOOLEAN, DATE, NULL = "number", "string", "boolean", "date", "null"
-MIXED = "mixed"  # the tests give a field values of different types
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-RESERVED = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else", "implies", "as",
-            *UNSAFE_NAMES, *keyword.kwlist}
-
-
-CONDITIONS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in", "and", "or"}
-
-
-class Unsupported(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class ListOf:
-    item: Any  # a scalar kind or an ObjectOf
-
-
-@dataclass(frozen=True)
-class ObjectOf:
-    fields: tuple[tuple[str, Any], ...]
-
-    def get(self, name: str) -> Any:
-        return dict(self.fields).get(name)
-
-
-@dataclass
-class Written:
-    """A value the graph has written so far: the pack name that holds it."""
-
-    name: str
-    type: Any
-    section: bool = False  # the list a loop node built: its pack name is a for_each result
-
-
-@dataclass
-class Context:
-    """What a node sees: the values written before it, and whether the request is passed on."""
-
-    written: dict[str, list[Written]]  # JDM path -> candidates, latest last (guarded branches)
-    request: bool
-    scope: str = ""  # inputField of a single-mode node: its reads are under this path
-    out: str = ""  # outputPath of a single-mode node: its writes go under this path
-    item: Any = None  # a loop node: the ObjectOf of one element, whose fields it reads by name
+from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen
+from rules.jdm_translate import Translator, cell_types, compared, path_of, simple_path, walk
+from rules.jdm_types import (
+    BOOLEAN,
+    ISO_DATE,
+    MIXED,
+    NULL,
+    NUMBER,
+    RESERVED,
+    STRING,
+    Context,
+    ListOf,
+    ObjectOf,
+    Schema,
+    Unsupported,
+    Written,
+    field_spec,
+    join_types,
+)
 
 
 @dataclass
@@ -141,451 +110,6 @@ def _row_id(raw: str, k: int) -> str:
     text = re.sub(r"[^A-Za-z0-9_.\-]", "_", raw or "").lstrip("_.-")[:64]
     return text or f"r{k + 1}"
 
-
-# Inferring the input schema from example requests.
-
-
-def _type_of(value: Any) -> Any:
-    if value is None:
-        return NULL
-    if isinstance(value, bool):
-        return BOOLEAN
-    if isinstance(value, (int, float, Decimal)):
-        return NUMBER
-    if isinstance(value, str):
-        return STRING
-    if isinstance(value, list):
-        item: Any = NULL
-        for v in value:
-            item = _join(item, _type_of(v))
-        return ListOf(item)
-    if isinstance(value, dict):
-        return ObjectOf(tuple((k, _type_of(v)) for k, v in value.items()))
-    raise Unsupported(f"value {value!r}")
-
-
-def _join(a: Any, b: Any) -> Any:
-    if a in (NULL, b):
-        return b
-    if b == NULL:
-        return a
-    if isinstance(a, ListOf) and isinstance(b, ListOf):
-        return ListOf(_join(a.item, b.item))
-    if isinstance(a, ObjectOf) and isinstance(b, ObjectOf):
-        merged = dict(a.fields)
-        for k, t in b.fields:
-            merged[k] = _join(merged.get(k, NULL), t)
-        return ObjectOf(tuple(merged.items()))
-    return MIXED
-
-
-def _describe(t: Any) -> str:
-    if isinstance(t, ListOf):
-        return f"a list of {_describe(t.item)}"
-    if isinstance(t, ObjectOf):
-        return "an object"
-    return {NUMBER: "a number", STRING: "a string", BOOLEAN: "a boolean", DATE: "a date", NULL: "null",
-            MIXED: "values of different types"}[t]
-
-
-class _Schema:
-    """The request's fields as seen in the tests, and which of them the graph reads."""
-
-    def __init__(self, examples: list[dict[str, Any]]) -> None:
-        self.type: Any = ObjectOf(())
-        self.present: dict[str, int] = {}  # path -> in how many examples it is non-null
-        for example in examples:
-            self.type = _join(self.type, _type_of(example))
-            self._count(example, "")
-        self.examples = len(examples)
-        self.read: dict[str, Any] = {}  # path -> type
-        self.dates: set[str] = set()
-        self.hints: dict[str, Any] = {}  # path no test gives -> the type the graph compares it with
-
-    def _count(self, value: Any, prefix: str) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                path = f"{prefix}{k}"
-                if v is not None:
-                    self.present[path] = self.present.get(path, 0) + 1
-                self._count(v, path + ".")
-
-    def lookup(self, path: str) -> Any:
-        t = self.type
-        for part in path.split("."):
-            t = t.get(part) if isinstance(t, ObjectOf) else None
-            if t is None:
-                return self.hints.get(path)
-        return DATE if path in self.dates else t
-
-    def mark_read(self, path: str) -> None:
-        self.read[path] = self.lookup(path)
-
-    def fields(self) -> dict[str, Any]:
-        tree: dict[str, Any] = {}
-        for path in sorted(self.read):
-            node = tree
-            parts = path.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node.setdefault(parts[-1], {})
-        return self._specs(tree, "")
-
-    def _specs(self, tree: dict[str, Any], prefix: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, sub in tree.items():
-            path = f"{prefix}{name}"
-            t = self.lookup(path)
-            spec: dict[str, Any] = (_field_spec(t, path) if not sub or not isinstance(t, ObjectOf)
-                                    else {"type": "object", "fields": self._specs(sub, path + ".")})
-            if self.present.get(path, 0) < self.examples:
-                spec["optional"] = True
-            out[name] = spec
-        return out
-
-    def declared(self, fields: dict[str, Any]) -> Any:
-        """The declared inputs (``fields()``) as types, dates included."""
-
-        def build(prefix: str, specs: dict[str, Any]) -> Any:
-            fields = []
-            for name, spec in specs.items():
-                path = f"{prefix}{name}"
-                fields.append((name, build(path + ".", spec["fields"]) if spec["type"] == "object" else self.lookup(path)))
-            return ObjectOf(tuple(fields))
-
-        return build("", fields)
-
-
-def _field_spec(t: Any, what: str) -> dict[str, Any]:
-    if isinstance(t, ListOf):
-        if isinstance(t.item, ObjectOf):
-            return {"type": "list", "items": {k: {**_field_spec(v, f"{what}.{k}"), "optional": True} for k, v in t.item.fields}}
-        return {"type": "list", "of": _scalar_kind(t.item if t.item != NULL else STRING, what)}
-    if isinstance(t, ObjectOf):
-        return {"type": "object", "fields": {k: {**_field_spec(v, f"{what}.{k}"), "optional": True} for k, v in t.fields}}
-    return {"type": _scalar_kind(t, what)}
-
-
-def _scalar_kind(t: Any, what: str) -> str:
-    if t == MIXED:
-        raise Unsupported(f"the test inputs give {what} values of different types")
-    if t == NULL or t is None:
-        raise Unsupported(f"{what} is never given a value in the tests, so its type is unknown")
-    return {NUMBER: "decimal", STRING: "string", BOOLEAN: "boolean", DATE: "date"}[t]
-
-
-# Translating ZEN expressions.
-
-
-def _path_of(node: Node) -> str | None:
-    if node[0] == "name":
-        return str(node[1])
-    if node[0] == "member":
-        base = _path_of(node[1])
-        return None if base is None else f"{base}.{node[2]}"
-    return None
-
-
-def _uses(node: Any, tag: str) -> bool:
-    return any(n[0] == tag for n in _walk(node))
-
-
-def _simple_path(text: str) -> str | None:
-    text = text.strip()
-    return text if re.match(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$", text) else None
-
-
-def _literal_type(node: Any) -> Any:
-    if isinstance(node, tuple) and node:
-        if node[0] == "neg":
-            return _literal_type(node[1])
-        return {"num": NUMBER, "str": STRING, "bool": BOOLEAN, "interval": NUMBER}.get(node[0])
-    return None
-
-
-def _cell_types(text: str) -> set[Any]:
-    try:
-        tests = parse_zen_unary(text)
-    except ZenSyntaxError:
-        return set()
-    found = set()
-    for test in tests:
-        t = _literal_type(test[2] if test[0] == "compare" else test)
-        if t is not None:
-            found.add(t)
-    return found
-
-
-def _compared(node: Any) -> list[tuple[str, Any]]:
-    """(path, literal type) for every ``path <op> literal`` inside an expression."""
-    out = []
-    for n in _walk(node):
-        if n[0] == "bin" and n[1] in CONDITIONS - {"and", "or", "in", "not in"}:
-            for a, b in ((n[2], n[3]), (n[3], n[2])):
-                path, t = _path_of(a) if isinstance(a, tuple) and a else None, _literal_type(b)
-                if path is not None and t is not None:
-                    out.append((path, t))
-    return out
-
-
-class _Translator:
-    """Translates one ZEN expression into Arbiter's language, with the type of the result."""
-
-    def __init__(self, graph: _Graph, context: Context, local: dict[str, tuple[str, Any]] | None = None,
-                 column: tuple[str, Any] | None = None) -> None:
-        self.graph = graph
-        self.context = context
-        self.local = local or {}  # '$.key' inside an expression node: earlier keys, inlined
-        self.column = column  # '$' in a table cell: ('?', column type)
-        self.bindings: list[tuple[str, Any]] = []  # '#' inside closures
-
-    def expr(self, node: Node) -> tuple[str, Any]:
-        tag = node[0]
-        if tag == "num":
-            return str(node[1]), NUMBER
-        if tag == "str":
-            return json.dumps(node[1]), STRING
-        if tag == "bool":
-            return ("true" if node[1] else "false"), BOOLEAN
-        if tag == "null":
-            return "null", NULL
-        if tag == "template":
-            parts = [self.expr(p) for p in node[1]]
-            if any(t not in (STRING, NUMBER) for _, t in parts):
-                raise Unsupported("a template string with a value that is neither a string nor a number")
-            texts = [p if t == STRING else f"text({p})" for p, t in parts]  # zen writes numbers with the digits they hold
-            return (texts[0] if len(texts) == 1 else f"concat({', '.join(texts)})"), STRING
-        if tag in ("name", "member", "dollar", "hash"):
-            return self.reference(node)
-        if tag == "not":
-            text, _ = self.expr(node[1])
-            return f"(not {text})", BOOLEAN
-        if tag == "neg":
-            text, t = self.expr(node[1])
-            return f"(-{text})", t
-        if tag == "cond":
-            c, _ = self.expr(node[1])
-            a, ta = self.expr(node[2])
-            b, tb = self.expr(node[3])
-            return f"(if {c} then {a} else {b})", ta if ta != NULL else tb
-        if tag == "bin":
-            return self.binary(node[1], node[2], node[3])
-        if tag == "call":
-            return self.call(node[1], node[2])
-        if tag == "interval":
-            raise Unsupported("an interval outside 'in'")
-        if tag == "array":
-            items = [self.expr(item) for item in node[1]]
-            item_type: Any = NULL
-            for _, t in items:
-                item_type = _join(item_type, t)
-            if item_type == MIXED or isinstance(item_type, (ListOf, ObjectOf)):
-                raise Unsupported("a list literal whose items are not values of one type")
-            return f"[{', '.join(text for text, _ in items)}]", ListOf(item_type)
-        if tag == "object":
-            raise Unsupported("an object literal")
-        if tag == "index":
-            raise Unsupported("indexing with [...]")
-        raise Unsupported(f"the construct {tag!r}")
-
-    def reference(self, node: Node) -> tuple[str, Any]:
-        chain: list[str] = []
-        base = node
-        while base[0] == "member":
-            chain.insert(0, base[2])
-            base = base[1]
-        if base[0] == "hash":
-            if not self.bindings:
-                raise Unsupported("'#' outside a closure")
-            name, t = self.bindings[-1]
-            text = name
-            for part in chain:
-                t = t.get(part) if isinstance(t, ObjectOf) else None
-                if t is None:
-                    raise Unsupported(f"'#.{'.'.join(chain)}' reads a field the tests never give")
-                text += f".{part}"
-            return text, t
-        if base[0] == "dollar":
-            if self.column is not None and not chain:
-                return self.column
-            key = ".".join(chain)
-            if key in self.local:
-                return f"({self.local[key][0]})", self.local[key][1]
-            raise Unsupported(f"'$.{key}' reads a key this node has not set before")
-        path = _path_of(node)
-        assert path is not None
-        return self.graph.read(path, self.context)
-
-    def binary(self, op: str, left: Node, right: Node) -> tuple[str, Any]:
-        if op in ("in", "not in"):
-            return self.membership(op, left, right)
-        a, ta = self.expr(left)
-        b, tb = self.expr(right)
-        if op == "??":
-            return f"coalesce({a}, {b})", ta if ta != NULL else tb
-        if op in ("and", "or"):
-            return f"({a} {op} {b})", BOOLEAN
-        if op in ("==", "!="):
-            return f"({a} {'=' if op == '==' else '!='} {b})", BOOLEAN
-        if op in ("<", "<=", ">", ">="):
-            return f"({a} {op} {b})", BOOLEAN
-        if op == "+" and STRING in (ta, tb):
-            if ta != tb:
-                raise Unsupported("'+' of a string and a value that is not a string")
-            return f"concat({a}, {b})", STRING
-        if op in ("+", "-", "*", "/"):
-            return f"({a} {op} {b})", NUMBER
-        raise Unsupported(f"the operator {op!r}")
-
-    def membership(self, op: str, left: Node, right: Node) -> tuple[str, Any]:
-        value, _ = self.expr(left)
-        negate = "not " if op == "not in" else ""
-        if right[0] == "array":
-            items = [self.expr(item)[0] for item in right[1]]
-            if not items:
-                return ("true" if negate else "false"), BOOLEAN
-            return f"({value} {negate}in ({', '.join(items)}))", BOOLEAN
-        if right[0] == "interval":
-            return f"({value} {negate}in {self.interval(right)})", BOOLEAN
-        source, t = self.expr(right)
-        if isinstance(t, ListOf):
-            var = self.fresh()
-            return f"({'not ' if negate else ''}any({source} as {var}, {var} = {value}))", BOOLEAN
-        raise Unsupported("'in' over a value that is not a list")
-
-    def interval(self, node: Node) -> str:
-        low, _ = self.expr(node[2])
-        high, _ = self.expr(node[3])
-        return f"{'[' if node[1] else '('}{low}..{high}{']' if node[4] else ')'}"
-
-    def fresh(self) -> str:
-        return f"e{len(self.bindings) + 1}"
-
-    def closure(self, fn: str, source: Node, body: Node) -> tuple[str, Any, str, Any]:
-        text, t = self.expr(source)
-        if not isinstance(t, ListOf):
-            raise Unsupported(f"{fn}() over a value that is not a list")
-        var = self.fresh()
-        self.bindings.append((var, t.item))
-        try:
-            body_text, body_type = self.expr(body)
-        finally:
-            self.bindings.pop()
-        return text, t, f"{text} as {var}, {body_text}", body_type
-
-    def call(self, fn: str, args: list[Node]) -> tuple[str, Any]:
-        if fn in ("some", "all", "none", "filter", "map", "count") and len(args) == 2:
-            _, list_type, inner, body_type = self.closure(fn, args[0], args[1])
-            if fn == "some":
-                return f"any({inner})", BOOLEAN
-            if fn == "none":
-                return f"(not any({inner}))", BOOLEAN
-            if fn == "filter":
-                return f"filter({inner})", list_type
-            if fn == "map":
-                return f"map({inner})", ListOf(body_type)
-            return f"{fn}({inner})", NUMBER if fn == "count" else BOOLEAN
-        if fn in ("sum", "min", "max", "avg") and len(args) == 1:
-            if args[0][0] == "array" and fn in ("min", "max"):
-                items = [self.expr(a)[0] for a in args[0][1]]
-                return f"{fn}({', '.join(items)})", NUMBER
-            if args[0][0] == "call" and args[0][1] == "map" and len(args[0][2]) == 2 and fn != "avg":
-                _, _, inner, _ = self.closure("map", *args[0][2])
-                return f"{fn}({inner})", NUMBER
-            if fn == "avg":
-                raise Unsupported("avg()")
-            text, t = self.expr(args[0])
-            if not isinstance(t, ListOf):
-                raise Unsupported(f"{fn}() of a value that is not a list")
-            return f"{fn}({text})", t.item
-        if fn == "len" and len(args) == 1:
-            text, t = self.expr(args[0])
-            return (f"count({text})" if isinstance(t, ListOf) else f"length({text})"), NUMBER
-        if fn == "contains" and len(args) == 2:
-            text, t = self.expr(args[0])
-            needle, _ = self.expr(args[1])
-            if isinstance(t, ListOf):
-                var = self.fresh()
-                return f"any({text} as {var}, {var} = {needle})", BOOLEAN
-            return f"contains({text}, {needle})", BOOLEAN
-        if fn == "number" and len(args) == 1:
-            text, t = self.expr(args[0])
-            if t != NUMBER:
-                raise Unsupported("number() of a value that is not already a number")
-            return text, NUMBER
-        simple = {"startsWith": "starts_with", "endsWith": "ends_with", "lower": "lower", "upper": "upper",
-                  "trim": "trim", "abs": "abs", "floor": "floor", "ceil": "ceiling"}
-        if fn in simple:
-            rendered = [self.expr(a) for a in args]
-            kind = BOOLEAN if fn in ("startsWith", "endsWith") else rendered[0][1]
-            return f"{simple[fn]}({', '.join(r for r, _ in rendered)})", kind
-        if fn == "round" and len(args) in (1, 2):
-            text, _ = self.expr(args[0])
-            places = "0"
-            if len(args) == 2:
-                if args[1][0] != "num":
-                    raise Unsupported("round() to a number of places that is not a literal")
-                places = str(args[1][1])
-            return f'round({text}, {places}, "half_up")', NUMBER
-        if fn == "date" and len(args) == 1:
-            if args[0][0] == "str" and ISO_DATE.match(args[0][1]):
-                return f'date("{args[0][1]}")', DATE
-            path = _path_of(args[0])
-            if path is not None and path in self.graph.schema.dates:
-                return self.expr(args[0])
-            raise Unsupported("date() of a value that is not a calendar date (times are not carried over)")
-        raise Unsupported(f"the function {fn}()")
-
-    def predicate(self, test: Node) -> str:
-        """``>= 13 and < 15``: comparisons of the column value that must all hold."""
-        if test[0] == "both":
-            return f"{self.predicate(test[1])} and {self.predicate(test[2])}"
-        op = "=" if test[1] == "==" else test[1]
-        return f"? {op} {self.expr(test[2])[0]}"
-
-    def cell(self, text: str) -> tuple[str, bool]:
-        """A table cell: comma-separated tests of the column value, any of which may match.
-
-        Returns the unary test, or a condition over the whole input (``True`` second) where
-        zen reads the cell as one: a comparison or logical expression that does not use ``$``
-        is true or false by itself, while any other value is compared with the column.
-        """
-        assert self.column is not None
-        tests: list[tuple[str, str]] = []  # (kind, text): kind is "test", "predicate" or "condition"
-        for test in parse_zen_unary(text):
-            if test[0] == "compare":
-                op = {"==": "=", "!=": "!="}.get(test[1], test[1])
-                value = self.expr(test[2])[0]
-                tests.append(("test", f"{op} {value}"))
-            elif test[0] == "both":
-                tests.append(("predicate", self.predicate(test)))
-            elif test[0] == "interval":
-                tests.append(("test", self.interval(test)))
-            elif _uses(test, "dollar"):
-                tests.append(("predicate", self.expr(test)[0]))
-            elif test[0] == "bin" and test[1] in CONDITIONS:
-                tests.append(("condition", self.expr(test)[0]))
-            else:
-                tests.append(("test", self.expr(test)[0]))
-        kinds = {kind for kind, _ in tests}
-        if kinds == {"condition"}:
-            return " or ".join(text for _, text in tests), True
-        if "condition" not in kinds:
-            return ", ".join(text for _, text in tests), False
-        # a condition among tests of the column: every part becomes a condition over '?'
-        return " or ".join(f"({self.as_predicate(kind, text)})" for kind, text in tests), False
-
-    @staticmethod
-    def as_predicate(kind: str, text: str) -> str:
-        if kind in ("predicate", "condition"):
-            return text if kind == "predicate" or "?" in text else f"? = ? and {text}"
-        if text.startswith(("[", "(")) and ".." in text:
-            return f"? in {text}"
-        if text.startswith(("<", ">", "=", "!=")):
-            return f"? {text}"
-        return f"? = {text}"
-
-
 # The graph.
 
 
@@ -595,7 +119,7 @@ class _Graph:
         self.edges = graph.get("edges", [])
         self.name = name
         self.tests = [t for t in graph.get("tests", []) or [] if isinstance(t.get("input"), dict)]
-        self.schema = _Schema([t["input"] for t in self.tests])
+        self.schema = Schema([t["input"] for t in self.tests])
         self.taken: set[str] = set()
         self.tables: list[dict[str, Any]] = []
         self.sections: list[dict[str, Any]] = []  # loop nodes, as for_each sections
@@ -615,11 +139,11 @@ class _Graph:
             if not isinstance(content, dict):
                 continue
             for spec in content.get("inputs", []) or []:
-                path = _simple_path(spec.get("field") or "")
+                path = simple_path(spec.get("field") or "")
                 for rule in content.get("rules", []) or []:
                     cell = str(rule.get(spec.get("id"), "") or "").strip()
                     if path and cell and cell != "-":
-                        found.setdefault(path, set()).update(_cell_types(cell))
+                        found.setdefault(path, set()).update(cell_types(cell))
             texts = [e.get("value") or "" for e in content.get("expressions", []) or []]
             texts += [str(v) for rule in content.get("rules", []) or [] for v in rule.values()]
             for text in texts:
@@ -627,7 +151,7 @@ class _Graph:
                     tree = parse_zen(text)
                 except ZenSyntaxError:
                     continue
-                for path, t in _compared(tree):
+                for path, t in compared(tree):
                     found.setdefault(path, set()).add(t)
         for path, types in found.items():
             if len(types) == 1 and self.schema.lookup(path) is None:
@@ -675,6 +199,9 @@ class _Graph:
             candidate, k = f"{base}_{k}", k + 1
         self.table_ids[node["id"]] = candidate
         return candidate
+
+    def is_date(self, path: str) -> bool:
+        return path in self.schema.dates
 
     def read(self, path: str, context: Context) -> tuple[str, Any]:
         if context.item is not None:  # inside a loop node: the element's fields, by name
@@ -815,7 +342,7 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
             if w.type == NULL:
                 pack.cleared.append(path)  # set to null: it hides the request's value
                 continue
-            spec = _field_spec(w.type, path)
+            spec = field_spec(w.type, path)
             name = w.name
             if w.section:  # a for_each result: an output listing each element's fields
                 name = g.name_for(path)
@@ -891,7 +418,7 @@ def _switch(g: _Graph, node: dict[str, Any], context: Context, guard: list[tuple
         condition = (statement.get("condition") or "").strip()
         when = {}
         if condition and not statement.get("isDefault"):
-            text, _ = _Translator(g, context).expr(parse_zen(condition))
+            text, _ = Translator(g, context).expr(parse_zen(condition))
             when["condition"] = text
         rows.append({"id": g.row_id(table_id, statement.get("id", ""), k), "when": when, "then": {name: statement["id"]}})
     default_rows = [r for r, s in zip(rows, content.get("statements", []), strict=True) if s.get("isDefault")]
@@ -913,7 +440,7 @@ def _collect_switch(g: _Graph, node: dict[str, Any], content: dict[str, Any], co
     then: dict[str, str] = {}
     for k, statement in enumerate(content.get("statements", [])):
         condition = (statement.get("condition") or "").strip()
-        text = _Translator(g, context).expr(parse_zen(condition))[0] if condition else "true"
+        text = Translator(g, context).expr(parse_zen(condition))[0] if condition else "true"
         branches[statement["id"]] = g.name_for(f"{node.get('name') or node['id']}_branch_{k + 1}")
         then[branches[statement["id"]]] = f"=({text}) = true"
     g.switches[node["id"]] = branches
@@ -965,7 +492,7 @@ def _scoped(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: C
     run = _table if node["type"] == "decisionTableNode" else _expressions
     single = {**content, "executionMode": "single", "inputField": None, "outputPath": None}
     if (content.get("executionMode") or "single") == "single":
-        if field_text and not _simple_path(field_text):
+        if field_text and not simple_path(field_text):
             raise Unsupported(f"inputField {field_text!r} that is not a path")
         if run is _table and content.get("hitPolicy") == "collect" and out_path and not field_text:
             return _collected_list(g, node, content, context, guard, out_path)
@@ -978,11 +505,11 @@ def _scoped(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: C
     if guard:
         raise Unsupported("a loop node behind a switch (lists are decided before the graph's tables)")
     source = parse_zen(field_text)
-    for n in _walk(source):
-        path = _path_of(n) if n[0] in ("name", "member") else None
+    for n in walk(source):
+        path = path_of(n) if n[0] in ("name", "member") else None
         if path and any(path == w or path.startswith(w + ".") or w.startswith(path + ".") for w in context.written):
             raise Unsupported("a loop over values the graph computed (lists are decided before the graph's tables)")
-    over, list_type = _Translator(g, Context({}, True)).expr(source)
+    over, list_type = Translator(g, Context({}, True)).expr(source)
     if not isinstance(list_type, ListOf) or not isinstance(list_type.item, ObjectOf):
         raise Unsupported("a loop over a value that is not a list of objects")
     saved, g.tables = g.tables, []
@@ -1021,15 +548,6 @@ def _collected_list(g: _Graph, node: dict[str, Any], content: dict[str, Any], co
     item = ObjectOf(tuple((path, w.type) for path, w in fields))
     return _after(context, content, {out_path: [Written(result, ListOf(item))]})
 
-
-def _walk(node: Any) -> list[Node]:
-    if isinstance(node, tuple) and node:
-        return [node, *(n for part in node[1:] for n in _walk(part))]
-    if isinstance(node, list):
-        return [n for part in node for n in _walk(part)]
-    return []
-
-
 def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
            guard: list[tuple[str, Any]]) -> Context:
     _check_mode(content)
@@ -1048,7 +566,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
         elif field_text:
             taken = [c for c in columns if c is not None]
             label = _unique_column([*taken, condition], identifier(spec.get("name") or field_text or f"input_{k + 1}"))
-            text, t = _Translator(g, context).expr(parse_zen(field_text))
+            text, t = Translator(g, context).expr(parse_zen(field_text))
             columns.append({"name": label, "expr": text})
         else:
             columns.append(condition)
@@ -1065,7 +583,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
             if not cell or cell == "-":
                 continue
             assert column is not None  # a column with a test in it is read
-            test, is_condition = _Translator(g, context, column=("?", t)).cell(cell)
+            test, is_condition = Translator(g, context, column=("?", t)).cell(cell)
             if is_condition or column is condition:
                 conditions.append(test)
             else:
@@ -1138,12 +656,12 @@ def _output_cell(g: _Graph, context: Context, node: Node | None) -> tuple[Any, A
         return None, NULL
     if node[0] == "str" and not node[1].startswith("="):
         return node[1], STRING
-    text, t = _Translator(g, context).expr(node)
+    text, t = Translator(g, context).expr(node)
     return "=" + text, t
 
 
 def _join_output(a: Any, b: Any, path: str) -> Any:
-    joined = _join(a, b)
+    joined = join_types(a, b)
     if joined == MIXED:
         raise Unsupported(f"the rows give output {path!r} different types")
     return joined
@@ -1162,7 +680,7 @@ def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], conte
         if not key or not value:
             continue
         for path, tree in _leaves(key, parse_zen(value), context):
-            text, t = _Translator(g, context, local=local).expr(tree)
+            text, t = Translator(g, context, local=local).expr(tree)
             local[path] = (text, t)
             name = _write(g, context, path, t, written, bool(guard))
             names.append(name)
@@ -1184,7 +702,7 @@ def _leaves(path: str, node: Node, context: Context | None = None) -> list[tuple
     after a table wrote ``scores.image.score`` and ``scores.image.category``): each field it
     has is copied.
     """
-    source = _path_of(node) if node[0] in ("name", "member") else None
+    source = path_of(node) if node[0] in ("name", "member") else None
     if source is not None and context is not None and context.item is None:
         full = context.scope + source
         parts = [] if full in context.written else sorted(p[len(full) + 1:] for p in context.written if p.startswith(full + "."))

@@ -1,0 +1,348 @@
+"""Translating ZEN expressions and table cells into Arbiter's expression language, with their types."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Protocol
+
+from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen_unary
+from rules.jdm_types import (
+    BOOLEAN,
+    CONDITIONS,
+    DATE,
+    ISO_DATE,
+    MIXED,
+    NULL,
+    NUMBER,
+    STRING,
+    Context,
+    ListOf,
+    ObjectOf,
+    Unsupported,
+    join_types,
+)
+
+
+class Reads(Protocol):
+    """Where a translated name's value comes from: the graph being converted."""
+
+    def read(self, path: str, context: Context) -> tuple[str, Any]: ...
+
+    def is_date(self, path: str) -> bool: ...
+
+def path_of(node: Node) -> str | None:
+    if node[0] == "name":
+        return str(node[1])
+    if node[0] == "member":
+        base = path_of(node[1])
+        return None if base is None else f"{base}.{node[2]}"
+    return None
+
+
+def _uses(node: Any, tag: str) -> bool:
+    return any(n[0] == tag for n in walk(node))
+
+
+def simple_path(text: str) -> str | None:
+    text = text.strip()
+    return text if re.match(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$", text) else None
+
+
+def _literal_type(node: Any) -> Any:
+    if isinstance(node, tuple) and node:
+        if node[0] == "neg":
+            return _literal_type(node[1])
+        return {"num": NUMBER, "str": STRING, "bool": BOOLEAN, "interval": NUMBER}.get(node[0])
+    return None
+
+
+def cell_types(text: str) -> set[Any]:
+    try:
+        tests = parse_zen_unary(text)
+    except ZenSyntaxError:
+        return set()
+    found = set()
+    for test in tests:
+        t = _literal_type(test[2] if test[0] == "compare" else test)
+        if t is not None:
+            found.add(t)
+    return found
+
+
+def compared(node: Any) -> list[tuple[str, Any]]:
+    """(path, literal type) for every ``path <op> literal`` inside an expression."""
+    out = []
+    for n in walk(node):
+        if n[0] == "bin" and n[1] in CONDITIONS - {"and", "or", "in", "not in"}:
+            for a, b in ((n[2], n[3]), (n[3], n[2])):
+                path, t = path_of(a) if isinstance(a, tuple) and a else None, _literal_type(b)
+                if path is not None and t is not None:
+                    out.append((path, t))
+    return out
+
+
+class Translator:
+    """Translates one ZEN expression into Arbiter's language, with the type of the result."""
+
+    def __init__(self, graph: Reads, context: Context, local: dict[str, tuple[str, Any]] | None = None,
+                 column: tuple[str, Any] | None = None) -> None:
+        self.graph = graph
+        self.context = context
+        self.local = local or {}  # '$.key' inside an expression node: earlier keys, inlined
+        self.column = column  # '$' in a table cell: ('?', column type)
+        self.bindings: list[tuple[str, Any]] = []  # '#' inside closures
+
+    def expr(self, node: Node) -> tuple[str, Any]:
+        tag = node[0]
+        if tag == "num":
+            return str(node[1]), NUMBER
+        if tag == "str":
+            return json.dumps(node[1]), STRING
+        if tag == "bool":
+            return ("true" if node[1] else "false"), BOOLEAN
+        if tag == "null":
+            return "null", NULL
+        if tag == "template":
+            parts = [self.expr(p) for p in node[1]]
+            if any(t not in (STRING, NUMBER) for _, t in parts):
+                raise Unsupported("a template string with a value that is neither a string nor a number")
+            texts = [p if t == STRING else f"text({p})" for p, t in parts]  # zen writes numbers with the digits they hold
+            return (texts[0] if len(texts) == 1 else f"concat({', '.join(texts)})"), STRING
+        if tag in ("name", "member", "dollar", "hash"):
+            return self.reference(node)
+        if tag == "not":
+            text, _ = self.expr(node[1])
+            return f"(not {text})", BOOLEAN
+        if tag == "neg":
+            text, t = self.expr(node[1])
+            return f"(-{text})", t
+        if tag == "cond":
+            c, _ = self.expr(node[1])
+            a, ta = self.expr(node[2])
+            b, tb = self.expr(node[3])
+            return f"(if {c} then {a} else {b})", ta if ta != NULL else tb
+        if tag == "bin":
+            return self.binary(node[1], node[2], node[3])
+        if tag == "call":
+            return self.call(node[1], node[2])
+        if tag == "interval":
+            raise Unsupported("an interval outside 'in'")
+        if tag == "array":
+            items = [self.expr(item) for item in node[1]]
+            item_type: Any = NULL
+            for _, t in items:
+                item_type = join_types(item_type, t)
+            if item_type == MIXED or isinstance(item_type, (ListOf, ObjectOf)):
+                raise Unsupported("a list literal whose items are not values of one type")
+            return f"[{', '.join(text for text, _ in items)}]", ListOf(item_type)
+        if tag == "object":
+            raise Unsupported("an object literal")
+        if tag == "index":
+            raise Unsupported("indexing with [...]")
+        raise Unsupported(f"the construct {tag!r}")
+
+    def reference(self, node: Node) -> tuple[str, Any]:
+        chain: list[str] = []
+        base = node
+        while base[0] == "member":
+            chain.insert(0, base[2])
+            base = base[1]
+        if base[0] == "hash":
+            if not self.bindings:
+                raise Unsupported("'#' outside a closure")
+            name, t = self.bindings[-1]
+            text = name
+            for part in chain:
+                t = t.get(part) if isinstance(t, ObjectOf) else None
+                if t is None:
+                    raise Unsupported(f"'#.{'.'.join(chain)}' reads a field the tests never give")
+                text += f".{part}"
+            return text, t
+        if base[0] == "dollar":
+            if self.column is not None and not chain:
+                return self.column
+            key = ".".join(chain)
+            if key in self.local:
+                return f"({self.local[key][0]})", self.local[key][1]
+            raise Unsupported(f"'$.{key}' reads a key this node has not set before")
+        path = path_of(node)
+        assert path is not None
+        return self.graph.read(path, self.context)
+
+    def binary(self, op: str, left: Node, right: Node) -> tuple[str, Any]:
+        if op in ("in", "not in"):
+            return self.membership(op, left, right)
+        a, ta = self.expr(left)
+        b, tb = self.expr(right)
+        if op == "??":
+            return f"coalesce({a}, {b})", ta if ta != NULL else tb
+        if op in ("and", "or"):
+            return f"({a} {op} {b})", BOOLEAN
+        if op in ("==", "!="):
+            return f"({a} {'=' if op == '==' else '!='} {b})", BOOLEAN
+        if op in ("<", "<=", ">", ">="):
+            return f"({a} {op} {b})", BOOLEAN
+        if op == "+" and STRING in (ta, tb):
+            if ta != tb:
+                raise Unsupported("'+' of a string and a value that is not a string")
+            return f"concat({a}, {b})", STRING
+        if op in ("+", "-", "*", "/"):
+            return f"({a} {op} {b})", NUMBER
+        raise Unsupported(f"the operator {op!r}")
+
+    def membership(self, op: str, left: Node, right: Node) -> tuple[str, Any]:
+        value, _ = self.expr(left)
+        negate = "not " if op == "not in" else ""
+        if right[0] == "array":
+            items = [self.expr(item)[0] for item in right[1]]
+            if not items:
+                return ("true" if negate else "false"), BOOLEAN
+            return f"({value} {negate}in ({', '.join(items)}))", BOOLEAN
+        if right[0] == "interval":
+            return f"({value} {negate}in {self.interval(right)})", BOOLEAN
+        source, t = self.expr(right)
+        if isinstance(t, ListOf):
+            var = self.fresh()
+            return f"({'not ' if negate else ''}any({source} as {var}, {var} = {value}))", BOOLEAN
+        raise Unsupported("'in' over a value that is not a list")
+
+    def interval(self, node: Node) -> str:
+        low, _ = self.expr(node[2])
+        high, _ = self.expr(node[3])
+        return f"{'[' if node[1] else '('}{low}..{high}{']' if node[4] else ')'}"
+
+    def fresh(self) -> str:
+        return f"e{len(self.bindings) + 1}"
+
+    def closure(self, fn: str, source: Node, body: Node) -> tuple[str, Any, str, Any]:
+        text, t = self.expr(source)
+        if not isinstance(t, ListOf):
+            raise Unsupported(f"{fn}() over a value that is not a list")
+        var = self.fresh()
+        self.bindings.append((var, t.item))
+        try:
+            body_text, body_type = self.expr(body)
+        finally:
+            self.bindings.pop()
+        return text, t, f"{text} as {var}, {body_text}", body_type
+
+    def call(self, fn: str, args: list[Node]) -> tuple[str, Any]:
+        if fn in ("some", "all", "none", "filter", "map", "count") and len(args) == 2:
+            _, list_type, inner, body_type = self.closure(fn, args[0], args[1])
+            if fn == "some":
+                return f"any({inner})", BOOLEAN
+            if fn == "none":
+                return f"(not any({inner}))", BOOLEAN
+            if fn == "filter":
+                return f"filter({inner})", list_type
+            if fn == "map":
+                return f"map({inner})", ListOf(body_type)
+            return f"{fn}({inner})", NUMBER if fn == "count" else BOOLEAN
+        if fn in ("sum", "min", "max", "avg") and len(args) == 1:
+            if args[0][0] == "array" and fn in ("min", "max"):
+                items = [self.expr(a)[0] for a in args[0][1]]
+                return f"{fn}({', '.join(items)})", NUMBER
+            if args[0][0] == "call" and args[0][1] == "map" and len(args[0][2]) == 2 and fn != "avg":
+                _, _, inner, _ = self.closure("map", *args[0][2])
+                return f"{fn}({inner})", NUMBER
+            if fn == "avg":
+                raise Unsupported("avg()")
+            text, t = self.expr(args[0])
+            if not isinstance(t, ListOf):
+                raise Unsupported(f"{fn}() of a value that is not a list")
+            return f"{fn}({text})", t.item
+        if fn == "len" and len(args) == 1:
+            text, t = self.expr(args[0])
+            return (f"count({text})" if isinstance(t, ListOf) else f"length({text})"), NUMBER
+        if fn == "contains" and len(args) == 2:
+            text, t = self.expr(args[0])
+            needle, _ = self.expr(args[1])
+            if isinstance(t, ListOf):
+                var = self.fresh()
+                return f"any({text} as {var}, {var} = {needle})", BOOLEAN
+            return f"contains({text}, {needle})", BOOLEAN
+        if fn == "number" and len(args) == 1:
+            text, t = self.expr(args[0])
+            if t != NUMBER:
+                raise Unsupported("number() of a value that is not already a number")
+            return text, NUMBER
+        simple = {"startsWith": "starts_with", "endsWith": "ends_with", "lower": "lower", "upper": "upper",
+                  "trim": "trim", "abs": "abs", "floor": "floor", "ceil": "ceiling"}
+        if fn in simple:
+            rendered = [self.expr(a) for a in args]
+            kind = BOOLEAN if fn in ("startsWith", "endsWith") else rendered[0][1]
+            return f"{simple[fn]}({', '.join(r for r, _ in rendered)})", kind
+        if fn == "round" and len(args) in (1, 2):
+            text, _ = self.expr(args[0])
+            places = "0"
+            if len(args) == 2:
+                if args[1][0] != "num":
+                    raise Unsupported("round() to a number of places that is not a literal")
+                places = str(args[1][1])
+            return f'round({text}, {places}, "half_up")', NUMBER
+        if fn == "date" and len(args) == 1:
+            if args[0][0] == "str" and ISO_DATE.match(args[0][1]):
+                return f'date("{args[0][1]}")', DATE
+            path = path_of(args[0])
+            if path is not None and self.graph.is_date(path):
+                return self.expr(args[0])
+            raise Unsupported("date() of a value that is not a calendar date (times are not carried over)")
+        raise Unsupported(f"the function {fn}()")
+
+    def predicate(self, test: Node) -> str:
+        """``>= 13 and < 15``: comparisons of the column value that must all hold."""
+        if test[0] == "both":
+            return f"{self.predicate(test[1])} and {self.predicate(test[2])}"
+        op = "=" if test[1] == "==" else test[1]
+        return f"? {op} {self.expr(test[2])[0]}"
+
+    def cell(self, text: str) -> tuple[str, bool]:
+        """A table cell: comma-separated tests of the column value, any of which may match.
+
+        Returns the unary test, or a condition over the whole input (``True`` second) where
+        zen reads the cell as one: a comparison or logical expression that does not use ``$``
+        is true or false by itself, while any other value is compared with the column.
+        """
+        assert self.column is not None
+        tests: list[tuple[str, str]] = []  # (kind, text): kind is "test", "predicate" or "condition"
+        for test in parse_zen_unary(text):
+            if test[0] == "compare":
+                op = {"==": "=", "!=": "!="}.get(test[1], test[1])
+                value = self.expr(test[2])[0]
+                tests.append(("test", f"{op} {value}"))
+            elif test[0] == "both":
+                tests.append(("predicate", self.predicate(test)))
+            elif test[0] == "interval":
+                tests.append(("test", self.interval(test)))
+            elif _uses(test, "dollar"):
+                tests.append(("predicate", self.expr(test)[0]))
+            elif test[0] == "bin" and test[1] in CONDITIONS:
+                tests.append(("condition", self.expr(test)[0]))
+            else:
+                tests.append(("test", self.expr(test)[0]))
+        kinds = {kind for kind, _ in tests}
+        if kinds == {"condition"}:
+            return " or ".join(text for _, text in tests), True
+        if "condition" not in kinds:
+            return ", ".join(text for _, text in tests), False
+        # a condition among tests of the column: every part becomes a condition over '?'
+        return " or ".join(f"({self.as_predicate(kind, text)})" for kind, text in tests), False
+
+    @staticmethod
+    def as_predicate(kind: str, text: str) -> str:
+        if kind in ("predicate", "condition"):
+            return text if kind == "predicate" or "?" in text else f"? = ? and {text}"
+        if text.startswith(("[", "(")) and ".." in text:
+            return f"? in {text}"
+        if text.startswith(("<", ">", "=", "!=")):
+            return f"? {text}"
+        return f"? = {text}"
+
+
+def walk(node: Any) -> list[Node]:
+    if isinstance(node, tuple) and node:
+        return [node, *(n for part in node[1:] for n in walk(part))]
+    if isinstance(node, list):
+        return [n for part in node for n in walk(part)]
+    return []
