@@ -169,7 +169,7 @@ class _FastPath:
 
     def __init__(self, strict: bool) -> None:
         self.strict = strict
-        self.ns: dict[str, Any] = {"Decimal": Decimal, "MAX": MAX_MAGNITUDE, "date": dt.date,
+        self.ns: dict[str, Any] = {"Decimal": Decimal, "MAX": MAX_MAGNITUDE, "MAXI": int(MAX_MAGNITUDE), "date": dt.date,
                                    "fromiso": dt.date.fromisoformat}
         self.source: list[str] = []
         self.count = 0
@@ -220,17 +220,15 @@ class _FastPath:
     def check(self, spec: FieldSpec, v: str) -> list[str]:
         kind = spec.type
         bounds = []
-        if spec.min is not None:
-            low = self.fresh("LO")
-            self.ns[low] = spec.min
-            bounds.append(f"{v} < {low}")
-        if spec.max is not None:
-            high = self.fresh("HI")
-            self.ns[high] = spec.max
-            bounds.append(f"{v} > {high}")
+        for name, bound, op in (("LO", spec.min, "<"), ("HI", spec.max, ">")):
+            if bound is not None:
+                constant = self.fresh(name)
+                # an int compares with an int several times faster than with a Decimal
+                self.ns[constant] = int(bound) if kind == "integer" and bound == bound.to_integral_value() else bound
+                bounds.append(f"{v} {op} {constant}")
         out_of_bounds = [f"if {' or '.join(bounds)}:", "    return None"] if bounds else []
         if kind in ("money", "decimal", "integer"):
-            lines = [f"if {v}.__class__ is int:", f"    if not -MAX < {v} < MAX:", "        return None"]
+            lines = [f"if {v}.__class__ is int:", f"    if not -MAXI < {v} < MAXI:", "        return None"]
             if kind != "integer":
                 lines.append(f"    {v} = Decimal({v})")
             lines += [f"elif {v}.__class__ is Decimal and {v}.is_finite() and -MAX < {v} < MAX:"]
