@@ -169,7 +169,8 @@ class _FastPath:
 
     def __init__(self, strict: bool) -> None:
         self.strict = strict
-        self.ns: dict[str, Any] = {"Decimal": Decimal, "MAX": MAX_MAGNITUDE, "MAXI": int(MAX_MAGNITUDE), "date": dt.date,
+        self.ns: dict[str, Any] = {"Decimal": Decimal, "MAX": MAX_MAGNITUDE, "NMAX": -MAX_MAGNITUDE,
+                                   "MAXI": int(MAX_MAGNITUDE), "NMAXI": -int(MAX_MAGNITUDE), "date": dt.date,
                                    "fromiso": dt.date.fromisoformat}
         self.source: list[str] = []
         self.count = 0
@@ -228,10 +229,10 @@ class _FastPath:
                 bounds.append(f"{v} {op} {constant}")
         out_of_bounds = [f"if {' or '.join(bounds)}:", "    return None"] if bounds else []
         if kind in ("money", "decimal", "integer"):
-            lines = [f"if {v}.__class__ is int:", f"    if not -MAXI < {v} < MAXI:", "        return None"]
+            lines = [f"if {v}.__class__ is int:", f"    if not NMAXI < {v} < MAXI:", "        return None"]
             if kind != "integer":
                 lines.append(f"    {v} = Decimal({v})")
-            lines += [f"elif {v}.__class__ is Decimal and {v}.is_finite() and -MAX < {v} < MAX:"]
+            lines += [f"elif {v}.__class__ is Decimal and {v}.is_finite() and NMAX < {v} < MAX:"]
             if kind == "integer":
                 lines += [f"    if {v} != {v}.to_integral_value():", "        return None", f"    {v} = int({v})"]
             else:
