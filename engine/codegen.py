@@ -115,8 +115,8 @@ class Generator:
         return self.names[id(symbol)]
 
     def binary(self, node: s.Binary) -> str:
-        a, b = self.expr(node.left), self.expr(node.right)
         lt, rt = node.left.type, node.right.type
+        a, b = self.operand(node.left, rt), self.operand(node.right, lt)
         nullable = lt.nullable or rt.nullable
         op = node.op
         if op == "implies":
@@ -140,6 +140,13 @@ class Generator:
         if integral:
             return f"({a} {op} {b})"
         return f"_{fn.upper()}({a}, {b})"
+
+    def operand(self, node: s.Node, other: Type) -> str:
+        """A whole-number literal meeting a decimal is a Decimal constant: no int conversion per evaluation."""
+        if (isinstance(node, s.Literal) and isinstance(node.value, int) and not isinstance(node.value, bool)
+                and other.kind == "number" and other.numeric != "integer"):
+            return self.constant(Decimal(node.value))
+        return self.expr(node)
 
     def membership(self, node: s.In) -> str:
         needle = self.expr(node.needle)
