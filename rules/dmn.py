@@ -199,9 +199,12 @@ def _as_flow(model: dict[str, Any], required: dict[str, list[str]], names: dict[
     tables = {t["id"]: t for t in model["tables"]}
     order: list[str] = []
 
+    cycles: list[str] = []
+
     def visit(decision: str, path: tuple[str, ...]) -> None:
         if decision in path:
-            raise ValueError(f"decision {decision} requires itself")
+            cycles.append(f"decision {decision}: its requirements lead back to it ({' -> '.join((*path, decision))})")
+            return
         if decision in order:
             return
         for ref in required.get(decision, []):
@@ -211,6 +214,8 @@ def _as_flow(model: dict[str, Any], required: dict[str, list[str]], names: dict[
 
     for decision in tables:
         visit(decision, ())
+    if cycles:  # not a valid requirements graph: report it, keep the tables as one pack
+        return DmnPack(model, names, [*unsupported, *dict.fromkeys(cycles)])
     outputs = model["outputs"]
     written_as = {ident: name for name, ident in names.items()}
     steps, flow_steps = [], []

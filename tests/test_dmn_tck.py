@@ -102,3 +102,22 @@ def test_a_requirements_graph_imports_as_a_flow_of_decision_packs(tmp_path: Path
     check = subprocess.run([sys.executable, "-m", "api.cli", "check", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                            check=False)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_requirements_cycle_is_reported_not_imported(tmp_path: Path) -> None:
+    """Decisions that require each other are named with the cycle; the import exits 1."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    source = (CHAINED / "loan-chain.dmn").read_text()
+    cyclic = source.replace('<informationRequirement id="ir1"><requiredInput href="#in_income"/></informationRequirement>',
+                            '<informationRequirement id="ir1"><requiredDecision href="#d_decision"/></informationRequirement>')
+    assert cyclic != source
+    model = tmp_path / "cyclic.dmn"
+    model.write_text(cyclic)
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "import", "dmn", str(model), "--out", str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "requirements lead back to it (Risk_Category -> Loan_Decision -> Risk_Category)" in proc.stderr
