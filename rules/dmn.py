@@ -189,16 +189,15 @@ def convert(path: Path) -> DmnPack:
     required = {name: [by_id[ref] for ref in refs if ref in by_id] for name, refs in requires.items()}
     decided = {t["id"] for t in tables}
     if any(ref in decided for refs in required.values() for ref in refs):
-        return _as_flow(document, required, names, unsupported)
+        return _as_flow(document, path.name, required, names, unsupported)
     return DmnPack(document, names, unsupported)
 
 
-def _as_flow(model: dict[str, Any], required: dict[str, list[str]], names: dict[str, str],
+def _as_flow(model: dict[str, Any], source: str, required: dict[str, list[str]], names: dict[str, str],
              unsupported: list[str]) -> DmnPack:
     """A requirements graph: a pack per decision, and a flow that runs them in dependency order."""
     tables = {t["id"]: t for t in model["tables"]}
     order: list[str] = []
-
     cycles: list[str] = []
 
     def visit(decision: str, path: tuple[str, ...]) -> None:
@@ -221,12 +220,12 @@ def _as_flow(model: dict[str, Any], required: dict[str, list[str]], names: dict[
     steps, flow_steps = [], []
     for decision in order:
         table = tables[decision]
-        own = [table.get("result", table["outputs"][0])] if table.get("result") else table["outputs"]
+        own = [table["result"]] if table.get("result") else table["outputs"]
         needs = required.get(decision, [])
         step_inputs = {n: model["inputs"][n] for n in needs if n in model["inputs"]}
         step_inputs.update((n, {**outputs[n], "optional": True}) for n in needs if n in tables)
         steps.append({"pack": f"{model['pack']}_{decision.lower()}", "version": "1.0.0",
-                      "description": f"decision '{written_as.get(decision, decision)}' of {model['description'][len('Converted from '):]}",
+                      "description": f"decision '{written_as.get(decision, decision)}' of {source}",
                       "owner": model["owner"], "inputs": step_inputs, "tables": [table],
                       "outputs": {n: outputs[n] for n in own}})
         flow_steps.append({"id": decision, "pack": steps[-1]["pack"],
