@@ -30,7 +30,7 @@ from engine import jsonio  # noqa: E402
 
 
 def perturbed(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
-    """Round k of the history shifts quantities by k % 3 and dates by k days: new orders, same shape.
+    """Round k of the history shifts quantities by k % 3 and dates by k % 30 days: new orders, same shape.
 
     Runs in the workers (as ``simulate.replay``'s parser), so the parent only hands out raw lines.
     """
