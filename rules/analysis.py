@@ -67,8 +67,8 @@ class NumberSet:
         out = []
         for a in self.intervals:
             for b in other.intervals:
-                low, lc = _max_low(a, b)
-                high, hc = _min_high(a, b)
+                low, lc = _tighter((a.low, a.low_closed), (b.low, b.low_closed), larger=True)
+                high, hc = _tighter((a.high, a.high_closed), (b.high, b.high_closed), larger=False)
                 out.append(Interval(low, lc, high, hc))
         return self.make(out, self.null and other.null)
 
@@ -115,24 +115,18 @@ def _step(value: Any, direction: int) -> Any:
     return value + direction  # decimals: one whole unit is a fine witness outside a bound
 
 
-def _max_low(a: Interval, b: Interval) -> tuple[Any, bool]:
-    if a.low is None:
-        return b.low, b.low_closed
-    if b.low is None:
-        return a.low, a.low_closed
-    if a.low == b.low:
-        return a.low, a.low_closed and b.low_closed
-    return (a.low, a.low_closed) if a.low > b.low else (b.low, b.low_closed)
+def _tighter(a: tuple[Any, bool], b: tuple[Any, bool], larger: bool) -> tuple[Any, bool]:
+    """The tighter of two (bound, closed) pairs, None being no bound: the larger low or the smaller high.
 
-
-def _min_high(a: Interval, b: Interval) -> tuple[Any, bool]:
-    if a.high is None:
-        return b.high, b.high_closed
-    if b.high is None:
-        return a.high, a.high_closed
-    if a.high == b.high:
-        return a.high, a.high_closed and b.high_closed
-    return (a.high, a.high_closed) if a.high < b.high else (b.high, b.high_closed)
+    At a tie the bound is closed only if both are.
+    """
+    if a[0] is None:
+        return b
+    if b[0] is None:
+        return a
+    if a[0] == b[0]:
+        return a[0], a[1] and b[1]
+    return a if (a[0] > b[0]) == larger else b
 
 
 def _merge(intervals: list[Interval]) -> tuple[Interval, ...]:

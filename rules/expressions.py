@@ -304,22 +304,22 @@ class ExpressionChecker:
         finally:
             self.scope = outer
 
-    def _first(self, node: s.Call) -> Type:
+    def _filtered_list(self, node: s.Call) -> Type:
+        """The list of ``first(xs as x, condition)`` / ``filter(...)``, its condition checked."""
         self._arity(node, 2)
         list_type = self._list_arg(node)
         t = self._projection(node, list_type, node.args[1])
         if t.kind not in ("boolean", "null"):
-            raise self.fail(node.args[1], "type-mismatch", f"first() needs a condition, not {t.describe()}")
+            raise self.fail(node.args[1], "type-mismatch", f"{node.function}() needs a condition, not {t.describe()}")
+        return list_type
+
+    def _first(self, node: s.Call) -> Type:
+        list_type = self._filtered_list(node)
         assert list_type.item is not None
         return list_type.item.with_null()
 
     def _filter(self, node: s.Call) -> Type:
-        self._arity(node, 2)
-        list_type = self._list_arg(node)
-        t = self._projection(node, list_type, node.args[1])
-        if t.kind not in ("boolean", "null"):
-            raise self.fail(node.args[1], "type-mismatch", f"filter() needs a condition, not {t.describe()}")
-        return list_type.with_null(False) if not list_type.nullable else list_type
+        return self._filtered_list(node)
 
     def _map(self, node: s.Call) -> Type:
         self._arity(node, 2)
