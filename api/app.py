@@ -203,6 +203,17 @@ def pack_detail(pack: CompiledPack) -> dict[str, Any]:
     return out
 
 
+PACK_PARAMETER = {"name": "pack", "in": "path", "required": True, "schema": {"type": "string"}}
+QUERY_PARAMETERS = [
+    {"name": "version", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "pin a version; default: the newest effective on as_of"},
+    {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
+     "description": "the decision date; default: today (UTC)"},
+    {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
+     "description": "add each table's evaluated conditions to the decision"},
+]
+
+
 def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = None,
                api_keys: list[str] | None = None, decision_log: Path | None = None,
                watch_seconds: float | None = None, backend: str = "native") -> FastAPI:
@@ -246,20 +257,23 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     def respond(body: dict[str, Any], status: int = 200) -> Response:
         return Response(jsonio.dumps(body), status_code=status, media_type="application/json")
 
-    async def resolve(observe: Observe, request: Request, pack: str, version: str | None,
-                      as_of: str | None) -> tuple[CompiledPack, dt.date, Any]:
+    async def resolve(observe: Observe, request: Request) -> tuple[CompiledPack, dt.date, Any]:
         """What both decision routes need first: the caller allowed, the date, the pack version, the body."""
         require_api_key(request)
-        day = _as_of(as_of)
-        compiled = observe.resolved(service.packs.get(pack, version, day))
+        query = request.query_params
+        day = _as_of(query.get("as_of"))
+        compiled = observe.resolved(service.packs.get(request.path_params["pack"], query.get("version"), day))
         return compiled, day, await _body(request)
 
-    @app.post("/v1/decisions/{pack}", summary="One decision", tags=["decisions"])
-    async def decide(pack: str, request: Request, version: str | None = None, as_of: str | None = None,
-                     trace: str | None = None) -> Response:
+    # The routes take the bare Request and read path and query themselves: FastAPI's
+    # per-request parameter solving cost about a third of a single decision's time in the
+    # app (profiled); the parameters stay documented through ``openapi_extra``.
+    @app.post("/v1/decisions/{pack}", summary="One decision", tags=["decisions"],
+              openapi_extra={"parameters": [PACK_PARAMETER, *QUERY_PARAMETERS]})
+    async def decide(request: Request) -> Response:
         with Observe(metrics, "decide") as observe:
-            compiled, day, body = await resolve(observe, request, pack, version, as_of)
-            decision = compiled.decide(body, day, trace=_flag(trace))
+            compiled, day, body = await resolve(observe, request)
+            decision = compiled.decide(body, day, trace=_flag(request.query_params.get("trace")))
             request_id = _request_id(request)
             outcome = decision.output.get("decision")
             metrics.decision(compiled.name, compiled.version, outcome if isinstance(outcome, str) else "decided")
@@ -269,11 +283,11 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             out["request_id"] = request_id
             return respond(out)
 
-    @app.post("/v1/decisions/{pack}/batch", summary="Many decisions, each result or error in place", tags=["decisions"])
-    async def decide_batch(pack: str, request: Request, version: str | None = None,
-                           as_of: str | None = None) -> Response:
+    @app.post("/v1/decisions/{pack}/batch", summary="Many decisions, each result or error in place", tags=["decisions"],
+              openapi_extra={"parameters": [PACK_PARAMETER, *QUERY_PARAMETERS[:2]]})
+    async def decide_batch(request: Request) -> Response:
         with Observe(metrics, "batch") as observe:
-            compiled, day, body = await resolve(observe, request, pack, version, as_of)
+            compiled, day, body = await resolve(observe, request)
             if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
                 raise MalformedRequest('body must be {"inputs": [...]}')
             inputs = body["inputs"]
@@ -366,12 +380,7 @@ def openapi_document(app: FastAPI, packs: PackSet) -> dict[str, Any]:
             "tags": ["decisions"],
             "summary": f"{name}: {ir.description.strip().splitlines()[0][:80]}",
             "operationId": f"decide_{name}",
-            "parameters": [
-                {"name": "version", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "pin a version; default: the newest effective on as_of"},
-                {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
-                {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"}},
-            ],
+            "parameters": QUERY_PARAMETERS,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{title}Input"}}}},
             "responses": {"200": {"description": "the decision", "content": {"application/json": {"schema": decision}}},
                           "400": problem, "401": problem, "403": problem, "404": problem, "413": problem, "422": problem},

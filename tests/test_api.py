@@ -37,6 +37,17 @@ def test_decision_bytes_equal_the_engine(client: TestClient) -> None:
     assert response.content == expected[:-1] + b',"request_id":"r-1"}'
 
 
+def test_query_pins_the_version_and_asks_for_the_trace(client: TestClient) -> None:
+    """version= pins a pack version and trace=true adds the trace, on one decision and on a batch."""
+    pinned = client.post("/v1/decisions/credit?version=1.0.0&as_of=2027-02-01&trace=true", content=EXAMPLE).json()
+    assert pinned["version"] == "1.0.0" and "trace" in pinned
+    newest = client.post("/v1/decisions/credit?as_of=2027-02-01", content=EXAMPLE).json()
+    assert newest["version"] == "1.1.0" and "trace" not in newest
+    batch = client.post("/v1/decisions/credit/batch?version=1.0.0&as_of=2027-02-01",
+                        content=b'{"inputs": [' + EXAMPLE + b"]}").json()
+    assert batch["version"] == "1.0.0" and batch["as_of"] == "2027-02-01"
+
+
 def test_money_is_exact_on_the_wire(client: TestClient) -> None:
     """0.10 three times is 0.30 in the JSON text, not 0.30000000000000004."""
     body = b'{"order_amount": 0.10, "open_receivables": 0.10, "open_orders": 0.10, "credit_limit": 1, "days_past_due": 0, "risk_tier": "A", "segment": "smb", "payment_terms": "net30", "account_age_days": 900}'
@@ -271,6 +282,10 @@ def test_openapi_documents_every_pack_with_its_fields(client: TestClient) -> Non
     schema = document["components"]["schemas"]["CreditInput"]
     assert {"order_amount", "risk_tier", "payment_terms"} <= set(schema["properties"])
     assert schema["properties"]["risk_tier"]["enum"] == ["A", "B", "C", "D"]
+    generic = document["paths"]["/v1/decisions/{pack}"]["post"]["parameters"]
+    assert [(p["name"], p["in"]) for p in generic] == [("pack", "path"), ("version", "query"), ("as_of", "query"), ("trace", "query")]
+    batch = document["paths"]["/v1/decisions/{pack}/batch"]["post"]["parameters"]
+    assert [p["name"] for p in batch] == ["pack", "version", "as_of"]
     assert client.get("/docs").status_code == 200
 
 
