@@ -34,18 +34,27 @@ def loads(raw: bytes | str) -> Any:
         raise MalformedRequest(f"invalid JSON: {exc}") from None
 
 
-def _decimal_text(value: Decimal) -> str:
+def decimal_text(value: Decimal) -> str:
+    """The JSON number for ``value``: plain digits wherever the exponent allows.
+
+    ``str`` is several times cheaper than ``as_tuple``/``format`` and already writes plain
+    digits unless it needs an exponent (more than six leading zeros after the point, or a
+    positive exponent); only those, and the non-finite values, take the slow path.
+    """
+    text = str(value)
+    if "E" not in text and text[-1].isdigit():
+        return text
     if not value.is_finite():
         raise ValueError("a non-finite decimal cannot be written as JSON")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -40 <= exponent <= 40:
         return format(value, "f")
-    return str(value)
+    return text
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return orjson.Fragment(_decimal_text(value))
+        return orjson.Fragment(decimal_text(value))
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, tuple):

@@ -8,12 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.app import create_app
 from engine import jsonio
@@ -40,12 +43,15 @@ def test_decision_bytes_equal_the_engine(client: TestClient) -> None:
 def test_query_pins_the_version_and_asks_for_the_trace(client: TestClient) -> None:
     """version= pins a pack version and trace=true adds the trace, on one decision and on a batch."""
     pinned = client.post("/v1/decisions/credit?version=1.0.0&as_of=2027-02-01&trace=true", content=EXAMPLE).json()
-    assert pinned["version"] == "1.0.0" and "trace" in pinned
+    assert pinned["version"] == "1.0.0"
+    assert "trace" in pinned
     newest = client.post("/v1/decisions/credit?as_of=2027-02-01", content=EXAMPLE).json()
-    assert newest["version"] == "1.1.0" and "trace" not in newest
+    assert newest["version"] == "1.1.0"
+    assert "trace" not in newest
     batch = client.post("/v1/decisions/credit/batch?version=1.0.0&as_of=2027-02-01",
                         content=b'{"inputs": [' + EXAMPLE + b"]}").json()
-    assert batch["version"] == "1.0.0" and batch["as_of"] == "2027-02-01"
+    assert batch["version"] == "1.0.0"
+    assert batch["as_of"] == "2027-02-01"
 
 
 def test_money_is_exact_on_the_wire(client: TestClient) -> None:
@@ -291,7 +297,26 @@ def test_openapi_documents_every_pack_with_its_fields(client: TestClient) -> Non
 
 def test_json_numbers_are_read_exactly() -> None:
     """A 38-digit amount survives parsing digit for digit (no binary float on the way)."""
-    from decimal import Decimal
-
     value = jsonio.loads(b'{"a": 12345678901234567890.123456789012345678, "b": 0.1}')
     assert value == {"a": Decimal("12345678901234567890.123456789012345678"), "b": Decimal("0.1")}
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_decimals_are_written_as_their_exact_json_number(value: Decimal) -> None:
+    """A finite Decimal is written as a JSON number that reads back to the same value and scale."""
+    text = jsonio.decimal_text(value)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -40 <= exponent <= 40:
+        assert text == format(value, "f")
+    back = jsonio.loads(text.encode())
+    assert back == value
+    if isinstance(back, Decimal) and "E" not in text:
+        assert back.as_tuple() == value.as_tuple() or value.is_zero()
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_non_finite_decimals_are_refused_on_writing(value: Decimal) -> None:
+    """NaN and the infinities have no JSON number; writing one fails instead of emitting text JSON cannot read."""
+    with pytest.raises(ValueError, match="non-finite"):
+        jsonio.decimal_text(value)
