@@ -14,14 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules.check import PackChecker, Resolve
-from rules.errors import Diagnostic, Position
+from rules.errors import Diagnostic, Position, ordered
 from rules.expressions import did_you_mean
 from rules.ir import PackIR
 from rules.model import PackDocument
-from rules.source import SourceDoc, read_yaml
+from rules.source import SourceDoc, read_yaml, top_level_scalar
 
 MAX_PACK_BYTES = 4 * 1024 * 1024
 
@@ -118,10 +119,10 @@ def load_text(text: str, path: str, pack_dir: Path | None = None, resolve: Resol
     if doc.data is None:
         if not diagnostics:
             diagnostics.append(Diagnostic(path, Position(1, 1), "empty-pack", "the file holds no pack"))
-        return LoadResult(path, None, sorted(diagnostics, key=Diagnostic.sort_key))
+        return LoadResult(path, None, ordered(diagnostics))
     if not isinstance(doc.data, dict):
         diagnostics.append(Diagnostic(path, Position(1, 1), "invalid-value", "a pack is a mapping of fields"))
-        return LoadResult(path, None, sorted(diagnostics, key=Diagnostic.sort_key))
+        return LoadResult(path, None, ordered(diagnostics))
     try:
         model = PackDocument.model_validate(doc.data)
     except ValidationError as exc:
@@ -132,7 +133,7 @@ def load_text(text: str, path: str, pack_dir: Path | None = None, resolve: Resol
         diagnostics.extend(shape)
         partial = _partial_model(doc.data, exc)
         if partial is None:
-            return LoadResult(path, None, sorted(diagnostics, key=Diagnostic.sort_key))
+            return LoadResult(path, None, ordered(diagnostics))
         model = partial
     checker = PackChecker(doc, model, pack_dir or Path(path).parent, resolve)
     data_sources = _data_digest_parts(model, pack_dir or Path(path).parent)
@@ -142,7 +143,7 @@ def load_text(text: str, path: str, pack_dir: Path | None = None, resolve: Resol
     if pack is not None:
         pack.source = doc.data
     has_errors = any(d.severity == "error" for d in diagnostics)
-    return LoadResult(path, None if has_errors else pack, sorted(diagnostics, key=Diagnostic.sort_key))
+    return LoadResult(path, None if has_errors else pack, ordered(diagnostics))
 
 
 def _partial_model(data: dict[str, Any], exc: ValidationError) -> PackDocument | None:
@@ -210,10 +211,14 @@ def _data_digest_parts(model: PackDocument, pack_dir: Path) -> str:
 def is_flow(path: Path) -> bool:
     """Whether a file declares ``kind: flow`` (flows are checked after the packs they run)."""
     try:
-        data = read_yaml(path.read_text(encoding="utf-8"), str(path)).data
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return isinstance(data, dict) and data.get("kind") == "flow"
+    try:
+        return top_level_scalar(text, "kind") == "flow"
+    except yaml.YAMLError:  # the recovering reader still finds the kind of a file with a broken line
+        data = read_yaml(text, str(path)).data
+        return isinstance(data, dict) and data.get("kind") == "flow"
 
 
 def load_pack(path: Path, resolve: Resolve | None = None) -> LoadResult:

@@ -186,6 +186,32 @@ def _describe(error: yaml.MarkedYAMLError) -> str:
     return "; ".join(parts) if parts else "invalid YAML"
 
 
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """Compose with libyaml when PyYAML was built with it, about 10x faster than pure Python.
+
+    Both give the same nodes and marks; on an error the pure-Python composer runs again
+    because its messages name the offending character or token, which libyaml's do not.
+    """
+    try:
+        return yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def top_level_scalar(text: str, key: str) -> str | None:
+    """The text of a top-level ``key: scalar``, or None; raises ``yaml.YAMLError`` on broken YAML."""
+    node = _compose(text)
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.ScalarNode):
+            return str(v.value)
+    return None
+
+
 def read_yaml(text: str, path: str) -> SourceDoc:
     """Compose ``text`` into a ``SourceDoc``; syntax errors become diagnostics."""
     doc = SourceDoc(path=path, data=None)
@@ -193,7 +219,7 @@ def read_yaml(text: str, path: str) -> SourceDoc:
     masked: set[int] = set()
     for _ in range(_MAX_RECOVERIES):
         try:
-            node = yaml.compose("\n".join(lines), Loader=yaml.SafeLoader)
+            node = _compose("\n".join(lines))
         except yaml.MarkedYAMLError as exc:
             position = _mark_position(exc)
             doc.diagnostics.append(Diagnostic(path, position, "yaml-syntax", _describe(exc)))

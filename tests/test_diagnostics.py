@@ -78,3 +78,31 @@ def test_garbage_is_a_diagnostic_not_a_crash(tmp_path: Path, text: str) -> None:
     assert result.pack is None
     assert result.diagnostics
     assert all(d.position.line >= 1 for d in result.diagnostics)
+
+
+def test_a_flow_with_a_broken_line_is_still_checked_as_a_flow(tmp_path: Path) -> None:
+    """A YAML mistake in a flow is reported alone: the flow still sees its steps' packs."""
+    import shutil
+
+    from engine.registry import build_pack_set
+    from tests.conftest import PACKS
+
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS, packs)
+    flow = packs / "order" / "1.0.0.yaml"
+    lines = flow.read_text().splitlines()
+    lines[13] += "}"  # `channel: {...}}`
+    flow.write_text("\n".join(lines) + "\n")
+    served, diagnostics = build_pack_set(packs)
+    assert served is None
+    codes = {d.code for d in diagnostics}
+    assert "yaml-syntax" in codes
+    assert "unknown-pack" not in codes
+
+
+def test_yaml_errors_keep_pyyaml_s_own_words(tmp_path: Path) -> None:
+    """A syntax error names the character that broke it, whichever YAML parser read the file first."""
+    path = tmp_path / "p.yaml"
+    path.write_text("pack: x\nversion: @1\n")
+    messages = [d.message for d in load_pack(path).diagnostics if d.code == "yaml-syntax"]
+    assert messages == ["while scanning for the next token; found character '@' that cannot start any token"]
