@@ -17,7 +17,7 @@ from engine import jsonio
 from engine.checks import check_pack_set
 from engine.registry import build_pack_set
 from engine.testing import run_pack_tests
-from rules.errors import ArbiterError, Diagnostic, InputError
+from rules.errors import ArbiterError, Diagnostic, InputError, ordered
 from rules.model import pack_format_schema
 from rules.schema import input_document
 
@@ -54,7 +54,7 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     pack_set, diagnostics = build_pack_set(Path(args.dir))
     if pack_set is not None and not args.no_analysis:
-        diagnostics = sorted(diagnostics + check_pack_set(pack_set), key=Diagnostic.sort_key)
+        diagnostics = ordered(diagnostics + check_pack_set(pack_set))
     _print_diagnostics(diagnostics, args.format)
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors

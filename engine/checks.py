@@ -20,7 +20,7 @@ from engine.registry import PackSet
 from engine.search import inputs_for, simplest_value
 from engine.testing import DEFAULT_TEST_DATE
 from rules.analysis import TableFinding, analysable, analyse_table, input_bounds
-from rules.errors import ArbiterError, DecisionError, Diagnostic, Position
+from rules.errors import ArbiterError, DecisionError, Diagnostic, Position, ordered
 from rules.ir import TableDef
 
 SEARCH_EXAMPLES = 300  # one pass watches the searched tables and every invariant (keeps a full check under 10 s)
@@ -208,5 +208,5 @@ def check_pack_set(pack_set: PackSet) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for pack in pack_set:
         out.extend(PackChecks(pack).run())
-    return sorted(out, key=Diagnostic.sort_key)
+    return ordered(out)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.compiled import CompiledPack, Decision
-from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion
+from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion, ordered
 from rules.ir import PackIR
 from rules.load import LoadResult, is_flow, load_pack, pack_files
 
@@ -102,7 +102,7 @@ def build_pack_set(root: Path) -> tuple[PackSet | None, list[Diagnostic]]:
             continue
         seen[ir.key] = result.path
         by_name.setdefault(ir.name, []).append(CompiledPack(ir))
-    diagnostics.sort(key=Diagnostic.sort_key)
+    diagnostics = ordered(diagnostics)
     if any(d.severity == "error" for d in diagnostics):
         return None, diagnostics
     packs = {name: tuple(sorted(v, key=lambda p: semver_key(p.version))) for name, v in by_name.items()}

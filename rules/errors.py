@@ -6,6 +6,7 @@ statuses in one place (``api/problems.py``); nothing else decides a status.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,13 +67,23 @@ class ArbiterError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+def ordered(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics sorted by file and position, each finding once.
+
+    A YAML anchor used by many tests (``input: *order``) would otherwise report the same
+    mistake at the anchor once per alias.
+    """
+    unique = {(d.sort_key(), d.severity): d for d in reversed(list(diagnostics))}
+    return [unique[key] for key in sorted(unique)]
+
+
 class PackError(ArbiterError):
     """A pack (or a set of packs) failed to load, check or compile."""
 
     code = "pack-invalid"
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        self.diagnostics = ordered(diagnostics)
         errors = [d for d in self.diagnostics if d.severity == "error"]
         first = str(errors[0]) if errors else "no diagnostics"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
