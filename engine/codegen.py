@@ -90,6 +90,8 @@ class Generator:
             return self.call(node)
         if isinstance(node, s.ListOf):
             return "[" + ", ".join(self.expr(i) for i in node.items) + "]"
+        if isinstance(node, s.Record):
+            return "{" + "".join(f"{k!r}: {self.expr(v)}, " for k, v in zip(node.keys, node.values, strict=True)) + "}"
         raise TypeError(f"cannot generate {type(node).__name__}")
 
     def literal(self, value: Any) -> str:

@@ -147,13 +147,15 @@ class ExpressionChecker:
         if isinstance(node, s.Call):
             return self._call(node)
         if isinstance(node, s.ListOf):
-            item: Type | None = NULL
+            item: Type | None = None
             for element in node.items:
                 t = self.check(element)
-                item = join(item, t) if item is not None else None
+                item = t if item is None else join(item, t)
                 if item is None:
                     raise self.fail(element, "type-mismatch", "all elements of a list must have the same type")
-            return Type("list", item=item)
+            return Type("list", item=item or NULL)
+        if isinstance(node, s.Record):
+            return Type("object", fields=tuple((k, self.check(v)) for k, v in zip(node.keys, node.values, strict=True)))
         if isinstance(node, s.Interval):
             raise self.fail(node, "syntax", "an interval is only allowed after 'in' or as a cell test")
         raise self.fail(node, "syntax", "this is not an expression")

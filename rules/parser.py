@@ -51,7 +51,7 @@ class Token:
     end: int
 
 
-_OPERATORS = ["..", "<=", ">=", "!=", "==", "<", ">", "=", "+", "-", "*", "/", "(", ")", "[", "]", ",", ".", "?"]
+_OPERATORS = ["..", "<=", ">=", "!=", "==", "<", ">", "=", "+", "-", "*", "/", "(", ")", "[", "]", "{", "}", ":", ",", ".", "?"]
 
 
 def tokenize(text: str) -> list[Token]:
@@ -122,15 +122,13 @@ def tokenize(text: str) -> list[Token]:
                 "'": "strings are written in double quotes",
                 ";": "an expression is a single expression",
                 "@": "decorators and matrix products are not part of the language",
-                ":": "slices, dicts and lambdas are not part of the language",
-                "{": "dict and set literals are not part of the language",
                 "`": "backticks are not part of the language",
                 "%": "use round() and arithmetic instead of '%'",
                 "|": "use 'or'",
                 "&": "use 'and'",
                 "!": "use 'not'",
             }.get(c, "it is not part of the expression language")
-            code = "unsafe-expression" if c in ";@:{`" else "syntax"
+            code = "unsafe-expression" if c in ";@`" else "syntax"
             raise ExpressionError(code, f"unexpected character {c!r}: {hint}", i)
     tokens.append(Token("end", "", n, n))
     return tokens
@@ -290,6 +288,8 @@ class Parser:
                         items.append(self.expression())
                 end = self.expect_op("]").end
                 return s.ListOf(t.start, end, items)
+            if t.text == "{":
+                return self.postfix(self.record())
             raise self.error("expected a value")
         if t.kind == "name":
             word = t.text
@@ -353,6 +353,25 @@ class Parser:
                 ) from None
             return s.Literal(name.start, end, value)
         return s.Call(name.start, end, name.text, args, name.end, binding)
+
+    def record(self) -> s.Record:
+        start = self.advance().start
+        keys: list[str] = []
+        values: list[s.Node] = []
+        while not self.at_op("}"):
+            if keys:
+                self.expect_op(",")
+            key = self.tok
+            if key.kind != "name":
+                raise self.error("expected a field name")
+            if key.text in keys:
+                raise ExpressionError("syntax", f"field {key.text!r} is written twice", key.start)
+            self.advance()
+            self.expect_op(":")
+            keys.append(key.text)
+            values.append(self.expression())
+        end = self.expect_op("}").end
+        return s.Record(start, end, keys, values)
 
     def postfix(self, node: s.Node) -> s.Node:
         while self.at_op("."):

@@ -76,6 +76,14 @@ class ListOf(Node):
 
 
 @dataclass(eq=False)
+class Record(Node):
+    """An object literal, ``{name: expr, ...}``: its fields in the order written."""
+
+    keys: list[str]
+    values: list[Node]
+
+
+@dataclass(eq=False)
 class Interval(Node):
     low: Node
     high: Node

@@ -40,6 +40,8 @@ class Type:
             base = "enum(" + ", ".join(self.values) + ")"
         elif self.kind == "list" and self.item is not None:
             base = f"list of {self.item.describe()}"
+        elif self.kind == "object" and self.fields is not None:
+            base = "object {" + ", ".join(f"{name}: {t.describe()}" for name, t in self.fields) + "}"
         else:
             base = self.kind
         return base + (" or null" if self.nullable and self.kind != "null" else "")
