@@ -28,6 +28,8 @@ def _details(d: Diagnostic) -> list[str]:
     lines = []
     if "counterexample" in d.extra:
         lines.append("counterexample: " + jsonio.dumps(d.extra["counterexample"]).decode())
+    if "as_of" in d.extra:
+        lines.append(f"as_of: {d.extra['as_of'].isoformat()}")
     if "output" in d.extra:
         lines.append("decision: " + jsonio.dumps(d.extra["output"]).decode())
     if d.extra.get("method") == "search" and d.severity == "error":

@@ -10,6 +10,7 @@ nothing proves nothing, and the messages say so.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, find, given, settings
@@ -76,10 +77,10 @@ class PackChecks:
         except DecisionError as exc:
             return self._partial_matches(values), exc
 
-    def _partial_matches(self, values: dict[str, Any]) -> dict[str, list[str]]:
+    def _partial_matches(self, values: dict[str, Any], as_of: dt.date | None = None) -> dict[str, list[str]]:
         log: dict[str, Any] = {"derived": {}, "tables": {}}
         with contextlib.suppress(ArbiterError, ArithmeticError):
-            self.pack._traced_function()(self.pack.validate(values), self.as_of, log)
+            self.pack._traced_function()(self.pack.validate(values), as_of or self.as_of, log)
         return {t: v["matched"] for t, v in log["tables"].items()}
 
     def counterexample(self, witness: dict[str, Any]) -> dict[str, Any]:
@@ -117,11 +118,12 @@ class PackChecks:
 
     # Searched findings.
 
-    def seeds(self) -> list[dict[str, Any]]:
+    def seeds(self) -> list[tuple[dict[str, Any], dt.date]]:
+        """The pack's own test inputs, each with the date its test decides on."""
         out = []
         for test in self.ir.tests:
             try:
-                out.append(self.pack.validate(test.input))
+                out.append((self.pack.validate(test.input), test.as_of or self.as_of))
             except ArbiterError:
                 continue
         return out
@@ -129,48 +131,49 @@ class PackChecks:
     def explore(self, tables: list[TableDef]) -> None:
         """One seeded pass over generated inputs: watch the searched tables and every invariant."""
         hit: dict[str, set[str]] = {t.id: set() for t in tables}
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        broken: dict[str, dict[str, Any]] = {}
+        found: dict[tuple[str, str], tuple[dict[str, Any], dt.date]] = {}
+        broken: dict[str, tuple[dict[str, Any], dt.date]] = {}
         wanted = {t.id for t in tables}
         single_hit_gaps = {t.id for t in tables if t.hit_policy in ("first", "unique", "any", "priority")
                            and t.default is None and not t.always_matches}
 
-        def observe(values: dict[str, Any]) -> None:
+        def observe(values: dict[str, Any], as_of: dt.date) -> None:
             validated = self.pack.validate(values)  # generated and seed inputs are valid by construction
             try:
-                decision = self.pack.evaluate(validated, self.as_of, trace=True)
+                decision = self.pack.evaluate(validated, as_of, trace=True)
             except DecisionError as exc:
-                matched = self._partial_matches(values)
+                matched = self._partial_matches(values, as_of)
                 if exc.table in wanted and exc.code in ("unique-violated", "any-conflict"):
-                    found.setdefault((exc.table, "overlap"), values)
+                    found.setdefault((exc.table, "overlap"), (values, as_of))
             else:
                 matched = {t: v["matched"] for t, v in (decision.trace or {}).get("tables", {}).items()}
-                for name in self.pack.violated_invariants(validated, decision.output, self.as_of):
-                    broken.setdefault(name, values)
+                for name in self.pack.violated_invariants(validated, decision.output, as_of):
+                    broken.setdefault(name, (values, as_of))
             for table_id, rows in matched.items():
                 if table_id in hit:
                     hit[table_id].update(rows)
                     if not rows and table_id in single_hit_gaps:
-                        found.setdefault((table_id, "gap"), values)
+                        found.setdefault((table_id, "gap"), (values, as_of))
 
         seeds = self.seeds()
-        for seed in seeds:
-            observe(seed)
+        for seed, as_of in seeds:
+            observe(seed, as_of)
 
         @given(values=inputs_for(self.ir))
         @_settings(SEARCH_EXAMPLES)
         def generated(values: dict[str, Any]) -> None:
-            observe(values)
+            observe(values, self.as_of)
 
         generated()
         tried = SEARCH_EXAMPLES + len(seeds)
-        for (table_id, code), example in sorted(found.items()):
+        for (table_id, code), (example, as_of) in sorted(found.items(), key=lambda item: item[0]):
             table = next(t for t in tables if t.id == table_id)
             message = (f"no row of table {table_id!r} matches this input" if code == "gap"
                        else f"several rows of table {table_id!r} match this input, but the hit policy is {table.hit_policy}")
             severity = self.gap_severity(table) if code == "gap" else "error"
             self.add(f"tables.{table_id}", code, message + " (found by search)", severity,
-                     {"table": table_id, "rows": [], "method": "search", "counterexample": example, "confirmed": True})
+                     {"table": table_id, "rows": [], "method": "search", "counterexample": example, "as_of": as_of,
+                      "confirmed": True})
         for table in tables:
             for row in table.rows:
                 if row.id not in hit[table.id]:
@@ -182,7 +185,7 @@ class PackChecks:
             if inv.name in broken:
                 self.report_invariant(inv.index, inv.name, broken[inv.name])
 
-    def report_invariant(self, index: int, name: str, first: dict[str, Any]) -> None:
+    def report_invariant(self, index: int, name: str, first: tuple[dict[str, Any], dt.date]) -> None:
         """Shrink a known violation to the simplest input that still breaks the invariant."""
 
         def violates(values: dict[str, Any]) -> bool:
@@ -193,14 +196,16 @@ class PackChecks:
                 return False
             return name in self.pack.violated_invariants(validated, decision.output, self.as_of)
 
+        as_of = self.as_of
         try:
             example = find(inputs_for(self.ir), violates, settings=_settings(INVARIANT_EXAMPLES))
         except (NoSuchExample, Unsatisfiable):
-            example = first  # the search space did not reproduce it; the seed itself is the counterexample
-        decision = self.pack.decide(example, self.as_of)
+            example, as_of = first  # the search space did not reproduce it; the seed itself is the counterexample
+        decision = self.pack.decide(example, as_of)
         self.add(f"invariants.{index}", "invariant-violated",
                  f"invariant {name!r} does not hold for this input (shrunk counterexample below)", "error",
-                 {"invariant": name, "method": "search", "counterexample": example, "output": decision.output, "confirmed": True})
+                 {"invariant": name, "method": "search", "counterexample": example, "as_of": as_of,
+                  "output": decision.output, "confirmed": True})
 
 
 def check_pack_set(pack_set: PackSet) -> list[Diagnostic]:
