@@ -458,11 +458,17 @@ def _add_guard(table: dict[str, Any], guard: list[tuple[str, Any]]) -> None:
             row["when"] = {column: json.dumps(value), **row["when"]}
 
 
-def _write(g: _Graph, context: Context, path: str, t: Any, written: dict[str, list[Written]], guarded: bool) -> str:
+def _write(g: _Graph, context: Context, path: str, t: Any, written: dict[str, list[Written]], guarded: bool,
+           passes_through: bool) -> str:
+    """Record that a node writes ``path``; a guarded node that passes its input on keeps the earlier value as the fallback.
+
+    A node without passThrough returns only what it sets, so when its branch is not taken
+    nothing it could have overwritten reaches the output through it.
+    """
     path = context.out + path
     name = g.name_for(path)
     entry = Written(name, t)
-    if guarded and path in context.written:
+    if guarded and passes_through and path in context.written:
         written[path] = [*context.written[path], entry]
     else:
         written[path] = [entry]
@@ -536,17 +542,53 @@ def _collected_list(g: _Graph, node: dict[str, Any], content: dict[str, Any], co
                     guard: list[tuple[str, Any]], out_path: str) -> Context:
     """A collect table with an outputPath: zen writes the matched rows there as a list of objects.
 
-    The table gets a ``result`` listing each matched row's outputs, by the output fields' names.
+    With several plain output fields the table's ``result`` is that list already. Otherwise
+    (one field, nested fields, fields renamed on the way in) an expression table builds it:
+    ``map(result as r, {field: r.field, nested: {...}})``.
     """
     own = _table(g, node, {**content, "outputPath": None, "passThrough": False}, Context(context.written, context.request), guard)
     table = g.tables[-1]
     fields = [(path, w) for path, candidates in own.written.items() for w in candidates]
-    if len(fields) < 2 or any("." in path or w.name != path for path, w in fields):
-        raise Unsupported("a collect table with an outputPath and other than several plain output fields")
-    result = g.name_for(out_path)
-    table["result"] = result
-    item = ObjectOf(tuple((path, w.type) for path, w in fields))
-    return _after(context, content, {out_path: [Written(result, ListOf(item))]})
+    if len(fields) > 1 and all("." not in path and w.name == path for path, w in fields):
+        result = g.name_for(out_path)
+        table["result"] = result
+        item = ObjectOf(tuple((path, w.type.item if isinstance(w.type, ListOf) else w.type) for path, w in fields))
+        return _after(context, content, {out_path: [Written(result, ListOf(item))]})
+    rows = g.name_for(f"{out_path}_rows")
+    table["result"] = rows
+    var = "r"
+    leaves = [(path.split("."), var if len(fields) == 1 else f"{var}.{w.name}",
+               w.type.item if isinstance(w.type, ListOf) else w.type) for path, w in fields]
+    record, item = _record(leaves)
+    written: dict[str, list[Written]] = {}
+    name = _write(g, Context(context.written, context.request), out_path, ListOf(item), written, bool(guard),
+                  content.get("passThrough") is True)
+    table_id = g.name_for(f"{table['id']}_list")
+    built = {"id": table_id, "description": f"the list decision table node {node['id']} writes to {out_path}",
+             "hit_policy": "first", "inputs": [], "outputs": [name],
+             "rows": [{"id": g.row_id(table_id, "list", 0), "when": {}, "then": {name: f"=map(coalesce({rows}, []) as {var}, {record})"}}]}
+    _add_guard(built, guard)
+    g.tables.append(built)
+    return _after(context, content, written)
+
+
+def _record(leaves: list[tuple[list[str], str, Any]]) -> tuple[str, ObjectOf]:
+    """An object literal, and its type, that puts each value at its (possibly nested) path."""
+    groups: dict[str, list[tuple[list[str], str, Any]]] = {}
+    for path, text, t in leaves:
+        groups.setdefault(path[0], []).append((path[1:], text, t))
+    parts: list[str] = []
+    types: list[tuple[str, Any]] = []
+    for key, members in groups.items():
+        if len(members) == 1 and not members[0][0]:
+            parts.append(f"{key}: {members[0][1]}")
+            types.append((key, members[0][2]))
+        else:
+            text, t = _record(members)
+            parts.append(f"{key}: {text}")
+            types.append((key, t))
+    return "{" + ", ".join(parts) + "}", ObjectOf(tuple(types))
+
 
 def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
            guard: list[tuple[str, Any]]) -> Context:
@@ -602,7 +644,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
         path = (spec.get("field") or "").strip()
         if not path or not re.match(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$", path):
             raise Unsupported(f"output field {path!r}")
-        names.append(_write(g, context, path, cell_types[j], written, bool(guard)))
+        names.append(_write(g, context, path, cell_types[j], written, bool(guard), content.get("passThrough") is True))
     for row in rows:
         row["then"] = {name: row["then"][spec["id"]] for name, spec in zip(names, outputs, strict=True)}
     used = any(condition["name"] in row["when"] for row in rows)
@@ -682,7 +724,7 @@ def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], conte
         for path, tree in _leaves(key, parse_zen(value), context):
             text, t = Translator(g, context, local=local).expr(tree)
             local[path] = (text, t)
-            name = _write(g, context, path, t, written, bool(guard))
+            name = _write(g, context, path, t, written, bool(guard), content.get("passThrough") is True)
             names.append(name)
             then[name] = "=" + text
     if not names:
