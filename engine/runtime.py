@@ -261,6 +261,11 @@ def text(a: Any) -> Any:
     return None if a is None else format(a, "f") if isinstance(a, Decimal) else str(a)
 
 
+def flatten(a: Any) -> Any:
+    """The elements of each inner list, in order; a null inner list adds nothing."""
+    return None if a is None else [x for inner in a if inner is not None for x in inner]
+
+
 def trim(a: Any) -> Any:
     return None if a is None else a.strip()
 
@@ -306,5 +311,6 @@ NAMESPACE: dict[str, Any] = {
     "days_between": days_between, "add_days": add_days, "add_months": add_months,
     "year": year, "month": month, "day": day, "starts_with": starts_with, "ends_with": ends_with,
     "contains": contains, "upper": upper, "lower": lower, "trim": trim, "text": text, "length": length, "concat": concat,
+    "flatten": flatten,
     "fail": fail, "any_agree": any_agree,
 }

@@ -61,7 +61,7 @@ class Scope:
 FUNCTIONS = (
     "min", "max", "sum", "count", "any", "all", "first", "filter", "map", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
-    "ends_with", "contains", "upper", "lower", "trim", "length", "concat", "text",
+    "ends_with", "contains", "upper", "lower", "trim", "length", "concat", "text", "flatten",
 )
 
 
@@ -90,7 +90,7 @@ class ExpressionChecker:
             "add_months": self._add_days, "year": self._date_part, "month": self._date_part,
             "day": self._date_part, "starts_with": self._string_test, "ends_with": self._string_test,
             "contains": self._string_test, "upper": self._string_map, "lower": self._string_map, "trim": self._string_map,
-            "length": self._length, "concat": self._concat, "text": self._text,
+            "length": self._length, "concat": self._concat, "text": self._text, "flatten": self._flatten,
         }
 
     def fail(self, node: s.Node, code: str, message: str, offset: int | None = None) -> ExpressionError:
@@ -327,8 +327,8 @@ class ExpressionChecker:
         self._arity(node, 2)
         list_type = self._list_arg(node)
         t = self._projection(node, list_type, node.args[1])
-        if t.kind in ("list", "null"):
-            raise self.fail(node.args[1], "type-mismatch", f"map() gives a list of values, not of {t.describe()}")
+        if t.kind == "null":
+            raise self.fail(node.args[1], "type-mismatch", "map() of an expression that is always null")
         return Type("list", item=t)
 
     def _sort_by(self, node: s.Call) -> Type:
@@ -509,6 +509,16 @@ class ExpressionChecker:
     def _text(self, node: s.Call) -> Type:
         self._arity(node, 1)
         return STRING.with_null(self.expect_number(node.args[0], "the argument of text()").nullable)
+
+    def _flatten(self, node: s.Call) -> Type:
+        self._arity(node, 1)
+        t = self._list_arg(node)
+        assert t.item is not None
+        if t.item.kind == "null":
+            return t
+        if t.item.kind != "list" or t.item.item is None:
+            raise self.fail(node.args[0], "type-mismatch", f"flatten() needs a list of lists, not {t.describe()}")
+        return Type("list", item=t.item.item, nullable=t.nullable)
 
     def _concat(self, node: s.Call) -> Type:
         self._arity(node, 2, 64)

@@ -552,13 +552,12 @@ def _collected_list(g: _Graph, node: dict[str, Any], content: dict[str, Any], co
     if len(fields) > 1 and all("." not in path and w.name == path for path, w in fields):
         result = g.name_for(out_path)
         table["result"] = result
-        item = ObjectOf(tuple((path, w.type.item if isinstance(w.type, ListOf) else w.type) for path, w in fields))
+        item = ObjectOf(tuple((path, w.type) for path, w in fields))
         return _after(context, content, {out_path: [Written(result, ListOf(item))]})
     rows = g.name_for(f"{out_path}_rows")
     table["result"] = rows
     var = "r"
-    leaves = [(path.split("."), var if len(fields) == 1 else f"{var}.{w.name}",
-               w.type.item if isinstance(w.type, ListOf) else w.type) for path, w in fields]
+    leaves = [(path.split("."), var if len(fields) == 1 else f"{var}.{w.name}", w.type) for path, w in fields]
     record, item = _record(leaves)
     written: dict[str, list[Written]] = {}
     name = _write(g, Context(context.written, context.request), out_path, ListOf(item), written, bool(guard),

@@ -23,6 +23,8 @@ from rules.jdm_types import (
     join_types,
 )
 
+_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
 
 class Reads(Protocol):
     """Where a translated name's value comes from: the graph being converted."""
@@ -137,10 +139,57 @@ class Translator:
                 raise Unsupported("a list literal whose items are not values of one type")
             return f"[{', '.join(text for text, _ in items)}]", ListOf(item_type)
         if tag == "object":
-            raise Unsupported("an object literal")
+            return self.record(node[1])
         if tag == "index":
-            raise Unsupported("indexing with [...]")
+            return self.index(node[1], node[2])
         raise Unsupported(f"the construct {tag!r}")
+
+    def record(self, pairs: list[tuple[str, Node]]) -> tuple[str, Any]:
+        """An object literal inside an expression: the language's record, typed field by field."""
+        fields: list[tuple[str, Any]] = []
+        parts: list[str] = []
+        for key, value in pairs:
+            if not _FIELD.match(key):
+                raise Unsupported(f"an object key {key!r} that is not a field name")
+            text, t = self.expr(value)
+            fields.append((key, t))
+            parts.append(f"{key}: {text}")
+        return "{" + ", ".join(parts) + "}", ObjectOf(tuple(fields))
+
+    def index(self, target: Node, key: Node) -> tuple[str, Any]:
+        """``costs[#]``: an object with known fields, read by a computed string key, or null."""
+        key_text, key_type = self.expr(key)
+        if key_type != STRING:
+            raise Unsupported("indexing with [...] by a value that is not a string")
+        fields = self.known_fields(target)
+        if not fields:
+            raise Unsupported("indexing with [...] into a value whose fields are not known")
+        result_type: Any = NULL
+        for _, _, t in fields:
+            result_type = join_types(result_type, t)
+        if result_type == MIXED:
+            raise Unsupported("indexing with [...] into an object whose fields differ in type")
+        text = "null"
+        for name, value, _ in reversed(fields):
+            text = f"(if {key_text} = {json.dumps(name)} then {value} else {text})"
+        return text, result_type
+
+    def known_fields(self, target: Node) -> list[tuple[str, str, Any]]:
+        """The fields of an object: set earlier in this node field by field (``$.costs``), or typed."""
+        if target[0] in ("dollar", "member") and path_of(target) is None:
+            chain: list[str] = []
+            base = target
+            while base[0] == "member":
+                chain.insert(0, base[2])
+                base = base[1]
+            prefix = ".".join(chain) + "."
+            if base[0] == "dollar" and prefix.strip(".") not in self.local:
+                return [(k[len(prefix):], f"({text})", t) for k, (text, t) in self.local.items()
+                        if k.startswith(prefix) and "." not in k[len(prefix):]]
+        text, t = self.expr(target)
+        if not isinstance(t, ObjectOf):
+            return []
+        return [(name, f"{text}.{name}", field_type) for name, field_type in t.fields]
 
     def reference(self, node: Node) -> tuple[str, Any]:
         chain: list[str] = []
@@ -252,6 +301,11 @@ class Translator:
             if not isinstance(t, ListOf):
                 raise Unsupported(f"{fn}() of a value that is not a list")
             return f"{fn}({text})", t.item
+        if fn == "flatten" and len(args) == 1:
+            text, t = self.expr(args[0])
+            if not isinstance(t, ListOf) or not isinstance(t.item, ListOf):
+                raise Unsupported("flatten() of a value that is not a list of lists")
+            return f"flatten({text})", t.item
         if fn == "len" and len(args) == 1:
             text, t = self.expr(args[0])
             return (f"count({text})" if isinstance(t, ListOf) else f"length({text})"), NUMBER

@@ -99,6 +99,9 @@ def join(a: Type, b: Type) -> Type | None:
         return a.with_null(nullable)
     if a.kind == "list" and a.item is not None and a.item.kind == "null":
         return b.with_null(nullable)
+    if a.kind == "list" and a.item is not None and b.item is not None:
+        item = join(a.item, b.item)  # ["a"] and ["b", "c"]: lists of strings
+        return None if item is None else Type("list", item=item, nullable=nullable)
     if a.kind in ("list", "object"):
         return a.with_null(nullable) if a.with_null(False) == b.with_null(False) else None
     return a.with_null(nullable)
