@@ -710,29 +710,41 @@ def _join_output(a: Any, b: Any, path: str) -> Any:
 
 def _expressions(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Context,
                  guard: list[tuple[str, Any]]) -> Context:
+    """An expression node: one-row tables, a new one wherever a key reads ``$.key`` set in the current one.
+
+    Tables run in order, so a later table reads an earlier key by the name it was written
+    to, as a person would write it, instead of repeating its expression.
+    """
     _check_mode(content)
     local: dict[str, tuple[str, Any]] = {}
     written: dict[str, list[Written]] = {}
-    then: dict[str, Any] = {}
-    names = []
+    segments: list[dict[str, str]] = [{}]
+    current: set[str] = set()
     for item in content.get("expressions", []):
         key = (item.get("key") or "").strip()
         value = (item.get("value") or "").strip()
         if not key or not value:
             continue
         for path, tree in _leaves(key, parse_zen(value), context):
-            text, t = Translator(g, context, local=local).expr(tree)
-            local[path] = (text, t)
+            translator = Translator(g, context, local=local)
+            text, t = translator.expr(tree)
+            if translator.read_local & current:
+                segments.append({})
+                current = set()
             name = _write(g, context, path, t, written, bool(guard), content.get("passThrough") is True)
-            names.append(name)
-            then[name] = "=" + text
-    if not names:
+            local[path] = (name, t)
+            current.add(path)
+            segments[-1][name] = "=" + text
+    if not segments[0]:
         raise Unsupported("an expression node without expressions")
-    table_id = g.table_id(node)
-    table = {"id": table_id, "description": f"expression node {node['id']}", "hit_policy": "first",
-             "inputs": [], "outputs": names, "rows": [{"id": g.row_id(table_id, "expressions", 0), "when": {}, "then": then}]}
-    _add_guard(table, guard)
-    g.tables.append(table)
+    first_id = g.table_id(node)
+    for k, then in enumerate(segments):
+        table_id = first_id if k == 0 else g.name_for(f"{first_id}_{k + 1}")
+        table = {"id": table_id, "description": f"expression node {node['id']}" + (f", part {k + 1}" if len(segments) > 1 else ""),
+                 "hit_policy": "first", "inputs": [], "outputs": list(then),
+                 "rows": [{"id": g.row_id(table_id, "expressions", 0), "when": {}, "then": then}]}
+        _add_guard(table, guard)
+        g.tables.append(table)
     return _after(context, content, written)
 
 

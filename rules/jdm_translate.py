@@ -91,7 +91,8 @@ class Translator:
                  column: tuple[str, Any] | None = None) -> None:
         self.graph = graph
         self.context = context
-        self.local = local or {}  # '$.key' inside an expression node: earlier keys, inlined
+        self.local = local or {}  # '$.key' inside an expression node: the names earlier keys were written to
+        self.read_local: set[str] = set()  # the '$' keys this translation read
         self.column = column  # '$' in a table cell: ('?', column type)
         self.bindings: list[tuple[str, Any]] = []  # '#' inside closures
 
@@ -184,8 +185,10 @@ class Translator:
                 base = base[1]
             prefix = ".".join(chain) + "."
             if base[0] == "dollar" and prefix.strip(".") not in self.local:
-                return [(k[len(prefix):], f"({text})", t) for k, (text, t) in self.local.items()
-                        if k.startswith(prefix) and "." not in k[len(prefix):]]
+                fields = [(k, k[len(prefix):], text, t) for k, (text, t) in self.local.items()
+                          if k.startswith(prefix) and "." not in k[len(prefix):]]
+                self.read_local.update(k for k, _, _, _ in fields)
+                return [(name, text, t) for _, name, text, t in fields]
         text, t = self.expr(target)
         if not isinstance(t, ObjectOf):
             return []
@@ -213,7 +216,8 @@ class Translator:
                 return self.column
             key = ".".join(chain)
             if key in self.local:
-                return f"({self.local[key][0]})", self.local[key][1]
+                self.read_local.add(key)
+                return self.local[key]
             raise Unsupported(f"'$.{key}' reads a key this node has not set before")
         path = path_of(node)
         assert path is not None

@@ -63,6 +63,17 @@ def test_loop_and_scoped_nodes_become_sections_and_paths(name: str) -> None:
     assert bool(result.converted.document.get("for_each")) == name.endswith("loop")
 
 
+def test_expression_nodes_read_their_own_keys_by_name() -> None:
+    """'$.key' reads the table output an earlier key was written to; no key's expression is repeated."""
+    result = outcome(shared("zen", "graphs", "shipping-carrier-selector.json"))
+    assert result.imported, result.problems
+    tables = result.converted.document["tables"]
+    cells = [str(v) for t in tables for row in t["rows"] for v in row["then"].values()]
+    assert sum("/ 5000" in c for c in cells) == 1  # volumetricWeight, read by chargableWeight
+    assert [t["id"] for t in tables if t["id"].startswith("calculateCosts")] == [
+        "calculateCosts", "calculateCosts_2", "calculateCosts_3", "calculateCosts_4"]
+
+
 def _close(expected: Any, actual: Any) -> bool:
     """zen-engine's Python binding returns binary floats: numbers agree to float precision."""
     if isinstance(expected, dict) and isinstance(actual, dict):
