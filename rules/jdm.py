@@ -243,6 +243,14 @@ class _Graph:
             parts[0] = self.input_name(parts[0])
         return ".".join(parts), t
 
+    def children(self, path: str, context: Context) -> list[str]:
+        """The fields of an object the graph built field by field (``path.x`` written, ``path`` not), in write order."""
+        if context.item is not None:
+            return []
+        prefix = context.scope + path + "."
+        subs = [p[len(prefix):] for p in context.written if p.startswith(prefix)]
+        return subs if all("." not in sub for sub in subs) else []
+
     def input_name(self, field_name: str) -> str:
         """The input a request field that is a keyword of the language is declared as (``class`` -> ``class_input``)."""
         if field_name not in self.renamed:

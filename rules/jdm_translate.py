@@ -33,6 +33,8 @@ class Reads(Protocol):
 
     def is_date(self, path: str) -> bool: ...
 
+    def children(self, path: str, context: Context) -> list[str]: ...
+
 def path_of(node: Node) -> str | None:
     if node[0] == "name":
         return str(node[1])
@@ -189,6 +191,11 @@ class Translator:
                           if k.startswith(prefix) and "." not in k[len(prefix):]]
                 self.read_local.update(k for k, _, _, _ in fields)
                 return [(name, text, t) for _, name, text, t in fields]
+        path = path_of(target)
+        if path is not None:
+            subs = self.graph.children(path, self.context)
+            if subs:
+                return [(sub, *self.graph.read(f"{path}.{sub}", self.context)) for sub in subs]
         text, t = self.expr(target)
         if not isinstance(t, ObjectOf):
             return []
@@ -305,6 +312,16 @@ class Translator:
             if not isinstance(t, ListOf):
                 raise Unsupported(f"{fn}() of a value that is not a list")
             return f"{fn}({text})", t.item
+        if fn == "values" and len(args) == 1:
+            fields = self.known_fields(args[0])
+            if not fields:
+                raise Unsupported("values() of a value whose fields are not known")
+            item: Any = NULL
+            for _, _, t in fields:
+                item = join_types(item, t)
+            if item == MIXED or isinstance(item, (ListOf, ObjectOf)):
+                raise Unsupported("values() of an object whose fields are not values of one type")
+            return "[" + ", ".join(text for _, text, _ in fields) + "]", ListOf(item)
         if fn == "flatten" and len(args) == 1:
             text, t = self.expr(args[0])
             if not isinstance(t, ListOf) or not isinstance(t.item, ListOf):
