@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable
 from decimal import (
     ROUND_CEILING,
@@ -261,6 +262,17 @@ def text(a: Any) -> Any:
     return None if a is None else format(a, "f") if isinstance(a, Decimal) else str(a)
 
 
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9]{1,4})?")
+
+
+def number(a: Any) -> Any:
+    """The number a text spells (``" 12.50 "``, ``"1e3"``, ``"1_000"``), or null when it spells none."""
+    if a is None:
+        return None
+    text = a.strip()
+    return Decimal(text.replace("_", "")) if _NUMBER_TEXT.fullmatch(text) else None
+
+
 def flatten(a: Any) -> Any:
     """The elements of each inner list, in order; a null inner list adds nothing."""
     return None if a is None else [x for inner in a if inner is not None for x in inner]
@@ -311,6 +323,6 @@ NAMESPACE: dict[str, Any] = {
     "days_between": days_between, "add_days": add_days, "add_months": add_months,
     "year": year, "month": month, "day": day, "starts_with": starts_with, "ends_with": ends_with,
     "contains": contains, "upper": upper, "lower": lower, "trim": trim, "text": text, "length": length, "concat": concat,
-    "flatten": flatten,
+    "flatten": flatten, "number": number,
     "fail": fail, "any_agree": any_agree,
 }

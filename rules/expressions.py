@@ -18,6 +18,7 @@ from rules.parser import ExpressionError
 from rules.types import (
     BOOLEAN,
     DATE,
+    DECIMAL,
     INTEGER,
     NULL,
     STRING,
@@ -62,6 +63,7 @@ FUNCTIONS = (
     "min", "max", "sum", "count", "any", "all", "first", "filter", "map", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
     "ends_with", "contains", "upper", "lower", "trim", "length", "concat", "text", "flatten",
+    "number",
 )
 
 
@@ -91,6 +93,7 @@ class ExpressionChecker:
             "day": self._date_part, "starts_with": self._string_test, "ends_with": self._string_test,
             "contains": self._string_test, "upper": self._string_map, "lower": self._string_map, "trim": self._string_map,
             "length": self._length, "concat": self._concat, "text": self._text, "flatten": self._flatten,
+            "number": self._number,
         }
 
     def fail(self, node: s.Node, code: str, message: str, offset: int | None = None) -> ExpressionError:
@@ -509,6 +512,11 @@ class ExpressionChecker:
     def _text(self, node: s.Call) -> Type:
         self._arity(node, 1)
         return STRING.with_null(self.expect_number(node.args[0], "the argument of text()").nullable)
+
+    def _number(self, node: s.Call) -> Type:
+        self._arity(node, 1)
+        self._expect_string(node.args[0], "the argument of number()")
+        return DECIMAL.with_null()  # null for text that is not a number
 
     def _flatten(self, node: s.Call) -> Type:
         self._arity(node, 1)

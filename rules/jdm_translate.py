@@ -339,8 +339,10 @@ class Translator:
             return f"contains({text}, {needle})", BOOLEAN
         if fn == "number" and len(args) == 1:
             text, t = self.expr(args[0])
+            if t == STRING:
+                return f"number({text})", NUMBER
             if t != NUMBER:
-                raise Unsupported("number() of a value that is not already a number")
+                raise Unsupported("number() of a value that is neither a number nor a string")
             return text, NUMBER
         simple = {"startsWith": "starts_with", "endsWith": "ends_with", "lower": "lower", "upper": "upper",
                   "trim": "trim", "abs": "abs", "floor": "floor", "ceil": "ceiling"}

@@ -292,3 +292,21 @@ def test_a_declaration_covers_another_only_when_no_value_would_change() -> None:
     assert not _covers(spec(type="money"), spec(type="money", min=0))
     assert not _covers(spec(type="boolean", optional=True), spec(type="boolean", optional=True, default=False))
     assert _covers(spec(type="money", min=0, description="a"), spec(type="money", min=0, description="b"))
+
+
+@given(st.text())
+def test_number_of_any_text_is_a_number_or_null(text: str) -> None:
+    """number() is total over text: a finite Decimal or null, never an exception."""
+    from engine.runtime import number
+
+    value = number(text)
+    assert value is None or (isinstance(value, Decimal) and value.is_finite())
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=4, max_value=10**12, min_value=-(10**12)))
+def test_number_reads_back_the_text_a_number_writes(value: Decimal) -> None:
+    """number(text(n)) is n: the two conversions agree on every decimal they meet."""
+    from engine.runtime import number, text
+
+    assert number(text(value)) == value
+    assert number(f"  {text(value)}\t") == value
