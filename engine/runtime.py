@@ -273,6 +273,25 @@ def number(a: Any) -> Any:
     return Decimal(text.replace("_", "")) if _NUMBER_TEXT.fullmatch(text) else None
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def timestamp(a: Any) -> Any:
+    """Whole seconds since 1970-01-01T00:00Z of an ISO 8601 date or date-time (UTC unless it says), or null.
+
+    A value in the text, never the clock: ``timestamp("2025-03-20T10:30:00Z")`` is 1742466600.
+    """
+    if a is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(a.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - _EPOCH) // dt.timedelta(seconds=1)
+
+
 def flatten(a: Any) -> Any:
     """The elements of each inner list, in order; a null inner list adds nothing."""
     return None if a is None else [x for inner in a if inner is not None for x in inner]
@@ -323,6 +342,6 @@ NAMESPACE: dict[str, Any] = {
     "days_between": days_between, "add_days": add_days, "add_months": add_months,
     "year": year, "month": month, "day": day, "starts_with": starts_with, "ends_with": ends_with,
     "contains": contains, "upper": upper, "lower": lower, "trim": trim, "text": text, "length": length, "concat": concat,
-    "flatten": flatten, "number": number,
+    "flatten": flatten, "number": number, "timestamp": timestamp,
     "fail": fail, "any_agree": any_agree,
 }

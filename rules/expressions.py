@@ -63,7 +63,7 @@ FUNCTIONS = (
     "min", "max", "sum", "count", "any", "all", "first", "filter", "map", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
     "ends_with", "contains", "upper", "lower", "trim", "length", "concat", "text", "flatten",
-    "number",
+    "number", "timestamp",
 )
 
 
@@ -93,7 +93,7 @@ class ExpressionChecker:
             "day": self._date_part, "starts_with": self._string_test, "ends_with": self._string_test,
             "contains": self._string_test, "upper": self._string_map, "lower": self._string_map, "trim": self._string_map,
             "length": self._length, "concat": self._concat, "text": self._text, "flatten": self._flatten,
-            "number": self._number,
+            "number": self._number, "timestamp": self._timestamp,
         }
 
     def fail(self, node: s.Node, code: str, message: str, offset: int | None = None) -> ExpressionError:
@@ -517,6 +517,11 @@ class ExpressionChecker:
         self._arity(node, 1)
         self._expect_string(node.args[0], "the argument of number()")
         return DECIMAL.with_null()  # null for text that is not a number
+
+    def _timestamp(self, node: s.Call) -> Type:
+        self._arity(node, 1)
+        self._expect_string(node.args[0], "the argument of timestamp()")
+        return INTEGER.with_null()  # null for text that is not an ISO 8601 date or date-time
 
     def _flatten(self, node: s.Call) -> Type:
         self._arity(node, 1)

@@ -312,6 +312,13 @@ class Translator:
             if not isinstance(t, ListOf):
                 raise Unsupported(f"{fn}() of a value that is not a list")
             return f"{fn}({text})", t.item
+        if fn == "string" and len(args) == 1:
+            text, t = self.expr(args[0])
+            if t == NUMBER:
+                return f"text({text})", STRING
+            if t == STRING:
+                return text, STRING
+            raise Unsupported("string() of a value that is neither a number nor a string")
         if fn == "values" and len(args) == 1:
             fields = self.known_fields(args[0])
             if not fields:
@@ -364,7 +371,12 @@ class Translator:
             path = path_of(args[0])
             if path is not None and self.graph.is_date(path):
                 return self.expr(args[0])
-            raise Unsupported("date() of a value that is not a calendar date (times are not carried over)")
+            if args[0][0] == "str" and args[0][1].strip().lower() == "now":
+                raise Unsupported("date('now') reads the clock; a decision reads only its input and as_of")
+            text, t = self.expr(args[0])
+            if t != STRING:
+                raise Unsupported("date() of a value that is not text")
+            return f"timestamp({text})", NUMBER  # zen's date() of a date-time: seconds since 1970
         raise Unsupported(f"the function {fn}()")
 
     def predicate(self, test: Node) -> str:

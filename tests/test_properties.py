@@ -310,3 +310,23 @@ def test_number_reads_back_the_text_a_number_writes(value: Decimal) -> None:
 
     assert number(text(value)) == value
     assert number(f"  {text(value)}\t") == value
+
+
+@given(st.text())
+def test_timestamp_of_any_text_is_whole_seconds_or_null(text: str) -> None:
+    """timestamp() is total over text: an integer or null, never an exception."""
+    from engine.runtime import timestamp
+
+    value = timestamp(text)
+    assert value is None or type(value) is int
+
+
+@given(st.datetimes(timezones=st.just(dt.UTC)))
+def test_timestamp_reads_back_the_moment_an_iso_text_gives(moment: dt.datetime) -> None:
+    """timestamp(iso text) is the moment's whole seconds since 1970, whichever offset writes it."""
+    from engine.runtime import timestamp
+
+    seconds = (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(seconds=1)
+    assert timestamp(moment.isoformat()) == seconds
+    shifted = moment.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    assert timestamp(shifted.isoformat()) == seconds
