@@ -404,9 +404,13 @@ def _guard(g: _Graph, node_id: str, parents: list[dict[str, Any]], guards: dict[
         options.append(guard)
     if not options:
         return []
-    if any(o != options[0] for o in options):
-        raise Unsupported(f"node {node_id} is reached from branches with different conditions")
-    return options[0]
+    if all(o == options[0] for o in options):
+        return options[0]
+    if any(not o for o in options):
+        return []  # one way in is unconditional: the node always runs
+    # reached from several branches: it runs when any of them is taken
+    tests = [" and ".join(f"{name} = {json.dumps(value)}" for name, value in o) for o in options]
+    return [(" or ".join(f"({t})" for t in tests), True)]
 
 
 def _switch(g: _Graph, node: dict[str, Any], context: Context, guard: list[tuple[str, Any]]) -> None:
