@@ -110,6 +110,14 @@ class _Parser:
             left = ("bin", {"||": "or", "&&": "and"}.get(op, op), left, right)
         return left
 
+    def continued(self, left: Node) -> Node:
+        """``left`` followed by ``and``/``or`` and more operands, with 'and' binding tighter."""
+        for level in (2, 1):  # the levels of 'and' and 'or' in _BINARY
+            while self._operator(level) is not None:
+                op = self.take()[1]
+                left = ("bin", {"||": "or", "&&": "and"}.get(op, op), left, self.binary(level + 1))
+        return left
+
     def unary(self) -> Node:
         if self.accept("!") or self.accept("not"):
             return ("not", self.unary())
@@ -222,6 +230,13 @@ def parse_zen(text: str) -> Node:
     return node
 
 
+def _with_dollar(test: Node) -> Node:
+    """A leading comparison test as the expression it abbreviates: ``> 3`` is ``$ > 3``."""
+    if test[0] == "both":
+        return ("bin", "and", _with_dollar(test[1]), _with_dollar(test[2]))
+    return ("bin", test[1], ("dollar",), test[2])
+
+
 def parse_zen_unary(text: str) -> list[Node]:
     """A table cell: comma-separated tests of the column value ``$``, any of which may match.
 
@@ -239,6 +254,8 @@ def parse_zen_unary(text: str) -> list[Node]:
                 parser.take()
                 op = parser.take()[1]
                 test = ("both", test, ("compare", op, parser.binary(5)))
+            if parser.peek()[1] in ("and", "&&", "or", "||"):
+                test = parser.continued(_with_dollar(test))  # '== 3 and customer.score < 70'
             tests.append(test)
         else:
             tests.append(parser.expression())

@@ -53,6 +53,14 @@ def test_zen_suite_mostly_imports() -> None:
     assert len(imported) >= 65, imported  # what imports today: raise it as constructs are added
 
 
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent / "data" / "jdm").glob("*.json")), ids=lambda p: p.stem)
+def test_graphs_written_for_a_construct_import(path: Path) -> None:
+    """Each graph written here shows a construct the importer supports: it imports, and zen's answers pass."""
+    result = outcome(path)
+    assert result.imported, result.problems
+    assert result.failures == []
+
+
 @pytest.mark.parametrize("name", ["expression-loop", "table-loop", "expression-fields"])
 def test_loop_and_scoped_nodes_become_sections_and_paths(name: str) -> None:
     """Loop-mode nodes become for_each sections, inputField/outputPath nodes scoped paths; zen's cases pass."""
