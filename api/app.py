@@ -295,16 +295,18 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
                 raise RequestTooLarge(f"a batch holds at most {MAX_BATCH} inputs")
             request_id = _request_id(request)
             results: list[dict[str, Any]] = []
-            decide_one = compiled.decide
+            log = service.decision_log
             for item in inputs:
                 try:
-                    decision = decide_one(item, day)
+                    if log is None:
+                        results.append(compiled.decide_as_dict(item, day))
+                        continue
+                    decision = compiled.decide(item, day)
                 except ArbiterError as exc:
                     results.append({"error": problems.problem_body(exc)})
                     continue
                 results.append(decision.as_dict())
-                if service.decision_log is not None:
-                    service.decision_log.write(request_id, decision, item)
+                log.write(request_id, decision, item)
             return respond({"pack": compiled.name, "version": compiled.version, "digest": compiled.digest,
                             "as_of": day, "results": results, "request_id": request_id})
 

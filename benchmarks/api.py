@@ -240,9 +240,10 @@ def main() -> int:
         arb = load(f"{arbiter_url}/v1/decisions/credit?as_of=2026-06-01", singles, args.seconds, args.connections, tmp)
         reloader.join()
         base = load(f"{bare_url}/decide", singles, args.seconds, args.connections, tmp)
-        batch_conns = 8
-        arb_batch = load(f"{arbiter_url}/v1/decisions/credit/batch?as_of=2026-06-01", batches, args.seconds, batch_conns, tmp)
-        bare_batch = load(f"{bare_url}/decide/batch", bare_batches, args.seconds, batch_conns, tmp)
+        # as many connections as the single-decision runs: with a few long-lived connections
+        # uvicorn's workers split them unevenly, and 2 workers served no more than 1
+        arb_batch = load(f"{arbiter_url}/v1/decisions/credit/batch?as_of=2026-06-01", batches, args.seconds, args.connections, tmp)
+        bare_batch = load(f"{bare_url}/decide/batch", bare_batches, args.seconds, args.connections, tmp)
     finally:
         for proc in (arbiter, bare):
             proc.terminate()

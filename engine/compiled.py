@@ -45,6 +45,13 @@ def _covers(given: Any, declared: Any) -> bool:
     return True
 
 
+def decision_dict(pack: str, version: str, digest: str, as_of: dt.date, output: dict[str, Any],
+                  matched: dict[str, list[str]], reasons: list[str]) -> dict[str, Any]:
+    """A decision as the API and the CLI write it; the key order is part of the canonical bytes."""
+    return {"pack": pack, "version": version, "digest": digest, "as_of": as_of, "output": output,
+            "matched": matched, "reasons": reasons}
+
+
 class Decision:
     """The outcome of one evaluation. Plain slots: built once per decision on the hot path."""
 
@@ -64,15 +71,7 @@ class Decision:
         self.steps = steps  # flows: the version each step ran
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "pack": self.pack,
-            "version": self.version,
-            "digest": self.digest,
-            "as_of": self.as_of,
-            "output": self.output,
-            "matched": self.matched,
-            "reasons": self.reasons,
-        }
+        out = decision_dict(self.pack, self.version, self.digest, self.as_of, self.output, self.matched, self.reasons)
         if self.steps is not None:
             out["steps"] = self.steps
         if self.trace is not None:
@@ -121,11 +120,20 @@ class CompiledPack:
         """Decide for already validated ``values`` (see ``validate``)."""
         if trace or self.ir.steps:
             return self._evaluate_in_full(values, as_of, trace)
-        try:  # the hot path: a decision pack, no trace
-            output, matched, reasons = self._evaluate(values, as_of)
+        return Decision(self.name, self.version, self.digest, as_of, *self._plain(values, as_of))
+
+    def _plain(self, values: dict[str, Any], as_of: dt.date) -> tuple[dict[str, Any], dict[str, list[str]], list[str]]:
+        """The hot path: a decision pack, no trace; output, matched rows and reasons."""
+        try:
+            return self._evaluate(values, as_of)
         except ArithmeticError as exc:
             raise DecisionError("arithmetic", f"arithmetic out of range: {type(exc).__name__}") from None
-        return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons)
+
+    def decide_as_dict(self, raw: Any, as_of: dt.date) -> dict[str, Any]:
+        """``decide(raw, as_of).as_dict()`` without building the Decision: the batch endpoint's loop."""
+        if self.ir.steps:
+            return self.decide(raw, as_of).as_dict()
+        return decision_dict(self.name, self.version, self.digest, as_of, *self._plain(self.validate(raw), as_of))
 
     def _evaluate_in_full(self, values: dict[str, Any], as_of: dt.date, trace: bool) -> Decision:
         log: dict[str, Any] | None = None

@@ -106,6 +106,19 @@ def test_batch_returns_each_result_or_error_in_place(client: TestClient) -> None
     assert results[1]["error"]["code"] == "input-invalid"
 
 
+@pytest.mark.parametrize("pack", ["credit", "order"])
+@pytest.mark.parametrize("logged", [False, True])
+def test_batch_items_are_the_engine_decisions_byte_for_byte(tmp_path: Path, pack: str, logged: bool) -> None:
+    """Each batch result is the engine's decision for that input, with or without the decision log."""
+    example = (ROOT / "examples" / f"{pack}.json").read_bytes()
+    client = TestClient(create_app(PACKS, decision_log=tmp_path / "log.jsonl" if logged else None))
+    response = client.post(f"/v1/decisions/{pack}/batch?as_of=2026-06-01", content=b'{"inputs": [' + example + b"]}")
+    assert response.status_code == 200
+    (item,) = jsonio.loads(response.content)["results"]
+    engine = require_pack_set(PACKS).get(pack, None, dt.date(2026, 6, 1))
+    assert jsonio.dumps(item) == engine.decide(jsonio.loads(example), dt.date(2026, 6, 1)).to_json()
+
+
 def test_api_keys_are_required_when_configured() -> None:
     """With API keys set, a missing key is 401 and a wrong one 403."""
     client = TestClient(create_app(PACKS, api_keys=["k1"]))
