@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import hmac
 import logging
 import os
@@ -57,8 +58,10 @@ class Service:
     """What the app serves; ``packs`` is replaced as a whole, never mutated."""
 
     def __init__(self, root: Path, admin_token: str | None, api_keys: list[str], decision_log: Path | None = None,
-                 backend: str = "native") -> None:
+                 backend: str = "native", reload_signal: Path | None = None) -> None:
         self.root = root
+        self.reload_signal = reload_signal  # shared by the workers of one server: a reload in one reaches all
+        self.generation = _read_signal(reload_signal)
         self.admin_token = admin_token
         self.api_keys = [k.encode() for k in api_keys]
         self.backend = backend
@@ -95,8 +98,32 @@ class Service:
             self.metrics.reload("ok")
             return fresh
 
+    def reload_everywhere(self) -> PackSet:
+        """Reload here, then tell this server's other workers to reload too (they follow the signal file)."""
+        fresh = self.reload()
+        if self.reload_signal is not None:
+            token = uuid.uuid4().hex
+            staged = self.reload_signal.with_name(f".{self.reload_signal.name}.{token}")
+            staged.write_text(token)
+            os.replace(staged, self.reload_signal)  # atomic: a follower reads the old token or the new one
+            self.generation = token
+        return fresh
+
     def changed(self) -> bool:
         return self._fingerprint() != self.fingerprint
+
+    def served_digest(self) -> str:
+        """One digest of every pack version served: equal across workers that serve the same packs."""
+        return hashlib.sha256("|".join(f"{p.key}:{p.digest}" for p in self.packs).encode()).hexdigest()
+
+
+def _read_signal(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager
@@ -216,17 +243,20 @@ QUERY_PARAMETERS = [
 
 def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = None,
                api_keys: list[str] | None = None, decision_log: Path | None = None,
-               watch_seconds: float | None = None, backend: str = "native") -> FastAPI:
-    service = Service(Path(root), admin_token, api_keys or [], decision_log, backend)
+               watch_seconds: float | None = None, backend: str = "native",
+               reload_signal: Path | None = None) -> FastAPI:
+    service = Service(Path(root), admin_token, api_keys or [], decision_log, backend, reload_signal)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        watcher = asyncio.create_task(_watch(service, watch_seconds)) if watch_seconds else None
+        tasks = [asyncio.create_task(_watch(service, watch_seconds))] if watch_seconds else []
+        if reload_signal is not None:
+            tasks.append(asyncio.create_task(_follow(service)))
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.cancel()
+            for task in tasks:
+                task.cancel()
             if service.decision_log is not None:
                 service.decision_log.close()
 
@@ -327,7 +357,8 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> Response:
         count = sum(1 for _ in service.packs)
-        return respond({"status": "ready", "pack_versions": count})
+        return respond({"status": "ready", "pack_versions": count, "packs_digest": service.served_digest(),
+                        "worker": os.getpid()})
 
     @app.post("/v1/admin/reload", tags=["operations"])
     async def reload(request: Request) -> Response:
@@ -338,7 +369,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             raise AuthError("the admin token is required (Authorization: Bearer <token>)")
         if not hmac.compare_digest(header[7:].encode(), service.admin_token.encode()):
             raise Forbidden("the admin token is not valid")
-        fresh = await asyncio.to_thread(service.reload)
+        fresh = await asyncio.to_thread(service.reload_everywhere)
         app.openapi_schema = None
         return respond({"status": "reloaded", "packs": [p.key for p in fresh]})
 
@@ -390,6 +421,21 @@ def openapi_document(app: FastAPI, packs: PackSet) -> dict[str, Any]:
     return document
 
 
+async def _follow(service: Service, seconds: float = 0.25) -> None:
+    """Reload when another worker of this server has reloaded (the signal file holds a new token)."""
+    while True:
+        await asyncio.sleep(seconds)
+        token = _read_signal(service.reload_signal)
+        if token is None or token == service.generation:
+            continue
+        service.generation = token
+        try:
+            await asyncio.to_thread(service.reload)
+            log.warning("packs reloaded from %s after another worker's reload", service.root)
+        except PackError as exc:  # the files changed again since: this worker keeps what it serves
+            log.error("reload refused: %s", exc.message)
+
+
 async def _watch(service: Service, seconds: float) -> None:
     """Reload when a pack file changes; a broken pack is logged and the served set stays."""
     while True:
@@ -416,4 +462,5 @@ def app_from_env() -> FastAPI:
         decision_log=Path(log_path) if log_path else None,
         watch_seconds=float(watch) if watch else None,
         backend=os.environ.get("ARBITER_BACKEND", "native"),
+        reload_signal=Path(os.environ["ARBITER_RELOAD_SIGNAL"]) if os.environ.get("ARBITER_RELOAD_SIGNAL") else None,
     )

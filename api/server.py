@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -25,6 +26,11 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
         return 1
     os.environ["ARBITER_PACKS"] = str(Path(packs).resolve())
     os.environ["ARBITER_BACKEND"] = backend
+    signals = None
+    if workers > 1 and not os.environ.get("ARBITER_RELOAD_SIGNAL"):
+        # each worker holds its own packs: an admin reload answered by one reaches the others through this file
+        signals = tempfile.TemporaryDirectory(prefix="arbiter-reload-")
+        os.environ["ARBITER_RELOAD_SIGNAL"] = str(Path(signals.name) / "generation")
     print(f"arbiter: serving {sum(1 for _ in pack_set)} pack version(s) from {packs} on http://{host}:{port}"
           f" (interactive docs: http://{host}:{port}/docs)", file=sys.stderr, flush=True)
     uvicorn.run(
@@ -38,4 +44,6 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
         access_log=False,
         log_level="warning",
     )
+    if signals is not None:
+        signals.cleanup()
     return 0

@@ -192,10 +192,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_server(env_extra: dict[str, str], packs: Path = PACKS) -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(env_extra: dict[str, str], packs: Path = PACKS, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(packs), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(packs), "--port", str(port),
+                             "--workers", str(workers)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -244,6 +245,42 @@ def test_decision_log_keeps_every_line_of_a_clean_shutdown(tmp_path: Path) -> No
     assert [r["request_id"] for r in records] == [f"r{i}" for i in range(150)]
     replayed = pack.decide(records[-1]["input"], dt.date.fromisoformat(records[-1]["as_of"]))
     assert jsonio.dumps(replayed.output) == jsonio.dumps(records[-1]["output"])
+
+
+def _digests_by_worker(base: str, workers: int, want: str | None = None) -> dict[int, str]:
+    """Ask /readyz on fresh connections until every worker has answered (with ``want``, once all serve it)."""
+    seen: dict[int, str] = {}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        ready = httpx.get(f"{base}/readyz", timeout=5).json()
+        seen[ready["worker"]] = ready["packs_digest"]
+        if len(seen) == workers and (want is None or set(seen.values()) == {want}):
+            break
+    return seen
+
+
+def test_a_reload_reaches_every_worker_of_the_server(tmp_path: Path) -> None:
+    """With --workers 2, the admin reload answered by one worker is served by both soon after."""
+    folder = tmp_path / "credit"
+    folder.mkdir()
+    source = (PACKS / "credit" / "1.0.0.yaml").read_text()
+    (folder / "1.0.0.yaml").write_text(source)
+    proc, base = _start_server({"ARBITER_ADMIN_TOKEN": "t0ken"}, packs=tmp_path, workers=2)
+    try:
+        before = _digests_by_worker(base, 2)
+        assert len(before) == 2
+        assert len(set(before.values())) == 1
+        (folder / "1.0.0.yaml").write_text(source.replace("description: >", "description: >\n  Reloaded.", 1))
+        answer = httpx.post(f"{base}/v1/admin/reload", headers={"authorization": "Bearer t0ken"}, timeout=30)
+        assert answer.status_code == 200
+        reloaded = create_app(tmp_path).state.service.served_digest()  # what the new files compile to
+        assert reloaded not in before.values()
+        after = _digests_by_worker(base, 2, want=reloaded)
+        assert set(after) == set(before)
+        assert set(after.values()) == {reloaded}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
 def test_reload_under_load_drops_no_request(tmp_path: Path) -> None:
