@@ -105,8 +105,8 @@ class Service:
             token = uuid.uuid4().hex
             staged = self.reload_signal.with_name(f".{self.reload_signal.name}.{token}")
             staged.write_text(token)
+            self.generation = token  # before the signal: this worker's own follower must not reload again
             os.replace(staged, self.reload_signal)  # atomic: a follower reads the old token or the new one
-            self.generation = token
         return fresh
 
     def changed(self) -> bool:
