@@ -23,7 +23,8 @@ from rules.errors import ArbiterError
 from rules.jdm import JdmPack, convert, to_yaml
 from rules.load import load_text
 
-# zen's own tests pin the clock; nothing in a converted graph reads it, as_of included
+# zen's own tests pin the clock; a converted date('now') reads NOW from the request instead
+NOW = "2025-08-19T16:55:02.078Z"
 AS_OF = dt.date(2025, 8, 19)
 # zen computes in 96-bit decimals (28-29 digits), Arbiter in 34: compare to 26 digits
 DIGITS = Context(prec=26)
@@ -60,7 +61,7 @@ class GraphOutcome:
     def decide(self, request: dict[str, Any]) -> Any:
         """The document zen would return for ``request``, computed by Arbiter."""
         assert self.pack is not None
-        decision = self.pack.decide(self.converted.request(request), AS_OF)
+        decision = self.pack.decide(self.converted.request(request, NOW), AS_OF)
         return self.converted.result(request, decision.output)
 
 

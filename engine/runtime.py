@@ -277,12 +277,14 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def timestamp(a: Any) -> Any:
-    """Whole seconds since 1970-01-01T00:00Z of an ISO 8601 date or date-time (UTC unless it says), or null.
+    """Whole seconds since 1970-01-01T00:00Z of a date, or of an ISO 8601 date or date-time text (UTC unless it says), or null.
 
     A value in the text, never the clock: ``timestamp("2025-03-20T10:30:00Z")`` is 1742466600.
     """
     if a is None:
         return None
+    if isinstance(a, dt.date):
+        return (a - _EPOCH.date()).days * 86400
     try:
         moment = dt.datetime.fromisoformat(a.strip())
     except ValueError:

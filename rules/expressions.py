@@ -520,7 +520,9 @@ class ExpressionChecker:
 
     def _timestamp(self, node: s.Call) -> Type:
         self._arity(node, 1)
-        self._expect_string(node.args[0], "the argument of timestamp()")
+        t = self.check(node.args[0])
+        if t.kind not in ("string", "date", "null"):
+            raise self.fail(node.args[0], "type-mismatch", f"timestamp() needs a date or text, not {t.describe()}")
         return INTEGER.with_null()  # null for text that is not an ISO 8601 date or date-time
 
     def _flatten(self, node: s.Call) -> Type:

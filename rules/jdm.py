@@ -60,11 +60,15 @@ class JdmPack:
     schema: Any = None  # ObjectOf of the declared inputs
     cleared: list[str] = field(default_factory=list)  # paths the graph sets to null
     renamed: dict[str, str] = field(default_factory=dict)  # request field -> input name, where the name is a keyword
+    clock: str | None = None  # the input that holds the moment zen reads from its clock (date('now'))
 
-    def request(self, document: dict[str, Any]) -> dict[str, Any]:
-        """The part of a JDM request this pack declares (zen ignores the rest too)."""
+    def request(self, document: dict[str, Any], now: str | None = None) -> dict[str, Any]:
+        """The part of a JDM request this pack declares (zen ignores the rest too), and ``now`` if it reads the clock."""
         projected: dict[str, Any] = _project(document, self.schema)
-        return {self.renamed.get(k, k): v for k, v in projected.items()} if self.renamed else projected
+        out = {self.renamed.get(k, k): v for k, v in projected.items()} if self.renamed else projected
+        if self.clock is not None and now is not None:
+            out[self.clock] = now
+        return out
 
     def result(self, request: dict[str, Any], outputs: dict[str, Any]) -> Any:
         """The document zen returns, rebuilt from a decision's outputs."""
@@ -124,6 +128,7 @@ class _Graph:
         self.tables: list[dict[str, Any]] = []
         self.sections: list[dict[str, Any]] = []  # loop nodes, as for_each sections
         self.renamed: dict[str, str] = {}  # request fields that are keywords -> their input names
+        self.clock_name: str | None = None  # the input date('now') reads, once a node asks for it
         self.unsupported: list[str] = []
         self.switches: dict[str, str | dict[str, str]] = {}  # switch id -> the branch it takes, or (collect) per branch
         self.table_ids: dict[str, str] = {}  # node id -> table id
@@ -251,6 +256,16 @@ class _Graph:
         subs = [p[len(prefix):] for p in context.written if p.startswith(prefix)]
         return subs if all("." not in sub for sub in subs) else []
 
+    def clock(self) -> str:
+        """The input a converted ``date('now')`` reads: the caller gives the moment, the pack never reads a clock."""
+        if self.clock_name is None:
+            candidate, k = "now", 2
+            while candidate in self.taken or candidate in dict(self.schema.type.fields) or candidate in self.renamed.values():
+                candidate, k = f"now_{k}", k + 1
+            self.taken.add(candidate)
+            self.clock_name = candidate
+        return self.clock_name
+
     def input_name(self, field_name: str) -> str:
         """The input a request field that is a keyword of the language is declared as (``class`` -> ``class_input``)."""
         if field_name not in self.renamed:
@@ -364,6 +379,10 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
     pack.schema = g.schema.declared(inputs)
     pack.renamed = dict(g.renamed)
     inputs = {g.renamed.get(k, k): v for k, v in inputs.items()}
+    if g.clock_name is not None:
+        pack.clock = g.clock_name
+        inputs[g.clock_name] = {"type": "string", "max_length": 64,
+                                "description": "the moment zen reads from its clock for date('now'), as an ISO 8601 date-time"}
     pack.document = {
         "pack": identifier(g.name).replace("__", "_"),
         "version": "1.0.0",

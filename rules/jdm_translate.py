@@ -35,6 +35,8 @@ class Reads(Protocol):
 
     def children(self, path: str, context: Context) -> list[str]: ...
 
+    def clock(self) -> str: ...
+
 def path_of(node: Node) -> str | None:
     if node[0] == "name":
         return str(node[1])
@@ -235,6 +237,9 @@ class Translator:
             return self.membership(op, left, right)
         a, ta = self.expr(left)
         b, tb = self.expr(right)
+        if {ta, tb} == {NUMBER, DATE}:  # zen's dates are seconds: a calendar date meets date('now') or a duration
+            a, ta = (f"timestamp({a})", NUMBER) if ta == DATE else (a, ta)
+            b, tb = (f"timestamp({b})", NUMBER) if tb == DATE else (b, tb)
         if op == "??":
             return f"coalesce({a}, {b})", ta if ta != NULL else tb
         if op in ("and", "or"):
@@ -371,8 +376,8 @@ class Translator:
             path = path_of(args[0])
             if path is not None and self.graph.is_date(path):
                 return self.expr(args[0])
-            if args[0][0] == "str" and args[0][1].strip().lower() == "now":
-                raise Unsupported("date('now') reads the clock; a decision reads only its input and as_of")
+            if args[0][0] == "str" and args[0][1].strip() == "now":
+                return f"timestamp({self.graph.clock()})", NUMBER  # the caller gives the moment: see JdmPack.clock
             text, t = self.expr(args[0])
             if t != STRING:
                 raise Unsupported("date() of a value that is not text")
