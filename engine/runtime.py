@@ -285,13 +285,41 @@ def timestamp(a: Any) -> Any:
         return None
     if isinstance(a, dt.date):
         return (a - _EPOCH.date()).days * 86400
-    try:
-        moment = dt.datetime.fromisoformat(a.strip())
-    except ValueError:
+    moment = _moment(a)
+    if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return (moment - _EPOCH) // dt.timedelta(seconds=1)
+
+
+def _moment(a: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(a.strip())
+    except ValueError:
+        return None
+
+
+def day_of_year(a: Any) -> Any:
+    """1 to 366: the day of the year of a date, or of the date an ISO 8601 text gives (as written, not moved to UTC)."""
+    if a is None or isinstance(a, dt.date):
+        return None if a is None else a.timetuple().tm_yday
+    moment = _moment(a)
+    return None if moment is None else moment.timetuple().tm_yday
+
+
+def time_of_day(a: Any) -> Any:
+    """Whole seconds since midnight of an ISO 8601 time (``"22:00"``) or date-time text, as written; else null."""
+    if a is None or isinstance(a, dt.date):
+        return None if a is None else 0
+    try:
+        clock = dt.time.fromisoformat(a.strip())
+    except ValueError:
+        moment = _moment(a)
+        if moment is None:
+            return None
+        clock = moment.time()
+    return clock.hour * 3600 + clock.minute * 60 + clock.second
 
 
 def flatten(a: Any) -> Any:
@@ -344,6 +372,6 @@ NAMESPACE: dict[str, Any] = {
     "days_between": days_between, "add_days": add_days, "add_months": add_months,
     "year": year, "month": month, "day": day, "starts_with": starts_with, "ends_with": ends_with,
     "contains": contains, "upper": upper, "lower": lower, "trim": trim, "text": text, "length": length, "concat": concat,
-    "flatten": flatten, "number": number, "timestamp": timestamp,
+    "flatten": flatten, "number": number, "timestamp": timestamp, "day_of_year": day_of_year, "time_of_day": time_of_day,
     "fail": fail, "any_agree": any_agree,
 }

@@ -63,7 +63,7 @@ FUNCTIONS = (
     "min", "max", "sum", "count", "any", "all", "first", "filter", "map", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
     "ends_with", "contains", "upper", "lower", "trim", "length", "concat", "text", "flatten",
-    "number", "timestamp",
+    "number", "timestamp", "day_of_year", "time_of_day",
 )
 
 
@@ -93,7 +93,8 @@ class ExpressionChecker:
             "day": self._date_part, "starts_with": self._string_test, "ends_with": self._string_test,
             "contains": self._string_test, "upper": self._string_map, "lower": self._string_map, "trim": self._string_map,
             "length": self._length, "concat": self._concat, "text": self._text, "flatten": self._flatten,
-            "number": self._number, "timestamp": self._timestamp,
+            "number": self._number, "timestamp": self._timestamp, "day_of_year": self._timestamp,
+            "time_of_day": self._timestamp,
         }
 
     def fail(self, node: s.Node, code: str, message: str, offset: int | None = None) -> ExpressionError:
@@ -519,11 +520,12 @@ class ExpressionChecker:
         return DECIMAL.with_null()  # null for text that is not a number
 
     def _timestamp(self, node: s.Call) -> Type:
+        """timestamp(), day_of_year(), time_of_day(): a date or an ISO 8601 text in, a whole number (or null) out."""
         self._arity(node, 1)
         t = self.check(node.args[0])
         if t.kind not in ("string", "date", "null"):
-            raise self.fail(node.args[0], "type-mismatch", f"timestamp() needs a date or text, not {t.describe()}")
-        return INTEGER.with_null()  # null for text that is not an ISO 8601 date or date-time
+            raise self.fail(node.args[0], "type-mismatch", f"{node.function}() needs a date or text, not {t.describe()}")
+        return INTEGER.with_null()  # null for text that is not an ISO 8601 date, date-time or time
 
     def _flatten(self, node: s.Call) -> Type:
         self._arity(node, 1)

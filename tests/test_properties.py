@@ -313,12 +313,16 @@ def test_number_reads_back_the_text_a_number_writes(value: Decimal) -> None:
 
 
 @given(st.text())
-def test_timestamp_of_any_text_is_whole_seconds_or_null(text: str) -> None:
-    """timestamp() is total over text: an integer or null, never an exception."""
-    from engine.runtime import timestamp
+def test_date_functions_of_any_text_are_whole_numbers_or_null(text: str) -> None:
+    """timestamp(), day_of_year() and time_of_day() are total over text: an integer in range or null, never an exception."""
+    from engine.runtime import day_of_year, time_of_day, timestamp
 
     value = timestamp(text)
     assert value is None or type(value) is int
+    day = day_of_year(text)
+    assert day is None or 1 <= day <= 366
+    clock = time_of_day(text)
+    assert clock is None or 0 <= clock < 86400
 
 
 @given(st.datetimes(timezones=st.just(dt.UTC)))
