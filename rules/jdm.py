@@ -660,6 +660,9 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
                 conditions.append(test)
             else:
                 when[column["name"]] = test
+        failure = _output_failure(g, context, row_cells)
+        if failure is not None:
+            conditions.append(f"not ({failure})")
         if conditions:
             when[condition["name"]] = conditions[0] if len(conditions) == 1 else " and ".join(f"({c})" for c in conditions)
         then: dict[str, Any] = {}
@@ -730,6 +733,29 @@ def _output_cell(g: _Graph, context: Context, node: Node | None) -> tuple[Any, A
         return node[1], STRING
     text, t = Translator(g, context).expr(node)
     return "=" + text, t
+
+
+_ARITHMETIC = ("+", "-", "*", "/", "%", "^")
+
+
+def _output_failure(g: _Graph, context: Context, cells: dict[str, Node | None]) -> str | None:
+    """When a row's outputs would fail in zen, which then skips the row and tries the next one.
+
+    zen fails on arithmetic with a null operand (division by zero itself gives null), so a
+    row whose output cells do arithmetic matches only while those operands are not null.
+    Literal operands never are; a row whose operands read closure elements is left as it is.
+    """
+    operands: list[str] = []
+    for node in cells.values():
+        for sub in walk(node) if node is not None else []:
+            if sub[0] == "bin" and sub[1] in _ARITHMETIC:
+                try:
+                    operands += [Translator(g, context).expr(side)[0] for side in (sub[2], sub[3])]
+                except Unsupported:
+                    return None
+    unique = [text for k, text in enumerate(operands) if text not in operands[:k] and text != "null"
+              and not re.fullmatch(r'-?\d+(\.\d+)?|"[^"]*"', text)]
+    return " or ".join(f"({text} = null)" for text in unique) or None
 
 
 def _join_output(a: Any, b: Any, path: str) -> Any:

@@ -317,6 +317,14 @@ class Translator:
             if not isinstance(t, ListOf):
                 raise Unsupported(f"{fn}() of a value that is not a list")
             return f"{fn}({text})", t.item
+        if fn in ("dayOfYear", "time") and len(args) == 1:
+            target = "day_of_year" if fn == "dayOfYear" else "time_of_day"
+            if args[0][0] == "str" and args[0][1].strip() == "now":
+                return f"{target}({self.graph.clock()})", NUMBER
+            text, t = self.expr(args[0])
+            if t not in (STRING, DATE):
+                raise Unsupported(f"{fn}() of a value that is neither a date nor text")
+            return f"{target}({text})", NUMBER
         if fn == "string" and len(args) == 1:
             text, t = self.expr(args[0])
             if t == NUMBER:
