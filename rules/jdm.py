@@ -30,7 +30,7 @@ from typing import Any
 
 from rules.emit import identifier, render_pack
 from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen
-from rules.jdm_translate import Translator, cell_types, compared, path_of, simple_path, walk
+from rules.jdm_translate import FIELD_NAME, Translator, cell_types, compared, path_of, simple_path, walk
 from rules.jdm_types import (
     BOOLEAN,
     ISO_DATE,
@@ -215,7 +215,7 @@ class _Graph:
                 t = t.get(part) if isinstance(t, ObjectOf) else None
                 if t is None:
                     raise Unsupported(f"'{path}' is not a field of the list's elements in any test input")
-            if t == MIXED or not all(re.match(r"^[A-Za-z][A-Za-z0-9_]*$", part) for part in path.split(".")):
+            if t == MIXED or not all(FIELD_NAME.match(part) for part in path.split(".")):
                 raise Unsupported(f"the list elements' field '{path}' cannot be declared")
             return path, t
         path = context.scope + path
@@ -240,7 +240,7 @@ class _Graph:
         if t == MIXED:
             raise Unsupported(f"the test inputs give '{path}' values of different types")
         parts = path.split(".")
-        if any(not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", part) for part in parts):
+        if any(not FIELD_NAME.match(part) for part in parts):
             raise Unsupported(f"'{path}' is not a name a pack can declare")
         self.schema.mark_read(path)
         # only a top-level name can clash with the language (fields are read by subscript): rename it
@@ -743,18 +743,20 @@ def _output_failure(g: _Graph, context: Context, cells: dict[str, Node | None]) 
 
     zen fails on arithmetic with a null operand (division by zero itself gives null), so a
     row whose output cells do arithmetic matches only while those operands are not null.
-    Literal operands never are; a row whose operands read closure elements is left as it is.
+    A row whose operands read closure elements is left as it is.
     """
     operands: list[str] = []
     for node in cells.values():
         for sub in walk(node) if node is not None else []:
             if sub[0] == "bin" and sub[1] in _ARITHMETIC:
-                try:
-                    operands += [Translator(g, context).expr(side)[0] for side in (sub[2], sub[3])]
-                except Unsupported:
-                    return None
-    unique = [text for k, text in enumerate(operands) if text not in operands[:k] and text != "null"
-              and not re.fullmatch(r'-?\d+(\.\d+)?|"[^"]*"', text)]
+                for side in (sub[2], sub[3]):
+                    if side[0] in ("num", "str"):
+                        continue  # a literal is never null
+                    try:
+                        operands.append(Translator(g, context).expr(side)[0])
+                    except Unsupported:
+                        return None
+    unique = list(dict.fromkeys(operands))
     return " or ".join(f"({text} = null)" for text in unique) or None
 
 

@@ -23,7 +23,7 @@ from rules.jdm_types import (
     join_types,
 )
 
-_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # a name a pack can declare or write as a record key
 
 
 class Reads(Protocol):
@@ -36,6 +36,19 @@ class Reads(Protocol):
     def children(self, path: str, context: Context) -> list[str]: ...
 
     def clock(self) -> str: ...
+
+def _chain(node: Node) -> tuple[Node, list[str]]:
+    """``a.b.c`` as its base node and the fields read off it: (``a``, ["b", "c"])."""
+    chain: list[str] = []
+    while node[0] == "member":
+        chain.insert(0, node[2])
+        node = node[1]
+    return node, chain
+
+
+def _is_now(node: Node) -> bool:
+    return node[0] == "str" and str(node[1]).strip() == "now"
+
 
 def path_of(node: Node) -> str | None:
     if node[0] == "name":
@@ -154,7 +167,7 @@ class Translator:
         fields: list[tuple[str, Any]] = []
         parts: list[str] = []
         for key, value in pairs:
-            if not _FIELD.match(key):
+            if not FIELD_NAME.match(key):
                 raise Unsupported(f"an object key {key!r} that is not a field name")
             text, t = self.expr(value)
             fields.append((key, t))
@@ -166,27 +179,28 @@ class Translator:
         key_text, key_type = self.expr(key)
         if key_type != STRING:
             raise Unsupported("indexing with [...] by a value that is not a string")
-        fields = self.known_fields(target)
-        if not fields:
-            raise Unsupported("indexing with [...] into a value whose fields are not known")
-        result_type: Any = NULL
-        for _, _, t in fields:
-            result_type = join_types(result_type, t)
-        if result_type == MIXED:
-            raise Unsupported("indexing with [...] into an object whose fields differ in type")
+        fields, result_type = self.fields_of_one_type(target, "indexing with [...]")
         text = "null"
         for name, value, _ in reversed(fields):
             text = f"(if {key_text} = {json.dumps(name)} then {value} else {text})"
         return text, result_type
 
+    def fields_of_one_type(self, target: Node, what: str) -> tuple[list[tuple[str, str, Any]], Any]:
+        """An object's known fields and the one type they share (what indexing and values() return)."""
+        fields = self.known_fields(target)
+        if not fields:
+            raise Unsupported(f"{what} of a value whose fields are not known")
+        shared: Any = NULL
+        for _, _, t in fields:
+            shared = join_types(shared, t)
+        if shared == MIXED:
+            raise Unsupported(f"{what} of an object whose fields differ in type")
+        return fields, shared
+
     def known_fields(self, target: Node) -> list[tuple[str, str, Any]]:
         """The fields of an object: set earlier in this node field by field (``$.costs``), or typed."""
         if target[0] in ("dollar", "member") and path_of(target) is None:
-            chain: list[str] = []
-            base = target
-            while base[0] == "member":
-                chain.insert(0, base[2])
-                base = base[1]
+            base, chain = _chain(target)
             prefix = ".".join(chain) + "."
             if base[0] == "dollar" and prefix.strip(".") not in self.local:
                 fields = [(k, k[len(prefix):], text, t) for k, (text, t) in self.local.items()
@@ -204,11 +218,7 @@ class Translator:
         return [(name, f"{text}.{name}", field_type) for name, field_type in t.fields]
 
     def reference(self, node: Node) -> tuple[str, Any]:
-        chain: list[str] = []
-        base = node
-        while base[0] == "member":
-            chain.insert(0, base[2])
-            base = base[1]
+        base, chain = _chain(node)
         if base[0] == "hash":
             if not self.bindings:
                 raise Unsupported("'#' outside a closure")
@@ -319,7 +329,7 @@ class Translator:
             return f"{fn}({text})", t.item
         if fn in ("dayOfYear", "time") and len(args) == 1:
             target = "day_of_year" if fn == "dayOfYear" else "time_of_day"
-            if args[0][0] == "str" and args[0][1].strip() == "now":
+            if _is_now(args[0]):
                 return f"{target}({self.graph.clock()})", NUMBER
             text, t = self.expr(args[0])
             if t not in (STRING, DATE):
@@ -333,14 +343,9 @@ class Translator:
                 return text, STRING
             raise Unsupported("string() of a value that is neither a number nor a string")
         if fn == "values" and len(args) == 1:
-            fields = self.known_fields(args[0])
-            if not fields:
-                raise Unsupported("values() of a value whose fields are not known")
-            item: Any = NULL
-            for _, _, t in fields:
-                item = join_types(item, t)
-            if item == MIXED or isinstance(item, (ListOf, ObjectOf)):
-                raise Unsupported("values() of an object whose fields are not values of one type")
+            fields, item = self.fields_of_one_type(args[0], "values()")
+            if isinstance(item, (ListOf, ObjectOf)):
+                raise Unsupported("values() of an object whose fields are not plain values")
             return "[" + ", ".join(text for _, text, _ in fields) + "]", ListOf(item)
         if fn == "flatten" and len(args) == 1:
             text, t = self.expr(args[0])
@@ -384,7 +389,7 @@ class Translator:
             path = path_of(args[0])
             if path is not None and self.graph.is_date(path):
                 return self.expr(args[0])
-            if args[0][0] == "str" and args[0][1].strip() == "now":
+            if _is_now(args[0]):
                 return f"timestamp({self.graph.clock()})", NUMBER  # the caller gives the moment: see JdmPack.clock
             text, t = self.expr(args[0])
             if t != STRING:
