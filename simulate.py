@@ -46,7 +46,6 @@ CHUNK = 500
 MONEY_SCALE = 6  # Parquet decimal columns: amounts to a millionth
 METADATA = ("order_id", "as_of")
 
-# ---------------------------------------------------------------------------------------
 # Specs: which pack versions a side of the comparison runs.
 
 
@@ -141,6 +140,7 @@ class SpecPacks:
         self.pins = pins
         self.effective_on = effective_on
         self.shared = shared
+        self.steps_decided: list[tuple[str, Decision]] = []  # this order's steps, in the order they ran
         for name, version in pins.items():
             packs.get(name, version)  # unknown pins fail at start, not per order
         for pack in packs:
@@ -155,8 +155,11 @@ class SpecPacks:
 
     def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str]) -> Decision:
         if self.shared is None:
-            return pack.decide_step(values, as_of, trusted)
-        return self.shared.decide(pack, values, as_of, trusted)
+            decision = pack.decide_step(values, as_of, trusted)
+        else:
+            decision = self.shared.decide(pack, values, as_of, trusted)
+        self.steps_decided.append((pack.name, decision))
+        return decision
 
     def all_rows(self, root: str) -> list[str]:
         """Every row that deciding ``root`` could fire, as step.table:row (or table:row)."""
@@ -186,7 +189,6 @@ def effective_date(text: str | None) -> dt.date:
     return dt.date.fromisoformat(text) if text else dt.datetime.now(dt.UTC).date()
 
 
-# ---------------------------------------------------------------------------------------
 # Orders in, one decision per side out.
 
 
@@ -321,11 +323,54 @@ def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: 
     """Both sides' outcomes for one order; the same root version validates the order once."""
     a_pack, b_pack = base.get(name), cand.get(name)
     for side in (base, cand):
+        side.steps_decided.clear()
         if side.shared is not None:
             side.shared.clear()
     a_input = admit(a_pack, value)
     b_input = a_input if b_pack.digest == a_pack.digest else admit(b_pack, value)
     return outcome(a_pack, a_input, as_of), outcome(b_pack, b_input, as_of)
+
+
+def what_changed(a: dict[str, Any], b: dict[str, Any], base: SpecPacks, cand: SpecPacks) -> list[str]:
+    """The outputs one order's two decisions differ in: the root's, then each step's as step.field.
+
+    A change in a computed value (a discount ceiling in a derived expression) fires the same
+    rows on both sides; these paths name where it shows (``pricing.lines[].discount_pct``).
+    Lists of objects of equal length are compared element by element under ``[]``.
+    """
+    paths = [k for k in dict.fromkeys([*a, *b]) if k not in ("rows", "steps") and not _same(a.get(k), b.get(k))]
+    theirs: dict[str, list[Decision]] = defaultdict(list)
+    for name, decision in cand.steps_decided:
+        theirs[name].append(decision)
+    ran: Counter[str] = Counter()
+    for name, x in base.steps_decided:  # the n-th run of a pack on one side against its n-th run on the other
+        candidates = theirs[name]
+        y = candidates[ran[name]] if ran[name] < len(candidates) else None
+        ran[name] += 1
+        if y is None:
+            paths.append(name)
+        elif x is not y:  # a step both sides shared is the same decision
+            paths += differences(x.output, y.output, name)
+    paths += [name for name, decisions in theirs.items() if len(decisions) > ran[name]]
+    return list(dict.fromkeys(paths))
+
+
+def differences(x: Any, y: Any, path: str) -> list[str]:
+    if isinstance(x, dict) and isinstance(y, dict):
+        return [p for k in dict.fromkeys([*x, *y]) for p in differences(x.get(k), y.get(k), f"{path}.{k}")]
+    if (isinstance(x, list) and isinstance(y, list) and len(x) == len(y)
+            and all(isinstance(e, dict) for e in x) and all(isinstance(e, dict) for e in y)):
+        return list(dict.fromkeys(p for ex, ey in zip(x, y, strict=True) for p in differences(ex, ey, f"{path}[]")))
+    return [] if _same(x, y) else [path]
+
+
+def _same(x: Any, y: Any) -> bool:
+    """Equal and written alike: 1.0 and 1.00 are equal numbers but different outputs."""
+    if x.__class__ is not y.__class__:
+        return False
+    if isinstance(x, (dict, list)):
+        return bool(jsonio.dumps(x) == jsonio.dumps(y))
+    return bool(x == y) and (not isinstance(x, Decimal) or str(x) == str(y))
 
 
 _WORKER: dict[str, Any] = {}
@@ -362,19 +407,26 @@ def _replay_chunk(records: list[Any]) -> Chunk:
             continue
         a, b = decide_both(base, cand, name, value, as_of)
         if tally.add(a, b):
-            diff.append(diff_row(order_id, as_of, a, b))
+            changed = what_changed(a, b, base, cand)
+            tally.changed_fields.update(changed)
+            diff.append(diff_row(order_id, as_of, a, b, changed))
     return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-DIFF_HEADER = ["order_id", "as_of", "baseline_decision", "candidate_decision", "baseline_output", "candidate_output",
-               "baseline_rows", "candidate_rows"]
+DIFF_HEADER = ["order_id", "as_of", "baseline_decision", "candidate_decision", "changed", "baseline_output",
+               "candidate_output", "baseline_rows", "candidate_rows"]
 
 
-def diff_row(order_id: str, as_of: dt.date, a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    return [order_id, as_of.isoformat(), a["decision"], b["decision"],
+def diff_row(order_id: str, as_of: dt.date, a: dict[str, Any], b: dict[str, Any], changed: list[str]) -> list[str]:
+    return [order_id, as_of.isoformat(), a["decision"], b["decision"], " ".join(changed),
             jsonio.dumps({k: v for k, v in a.items() if k not in ("rows", "steps")}).decode(),
             jsonio.dumps({k: v for k, v in b.items() if k not in ("rows", "steps")}).decode(),
-            " ".join(a["rows"]), " ".join(b["rows"])]
+            rows_text(a["rows"]), rows_text(b["rows"])]
+
+
+def rows_text(rows: list[str]) -> str:
+    """Rows in the order they first fired, a row that fired on several lines once with its count: ``pricing.quantity_break:QB5×23``."""
+    return " ".join(row if n == 1 else f"{row}×{n}" for row, n in Counter(rows).items())
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -411,7 +463,6 @@ def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on
             yield window.popleft().result()
 
 
-# ---------------------------------------------------------------------------------------
 # Aggregation and reports.
 
 
@@ -434,6 +485,7 @@ class Tally:
     errors: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
     fired: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
     change_rows: Counter[str] = field(default_factory=Counter)
+    changed_fields: Counter[str] = field(default_factory=Counter)  # output paths, root and step.field (what_changed)
     steps: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
 
     def merge(self, other: Tally) -> None:
@@ -442,6 +494,7 @@ class Tally:
         self.changed += other.changed
         self.transitions.update(other.transitions)
         self.change_rows.update(other.change_rows)
+        self.changed_fields.update(other.changed_fields)
         for side in ("baseline", "candidate"):
             for name in ("mix", "reasons", "errors", "fired", "steps"):
                 getattr(self, name)[side].update(getattr(other, name)[side])
@@ -510,6 +563,7 @@ def summary(t: Tally, baseline: SpecPacks, candidate: SpecPacks, args: argparse.
         "exceptions_by_code": {side: dict(sorted(t.reasons[side].items())) for side in ("baseline", "candidate")},
         "errors": {side: dict(sorted(t.errors[side].items())) for side in ("baseline", "candidate")},
         "rows_causing_changes": [{"row": r, "orders": n} for r, n in sorted(t.change_rows.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
+        "outputs_changed": [{"output": f, "orders": n} for f, n in sorted(t.changed_fields.items(), key=lambda kv: (-kv[1], kv[0]))[:40]],
         "rows_never_fired": never,
     }
 
@@ -560,6 +614,11 @@ def report_md(s: dict[str, Any]) -> str:
         lines.append("The same rows fired on both sides: the changes come from computed amounts (prices, totals), not from different rows.")
     else:
         lines.append("No order changed.")
+    if s["outputs_changed"]:
+        lines += ["", "### Outputs behind the changes", "",
+                  "Where the changed orders differ: the flow's outputs, then each step's (`step.output`, `[]` for each line).", "",
+                  "| output | orders |", "| --- | ---: |"]
+        lines += [f"| `{o['output']}` | {o['orders']:,} |" for o in s["outputs_changed"][:15]]
     if any(s["errors"].values()):
         lines += ["", f"Orders the packs refused as invalid input: baseline {s['errors']['baseline']}, candidate {s['errors']['candidate']}."]
     for side in ("baseline", "candidate"):
@@ -612,6 +671,7 @@ def report_html(s: dict[str, Any]) -> str:
     rates = {side: {"touchless %": s["touchless_pct"][side], "with exception %": s["exception_pct"][side]}
              for side in ("baseline", "candidate")}
     top = {"candidate": {r["row"]: r["orders"] for r in s["rows_causing_changes"][:12]}}
+    outputs = {"candidate": {o["output"]: o["orders"] for o in s["outputs_changed"][:12]}}
     never = "".join(f"<h3>{side}: {len(rows)} rows never fired</h3><p>{html.escape(', '.join(rows)) or 'none'}</p>"
                     for side, rows in s["rows_never_fired"].items())
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Arbiter policy impact</title>
@@ -626,6 +686,7 @@ td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}h2{{margin-top:1
 <p>Change in held value {m['held_value_change']:+,.2f}; in released revenue {m['revenue_change']:+,.2f}; in released margin {m['margin_change']:+,.2f}.</p>
 <h2>Touchless and exception rates</h2>{_bars("Rates", rates, "%")}
 <h2>Rows that cause most changes</h2>{_bars("Rows behind the changes", top) if top["candidate"] else "<p>none</p>"}
+<h2>Outputs the changed orders differ in</h2>{_bars("Outputs behind the changes", outputs) if outputs["candidate"] else "<p>none</p>"}
 <h2>Row coverage on this history</h2>{never}
 <p>Decisions: {', '.join(decisions)}.</p></body></html>
 """
@@ -728,13 +789,13 @@ def cmd_order(args: argparse.Namespace) -> int:
         only_a, only_b = sorted(set(a["rows"]) - set(b["rows"])), sorted(set(b["rows"]) - set(a["rows"]))
         print(f"rows only in the baseline:  {', '.join(only_a) or '-'}")
         print(f"rows only in the candidate: {', '.join(only_b) or '-'}")
+        print(f"outputs that differ:        {', '.join(what_changed(a, b, base, cand)) or '-'}")
         print(f"versions: baseline {a.get('steps')}; candidate {b.get('steps')}")
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-# ---------------------------------------------------------------------------------------
 # Import: real history into canonical orders. The derivations are in docs/simulation.md.
 
 EU = {"Austria", "Belgium", "Denmark", "Finland", "France", "Germany", "Ireland", "EIRE", "Italy", "Poland", "Portugal",

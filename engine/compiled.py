@@ -92,7 +92,7 @@ class CompiledPack:
         self.version = ir.version
         self.digest = ir.digest
         self.source, constants = generate(ir)
-        self._evaluate: Evaluate = self._load(self.source, constants)
+        self._evaluate: Evaluate = self._load(self.source, constants, ir.key)
         self._traced: Callable[..., Any] | None = None
         self._invariants: Callable[..., Any] | None = None
         self.pack_set: Any = None  # set by the registry; flows run their steps from it
@@ -101,10 +101,11 @@ class CompiledPack:
         self._trusted: dict[tuple[int, str], frozenset[str]] = {}  # flows: per (step, step digest)
 
     @staticmethod
-    def _load(source: str, constants: dict[str, Any]) -> Any:
+    def _load(source: str, constants: dict[str, Any], key: str) -> Any:
         namespace = dict(NAMESPACE)
         namespace.update(constants)
-        code = compile(source, "<arbiter pack>", "exec")
+        # The pack's key as the file name: tracebacks and profiles then say which pack version ran.
+        code = compile(source, f"<arbiter pack {key}>", "exec")
         exec(code, namespace)  # noqa: S102 - source generated from checked IR, no user text as code
         return namespace["evaluate"]
 
@@ -234,5 +235,5 @@ class CompiledPack:
     def _traced_function(self) -> Callable[..., Any]:
         if self._traced is None:
             source, constants = generate(self.ir, traced=True)
-            self._traced = self._load(source, constants)
+            self._traced = self._load(source, constants, self.key)
         return self._traced

@@ -181,7 +181,7 @@ class _FastPath:
 
     def build(self, fields: dict[str, FieldSpec], passthrough: frozenset[str]) -> Callable[[Any], dict[str, Any] | None]:
         name = self.object(fields, passthrough)
-        exec("\n".join(self.source), self.ns)  # noqa: S102 - generated from the declared schema only
+        exec(compile("\n".join(self.source), "<arbiter input validation>", "exec"), self.ns)  # noqa: S102 - generated from the declared schema only
         fast: Callable[[Any], dict[str, Any] | None] = self.ns[name]
         return fast
 

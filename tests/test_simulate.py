@@ -204,3 +204,40 @@ def test_one_order_side_by_side() -> None:
                "--candidate", f"{PACKS}#credit@1.1.0,pricing@2.0.0", "--as-of", "2026-06-01", "--effective-on", "2026-06-01")
     assert "decision" in proc.stdout
     assert "versions: baseline" in proc.stdout
+
+
+def test_a_change_in_a_computed_value_is_traced_to_the_outputs_it_moves(tmp_path: Path) -> None:
+    """The discount ceiling (a derived value, no row) shows as pricing.lines[].discount_pct in summary, report and diff."""
+    example = json.loads((ROOT / "examples" / "order.json").read_text())
+    # a distributor's 15 % plus the 1,000-unit break's 12 %: 27 %, over pricing 2.0.0's 25 % ceiling, under 1.0.0's 30 %
+    capped = dict(example, order_id="capped", as_of="2026-03-01", customer=dict(example["customer"], price_group="distributor"),
+                  lines=[dict(example["lines"][0], sku="WIDGET-09", quantity=1000)])
+    unchanged = dict(example, order_id="same", as_of="2026-03-01", lines=[dict(example["lines"][0], sku="WIDGET-09")])
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text("\n".join(json.dumps(o) for o in (capped, unchanged)) + "\n")
+    out = tmp_path / "out"
+    run("run", "--orders", str(orders), "--baseline", str(PACKS), "--candidate", f"{PACKS}#pricing@2.0.0",
+        "--out", str(out), "--workers", "1", "--effective-on", "2026-03-01")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["changed"] == 1
+    assert summary["rows_causing_changes"] == []  # the same rows fire on both sides
+    changed = {o["output"]: o["orders"] for o in summary["outputs_changed"]}
+    for output in ("order_total", "pricing.lines[].discount_pct", "pricing.lines[].net_price", "pricing.subtotal"):
+        assert changed[output] == 1
+    assert not any(name.startswith(("allocation.", "routing.")) for name in changed)  # shared steps, same input
+    assert "pricing.lines[].discount_pct" in (out / "report.md").read_text()
+    rows = (out / "diff.csv").read_text().splitlines()
+    assert rows[1].startswith("capped,2026-03-01,")
+    assert "pricing.lines[].ceiling_applied" in rows[1]
+
+
+def test_differences_name_each_path_and_tell_written_forms_apart() -> None:
+    """Objects by field, lists of objects element-wise under [], lists of other lengths whole; 1.0 is not 1.00."""
+    import simulate
+
+    x = {"total": Decimal("1.0"), "lines": [{"p": 1, "q": 2}, {"p": 3, "q": 4}], "codes": ["A"], "same": "s"}
+    y = {"total": Decimal("1.00"), "lines": [{"p": 1, "q": 5}, {"p": 3, "q": 4}], "codes": ["A", "B"], "same": "s"}
+    assert simulate.differences(x, y, "step") == ["step.total", "step.lines[].q", "step.codes"]
+    assert simulate.differences(x, dict(x), "step") == []
+    assert simulate.differences({"a": 1}, {"a": True}, "s") == ["s.a"]  # 1 == True in Python, not in JSON
+    assert simulate.differences({"a": 1}, {}, "s") == ["s.a"]
