@@ -77,3 +77,22 @@ def test_decide_prints_the_same_bytes_as_the_engine() -> None:
     pack = PACK_SETS[0].get("credit", None, dt.date(2026, 6, 1))
     expected = pack.decide(jsonio.loads(example.read_bytes()), dt.date(2026, 6, 1)).to_json()
     assert proc.stdout.rstrip(b"\n") == expected
+
+
+def test_the_readme_shows_the_decision_its_example_gets() -> None:
+    """The README's example decision is what the engine decides for examples/credit.json on 2026-06-01."""
+    import datetime as dt
+    import re
+
+    from engine import jsonio
+
+    readme = (ROOT / "README.md").read_text()
+    shown = re.search(r"```json\n(.*?)```", readme, re.S)
+    assert shown is not None
+    text = " ".join(shown.group(1).split())
+    pack = PACK_SETS[0].get("credit", None, dt.date(2026, 6, 1))
+    decision = pack.decide(jsonio.loads((ROOT / "examples" / "credit.json").read_bytes()), dt.date(2026, 6, 1))
+    for key, value in decision.output.items():
+        assert f'"{key}":{jsonio.dumps(value).decode()}' in text, key
+    assert f'"matched":{jsonio.dumps(decision.matched).decode()}' in text.replace(", ", ",")
+    assert jsonio.dumps(decision.reasons).decode() in text
