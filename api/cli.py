@@ -231,12 +231,6 @@ def _zen_conformance(graphs: Path) -> int:
     return failed
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
-    import simulate
-
-    return simulate.main(args.rest)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
@@ -287,8 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.set_defaults(func=cmd_conformance)
 
     simulate = sub.add_parser("simulate", help="what-if replay of historic orders (same as python simulate.py)", add_help=False)
-    simulate.add_argument("rest", nargs=argparse.REMAINDER)
-    simulate.set_defaults(func=cmd_simulate)
+    simulate.add_argument("rest", nargs=argparse.REMAINDER)  # handed to simulate.py by main()
 
     serve = sub.add_parser("serve", help="serve the packs over HTTP")
     serve.add_argument("--packs", default=DEFAULT_PACKS)
@@ -301,7 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["simulate"]:  # argparse's REMAINDER does not take a leading option such as --help
+        import simulate
+
+        return simulate.main(given[1:])
+    args = build_parser().parse_args(given)
     code: int = args.func(args)
     return code
 

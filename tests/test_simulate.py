@@ -241,3 +241,14 @@ def test_differences_name_each_path_and_tell_written_forms_apart() -> None:
     assert simulate.differences(x, dict(x), "step") == []
     assert simulate.differences({"a": 1}, {"a": True}, "s") == ["s.a"]  # 1 == True in Python, not in JSON
     assert simulate.differences({"a": 1}, {}, "s") == ["s.a"]
+
+
+def test_arbiter_simulate_is_simulate_py() -> None:
+    """`arbiter simulate ...` gives what `python simulate.py ...` gives, --help included."""
+    arbiter = [sys.executable, "-m", "api.cli", "simulate"]
+    args = ["order", str(ROOT / "examples" / "order.json"), "--baseline", str(PACKS), "--candidate", f"{PACKS}#pricing@2.0.0",
+            "--as-of", "2026-06-01", "--effective-on", "2026-06-01"]
+    for rest in (["--help"], args):
+        through_arbiter = subprocess.run([*arbiter, *rest], capture_output=True, text=True, cwd=ROOT, check=True)
+        assert through_arbiter.stdout == run(*rest).stdout
+    assert "outputs that differ:" in through_arbiter.stdout
