@@ -408,7 +408,7 @@ def _replay_chunk(records: list[Any]) -> Chunk:
         a, b = decide_both(base, cand, name, value, as_of)
         if tally.add(a, b):
             changed = what_changed(a, b, base, cand)
-            tally.changed_fields.update(changed)
+            tally.changed_outputs.update(changed)
             diff.append(diff_row(order_id, as_of, a, b, changed))
     return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -485,7 +485,7 @@ class Tally:
     errors: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
     fired: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
     change_rows: Counter[str] = field(default_factory=Counter)
-    changed_fields: Counter[str] = field(default_factory=Counter)  # output paths, root and step.field (what_changed)
+    changed_outputs: Counter[str] = field(default_factory=Counter)  # output paths, root and step.field (what_changed)
     steps: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
 
     def merge(self, other: Tally) -> None:
@@ -494,7 +494,7 @@ class Tally:
         self.changed += other.changed
         self.transitions.update(other.transitions)
         self.change_rows.update(other.change_rows)
-        self.changed_fields.update(other.changed_fields)
+        self.changed_outputs.update(other.changed_outputs)
         for side in ("baseline", "candidate"):
             for name in ("mix", "reasons", "errors", "fired", "steps"):
                 getattr(self, name)[side].update(getattr(other, name)[side])
@@ -563,7 +563,7 @@ def summary(t: Tally, baseline: SpecPacks, candidate: SpecPacks, args: argparse.
         "exceptions_by_code": {side: dict(sorted(t.reasons[side].items())) for side in ("baseline", "candidate")},
         "errors": {side: dict(sorted(t.errors[side].items())) for side in ("baseline", "candidate")},
         "rows_causing_changes": [{"row": r, "orders": n} for r, n in sorted(t.change_rows.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
-        "outputs_changed": [{"output": f, "orders": n} for f, n in sorted(t.changed_fields.items(), key=lambda kv: (-kv[1], kv[0]))[:40]],
+        "outputs_changed": [{"output": f, "orders": n} for f, n in sorted(t.changed_outputs.items(), key=lambda kv: (-kv[1], kv[0]))[:40]],
         "rows_never_fired": never,
     }
 
