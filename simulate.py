@@ -309,10 +309,11 @@ def outcome(pack: CompiledPack, admitted: Admitted, as_of: dt.date) -> dict[str,
             raise admitted
         d = pack.evaluate(admitted, as_of)
     except ArbiterError as exc:
-        return {"decision": "error", "error": exc.code, "detail": exc.message, "rows": []}
+        return {"decision": "error", "error": exc.code, "detail": exc.message, "matched": {}}
     out = d.output
-    rows = [f"{table}:{row}" for table, ids in d.matched.items() for row in ids]
-    result: dict[str, Any] = {"decision": out.get("decision", "decided"), "rows": rows, "steps": d.steps}
+    # the rows stay per table (a line-level table lists one row per line): they are named,
+    # table:row, only where a report needs them, not for every order
+    result: dict[str, Any] = {"decision": out.get("decision", "decided"), "matched": d.matched, "steps": d.steps}
     for key in ("order_total", "margin", "touchless", "hold_reasons", "credit_decision", "hold_code", "fulfilment"):
         if key in out:
             result[key] = out[key]
@@ -338,7 +339,7 @@ def what_changed(a: dict[str, Any], b: dict[str, Any], base: SpecPacks, cand: Sp
     rows on both sides; these paths name where it shows (``pricing.lines[].discount_pct``).
     Lists of objects of equal length are compared element by element under ``[]``.
     """
-    paths = [k for k in dict.fromkeys([*a, *b]) if k not in ("rows", "steps") and not _same(a.get(k), b.get(k))]
+    paths = [k for k in dict.fromkeys([*a, *b]) if k not in BOOKKEEPING and not _same(a.get(k), b.get(k))]
     theirs: dict[str, list[Decision]] = defaultdict(list)
     for name, decision in cand.steps_decided:
         theirs[name].append(decision)
@@ -402,7 +403,7 @@ def _replay_chunk(records: list[Any]) -> Chunk:
         try:
             order_id, as_of, value = parse(record)
         except (ArbiterError, ValueError, KeyError) as exc:  # a line that is not an order: counted, not fatal
-            refused: dict[str, Any] = {"decision": "error", "error": getattr(exc, "code", "malformed"), "detail": str(exc), "rows": []}
+            refused: dict[str, Any] = {"decision": "error", "error": getattr(exc, "code", "malformed"), "detail": str(exc), "matched": {}}
             tally.add(refused, refused)
             continue
         a, b = decide_both(base, cand, name, value, as_of)
@@ -419,14 +420,31 @@ DIFF_HEADER = ["order_id", "as_of", "baseline_decision", "candidate_decision", "
 
 def diff_row(order_id: str, as_of: dt.date, a: dict[str, Any], b: dict[str, Any], changed: list[str]) -> list[str]:
     return [order_id, as_of.isoformat(), a["decision"], b["decision"], " ".join(changed),
-            jsonio.dumps({k: v for k, v in a.items() if k not in ("rows", "steps")}).decode(),
-            jsonio.dumps({k: v for k, v in b.items() if k not in ("rows", "steps")}).decode(),
-            rows_text(a["rows"]), rows_text(b["rows"])]
+            jsonio.dumps(decided(a)).decode(), jsonio.dumps(decided(b)).decode(), rows_text(a["matched"]), rows_text(b["matched"])]
 
 
-def rows_text(rows: list[str]) -> str:
+BOOKKEEPING = ("matched", "steps")  # how an outcome came about, not what was decided
+
+
+def decided(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k not in BOOKKEEPING}
+
+
+def fired(matched: dict[str, list[str]]) -> Counter[str]:
+    """How often each row fired, as table:row; a row of a line-level table fires once per line."""
+    counts: Counter[str] = Counter()
+    for table, ids in matched.items():
+        if len(ids) == 1:
+            counts[f"{table}:{ids[0]}"] += 1
+        else:
+            for row, n in Counter(ids).items():
+                counts[f"{table}:{row}"] += n
+    return counts
+
+
+def rows_text(matched: dict[str, list[str]]) -> str:
     """Rows in the order they first fired, a row that fired on several lines once with its count: ``pricing.quantity_break:QB5×23``."""
-    return " ".join(row if n == 1 else f"{row}×{n}" for row, n in Counter(rows).items())
+    return " ".join(row if n == 1 else f"{row}×{n}" for row, n in fired(matched).items())
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -519,19 +537,15 @@ class Tally:
                 self.reasons[side].update(r["hold_reasons"])
             if decision == "error":
                 self.errors[side][r["error"]] += 1
-            self.fired[side].update(r["rows"])
+            self.fired[side].update(fired(r["matched"]))
             for step, version in (r.get("steps") or {}).items():
                 self.steps[side][f"{step}@{version}"] += 1
         self.transitions[(a["decision"], b["decision"])] += 1
-        changed = _comparable(a) != _comparable(b)
+        changed = a["matched"] != b["matched"] or jsonio.dumps(decided(a)) != jsonio.dumps(decided(b))
         if changed:
             self.changed += 1
-            self.change_rows.update(set(b["rows"]) ^ set(a["rows"]))
+            self.change_rows.update(fired(a["matched"]).keys() ^ fired(b["matched"]).keys())
         return changed
-
-
-def _comparable(r: dict[str, Any]) -> bytes:
-    return jsonio.dumps({k: v for k, v in r.items() if k != "steps"})
 
 
 def summary(t: Tally, baseline: SpecPacks, candidate: SpecPacks, args: argparse.Namespace) -> dict[str, Any]:
@@ -781,12 +795,13 @@ def cmd_order(args: argparse.Namespace) -> int:
         value = jsonio.loads(Path(args.order).read_bytes())
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else effective_on
         a, b = decide_both(base, cand, args.pack, value, as_of)
-        keys = [k for k in dict.fromkeys([*a, *b]) if k not in ("rows", "steps")]
+        keys = [k for k in dict.fromkeys([*a, *b]) if k not in BOOKKEEPING]
         print(f"{'':<18}{'baseline':<34}{'candidate':<34}")
         for k in keys:
             va, vb = jsonio.dumps(a.get(k)).decode(), jsonio.dumps(b.get(k)).decode()
             print(f"{k:<18}{va:<34}{vb:<34}{'' if va == vb else '  <- changed'}")
-        only_a, only_b = sorted(set(a["rows"]) - set(b["rows"])), sorted(set(b["rows"]) - set(a["rows"]))
+        rows_a, rows_b = fired(a["matched"]).keys(), fired(b["matched"]).keys()
+        only_a, only_b = sorted(rows_a - rows_b), sorted(rows_b - rows_a)
         print(f"rows only in the baseline:  {', '.join(only_a) or '-'}")
         print(f"rows only in the candidate: {', '.join(only_b) or '-'}")
         print(f"outputs that differ:        {', '.join(what_changed(a, b, base, cand)) or '-'}")
