@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import functools
 import gzip
+import html
 import io
 import os
 import resource
@@ -651,7 +652,7 @@ def _bars(title: str, data: dict[str, dict[str, Any]], unit: str = "") -> str:
     colours = {"baseline": "#8a9bb0", "candidate": "#d9822b"}
     for i, key in enumerate(keys):
         y = 20 + i * 26
-        parts.append(f'<text x="290" y="{y + 14}" text-anchor="end" font-size="12">{key}</text>')
+        parts.append(f'<text x="290" y="{y + 14}" text-anchor="end" font-size="12">{html.escape(str(key))}</text>')
         for j, side in enumerate(("baseline", "candidate")):
             value = data.get(side, {}).get(key, 0)
             width = 440 * abs(float(value)) / peak
@@ -663,10 +664,8 @@ def _bars(title: str, data: dict[str, dict[str, Any]], unit: str = "") -> str:
 
 
 def report_html(s: dict[str, Any]) -> str:
-    import html
-
     decisions = sorted(set(s["decision_mix"]["baseline"]) | set(s["decision_mix"]["candidate"]))
-    matrix = ["<table><tr><th>baseline \\ candidate</th>" + "".join(f"<th>{d}</th>" for d in decisions) + "</tr>"]
+    matrix = ["<table><tr><th>baseline \\ candidate</th>" + "".join(f"<th>{html.escape(d)}</th>" for d in decisions) + "</tr>"]
     for a in decisions:
         cells = []
         for b in decisions:
@@ -677,7 +676,7 @@ def report_html(s: dict[str, Any]) -> str:
                 share = n / max(s["changed"], 1)
                 style = f"background-color:rgba(217,130,43,{0.15 + 0.7 * share if n else 0:.2f})"
             cells.append(f'<td style="{style}">{n:,}</td>')
-        matrix.append(f"<tr><th>{a}</th>{''.join(cells)}</tr>")
+        matrix.append(f"<tr><th>{html.escape(a)}</th>{''.join(cells)}</tr>")
     matrix.append("</table>")
     m = s["money"]
     money = {side: {"held value": m["held_value"][side], "released revenue": m["released_revenue"][side],
@@ -702,7 +701,7 @@ td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}h2{{margin-top:1
 <h2>Rows that cause most changes</h2>{_bars("Rows behind the changes", top) if top["candidate"] else "<p>none</p>"}
 <h2>Outputs the changed orders differ in</h2>{_bars("Outputs behind the changes", outputs) if outputs["candidate"] else "<p>none</p>"}
 <h2>Row coverage on this history</h2>{never}
-<p>Decisions: {', '.join(decisions)}.</p></body></html>
+<p>Decisions: {html.escape(', '.join(decisions))}.</p></body></html>
 """
 
 

@@ -252,3 +252,19 @@ def test_arbiter_simulate_is_simulate_py() -> None:
         through_arbiter = subprocess.run([*arbiter, *rest], capture_output=True, text=True, cwd=ROOT, check=True)
         assert through_arbiter.stdout == run(*rest).stdout
     assert "outputs that differ:" in through_arbiter.stdout
+
+
+def test_the_html_report_escapes_what_packs_name() -> None:
+    """Decision values and row names a pack author wrote are text in report.html, never markup."""
+    import simulate
+
+    tally = simulate.Tally()
+    hostile = {"decision": "<script>x</script>", "matched": {"t": ["<b>R1</b>"]}, "steps": None}
+    tally.add(hostile, {"decision": "release", "matched": {"t": ["R2"]}, "steps": None})
+    tally.changed_outputs.update(["<i>out</i>"])
+    args = type("Args", (), {"pack": "p", "baseline": "a", "candidate": "b"})()
+    packs = type("Packs", (), {"effective_on": dt.date(2026, 1, 1), "all_rows": lambda self, root: []})()
+    page = simulate.report_html(simulate.summary(tally, packs, packs, args))  # type: ignore[arg-type]
+    for markup in ("<script>", "<b>R1", "<i>out"):
+        assert markup not in page
+    assert "&lt;script&gt;" in page
