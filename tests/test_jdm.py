@@ -115,7 +115,8 @@ IMPORTED = [p for p in GRAPHS if outcome(p).imported]
 @pytest.mark.parametrize("path", IMPORTED, ids=lambda p: p.stem)
 def test_arbiter_equals_zen_engine_on_generated_requests(path: Path) -> None:
     """On generated requests, the converted pack answers what zen-engine answers for the graph."""
-    zen = pytest.importorskip("zen")
+    import zen  # a dev dependency: without it this test fails rather than skips
+
     graph_text = path.read_text()
     graph = json.loads(graph_text)
     decision = zen.ZenEngine().create_decision(graph_text)
