@@ -22,6 +22,7 @@ import functools
 import gzip
 import html
 import io
+import itertools
 import os
 import resource
 import shutil
@@ -340,26 +341,29 @@ def what_changed(a: dict[str, Any], b: dict[str, Any], base: SpecPacks, cand: Sp
     rows on both sides; these paths name where it shows (``pricing.lines[].discount_pct``).
     Lists of objects of equal length are compared element by element under ``[]``.
     """
-    paths = [k for k in dict.fromkeys([*a, *b]) if k not in BOOKKEEPING and not _same(a.get(k), b.get(k))]
-    theirs: dict[str, list[Decision]] = defaultdict(list)
-    for name, decision in cand.steps_decided:
-        theirs[name].append(decision)
-    ran: Counter[str] = Counter()
-    for name, x in base.steps_decided:  # the n-th run of a pack on one side against its n-th run on the other
-        candidates = theirs[name]
-        y = candidates[ran[name]] if ran[name] < len(candidates) else None
-        ran[name] += 1
-        if y is None:
-            paths.append(name)
-        elif x is not y:  # a step both sides shared is the same decision
-            paths += differences(x.output, y.output, name)
-    paths += [name for name, decisions in theirs.items() if len(decisions) > ran[name]]
+    paths = differences(decided(a), decided(b), "")
+    ours, theirs = _by_pack(base.steps_decided), _by_pack(cand.steps_decided)
+    for name in dict.fromkeys([*ours, *theirs]):
+        # the n-th run of a pack on one side against its n-th run on the other
+        for x, y in itertools.zip_longest(ours.get(name, []), theirs.get(name, [])):
+            if x is None or y is None:
+                paths.append(name)
+            elif x is not y:  # a step both sides shared is the same decision
+                paths += differences(x.output, y.output, name)
     return list(dict.fromkeys(paths))
 
 
+def _by_pack(steps: list[tuple[str, Decision]]) -> dict[str, list[Decision]]:
+    grouped: dict[str, list[Decision]] = defaultdict(list)
+    for name, decision in steps:
+        grouped[name].append(decision)
+    return grouped
+
+
 def differences(x: Any, y: Any, path: str) -> list[str]:
+    """The paths under ``path`` where ``x`` and ``y`` differ; ``path`` "" names the fields of two objects bare."""
     if isinstance(x, dict) and isinstance(y, dict):
-        return [p for k in dict.fromkeys([*x, *y]) for p in differences(x.get(k), y.get(k), f"{path}.{k}")]
+        return [p for k in dict.fromkeys([*x, *y]) for p in differences(x.get(k), y.get(k), f"{path}.{k}" if path else k)]
     if (isinstance(x, list) and isinstance(y, list) and len(x) == len(y)
             and all(isinstance(e, dict) for e in x) and all(isinstance(e, dict) for e in y)):
         return list(dict.fromkeys(p for ex, ey in zip(x, y, strict=True) for p in differences(ex, ey, f"{path}[]")))
