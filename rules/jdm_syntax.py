@@ -111,12 +111,28 @@ class _Parser:
         return left
 
     def continued(self, left: Node) -> Node:
-        """``left`` followed by ``and``/``or`` and more operands, with 'and' binding tighter."""
-        for level in (2, 1):  # the levels of 'and' and 'or' in _BINARY
-            while self._operator(level) is not None:
-                op = self.take()[1]
-                left = ("bin", {"||": "or", "&&": "and"}.get(op, op), left, self.binary(level + 1))
+        """``left`` followed by ``and``/``or`` and more operands, with 'and' binding tighter.
+
+        Each operand may be a test of the cell's column, as zen reads one: ``> 5 or < 2``.
+        """
+        left = self._conjunction(left)
+        while self._operator(1) is not None:  # 'or'
+            self.take()
+            left = ("bin", "or", left, self._conjunction(self._operand_test()))
         return left
+
+    def _conjunction(self, left: Node) -> Node:
+        while self._operator(2) is not None:  # 'and'
+            self.take()
+            left = ("bin", "and", left, self._operand_test())
+        return left
+
+    def _operand_test(self) -> Node:
+        kind, value = self.peek()
+        if kind == "op" and value in COMPARISONS:
+            self.take()
+            return ("bin", value, ("dollar",), self.binary(5))
+        return self.binary(3)  # an operand of 'and': comparisons and tighter
 
     def unary(self) -> Node:
         if self.accept("!") or self.accept("not"):

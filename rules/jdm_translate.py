@@ -90,14 +90,25 @@ def cell_types(text: str) -> set[Any]:
 
 
 def compared(node: Any) -> list[tuple[str, Any]]:
-    """(path, literal type) for every ``path <op> literal`` inside an expression."""
+    """(path, type) for every path an expression gives a type: ``path <op> literal``, or arithmetic.
+
+    ``propertyValue * 0.5`` makes ``propertyValue`` a number; ``+`` does so only beside a
+    number literal, since it also joins strings.
+    """
     out = []
     for n in walk(node):
-        if n[0] == "bin" and n[1] in CONDITIONS - {"and", "or", "in", "not in"}:
-            for a, b in ((n[2], n[3]), (n[3], n[2])):
-                path, t = path_of(a) if isinstance(a, tuple) and a else None, _literal_type(b)
-                if path is not None and t is not None:
+        if n[0] != "bin":
+            continue
+        for a, b in ((n[2], n[3]), (n[3], n[2])):
+            path = path_of(a) if isinstance(a, tuple) and a else None
+            if path is None:
+                continue
+            if n[1] in CONDITIONS - {"and", "or", "in", "not in"}:
+                t = _literal_type(b)
+                if t is not None:
                     out.append((path, t))
+            elif n[1] in ("-", "*", "/", "%", "^") or (n[1] == "+" and _literal_type(b) == NUMBER):
+                out.append((path, NUMBER))
     return out
 
 
@@ -422,6 +433,8 @@ class Translator:
                 tests.append(("predicate", self.predicate(test)))
             elif test[0] == "interval":
                 tests.append(("test", self.interval(test)))
+            elif _logical(test) and any(not _stands_alone(leaf) for leaf in _operands(test)):
+                tests.append(("predicate", self.unary_logic(test)))
             elif _uses(test, "dollar"):
                 tests.append(("predicate", self.expr(test)[0]))
             elif test[0] == "bin" and test[1] in CONDITIONS:
@@ -436,6 +449,19 @@ class Translator:
         # a condition among tests of the column: every part becomes a condition over '?'
         return " or ".join(f"({self.as_predicate(kind, text)})" for kind, text in tests), False
 
+    def unary_logic(self, node: Node) -> str:
+        """``'Conditional' or 'Approved'``: zen reads each operand of and/or as a test of the column.
+
+        A value is compared with the column (``$ == 'Conditional' or $ == 'Approved'``); a
+        comparison, or an expression over ``$``, stands as it is.
+        """
+        if _logical(node):
+            return f"({self.unary_logic(node[2])} {node[1]} {self.unary_logic(node[3])})"
+        if node[0] == "interval":
+            return f"? in {self.interval(node)}"
+        text = self.expr(node)[0]
+        return text if _stands_alone(node) else f"? = {text}"
+
     @staticmethod
     def as_predicate(kind: str, text: str) -> str:
         if kind in ("predicate", "condition"):
@@ -445,6 +471,20 @@ class Translator:
         if text.startswith(("<", ">", "=", "!=")):
             return f"? {text}"
         return f"? = {text}"
+
+
+def _logical(node: Node) -> bool:
+    return node[0] == "bin" and node[1] in ("and", "or")
+
+
+def _operands(node: Node) -> list[Node]:
+    """The operands of a chain of and/or, at any depth."""
+    return [*_operands(node[2]), *_operands(node[3])] if _logical(node) else [node]
+
+
+def _stands_alone(node: Node) -> bool:
+    """Whether zen reads this operand of a cell's and/or as true or false by itself, not as a value for ``$``."""
+    return (node[0] == "bin" and node[1] in CONDITIONS) or node[0] == "not" or _uses(node, "dollar")
 
 
 def walk(node: Any) -> list[Node]:
