@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, Response
 from api import problems
 from api.decision_log import DecisionLog
 from api.metrics import Metrics
-from engine import jsonio
+from engine import heap, jsonio
 from engine.compiled import CompiledPack
 from engine.registry import PackSet, build_pack_set, require_pack_set, with_backend
 from rules.errors import (
@@ -95,6 +95,7 @@ class Service:
             fresh = self._switch(fresh)
             self.packs = fresh  # one reference assignment: requests see the old set or the new one
             self.fingerprint = fingerprint
+            heap.settle()  # the replaced packs go, the new ones are frozen
             self.metrics.reload("ok")
             return fresh
 
@@ -249,6 +250,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        heap.settle()  # the app and its packs are built: keep them out of every garbage collection
         tasks = [asyncio.create_task(_watch(service, watch_seconds))] if watch_seconds else []
         if reload_signal is not None:
             tasks.append(asyncio.create_task(_follow(service)))

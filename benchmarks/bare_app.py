@@ -2,11 +2,15 @@
 
 Standard FastAPI (pydantic body model, response model, ``async def``), the same inputs and
 outputs as ``policy_packs/credit/1.0.0.yaml``. ``benchmarks/api.py`` checks that both
-servers agree before it measures them.
+servers agree before it measures them. Like Arbiter's app (``engine/heap.py``) it freezes
+what it built at startup, so both run with the same garbage-collector settings.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
@@ -97,7 +101,14 @@ def decide_credit(o: CreditInput) -> CreditOutput:
                         exposure=exposure.quantize(CENT, ROUND_HALF_EVEN))
 
 
-app = FastAPI()
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    gc.collect()
+    gc.freeze()
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
 
 
 @app.post("/decide")

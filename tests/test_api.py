@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import socket
 import subprocess
 import sys
 import time
+import weakref
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,22 @@ def test_reload_needs_the_token_and_keeps_serving_on_a_broken_pack(tmp_path: Pat
     after = client.post("/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE).json()["digest"]
     assert after == before
     assert sys.getswitchinterval() == switch  # the reload compiles with short GIL slices, then puts them back
+
+
+def test_served_packs_are_frozen_out_of_collection_and_a_reload_frees_the_replaced_ones(tmp_path: Path) -> None:
+    """Serving freezes the app and its packs out of the garbage collector; a reload lets the replaced pack set go."""
+    (tmp_path / "credit").mkdir()
+    (tmp_path / "credit" / "1.0.0.yaml").write_text((PACKS / "credit" / "1.0.0.yaml").read_text())
+    try:
+        with TestClient(create_app(tmp_path, admin_token="t")) as client:
+            assert gc.get_freeze_count() > 0
+            service = client.app.state.service  # type: ignore[attr-defined]
+            replaced = weakref.ref(service.packs.get("credit", None, dt.date(2026, 6, 1)))
+            assert client.post("/v1/admin/reload", headers={"authorization": "Bearer t"}).status_code == 200
+            assert service.packs.get("credit", None, dt.date(2026, 6, 1)) is not replaced()
+            assert replaced() is None  # frozen without a collection first, its reference cycles would live on
+    finally:
+        gc.unfreeze()
 
 
 def test_a_reload_compiles_in_short_gil_slices(tmp_path: Path) -> None:
