@@ -243,6 +243,33 @@ def test_real_uvicorn_process_serves_decisions() -> None:
         proc.wait(timeout=10)
 
 
+def _log_decisions(path: Path, worker: str, count: int) -> None:
+    from api.decision_log import DecisionLog
+    from engine.compiled import Decision
+
+    log = DecisionLog(path)
+    decision = Decision("order", "1.0.0", "0" * 64, dt.date(2026, 6, 1), {"decision": "release"}, {}, [])
+    for i in range(count):  # records from 300 bytes to 30 KB: inside, across and beyond the write buffer
+        log.write(f"{worker}-{i}", decision, {"lines": [{"sku": f"S{j}", "note": worker * 40} for j in range(i % 7 * 50 + 1)]})
+    log.close()
+
+
+def test_workers_sharing_a_decision_log_lose_no_record(tmp_path: Path) -> None:
+    """Two processes appending to one decision log, as the workers of one server do: every record, whole."""
+    import multiprocessing
+
+    path = tmp_path / "decisions.jsonl"
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_log_decisions, args=(path, worker, 300)) for worker in ("a", "b")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+        assert writer.exitcode == 0
+    ids = [jsonio.loads(line)["request_id"] for line in path.read_bytes().splitlines()]
+    assert sorted(ids) == sorted(f"{w}-{i}" for w in ("a", "b") for i in range(300))
+
+
 def test_decision_log_keeps_every_line_of_a_clean_shutdown(tmp_path: Path) -> None:
     """With ARBITER_DECISION_LOG set, SIGTERM after N decisions leaves N replayable lines."""
     log_path = tmp_path / "decisions.jsonl"
