@@ -58,9 +58,12 @@ class Service:
     """What the app serves; ``packs`` is replaced as a whole, never mutated."""
 
     def __init__(self, root: Path, admin_token: str | None, api_keys: list[str], decision_log: Path | None = None,
-                 backend: str = "native", reload_signal: Path | None = None) -> None:
+                 backend: str = "native", reload_signal: Path | None = None, metrics_dir: Path | None = None) -> None:
         self.root = root
         self.reload_signal = reload_signal  # shared by the workers of one server: a reload in one reaches all
+        self.metrics_dir = metrics_dir  # shared too: each worker's counts, for every worker's /metrics
+        # a pid alone could be reused by a restarted worker and overwrite a dead one's counts
+        self.worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.generation = _read_signal(reload_signal)
         self.admin_token = admin_token
         self.api_keys = [k.encode() for k in api_keys]
@@ -112,6 +115,27 @@ class Service:
 
     def changed(self) -> bool:
         return self._fingerprint() != self.fingerprint
+
+    def publish_metrics(self) -> None:
+        """Write this worker's counts where the server's other workers read them (atomically: whole or old)."""
+        if self.metrics_dir is None:
+            return
+        self.metrics_dir.mkdir(parents=True, exist_ok=True)
+        staged = self.metrics_dir / f".{self.worker}.tmp"
+        staged.write_bytes(jsonio.dumps(self.metrics.snapshot()))
+        os.replace(staged, self.metrics_dir / f"{self.worker}.json")
+
+    def other_workers_metrics(self) -> list[dict[str, Any]]:
+        """The last counts every other worker of this server published, including workers that have since exited."""
+        if self.metrics_dir is None:
+            return []
+        found = []
+        for path in sorted(self.metrics_dir.glob("*.json")):
+            if path.stem == self.worker:
+                continue
+            with contextlib.suppress(OSError, MalformedRequest):
+                found.append(jsonio.loads(path.read_bytes()))
+        return found
 
     def served_digest(self) -> str:
         """One digest of every pack version served: equal across workers that serve the same packs."""
@@ -245,8 +269,8 @@ QUERY_PARAMETERS = [
 def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = None,
                api_keys: list[str] | None = None, decision_log: Path | None = None,
                watch_seconds: float | None = None, backend: str = "native",
-               reload_signal: Path | None = None) -> FastAPI:
-    service = Service(Path(root), admin_token, api_keys or [], decision_log, backend, reload_signal)
+               reload_signal: Path | None = None, metrics_dir: Path | None = None) -> FastAPI:
+    service = Service(Path(root), admin_token, api_keys or [], decision_log, backend, reload_signal, metrics_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -254,11 +278,15 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         tasks = [asyncio.create_task(_watch(service, watch_seconds))] if watch_seconds else []
         if reload_signal is not None:
             tasks.append(asyncio.create_task(_follow(service)))
+        if metrics_dir is not None:
+            tasks.append(asyncio.create_task(_publish(service)))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
+            with contextlib.suppress(OSError):
+                service.publish_metrics()  # a worker's last counts outlive it: counters never go back
             if service.decision_log is not None:
                 service.decision_log.close()
 
@@ -375,9 +403,9 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         app.openapi_schema = None
         return respond({"status": "reloaded", "packs": [p.key for p in fresh]})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of this worker")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of the server (every worker's counts)")
     async def prometheus() -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+        return Response(metrics.render(service.other_workers_metrics()), media_type="text/plain; version=0.0.4")
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_json() -> Response:
@@ -423,6 +451,16 @@ def openapi_document(app: FastAPI, packs: PackSet) -> dict[str, Any]:
     return document
 
 
+async def _publish(service: Service, seconds: float = 1.0) -> None:
+    """Publish this worker's counts every second: another worker's /metrics is at most that far behind."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            service.publish_metrics()
+        except OSError as exc:
+            log.error("metrics not published: %s", exc)
+
+
 async def _follow(service: Service, seconds: float = 0.25) -> None:
     """Reload when another worker of this server has reloaded (the signal file holds a new token)."""
     while True:
@@ -465,4 +503,5 @@ def app_from_env() -> FastAPI:
         watch_seconds=float(watch) if watch else None,
         backend=os.environ.get("ARBITER_BACKEND", "native"),
         reload_signal=Path(os.environ["ARBITER_RELOAD_SIGNAL"]) if os.environ.get("ARBITER_RELOAD_SIGNAL") else None,
+        metrics_dir=Path(os.environ["ARBITER_METRICS_DIR"]) if os.environ.get("ARBITER_METRICS_DIR") else None,
     )

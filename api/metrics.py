@@ -1,4 +1,8 @@
-"""Prometheus metrics, kept in process (each uvicorn worker exposes its own).
+"""Prometheus metrics, counted in each worker and rendered for the whole server.
+
+Each worker counts in process; under ``arbiter serve --workers N`` every worker also writes
+a snapshot of its counts where the others read it (``api.app``), and ``render`` adds them
+up, so a scrape gives the server's totals whichever worker answers it.
 
 Labels come from the resolved pack, never straight from the URL, so an unknown pack name
 cannot grow the label set without bound.
@@ -8,6 +12,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -45,7 +51,41 @@ class Metrics:
     def reload(self, result: str) -> None:
         self.reloads[(("result", result),)] += 1
 
-    def render(self) -> str:
+    def snapshot(self) -> dict[str, Any]:
+        """The counts as JSON-ready lists, for another worker's ``render``."""
+        return {
+            "requests": [[k, v] for k, v in self.requests.items()],
+            "latency": [[k, counts, self.latency_sum[k]] for k, counts in self.latency_counts.items()],
+            "decisions": [[k, v] for k, v in self.decisions.items()],
+            "reloads": [[k, v] for k, v in self.reloads.items()],
+        }
+
+    def absorb(self, snapshot: dict[str, Any]) -> None:
+        """Add another worker's counts to these."""
+        for labels, value in snapshot.get("requests", []):
+            self.requests[_labels(labels)] += value
+        for labels, counts, total in snapshot.get("latency", []):
+            key = _labels(labels)
+            mine = self.latency_counts.setdefault(key, [0] * (len(BUCKETS) + 1))
+            for i, count in enumerate(counts[: len(mine)]):
+                mine[i] += count
+            self.latency_sum[key] += float(total)  # seconds, not money: a snapshot read back gives a Decimal
+        for labels, value in snapshot.get("decisions", []):
+            self.decisions[_labels(labels)] += value
+        for labels, value in snapshot.get("reloads", []):
+            self.reloads[_labels(labels)] += value
+
+    def render(self, others: Iterable[dict[str, Any]] = ()) -> str:
+        """Prometheus text of these counts plus the ``others`` (other workers' snapshots)."""
+        published = list(others)
+        if not published:
+            return self._text()
+        total = Metrics()
+        for snapshot in (self.snapshot(), *published):
+            total.absorb(snapshot)
+        return total._text()
+
+    def _text(self) -> str:
         out = [
             "# HELP arbiter_requests_total Requests by route, pack, version and HTTP status.",
             "# TYPE arbiter_requests_total counter",
@@ -72,3 +112,7 @@ class Metrics:
         out += ["# HELP arbiter_reloads_total Pack reloads by result.", "# TYPE arbiter_reloads_total counter"]
         out += [f"arbiter_reloads_total{_render_labels(k)} {v}" for k, v in sorted(self.reloads.items())]
         return "\n".join(out) + "\n"
+
+
+def _labels(pairs: Any) -> Labels:
+    return tuple((str(k), str(v)) for k, v in pairs)

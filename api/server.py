@@ -26,11 +26,13 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
         return 1
     os.environ["ARBITER_PACKS"] = str(Path(packs).resolve())
     os.environ["ARBITER_BACKEND"] = backend
-    signals = None
-    if workers > 1 and not os.environ.get("ARBITER_RELOAD_SIGNAL"):
-        # each worker holds its own packs: an admin reload answered by one reaches the others through this file
-        signals = tempfile.TemporaryDirectory(prefix="arbiter-reload-")
-        os.environ["ARBITER_RELOAD_SIGNAL"] = str(Path(signals.name) / "generation")
+    shared = None
+    if workers > 1 and not (os.environ.get("ARBITER_RELOAD_SIGNAL") and os.environ.get("ARBITER_METRICS_DIR")):
+        # each worker holds its own packs and counts: an admin reload answered by one reaches the
+        # others through the signal file, and each worker's counts reach the others' /metrics
+        shared = tempfile.TemporaryDirectory(prefix="arbiter-workers-")
+        os.environ.setdefault("ARBITER_RELOAD_SIGNAL", str(Path(shared.name) / "generation"))
+        os.environ.setdefault("ARBITER_METRICS_DIR", str(Path(shared.name) / "metrics"))
     print(f"arbiter: serving {sum(1 for _ in pack_set)} pack version(s) from {packs} on http://{host}:{port}"
           f" (interactive docs: http://{host}:{port}/docs)", file=sys.stderr, flush=True)
     uvicorn.run(
@@ -44,6 +46,6 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
         access_log=False,
         log_level="warning",
     )
-    if signals is not None:
-        signals.cleanup()
+    if shared is not None:
+        shared.cleanup()
     return 0

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from engine.search import inputs_for, object_for, value_for
 from rules.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 
-__all__ = ["inputs_for", "jdm_requests", "json_values", "object_for", "random_tables", "table_inputs", "value_for"]
+__all__ = ["inputs_for", "jdm_requests", "json_values", "metric_events", "object_for", "random_tables", "table_inputs", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -32,6 +32,17 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=20,
 )
+
+
+# What a server's workers count: (worker, event) pairs. Latencies are multiples of 1/1024 s, so
+# their sums are exact in any order and a split count renders to the same text.
+_packs = st.tuples(st.sampled_from(["credit", "pricing", "unknown"]), st.sampled_from(["1.0.0", "1.1.0", ""]))
+metric_events = st.lists(st.tuples(st.integers(min_value=0, max_value=3), st.one_of(
+    st.tuples(st.just("observe"), st.sampled_from(["decide", "batch"]), _packs, st.sampled_from([200, 404, 422]),
+              st.integers(min_value=0, max_value=4096).map(lambda k: k / 1024)),
+    st.tuples(st.just("decision"), _packs, st.sampled_from(["release", "hold", "reject", "decided"])),
+    st.tuples(st.just("reload"), st.sampled_from(["ok", "failed"])),
+)), max_size=60)
 
 
 # Random decision tables, with cells kept as structures so a reference can evaluate them

@@ -21,9 +21,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.app import create_app
+from api.metrics import Metrics
 from engine import jsonio
 from engine.registry import require_pack_set
 from tests.conftest import PACKS, ROOT
+from tests.strategies import metric_events
 
 EXAMPLE = (ROOT / "examples" / "credit.json").read_bytes()
 
@@ -328,6 +330,37 @@ def test_a_reload_reaches_every_worker_of_the_server(tmp_path: Path) -> None:
         proc.wait(timeout=15)
 
 
+def _series(text: str, name: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def test_metrics_count_every_worker_of_the_server() -> None:
+    """With --workers 2, every scrape of /metrics gives the server's totals, whichever worker answers it."""
+    proc, base = _start_server({}, workers=2)
+    series = 'arbiter_requests_total{route="decide",pack="credit",version="1.0.0",status="200"}'
+    try:
+        served: dict[int, int] = {}
+        while sum(served.values()) < 30 or len(served) < 2:
+            assert sum(served.values()) < 300, f"one worker took every connection: {served}"
+            with httpx.Client(base_url=base, timeout=5) as http:  # a fresh connection: either worker may take it
+                assert http.post("/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE).status_code == 200
+                worker = http.get("/readyz").json()["worker"]  # the same connection, so the same worker
+            served[worker] = served.get(worker, 0) + 1
+        time.sleep(1.5)  # each worker publishes its counts every second
+        scraped_by: set[int] = set()
+        for _ in range(100):
+            with httpx.Client(base_url=base, timeout=5) as http:
+                text = http.get("/metrics").text
+                scraped_by.add(http.get("/readyz").json()["worker"])
+            assert _series(text, series) == sum(served.values()), (served, text)
+            if len(scraped_by) == 2:
+                break
+        assert len(scraped_by) == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 def test_reload_under_load_drops_no_request(tmp_path: Path) -> None:
     """Requests in flight while the packs are reloaded all succeed."""
     import threading
@@ -361,6 +394,29 @@ def test_reload_under_load_drops_no_request(tmp_path: Path) -> None:
         proc.wait(timeout=10)
     assert len(statuses) > 50
     assert set(statuses) == {200}
+
+
+def _count(metrics: Metrics, event: tuple[Any, ...]) -> None:
+    if event[0] == "observe":
+        _, route, (pack, version), status, seconds = event
+        metrics.observe(route, pack, version, status, seconds)
+    elif event[0] == "decision":
+        _, (pack, version), outcome = event
+        metrics.decision(pack, version, outcome)
+    else:
+        metrics.reload(event[1])
+
+
+@given(metric_events)
+def test_counts_split_among_workers_render_as_one(events: list[tuple[int, tuple[Any, ...]]]) -> None:
+    """Any split of the same events among workers, their snapshots passed as JSON, renders the text one worker would."""
+    alone = Metrics()
+    workers = [Metrics() for _ in range(4)]
+    for worker, event in events:
+        _count(alone, event)
+        _count(workers[worker], event)
+    published = [jsonio.loads(jsonio.dumps(w.snapshot())) for w in workers[1:]]
+    assert workers[0].render(published) == alone.render()
 
 
 def test_metrics_count_requests_and_decisions(client: TestClient) -> None:
