@@ -229,8 +229,10 @@ class _Graph:
             return (names[0] if len(names) == 1 else f"coalesce({', '.join(names)})"), t
         if any(p.startswith(path + ".") for p in context.written):
             raise Unsupported(f"'{path}' reads an object built by several outputs")
-        for written in context.written:
+        for written, writes in context.written.items():
             if path.startswith(written + "."):
+                if all(w.type == NULL for w in writes):  # 'patient = null': zen reads patient.conditions as null
+                    return "null", NULL
                 raise Unsupported(f"'{path}' reads into '{written}', which a node wrote as a whole")
         if not context.request:
             raise Unsupported(f"'{path}' is read after a node that does not pass the request on")
@@ -635,7 +637,7 @@ def _table(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: Co
         if all(str(rule.get(spec["id"], "") or "").strip() in ("", "-") for rule in content.get("rules", [])):
             columns.append(None)  # a column no row tests reads nothing
             t = NULL
-        elif field_text:
+        elif field_text and field_text != "$":  # a column over the whole input holds conditions, as one without a field
             taken = [c for c in columns if c is not None]
             label = _unique_column([*taken, condition], identifier(spec.get("name") or field_text or f"input_{k + 1}"))
             text, t = Translator(g, context).expr(parse_zen(field_text))
