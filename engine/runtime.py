@@ -327,6 +327,21 @@ def flatten(a: Any) -> Any:
     return None if a is None else [x for inner in a if inner is not None for x in inner]
 
 
+def split(a: Any, separator: Any) -> Any:
+    """The parts of a text between separators; an empty separator leaves the text whole."""
+    if a is None or separator is None:
+        return None
+    return a.split(separator) if separator else [a]
+
+
+def element_at(a: Any, n: Any) -> Any:
+    """The n-th element, from 1 (-1 is the last), as FEEL's ``list[n]``; null where there is none."""
+    if a is None or n is None or n == 0 or abs(n) > len(a):
+        return None
+    n = int(n)  # a whole number, which arithmetic may have made a Decimal
+    return a[n - 1] if n > 0 else a[n]
+
+
 def trim(a: Any) -> Any:
     return None if a is None else a.strip()
 
@@ -372,6 +387,6 @@ NAMESPACE: dict[str, Any] = {
     "days_between": days_between, "add_days": add_days, "add_months": add_months,
     "year": year, "month": month, "day": day, "starts_with": starts_with, "ends_with": ends_with,
     "contains": contains, "upper": upper, "lower": lower, "trim": trim, "text": text, "length": length, "concat": concat,
-    "flatten": flatten, "number": number, "timestamp": timestamp, "day_of_year": day_of_year, "time_of_day": time_of_day,
+    "flatten": flatten, "split": split, "element_at": element_at, "number": number, "timestamp": timestamp, "day_of_year": day_of_year, "time_of_day": time_of_day,
     "fail": fail, "any_agree": any_agree,
 }

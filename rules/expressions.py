@@ -63,7 +63,7 @@ FUNCTIONS = (
     "min", "max", "sum", "count", "any", "all", "first", "filter", "map", "sort_by", "abs", "round", "floor", "ceiling", "coalesce",
     "lookup", "days_between", "add_days", "add_months", "year", "month", "day", "starts_with",
     "ends_with", "contains", "upper", "lower", "trim", "length", "concat", "text", "flatten",
-    "number", "timestamp", "day_of_year", "time_of_day",
+    "number", "timestamp", "day_of_year", "time_of_day", "split", "element_at",
 )
 
 
@@ -94,7 +94,7 @@ class ExpressionChecker:
             "contains": self._string_test, "upper": self._string_map, "lower": self._string_map, "trim": self._string_map,
             "length": self._length, "concat": self._concat, "text": self._text, "flatten": self._flatten,
             "number": self._number, "timestamp": self._timestamp, "day_of_year": self._timestamp,
-            "time_of_day": self._timestamp,
+            "time_of_day": self._timestamp, "split": self._split, "element_at": self._element_at,
         }
 
     def fail(self, node: s.Node, code: str, message: str, offset: int | None = None) -> ExpressionError:
@@ -536,6 +536,21 @@ class ExpressionChecker:
         if t.item.kind != "list" or t.item.item is None:
             raise self.fail(node.args[0], "type-mismatch", f"flatten() needs a list of lists, not {t.describe()}")
         return Type("list", item=t.item.item, nullable=t.nullable)
+
+    def _split(self, node: s.Call) -> Type:
+        self._arity(node, 2)
+        a = self._expect_string(node.args[0], "the first argument of split()")
+        b = self._expect_string(node.args[1], "the separator of split()")
+        return Type("list", item=STRING, nullable=a.nullable or b.nullable)
+
+    def _element_at(self, node: s.Call) -> Type:
+        self._arity(node, 2)
+        t = self._list_arg(node)
+        assert t.item is not None
+        n = self.expect_number(node.args[1], "the position in element_at()")
+        if n.numeric not in ("integer", None):
+            raise self.fail(node.args[1], "type-mismatch", f"element_at() needs a whole number, not {n.describe()}")
+        return t.item.with_null()  # null where the list has no such position
 
     def _concat(self, node: s.Call) -> Type:
         self._arity(node, 2, 64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any, Protocol
 
 from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen_unary
@@ -186,7 +187,12 @@ class Translator:
         return "{" + ", ".join(parts) + "}", ObjectOf(tuple(fields))
 
     def index(self, target: Node, key: Node) -> tuple[str, Any]:
-        """``costs[#]``: an object with known fields, read by a computed string key, or null."""
+        """``costs[#]``: an object with known fields, read by a computed string key, or null; ``parts[0]``: an element."""
+        if key[0] == "num" and Decimal(str(key[1])) == int(Decimal(str(key[1]))) >= 0:
+            text, t = self.expr(target)
+            if not isinstance(t, ListOf):
+                raise Unsupported("indexing with [...] a value that is not a list")
+            return f"element_at({text}, {int(Decimal(str(key[1]))) + 1})", t.item  # zen counts from 0, null past the end
         key_text, key_type = self.expr(key)
         if key_type != STRING:
             raise Unsupported("indexing with [...] by a value that is not a string")
@@ -366,6 +372,13 @@ class Translator:
             if not isinstance(t, ListOf) or not isinstance(t.item, ListOf):
                 raise Unsupported("flatten() of a value that is not a list of lists")
             return f"flatten({text})", t.item
+        if fn == "split" and len(args) == 2:
+            if args[1][0] != "str" or not args[1][1]:
+                raise Unsupported("split() by a separator that is not a non-empty literal")  # zen splits '' between characters
+            text, t = self.expr(args[0])
+            if t != STRING:
+                raise Unsupported("split() of a value that is not a string")
+            return f"split({text}, {json.dumps(args[1][1])})", ListOf(STRING)
         if fn == "len" and len(args) == 1:
             text, t = self.expr(args[0])
             return (f"count({text})" if isinstance(t, ListOf) else f"length({text})"), NUMBER

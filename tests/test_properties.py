@@ -312,6 +312,30 @@ def test_number_reads_back_the_text_a_number_writes(value: Decimal) -> None:
     assert number(f"  {text(value)}\t") == value
 
 
+@given(st.text(), st.text(max_size=3))
+def test_split_is_total_and_joins_back(text: str, separator: str) -> None:
+    """split() of any text by any separator is a list of texts that the separator joins back into the text."""
+    from engine.runtime import split
+
+    parts = split(text, separator)
+    assert all(isinstance(p, str) for p in parts)
+    assert (separator or "").join(parts) == text
+    assert split(None, separator) is None
+    assert split(text, None) is None
+
+
+@given(st.lists(st.integers(), max_size=6), st.integers(min_value=-10, max_value=10))
+def test_element_at_counts_from_one_and_back_from_minus_one(items: list[int], n: int) -> None:
+    """element_at(list, n) is the n-th element from 1, or from the end for -n, and null where there is none."""
+    from engine.runtime import element_at
+
+    expected = items[n - 1] if 1 <= n <= len(items) else items[n] if -len(items) <= n <= -1 else None
+    assert element_at(items, n) == expected
+    assert element_at(items, Decimal(n)) == expected  # a whole number arithmetic made a Decimal
+    assert element_at(None, n) is None
+    assert element_at(items, None) is None
+
+
 @given(st.text())
 def test_date_functions_of_any_text_are_whole_numbers_or_null(text: str) -> None:
     """timestamp(), day_of_year() and time_of_day() are total over text: an integer in range or null, never an exception."""
