@@ -372,6 +372,16 @@ class Translator:
             if not isinstance(t, ListOf) or not isinstance(t.item, ListOf):
                 raise Unsupported("flatten() of a value that is not a list of lists")
             return f"flatten({text})", t.item
+        if fn == "type" and len(args) == 1:
+            # a converted pack's values are typed: zen's type() is the type's name, or "null" for null
+            text, t = self.expr(args[0])
+            name = {NUMBER: "number", STRING: "string", BOOLEAN: "bool"}.get(t) if not isinstance(t, (ListOf, ObjectOf)) else (
+                "array" if isinstance(t, ListOf) else "object")
+            if t == NULL:
+                return '"null"', STRING
+            if name is None:
+                raise Unsupported("type() of a date (text in the request, a number once read through date())")
+            return f'(if {text} = null then "null" else "{name}")', STRING
         if fn == "split" and len(args) == 2:
             if args[1][0] != "str" or not args[1][1]:
                 raise Unsupported("split() by a separator that is not a non-empty literal")  # zen splits '' between characters

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from engine.conformance import NOW, GraphOutcome, run_graph
 from rules.load import load_pack
@@ -50,7 +50,7 @@ def test_zen_graph_imports_and_passes_its_cases_or_says_why(path: Path) -> None:
 def test_zen_suite_mostly_imports() -> None:
     """Most of the suite converts: a regression in the importer shows as graphs falling out."""
     imported = [p.stem for p in GRAPHS if outcome(p).imported]
-    assert len(imported) >= 80, imported  # what imports today: raise it as constructs are added
+    assert len(imported) >= 81, imported  # what imports today: raise it as constructs are added
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parent / "data" / "jdm").glob("*.json")), ids=lambda p: p.stem)
@@ -109,6 +109,26 @@ def _zen_json(value: Any) -> Any:
     return value
 
 
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def _comparable(request: dict[str, Any], graph_text: str) -> bool:
+    """Whether a request avoids the differences docs/import.md lists as semantic choices.
+
+    zen's len() counts a text's UTF-8 bytes where Arbiter's length() counts characters, and
+    zen's date() reads the text 'now' as its clock where Arbiter reads it as no date.
+    """
+    texts = _texts(request)
+    if "len(" in graph_text and not all(t.isascii() for t in texts):
+        return False
+    return "date(" not in graph_text or "now" not in texts
+
+
 IMPORTED = [p for p in GRAPHS if outcome(p).imported]
 
 
@@ -126,6 +146,7 @@ def test_arbiter_equals_zen_engine_on_generated_requests(path: Path) -> None:
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(jdm_requests(converted.converted, graph))
     def check(request: dict[str, Any]) -> None:
+        assume(_comparable(request, graph_text))
         try:
             expected = decision.evaluate(_zen_json(request))["result"]
         except RuntimeError:
