@@ -208,6 +208,10 @@ class _Graph:
     def is_date(self, path: str) -> bool:
         return path in self.schema.dates
 
+    def request_node(self) -> str | None:
+        """The input node's name, by which ``$nodes`` reads the request as given."""
+        return next((str(n.get("name")) for n in self.nodes.values() if n.get("type") == "inputNode"), None)
+
     def read(self, path: str, context: Context) -> tuple[str, Any]:
         if context.item is not None:  # inside a loop node: the element's fields, by name
             t: Any = context.item

@@ -185,6 +185,8 @@ class _Parser:
                 return ("dollar",)
             if value == "#":
                 return ("hash",)
+            if value == "$nodes":
+                return ("nodes",)
             if value[0] in "$#":
                 raise ZenSyntaxError(f"{value} is not supported")
             return ("name", value)

@@ -38,6 +38,8 @@ class Reads(Protocol):
 
     def clock(self) -> str: ...
 
+    def request_node(self) -> str | None: ...
+
 def _chain(node: Node) -> tuple[Node, list[str]]:
     """``a.b.c`` as its base node and the fields read off it: (``a``, ["b", "c"])."""
     chain: list[str] = []
@@ -255,9 +257,22 @@ class Translator:
                 self.read_local.add(key)
                 return self.local[key]
             raise Unsupported(f"'$.{key}' reads a key this node has not set before")
+        if base[0] == "nodes":
+            return self.request_as_given(chain)
         path = path_of(node)
         assert path is not None
         return self.graph.read(path, self.context)
+
+    def request_as_given(self, chain: list[str]) -> tuple[str, Any]:
+        """``$nodes.request.customer.country``: the request as the input node received it, which is the pack's input."""
+        if not chain or chain[0] != self.graph.request_node():
+            raise Unsupported("$nodes of a node other than the request")
+        if len(chain) < 2:
+            raise Unsupported("$nodes of the whole request")
+        item = self.context.item
+        if isinstance(item, ObjectOf) and item.get(chain[1]) is not None:
+            raise Unsupported(f"$nodes.{chain[0]}.{chain[1]} inside a loop whose elements have a field '{chain[1]}'")
+        return self.graph.read(".".join(chain[1:]), Context({}, True))
 
     def binary(self, op: str, left: Node, right: Node) -> tuple[str, Any]:
         if op in ("in", "not in"):
