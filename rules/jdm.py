@@ -59,8 +59,10 @@ class JdmPack:
     unsupported: list[str] = field(default_factory=list)
     schema: Any = None  # ObjectOf of the declared inputs
     cleared: list[str] = field(default_factory=list)  # paths the graph sets to null
+    nulled: list[str] = field(default_factory=list)  # of those, the ones it always sets (not behind a switch)
     renamed: dict[str, str] = field(default_factory=dict)  # request field -> input name, where the name is a keyword
     clock: str | None = None  # the input that holds the moment zen reads from its clock (date('now'))
+    absent: list[str] = field(default_factory=list)  # paths read as null: no test gives them, nothing types them
 
     def request(self, document: dict[str, Any], now: str | None = None) -> dict[str, Any]:
         """The part of a JDM request this pack declares (zen ignores the rest too), and ``now`` if it reads the clock."""
@@ -81,6 +83,8 @@ class JdmPack:
             *parents, last = path.split(".")
             target: Any = base
             for part in parents:
+                if path in self.nulled and isinstance(target, dict) and not isinstance(target.get(part), dict):
+                    target[part] = {}  # a null written at a.b makes a an object, as zen's write does
                 target = target.get(part) if isinstance(target, dict) else None
             if isinstance(target, dict):
                 target.pop(last, None)
@@ -129,6 +133,7 @@ class _Graph:
         self.sections: list[dict[str, Any]] = []  # loop nodes, as for_each sections
         self.renamed: dict[str, str] = {}  # request fields that are keywords -> their input names
         self.clock_name: str | None = None  # the input date('now') reads, once a node asks for it
+        self.absent: list[str] = []  # paths read that no test gives and nothing types: null (absent_read)
         self.unsupported: list[str] = []
         self.switches: dict[str, str | dict[str, str]] = {}  # switch id -> the branch it takes, or (collect) per branch
         self.table_ids: dict[str, str] = {}  # node id -> table id
@@ -212,13 +217,23 @@ class _Graph:
         """The input node's name, by which ``$nodes`` reads the request as given."""
         return next((str(n.get("name")) for n in self.nodes.values() if n.get("type") == "inputNode"), None)
 
+    def absent_read(self, what: str) -> tuple[str, Any]:
+        """A path no test request gives and nothing in the graph types: zen reads it as null, and so does the pack.
+
+        It is not declared, so a request that does give it is refused as an undeclared field
+        rather than answered differently; the YAML header lists it.
+        """
+        if what not in self.absent:
+            self.absent.append(what)
+        return "null", NULL
+
     def read(self, path: str, context: Context) -> tuple[str, Any]:
         if context.item is not None:  # inside a loop node: the element's fields, by name
             t: Any = context.item
             for part in path.split("."):
                 t = t.get(part) if isinstance(t, ObjectOf) else None
                 if t is None:
-                    raise Unsupported(f"'{path}' is not a field of the list's elements in any test input")
+                    return self.absent_read(f"each element's {path}")
             if t == MIXED or not all(FIELD_NAME.match(part) for part in path.split(".")):
                 raise Unsupported(f"the list elements' field '{path}' cannot be declared")
             return path, t
@@ -242,7 +257,7 @@ class _Graph:
             raise Unsupported(f"'{path}' is read after a node that does not pass the request on")
         t = self.schema.lookup(path)
         if t is None:
-            raise Unsupported(f"'{path}' is not in any test input, so its type is unknown")
+            return self.absent_read(path)
         if t == MIXED:
             raise Unsupported(f"the test inputs give '{path}' values of different types")
         parts = path.split(".")
@@ -370,6 +385,8 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
         for w in candidates:
             if w.type == NULL:
                 pack.cleared.append(path)  # set to null: it hides the request's value
+                if not w.guarded and len(candidates) == 1:
+                    pack.nulled.append(path)  # always written: zen builds the objects above it
                 continue
             spec = field_spec(w.type, path)
             name = w.name
@@ -384,6 +401,7 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
     inputs = g.schema.fields()
     pack.schema = g.schema.declared(inputs)
     pack.renamed = dict(g.renamed)
+    pack.absent = list(g.absent)
     inputs = {g.renamed.get(k, k): v for k, v in inputs.items()}
     if g.clock_name is not None:
         pack.clock = g.clock_name
@@ -504,7 +522,7 @@ def _write(g: _Graph, context: Context, path: str, t: Any, written: dict[str, li
     """
     path = context.out + path
     name = g.name_for(path)
-    entry = Written(name, t)
+    entry = Written(name, t, guarded=guarded)
     if guarded and passes_through and path in context.written:
         written[path] = [*context.written[path], entry]
     else:
@@ -841,6 +859,8 @@ def _member_path(node: Node, suffix: str) -> Node:
 
 def to_yaml(pack: JdmPack) -> str:
     mapping = "".join(f"# output {name} is the graph's {path}\n" for name, path in pack.paths.items() if name != path)
+    mapping += "".join(f"# {what} is read, but no test request gives it and nothing in the graph says its type: it reads as"
+                       " null, and a request that gives it is refused as an undeclared field\n" for what in pack.absent)
     return render_pack(pack.document, pack.unsupported, mapping)
 
 

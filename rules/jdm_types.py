@@ -45,6 +45,7 @@ class Written:
     name: str
     type: Any
     section: bool = False  # the list a loop node built: its pack name is a for_each result
+    guarded: bool = False  # written behind a switch branch: it may not happen
 
 
 @dataclass

@@ -50,7 +50,7 @@ def test_zen_graph_imports_and_passes_its_cases_or_says_why(path: Path) -> None:
 def test_zen_suite_mostly_imports() -> None:
     """Most of the suite converts: a regression in the importer shows as graphs falling out."""
     imported = [p.stem for p in GRAPHS if outcome(p).imported]
-    assert len(imported) >= 82, imported  # what imports today: raise it as constructs are added
+    assert len(imported) >= 84, imported  # what imports today: raise it as constructs are added
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parent / "data" / "jdm").glob("*.json")), ids=lambda p: p.stem)
@@ -171,6 +171,24 @@ def test_import_jdm_writes_a_pack_that_checks(tmp_path: Path) -> None:
     rows = [row.id for table in pack.pack.tables for row in table.rows]
     assert "rule1" in rows
     assert len(rows) == len(set(rows))
+
+
+def test_a_field_no_test_gives_reads_as_null_and_a_request_giving_it_is_refused(tmp_path: Path) -> None:
+    """A path no test request gives and nothing types reads as null, as in zen; sent anyway, it is refused, not ignored."""
+    from engine.registry import require_pack_set
+    from rules.errors import InputError
+
+    source = shared("zen", "graphs", "policy-eligibility-analyzer.json")
+    run = subprocess.run([sys.executable, "-m", "api.cli", "import", "jdm", str(source), "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "# isEligible is read, but no test request gives it" in (tmp_path / "policy_eligibility_analyzer" / "1.0.0.yaml").read_text()
+    pack = require_pack_set(tmp_path).get("policy_eligibility_analyzer", None, dt.date(2026, 1, 1))
+    request = outcome(source).converted.request(json.loads(source.read_text())["tests"][0]["input"])  # the fields it reads
+    assert pack.decide(request, dt.date(2026, 1, 1)).output["isEligible"] is True
+    with pytest.raises(InputError) as refused:
+        pack.decide({**request, "isEligible": True}, dt.date(2026, 1, 1))
+    assert [(p.path, p.code) for p in refused.value.problems] == [(("isEligible",), "unknown")]
 
 
 def test_import_jdm_reports_function_nodes(tmp_path: Path) -> None:
