@@ -167,7 +167,8 @@ class Translator:
             item_type: Any = NULL
             for _, t in items:
                 item_type = join_types(item_type, t)
-            if item_type == MIXED or isinstance(item_type, (ListOf, ObjectOf)):
+            if item_type == MIXED or isinstance(item_type, ObjectOf) or (
+                    isinstance(item_type, ListOf) and isinstance(item_type.item, (ListOf, ObjectOf))):
                 raise Unsupported("a list literal whose items are not values of one type")
             return f"[{', '.join(text for text, _ in items)}]", ListOf(item_type)
         if tag == "object":

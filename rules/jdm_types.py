@@ -150,7 +150,8 @@ class Schema:
         for name, sub in tree.items():
             path = f"{prefix}{name}"
             t = self.lookup(path)
-            spec: dict[str, Any] = (field_spec(t, path) if not sub or not isinstance(t, ObjectOf)
+            # an object no test gives but whose fields the graph types (customer.deviceType == 'mobile') is those fields
+            spec: dict[str, Any] = (field_spec(t, path) if not sub or not (t is None or isinstance(t, ObjectOf))
                                     else {"type": "object", "fields": self._specs(sub, path + ".")})
             if self.present.get(path, 0) < self.examples:
                 spec["optional"] = True
