@@ -55,6 +55,7 @@ class JdmPack:
     document: dict[str, Any]
     paths: dict[str, str] = field(default_factory=dict)  # output name -> JDM path
     echo_request: bool = False
+    echo_output: str | None = None  # where the branch taken decides it: the output that says whether zen returns the request
     collect: bool = False  # the graph ends in a collect table: the result is a list
     unsupported: list[str] = field(default_factory=list)
     schema: Any = None  # ObjectOf of the declared inputs
@@ -78,7 +79,8 @@ class JdmPack:
             names = list(self.paths)
             rows = zip(*(outputs[n] or [] for n in names), strict=False) if names else iter(())
             return [_nest([(self.paths[n], v) for n, v in zip(names, row, strict=True)], {}) for row in rows]
-        base: dict[str, Any] = copy.deepcopy(request) if self.echo_request else {}
+        echo = self.echo_request or (self.echo_output is not None and outputs.get(self.echo_output) is True)
+        base: dict[str, Any] = copy.deepcopy(request) if echo else {}
         for path in self.cleared:
             *parents, last = path.split(".")
             target: Any = base
@@ -374,8 +376,9 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
     final += [n for n in order if g.nodes[n]["type"] not in ("outputNode", "inputNode")
               and not any(e.get("sourceId") == n for e in g.edges)]
     echoes = {out_context[n].request for n in final}
+    echo_output = None
     if len(echoes) > 1 and any(out_context[n].request and _reached_conditionally(g, n, incoming[n], guards) for n in final):
-        raise Unsupported("whether zen returns the request depends on the branch a switch takes")
+        echo_output = _echo_table(g, [_guard(g, n, incoming[n], guards) for n in final if out_context[n].request])
     result = _merge([out_context[n] for n in final]) if final else Context({}, True)
     pack.collect = any(t.get("hit_policy") == "collect" and "result" not in t for t in g.tables)
     if pack.collect and len(g.tables) != 1:
@@ -397,7 +400,10 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
             pack.paths[name] = path
     if not outputs:
         raise Unsupported("the graph writes no value")
-    pack.echo_request = result.request
+    pack.echo_request = result.request and echo_output is None
+    if echo_output is not None:
+        outputs[echo_output] = {"type": "boolean"}
+        pack.echo_output = echo_output
     inputs = g.schema.fields()
     pack.schema = g.schema.declared(inputs)
     pack.renamed = dict(g.renamed)
@@ -432,6 +438,21 @@ def _reached_conditionally(g: _Graph, node_id: str, parents: list[dict[str, Any]
                            guards: dict[str, list[tuple[str, Any]]]) -> bool:
     return bool(guards.get(node_id)) or any(
         guards.get(e["sourceId"]) or (e.get("sourceHandle") and e["sourceId"] in g.switches) for e in parents)
+
+
+def _echo_table(g: _Graph, ways: list[list[tuple[str, Any]]]) -> str:
+    """A last one-row table whose output says whether zen returns the request: one of ``ways`` (switch branches) was taken.
+
+    An output node reached straight from a switch branch returns the request that the switch
+    passed on, while the other branches return only what their nodes wrote.
+    """
+    name = g.name_for("echo_request")
+    tests = [" and ".join(f"{branch} = {json.dumps(value)}" for branch, value in way) or "true" for way in ways]
+    table_id = g.table_id({"id": name, "name": name})
+    g.tables.append({"id": table_id, "description": "whether the graph returns the request: the branch taken decides",
+                     "hit_policy": "first", "inputs": [], "outputs": [name],
+                     "rows": [{"id": g.row_id(table_id, "echo", 0), "when": {}, "then": {name: "=" + " or ".join(f"({t})" for t in tests)}}]})
+    return name
 
 
 def _guard(g: _Graph, node_id: str, parents: list[dict[str, Any]], guards: dict[str, list[tuple[str, Any]]]) -> list[tuple[str, Any]]:
