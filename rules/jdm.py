@@ -64,6 +64,7 @@ class JdmPack:
     renamed: dict[str, str] = field(default_factory=dict)  # request field -> input name, where the name is a keyword
     clock: str | None = None  # the input that holds the moment zen reads from its clock (date('now'))
     absent: list[str] = field(default_factory=list)  # paths read as null: no test gives them, nothing types them
+    element_paths: dict[str, dict[str, str]] = field(default_factory=dict)  # list output -> element key -> zen path
 
     def request(self, document: dict[str, Any], now: str | None = None) -> dict[str, Any]:
         """The part of a JDM request this pack declares (zen ignores the rest too), and ``now`` if it reads the clock."""
@@ -90,7 +91,19 @@ class JdmPack:
                 target = target.get(part) if isinstance(target, dict) else None
             if isinstance(target, dict):
                 target.pop(last, None)
-        return _nest([(self.paths[n], outputs.get(n)) for n in self.paths], base)
+        return _nest([(self.paths[n], self._elements(n, outputs.get(n))) for n in self.paths], base)
+
+    def _elements(self, name: str, value: Any) -> Any:
+        """A loop's list with each element's renamed or flattened keys put back at zen's paths."""
+        paths = self.element_paths.get(name)
+        if not paths or not isinstance(value, list):
+            return value
+        out = []
+        for element in value:
+            element = dict(element)
+            moved = [(path, element.pop(key)) for key, path in paths.items() if key in element]
+            out.append(_nest(moved, element))
+        return out
 
 
 def _nest(values: list[tuple[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
@@ -136,6 +149,7 @@ class _Graph:
         self.renamed: dict[str, str] = {}  # request fields that are keywords -> their input names
         self.clock_name: str | None = None  # the input date('now') reads, once a node asks for it
         self.absent: list[str] = []  # paths read that no test gives and nothing types: null (absent_read)
+        self.element_paths: dict[str, dict[str, str]] = {}  # section id -> element key -> zen path, where they differ
         self.unsupported: list[str] = []
         self.switches: dict[str, str | dict[str, str]] = {}  # switch id -> the branch it takes, or (collect) per branch
         self.table_ids: dict[str, str] = {}  # node id -> table id
@@ -396,6 +410,8 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
             if w.section:  # a for_each result: an output listing each element's fields
                 name = g.name_for(path)
                 spec["value"] = w.name
+                if g.element_paths.get(w.name):
+                    pack.element_paths[name] = g.element_paths[w.name]
             outputs[name] = {"type": "list", "of": spec["type"]} if pack.collect else {**spec, "optional": True}
             pack.paths[name] = path
     if not outputs:
@@ -601,15 +617,19 @@ def _scoped(g: _Graph, node: dict[str, Any], content: dict[str, Any], context: C
     finally:
         g.tables = saved
     kept = [(path, w) for path, candidates in after.written.items() for w in candidates]
-    if any("." in path or w.name != path for path, w in kept):
-        raise Unsupported("a loop node writing nested or renamed fields")
     if any(t.get("hit_policy") != "first" for t in tables):
         raise Unsupported("a collect table in loop mode")
     section_id = g.name_for(f"{out_path}_each")
     g.sections.append({"id": section_id, "over": over, "description": f"loop node {node['id']}", "tables": tables,
                        "keep": [w.name for _, w in kept]})
+    # each element gets the kept values by their pack names; the rebuilt result puts them at zen's paths
+    # (a name taken by another node is renamed, a nested path is flattened: additionalCoverage_amount)
+    g.element_paths[section_id] = {w.name: path for path, w in kept if w.name != path}
     fields = dict(list_type.item.fields) if content.get("passThrough") is True else {}
-    fields.update((path, w.type) for path, w in kept)
+    for path, w in kept:
+        if w.name != path:  # the element's own field of that name is stale now: a later read of it is refused
+            fields.pop(path.split(".")[0], None)
+        fields[w.name] = w.type
     written = {out_path: [Written(section_id, ListOf(ObjectOf(tuple(fields.items()))), section=True)]}
     return _after(context, content, written)
 
