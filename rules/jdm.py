@@ -65,6 +65,7 @@ class JdmPack:
     clock: str | None = None  # the input that holds the moment zen reads from its clock (date('now'))
     absent: list[str] = field(default_factory=list)  # paths read as null: no test gives them, nothing types them
     element_paths: dict[str, dict[str, str]] = field(default_factory=dict)  # list output -> element key -> zen path
+    notes: list[str] = field(default_factory=list)  # what the YAML header says of the conversion
 
     def request(self, document: dict[str, Any], now: str | None = None) -> dict[str, Any]:
         """The part of a JDM request this pack declares (zen ignores the rest too), and ``now`` if it reads the clock."""
@@ -150,6 +151,7 @@ class _Graph:
         self.clock_name: str | None = None  # the input date('now') reads, once a node asks for it
         self.absent: list[str] = []  # paths read that no test gives and nothing types: null (absent_read)
         self.element_paths: dict[str, dict[str, str]] = {}  # section id -> element key -> zen path, where they differ
+        self.notes: list[str] = []  # for the YAML header (note)
         self.unsupported: list[str] = []
         self.switches: dict[str, str | dict[str, str]] = {}  # switch id -> the branch it takes, or (collect) per branch
         self.table_ids: dict[str, str] = {}  # node id -> table id
@@ -232,6 +234,11 @@ class _Graph:
     def request_node(self) -> str | None:
         """The input node's name, by which ``$nodes`` reads the request as given."""
         return next((str(n.get("name")) for n in self.nodes.values() if n.get("type") == "inputNode"), None)
+
+    def note(self, text: str) -> None:
+        """Something converted faithfully that the graph's author likely did not mean: the YAML header says it."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def absent_read(self, what: str) -> tuple[str, Any]:
         """A path no test request gives and nothing in the graph types: zen reads it as null, and so does the pack.
@@ -424,6 +431,7 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
     pack.schema = g.schema.declared(inputs)
     pack.renamed = dict(g.renamed)
     pack.absent = list(g.absent)
+    pack.notes = list(g.notes)
     inputs = {g.renamed.get(k, k): v for k, v in inputs.items()}
     if g.clock_name is not None:
         pack.clock = g.clock_name
@@ -902,6 +910,7 @@ def to_yaml(pack: JdmPack) -> str:
     mapping = "".join(f"# output {name} is the graph's {path}\n" for name, path in pack.paths.items() if name != path)
     mapping += "".join(f"# {what} is read, but no test request gives it and nothing in the graph says its type: it reads as"
                        " null, and a request that gives it is refused as an undeclared field\n" for what in pack.absent)
+    mapping += "".join(f"# {note}\n" for note in pack.notes)
     return render_pack(pack.document, pack.unsupported, mapping)
 
 

@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any, Protocol
 
-from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen_unary
+from rules.jdm_syntax import COMPARISONS, Node, ZenSyntaxError, parse_zen_unary
 from rules.jdm_types import (
     BOOLEAN,
     CONDITIONS,
@@ -21,7 +21,9 @@ from rules.jdm_types import (
     ListOf,
     ObjectOf,
     Unsupported,
+    describe,
     join_types,
+    kind_of,
 )
 
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # a name a pack can declare or write as a record key
@@ -39,6 +41,8 @@ class Reads(Protocol):
     def clock(self) -> str: ...
 
     def request_node(self) -> str | None: ...
+
+    def note(self, text: str) -> None: ...
 
 def _chain(node: Node) -> tuple[Node, list[str]]:
     """``a.b.c`` as its base node and the fields read off it: (``a``, ["b", "c"])."""
@@ -283,6 +287,8 @@ class Translator:
         if {ta, tb} == {NUMBER, DATE}:  # zen's dates are seconds: a calendar date meets date('now') or a duration
             a, ta = (f"timestamp({a})", NUMBER) if ta == DATE else (a, ta)
             b, tb = (f"timestamp({b})", NUMBER) if tb == DATE else (b, tb)
+        if op in COMPARISONS and None not in (kind_of(ta), kind_of(tb)) and kind_of(ta) != kind_of(tb):
+            return self.mismatch(op, a, ta, b, tb)
         if op == "??":
             return f"coalesce({a}, {b})", ta if ta != NULL else tb
         if op in ("and", "or"):
@@ -298,6 +304,22 @@ class Translator:
         if op in ("+", "-", "*", "/"):
             return f"({a} {op} {b})", NUMBER
         raise Unsupported(f"the operator {op!r}")
+
+    def mismatch(self, op: str, a: str, ta: Any, b: str, tb: Any) -> tuple[str, Any]:
+        """A comparison of values of different types, as zen makes it: never equal; an ordering fails.
+
+        A failing cell leaves its row unmatched, so in a cell an ordering is false; anywhere
+        else zen fails the whole evaluation, which a converted pack does not copy. The YAML
+        header names each one: it is most likely a mistake in the graph.
+        """
+        what = f"{a} {op} {b} compares {describe(ta)} with {describe(tb)}"
+        if op in ("==", "!="):
+            self.graph.note(f"{what}, which zen never finds equal: written as {'false' if op == '==' else 'true'}")
+            return ("false" if op == "==" else "true"), BOOLEAN
+        if self.column is None:
+            raise Unsupported(f"{what}, which fails in zen")
+        self.graph.note(f"{what}, which fails in zen and leaves the row unmatched: written as false")
+        return "false", BOOLEAN
 
     def membership(self, op: str, left: Node, right: Node) -> tuple[str, Any]:
         value, _ = self.expr(left)
@@ -454,8 +476,17 @@ class Translator:
         """``>= 13 and < 15``: comparisons of the column value that must all hold."""
         if test[0] == "both":
             return f"{self.predicate(test[1])} and {self.predicate(test[2])}"
+        value, t = self.expr(test[2])
+        if self.differs_from_column(t):
+            assert self.column is not None
+            return self.mismatch(test[1], "?", self.column[1], value, t)[0]
         op = "=" if test[1] == "==" else test[1]
-        return f"? {op} {self.expr(test[2])[0]}"
+        return f"? {op} {value}"
+
+    def differs_from_column(self, t: Any) -> bool:
+        """Whether a value of type ``t`` is of another kind than the cell's column (zen never finds them equal)."""
+        column = kind_of(self.column[1]) if self.column is not None else None
+        return None not in (column, kind_of(t)) and column != kind_of(t)
 
     def cell(self, text: str) -> tuple[str, bool]:
         """A table cell: comma-separated tests of the column value, any of which may match.
@@ -468,11 +499,15 @@ class Translator:
         tests: list[tuple[str, str]] = []  # (kind, text): kind is "test", "predicate" or "condition"
         for test in parse_zen_unary(text):
             if test[0] == "compare":
-                op = {"==": "=", "!=": "!="}.get(test[1], test[1])
-                value = self.expr(test[2])[0]
-                tests.append(("test", f"{op} {value}"))
+                value, t = self.expr(test[2])
+                if self.differs_from_column(t):
+                    assert self.column is not None
+                    tests.append(("condition", self.mismatch(test[1], "?", self.column[1], value, t)[0]))
+                else:
+                    tests.append(("test", f"{'=' if test[1] == '==' else test[1]} {value}"))
             elif test[0] == "both":
-                tests.append(("predicate", self.predicate(test)))
+                text = self.predicate(test)  # constant parts where the types differ
+                tests.append(("predicate", text) if "?" in text else ("condition", text))
             elif test[0] == "interval":
                 tests.append(("test", self.interval(test)))
             elif _logical(test) and any(not _stands_alone(leaf) for leaf in _operands(test)):

@@ -93,13 +93,22 @@ def join_types(a: Any, b: Any) -> Any:
     return MIXED
 
 
-def _describe(t: Any) -> str:
+def describe(t: Any) -> str:
     if isinstance(t, ListOf):
-        return f"a list of {_describe(t.item)}"
+        return "a list of " + {NUMBER: "numbers", STRING: "strings", BOOLEAN: "booleans", DATE: "dates"}.get(t.item, "values")
     if isinstance(t, ObjectOf):
         return "an object"
     return {NUMBER: "a number", STRING: "a string", BOOLEAN: "a boolean", DATE: "a date", NULL: "null",
             MIXED: "values of different types"}[t]
+
+
+def kind_of(t: Any) -> str | None:
+    """What zen compares by: the kind of a value of type ``t``, or None where it may be anything (null, mixed)."""
+    if isinstance(t, ListOf):
+        return "array"
+    if isinstance(t, ObjectOf):
+        return "object"
+    return {NUMBER: "number", STRING: "string", BOOLEAN: "bool", DATE: "date"}.get(t)
 
 
 class Schema:
