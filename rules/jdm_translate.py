@@ -195,11 +195,12 @@ class Translator:
 
     def index(self, target: Node, key: Node) -> tuple[str, Any]:
         """``costs[#]``: an object with known fields, read by a computed string key, or null; ``parts[0]``: an element."""
-        if key[0] == "num" and Decimal(str(key[1])) == int(Decimal(str(key[1]))) >= 0:
+        position = Decimal(str(key[1])) if key[0] == "num" else None
+        if position is not None and position >= 0 and position == position.to_integral_value():
             text, t = self.expr(target)
             if not isinstance(t, ListOf):
                 raise Unsupported("indexing with [...] a value that is not a list")
-            return f"element_at({text}, {int(Decimal(str(key[1]))) + 1})", t.item  # zen counts from 0, null past the end
+            return f"element_at({text}, {int(position) + 1})", t.item  # zen counts from 0, null past the end
         key_text, key_type = self.expr(key)
         if key_type != STRING:
             raise Unsupported("indexing with [...] by a value that is not a string")
@@ -413,12 +414,11 @@ class Translator:
         if fn == "type" and len(args) == 1:
             # a converted pack's values are typed: zen's type() is the type's name, or "null" for null
             text, t = self.expr(args[0])
-            name = {NUMBER: "number", STRING: "string", BOOLEAN: "bool"}.get(t) if not isinstance(t, (ListOf, ObjectOf)) else (
-                "array" if isinstance(t, ListOf) else "object")
             if t == NULL:
                 return '"null"', STRING
+            name = kind_of(t)
             if name is None:
-                raise Unsupported("type() of a date (text in the request, a number once read through date())")
+                raise Unsupported(f"type() of {describe(t)}, whose kind in zen depends on where it is read")
             return f'(if {text} = null then "null" else "{name}")', STRING
         if fn == "split" and len(args) == 2:
             if args[1][0] != "str" or not args[1][1]:

@@ -103,12 +103,16 @@ def describe(t: Any) -> str:
 
 
 def kind_of(t: Any) -> str | None:
-    """What zen compares by: the kind of a value of type ``t``, or None where it may be anything (null, mixed)."""
+    """zen's name for the kind of a value of type ``t`` (what its comparisons and type() go by), or None where unsure.
+
+    None for null and mixed values, and for dates: a date field is text in zen's request and
+    a number once read through date(), so its kind depends on where it is read.
+    """
     if isinstance(t, ListOf):
         return "array"
     if isinstance(t, ObjectOf):
         return "object"
-    return {NUMBER: "number", STRING: "string", BOOLEAN: "bool", DATE: "date"}.get(t)
+    return {NUMBER: "number", STRING: "string", BOOLEAN: "bool"}.get(t)
 
 
 class Schema:
