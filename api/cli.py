@@ -165,6 +165,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     for item in converted.unsupported:
         print(f"{source}: not converted: {item}", file=sys.stderr)
+    for remark in converted.remarks() if isinstance(converted, jdm.JdmPack) else []:
+        print(f"{source}: note: {remark}", file=sys.stderr)
     if not converted.document:
         return 1
     if isinstance(converted, dmn.DmnPack):

@@ -75,6 +75,12 @@ class JdmPack:
             out[self.clock] = now
         return out
 
+    def remarks(self) -> list[str]:
+        """What was converted faithfully but may surprise whoever edits the pack: fields read as null, rewritten comparisons."""
+        absent = [f"{what} is read, but no test request gives it and nothing in the graph says its type: it reads as null,"
+                  " and a request that gives it is refused as an undeclared field" for what in self.absent]
+        return absent + self.notes
+
     def result(self, request: dict[str, Any], outputs: dict[str, Any]) -> Any:
         """The document zen returns, rebuilt from a decision's outputs."""
         if self.collect:
@@ -908,9 +914,7 @@ def _member_path(node: Node, suffix: str) -> Node:
 
 def to_yaml(pack: JdmPack) -> str:
     mapping = "".join(f"# output {name} is the graph's {path}\n" for name, path in pack.paths.items() if name != path)
-    mapping += "".join(f"# {what} is read, but no test request gives it and nothing in the graph says its type: it reads as"
-                       " null, and a request that gives it is refused as an undeclared field\n" for what in pack.absent)
-    mapping += "".join(f"# {note}\n" for note in pack.notes)
+    mapping += "".join(f"# {remark}\n" for remark in pack.remarks())
     return render_pack(pack.document, pack.unsupported, mapping)
 
 

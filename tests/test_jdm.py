@@ -183,6 +183,7 @@ def test_a_field_no_test_gives_reads_as_null_and_a_request_giving_it_is_refused(
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 0, run.stderr
     assert "# isEligible is read, but no test request gives it" in (tmp_path / "policy_eligibility_analyzer" / "1.0.0.yaml").read_text()
+    assert f"{source}: note: isEligible is read, but no test request gives it" in run.stderr
     pack = require_pack_set(tmp_path).get("policy_eligibility_analyzer", None, dt.date(2026, 1, 1))
     request = outcome(source).converted.request(json.loads(source.read_text())["tests"][0]["input"])  # the fields it reads
     assert pack.decide(request, dt.date(2026, 1, 1)).output["isEligible"] is True
