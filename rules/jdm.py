@@ -158,6 +158,8 @@ class _Graph:
         self.absent: list[str] = []  # paths read that no test gives and nothing types: null (absent_read)
         self.element_paths: dict[str, dict[str, str]] = {}  # section id -> element key -> zen path, where they differ
         self.notes: list[str] = []  # for the YAML header (note)
+        self.node_outputs: dict[str, Context] = {}  # node name -> what it returned (ran)
+        self.ambiguous: set[str] = set()  # node names several nodes share: $nodes cannot tell them apart
         self.unsupported: list[str] = []
         self.switches: dict[str, str | dict[str, str]] = {}  # switch id -> the branch it takes, or (collect) per branch
         self.table_ids: dict[str, str] = {}  # node id -> table id
@@ -236,6 +238,21 @@ class _Graph:
 
     def is_date(self, path: str) -> bool:
         return path in self.schema.dates
+
+    def ran(self, node: dict[str, Any], after: Context) -> None:
+        """Record what a node returned, for ``$nodes.<its name>`` in the nodes after it."""
+        name = str(node.get("name"))
+        if name in self.node_outputs:
+            self.ambiguous.add(name)
+        self.node_outputs[name] = after
+
+    def node_output(self, name: str, path: str) -> tuple[str, Any]:
+        """``$nodes.expression2.L1``: a path of what an earlier node returned, read as the node after it would."""
+        if name in self.ambiguous:
+            raise Unsupported(f"$nodes.{name}: several nodes have that name")
+        if name not in self.node_outputs:
+            raise Unsupported(f"$nodes.{name}: no node of that name has run before")
+        return self.read(path, self.node_outputs[name])
 
     def request_node(self) -> str | None:
         """The input node's name, by which ``$nodes`` reads the request as given."""
@@ -397,6 +414,7 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
             else:
                 out_context[node_id] = _expressions(g, node, content, context, guard)
             guards[node_id] = guard
+            g.ran(node, out_context[node_id])
         except (Unsupported, ZenSyntaxError) as exc:
             raise Unsupported(f"{where}: {exc}") from None
     # zen returns what the last nodes it ran return: output nodes, and branches that end elsewhere
@@ -902,7 +920,7 @@ def _leaves(path: str, node: Node, context: Context | None = None) -> list[tuple
     if node[0] != "object":
         return [(path, node)]
     if not node[1]:
-        raise Unsupported("an empty object literal")
+        return [(path, node)]  # {} is one value: there are no fields to write it by
     return [leaf for key, value in node[1] for leaf in _leaves(f"{path}.{key}", value, context)]
 
 

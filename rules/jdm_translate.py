@@ -42,6 +42,8 @@ class Reads(Protocol):
 
     def request_node(self) -> str | None: ...
 
+    def node_output(self, name: str, path: str) -> tuple[str, Any]: ...
+
     def note(self, text: str) -> None: ...
 
 def _chain(node: Node) -> tuple[Node, list[str]]:
@@ -264,6 +266,10 @@ class Translator:
                 return self.local[key]
             raise Unsupported(f"'$.{key}' reads a key this node has not set before")
         if base[0] == "nodes":
+            if len(chain) < 2:
+                raise Unsupported("$nodes of a node's whole output")
+            if chain[0] != self.graph.request_node():
+                return self.graph.node_output(chain[0], ".".join(chain[1:]))
             return self.request_as_given(chain)
         path = path_of(node)
         assert path is not None
@@ -271,10 +277,6 @@ class Translator:
 
     def request_as_given(self, chain: list[str]) -> tuple[str, Any]:
         """``$nodes.request.customer.country``: the request as the input node received it, which is the pack's input."""
-        if not chain or chain[0] != self.graph.request_node():
-            raise Unsupported("$nodes of a node other than the request")
-        if len(chain) < 2:
-            raise Unsupported("$nodes of the whole request")
         item = self.context.item
         if isinstance(item, ObjectOf) and item.get(chain[1]) is not None:
             raise Unsupported(f"$nodes.{chain[0]}.{chain[1]} inside a loop whose elements have a field '{chain[1]}'")
