@@ -254,6 +254,32 @@ class _Graph:
             raise Unsupported(f"$nodes.{name}: no node of that name has run before")
         return self.read(path, self.node_outputs[name])
 
+    def built_object(self, path: str, context: Context) -> tuple[str, Any]:
+        """An object several outputs built (``dispatch.weather.flag``, ``dispatch.weather.reason``): a record of them.
+
+        zen leaves a key unset where no row set it, where a record would hold null: so every
+        value in it must come from a table that always sets it (a row without conditions, not
+        behind a switch), and the request must not hold an object there to merge with.
+        """
+        full = context.scope + path
+        if context.request and self.schema.lookup(full) is not None:
+            raise Unsupported(f"'{path}' reads an object built by several outputs over one the request gives")
+        for written, candidates in context.written.items():
+            if written.startswith(full + ".") and not all(self.always_set(w.name) for w in candidates):
+                raise Unsupported(f"'{path}' reads an object built by outputs that rows set only when they match")
+        parts: list[str] = []
+        fields: list[tuple[str, Any]] = []
+        for sub in self.children(path, context):
+            text, t = self.read(f"{path}.{sub}", context)
+            parts.append(f"{sub}: {text}")
+            fields.append((sub, t))
+        return "{" + ", ".join(parts) + "}", ObjectOf(tuple(fields))
+
+    def always_set(self, name: str) -> bool:
+        """Whether the table that writes output ``name`` sets it on every decision: a row without conditions does."""
+        table = next((t for t in self.tables if name in t.get("outputs", [])), None)
+        return table is not None and any(not row.get("when") and name in row.get("then", {}) for row in table["rows"])
+
     def request_node(self) -> str | None:
         """The input node's name, by which ``$nodes`` reads the request as given."""
         return next((str(n.get("name")) for n in self.nodes.values() if n.get("type") == "inputNode"), None)
@@ -293,7 +319,7 @@ class _Graph:
             t = candidates[-1].type
             return (names[0] if len(names) == 1 else f"coalesce({', '.join(names)})"), t
         if any(p.startswith(path + ".") for p in context.written):
-            raise Unsupported(f"'{path}' reads an object built by several outputs")
+            return self.built_object(path, context)
         for written, writes in context.written.items():
             if path.startswith(written + "."):
                 if all(w.type == NULL for w in writes):  # 'patient = null': zen reads patient.conditions as null
@@ -320,8 +346,7 @@ class _Graph:
         if context.item is not None:
             return []
         prefix = context.scope + path + "."
-        subs = [p[len(prefix):] for p in context.written if p.startswith(prefix)]
-        return subs if all("." not in sub for sub in subs) else []
+        return list(dict.fromkeys(p[len(prefix):].split(".")[0] for p in context.written if p.startswith(prefix)))
 
     def clock(self) -> str:
         """The input a converted ``date('now')`` reads: the caller gives the moment, the pack never reads a clock."""
@@ -394,7 +419,9 @@ def _convert(g: _Graph, pack: JdmPack) -> None:
         node = g.nodes[node_id]
         content = node.get("content") or {}
         parents = incoming[node_id]
-        context = _merge([out_context[e["sourceId"]] for e in parents]) if parents else Context({}, True)
+        # zen merges a node's parents in the reverse order of their edges in the file: that order is
+        # the order of an object's keys, and where parents write the same path the first edge wins
+        context = _merge([out_context[e["sourceId"]] for e in reversed(parents)]) if parents else Context({}, True)
         # an output node only merges what its branches wrote, each value already guarded
         guard = [] if node["type"] == "outputNode" else _guard(g, node_id, parents, guards)
         where = f"node {node_id} ({node.get('name')})"

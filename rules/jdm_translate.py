@@ -249,14 +249,7 @@ class Translator:
         if base[0] == "hash":
             if not self.bindings:
                 raise Unsupported("'#' outside a closure")
-            name, t = self.bindings[-1]
-            text = name
-            for part in chain:
-                t = t.get(part) if isinstance(t, ObjectOf) else None
-                if t is None:
-                    raise Unsupported(f"'#.{'.'.join(chain)}' reads a field the tests never give")
-                text += f".{part}"
-            return text, t
+            return self.fields(*self.bindings[-1], chain, f"'#.{'.'.join(chain)}'")
         if base[0] == "dollar":
             if self.column is not None and not chain:
                 return self.column
@@ -272,8 +265,19 @@ class Translator:
                 return self.graph.node_output(chain[0], ".".join(chain[1:]))
             return self.request_as_given(chain)
         path = path_of(node)
-        assert path is not None
+        if path is None:  # fields of a computed value: dispatch[#].flag
+            return self.fields(*self.expr(base), chain, "a field of a computed value")
         return self.graph.read(path, self.context)
+
+    @staticmethod
+    def fields(text: str, t: Any, chain: list[str], what: str) -> tuple[str, Any]:
+        """``value.a.b`` of a value whose type is known."""
+        for part in chain:
+            t = t.get(part) if isinstance(t, ObjectOf) else None
+            if t is None:
+                raise Unsupported(f"{what} reads a field the tests never give")
+            text += f".{part}"
+        return text, t
 
     def request_as_given(self, chain: list[str]) -> tuple[str, Any]:
         """``$nodes.request.customer.country``: the request as the input node received it, which is the pack's input."""
@@ -405,9 +409,16 @@ class Translator:
             raise Unsupported("string() of a value that is neither a number nor a string")
         if fn == "values" and len(args) == 1:
             fields, item = self.fields_of_one_type(args[0], "values()")
-            if isinstance(item, (ListOf, ObjectOf)):
-                raise Unsupported("values() of an object whose fields are not plain values")
+            if isinstance(item, ListOf):
+                raise Unsupported("values() of an object whose fields are lists")
             return "[" + ", ".join(text for _, text, _ in fields) + "]", ListOf(item)
+        if fn == "keys" and len(args) == 1:
+            path = path_of(args[0])
+            names = self.graph.children(path, self.context) if path is not None else []
+            if not names:  # a request's object has the keys the request gives, in its order: not known here
+                raise Unsupported("keys() of an object the graph did not build")
+            self.known_fields(args[0])  # its values must be readable as they are for values() (always set)
+            return "[" + ", ".join(json.dumps(n) for n in names) + "]", ListOf(STRING)
         if fn == "flatten" and len(args) == 1:
             text, t = self.expr(args[0])
             if not isinstance(t, ListOf) or not isinstance(t.item, ListOf):

@@ -102,6 +102,12 @@ def join(a: Type, b: Type) -> Type | None:
     if a.kind == "list" and a.item is not None and b.item is not None:
         item = join(a.item, b.item)  # ["a"] and ["b", "c"]: lists of strings
         return None if item is None else Type("list", item=item, nullable=nullable)
+    if a.kind == "object" and a.fields is not None and b.fields is not None and [k for k, _ in a.fields] == [k for k, _ in b.fields]:
+        # {band: "big"} and {band: "small"}: the same fields join field by field
+        fields = [(k, join(ta, tb)) for (k, ta), (_, tb) in zip(a.fields, b.fields, strict=True)]
+        if any(t is None for _, t in fields):
+            return None
+        return Type("object", fields=tuple((k, t) for k, t in fields if t is not None), nullable=nullable)
     if a.kind in ("list", "object"):
         return a.with_null(nullable) if a.with_null(False) == b.with_null(False) else None
     return a.with_null(nullable)
