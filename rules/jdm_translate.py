@@ -417,7 +417,7 @@ class Translator:
             names = self.graph.children(path, self.context) if path is not None else []
             if not names:  # a request's object has the keys the request gives, in its order: not known here
                 raise Unsupported("keys() of an object the graph did not build")
-            self.known_fields(args[0])  # its values must be readable as they are for values() (always set)
+            self.expr(args[0])  # read whole, every value in it must be one a table always sets (built_object)
             return "[" + ", ".join(json.dumps(n) for n in names) + "]", ListOf(STRING)
         if fn == "flatten" and len(args) == 1:
             text, t = self.expr(args[0])
