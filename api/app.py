@@ -62,6 +62,8 @@ class Service:
         self.root = root
         self.reload_signal = reload_signal  # shared by the workers of one server: a reload in one reaches all
         self.metrics_dir = metrics_dir  # shared too: each worker's counts, for every worker's /metrics
+        if metrics_dir is not None:
+            metrics_dir.mkdir(parents=True, exist_ok=True)
         # a pid alone could be reused by a restarted worker and overwrite a dead one's counts
         self.worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.generation = _read_signal(reload_signal)
@@ -120,7 +122,6 @@ class Service:
         """Write this worker's counts where the server's other workers read them (atomically: whole or old)."""
         if self.metrics_dir is None:
             return
-        self.metrics_dir.mkdir(parents=True, exist_ok=True)
         staged = self.metrics_dir / f".{self.worker}.tmp"
         staged.write_bytes(jsonio.dumps(self.metrics.snapshot()))
         os.replace(staged, self.metrics_dir / f"{self.worker}.json")

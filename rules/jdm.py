@@ -91,10 +91,11 @@ class JdmPack:
         base: dict[str, Any] = copy.deepcopy(request) if echo else {}
         for path in self.cleared:
             *parents, last = path.split(".")
+            builds = path in self.nulled  # a null written at a.b makes a an object, as zen's write does
             target: Any = base
             for part in parents:
-                if path in self.nulled and isinstance(target, dict) and not isinstance(target.get(part), dict):
-                    target[part] = {}  # a null written at a.b makes a an object, as zen's write does
+                if builds and isinstance(target, dict) and not isinstance(target.get(part), dict):
+                    target[part] = {}
                 target = target.get(part) if isinstance(target, dict) else None
             if isinstance(target, dict):
                 target.pop(last, None)
@@ -944,10 +945,8 @@ def _leaves(path: str, node: Node, context: Context | None = None) -> list[tuple
         parts = [] if full in context.written else sorted(p[len(full) + 1:] for p in context.written if p.startswith(full + "."))
         if parts:
             return [(f"{path}.{part}", _member_path(node, part)) for part in parts]
-    if node[0] != "object":
+    if node[0] != "object" or not node[1]:  # {} is one value: there are no fields to write it by
         return [(path, node)]
-    if not node[1]:
-        return [(path, node)]  # {} is one value: there are no fields to write it by
     return [leaf for key, value in node[1] for leaf in _leaves(f"{path}.{key}", value, context)]
 
 

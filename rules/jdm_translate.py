@@ -294,7 +294,7 @@ class Translator:
         if {ta, tb} == {NUMBER, DATE}:  # zen's dates are seconds: a calendar date meets date('now') or a duration
             a, ta = (f"timestamp({a})", NUMBER) if ta == DATE else (a, ta)
             b, tb = (f"timestamp({b})", NUMBER) if tb == DATE else (b, tb)
-        if op in COMPARISONS and None not in (kind_of(ta), kind_of(tb)) and kind_of(ta) != kind_of(tb):
+        if op in COMPARISONS and _kinds_differ(ta, tb):
             return self.mismatch(op, a, ta, b, tb)
         if op == "??":
             return f"coalesce({a}, {b})", ta if ta != NULL else tb
@@ -490,16 +490,17 @@ class Translator:
         if test[0] == "both":
             return f"{self.predicate(test[1])} and {self.predicate(test[2])}"
         value, t = self.expr(test[2])
-        if self.differs_from_column(t):
-            assert self.column is not None
-            return self.mismatch(test[1], "?", self.column[1], value, t)[0]
+        constant = self.column_mismatch(test[1], value, t)
+        if constant is not None:
+            return constant
         op = "=" if test[1] == "==" else test[1]
         return f"? {op} {value}"
 
-    def differs_from_column(self, t: Any) -> bool:
-        """Whether a value of type ``t`` is of another kind than the cell's column (zen never finds them equal)."""
-        column = kind_of(self.column[1]) if self.column is not None else None
-        return None not in (column, kind_of(t)) and column != kind_of(t)
+    def column_mismatch(self, op: str, value: str, t: Any) -> str | None:
+        """``op value`` against the cell's column where their kinds differ: the constant zen's answer is, else None."""
+        if self.column is None or not _kinds_differ(self.column[1], t):
+            return None
+        return self.mismatch(op, "?", self.column[1], value, t)[0]
 
     def cell(self, text: str) -> tuple[str, bool]:
         """A table cell: comma-separated tests of the column value, any of which may match.
@@ -513,9 +514,9 @@ class Translator:
         for test in parse_zen_unary(text):
             if test[0] == "compare":
                 value, t = self.expr(test[2])
-                if self.differs_from_column(t):
-                    assert self.column is not None
-                    tests.append(("condition", self.mismatch(test[1], "?", self.column[1], value, t)[0]))
+                constant = self.column_mismatch(test[1], value, t)
+                if constant is not None:
+                    tests.append(("condition", constant))
                 else:
                     tests.append(("test", f"{'=' if test[1] == '==' else test[1]} {value}"))
             elif test[0] == "both":
@@ -561,6 +562,11 @@ class Translator:
         if text.startswith(("<", ">", "=", "!=")):
             return f"? {text}"
         return f"? = {text}"
+
+
+def _kinds_differ(a: Any, b: Any) -> bool:
+    """Whether values of these types are surely of different kinds in zen (never equal, not ordered)."""
+    return None not in (kind_of(a), kind_of(b)) and kind_of(a) != kind_of(b)
 
 
 def _logical(node: Node) -> bool:
