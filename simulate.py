@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine import jsonio
 from engine.compiled import CompiledPack, Decision
@@ -465,21 +465,33 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, workers: int,
            backend: str = "native", parse: Callable[[Any], tuple[str, dt.date, Any]] = parse_record) -> Iterator[Chunk]:
-    """Chunks of results in input order, whatever ``workers``; at most 2 chunks per worker in flight, so memory stays flat.
+    """Chunks of results in input order, whatever ``workers``.
 
     Workers parse, decide and tally; the parent only reads records and merges chunk tallies,
     so it does not compete with the workers for the cores.
     """
     setup = (baseline, candidate, effective_on, pack, backend, parse)
+    return in_order(_replay_chunk, chunks(records, CHUNK), workers, _init_worker, setup)
+
+
+T = TypeVar("T")
+
+
+def in_order(work: Callable[[list[Any]], T], batches: Iterable[list[Any]], workers: int,
+             initializer: Callable[..., None], setup: tuple[Any, ...]) -> Iterator[T]:
+    """``work`` of each batch, in input order, on ``workers`` processes (in this one for 1).
+
+    At most two batches per worker are in flight, so memory stays flat however long the input.
+    """
     if workers <= 1:
-        _init_worker(*setup)
-        for batch in chunks(records, CHUNK):
-            yield _replay_chunk(batch)
+        initializer(*setup)
+        for batch in batches:
+            yield work(batch)
         return
-    with cf.ProcessPoolExecutor(workers, initializer=_init_worker, initargs=setup) as pool:
-        window: deque[cf.Future[Chunk]] = deque()
-        for batch in chunks(records, CHUNK):
-            window.append(pool.submit(_replay_chunk, batch))
+    with cf.ProcessPoolExecutor(workers, initializer=initializer, initargs=setup) as pool:
+        window: deque[cf.Future[T]] = deque()
+        for batch in batches:
+            window.append(pool.submit(work, batch))
             if len(window) >= 2 * workers:
                 yield window.popleft().result()
         while window:

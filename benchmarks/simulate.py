@@ -7,6 +7,11 @@ uses, and perturbed in the workers (the full ``order`` flow on both sides: basel
 candidate credit 1.1.0 + pricing 2.0.0), so nothing of N size is ever held. Prints wall
 time, orders/s, and the peak RSS of the parent and of the workers at checkpoints, to show
 memory stays flat as N grows. Target on the 2-core machine: 1,000,000 orders under 120 s.
+
+The peer, run first on the same orders through the same worker pool, is the replay's floor
+(``benchmarks/replay_floor.py``): parsing each order and pricing it twice by hand. The
+ratio says how far the engine is from the least any Python replay must do; its order
+totals are checked equal to the engine's on the first orders before anything is timed.
 """
 
 from __future__ import annotations
@@ -23,10 +28,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+EFFECTIVE_ON = dt.date(2026, 11, 24)
 sys.path.insert(0, str(ROOT))
 
 import simulate  # noqa: E402
+from benchmarks import replay_floor  # noqa: E402
 from engine import jsonio  # noqa: E402
+
+CHECKED = 2000  # orders whose totals the floor must match before it is timed
 
 
 def perturbed(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
@@ -48,6 +57,33 @@ def rounds(history: list[bytes], n: int) -> Iterator[tuple[int, bytes]]:
         yield k, history[j]
 
 
+def floor_chunk(records: list[tuple[int, bytes]]) -> int:
+    for k, line in records:
+        replay_floor.replay_order(line, k % 30, k % 3)
+    return len(records)
+
+
+def _no_setup() -> None:
+    pass
+
+
+def check_floor(history: list[bytes], baseline: simulate.Spec, candidate: simulate.Spec) -> int:
+    """The floor's order totals equal the engine's on the first orders of rounds 0 and 1 (else it does not do the work)."""
+    base = simulate.load_spec(baseline, EFFECTIVE_ON)
+    cand = simulate.load_spec(candidate, EFFECTIVE_ON)
+    compared = 0
+    for k, line in rounds(history[:CHECKED // 2], CHECKED):
+        _, as_of, value = perturbed((k, line))
+        a, b = simulate.decide_both(base, cand, "order", value, as_of)
+        if "order_total" in a and "order_total" in b:
+            totals = replay_floor.replay_order(line, k % 30, k % 3)
+            if totals != (a["order_total"], b["order_total"]):
+                raise SystemExit(f"the floor prices round {k} of order {value.get('order_id')} at {totals}, "
+                                 f"the engine at {(a['order_total'], b['order_total'])}")
+            compared += 1
+    return compared
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -56,6 +92,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-floor", action="store_true", help="time the engine only")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,11 +105,19 @@ def main() -> int:
     candidate = simulate.Spec(f"{packs}#credit@1.1.0,pricing@2.0.0", packs, {"credit": "1.1.0", "pricing": "2.0.0"})
     print(f"{len(history):,} historic orders; replaying {args.orders:,} against two versions with {args.workers} workers",
           flush=True)
+    floor_seconds = None
+    if not args.no_floor:
+        print(f"floor: order totals equal the engine's on {check_floor(history, baseline, candidate):,} orders", flush=True)
+        start = time.perf_counter()
+        done = sum(simulate.in_order(floor_chunk, simulate.chunks(rounds(history, args.orders), simulate.CHUNK),
+                                     args.workers, _no_setup, ()))
+        floor_seconds = time.perf_counter() - start
+        print(f"floor: {done:,} orders in {floor_seconds:.1f} s, {done / floor_seconds:,.0f} orders/s", flush=True)
     tally = simulate.Tally()
     start = time.perf_counter()
     checkpoints = [args.orders // 4, args.orders // 2, args.orders]
     worker_rss = 0.0
-    for chunk in simulate.replay(rounds(history, args.orders), baseline, candidate, dt.date(2026, 11, 24), "order",
+    for chunk in simulate.replay(rounds(history, args.orders), baseline, candidate, EFFECTIVE_ON, "order",
                                  args.workers, parse=perturbed):
         tally.merge(chunk.tally)
         worker_rss = max(worker_rss, chunk.peak_rss_mb)
@@ -83,8 +128,11 @@ def main() -> int:
                   f"peak RSS parent {rss_mb():.0f} MB, worker {worker_rss:.0f} MB",
                   flush=True)
     elapsed = time.perf_counter() - start
-    print(jsonio.dumps({"orders": tally.orders, "seconds": round(elapsed, 1), "orders_per_s": round(tally.orders / elapsed),
-                        "changed": tally.changed, "target_seconds_for_1m": 120}).decode())
+    result: dict[str, Any] = {"orders": tally.orders, "seconds": round(elapsed, 1), "orders_per_s": round(tally.orders / elapsed),
+                              "changed": tally.changed, "target_seconds_for_1m": 120}
+    if floor_seconds is not None:
+        result |= {"floor_seconds": round(floor_seconds, 1), "ratio_to_floor": round(elapsed / floor_seconds, 2)}
+    print(jsonio.dumps(result).decode())
     return 0
 
 
