@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from engine import jsonio
 from engine.compiled import CompiledPack, Decision
+from engine.demand import Wanted
 from engine.registry import PackSet, build_pack_set, with_backend
 from rules.errors import ArbiterError, MalformedRequest
 
@@ -102,19 +103,20 @@ class SharedSteps:
     """
 
     def __init__(self) -> None:
-        self.decisions: dict[str, list[tuple[dt.date, dict[str, Any], Decision]]] = {}
+        self.decisions: dict[tuple[str, Wanted], list[tuple[dt.date, dict[str, Any], Decision]]] = {}
         self.reused = 0
 
     def clear(self) -> None:
         self.decisions.clear()
 
-    def decide(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str]) -> Decision:
-        seen = self.decisions.setdefault(pack.digest, [])
+    def decide(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+               outputs: Wanted = None) -> Decision:
+        seen = self.decisions.setdefault((pack.digest, outputs), [])
         for seen_as_of, seen_values, decision in seen:
             if seen_as_of == as_of and _same_input(seen_values, values):
                 self.reused += 1
                 return decision
-        decision = pack.decide_step(values, as_of, trusted)
+        decision = pack.decide_step(values, as_of, trusted, outputs)
         seen.append((as_of, values, decision))
         return decision
 
@@ -155,11 +157,12 @@ class SpecPacks:
             return self.packs.get(name, version)
         return self.packs.get(name, None, self.effective_on)
 
-    def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str]) -> Decision:
+    def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+                    outputs: Wanted = None) -> Decision:
         if self.shared is None:
-            decision = pack.decide_step(values, as_of, trusted)
+            decision = pack.decide_step(values, as_of, trusted, outputs)
         else:
-            decision = self.shared.decide(pack, values, as_of, trusted)
+            decision = self.shared.decide(pack, values, as_of, trusted, outputs)
         self.steps_decided.append((pack.name, decision))
         return decision
 
@@ -304,26 +307,35 @@ def admit(pack: CompiledPack, value: Any) -> Admitted:
         return exc
 
 
-def outcome(pack: CompiledPack, admitted: Admitted, as_of: dt.date) -> dict[str, Any]:
+OUTCOME = ("order_total", "margin", "touchless", "hold_reasons", "credit_decision", "hold_code", "fulfilment")
+COMPARED = frozenset(("decision", *OUTCOME))  # the outputs a replay tallies and compares for every order
+
+
+def outcome(pack: CompiledPack, admitted: Admitted, as_of: dt.date, outputs: Wanted = None) -> dict[str, Any]:
     """What a side decided, in a stable, comparable shape."""
     try:
         if isinstance(admitted, ArbiterError):
             raise admitted
-        d = pack.evaluate(admitted, as_of)
+        d = pack.evaluate(admitted, as_of, outputs=outputs)
     except ArbiterError as exc:
         return {"decision": "error", "error": exc.code, "detail": exc.message, "matched": {}}
     out = d.output
     # the rows stay per table (a line-level table lists one row per line): they are named,
     # table:row, only where a report needs them, not for every order
     result: dict[str, Any] = {"decision": out.get("decision", "decided"), "matched": d.matched, "steps": d.steps}
-    for key in ("order_total", "margin", "touchless", "hold_reasons", "credit_decision", "hold_code", "fulfilment"):
+    for key in OUTCOME:
         if key in out:
             result[key] = out[key]
     return result
 
 
-def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Both sides' outcomes for one order; the same root version validates the order once."""
+def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: dt.date,
+                outputs: Wanted = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides' outcomes for one order; the same root version validates the order once.
+
+    With ``outputs=COMPARED`` the decisions leave out what the outcome does not read, so the
+    steps' outputs are complete only when deciding in full.
+    """
     a_pack, b_pack = base.get(name), cand.get(name)
     for side in (base, cand):
         side.steps_decided.clear()
@@ -331,7 +343,7 @@ def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: 
             side.shared.clear()
     a_input = admit(a_pack, value)
     b_input = a_input if b_pack.digest == a_pack.digest else admit(b_pack, value)
-    return outcome(a_pack, a_input, as_of), outcome(b_pack, b_input, as_of)
+    return outcome(a_pack, a_input, as_of, outputs), outcome(b_pack, b_input, as_of, outputs)
 
 
 def what_changed(a: dict[str, Any], b: dict[str, Any], base: SpecPacks, cand: SpecPacks) -> list[str]:
@@ -411,9 +423,10 @@ def _replay_chunk(records: list[Any]) -> Chunk:
             refused: dict[str, Any] = {"decision": "error", "error": getattr(exc, "code", "malformed"), "detail": str(exc), "matched": {}}
             tally.add(refused, refused)
             continue
-        a, b = decide_both(base, cand, name, value, as_of)
+        a, b = decide_both(base, cand, name, value, as_of, COMPARED)
         if tally.add(a, b):
-            changed = what_changed(a, b, base, cand)
+            # the changed orders, a few in a thousand, are decided again in full: every step's output is compared
+            changed = what_changed(*decide_both(base, cand, name, value, as_of), base, cand)
             tally.changed_outputs.update(changed)
             diff.append(diff_row(order_id, as_of, a, b, changed))
     return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -518,7 +531,8 @@ class Tally:
     exceptions: dict[str, int] = field(default_factory=lambda: {"baseline": 0, "candidate": 0})
     reasons: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
     errors: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
-    fired: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    # side -> table -> row -> how often it fired; rows are named table:row only for the report
+    fired: dict[str, dict[str, Counter[str]]] = field(default_factory=lambda: {"baseline": {}, "candidate": {}})
     change_rows: Counter[str] = field(default_factory=Counter)
     changed_outputs: Counter[str] = field(default_factory=Counter)  # output paths, root and step.field (what_changed)
     steps: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
@@ -531,8 +545,10 @@ class Tally:
         self.change_rows.update(other.change_rows)
         self.changed_outputs.update(other.changed_outputs)
         for side in ("baseline", "candidate"):
-            for name in ("mix", "reasons", "errors", "fired", "steps"):
+            for name in ("mix", "reasons", "errors", "steps"):
                 getattr(self, name)[side].update(getattr(other, name)[side])
+            for table, rows in other.fired[side].items():
+                self.fired[side].setdefault(table, Counter()).update(rows)
             for name in ("held_value", "revenue", "margin", "touchless", "exceptions"):
                 getattr(self, name)[side] += getattr(other, name)[side]
 
@@ -554,7 +570,15 @@ class Tally:
                 self.reasons[side].update(r["hold_reasons"])
             if decision == "error":
                 self.errors[side][r["error"]] += 1
-            self.fired[side].update(fired(r["matched"]))
+            counts = self.fired[side]
+            for table, ids in r["matched"].items():
+                rows = counts.get(table)
+                if rows is None:
+                    rows = counts[table] = Counter()
+                if len(ids) == 1:  # most tables fire one row an order; Counter.update costs several times more
+                    rows[ids[0]] += 1
+                else:
+                    rows.update(ids)
             for step, version in (r.get("steps") or {}).items():
                 self.steps[side][f"{step}@{version}"] += 1
         self.transitions[(a["decision"], b["decision"])] += 1
@@ -569,7 +593,7 @@ def summary(t: Tally, baseline: SpecPacks, candidate: SpecPacks, args: argparse.
     def rate(n: int) -> Decimal:
         return (Decimal(n) / t.orders * 100).quantize(Decimal("0.01"), ROUND_HALF_UP) if t.orders else Decimal(0)
 
-    never = {side: sorted(set(sp.all_rows(args.pack)) - set(t.fired[side]))
+    never = {side: sorted(set(sp.all_rows(args.pack)) - {f"{table}:{row}" for table, rows in t.fired[side].items() for row in rows})
              for side, sp in (("baseline", baseline), ("candidate", candidate))}
     return {
         "orders": t.orders,

@@ -17,6 +17,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from engine.demand import Wanted, kept_outputs
 from engine.runtime import QUANTIZE
 from rules import syntax as s
 from rules.ir import FieldDef, PackIR, SectionDef, Symbol, TableDef
@@ -26,8 +27,9 @@ _ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
 class Generator:
-    def __init__(self, pack: PackIR, *, traced: bool, delegate: bool = False) -> None:
+    def __init__(self, pack: PackIR, *, traced: bool, delegate: bool = False, outputs: Wanted = None) -> None:
         self.pack = pack
+        self.outputs = kept_outputs(pack, outputs)
         self.traced = traced
         self.delegate = delegate  # rows are matched by match(table, columns), e.g. in durable_rules
         self.lines: list[str] = []
@@ -330,10 +332,10 @@ class Generator:
                 self.emit(f"trace['derived'][{derive.symbol.name!r}] = r_{i}")
         for table in pack.tables:
             self.table(self.next_table(), table)
-        for i, f in enumerate(pack.outputs):
+        for i, f in enumerate(self.outputs):
             value = self.expr(f.value) if f.value is not None else self.name(f.source) if f.source is not None else "None"
             self.output(f, value, f"o{i}")
-        self.emit("out = {" + "".join(f"{f.name!r}: o{i}, " for i, f in enumerate(pack.outputs)) + "}")
+        self.emit("out = {" + "".join(f"{f.name!r}: o{i}, " for i, f in enumerate(self.outputs)) + "}")
         self.emit("return out, matched, reasons")
         params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else []) + (
             ["match"] if self.delegate else [])
@@ -612,7 +614,8 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
     return f"def invariants(inp, out, as_of):\n{index}    return ({body})\n", gen.constants
 
 
-def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False) -> tuple[str, dict[str, Any]]:
-    gen = Generator(pack, traced=traced, delegate=delegate)
+def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outputs: Wanted = None) -> tuple[str, dict[str, Any]]:
+    """The source of ``evaluate`` and its constants; ``outputs`` leaves out the others that cannot fail (see engine.demand)."""
+    gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs)
     source = gen.generate()
     return source, gen.constants

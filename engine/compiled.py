@@ -8,6 +8,8 @@ from typing import Any
 
 from engine import jsonio
 from engine.codegen import generate, generate_invariants
+from engine.demand import Wanted
+from engine.demand import step_outputs as demanded
 from engine.inputs import compile_validator
 from engine.runtime import NAMESPACE
 from rules.errors import DecisionError, InputError
@@ -99,6 +101,8 @@ class CompiledPack:
         self.validate = compile_validator(ir.inputs)
         self._step_validators: dict[frozenset[str], Callable[[Any], dict[str, Any]]] = {}
         self._trusted: dict[tuple[int, str], frozenset[str]] = {}  # flows: per (step, step digest)
+        self._partial: dict[frozenset[str], Evaluate] = {}  # by the outputs asked for
+        self._step_outputs: dict[frozenset[str], list[Wanted]] = {}  # flows: what each step must give
 
     @staticmethod
     def _load(source: str, constants: dict[str, Any], key: str) -> Any:
@@ -117,18 +121,31 @@ class CompiledPack:
         ir = self.ir
         return (ir.effective_from is None or ir.effective_from <= day) and (ir.effective_to is None or day < ir.effective_to)
 
-    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False) -> Decision:
-        """Decide for already validated ``values`` (see ``validate``)."""
-        if trace or self.ir.steps:
-            return self._evaluate_in_full(values, as_of, trace)
-        return Decision(self.name, self.version, self.digest, as_of, *self._plain(values, as_of))
+    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False, outputs: Wanted = None) -> Decision:
+        """Decide for already validated ``values`` (see ``validate``).
 
-    def _plain(self, values: dict[str, Any], as_of: dt.date) -> tuple[dict[str, Any], dict[str, list[str]], list[str]]:
+        ``outputs`` names the outputs the caller reads: the others may be left out where
+        computing them cannot fail (engine.demand), so the decision is otherwise the same.
+        """
+        if trace or self.ir.steps:
+            return self._evaluate_in_full(values, as_of, trace, outputs)
+        return Decision(self.name, self.version, self.digest, as_of, *self._plain(values, as_of, outputs))
+
+    def _plain(self, values: dict[str, Any], as_of: dt.date,
+               outputs: Wanted = None) -> tuple[dict[str, Any], dict[str, list[str]], list[str]]:
         """The hot path: a decision pack, no trace; output, matched rows and reasons."""
+        evaluate = self._evaluate if outputs is None else self._evaluate_for(outputs)
         try:
-            return self._evaluate(values, as_of)
+            return evaluate(values, as_of)
         except ArithmeticError as exc:
             raise DecisionError("arithmetic", f"arithmetic out of range: {type(exc).__name__}") from None
+
+    def _evaluate_for(self, outputs: frozenset[str]) -> Evaluate:
+        found = self._partial.get(outputs)
+        if found is None:
+            source, constants = generate(self.ir, outputs=outputs)
+            found = self._partial[outputs] = self._load(source, constants, self.key)
+        return found
 
     def decide_as_dict(self, raw: Any, as_of: dt.date) -> dict[str, Any]:
         """``decide(raw, as_of).as_dict()`` without building the Decision: the batch endpoint's loop."""
@@ -136,21 +153,24 @@ class CompiledPack:
             return self.decide(raw, as_of).as_dict()
         return decision_dict(self.name, self.version, self.digest, as_of, *self._plain(self.validate(raw), as_of))
 
-    def _evaluate_in_full(self, values: dict[str, Any], as_of: dt.date, trace: bool) -> Decision:
+    def _evaluate_in_full(self, values: dict[str, Any], as_of: dt.date, trace: bool, outputs: Wanted = None) -> Decision:
         log: dict[str, Any] | None = None
         extra: tuple[Any, ...] = ()
         steps: dict[str, str] | None = None
         step_matched: dict[str, list[str]] = {}
         step_reasons: list[str] = []
+        if trace:
+            outputs = None
         if self.ir.steps:
             steps = {}
-            extra = (self._step_runner(as_of, steps, step_matched, step_reasons),)
+            extra = (self._step_runner(as_of, steps, step_matched, step_reasons, outputs),)
         try:
             if trace:
                 log = {"derived": {}, "tables": {}}
                 output, matched, reasons = self._traced_function()(values, as_of, log, *extra)
             else:
-                output, matched, reasons = self._evaluate(values, as_of, *extra)
+                evaluate = self._evaluate if outputs is None else self._evaluate_for(outputs)
+                output, matched, reasons = evaluate(values, as_of, *extra)
         except ArithmeticError as exc:
             raise DecisionError("arithmetic", f"arithmetic out of range: {type(exc).__name__}") from None
         if steps is not None:
@@ -159,16 +179,21 @@ class CompiledPack:
         return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons, log, steps)
 
     def _step_runner(self, as_of: dt.date, steps: dict[str, str], matched: dict[str, list[str]],
-                     reasons: list[str]) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
+                     reasons: list[str], outputs: Wanted) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
         if self.pack_set is None:
             raise DecisionError("flow-unbound", f"flow {self.key} is not served from a pack set")
         pack_set = self.pack_set
+        if outputs is None:
+            step_outputs: list[Wanted] = [None] * len(self.ir.steps)
+        else:
+            found = self._step_outputs.get(outputs)
+            step_outputs = found if found is not None else self._step_outputs.setdefault(outputs, demanded(self.ir, outputs))
 
         def run_step(index: int, values: dict[str, Any]) -> dict[str, Any]:
             step = self.ir.steps[index]
             pack = pack_set.get(step.pack, step.version, as_of)
             try:
-                decision = pack_set.decide_step(pack, values, as_of, self.trusted_step_inputs(index, pack))
+                decision = pack_set.decide_step(pack, values, as_of, self.trusted_step_inputs(index, pack), step_outputs[index])
             except InputError as exc:
                 raise DecisionError("step-input", f"step {step.id!r} gave {pack.key} an invalid input: {exc.message}") from None
             except DecisionError as exc:
@@ -182,7 +207,8 @@ class CompiledPack:
 
         return run_step
 
-    def decide_step(self, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str] = frozenset()) -> Decision:
+    def decide_step(self, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str] = frozenset(),
+                    outputs: Wanted = None) -> Decision:
         """Decide as a flow's step: ``values`` come from a validated flow input and may carry more fields.
 
         ``trusted`` fields were validated by the flow against a schema that covers the step's,
@@ -192,7 +218,7 @@ class CompiledPack:
         if validate is None:
             validate = self._step_validators[trusted] = compile_validator(
                 [f for f in self.ir.inputs if f.name not in trusted], strict=False, passthrough=trusted)
-        return self.evaluate(validate(values), as_of)
+        return self.evaluate(validate(values), as_of, outputs=outputs)
 
     def trusted_step_inputs(self, index: int, step_pack: CompiledPack) -> frozenset[str]:
         """The inputs of step ``index`` that this flow reads, unchanged, from an input whose declaration covers the step's."""

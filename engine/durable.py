@@ -36,6 +36,7 @@ from typing import Any
 
 from engine.codegen import generate
 from engine.compiled import CompiledPack, Decision
+from engine.demand import Wanted
 from engine.runtime import NAMESPACE
 from rules import syntax as s
 from rules.errors import ArbiterError, DecisionError
@@ -312,10 +313,10 @@ class DurablePack(CompiledPack):
 
         self._evaluate = lambda values, as_of: delegated(values, as_of, match)
 
-    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False) -> Decision:
+    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False, outputs: Wanted = None) -> Decision:
         if trace:
             return self.native.evaluate(values, as_of, trace=True)
-        return super().evaluate(values, as_of)
+        return super().evaluate(values, as_of)  # every output: its tables are matched by durable_rules, not generated
 
 
 def durable(pack: CompiledPack) -> DurablePack:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.compiled import CompiledPack, Decision
+from engine.demand import Wanted
 from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion, ordered
 from rules.ir import PackIR
 from rules.load import LoadResult, is_flow, load_pack, pack_files
@@ -39,9 +40,10 @@ class PackSet:
         for name in self.names():
             yield from self.packs[name]
 
-    def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str]) -> Decision:
+    def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+                    outputs: Wanted = None) -> Decision:
         """How a flow served from this set runs one step (a replay may share steps between two sets)."""
-        return pack.decide_step(values, as_of, trusted)
+        return pack.decide_step(values, as_of, trusted, outputs)
 
     def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
         """The pinned ``version``, else the newest version effective on ``as_of``."""

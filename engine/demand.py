@@ -1,0 +1,55 @@
+"""Which outputs an evaluation may leave out, and so which outputs of its steps a flow reads.
+
+A replay compares a handful of outputs per order; building the rest (every priced line, the
+allocation plan) is a fifth of its time. An output may be left out only when computing it
+cannot fail: it reads values (names, fields, literals), is never null where it is required,
+and is not rounded (a rounding can raise). So an evaluation that leaves outputs out raises
+exactly when the full one does, with the same error, and agrees on every output it keeps.
+"""
+
+from __future__ import annotations
+
+from rules import syntax as s
+from rules.ir import FieldDef, PackIR
+
+Wanted = frozenset[str] | None  # None: every output
+
+
+def can_leave_out(f: FieldDef) -> bool:
+    if f.value is None:
+        return False  # set by a table: free to keep, and the table runs anyway
+    if f.value.type.nullable and not f.spec.optional:
+        return False  # the required-output check can fail
+    if f.spec.type in ("money", "decimal", "integer"):
+        return False  # rounded or converted
+    return all(isinstance(n, (s.Name, s.Member, s.Literal)) for n in s.walk(f.value))
+
+
+def kept_outputs(pack: PackIR, wanted: Wanted) -> list[FieldDef]:
+    """The outputs an evaluation for ``wanted`` computes, in declaration order."""
+    if wanted is None:
+        return list(pack.outputs)
+    return [f for f in pack.outputs if f.name in wanted or not can_leave_out(f)]
+
+
+def step_outputs(pack: PackIR, wanted: Wanted) -> list[Wanted]:
+    """For each step of a flow, the outputs the flow reads of it when it computes ``kept_outputs``."""
+    if wanted is None:
+        return [None] * len(pack.steps)
+    roots: list[s.Node] = [f.value for f in kept_outputs(pack, wanted) if f.value is not None]
+    for step in pack.steps:
+        roots += [*step.inputs.values(), *([step.when] if step.when is not None else [])]
+    roots += [d.expr for d in [*pack.derives, *pack.rollups]]
+    for section in pack.sections:
+        roots += [section.over, *(d.expr for d in [*section.derives, *section.after])]
+    for table in pack.all_tables:
+        roots += [c.expr for c in table.columns] + [n for row in table.rows for n in [*row.tests, *row.outputs]]
+        roots += table.default or []
+    nodes = [n for root in roots for n in s.walk(root)]
+    read: list[Wanted] = []
+    for step in pack.steps:
+        fields = {n.name for n in nodes if isinstance(n, s.Member) and isinstance(n.target, s.Name) and n.target.symbol is step.symbol}
+        targets = {id(n.target) for n in nodes if isinstance(n, s.Member)}
+        whole = any(isinstance(n, s.Name) and n.symbol is step.symbol and id(n) not in targets for n in nodes)
+        read.append(None if whole else frozenset(fields))
+    return read
