@@ -18,6 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.demand import Wanted, kept_outputs
+from engine.fusion import Fused, SectionPlan, loop_invariant
+from engine.fusion import plan as plan_loops
 from engine.runtime import QUANTIZE
 from rules import syntax as s
 from rules.ir import FieldDef, PackIR, SectionDef, Symbol, TableDef
@@ -27,9 +29,13 @@ _ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
 class Generator:
-    def __init__(self, pack: PackIR, *, traced: bool, delegate: bool = False, outputs: Wanted = None) -> None:
+    def __init__(self, pack: PackIR, *, traced: bool, delegate: bool = False, outputs: Wanted = None, fuse: bool = True) -> None:
         self.pack = pack
         self.outputs = kept_outputs(pack, outputs)
+        self.fuse = fuse
+        self.loops = plan_loops(pack, self.outputs) if fuse else {k: SectionPlan((), True) for k in range(len(pack.sections))}
+        self.element_fields: dict[int, tuple[str, dict[str, str]]] = {}  # scope -> (element, kept value vars): fused rollups
+        self.row_lists: dict[int, str] = {}  # a line-level table -> the local list of the rows it matched
         self.traced = traced
         self.delegate = delegate  # rows are matched by match(table, columns), e.g. in durable_rules
         self.lines: list[str] = []
@@ -69,6 +75,10 @@ class Generator:
             assert self.column_var is not None
             return self.column_var
         if isinstance(node, s.Member):
+            if isinstance(node.target, s.Name) and node.target.symbol.kind == "item":
+                fused = self.field(node.target.symbol.scope, node.name)
+                if fused is not None:
+                    return fused
             target = self.expr(node.target)
             if node.target.type.nullable:
                 return f"member({target}, {node.name!r})"
@@ -115,8 +125,16 @@ class Generator:
         if symbol.kind == "item":
             return f"_it{symbol.scope}"
         if symbol.kind == "item_field":
-            return f"_it{symbol.scope}[{symbol.name!r}]"
+            return self.field(symbol.scope, symbol.name) or f"_it{symbol.scope}[{symbol.name!r}]"
         return self.names[id(symbol)]
+
+    def field(self, scope: int, name: str) -> str | None:
+        """Inside a loop computing a rollup, a field of the record it would have built: its local, or the element's."""
+        found = self.element_fields.get(scope)
+        if found is None:
+            return None
+        element, kept = found
+        return kept.get(name) or f"{element}[{name!r}]"
 
     def binary(self, node: s.Binary) -> str:
         lt, rt = node.left.type, node.right.type
@@ -251,6 +269,20 @@ class Generator:
                 return f"sum_by(_ix, {source}, {key_field!r}, {amount_field!r}, {exact}).get({self.expr(key_side)}, 0)"
         return None
 
+    def collected(self, f: Fused) -> str:
+        """A fused rollup: the aggregation ``aggregate`` would apply, over the values its loop collected."""
+        if f.function == "count":
+            return f"_n{f.rollup}"
+        assert f.body is not None
+        values, body_type = f"_f{f.rollup}", f.body.type
+        if f.function == "sum":
+            if not body_type.nullable:
+                return f"sum({values})" if body_type.numeric == "integer" else f"exact_sum({values})"
+            return f"agg_sum({values})"
+        if f.function in ("min", "max"):
+            return f"agg_{f.function}({values})"
+        return f"{f.function}(_c is True for _c in {values})"
+
     def aggregate(self, fn: str, generator: str, body_type: Type | None) -> str:
         if fn == "sum":
             if body_type is not None and not body_type.nullable:
@@ -325,9 +357,10 @@ class Generator:
             self.emit(f"s{i} = {call}")
         for k, section in enumerate(pack.sections):
             self.section(k, section)
+        fused = {f.rollup: f for loop in self.loops.values() for f in loop.fused}
         for i, derive in enumerate(pack.rollups):
             self.bind(derive.symbol, f"r_{i}")
-            self.emit(f"r_{i} = {self.expr(derive.expr)}")
+            self.emit(f"r_{i} = {self.collected(fused[i]) if i in fused else self.expr(derive.expr)}")
             if self.traced:
                 self.emit(f"trace['derived'][{derive.symbol.name!r}] = r_{i}")
         for table in pack.tables:
@@ -352,22 +385,44 @@ class Generator:
         if section.over.type.nullable:
             source = f"({source} or ())"
         var = f"_it{section.scope}"
-        for table in section.tables:
-            self.emit(f"matched[{table.id!r}] = []")
-        self.emit(f"sec{k} = []")
+        loop = self.loops[k]
+        for j, table in enumerate(section.tables):
+            # a local per table: one append per element, not a dict lookup and an append
+            self.row_lists[id(table)] = f"_hits{k}_{j}"
+            self.emit(f"matched[{table.id!r}] = _hits{k}_{j} = []")
+        if loop.builds_list:
+            self.emit(f"sec{k} = []")
+        for f in loop.fused:
+            self.emit(f"_n{f.rollup} = 0" if f.function == "count" else f"_f{f.rollup} = []")
+        hoisted = loop_invariant(self.pack, section) if self.fuse else []
+        for i in hoisted:  # the same for every element, and it cannot fail: computed once
+            self.bind(section.derives[i].symbol, f"e{k}_{i}")
+            self.emit(f"e{k}_{i} = {self.expr(section.derives[i].expr)}")
         self.emit(f"for {var} in {source}:")
         self.indent += 1
         self.per_element = True
         for i, derive in enumerate(section.derives):
             self.bind(derive.symbol, f"e{k}_{i}")
-            self.emit(f"e{k}_{i} = {self.expr(derive.expr)}")
+            if i not in hoisted:
+                self.emit(f"e{k}_{i} = {self.expr(derive.expr)}")
         for table in section.tables:
             self.table(self.next_table(), table)
         for i, derive in enumerate(section.after):
             self.bind(derive.symbol, f"a{k}_{i}")
             self.emit(f"a{k}_{i} = {self.expr(derive.expr)}")
         kept = "".join(f"{symbol.name!r}: {self.name(symbol)}, " for symbol in section.keep)
-        self.emit(f"sec{k}.append({{**{var}, {kept}}})")
+        if loop.builds_list:
+            self.emit(f"sec{k}.append({{**{var}, {kept}}})")
+        for f in loop.fused:
+            self.element_fields[f.scope] = (var, {symbol.name: self.name(symbol) for symbol in section.keep})
+            if f.body is None:
+                self.emit(f"_n{f.rollup} += 1")
+            elif f.function == "count":
+                self.emit(f"if ({self.expr(f.body)}) is True:")
+                self.emit(f"    _n{f.rollup} += 1")
+            else:
+                self.emit(f"_f{f.rollup}.append({self.expr(f.body)})")
+            del self.element_fields[f.scope]
         self.per_element = False
         self.indent -= 1
         self.bind(section.result, f"sec{k}")
@@ -401,7 +456,8 @@ class Generator:
     def table(self, t: int, table: TableDef) -> None:
         columns = []
         for k, column in enumerate(table.columns):
-            if isinstance(column.expr, s.Name):  # a plain name needs no copy
+            # a plain name needs no copy; an element's field does, or every row reads it from the element again
+            if isinstance(column.expr, s.Name) and column.expr.symbol.kind != "item_field":
                 columns.append((self.expr(column.expr), column.expr.type))
                 continue
             var = f"c{t}_{k}"
@@ -461,7 +517,7 @@ class Generator:
             if table.result is not None:
                 self.emit(f"hit{t} = {i}")
             if self.per_element:
-                self.emit(f"matched[{table.id!r}].append({table.rows[i].id!r})")
+                self.emit(f"{self.row_lists[id(table)]}.append({table.rows[i].id!r})")
             else:
                 self.emit(f"matched[{table.id!r}] = [{table.rows[i].id!r}]")
             if table.rows[i].reason is not None:
@@ -541,7 +597,7 @@ class Generator:
                 else:
                     self.emit(f"{var} = {values}")
         if self.per_element:
-            self.emit(f"matched[{tid}].extend({ids}[i] for i in {h})")
+            self.emit(f"{self.row_lists[id(table)]}.extend({ids}[i] for i in {h})")
         else:
             self.emit(f"matched[{tid}] = [{ids}[i] for i in {h}]")
 
@@ -614,8 +670,14 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
     return f"def invariants(inp, out, as_of):\n{index}    return ({body})\n", gen.constants
 
 
-def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outputs: Wanted = None) -> tuple[str, dict[str, Any]]:
-    """The source of ``evaluate`` and its constants; ``outputs`` leaves out the others that cannot fail (see engine.demand)."""
-    gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs)
+def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outputs: Wanted = None,
+             fuse: bool = True) -> tuple[str, dict[str, Any]]:
+    """The source of ``evaluate`` and its constants.
+
+    ``outputs`` leaves out the other outputs that cannot fail (engine.demand); ``fuse=False``
+    computes every per-element value per element and reads every rollup back from its list
+    (engine.fusion): the longhand the tests compare with.
+    """
+    gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
     source = gen.generate()
     return source, gen.constants

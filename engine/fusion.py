@@ -1,0 +1,128 @@
+"""What a for_each loop can do once or as it goes: its invariant values, its rollups, whether it needs its list.
+
+``subtotal: sum(priced_lines as l, l.line_total)`` read back from the list of line records
+costs a pass and a dict read per line; the loop already holds each line's total in a local.
+A rollup is fused when it aggregates a section's result (sum, min, max, count, any, all) with
+a body that reads the element's fields and values known before the loop, and cannot fail:
+the generated code then collects the body's values in the loop and applies the same
+aggregation to them, so the values, their order and the result are the same, and no error
+moves. A section whose result nothing else reads builds no list of records (its tables still run).
+
+A per-element derived value that reads nothing of the element (a price group's discount)
+and cannot fail is computed once before the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rules import syntax as s
+from rules.ir import FieldDef, PackIR, SectionDef
+
+_AGGREGATIONS = frozenset({"sum", "min", "max", "count", "any", "all"})
+_OUTER_KINDS = frozenset({"input", "as_of", "enum_literal", "step"})
+_SAFE_NODES = (s.Name, s.Member, s.Literal, s.Unary, s.Binary, s.Conditional)
+_LOGIC = frozenset({"=", "!=", "<", "<=", ">", ">=", "and", "or"})
+
+
+@dataclass(frozen=True)
+class Fused:
+    rollup: int  # index into pack.rollups
+    function: str
+    body: s.Node | None  # None: count(section)
+    scope: int  # the scope the body reads the element by
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    fused: tuple[Fused, ...]
+    builds_list: bool
+
+
+def plan(pack: PackIR, outputs: list[FieldDef]) -> dict[int, SectionPlan]:
+    """Per section index, the rollups its loop computes and whether it still builds its list.
+
+    ``outputs`` are the outputs the evaluation computes (engine.demand.kept_outputs).
+    """
+    by_result = {id(section.result): k for k, section in enumerate(pack.sections)}
+    before_loops = {id(d.symbol) for d in pack.derives}
+    fused: dict[int, list[Fused]] = {}
+    for i, rollup in enumerate(pack.rollups):
+        found = _fusable(rollup.expr, by_result, before_loops)
+        if found is not None:
+            k, function, body, scope = found
+            fused.setdefault(k, []).append(Fused(i, function, body, scope))
+    fused_rollups = {f.rollup for group in fused.values() for f in group}
+    roots: list[s.Node] = [r.expr for i, r in enumerate(pack.rollups) if i not in fused_rollups]
+    roots += [f.value for f in outputs if f.value is not None]
+    for section in pack.sections:
+        roots += [section.over, *(d.expr for d in [*section.derives, *section.after])]
+    for table in pack.all_tables:
+        roots += [c.expr for c in table.columns] + [n for row in table.rows for n in [*row.tests, *row.outputs]]
+        roots += table.default or []
+    for step in pack.steps:
+        roots += [*step.inputs.values(), *([step.when] if step.when is not None else [])]
+    read = {id(n.symbol) for root in roots for n in s.walk(root) if isinstance(n, s.Name)}
+    read |= {id(f.source) for f in outputs if f.source is not None}
+    return {k: SectionPlan(tuple(fused.get(k, ())), id(section.result) in read) for k, section in enumerate(pack.sections)}
+
+
+def _fusable(node: s.Node, by_result: dict[int, int], before_loops: set[int]) -> tuple[int, str, s.Node | None, int] | None:
+    if not (isinstance(node, s.Call) and isinstance(node.resolved, tuple) and node.resolved[0] in _AGGREGATIONS):
+        return None
+    function, scope = node.resolved
+    source = node.args[0]
+    if not (isinstance(source, s.Name) and source.symbol is not None and id(source.symbol) in by_result):
+        return None
+    k = by_result[id(source.symbol)]
+    if len(node.args) == 1:
+        return (k, function, None, scope) if function == "count" else None
+    body = node.args[1]
+    if function == "sum" and isinstance(body, s.Conditional):
+        return None  # sum(xs as x, if c then v else 0) adds only where c holds; keep that path
+    nodes = s.walk(body)
+    if not all(isinstance(n, _SAFE_NODES) for n in nodes):
+        return None
+    if any(isinstance(n, s.Binary) and n.op == "/" for n in nodes):
+        return None
+    targets = {id(n.target) for n in nodes if isinstance(n, s.Member)}
+    for n in nodes:
+        if not isinstance(n, s.Name) or n.symbol is None:
+            continue
+        kind = n.symbol.kind
+        if kind == "item":
+            if n.symbol.scope != scope or id(n) not in targets:
+                return None  # the whole element, or another list's: it needs the records
+        elif kind == "item_field":
+            if n.symbol.scope != scope:
+                return None
+        elif kind == "derive":
+            if id(n.symbol) not in before_loops:
+                return None  # another rollup, or a value computed after the loops
+        elif kind not in _OUTER_KINDS:
+            return None
+    return k, function, body, scope
+
+
+def loop_invariant(pack: PackIR, section: SectionDef) -> list[int]:
+    """The section's derived values that read nothing of the element and cannot fail, by index."""
+    hoisted: list[int] = []
+    known = {id(d.symbol) for d in pack.derives}
+    for i, derive in enumerate(section.derives):
+        nodes = s.walk(derive.expr)
+        if all(_invariant(n, known) for n in nodes):
+            hoisted.append(i)
+            known.add(id(derive.symbol))
+    return hoisted
+
+
+def _invariant(node: s.Node, known: set[int]) -> bool:
+    if isinstance(node, s.Name):
+        symbol = node.symbol
+        if symbol is None:
+            return True  # the data table a lookup names
+        return symbol.kind in _OUTER_KINDS or (symbol.kind == "derive" and id(symbol) in known)
+    if isinstance(node, s.Call):
+        resolved = node.resolved
+        return (isinstance(resolved, tuple) and resolved[0] == "lookup") or node.function == "coalesce"
+    return isinstance(node, (s.Literal, s.Member)) or (isinstance(node, s.Binary) and node.op in _LOGIC)
