@@ -535,7 +535,8 @@ class Tally:
     fired: dict[str, dict[str, Counter[str]]] = field(default_factory=lambda: {"baseline": {}, "candidate": {}})
     change_rows: Counter[str] = field(default_factory=Counter)
     changed_outputs: Counter[str] = field(default_factory=Counter)  # output paths, root and step.field (what_changed)
-    steps: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    # side -> the step versions an order ran (one tuple of (step, version) an order) -> orders
+    steps: dict[str, Counter[tuple[tuple[str, str], ...]]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
 
     def merge(self, other: Tally) -> None:
         """Add another run's counts: merged in input order, chunk by chunk, the result equals one tally of all."""
@@ -552,6 +553,14 @@ class Tally:
             for name in ("held_value", "revenue", "margin", "touchless", "exceptions"):
                 getattr(self, name)[side] += getattr(other, name)[side]
 
+    def versions(self, side: str) -> dict[str, int]:
+        """How many orders ran each step@version on ``side``."""
+        counts: Counter[str] = Counter()
+        for steps, n in self.steps[side].items():
+            for step, version in steps:
+                counts[f"{step}@{version}"] += n
+        return dict(sorted(counts.items()))
+
     def add(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
         self.orders += 1
         for side, r in (("baseline", a), ("candidate", b)):
@@ -567,7 +576,9 @@ class Tally:
                 self.touchless[side] += 1
             if r.get("hold_reasons"):
                 self.exceptions[side] += 1
-                self.reasons[side].update(r["hold_reasons"])
+                reasons = self.reasons[side]
+                for reason in r["hold_reasons"]:
+                    reasons[reason] += 1
             if decision == "error":
                 self.errors[side][r["error"]] += 1
             counts = self.fired[side]
@@ -579,8 +590,9 @@ class Tally:
                     rows[ids[0]] += 1
                 else:
                     rows.update(ids)
-            for step, version in (r.get("steps") or {}).items():
-                self.steps[side][f"{step}@{version}"] += 1
+            steps = r.get("steps")
+            if steps:  # counted as the whole set of versions: one count an order, named at the end
+                self.steps[side][tuple(steps.items())] += 1
         self.transitions[(a["decision"], b["decision"])] += 1
         changed = a["matched"] != b["matched"] or jsonio.dumps(decided(a)) != jsonio.dumps(decided(b))
         if changed:
@@ -600,8 +612,8 @@ def summary(t: Tally, baseline: SpecPacks, candidate: SpecPacks, args: argparse.
         "changed": t.changed,
         "changed_pct": rate(t.changed),
         "pack": args.pack,
-        "baseline": {"spec": args.baseline, "versions": dict(sorted(t.steps["baseline"].items()))},
-        "candidate": {"spec": args.candidate, "versions": dict(sorted(t.steps["candidate"].items()))},
+        "baseline": {"spec": args.baseline, "versions": t.versions("baseline")},
+        "candidate": {"spec": args.candidate, "versions": t.versions("candidate")},
         "effective_on": baseline.effective_on,
         "decision_mix": {side: dict(sorted(t.mix[side].items())) for side in ("baseline", "candidate")},
         "transitions": {f"{a}->{b}": n for (a, b), n in sorted(t.transitions.items())},

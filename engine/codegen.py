@@ -46,7 +46,7 @@ class Generator:
         self.column_var: str | None = None
         self.table_count = 0
         self.per_element = False  # inside a for_each loop: tables append their matches
-        self.indexed = False  # a keyed sum needs the per-evaluation index cache ``_ix``
+        self.index_caches = 0  # keyed sums: each has a per-evaluation cache ``_ix<n>`` of totals by list
 
     # Plumbing.
 
@@ -220,14 +220,21 @@ class Generator:
             if fn == "sum" and _zero_else(body):
                 # sum(xs as x, if c then v else 0) adds v where c holds: filter, do not add zeros
                 assert isinstance(body, s.Conditional)
-                keyed = self.keyed_sum(source, scope, body)
+                # a list read by name can be looked up by its id before any call; anything else is built anew
+                named = isinstance(args[0], (s.Name, s.Member)) and not args[0].type.nullable
+                keyed = self.keyed_sum(source, scope, body, named)
                 if keyed is not None:
                     return keyed
                 cond = self.expr(body.condition)
                 if body.condition.type.nullable:
                     cond = f"({cond}) is True"
                 return self.aggregate(fn, f"{self.expr(body.then)} for {var} in {source} if {cond}", body.then.type)
-            return self.aggregate(fn, f"{self.expr(body)} for {var} in {source}", body.type)
+            value, loop = self.expr(body), f"for {var} in {source}"
+            if fn == "count":  # one comprehension, not a generator feeding another
+                return f"len([1 {loop} if ({value}) is True])"
+            if fn in ("any", "all"):
+                return f"{fn}(({value}) is True {loop})"
+            return self.aggregate(fn, f"{value} {loop}", body.type)
         fn = node.function
         rendered = [self.expr(a) for a in args]
         if fn in ("min", "max", "sum", "count", "any", "all") and args[0].type.kind == "list":
@@ -250,11 +257,12 @@ class Generator:
             return f"f_{fn}({rendered[0]})"
         return f"{fn}({', '.join(rendered)})"
 
-    def keyed_sum(self, source: str, scope: int, body: s.Conditional) -> str | None:
+    def keyed_sum(self, source: str, scope: int, body: s.Conditional, named: bool) -> str | None:
         """sum(xs as x, if x.key = k then x.amount else 0), k not about x: a hash lookup, not a scan.
 
         The stock of one SKU in one warehouse, asked for every order line: the totals per key
-        are built once per list and evaluation (``_ix``), then each line is one dict lookup.
+        are built once per list and evaluation (``_ix<n>``, one per sum, by the list's id), then
+        each line is one dict lookup; the call is made only on a list's first use.
         Python's ``==`` and dict lookup agree on the key types allowed here, null included.
         """
         cond, amount = body.condition, body.then
@@ -265,8 +273,13 @@ class Generator:
             key_field = _item_field(item_side, scope)
             if key_field is not None and item_side.type.kind in _HASHABLE and not _mentions(key_side, scope):
                 exact = amount.type.numeric != "integer"
-                self.indexed = True
-                return f"sum_by(_ix, {source}, {key_field!r}, {amount_field!r}, {exact}).get({self.expr(key_side)}, 0)"
+                cache = f"_ix{self.index_caches}"
+                self.index_caches += 1
+                totals = f"sum_by({cache}, {source}, {key_field!r}, {amount_field!r}, {exact})"
+                if named:
+                    totals = f"({cache}.get(id({source})) or {totals})"
+                totals += "[1]"
+                return f"{totals}.get({self.expr(key_side)}, 0)"
         return None
 
     def collected(self, f: Fused) -> str:
@@ -292,11 +305,9 @@ class Generator:
         if fn in ("min", "max"):
             return f"agg_{fn}({generator})"
         if fn == "count":
-            if body_type is None:
-                return f"len([{generator}])"
-            return f"len([1 for _c in ({generator}) if _c is True])"
+            return f"len([{generator}])"
         if fn == "any":
-            return f"(True in ({generator}))" if body_type is None else f"any(_c is True for _c in ({generator}))"
+            return f"(True in ({generator}))"
         return f"all(_c is True for _c in ({generator}))"
 
     # Unary tests.
@@ -372,8 +383,11 @@ class Generator:
         self.emit("return out, matched, reasons")
         params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else []) + (
             ["match"] if self.delegate else [])
-        header = f"def evaluate({', '.join(params)}):\n" + ("    _ix = {}\n" if self.indexed else "")
+        header = f"def evaluate({', '.join(params)}):\n" + self.index_header()
         return header + "\n".join(self.lines) + "\n"
+
+    def index_header(self) -> str:
+        return "".join(f"    _ix{n} = {{}}\n" for n in range(self.index_caches))
 
     def next_table(self) -> int:
         self.table_count += 1
@@ -666,7 +680,7 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
             if isinstance(node, s.Name) and node.symbol is not None and node.symbol.kind == "output":
                 gen.bind(node.symbol, f"out[{node.symbol.name!r}]")
     body = "".join(f"{gen.expr(inv.expr)}, " for inv in pack.invariants)
-    index = "    _ix = {}\n" if gen.indexed else ""
+    index = gen.index_header()
     return f"def invariants(inp, out, as_of):\n{index}    return ({body})\n", gen.constants
 
 

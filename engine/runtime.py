@@ -148,12 +148,11 @@ def exact_sum(values: list[Any]) -> Any:
         return sum(values)
 
 
-def sum_by(cache: dict[Any, Any], items: Any, key: str, amount: str, exact: bool) -> dict[Any, Any]:
-    """Totals of ``amount`` per ``key`` over ``items``, built once per list within one evaluation."""
-    slot = (id(items), key, amount)
-    hit = cache.get(slot)
-    if hit is not None:
-        return hit[1]  # type: ignore[no-any-return]
+def sum_by(cache: dict[int, Any], items: Any, key: str, amount: str, exact: bool) -> tuple[Any, dict[Any, Any]]:
+    """(items, totals of ``amount`` per ``key`` over ``items``), cached by the list's id for one evaluation.
+
+    The cached pair holds the list, so its id cannot be reused by another list while cached.
+    """
     totals: dict[Any, Any] = {}
     if exact:
         with localcontext(CTX):
@@ -164,8 +163,8 @@ def sum_by(cache: dict[Any, Any], items: Any, key: str, amount: str, exact: bool
         for item in items:
             k = item[key]
             totals[k] = totals.get(k, 0) + item[amount]
-    cache[slot] = (items, totals)  # holding the list keeps its id from being reused while cached
-    return totals
+    found = cache[id(items)] = (items, totals)
+    return found
 
 
 def agg_min(values: Iterable[Any]) -> Any:
@@ -377,6 +376,7 @@ def any_agree(table: str, outputs: list[Any]) -> Any:
 NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
     "len": len, "sum": sum, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "next": next, "tuple": tuple, "list": list,
+    "id": id,
     "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide,
     "n_add": n_add, "n_sub": n_sub, "n_mul": n_mul, "n_div": n_div, "n_neg": n_neg,
     "i_add": i_add, "i_sub": i_sub, "i_mul": i_mul,
