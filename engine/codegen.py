@@ -18,11 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 from engine.demand import Wanted, kept_outputs
-from engine.fusion import Fused, SectionPlan, loop_invariant
+from engine.fusion import Fused, SectionPlan, deferred, loop_invariant
 from engine.fusion import plan as plan_loops
 from engine.runtime import QUANTIZE
 from rules import syntax as s
-from rules.ir import FieldDef, PackIR, SectionDef, Symbol, TableDef
+from rules.ir import DeriveDef, FieldDef, PackIR, SectionDef, Symbol, TableDef
 from rules.types import Type
 
 _ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
@@ -36,6 +36,7 @@ class Generator:
         self.loops = plan_loops(pack, self.outputs) if fuse else {k: SectionPlan((), True) for k in range(len(pack.sections))}
         self.element_fields: dict[int, tuple[str, dict[str, str]]] = {}  # scope -> (element, kept value vars): fused rollups
         self.row_lists: dict[int, str] = {}  # a line-level table -> the local list of the rows it matched
+        self.deferred_rows: dict[int, dict[int, list[tuple[str, DeriveDef]]]] = {}  # table -> row -> values computed there
         self.traced = traced
         self.delegate = delegate  # rows are matched by match(table, columns), e.g. in durable_rules
         self.lines: list[str] = []
@@ -412,12 +413,16 @@ class Generator:
         for i in hoisted:  # the same for every element, and it cannot fail: computed once
             self.bind(section.derives[i].symbol, f"e{k}_{i}")
             self.emit(f"e{k}_{i} = {self.expr(section.derives[i].expr)}")
+        later, moved = deferred(section, hoisted) if self.fuse and not self.delegate else ({}, set())
+        for t, rows in later.items():
+            self.deferred_rows[id(section.tables[t])] = {
+                row: [(f"e{k}_{i}", section.derives[i]) for i in group] for row, group in rows.items()}
         self.emit(f"for {var} in {source}:")
         self.indent += 1
         self.per_element = True
         for i, derive in enumerate(section.derives):
             self.bind(derive.symbol, f"e{k}_{i}")
-            if i not in hoisted:
+            if i not in hoisted and i not in moved:
                 self.emit(f"e{k}_{i} = {self.expr(derive.expr)}")
         for table in section.tables:
             self.table(self.next_table(), table)
@@ -517,9 +522,19 @@ class Generator:
                 self.emit(f"{var} = None")
 
     def _first(self, t: int, table: TableDef, conditions: list[str], out_vars: list[str]) -> None:
+        pending = self.deferred_rows.get(id(table), {})
+        nested = 0
         for i, cond in enumerate(conditions):
             keyword = "if" if i == 0 else "elif"
-            if cond == "True" and i > 0:
+            if i in pending:  # values only this row and later ones read: computed once the rows before missed
+                if i > 0:
+                    self.emit("else:")
+                    self.indent += 1
+                    nested += 1
+                    keyword = "if"
+                for var, derive in pending[i]:
+                    self.emit(f"{var} = {self.expr(derive.expr)}")
+            if cond == "True" and keyword == "elif":
                 self.emit("else:")
             elif cond == "True":
                 self.emit("if True:")
@@ -548,6 +563,7 @@ class Generator:
             if not self.per_element:
                 self.emit(f"matched[{table.id!r}] = []")
             self.indent -= 1
+        self.indent -= nested
 
     def _multi(self, t: int, table: TableDef, conditions: list[str] | None, out_vars: list[str], ids: str) -> None:
         h = f"h{t}"

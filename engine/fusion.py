@@ -9,12 +9,14 @@ aggregation to them, so the values, their order and the result are the same, and
 moves. A section whose result nothing else reads builds no list of records (its tables still run).
 
 A per-element derived value that reads nothing of the element (a price group's discount)
-and cannot fail is computed once before the loop.
+and cannot fail is computed once before the loop; one only a first-hit table's later rows
+read is computed when the first of them is tested.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rules import syntax as s
 from rules.ir import FieldDef, PackIR, SectionDef
@@ -126,3 +128,87 @@ def _invariant(node: s.Node, known: set[int]) -> bool:
         resolved = node.resolved
         return (isinstance(resolved, tuple) and resolved[0] == "lookup") or node.function == "coalesce"
     return isinstance(node, (s.Literal, s.Member)) or (isinstance(node, s.Binary) and node.op in _LOGIC)
+
+
+def deferred(section: SectionDef, hoisted: list[int]) -> tuple[dict[int, dict[int, list[int]]], set[int]]:
+    """Per-element values a first-hit table alone reads, by table and the row whose test first needs them.
+
+    ``nearest: first(ranked as w, ...)`` searches the depots for every line, but only the
+    table's fourth row reads it, after the rows that usually match. Such a value, if it
+    cannot fail, is computed just before that row's test (or never, if no row reads it):
+    the result is the same, since nothing else sees it. Returns {table index: {row: derive
+    indices}} and every derive moved, the never computed included.
+    """
+    derives = section.derives
+    index = {id(d.symbol): i for i, d in enumerate(derives)}
+    readers: dict[int, set[tuple[Any, ...]]] = {i: set() for i in range(len(derives))}
+
+    def note(node: s.Node, reader: tuple[Any, ...]) -> None:
+        for n in s.walk(node):
+            if isinstance(n, s.Name) and n.symbol is not None and id(n.symbol) in index:
+                readers[index[id(n.symbol)]].add(reader)
+
+    for j, d in enumerate(derives):
+        note(d.expr, ("derive", j))
+    for t, table in enumerate(section.tables):
+        for c, column in enumerate(table.columns):
+            note(column.expr, ("column", t, c) if isinstance(column.expr, s.Name) and table.hit_policy == "first" else ("other",))
+        for r, row in enumerate(table.rows):
+            for node in [*row.tests, *row.outputs]:
+                note(node, ("row", t, r) if table.hit_policy == "first" else ("other",))
+        for node in table.default or []:
+            note(node, ("other",))
+    for d in section.after:
+        note(d.expr, ("other",))
+    for symbol in section.keep:
+        if id(symbol) in index:
+            readers[index[id(symbol)]].add(("other",))
+    lazy = {i for i, d in enumerate(derives) if i not in hoisted and _cannot_fail(d.expr)}
+    placed: dict[int, tuple[int, int | None]] = {}  # derive -> (table, first row), in derive order
+    for i in sorted(lazy, reverse=True):  # readers of a derive come after it
+        tables: set[int] = set()
+        rows: list[int] = []
+        for reader in readers[i]:
+            if reader[0] == "derive" and reader[1] in placed:
+                where, first = placed[reader[1]]
+                tables.add(where)
+                rows += [first] if first is not None else []
+            elif reader[0] == "column":
+                _, where, c = reader
+                tables.add(where)
+                rows += [r for r, row_def in enumerate(section.tables[where].rows) if not isinstance(row_def.tests[c], s.AnyTest)][:1]
+            elif reader[0] == "row":
+                tables.add(reader[1])
+                rows.append(reader[2])
+            else:
+                tables.add(-1)  # read where it cannot wait
+        if len(tables) == 1 and -1 not in tables:
+            placed[i] = (tables.pop(), min(rows) if rows else None)
+    plan: dict[int, dict[int, list[int]]] = {}
+    for i in sorted(placed):
+        where, first = placed[i]
+        if first is not None:
+            plan.setdefault(where, {}).setdefault(first, []).append(i)
+    return plan, set(placed)
+
+
+
+_CALLS = frozenset({"first", "any", "all", "count", "sum", "min", "max", "filter", "map"})
+
+
+def _cannot_fail(node: s.Node) -> bool:
+    for n in s.walk(node):
+        if isinstance(n, s.Call):
+            resolved = n.resolved
+            if isinstance(resolved, tuple) and resolved[0] == "lookup":
+                continue
+            if isinstance(resolved, tuple) and resolved[0] in _CALLS:
+                continue
+            if n.function == "coalesce":
+                continue
+            return False
+        if isinstance(n, s.Binary) and n.op == "/":
+            return False
+        if not isinstance(n, (*_SAFE_NODES, s.Call)):
+            return False
+    return True

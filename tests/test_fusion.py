@@ -60,3 +60,17 @@ def test_a_loop_nothing_reads_but_its_rollups_builds_no_records() -> None:
     assert "sec0 = []" in full
     assert "sec0" not in lean
     assert "matched['quantity_break'] = " in lean  # its rows are still recorded
+
+
+def test_a_value_only_a_later_row_reads_waits_for_that_row() -> None:
+    """Allocation looks for a line's nearest depot only once the rows before the one that reads it missed; an unread value is never computed."""
+    allocation = next(p for p, _ in looping() if p.name == "allocation")
+    lines = allocation.source.splitlines()
+    search = next(i for i, line in enumerate(lines) if "= next(" in line and "_it5" in line)
+    first_row = next(i for i, line in enumerate(lines) if "<= 0):" in line)
+    assert search > first_row
+    assert "next(" in generate(allocation.ir, fuse=False)[0].split("for _it5 in")[1].splitlines()[1]
+    rollups = next(p for p, _ in looping() if p.name == "rollups")
+    unused = "(_it1['quantity'] * 2)"  # rollups' `unused`: in the band table's columns, tested by no row
+    assert unused in generate(rollups.ir, fuse=False)[0]
+    assert unused not in rollups.source
