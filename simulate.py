@@ -491,13 +491,14 @@ T = TypeVar("T")
 
 
 def in_order(work: Callable[[list[Any]], T], batches: Iterable[list[Any]], workers: int,
-             initializer: Callable[..., None], setup: tuple[Any, ...]) -> Iterator[T]:
+             initializer: Callable[..., None] | None = None, setup: tuple[Any, ...] = ()) -> Iterator[T]:
     """``work`` of each batch, in input order, on ``workers`` processes (in this one for 1).
 
     At most two batches per worker are in flight, so memory stays flat however long the input.
     """
     if workers <= 1:
-        initializer(*setup)
+        if initializer is not None:
+            initializer(*setup)
         for batch in batches:
             yield work(batch)
         return

@@ -57,7 +57,7 @@ def order_total(order: dict[str, Any], as_of: dt.date, ceiling: int, promotions:
         base = list_price if contract is None else contract
         net = CTX.divide(CTX.multiply(base, HUNDRED - min(pct, ceiling)), HUNDRED).quantize(places, ROUND_HALF_UP)
         floor = CTX.divide(CTX.multiply(Decimal(line["unit_cost"]), FLOOR), HUNDRED).quantize(CENT, ROUND_HALF_UP)
-        _breach = net < floor
+        _breach = net < floor  # the engine flags it for routing; the floor does the comparison, not the routing
         subtotal = CTX.add(subtotal, CTX.multiply(net, quantity))
     freight = Decimal(0) if subtotal >= 500 else FREIGHT[order["ship_to"]["zone"]]
     surcharge = SURCHARGE if subtotal < 100 else Decimal(0)

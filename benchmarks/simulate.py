@@ -63,10 +63,6 @@ def floor_chunk(records: list[tuple[int, bytes]]) -> int:
     return len(records)
 
 
-def _no_setup() -> None:
-    pass
-
-
 def check_floor(history: list[bytes], baseline: simulate.Spec, candidate: simulate.Spec) -> int:
     """The floor's order totals equal the engine's on the first orders of rounds 0 and 1 (else it does not do the work)."""
     base = simulate.load_spec(baseline, EFFECTIVE_ON)
@@ -110,7 +106,7 @@ def main() -> int:
         print(f"floor: order totals equal the engine's on {check_floor(history, baseline, candidate):,} orders", flush=True)
         start = time.perf_counter()
         done = sum(simulate.in_order(floor_chunk, simulate.chunks(rounds(history, args.orders), simulate.CHUNK),
-                                     args.workers, _no_setup, ()))
+                                     args.workers))
         floor_seconds = time.perf_counter() - start
         print(f"floor: {done:,} orders in {floor_seconds:.1f} s, {done / floor_seconds:,.0f} orders/s", flush=True)
     tally = simulate.Tally()

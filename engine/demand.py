@@ -2,8 +2,8 @@
 
 A replay compares a handful of outputs per order; building the rest (every priced line, the
 allocation plan) is a fifth of its time. An output may be left out only when computing it
-cannot fail: it reads values (names, fields, literals), is never null where it is required,
-and is not rounded (a rounding can raise). So an evaluation that leaves outputs out raises
+cannot fail (``cannot_fail``: no division, rounding or conversion), is never null where it
+is required, and is not rounded. So an evaluation that leaves outputs out raises
 exactly when the full one does, with the same error, and agrees on every output it keeps.
 """
 
@@ -15,6 +15,26 @@ from rules.ir import FieldDef, PackIR
 Wanted = frozenset[str] | None  # None: every output
 
 
+_CALLS = frozenset({"first", "any", "all", "count", "sum", "min", "max", "filter", "map"})
+_NODES = (s.Name, s.Member, s.Literal, s.Unary, s.Binary, s.Conditional, s.Call)
+
+
+def cannot_fail(node: s.Node) -> bool:
+    """Whether evaluating ``node`` can raise: reads, comparisons, arithmetic without division, lookups, aggregations.
+
+    Arithmetic of values a pack can hold stays far inside the decimal context's exponent range,
+    so only division (by zero), rounding, conversions and the other functions are refused.
+    """
+    for n in s.walk(node):
+        if isinstance(n, s.Call):
+            resolved = n.resolved
+            if not ((isinstance(resolved, tuple) and resolved[0] in ("lookup", *_CALLS)) or n.function == "coalesce"):
+                return False
+        elif not isinstance(n, _NODES) or (isinstance(n, s.Binary) and n.op == "/"):
+            return False
+    return True
+
+
 def can_leave_out(f: FieldDef) -> bool:
     if f.value is None:
         return False  # set by a table: free to keep, and the table runs anyway
@@ -22,7 +42,7 @@ def can_leave_out(f: FieldDef) -> bool:
         return False  # the required-output check can fail
     if f.spec.type in ("money", "decimal", "integer"):
         return False  # rounded or converted
-    return all(isinstance(n, (s.Name, s.Member, s.Literal)) for n in s.walk(f.value))
+    return cannot_fail(f.value)
 
 
 def kept_outputs(pack: PackIR, wanted: Wanted) -> list[FieldDef]:
@@ -32,24 +52,29 @@ def kept_outputs(pack: PackIR, wanted: Wanted) -> list[FieldDef]:
     return [f for f in pack.outputs if f.name in wanted or not can_leave_out(f)]
 
 
-def step_outputs(pack: PackIR, wanted: Wanted) -> list[Wanted]:
-    """For each step of a flow, the outputs the flow reads of it when it computes ``kept_outputs``."""
-    if wanted is None:
-        return [None] * len(pack.steps)
-    roots: list[s.Node] = [f.value for f in kept_outputs(pack, wanted) if f.value is not None]
+def evaluated(pack: PackIR, outputs: list[FieldDef], skipped_rollups: frozenset[int] = frozenset()) -> list[s.Node]:
+    """Every node an evaluation computing ``outputs`` evaluates, but the rollups skipped (by index)."""
+    roots: list[s.Node] = [f.value for f in outputs if f.value is not None]
+    roots += [d.expr for d in pack.derives] + [r.expr for i, r in enumerate(pack.rollups) if i not in skipped_rollups]
     for step in pack.steps:
         roots += [*step.inputs.values(), *([step.when] if step.when is not None else [])]
-    roots += [d.expr for d in [*pack.derives, *pack.rollups]]
     for section in pack.sections:
         roots += [section.over, *(d.expr for d in [*section.derives, *section.after])]
     for table in pack.all_tables:
         roots += [c.expr for c in table.columns] + [n for row in table.rows for n in [*row.tests, *row.outputs]]
         roots += table.default or []
-    nodes = [n for root in roots for n in s.walk(root)]
+    return [n for root in roots for n in s.walk(root)]
+
+
+def step_outputs(pack: PackIR, wanted: Wanted) -> list[Wanted]:
+    """For each step of a flow, the outputs the flow reads of it when it computes ``kept_outputs``."""
+    if wanted is None:
+        return [None] * len(pack.steps)
+    nodes = evaluated(pack, kept_outputs(pack, wanted))
+    targets = {id(n.target) for n in nodes if isinstance(n, s.Member)}
     read: list[Wanted] = []
     for step in pack.steps:
         fields = {n.name for n in nodes if isinstance(n, s.Member) and isinstance(n.target, s.Name) and n.target.symbol is step.symbol}
-        targets = {id(n.target) for n in nodes if isinstance(n, s.Member)}
         whole = any(isinstance(n, s.Name) and n.symbol is step.symbol and id(n) not in targets for n in nodes)
         read.append(None if whole else frozenset(fields))
     return read

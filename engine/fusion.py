@@ -18,13 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.demand import cannot_fail, evaluated
 from rules import syntax as s
 from rules.ir import FieldDef, PackIR, SectionDef
 
 _AGGREGATIONS = frozenset({"sum", "min", "max", "count", "any", "all"})
 _OUTER_KINDS = frozenset({"input", "as_of", "enum_literal", "step"})
-_SAFE_NODES = (s.Name, s.Member, s.Literal, s.Unary, s.Binary, s.Conditional)
-_LOGIC = frozenset({"=", "!=", "<", "<=", ">", ">=", "and", "or"})
 
 
 @dataclass(frozen=True)
@@ -54,17 +53,8 @@ def plan(pack: PackIR, outputs: list[FieldDef]) -> dict[int, SectionPlan]:
         if found is not None:
             k, function, body, scope = found
             fused.setdefault(k, []).append(Fused(i, function, body, scope))
-    fused_rollups = {f.rollup for group in fused.values() for f in group}
-    roots: list[s.Node] = [r.expr for i, r in enumerate(pack.rollups) if i not in fused_rollups]
-    roots += [f.value for f in outputs if f.value is not None]
-    for section in pack.sections:
-        roots += [section.over, *(d.expr for d in [*section.derives, *section.after])]
-    for table in pack.all_tables:
-        roots += [c.expr for c in table.columns] + [n for row in table.rows for n in [*row.tests, *row.outputs]]
-        roots += table.default or []
-    for step in pack.steps:
-        roots += [*step.inputs.values(), *([step.when] if step.when is not None else [])]
-    read = {id(n.symbol) for root in roots for n in s.walk(root) if isinstance(n, s.Name)}
+    fused_rollups = frozenset(f.rollup for group in fused.values() for f in group)
+    read = {id(n.symbol) for n in evaluated(pack, outputs, fused_rollups) if isinstance(n, s.Name)}
     read |= {id(f.source) for f in outputs if f.source is not None}
     return {k: SectionPlan(tuple(fused.get(k, ())), id(section.result) in read) for k, section in enumerate(pack.sections)}
 
@@ -82,11 +72,9 @@ def _fusable(node: s.Node, by_result: dict[int, int], before_loops: set[int]) ->
     body = node.args[1]
     if function == "sum" and isinstance(body, s.Conditional):
         return None  # sum(xs as x, if c then v else 0) adds only where c holds; keep that path
+    if not cannot_fail(body):
+        return None
     nodes = s.walk(body)
-    if not all(isinstance(n, _SAFE_NODES) for n in nodes):
-        return None
-    if any(isinstance(n, s.Binary) and n.op == "/" for n in nodes):
-        return None
     targets = {id(n.target) for n in nodes if isinstance(n, s.Member)}
     for n in nodes:
         if not isinstance(n, s.Name) or n.symbol is None:
@@ -111,23 +99,20 @@ def loop_invariant(pack: PackIR, section: SectionDef) -> list[int]:
     hoisted: list[int] = []
     known = {id(d.symbol) for d in pack.derives}
     for i, derive in enumerate(section.derives):
-        nodes = s.walk(derive.expr)
-        if all(_invariant(n, known) for n in nodes):
+        if cannot_fail(derive.expr) and all(_outside(n, section.scope, known) for n in s.walk(derive.expr)):
             hoisted.append(i)
             known.add(id(derive.symbol))
     return hoisted
 
 
-def _invariant(node: s.Node, known: set[int]) -> bool:
-    if isinstance(node, s.Name):
-        symbol = node.symbol
-        if symbol is None:
-            return True  # the data table a lookup names
-        return symbol.kind in _OUTER_KINDS or (symbol.kind == "derive" and id(symbol) in known)
-    if isinstance(node, s.Call):
-        resolved = node.resolved
-        return (isinstance(resolved, tuple) and resolved[0] == "lookup") or node.function == "coalesce"
-    return isinstance(node, (s.Literal, s.Member)) or (isinstance(node, s.Binary) and node.op in _LOGIC)
+def _outside(node: s.Node, scope: int, known: set[int]) -> bool:
+    """Whether ``node`` reads nothing the loop over ``scope`` binds (an aggregation's own items are its own)."""
+    if not isinstance(node, s.Name) or node.symbol is None:
+        return True  # not a name, or the data table a lookup names
+    kind = node.symbol.kind
+    if kind in ("item", "item_field"):
+        return bool(node.symbol.scope != scope)
+    return kind in _OUTER_KINDS or (kind == "derive" and id(node.symbol) in known)
 
 
 def deferred(section: SectionDef, hoisted: list[int]) -> tuple[dict[int, dict[int, list[int]]], set[int]]:
@@ -163,7 +148,7 @@ def deferred(section: SectionDef, hoisted: list[int]) -> tuple[dict[int, dict[in
     for symbol in section.keep:
         if id(symbol) in index:
             readers[index[id(symbol)]].add(("other",))
-    lazy = {i for i, d in enumerate(derives) if i not in hoisted and _cannot_fail(d.expr)}
+    lazy = {i for i, d in enumerate(derives) if i not in hoisted and cannot_fail(d.expr)}
     placed: dict[int, tuple[int, int | None]] = {}  # derive -> (table, first row), in derive order
     for i in sorted(lazy, reverse=True):  # readers of a derive come after it
         tables: set[int] = set()
@@ -190,25 +175,3 @@ def deferred(section: SectionDef, hoisted: list[int]) -> tuple[dict[int, dict[in
         if first is not None:
             plan.setdefault(where, {}).setdefault(first, []).append(i)
     return plan, set(placed)
-
-
-
-_CALLS = frozenset({"first", "any", "all", "count", "sum", "min", "max", "filter", "map"})
-
-
-def _cannot_fail(node: s.Node) -> bool:
-    for n in s.walk(node):
-        if isinstance(n, s.Call):
-            resolved = n.resolved
-            if isinstance(resolved, tuple) and resolved[0] == "lookup":
-                continue
-            if isinstance(resolved, tuple) and resolved[0] in _CALLS:
-                continue
-            if n.function == "coalesce":
-                continue
-            return False
-        if isinstance(n, s.Binary) and n.op == "/":
-            return False
-        if not isinstance(n, (*_SAFE_NODES, s.Call)):
-            return False
-    return True

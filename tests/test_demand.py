@@ -32,9 +32,11 @@ inputs:
   name: {type: string}
   part: {type: decimal}
   whole: {type: decimal}
+  big: {type: decimal, optional: true, default: 1}
 outputs:
   label: {type: string, value: name}
   share: {type: decimal, value: part / whole}
+  cubed: {type: string, value: 'text(round(big * big * big, 2, "half_up"))'}
 """
 
 
@@ -95,3 +97,17 @@ def test_an_output_that_can_fail_is_computed_even_when_not_asked_for(wanted: fro
         assert raised.value.code == "output-missing"
     fine = pack.evaluate(pack.validate({"name": "x", "part": 1, "whole": 4}), AS_OF, outputs=wanted)
     assert fine.output["share"] == Decimal("0.25")
+
+
+def test_a_text_output_whose_rounding_overflows_fails_even_when_not_asked_for() -> None:
+    """A rounding in an output nobody asked for can still raise (too many digits), so it is computed and fails alike."""
+    result = load_text(RATIO_PACK, "ratio.yaml")
+    assert result.pack is not None, [str(d) for d in result.diagnostics]
+    pack = CompiledPack(result.pack)
+    values = pack.validate({"name": "x", "part": 1, "whole": 2, "big": 10**14})
+    for outputs in (None, frozenset({"label"})):
+        with pytest.raises(DecisionError) as raised:
+            pack.evaluate(values, AS_OF, outputs=outputs)
+        assert raised.value.code == "arithmetic"
+    small = pack.evaluate(pack.validate({"name": "x", "part": 1, "whole": 2, "big": 2}), AS_OF, outputs=frozenset({"label"}))
+    assert small.output["cubed"] == "8.00"
