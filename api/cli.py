@@ -155,7 +155,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from rules import dmn, jdm
+    from importers import dmn, jdm
 
     source = Path(args.model)
     try:
@@ -170,7 +170,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not converted.document:
         return 1
     if isinstance(converted, dmn.DmnPack):
-        from engine.conformance import write_dmn
+        from importers.conformance import write_dmn
 
         written = write_dmn(converted, Path(args.out))
     else:
@@ -187,9 +187,9 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     """DMN TCK cases through the DMN importer: models imported, cases passed, failed, unsupported."""
     import defusedxml.ElementTree as safe_xml
 
-    from engine.conformance import import_dmn
     from engine.testing import same
-    from rules.dmn import tck_cases
+    from importers.conformance import import_dmn
+    from importers.dmn import tck_cases
 
     root = Path(args.dmn_tck)
     imported = passed = failed = unsupported = 0
@@ -217,7 +217,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
 def _zen_conformance(graphs: Path) -> int:
     """zen's graphs through the JDM importer; returns the number of failed cases."""
-    from engine.conformance import run_zen
+    from importers.conformance import run_zen
 
     outcomes = run_zen(graphs)
     for o in outcomes:

@@ -37,8 +37,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.compiled import CompiledPack
-from engine.conformance import AS_OF as conformance_as_of
-from engine.conformance import import_graph, normalized
+from importers.conformance import AS_OF as conformance_as_of
+from importers.conformance import import_graph, normalized
 from rules.load import load_text
 
 SEGMENTS = ["smb", "midmarket", "enterprise", "government", "internal", "consumer"]

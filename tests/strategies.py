@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from engine.search import inputs_for, object_for, value_for
-from rules.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
+from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 
 __all__ = ["inputs_for", "jdm_requests", "json_values", "metric_events", "object_for", "random_tables", "table_inputs", "value_for"]
 

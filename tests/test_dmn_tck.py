@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from engine.compiled import CompiledPack
-from engine.conformance import import_dmn
 from engine.registry import build_pack_set
 from engine.testing import same
-from rules.dmn import convert, tck_cases
+from importers.conformance import import_dmn
+from importers.dmn import convert, tck_cases
 from rules.load import load_text
 from tests.conftest import shared
 

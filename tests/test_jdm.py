@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from engine.conformance import NOW, GraphOutcome, run_graph
+from importers.conformance import NOW, GraphOutcome, run_graph
 from rules.load import load_pack
 from tests.conftest import ROOT, shared
 from tests.strategies import jdm_requests

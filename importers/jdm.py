@@ -1,8 +1,8 @@
 """Converting GoRules JDM decision graphs into pack YAML.
 
 A JDM graph passes one untyped JSON document from node to node; a pack is typed and flat.
-The conversion therefore (types and schema inference in ``rules.jdm_types``, expressions in
-``rules.jdm_translate``):
+The conversion therefore (types and schema inference in ``importers.jdm_types``, expressions in
+``importers.jdm_translate``):
 
 - infers the input schema from the graph's embedded test inputs (the only typed evidence a
   graph carries), keeping only the fields the graph reads;
@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rules.emit import identifier, render_pack
-from rules.jdm_syntax import Node, ZenSyntaxError, parse_zen
-from rules.jdm_translate import FIELD_NAME, Translator, cell_types, compared, path_of, simple_path, walk
-from rules.jdm_types import (
+from importers.jdm_syntax import Node, ZenSyntaxError, parse_zen
+from importers.jdm_translate import FIELD_NAME, Translator, cell_types, compared, path_of, simple_path, walk
+from importers.jdm_types import (
     BOOLEAN,
     ISO_DATE,
     MIXED,
@@ -48,6 +47,7 @@ from rules.jdm_types import (
     field_spec,
     join_types,
 )
+from rules.emit import identifier, render_pack
 
 
 @dataclass

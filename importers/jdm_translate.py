@@ -7,8 +7,8 @@ import re
 from decimal import Decimal
 from typing import Any, Protocol
 
-from rules.jdm_syntax import COMPARISONS, Node, ZenSyntaxError, parse_zen_unary
-from rules.jdm_types import (
+from importers.jdm_syntax import COMPARISONS, Node, ZenSyntaxError, parse_zen_unary
+from importers.jdm_types import (
     BOOLEAN,
     CONDITIONS,
     DATE,

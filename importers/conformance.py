@@ -17,10 +17,10 @@ from typing import Any
 
 from engine.compiled import CompiledPack
 from engine.registry import build_pack_set, with_backend
-from rules import dmn
+from importers import dmn
+from importers.jdm import JdmPack, convert, to_yaml
 from rules.emit import render_pack
 from rules.errors import ArbiterError
-from rules.jdm import JdmPack, convert, to_yaml
 from rules.load import load_text
 
 # zen's own tests pin the clock; a converted date('now') reads NOW from the request instead

@@ -1,7 +1,7 @@
 """A parser for the ZEN expression language that GoRules JDM graphs are written in.
 
 Only the importer reads it: the trees here are translated into Arbiter's own language by
-``rules.jdm`` and never evaluated. Nodes are tuples, tagged by their first element.
+``importers.jdm`` and never evaluated. Nodes are tuples, tagged by their first element.
 """
 
 from __future__ import annotations
