@@ -73,6 +73,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         print("0 passed, 1 failed (the packs do not compile)")
         return 1
     passed = failed = 0
+    short: list[str] = []
     for pack in pack_set:
         report = run_pack_tests(pack)
         positions = pack.ir.test_positions
@@ -86,6 +87,9 @@ def cmd_test(args: argparse.Namespace) -> int:
                 print(f"{where}: test-failed: {outcome.name!r}: {failure}")
         hit, total, missed = report.coverage()
         tests = len(report.outcomes)
+        if total and args.min_coverage is not None and 100 * hit < args.min_coverage * total:
+            short.append(f"{pack.ir.path}: coverage-below-minimum: {pack.key} covers {hit}/{total} rows, "
+                         f"under --min-coverage {args.min_coverage:g}%: " + ", ".join(missed))
         if total:
             line = f"{pack.key}: {tests} test(s), row coverage {hit}/{total} ({100 * hit / total:.0f}%)"
         else:
@@ -95,8 +99,10 @@ def cmd_test(args: argparse.Namespace) -> int:
         elif missed:
             line += f", {len(missed)} row(s) never hit (-v lists them)"
         print(line)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    for line in short:
+        print(line)
+    print(f"{passed} passed, {failed} failed" + (f", {len(short)} pack version(s) under the coverage minimum" if short else ""))
+    return 1 if failed or short else 0
 
 
 def _read_input(source: str) -> object:
@@ -252,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="run the tests embedded in the packs")
     test.add_argument("dir", nargs="?", default=DEFAULT_PACKS)
     test.add_argument("-v", "--verbose", action="store_true", help="list rows no test reaches")
+    test.add_argument("--min-coverage", type=float, metavar="PCT",
+                      help="fail when a pack version's tests reach less than PCT %% of its rows")
     test.set_defaults(func=cmd_test)
 
     decide = sub.add_parser("decide", help="one decision as JSON on stdout")
@@ -295,13 +303,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, given: list[str]) -> argparse.Namespace:
+    """Options and positionals in any order (``decide order --packs p order.json``).
+
+    argparse's intermixed parsing refuses a parser with subcommands, so the subcommand's own
+    parser reads what follows its name.
+    """
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if not given or given[0] not in commands.choices:
+        return parser.parse_args(given)  # usage errors and --help, as argparse words them
+    sub: argparse.ArgumentParser = commands.choices[given[0]]
+    args = sub.parse_intermixed_args(given[1:])
+    args.command = given[0]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     if given[:1] == ["simulate"]:  # argparse's REMAINDER does not take a leading option such as --help
         import simulate
 
         return simulate.main(given[1:])
-    args = build_parser().parse_args(given)
+    args = _parse(build_parser(), given)
     code: int = args.func(args)
     return code
 

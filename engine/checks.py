@@ -21,7 +21,7 @@ from engine.registry import PackSet
 from engine.search import inputs_for, simplest_value
 from engine.testing import DEFAULT_TEST_DATE
 from rules.analysis import TableFinding, analysable, analyse_table, input_bounds
-from rules.errors import ArbiterError, DecisionError, Diagnostic, Position, ordered
+from rules.errors import ArbiterError, DecisionError, Diagnostic, InputError, Position, ordered
 from rules.ir import TableDef
 
 SEARCH_EXAMPLES = 300  # one pass watches the searched tables and every invariant (keeps a full check under 10 s)
@@ -69,18 +69,19 @@ class PackChecks:
 
     def evaluate(self, values: dict[str, Any]) -> tuple[dict[str, list[str]], DecisionError | None]:
         """Matched rows per table (as far as evaluation got) and the decision error, if any."""
-        trace: dict[str, Any] | None = None
         try:
             decision = self.pack.decide(values, self.as_of, trace=True)
-            trace = decision.trace
-            return {t: v["matched"] for t, v in (trace or {}).get("tables", {}).items()}, None
         except DecisionError as exc:
             return self._partial_matches(values), exc
+        return {t: v["matched"] for t, v in (decision.trace or {}).get("tables", {}).items()}, None
 
     def _partial_matches(self, values: dict[str, Any], as_of: dt.date | None = None) -> dict[str, list[str]]:
+        """The rows each table matched before the evaluation failed (a flow runs its steps as it goes)."""
+        day = as_of or self.as_of
         log: dict[str, Any] = {"derived": {}, "tables": {}}
         with contextlib.suppress(ArbiterError, ArithmeticError):
-            self.pack._traced_function()(self.pack.validate(values), as_of or self.as_of, log)
+            steps = (self.pack._step_runner(day, {}, {}, [], None),) if self.ir.steps else ()
+            self.pack._traced_function()(self.pack.validate(values), day, log, *steps)
         return {t: v["matched"] for t, v in log["tables"].items()}
 
     def counterexample(self, witness: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +90,10 @@ class PackChecks:
         return base
 
     def confirmed(self, finding: TableFinding, table: TableDef, example: dict[str, Any]) -> bool:
-        matched, error = self.evaluate(example)
+        try:
+            matched, error = self.evaluate(example)
+        except ArbiterError:  # the engine refused the counterexample: it proves nothing
+            return False
         rows = matched.get(table.id)
         if finding.code == "dead-row":
             return rows is not None and bool(rows) and rows[0] in finding.rows[1:]
@@ -110,11 +114,16 @@ class PackChecks:
         key = f"tables.{table.id}.{finding.rows[0]}" if finding.rows else f"tables.{table.id}"
         extra: dict[str, Any] = {"table": table.id, "rows": finding.rows, "method": "exact"}
         severity = self.gap_severity(table) if finding.code == "gap" else "error"
+        message = finding.message
         if finding.witness is not None:
             example = self.counterexample(finding.witness)
-            extra["counterexample"] = example
-            extra["confirmed"] = self.confirmed(finding, table, example)
-        self.add(key, finding.code, finding.message, severity, extra)
+            if self.confirmed(finding, table, example):
+                extra["counterexample"] = example
+                extra["confirmed"] = True
+            else:  # never print an input the engine does not agree with
+                extra["confirmed"] = False
+                message += " (no counterexample: evaluating the one the analysis built did not show it)"
+        self.add(key, finding.code, message, severity, extra)
 
     # Searched findings.
 
@@ -138,9 +147,11 @@ class PackChecks:
                            and t.default is None and not t.always_matches}
 
         def observe(values: dict[str, Any], as_of: dt.date) -> None:
-            validated = self.pack.validate(values)  # generated and seed inputs are valid by construction
             try:
+                validated = self.pack.validate(values)
                 decision = self.pack.evaluate(validated, as_of, trace=True)
+            except InputError:
+                return  # the schema's strategy drew what validation refuses: not an input at all
             except DecisionError as exc:
                 matched = self._partial_matches(values, as_of)
                 if exc.table in wanted and exc.code in ("unique-violated", "any-conflict"):
@@ -201,11 +212,14 @@ class PackChecks:
             example = find(inputs_for(self.ir), violates, settings=_settings(INVARIANT_EXAMPLES))
         except (NoSuchExample, Unsatisfiable):
             example, as_of = first  # the search space did not reproduce it; the seed itself is the counterexample
-        decision = self.pack.decide(example, as_of)
+        try:
+            output: Any = self.pack.decide(example, as_of).output
+        except ArbiterError as exc:
+            output = {"error": exc.code}
         self.add(f"invariants.{index}", "invariant-violated",
                  f"invariant {name!r} does not hold for this input (shrunk counterexample below)", "error",
                  {"invariant": name, "method": "search", "counterexample": example, "as_of": as_of,
-                  "output": decision.output, "confirmed": True})
+                  "output": output, "confirmed": True})
 
 
 def check_pack_set(pack_set: PackSet) -> list[Diagnostic]:

@@ -51,10 +51,12 @@ class NumberSet:
     def _norm(self, iv: Interval) -> Interval | None:
         low, lc, high, hc = iv.low, iv.low_closed, iv.high, iv.high_closed
         if self.integral:
-            if low is not None and not lc:
-                low, lc = _step(low, 1), True
-            if high is not None and not hc:
-                high, hc = _step(high, -1), True
+            if low is not None:
+                low, lc = _whole(low, lc, up=True), True
+            if high is not None:
+                high, hc = _whole(high, hc, up=False), True
+        else:
+            low, high = _exact(low), _exact(high)
         if low is not None and high is not None and (low > high or (low == high and not (lc and hc))):
             return None
         return Interval(low, lc, high, hc)
@@ -96,23 +98,40 @@ class NumberSet:
         if self.intervals:
             iv = self.intervals[0]
             if iv.low is None and iv.high is None:
-                return 0
+                return 0 if self.integral else Decimal(0)
             if iv.low is None:
                 return iv.high if iv.high_closed else _step(iv.high, -1)
             if iv.low_closed:
                 return iv.low
             if iv.high is None:
                 return _step(iv.low, 1)
-            return iv.low + (iv.high - iv.low) / 2  # open on both ends: only decimals get here
+            # open on both ends: only decimals get here, and Decimal halves exactly (30 and 31 give 30.5)
+            return iv.low + (iv.high - iv.low) / 2
         return None
+
+
+def _exact(value: Any) -> Any:
+    """A bound of a decimal column as a Decimal, so no witness is ever a binary float."""
+    if value is None or isinstance(value, (Decimal, dt.date)):
+        return value
+    return Decimal(value)
+
+
+def _whole(value: Any, closed: bool, *, up: bool) -> Any:
+    """The nearest whole value (integer or day) inside a bound of an integral column."""
+    if isinstance(value, dt.date):
+        return value if closed else value + dt.timedelta(days=1 if up else -1)
+    d = Decimal(value)
+    whole = int(d.to_integral_value(rounding="ROUND_CEILING" if up else "ROUND_FLOOR"))
+    if not closed and whole == d:
+        whole += 1 if up else -1
+    return whole
 
 
 def _step(value: Any, direction: int) -> Any:
     if isinstance(value, dt.date):
         return value + dt.timedelta(days=direction)
-    if isinstance(value, int):
-        return value + direction
-    return value + direction  # decimals: one whole unit is a fine witness outside a bound
+    return value + direction  # one whole unit is a fine witness outside a bound, for integers and decimals alike
 
 
 def _tighter(a: tuple[Any, bool], b: tuple[Any, bool], larger: bool) -> tuple[Any, bool]:

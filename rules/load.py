@@ -240,4 +240,6 @@ def pack_files(root: Path) -> list[Path]:
     """The pack files below ``root``: ``<pack>/<version>.yaml`` or any ``*.yaml`` file."""
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file() and not any(part.startswith(".") for part in p.parts))
+    # hidden files and folders are skipped below the root only: "../policy_packs" is a fine root
+    return sorted(p for p in root.rglob("*.yaml")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))

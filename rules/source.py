@@ -32,6 +32,7 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -104,6 +105,9 @@ class _Converter:
             return None
         self.doc.values[path] = self._pos(node)
         if isinstance(node, (MappingNode, SequenceNode)):
+            if node.tag not in _COLLECTION_TAGS:  # "!!python/object/apply:os.system [...]" is data, and refused
+                self._error(node, "yaml-tag", f"tag {node.tag!r} is not allowed in a pack")
+                return None
             self._open.add(id(node))
             try:
                 return self._collection(node, path)

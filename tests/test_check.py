@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from rules.errors import DecisionError, Diagnostic
 from tests.conftest import PACKS, ROOT
 
 FLAWED = Path(__file__).parent / "packs" / "flawed"
+FLAWED_SETS = Path(__file__).parent / "packs" / "flawed_sets"
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z-]+)$", re.MULTILINE)
 
 
@@ -121,3 +123,28 @@ def test_flow_steps_read_only_what_earlier_steps_wrote() -> None:
     pack_set, diagnostics = build_pack_set(FLAWED.parent / "flawed_flow")
     assert pack_set is None
     assert sorted((d.path, d.position.line, d.position.col, d.code) for d in diagnostics) == expected
+
+
+@pytest.mark.parametrize("folder", sorted(p for p in FLAWED_SETS.iterdir() if p.is_dir()), ids=lambda p: p.name)
+def test_flawed_pack_set_is_reported_in_each_file(folder: Path) -> None:
+    """A folder of packs checked together yields exactly the findings its files' '# expect:' lines declare."""
+    expected = sorted((str(f.relative_to(folder)), int(a), int(b), c)
+                      for f in folder.rglob("*.yaml") for a, b, c in EXPECT.findall(f.read_text()))
+    _, diagnostics = _findings(folder)
+    assert sorted((str(Path(d.path).relative_to(folder)), d.position.line, d.position.col, d.code) for d in diagnostics) == expected
+
+
+def test_decimal_gap_counterexample_is_an_exact_decimal() -> None:
+    """The gap between [0..30] and > 31 on money is shown by 30.5 as a Decimal, never a binary float."""
+    _, diagnostics = _findings(FLAWED / "decimal_gap.yaml")
+    (gap,) = [d for d in diagnostics if d.code == "gap"]
+    assert gap.extra["counterexample"]["amount"] == Decimal("30.5")
+    assert isinstance(gap.extra["counterexample"]["amount"], Decimal)
+
+
+def test_check_finds_packs_above_the_working_folder() -> None:
+    """`arbiter check ../policy_packs` finds the packs: only folders below the root are filtered as hidden."""
+    out = subprocess.run([sys.executable, "-m", "api.cli", "check", "../policy_packs", "--no-analysis"],
+                         capture_output=True, text=True, cwd=ROOT / "scripts", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"checked [1-9]\d* pack version\(s\) in \.\./policy_packs: 0 error\(s\)", out.stderr), out.stderr
