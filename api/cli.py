@@ -321,7 +321,7 @@ def _parse(parser: argparse.ArgumentParser, given: list[str]) -> argparse.Namesp
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     if given[:1] == ["simulate"]:  # argparse's REMAINDER does not take a leading option such as --help
-        import simulate
+        from replay import cli as simulate
 
         return simulate.main(given[1:])
     args = _parse(build_parser(), given)

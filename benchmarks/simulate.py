@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/simulate.py [--orders 1000000] [--workers 2]
 
-Raw history lines are streamed into the same ``simulate.replay`` that ``simulate.py run``
+Raw history lines are streamed into the same ``run.replay`` that ``simulate.py run``
 uses, and perturbed in the workers (the full ``order`` flow on both sides: baseline ``policy_packs``,
 candidate credit 1.1.0 + pricing 2.0.0), so nothing of N size is ever held. Prints wall
 time, orders/s, and the peak RSS of the parent and of the workers at checkpoints, to show
@@ -31,9 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EFFECTIVE_ON = dt.date(2026, 11, 24)
 sys.path.insert(0, str(ROOT))
 
-import simulate  # noqa: E402
 from benchmarks import replay_floor  # noqa: E402
 from engine import jsonio  # noqa: E402
+from replay import decide, pool, run, specs  # noqa: E402
+from replay import orders as order_io  # noqa: E402
+from replay import tally as tallying  # noqa: E402
 
 CHECKED = 2000  # orders whose totals the floor must match before it is timed
 
@@ -41,10 +43,10 @@ CHECKED = 2000  # orders whose totals the floor must match before it is timed
 def perturbed(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
     """Round k of the history shifts quantities by k % 3 and dates by k % 30 days: new orders, same shape.
 
-    Runs in the workers (as ``simulate.replay``'s parser), so the parent only hands out raw lines.
+    Runs in the workers (as ``run.replay``'s parser), so the parent only hands out raw lines.
     """
     k, line = record
-    order_id, as_of, value = simulate.parse_record((0, line))
+    order_id, as_of, value = order_io.parse_record((0, line))
     if k:
         for order_line in value["lines"]:
             order_line["quantity"] += k % 3
@@ -63,14 +65,14 @@ def floor_chunk(records: list[tuple[int, bytes]]) -> int:
     return len(records)
 
 
-def check_floor(history: list[bytes], baseline: simulate.Spec, candidate: simulate.Spec) -> int:
+def check_floor(history: list[bytes], baseline: specs.Spec, candidate: specs.Spec) -> int:
     """The floor's order totals equal the engine's on the first orders of rounds 0 and 1 (else it does not do the work)."""
-    base = simulate.load_spec(baseline, EFFECTIVE_ON)
-    cand = simulate.load_spec(candidate, EFFECTIVE_ON)
+    base = specs.load_spec(baseline, EFFECTIVE_ON)
+    cand = specs.load_spec(candidate, EFFECTIVE_ON)
     compared = 0
     for k, line in rounds(history[:CHECKED // 2], CHECKED):
         _, as_of, value = perturbed((k, line))
-        a, b = simulate.decide_both(base, cand, "order", value, as_of)
+        a, b = decide.decide_both(base, cand, "order", value, as_of)
         if "order_total" in a and "order_total" in b:
             totals = replay_floor.replay_order(line, k % 30, k % 3)
             if totals != (a["order_total"], b["order_total"]):
@@ -95,25 +97,25 @@ def main() -> int:
         path = Path(tmp) / "online-retail.jsonl"
         subprocess.run([sys.executable, str(ROOT / "simulate.py"), "import", "online-retail",
                         str(ROOT.parent / "shared" / "data" / "online-retail"), "--out", str(path)], check=True)
-        history = [line for _, line in simulate.read_records(path)]
+        history = [line for _, line in order_io.read_records(path)]
     packs = ROOT / "policy_packs"
-    baseline = simulate.Spec(str(packs), packs, {})
-    candidate = simulate.Spec(f"{packs}#credit@1.1.0,pricing@2.0.0", packs, {"credit": "1.1.0", "pricing": "2.0.0"})
+    baseline = specs.Spec(str(packs), packs, {})
+    candidate = specs.Spec(f"{packs}#credit@1.1.0,pricing@2.0.0", packs, {"credit": "1.1.0", "pricing": "2.0.0"})
     print(f"{len(history):,} historic orders; replaying {args.orders:,} against two versions with {args.workers} workers",
           flush=True)
     floor_seconds = None
     if not args.no_floor:
         print(f"floor: order totals equal the engine's on {check_floor(history, baseline, candidate):,} orders", flush=True)
         start = time.perf_counter()
-        done = sum(simulate.in_order(floor_chunk, simulate.chunks(rounds(history, args.orders), simulate.CHUNK),
+        done = sum(pool.in_order(floor_chunk, pool.chunks(rounds(history, args.orders), order_io.CHUNK),
                                      args.workers))
         floor_seconds = time.perf_counter() - start
         print(f"floor: {done:,} orders in {floor_seconds:.1f} s, {done / floor_seconds:,.0f} orders/s", flush=True)
-    tally = simulate.Tally()
+    tally = tallying.Tally()
     start = time.perf_counter()
     checkpoints = [args.orders // 4, args.orders // 2, args.orders]
     worker_rss = 0.0
-    for chunk in simulate.replay(rounds(history, args.orders), baseline, candidate, EFFECTIVE_ON, "order",
+    for chunk in run.replay(rounds(history, args.orders), baseline, candidate, EFFECTIVE_ON, "order",
                                  args.workers, parse=perturbed):
         tally.merge(chunk.tally)
         worker_rss = max(worker_rss, chunk.peak_rss_mb)

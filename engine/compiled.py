@@ -121,14 +121,17 @@ class CompiledPack:
         ir = self.ir
         return (ir.effective_from is None or ir.effective_from <= day) and (ir.effective_to is None or day < ir.effective_to)
 
-    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False, outputs: Wanted = None) -> Decision:
+    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False, outputs: Wanted = None,
+                 pack_set: Any = None) -> Decision:
         """Decide for already validated ``values`` (see ``validate``).
 
         ``outputs`` names the outputs the caller reads: the others may be left out where
         computing them cannot fail (engine.demand), so the decision is otherwise the same.
+        A flow runs its steps from ``pack_set`` when given (a replay's side), else from the
+        set it is served from.
         """
         if trace or self.ir.steps:
-            return self._evaluate_in_full(values, as_of, trace, outputs)
+            return self._evaluate_in_full(values, as_of, trace, outputs, pack_set)
         return Decision(self.name, self.version, self.digest, as_of, *self._plain(values, as_of, outputs))
 
     def _plain(self, values: dict[str, Any], as_of: dt.date,
@@ -153,7 +156,8 @@ class CompiledPack:
             return self.decide(raw, as_of).as_dict()
         return decision_dict(self.name, self.version, self.digest, as_of, *self._plain(self.validate(raw), as_of))
 
-    def _evaluate_in_full(self, values: dict[str, Any], as_of: dt.date, trace: bool, outputs: Wanted = None) -> Decision:
+    def _evaluate_in_full(self, values: dict[str, Any], as_of: dt.date, trace: bool, outputs: Wanted = None,
+                          pack_set: Any = None) -> Decision:
         log: dict[str, Any] | None = None
         extra: tuple[Any, ...] = ()
         steps: dict[str, str] | None = None
@@ -163,7 +167,7 @@ class CompiledPack:
             outputs = None
         if self.ir.steps:
             steps = {}
-            extra = (self._step_runner(as_of, steps, step_matched, step_reasons, outputs),)
+            extra = (self._step_runner(as_of, steps, step_matched, step_reasons, outputs, pack_set),)
         try:
             if trace:
                 log = {"derived": {}, "tables": {}}
@@ -179,10 +183,11 @@ class CompiledPack:
         return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons, log, steps)
 
     def _step_runner(self, as_of: dt.date, steps: dict[str, str], matched: dict[str, list[str]],
-                     reasons: list[str], outputs: Wanted) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
-        if self.pack_set is None:
+                     reasons: list[str], outputs: Wanted, pack_set: Any = None) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
+        if pack_set is None:
+            pack_set = self.pack_set
+        if pack_set is None:
             raise DecisionError("flow-unbound", f"flow {self.key} is not served from a pack set")
-        pack_set = self.pack_set
         if outputs is None:
             step_outputs: list[Wanted] = [None] * len(self.ir.steps)
         else:

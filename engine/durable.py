@@ -313,10 +313,11 @@ class DurablePack(CompiledPack):
 
         self._evaluate = lambda values, as_of: delegated(values, as_of, match)
 
-    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False, outputs: Wanted = None) -> Decision:
+    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False, outputs: Wanted = None,
+                 pack_set: Any = None) -> Decision:
         if trace:
-            return self.native.evaluate(values, as_of, trace=True)
-        return super().evaluate(values, as_of)  # every output: its tables are matched by durable_rules, not generated
+            return self.native.evaluate(values, as_of, trace=True, pack_set=pack_set)
+        return super().evaluate(values, as_of, pack_set=pack_set)  # every output: its tables are matched by durable_rules, not generated
 
 
 def durable(pack: CompiledPack) -> DurablePack:

@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 
 from engine import jsonio
+from replay import decide, html_report, specs
+from replay import orders as order_io
+from replay import shared as steps
+from replay import tally as tallying
 from tests.conftest import PACKS, ROOT, shared
 
 SIM = [sys.executable, str(ROOT / "simulate.py")]
@@ -64,24 +68,22 @@ def test_replay_is_byte_identical_whatever_the_workers(orders: Path, tmp_path: P
 
 def test_sharing_steps_between_the_sides_changes_no_outcome(orders: Path) -> None:
     """Steps decided once for both sides (same version, same input) give the outcomes deciding each side alone gives."""
-    import simulate
-
     day = dt.date(2026, 11, 24)
-    baseline = simulate.Spec(str(PACKS), PACKS, {})
-    candidate = simulate.Spec("pins", PACKS, {"credit": "1.1.0", "pricing": "2.0.0"})
-    shared = simulate.SharedSteps()
-    sharing = (simulate.load_spec(baseline, day, "native", shared), simulate.load_spec(candidate, day, "native", shared))
-    alone = (simulate.load_spec(baseline, day), simulate.load_spec(candidate, day))
+    baseline = specs.Spec(str(PACKS), PACKS, {})
+    candidate = specs.Spec("pins", PACKS, {"credit": "1.1.0", "pricing": "2.0.0"})
+    shared = steps.SharedSteps()
+    sharing = (specs.load_spec(baseline, day, "native", shared), specs.load_spec(candidate, day, "native", shared))
+    alone = (specs.load_spec(baseline, day), specs.load_spec(candidate, day))
     example = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
     # tier C a few % over the limit: credit 1.1.0's tighter tolerance changes the hold, so routing's inputs differ
     tier_c = [dict(example, customer=dict(example["customer"], risk_tier="C", credit_limit=10000, open_receivables=owed))
               for owed in range(9000, 10600, 100)]
-    values = [simulate.parse_record(record)[1:] for record in simulate.read_records(orders)]
+    values = [order_io.parse_record(record)[1:] for record in order_io.read_records(orders)]
     values += [(dt.date(2026, 6, 1), order) for order in tier_c]
     changed = 0
     for as_of, value in values:
-        outcomes = simulate.decide_both(*sharing, "order", value, as_of)
-        assert outcomes == simulate.decide_both(*alone, "order", value, as_of)
+        outcomes = decide.decide_both(*sharing, "order", value, as_of)
+        assert outcomes == decide.decide_both(*alone, "order", value, as_of)
         changed += outcomes[0] != outcomes[1]
     assert changed > 0
     assert shared.reused >= 2 * 400  # allocation and routing, at least, on every order
@@ -89,12 +91,10 @@ def test_sharing_steps_between_the_sides_changes_no_outcome(orders: Path) -> Non
 
 def test_shared_steps_reuse_a_decision_only_for_the_same_input() -> None:
     """Reused: equal scalars, the same list. Decided again: another value, 1.0 for 1.00, an equal copy of a list, another day."""
-    import simulate
-
     day = dt.date(2026, 6, 1)
-    packs = simulate.load_spec(simulate.Spec(str(PACKS), PACKS, {}), day)
+    packs = specs.load_spec(specs.Spec(str(PACKS), PACKS, {}), day)
     credit, allocation = packs.get("credit"), packs.get("allocation")
-    shared = simulate.SharedSteps()
+    shared = steps.SharedSteps()
     values = credit.validate(jsonio.loads((ROOT / "examples" / "credit.json").read_bytes()))
     first = shared.decide(credit, values, day, frozenset())
     assert shared.decide(credit, dict(values), day, frozenset()) is first
@@ -128,14 +128,12 @@ def test_parquet_orders_replay_as_their_jsonl(tmp_path: Path) -> None:
     schema = pq.read_schema(tmp_path / "orders.parquet")
     assert str(schema.field("as_of").type) == "date32[day]"
     assert str(schema.field("lines").type.value_type.field("list_price").type) == "decimal128(38, 6)"
-    import simulate
-
-    flow = simulate.load_spec(simulate.Spec(str(PACKS), PACKS, {}), dt.date(2026, 11, 24)).get("order")
-    from_parquet = list(simulate.read_parquet_records(tmp_path / "orders.parquet"))
-    from_jsonl = list(simulate.read_records(tmp_path / "orders.jsonl"))
+    flow = specs.load_spec(specs.Spec(str(PACKS), PACKS, {}), dt.date(2026, 11, 24)).get("order")
+    from_parquet = list(order_io.read_parquet_records(tmp_path / "orders.parquet"))
+    from_jsonl = list(order_io.read_records(tmp_path / "orders.jsonl"))
     assert len(from_parquet) == len(from_jsonl) == 830
     for (_, a), (_, b) in zip(from_parquet, from_jsonl, strict=True):
-        assert simulate.admit(flow, jsonio.loads(a)) == simulate.admit(flow, jsonio.loads(b))  # what the packs see
+        assert decide.admit(flow, jsonio.loads(a)) == decide.admit(flow, jsonio.loads(b))  # what the packs see
     first_cost = jsonio.loads(from_parquet[0][1])["lines"][0]["unit_cost"]
     assert str(first_cost) == "11.2"  # the column's six places are not handed on
 
@@ -233,14 +231,12 @@ def test_a_change_in_a_computed_value_is_traced_to_the_outputs_it_moves(tmp_path
 
 def test_differences_name_each_path_and_tell_written_forms_apart() -> None:
     """Objects by field, lists of objects element-wise under [], lists of other lengths whole; 1.0 is not 1.00."""
-    import simulate
-
     x = {"total": Decimal("1.0"), "lines": [{"p": 1, "q": 2}, {"p": 3, "q": 4}], "codes": ["A"], "same": "s"}
     y = {"total": Decimal("1.00"), "lines": [{"p": 1, "q": 5}, {"p": 3, "q": 4}], "codes": ["A", "B"], "same": "s"}
-    assert simulate.differences(x, y, "step") == ["step.total", "step.lines[].q", "step.codes"]
-    assert simulate.differences(x, dict(x), "step") == []
-    assert simulate.differences({"a": 1}, {"a": True}, "s") == ["s.a"]  # 1 == True in Python, not in JSON
-    assert simulate.differences({"a": 1}, {}, "s") == ["s.a"]
+    assert decide.differences(x, y, "step") == ["step.total", "step.lines[].q", "step.codes"]
+    assert decide.differences(x, dict(x), "step") == []
+    assert decide.differences({"a": 1}, {"a": True}, "s") == ["s.a"]  # 1 == True in Python, not in JSON
+    assert decide.differences({"a": 1}, {}, "s") == ["s.a"]
 
 
 def test_arbiter_simulate_is_simulate_py() -> None:
@@ -256,15 +252,13 @@ def test_arbiter_simulate_is_simulate_py() -> None:
 
 def test_the_html_report_escapes_what_packs_name() -> None:
     """Decision values and row names a pack author wrote are text in report.html, never markup."""
-    import simulate
-
-    tally = simulate.Tally()
+    tally = tallying.Tally()
     hostile = {"decision": "<script>x</script>", "matched": {"t": ["<b>R1</b>"]}, "steps": None}
     tally.add(hostile, {"decision": "release", "matched": {"t": ["R2"]}, "steps": None})
     tally.changed_outputs.update(["<i>out</i>"])
     args = type("Args", (), {"pack": "p", "baseline": "a", "candidate": "b"})()
     packs = type("Packs", (), {"effective_on": dt.date(2026, 1, 1), "all_rows": lambda self, root: []})()
-    page = simulate.report_html(simulate.summary(tally, packs, packs, args))  # type: ignore[arg-type]
+    page = html_report.report_html(tallying.summary(tally, packs, packs, args))  # type: ignore[arg-type]
     for markup in ("<script>", "<b>R1", "<i>out"):
         assert markup not in page
     assert "&lt;script&gt;" in page

@@ -1,0 +1,153 @@
+"""One order through both sides: admit, decide, and name the outputs the two decisions differ in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+from collections import Counter, defaultdict
+from decimal import Decimal
+from typing import Any
+
+from engine import jsonio
+from engine.compiled import CompiledPack, Decision
+from engine.demand import Wanted
+from replay.specs import SpecPacks
+from rules.errors import ArbiterError
+
+METADATA = ("order_id", "as_of")
+
+
+@functools.cache
+def _metadata_to_drop(pack: CompiledPack) -> frozenset[str]:
+    declared = {f.name for f in pack.ir.inputs}
+    return frozenset(k for k in METADATA if k not in declared)
+
+
+Admitted = dict[str, Any] | ArbiterError
+
+
+def admit(pack: CompiledPack, value: Any) -> Admitted:
+    """The validated input, or why it is refused."""
+    if isinstance(value, dict):  # record metadata, unless the pack itself takes it
+        dropped = _metadata_to_drop(pack)
+        value = {k: v for k, v in value.items() if k not in dropped}
+    try:
+        return pack.validate(value)
+    except ArbiterError as exc:
+        return exc
+
+
+OUTCOME = ("order_total", "margin", "touchless", "hold_reasons", "credit_decision", "hold_code", "fulfilment")
+COMPARED = frozenset(("decision", *OUTCOME))  # the outputs a replay tallies and compares for every order
+
+
+def outcome(side: SpecPacks, pack: CompiledPack, admitted: Admitted, as_of: dt.date, outputs: Wanted = None) -> dict[str, Any]:
+    """What a side decided, in a stable, comparable shape."""
+    try:
+        if isinstance(admitted, ArbiterError):
+            raise admitted
+        d = pack.evaluate(admitted, as_of, outputs=outputs, pack_set=side)
+    except ArbiterError as exc:
+        return {"decision": "error", "error": exc.code, "detail": exc.message, "matched": {}}
+    out = d.output
+    # the rows stay per table (a line-level table lists one row per line): they are named,
+    # table:row, only where a report needs them, not for every order
+    result: dict[str, Any] = {"decision": out.get("decision", "decided"), "matched": d.matched, "steps": d.steps}
+    for key in OUTCOME:
+        if key in out:
+            result[key] = out[key]
+    return result
+
+
+def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: dt.date,
+                outputs: Wanted = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides' outcomes for one order; the same root version validates the order once.
+
+    With ``outputs=COMPARED`` the decisions leave out what the outcome does not read, so the
+    steps' outputs are complete only when deciding in full.
+    """
+    a_pack, b_pack = base.get(name), cand.get(name)
+    for side in (base, cand):
+        side.steps_decided.clear()
+        if side.shared is not None:
+            side.shared.clear()
+    a_input = admit(a_pack, value)
+    b_input = a_input if b_pack.digest == a_pack.digest else admit(b_pack, value)
+    return outcome(base, a_pack, a_input, as_of, outputs), outcome(cand, b_pack, b_input, as_of, outputs)
+
+
+def what_changed(a: dict[str, Any], b: dict[str, Any], base: SpecPacks, cand: SpecPacks) -> list[str]:
+    """The outputs one order's two decisions differ in: the root's, then each step's as step.field.
+
+    A change in a computed value (a discount ceiling in a derived expression) fires the same
+    rows on both sides; these paths name where it shows (``pricing.lines[].discount_pct``).
+    Lists of objects of equal length are compared element by element under ``[]``.
+    """
+    paths = differences(decided(a), decided(b), "")
+    ours, theirs = _by_pack(base.steps_decided), _by_pack(cand.steps_decided)
+    for name in dict.fromkeys([*ours, *theirs]):
+        # the n-th run of a pack on one side against its n-th run on the other
+        for x, y in itertools.zip_longest(ours.get(name, []), theirs.get(name, [])):
+            if x is None or y is None:
+                paths.append(name)
+            elif x is not y:  # a step both sides shared is the same decision
+                paths += differences(x.output, y.output, name)
+    return list(dict.fromkeys(paths))
+
+
+def _by_pack(steps: list[tuple[str, Decision]]) -> dict[str, list[Decision]]:
+    grouped: dict[str, list[Decision]] = defaultdict(list)
+    for name, decision in steps:
+        grouped[name].append(decision)
+    return grouped
+
+
+def differences(x: Any, y: Any, path: str) -> list[str]:
+    """The paths under ``path`` where ``x`` and ``y`` differ; ``path`` "" names the fields of two objects bare."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        return [p for k in dict.fromkeys([*x, *y]) for p in differences(x.get(k), y.get(k), f"{path}.{k}" if path else k)]
+    if (isinstance(x, list) and isinstance(y, list) and len(x) == len(y)
+            and all(isinstance(e, dict) for e in x) and all(isinstance(e, dict) for e in y)):
+        return list(dict.fromkeys(p for ex, ey in zip(x, y, strict=True) for p in differences(ex, ey, f"{path}[]")))
+    return [] if _same(x, y) else [path]
+
+
+def _same(x: Any, y: Any) -> bool:
+    """Equal and written alike: 1.0 and 1.00 are equal numbers but different outputs."""
+    if x.__class__ is not y.__class__:
+        return False
+    if isinstance(x, (dict, list)):
+        return bool(jsonio.dumps(x) == jsonio.dumps(y))
+    return bool(x == y) and (not isinstance(x, Decimal) or str(x) == str(y))
+
+
+_WORKER: dict[str, Any] = {}
+
+
+
+BOOKKEEPING = ("matched", "steps")  # how an outcome came about, not what was decided
+
+
+def decided(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k not in BOOKKEEPING}
+
+
+def fired(matched: dict[str, list[str]]) -> Counter[str]:
+    """How often each row fired, as table:row; a row of a line-level table fires once per line."""
+    counts: Counter[str] = Counter()
+    for table, ids in matched.items():
+        if len(ids) == 1:
+            counts[f"{table}:{ids[0]}"] += 1
+        else:
+            for row, n in Counter(ids).items():
+                counts[f"{table}:{row}"] += n
+    return counts
+
+
+def rows_text(matched: dict[str, list[str]]) -> str:
+    """Rows in the order they first fired, a row that fired on several lines once with its count: ``pricing.quantity_break:QB5×23``."""
+    return " ".join(row if n == 1 else f"{row}×{n}" for row, n in fired(matched).items())
+
+
+

@@ -1,0 +1,110 @@
+"""Orders in: JSONL (optionally gzipped), Parquet or an API decision log; canonical orders out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine import jsonio
+from replay.pool import chunks
+from rules.errors import MalformedRequest
+
+CHUNK = 500
+MONEY_SCALE = 6  # Parquet decimal columns: amounts to a millionth
+
+
+def read_records(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) of every non-empty line: workers parse, so the parent only reads."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            if line.strip():
+                yield number, line
+
+
+def read_parquet_records(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Rows of a Parquet file as canonical JSON lines, so workers parse them as they parse JSONL."""
+    import pyarrow.parquet as pq
+
+    number = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK):
+        for row in batch.to_pylist():
+            number += 1
+            yield number, jsonio.dumps(_plain_decimals(row))
+
+
+def _plain_decimals(value: Any) -> Any:
+    """A decimal column has one scale, so 2.5 comes back as 2.500000: drop the zeros the column added.
+
+    Parquet keeps every amount's value, not its trailing zeros (14.00 returns as 14); outputs
+    are rounded to their declared scale, so replays from either format give the same bytes.
+    """
+    if isinstance(value, dict):
+        return {k: _plain_decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_decimals(v) for v in value]
+    if isinstance(value, Decimal):
+        return value.quantize(1) if value == value.to_integral_value() else value.normalize()
+    return value
+
+
+def arrow_type(node: dict[str, Any]) -> Any:
+    """The Arrow type of a canonical-order JSON Schema node: decimals as decimal128(38, 6), never a float."""
+    import pyarrow as pa
+
+    if "anyOf" in node:  # "X or null": Arrow columns are nullable anyway
+        return arrow_type(next(n for n in node["anyOf"] if n.get("type") != "null"))
+    kind = node["type"]
+    if kind == "object":
+        return pa.struct([pa.field(name, arrow_type(sub)) for name, sub in node["properties"].items()])
+    if kind == "array":
+        return pa.list_(arrow_type(node["items"]))
+    if kind == "number":
+        return pa.decimal128(38, MONEY_SCALE)
+    return {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_()}[kind]
+
+
+def write_orders(orders: Iterable[dict[str, Any]], out: Path) -> int:
+    """Canonical orders to JSONL (optionally .gz) or Parquet, by the file's extension."""
+    count = 0
+    if out.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        order_schema = jsonio.loads((Path(__file__).resolve().parent.parent / "schemas" / "order.schema.json").read_bytes())
+        schema = pa.schema([pa.field("as_of", pa.date32()), *arrow_type(order_schema)])
+        with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+            for batch in chunks(orders, 5000):
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                count += len(batch)
+        return count
+    opener = gzip.open if out.suffix == ".gz" else open
+    with opener(out, "wb") as f:
+        for order in orders:
+            f.write(jsonio.dumps(order) + b"\n")
+            count += 1
+    return count
+
+
+def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
+    """(order id, as_of, pack input) from a canonical order or an API decision log line."""
+    number, line = record
+    parsed = jsonio.loads(line)
+    if not isinstance(parsed, dict):
+        raise MalformedRequest(f"line {number} is not a JSON object")
+    if "input" in parsed and "request_id" in parsed:  # a decision log line
+        value = parsed["input"]
+        as_of = dt.date.fromisoformat(parsed["as_of"])
+        order_id = str(value.get("order_id") or parsed["request_id"]) if isinstance(value, dict) else parsed["request_id"]
+    else:
+        value = parsed
+        as_of = dt.date.fromisoformat(parsed.pop("as_of")) if "as_of" in parsed else dt.date(2000, 1, 1)
+        order_id = str(parsed.get("order_id", f"line-{number}"))
+    return order_id, as_of, value
+
+
+

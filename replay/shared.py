@@ -1,0 +1,55 @@
+"""Steps both sides of a replay run with the same version on the same input, decided once per order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from engine.compiled import CompiledPack, Decision
+from engine.demand import Wanted
+
+
+class SharedSteps:
+    """Within one order, a step both sides run with the same pack version on the same input is decided once.
+
+    Evaluation is a pure function of (input, pack version, as_of), so sharing only saves time
+    (allocation and routing are usually the same version on both sides). Lists and objects
+    are matched by identity, which holds because both sides read one validated order; the
+    memo keeps what it matched alive and is cleared before each order, so no id is reused.
+    """
+
+    def __init__(self) -> None:
+        self.decisions: dict[tuple[str, Wanted], list[tuple[dt.date, dict[str, Any], Decision]]] = {}
+        self.reused = 0
+
+    def clear(self) -> None:
+        self.decisions.clear()
+
+    def decide(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+               outputs: Wanted = None) -> Decision:
+        seen = self.decisions.setdefault((pack.digest, outputs), [])
+        for seen_as_of, seen_values, decision in seen:
+            if seen_as_of == as_of and _same_input(seen_values, values):
+                self.reused += 1
+                return decision
+        decision = pack.decide_step(values, as_of, trusted, outputs)
+        seen.append((as_of, values, decision))
+        return decision
+
+
+def _same_input(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for name, x in a.items():
+        y = b[name]
+        if x is y:
+            continue
+        if x.__class__ is not y.__class__ or isinstance(x, (dict, list)) or x != y:
+            return False
+        if isinstance(x, Decimal) and str(x) != str(y):  # 1.0 and 1.00 are equal but not the same input
+            return False
+    return True
+
+
+

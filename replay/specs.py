@@ -1,0 +1,121 @@
+"""Specs: which pack versions a side of the comparison runs (a folder or git:REF, plus pins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.compiled import CompiledPack, Decision
+from engine.demand import Wanted
+from engine.registry import PackSet, build_pack_set, with_backend
+from replay.shared import SharedSteps
+
+
+@dataclass(frozen=True)
+class Spec:
+    text: str
+    folder: Path
+    pins: dict[str, str]
+
+
+def parse_pins(text: str) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, version = part.partition("@")
+        if not name or not version:
+            raise SystemExit(f"simulate: pin {part!r} is not pack@version")
+        pins[name] = version
+    return pins
+
+
+def resolve_spec(text: str, workdir: Path) -> Spec:
+    source, _, pins = text.partition("#")
+    if source.startswith("git:"):
+        ref, _, sub = source[4:].partition(":")
+        sub = sub or "policy_packs"
+        target = workdir / f"git-{len(list(workdir.iterdir()))}"
+        target.mkdir()
+        git = shutil.which("git")
+        if git is None or ref.startswith("-"):  # a ref must never be read as an option of git
+            raise SystemExit(f"simulate: cannot read packs at {ref!r} (is git installed, is the ref valid?)")
+        try:
+            archive = subprocess.run([git, "archive", "--format=tar", ref, sub], capture_output=True, check=True).stdout  # noqa: S603
+        except subprocess.CalledProcessError as exc:
+            raise SystemExit(f"simulate: cannot read {sub} at {ref}: {exc.stderr.decode().strip()}") from None
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+        folder = target / sub
+    else:
+        folder = Path(source)
+    if not folder.exists():
+        raise SystemExit(f"simulate: no packs folder {folder}")
+    return Spec(text, folder, parse_pins(pins))
+
+
+
+
+class SpecPacks:
+    """A PackSet seen through a spec: pinned versions, else the newest effective on one date."""
+
+    def __init__(self, packs: PackSet, pins: dict[str, str], effective_on: dt.date,
+                 shared: SharedSteps | None = None) -> None:
+        self.packs = packs
+        self.pins = pins
+        self.effective_on = effective_on
+        self.shared = shared
+        self.steps_decided: list[tuple[str, Decision]] = []  # this order's steps, in the order they ran
+        for name, version in pins.items():
+            packs.get(name, version)  # unknown pins fail at start, not per order
+
+    def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
+        if name in self.pins:
+            return self.packs.get(name, self.pins[name])
+        if version is not None:
+            return self.packs.get(name, version)
+        return self.packs.get(name, None, self.effective_on)
+
+    def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+                    outputs: Wanted = None) -> Decision:
+        if self.shared is None:
+            decision = pack.decide_step(values, as_of, trusted, outputs)
+        else:
+            decision = self.shared.decide(pack, values, as_of, trusted, outputs)
+        self.steps_decided.append((pack.name, decision))
+        return decision
+
+    def all_rows(self, root: str) -> list[str]:
+        """Every row that deciding ``root`` could fire, as step.table:row (or table:row)."""
+        pack = self.get(root)
+        out = []
+        if pack.ir.steps:
+            for step in pack.ir.steps:
+                target = self.get(step.pack, step.version)
+                out += [f"{step.id}.{t.id}:{r.id}" for t in target.ir.all_tables for r in t.rows]
+        out += [f"{t.id}:{r.id}" for t in pack.ir.all_tables for r in t.rows]
+        return out
+
+
+def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native", shared: SharedSteps | None = None) -> SpecPacks:
+    packs, diagnostics = build_pack_set(spec.folder)
+    if packs is None:
+        for d in diagnostics:
+            print(d, file=sys.stderr)
+        raise SystemExit(f"simulate: the packs of {spec.text} do not compile")
+    packs, notes = with_backend(packs, backend)
+    for note in notes:
+        print(f"simulate: {note}", file=sys.stderr)
+    return SpecPacks(packs, spec.pins, effective_on, shared)
+
+
+def effective_date(text: str | None) -> dt.date:
+    return dt.date.fromisoformat(text) if text else dt.datetime.now(dt.UTC).date()
+
+
+
