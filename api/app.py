@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import logging
 import os
-import re
 import sys
 import threading
 import time
@@ -25,13 +24,13 @@ from types import TracebackType
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.openapi.utils import get_openapi
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
-from api import problems
+from api import docs, logs, problems
 from api.decision_log import DecisionLog
 from api.metrics import Metrics
+from api.openapi import openapi_document
+from api.settings import Settings
 from engine import heap, jsonio
 from engine.compiled import CompiledPack
 from engine.registry import PackSet, build_pack_set, require_pack_set, with_backend
@@ -51,15 +50,17 @@ log = logging.getLogger("arbiter.api")
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 1000
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 class Service:
     """What the app serves; ``packs`` is replaced as a whole, never mutated."""
 
     def __init__(self, root: Path, admin_token: str | None, api_keys: list[str], decision_log: Path | None = None,
-                 backend: str = "native", reload_signal: Path | None = None, metrics_dir: Path | None = None) -> None:
+                 backend: str = "native", reload_signal: Path | None = None, metrics_dir: Path | None = None,
+                 settings: Settings | None = None) -> None:
         self.root = root
+        self.settings = settings or Settings()
+        self.openapi_cache: tuple[PackSet, dt.date, bytes] | None = None
         self.reload_signal = reload_signal  # shared by the workers of one server: a reload in one reaches all
         self.metrics_dir = metrics_dir  # shared too: each worker's counts, for every worker's /metrics
         if metrics_dir is not None:
@@ -171,9 +172,10 @@ def _yielding_gil(seconds: float = 0.0005) -> Iterator[None]:
 class Observe:
     """Times one request and records it by the status its outcome maps to."""
 
-    def __init__(self, metrics: Metrics, route: str) -> None:
+    def __init__(self, metrics: Metrics, route: str, request: Request) -> None:
         self.metrics = metrics
         self.route = route
+        self.scope = request.scope
         self.pack = "unknown"
         self.version = ""
 
@@ -183,6 +185,7 @@ class Observe:
 
     def resolved(self, pack: CompiledPack) -> CompiledPack:
         self.pack, self.version = pack.name, pack.version
+        self.scope[logs.PACK], self.scope[logs.VERSION] = pack.name, pack.version  # for the access line
         return pack
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -195,9 +198,9 @@ class Observe:
         self.metrics.observe(self.route, self.pack, self.version, status, time.perf_counter() - self.start)
 
 
-def _as_of(value: str | None) -> dt.date:
+def _as_of(value: str | None, settings: Settings) -> dt.date:
     if value is None:
-        return dt.datetime.now(dt.UTC).date()
+        return settings.today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -228,11 +231,6 @@ async def _body(request: Request) -> Any:
     return jsonio.loads(b"".join(chunks))
 
 
-def _request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id")
-    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
-
-
 def pack_summary(pack: CompiledPack) -> dict[str, Any]:
     ir = pack.ir
     return {
@@ -256,12 +254,11 @@ def pack_detail(pack: CompiledPack) -> dict[str, Any]:
     return out
 
 
-PACK_PARAMETER = {"name": "pack", "in": "path", "required": True, "schema": {"type": "string"}}
 QUERY_PARAMETERS = [
     {"name": "version", "in": "query", "required": False, "schema": {"type": "string"},
      "description": "pin a version; default: the newest effective on as_of"},
     {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
-     "description": "the decision date; default: today (UTC)"},
+     "description": "the decision date; default: today in the service's business time zone (ARBITER_TIMEZONE)"},
     {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
      "description": "add each table's evaluated conditions to the decision"},
 ]
@@ -270,8 +267,10 @@ QUERY_PARAMETERS = [
 def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = None,
                api_keys: list[str] | None = None, decision_log: Path | None = None,
                watch_seconds: float | None = None, backend: str = "native",
-               reload_signal: Path | None = None, metrics_dir: Path | None = None) -> FastAPI:
-    service = Service(Path(root), admin_token, api_keys or [], decision_log, backend, reload_signal, metrics_dir)
+               reload_signal: Path | None = None, metrics_dir: Path | None = None,
+               settings: Settings | None = None) -> FastAPI:
+    service = Service(Path(root), admin_token, api_keys or [], decision_log, backend, reload_signal, metrics_dir,
+                      settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -302,6 +301,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         redoc_url=None,
     )
     app.state.service = service
+    app.add_middleware(logs.RequestContext)
     problems.install(app)
     metrics = service.metrics
 
@@ -322,20 +322,20 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         """What both decision routes need first: the caller allowed, the date, the pack version, the body."""
         require_api_key(request)
         query = request.query_params
-        day = _as_of(query.get("as_of"))
+        day = _as_of(query.get("as_of"), service.settings)
         compiled = observe.resolved(service.packs.get(request.path_params["pack"], query.get("version"), day))
         return compiled, day, await _body(request)
 
     # The routes take the bare Request and read path and query themselves: FastAPI's
     # per-request parameter solving cost about a third of a single decision's time in the
     # app (profiled); the parameters stay documented through ``openapi_extra``.
-    @app.post("/v1/decisions/{pack}", summary="One decision", tags=["decisions"],
-              openapi_extra={"parameters": [PACK_PARAMETER, *QUERY_PARAMETERS]})
+    # documented once per pack, with that pack's schemas (api.openapi)
+    @app.post("/v1/decisions/{pack}", include_in_schema=False)
     async def decide(request: Request) -> Response:
-        with Observe(metrics, "decide") as observe:
+        with Observe(metrics, "decide", request) as observe:
             compiled, day, body = await resolve(observe, request)
             decision = compiled.decide(body, day, trace=_flag(request.query_params.get("trace")))
-            request_id = _request_id(request)
+            request_id = logs.request_id_of(request.scope)
             outcome = decision.output.get("decision")
             metrics.decision(compiled.name, compiled.version, outcome if isinstance(outcome, str) else "decided")
             if service.decision_log is not None:
@@ -344,17 +344,16 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             out["request_id"] = request_id
             return respond(out)
 
-    @app.post("/v1/decisions/{pack}/batch", summary="Many decisions, each result or error in place", tags=["decisions"],
-              openapi_extra={"parameters": [PACK_PARAMETER, *QUERY_PARAMETERS[:2]]})
+    @app.post("/v1/decisions/{pack}/batch", include_in_schema=False)
     async def decide_batch(request: Request) -> Response:
-        with Observe(metrics, "batch") as observe:
+        with Observe(metrics, "batch", request) as observe:
             compiled, day, body = await resolve(observe, request)
             if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
                 raise MalformedRequest('body must be {"inputs": [...]}')
             inputs = body["inputs"]
             if len(inputs) > MAX_BATCH:
                 raise RequestTooLarge(f"a batch holds at most {MAX_BATCH} inputs")
-            request_id = _request_id(request)
+            request_id = logs.request_id_of(request.scope)
             results: list[dict[str, Any]] = []
             log = service.decision_log
             for item in inputs:
@@ -401,7 +400,6 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         if not hmac.compare_digest(header[7:].encode(), service.admin_token.encode()):
             raise Forbidden("the admin token is not valid")
         fresh = await asyncio.to_thread(service.reload_everywhere)
-        app.openapi_schema = None
         return respond({"status": "reloaded", "packs": [p.key for p in fresh]})
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of the server (every worker's counts)")
@@ -410,46 +408,16 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_json() -> Response:
-        return Response(jsonio.dumps(openapi_document(app, service.packs)), media_type="application/json")
+        today = service.settings.today()
+        cached = service.openapi_cache
+        if cached is None or cached[0] is not service.packs or cached[1] != today:
+            document = openapi_document(app, service.packs, today, QUERY_PARAMETERS, bool(service.api_keys))
+            cached = service.openapi_cache = (service.packs, today, jsonio.dumps(document))
+        return Response(cached[2], media_type="application/json")
 
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Arbiter API")
+    docs.install(app)
 
     return app
-
-
-def openapi_document(app: FastAPI, packs: PackSet) -> dict[str, Any]:
-    """The OpenAPI document: the generic routes, plus one path per pack with its own schemas."""
-    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    problem = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
-    for name in packs.names():
-        newest = packs.versions(name)[-1]
-        ir = newest.ir
-        title = "".join(part.capitalize() for part in name.split("_"))
-        schemas[f"{title}Input"] = object_schema({f.name: f.spec for f in ir.inputs})
-        schemas[f"{title}Output"] = {"type": "object", "properties": {f.name: field_schema(f.spec) for f in ir.outputs}}
-        decision = {
-            "type": "object",
-            "required": ["pack", "version", "digest", "as_of", "output", "matched", "request_id"],
-            "properties": {
-                "pack": {"type": "string"}, "version": {"type": "string"}, "digest": {"type": "string"},
-                "as_of": {"type": "string", "format": "date"}, "output": {"$ref": f"#/components/schemas/{title}Output"},
-                "matched": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-                "reasons": {"type": "array", "items": {"type": "string"}}, "request_id": {"type": "string"},
-            },
-        }
-        document["paths"][f"/v1/decisions/{name}"] = {"post": {
-            "tags": ["decisions"],
-            "summary": f"{name}: {ir.description.strip().splitlines()[0][:80]}",
-            "operationId": f"decide_{name}",
-            "parameters": QUERY_PARAMETERS,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{title}Input"}}}},
-            "responses": {"200": {"description": "the decision", "content": {"application/json": {"schema": decision}}},
-                          "400": problem, "401": problem, "403": problem, "404": problem, "413": problem, "422": problem},
-        }}
-    return document
 
 
 async def _publish(service: Service, seconds: float = 1.0) -> None:
@@ -505,4 +473,5 @@ def app_from_env() -> FastAPI:
         backend=os.environ.get("ARBITER_BACKEND", "native"),
         reload_signal=Path(os.environ["ARBITER_RELOAD_SIGNAL"]) if os.environ.get("ARBITER_RELOAD_SIGNAL") else None,
         metrics_dir=Path(os.environ["ARBITER_METRICS_DIR"]) if os.environ.get("ARBITER_METRICS_DIR") else None,
+        settings=Settings.from_env(),
     )

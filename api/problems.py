@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.logs import request_id_of
 from engine import jsonio
 from rules.errors import (
     ArbiterError,
@@ -65,7 +66,10 @@ def problem_body(exc: ArbiterError, instance: str | None = None) -> dict[str, An
     return body
 
 
-def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+                     request: Request | None = None) -> Response:
+    if request is not None:
+        body["request_id"] = request_id_of(request.scope)
     return Response(jsonio.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -73,7 +77,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ArbiterError)
     async def arbiter_error(request: Request, exc: ArbiterError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
-        return problem_response(status_of(exc), problem_body(exc, request.url.path), headers)
+        return problem_response(status_of(exc), problem_body(exc, request.url.path), headers, request)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -83,16 +87,18 @@ def install(app: FastAPI) -> None:
         ]
         body = {"type": "https://arbiter.dev/problems/request-invalid", "title": TITLES[422], "status": 422,
                 "detail": "the request parameters are invalid", "code": "request-invalid", "errors": errors}
-        return problem_response(422, body)
+        return problem_response(422, body, None, request)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         body = {"type": "about:blank", "title": TITLES.get(exc.status_code, "Error"), "status": exc.status_code,
-                "detail": str(exc.detail)}
-        return problem_response(exc.status_code, body, dict(exc.headers or {}))
+                "detail": str(exc.detail), "code": f"http-{exc.status_code}"}
+        return problem_response(exc.status_code, body, dict(exc.headers or {}), request)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s", request.url.path)
-        body = {"type": "about:blank", "title": TITLES[500], "status": 500, "detail": "internal error"}
-        return problem_response(500, body)
+        request_id = request_id_of(request.scope)
+        log.exception("unexpected error on %s", request.url.path, extra={"request_id": request_id})
+        body = {"type": "about:blank", "title": TITLES[500], "status": 500, "detail": "internal error", "code": "internal"}
+        # this handler answers outside the middleware that adds the header to every other response
+        return problem_response(500, body, {"X-Request-ID": request_id}, request)

@@ -8,6 +8,7 @@ decoders in ``engine.jsonio`` produce exactly those).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,9 @@ from rules.model import FieldSpec
 MAX_MAGNITUDE = Decimal("1e18")  # larger amounts are a typo or an attack, not an order
 MAX_STRING = 10_000
 MAX_ITEMS = 10_000
+# A decimal sent as text (OData v2 sends Edm.Decimal so): digits only, read by Decimal, never by float.
+DECIMAL_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
+MAX_DECIMAL_TEXT = 40
 
 Problems = list[FieldProblem]
 Path = tuple[str | int, ...]
@@ -29,6 +33,8 @@ def _number(spec: FieldSpec, integral: bool) -> Coerce:
     low, high = spec.min, spec.max
 
     def coerce(value: Any, path: Path, problems: Problems) -> Any:
+        if not integral and isinstance(value, str) and len(value) <= MAX_DECIMAL_TEXT and DECIMAL_TEXT.fullmatch(value):
+            value = Decimal(value)
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             kind = "a binary float" if isinstance(value, float) else type(value).__name__
             problems.append(FieldProblem(path, "type", f"expected a number, got {kind}"))

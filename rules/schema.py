@@ -10,9 +10,7 @@ from rules.model import FieldSpec
 def field_schema(spec: FieldSpec) -> dict[str, Any]:
     out: dict[str, Any]
     if spec.type in ("money", "decimal"):
-        out = {"type": "number"}
-        if spec.type == "money":
-            out["format"] = "decimal"
+        out = {"type": "number", "format": "decimal"}  # exact: a client generator types it Decimal, not float
     elif spec.type == "integer":
         out = {"type": "integer"}
     elif spec.type == "boolean":

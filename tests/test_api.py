@@ -439,10 +439,10 @@ def test_openapi_documents_every_pack_with_its_fields(client: TestClient) -> Non
     schema = document["components"]["schemas"]["CreditInput"]
     assert {"order_amount", "risk_tier", "payment_terms"} <= set(schema["properties"])
     assert schema["properties"]["risk_tier"]["enum"] == ["A", "B", "C", "D"]
-    generic = document["paths"]["/v1/decisions/{pack}"]["post"]["parameters"]
-    assert [(p["name"], p["in"]) for p in generic] == [("pack", "path"), ("version", "query"), ("as_of", "query"), ("trace", "query")]
-    batch = document["paths"]["/v1/decisions/{pack}/batch"]["post"]["parameters"]
-    assert [p["name"] for p in batch] == ["pack", "version", "as_of"]
+    one = document["paths"]["/v1/decisions/credit"]["post"]["parameters"]
+    assert [(p["name"], p["in"]) for p in one] == [("version", "query"), ("as_of", "query"), ("trace", "query")]
+    batch = document["paths"]["/v1/decisions/credit/batch"]["post"]["parameters"]
+    assert [p["name"] for p in batch] == ["version", "as_of"]
     assert client.get("/docs").status_code == 200
 
 
