@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, find, given, settings
@@ -20,9 +21,11 @@ from engine.compiled import CompiledPack
 from engine.registry import PackSet
 from engine.search import inputs_for, simplest_value
 from engine.testing import DEFAULT_TEST_DATE
-from rules.analysis import TableFinding, analysable, analyse_table, input_bounds
+from rules import solver
+from rules.analysis import TableFinding, analysable, analyse_table, input_bounds, required_readers
 from rules.errors import ArbiterError, DecisionError, Diagnostic, InputError, Position, ordered
 from rules.ir import TableDef
+from rules.model import FieldSpec
 
 SEARCH_EXAMPLES = 300  # one pass watches the searched tables and every invariant (keeps a full check under 10 s)
 INVARIANT_EXAMPLES = 600  # to shrink a violation once found
@@ -40,6 +43,7 @@ class PackChecks:
         self.ir = pack.ir
         self.as_of = self.ir.effective_from or DEFAULT_TEST_DATE
         self.diagnostics: list[Diagnostic] = []
+        self.solver_times: dict[str, tuple[float, int, str]] = {}  # table -> (seconds, queries, why it fell back)
 
     def position(self, key: str) -> Position:
         return self.ir.positions.get(key, Position(1, 1))
@@ -48,14 +52,9 @@ class PackChecks:
         self.diagnostics.append(Diagnostic(self.ir.path, self.position(key), code, message, severity, extra))
 
     def run(self) -> list[Diagnostic]:
-        plain = {f.name: f.type for f in self.ir.inputs if f.type.kind in SCALAR_KINDS}
-        bounds = input_bounds(self.ir)
         searched: list[TableDef] = []
         for table in self.ir.all_tables:
-            findings = None
-            if analysable(table, plain):
-                names = [c.expr.name for c in table.columns]  # type: ignore[attr-defined]
-                findings = analyse_table(table, [plain[n] for n in names], [bounds.get(n) for n in names])
+            findings = self.decide(table)
             if findings is None:
                 searched.append(table)
                 continue
@@ -64,6 +63,23 @@ class PackChecks:
         if searched or self.ir.invariants:
             self.explore(searched)
         return self.diagnostics
+
+    def decide(self, table: TableDef) -> list[TableFinding] | None:
+        """A table's findings decided exactly (z3, else intervals over literal cells); None: search it."""
+        started = time.perf_counter()
+        try:
+            findings, queries = solver.analyse(self.ir, table, self.as_of)
+        except (solver.Unsupported, solver.Unknown) as exc:
+            self.solver_times[table.id] = (time.perf_counter() - started, 0, str(exc) or type(exc).__name__)
+        else:
+            self.solver_times[table.id] = (time.perf_counter() - started, queries, "")
+            return findings
+        plain = {f.name: f.type for f in self.ir.inputs if f.type.kind in SCALAR_KINDS}
+        if not analysable(table, plain):
+            return None
+        bounds = input_bounds(self.ir)
+        names = [c.expr.name for c in table.columns]  # type: ignore[attr-defined]
+        return analyse_table(table, [plain[n] for n in names], [bounds.get(n) for n in names])
 
     # Exact findings, confirmed by evaluation.
 
@@ -85,9 +101,9 @@ class PackChecks:
         return {t: v["matched"] for t, v in log["tables"].items()}
 
     def counterexample(self, witness: dict[str, Any]) -> dict[str, Any]:
-        base = {f.name: simplest_value(f.spec) for f in self.ir.inputs}
-        base.update(witness)
-        return base
+        """A full, valid input: the witness's values, the simplest valid value everywhere else."""
+        return {f.name: _complete(f.spec, witness[f.name]) if f.name in witness else simplest_value(f.spec)
+                for f in self.ir.inputs}
 
     def confirmed(self, finding: TableFinding, table: TableDef, example: dict[str, Any]) -> bool:
         try:
@@ -104,16 +120,13 @@ class PackChecks:
         return False
 
     def gap_severity(self, table: TableDef) -> str:
-        sources = {id(sym) for sym in table.output_symbols}
-        if table.result is not None:
-            sources.add(id(table.result))
-        required = any(f.source is not None and id(f.source) in sources and not f.spec.optional for f in self.ir.outputs)
-        return "error" if required else "warning"
+        """An error when a required output may read the table (its value: expression included)."""
+        return "error" if required_readers(self.ir, table) else "warning"
 
     def report_exact(self, table: TableDef, finding: TableFinding) -> None:
         key = f"tables.{table.id}.{finding.rows[0]}" if finding.rows else f"tables.{table.id}"
         extra: dict[str, Any] = {"table": table.id, "rows": finding.rows, "method": "exact"}
-        severity = self.gap_severity(table) if finding.code == "gap" else "error"
+        severity = finding.severity or (self.gap_severity(table) if finding.code == "gap" else "error")
         message = finding.message
         if finding.witness is not None:
             example = self.counterexample(finding.witness)
@@ -220,6 +233,15 @@ class PackChecks:
                  f"invariant {name!r} does not hold for this input (shrunk counterexample below)", "error",
                  {"invariant": name, "method": "search", "counterexample": example, "as_of": as_of,
                   "output": output, "confirmed": True})
+
+
+def _complete(spec: FieldSpec, value: Any) -> Any:
+    """``value`` with the fields a witness leaves out (of objects and list elements) at their simplest."""
+    if isinstance(value, list) and spec.items is not None:
+        return [_complete(FieldSpec(type="object", fields=spec.items), v) for v in value]
+    if isinstance(value, dict) and spec.fields is not None:
+        return {name: _complete(sub, value[name]) if name in value else simplest_value(sub) for name, sub in spec.fields.items()}
+    return value
 
 
 def check_pack_set(pack_set: PackSet) -> list[Diagnostic]:

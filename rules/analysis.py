@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from rules import syntax as s
-from rules.ir import PackIR, TableDef
+from rules.ir import FieldDef, PackIR, Symbol, TableDef
 from rules.types import Type
 
 MAX_BOXES = 20_000  # a difference that grows past this is left to the search
@@ -355,6 +355,7 @@ class TableFinding:
     rows: list[str]  # the row(s) the finding is about; for dead rows the dead one first, then its cover
     message: str
     witness: dict[str, Any] | None  # column label -> value
+    severity: str | None = None  # decided with the finding (a gap proven to leave a required output null); None: by code
 
 
 def table_boxes(table: TableDef, column_types: list[Type]) -> tuple[list[Box], Box] | None:
@@ -433,6 +434,42 @@ def analyse_table(table: TableDef, column_types: list[Type], bounds: list[Column
         if remaining:
             findings.append(TableFinding("gap", table.id, [], f"no row of table {table.id!r} matches some inputs", point(remaining[0])))
     return findings
+
+
+def required_readers(pack: PackIR, table: TableDef) -> list[FieldDef]:
+    """The required outputs whose value may read what ``table`` sets (through derived values and line records)."""
+    defined: dict[int, list[s.Node]] = {}
+    for d in [*pack.derives, *pack.rollups, *(d for sec in pack.sections for d in [*sec.derives, *sec.after])]:
+        defined[id(d.symbol)] = [d.expr]
+    for sec in pack.sections:
+        defined[id(sec.result)] = [name_of(k) for k in sec.keep]
+    targets = {id(sym) for sym in table.output_symbols} | ({id(table.result)} if table.result is not None else set())
+
+    def reads(node: s.Node, seen: set[int]) -> bool:
+        for n in s.walk(node):
+            symbol = getattr(n, "symbol", None)
+            if symbol is None or id(symbol) in seen:
+                continue
+            seen.add(id(symbol))
+            if id(symbol) in targets or any(reads(e, seen) for e in defined.get(id(symbol), [])):
+                return True
+        return False
+
+    out = []
+    for f in pack.outputs:
+        if f.spec.optional:
+            continue
+        node = f.value if f.value is not None else (name_of(f.source) if f.source is not None else None)
+        if node is not None and reads(node, set()):
+            out.append(f)
+    return out
+
+
+def name_of(symbol: Symbol) -> s.Name:
+    node = s.Name(0, 0, symbol.name)
+    node.symbol = symbol
+    node.type = symbol.type
+    return node
 
 
 def _literal_or_none(node: s.Node) -> Any:
