@@ -54,7 +54,7 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    pack_set, diagnostics = build_pack_set(Path(args.dir))
+    pack_set, diagnostics = build_pack_set(Path(args.dir), partial=True)  # a broken pack does not hide the others' findings
     if pack_set is not None and not args.no_analysis:
         diagnostics = ordered(diagnostics + check_pack_set(pack_set))
     _print_diagnostics(diagnostics, args.format)

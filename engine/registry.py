@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
+from rules.check import BrokenPack
 from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion, ordered
 from rules.ir import PackIR
 from rules.load import LoadResult, is_flow, load_pack, pack_files
+from rules.source import top_level_scalar
 
 
 def semver_key(version: str) -> tuple[int, ...]:
@@ -71,8 +75,11 @@ def load_results(root: Path) -> list[LoadResult]:
     for result in results:
         if result.pack is not None:
             decisions.setdefault(result.pack.name, []).append(result.pack)
+    broken = {name for r in results if r.pack is None and (name := _declared_name(r.path)) and name not in decisions}
 
     def resolve(name: str, version: str | None) -> PackIR | None:
+        if name in broken:
+            raise BrokenPack(name)
         candidates = sorted(decisions.get(name, []), key=lambda ir: semver_key(ir.version))
         if version is not None:
             candidates = [ir for ir in candidates if ir.version == version]
@@ -81,8 +88,20 @@ def load_results(root: Path) -> list[LoadResult]:
     return results + [load_pack(p, resolve) for p in flows]
 
 
-def build_pack_set(root: Path) -> tuple[PackSet | None, list[Diagnostic]]:
-    """Load, check and compile every pack below ``root``; all diagnostics, sorted."""
+def _declared_name(path: str) -> str | None:
+    """The ``pack:`` a file declares (even a broken one), else its folder's name."""
+    try:
+        name = top_level_scalar(Path(path).read_text(encoding="utf-8"), "pack")
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        name = None
+    return name or Path(path).parent.name
+
+
+def build_pack_set(root: Path, *, partial: bool = False) -> tuple[PackSet | None, list[Diagnostic]]:
+    """Load, check and compile every pack below ``root``; all diagnostics, sorted.
+
+    ``partial``: the packs that compiled, even when others did not (``arbiter check`` analyses them).
+    """
     results = load_results(root)
     diagnostics: list[Diagnostic] = [d for r in results for d in r.diagnostics]
     by_name: dict[str, list[CompiledPack]] = {}
@@ -105,7 +124,7 @@ def build_pack_set(root: Path) -> tuple[PackSet | None, list[Diagnostic]]:
         seen[ir.key] = result.path
         by_name.setdefault(ir.name, []).append(CompiledPack(ir))
     diagnostics = ordered(diagnostics)
-    if any(d.severity == "error" for d in diagnostics):
+    if any(d.severity == "error" for d in diagnostics) and not partial:
         return None, diagnostics
     packs = {name: tuple(sorted(v, key=lambda p: semver_key(p.version))) for name, v in by_name.items()}
     pack_set = PackSet(packs, str(root))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,6 +39,10 @@ from rules.types import DATE, Type, join
 
 RESERVED_NAMES = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else"}
 SINGLE_HIT = ("first", "unique", "priority", "any")
+
+
+class BrokenPack(Exception):
+    """Raised by a resolver for a pack that exists but failed to load (its file has the errors)."""
 
 
 class _Skip(Exception):
@@ -91,6 +96,8 @@ class PackChecker:
         self.used: set[int] = set()
         self.row_ids: dict[str, PathKey] = {}
         self.table_ids: set[str] = set()
+        self.poisoned: set[str] = set()  # names whose definition failed: their uses stay quiet
+        self.broken_step = False  # a step's pack failed to load: no IR for this flow, and no second error
 
     # Reporting.
 
@@ -101,6 +108,8 @@ class PackChecker:
         self.diagnostics.append(Diagnostic(path or self.doc.path, position, code, message))
 
     def _problem(self, path: PathKey, text: str, exc: ExpressionError) -> None:
+        if exc.code == "unknown-name" and _word_at(text, exc.offset) in self.poisoned:
+            return  # the name's own definition failed and was reported there: one mistake, one error
         self.report_at(self.doc.text_position(path, exc.offset, text), exc.code, exc.message)
 
     def expression(self, path: PathKey, text: Any, scope: Scope | None = None, input_type: Type | None = None) -> s.Node:
@@ -147,13 +156,13 @@ class PackChecker:
         if m.kind == "decision" and m.steps:
             self.report(("steps",), "steps-in-decision", "only a flow pack has 'steps'; set kind: flow")
         outputs = self.outputs()
-        if not any(d.severity == "error" for d in self.diagnostics):  # in a broken pack they would be cascades
+        if not self.broken_step and not any(d.severity == "error" for d in self.diagnostics):  # else cascades
             self.unused(inputs, derives)
         invariants = self.invariants(inputs, outputs)
         self.tests(tables + [t for sec in sections for t in sec.tables])
         if m.effective_from and m.effective_to and m.effective_to <= m.effective_from:
             self.report(("effective_to",), "empty-window", "effective_to must be after effective_from")
-        if any(d.severity == "error" for d in self.diagnostics):
+        if self.broken_step or any(d.severity == "error" for d in self.diagnostics):
             return None
         return PackIR(
             name=m.pack, version=m.version, kind=m.kind, description=m.description, owner=m.owner,
@@ -236,6 +245,7 @@ class PackChecker:
         for name, spec in self.model.inputs.items():
             path: PathKey = ("inputs", name)
             if not self._spec_ok(path, spec, output=False):
+                self.poisoned.add(name)
                 continue
             t = spec_type(spec)
             symbol = Symbol(name, "input", t)
@@ -278,7 +288,11 @@ class PackChecker:
             path: PathKey = (*base, block, name)
             try:
                 expr = self.expression(path, text)
-                symbol = Symbol(name, "derive", expr.type)
+            except _Skip:
+                self.poisoned.add(name)
+                continue
+            symbol = Symbol(name, "derive", expr.type)
+            try:
                 self.define(path, symbol)
             except _Skip:
                 continue
@@ -292,7 +306,12 @@ class PackChecker:
         ids = [step.id for step in self.model.steps]
         for i, step in enumerate(self.model.steps):
             base: PathKey = ("steps", i)
-            target = self.resolve(step.pack, step.version) if self.resolve is not None else None
+            try:
+                target = self.resolve(step.pack, step.version) if self.resolve is not None else None
+            except BrokenPack:  # reported in its own file; this flow is broken with it, without a second error
+                self.poisoned.add(step.id)
+                self.broken_step = True
+                continue
             if target is None:
                 self.report((*base, "pack"), "unknown-pack",
                             f"no decision pack {step.pack!r}" + (f" version {step.version}" if step.version else ""))
@@ -345,6 +364,7 @@ class PackChecker:
             try:
                 over = self.expression((*base, "over"), section.over)
             except _Skip:
+                self.poisoned.add(section.id)
                 continue
             item = over.type.item
             if over.type.kind != "list" or item is None or item.kind != "object":
@@ -402,6 +422,9 @@ class PackChecker:
             try:
                 out.append(self.table(path, table))
             except _Skip:
+                self.poisoned.update(table.outputs)
+                if table.result is not None:
+                    self.poisoned.add(table.result)
                 continue
         return out
 
@@ -724,6 +747,11 @@ class PackChecker:
                                     f"table {table_id!r} has no row {row_id!r}{did_you_mean(row_id, sorted(row_ids[table_id]))}")
             if test.expect is None and test.matched is None and test.error is None:
                 self.report(path, "empty-test", "a test needs 'expect', 'matched' or 'error'")
+
+
+def _word_at(text: str, offset: int) -> str:
+    match = re.match(r"[A-Za-z_][A-Za-z0-9_]*", text[offset:])
+    return match.group(0) if match else ""
 
 
 def _literal_text(value: Any) -> str:

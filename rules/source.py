@@ -185,6 +185,14 @@ def _mark_position(error: yaml.MarkedYAMLError) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+def _unclosed(error: yaml.MarkedYAMLError) -> Position | None:
+    """Where a flow mapping or sequence opened, when the parser met the next line before its end."""
+    context, opened, found = error.context or "", error.context_mark, error.problem_mark
+    if not context.startswith("while parsing a flow") or opened is None or found is None or found.line <= opened.line:
+        return None
+    return Position(opened.line + 1, opened.column + 1)
+
+
 def _describe(error: yaml.MarkedYAMLError) -> str:
     parts = [p for p in (error.context, error.problem) if p]
     return "; ".join(parts) if parts else "invalid YAML"
@@ -221,13 +229,25 @@ def read_yaml(text: str, path: str) -> SourceDoc:
     doc = SourceDoc(path=path, data=None)
     lines = text.split("\n")
     masked: set[int] = set()
+    quiet: set[int] = set()
     for _ in range(_MAX_RECOVERIES):
         try:
             node = _compose("\n".join(lines))
         except yaml.MarkedYAMLError as exc:
             position = _mark_position(exc)
-            doc.diagnostics.append(Diagnostic(path, position, "yaml-syntax", _describe(exc)))
+            message = _describe(exc)
             candidates = [position.line - 1]
+            opened = _unclosed(exc)
+            if opened is not None:  # a '{' or '[' left open: the line that opened it is the mistake
+                message = (f"this {'{' if 'mapping' in (exc.context or '') else '['} is never closed "
+                           f"(line {position.line}, col {position.col}: {exc.problem})")
+                quiet.update(range(opened.line, position.line + 1))  # what masking its line breaks is no new mistake
+                position = opened
+                candidates = [opened.line - 1]
+            elif position.line in quiet:
+                message = ""
+            if message:
+                doc.diagnostics.append(Diagnostic(path, position, "yaml-syntax", message))
             if exc.context_mark is not None:
                 candidates.append(exc.context_mark.line)
             line = next((c for c in candidates if 0 <= c < len(lines) and c not in masked), None)
