@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from api import docs, logs, problems
-from api.decision_log import DecisionLog
+from api.decision_log import DecisionLog, LogSettings
 from api.metrics import Metrics
 from api.openapi import openapi_document
 from api.settings import Settings
@@ -57,7 +57,7 @@ class Service:
 
     def __init__(self, root: Path, admin_token: str | None, api_keys: list[str], decision_log: Path | None = None,
                  backend: str = "native", reload_signal: Path | None = None, metrics_dir: Path | None = None,
-                 settings: Settings | None = None) -> None:
+                 settings: Settings | None = None, log_settings: LogSettings | None = None) -> None:
         self.root = root
         self.settings = settings or Settings()
         self.openapi_cache: tuple[PackSet, dt.date, bytes] | None = None
@@ -73,7 +73,7 @@ class Service:
         self.backend = backend
         self.packs: PackSet = self._switch(require_pack_set(root))
         self.metrics = Metrics()
-        self.decision_log = DecisionLog(decision_log) if decision_log is not None else None
+        self.decision_log = DecisionLog(decision_log, log_settings) if decision_log is not None else None
         self.fingerprint = self._fingerprint()
         self._reload_lock = threading.Lock()
 
@@ -123,9 +123,14 @@ class Service:
         """Write this worker's counts where the server's other workers read them (atomically: whole or old)."""
         if self.metrics_dir is None:
             return
+        self.refresh_totals()
         staged = self.metrics_dir / f".{self.worker}.tmp"
         staged.write_bytes(jsonio.dumps(self.metrics.snapshot()))
         os.replace(staged, self.metrics_dir / f"{self.worker}.json")
+
+    def refresh_totals(self) -> None:
+        if self.decision_log is not None:
+            self.metrics.set_totals(self.decision_log.totals())
 
     def other_workers_metrics(self) -> list[dict[str, Any]]:
         """The last counts every other worker of this server published, including workers that have since exited."""
@@ -268,9 +273,9 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
                api_keys: list[str] | None = None, decision_log: Path | None = None,
                watch_seconds: float | None = None, backend: str = "native",
                reload_signal: Path | None = None, metrics_dir: Path | None = None,
-               settings: Settings | None = None) -> FastAPI:
+               settings: Settings | None = None, log_settings: LogSettings | None = None) -> FastAPI:
     service = Service(Path(root), admin_token, api_keys or [], decision_log, backend, reload_signal, metrics_dir,
-                      settings)
+                      settings, log_settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -324,6 +329,8 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         query = request.query_params
         day = _as_of(query.get("as_of"), service.settings)
         compiled = observe.resolved(service.packs.get(request.path_params["pack"], query.get("version"), day))
+        if service.decision_log is not None:
+            service.decision_log.admit()  # audit mode: no decision the log could not hold
         return compiled, day, await _body(request)
 
     # The routes take the bare Request and read path and query themselves: FastAPI's
@@ -339,7 +346,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             outcome = decision.output.get("decision")
             metrics.decision(compiled.name, compiled.version, outcome if isinstance(outcome, str) else "decided")
             if service.decision_log is not None:
-                service.decision_log.write(request_id, decision, body)
+                await service.decision_log.settled([service.decision_log.write(request_id, decision, body)])
             out = decision.as_dict()
             out["request_id"] = request_id
             return respond(out)
@@ -356,6 +363,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             request_id = logs.request_id_of(request.scope)
             results: list[dict[str, Any]] = []
             log = service.decision_log
+            tickets = []
             for item in inputs:
                 try:
                     if log is None:
@@ -366,7 +374,9 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
                     results.append({"error": problems.problem_body(exc)})
                     continue
                 results.append(decision.as_dict())
-                log.write(request_id, decision, item)
+                tickets.append(log.write(request_id, decision, item))
+            if log is not None:
+                await log.settled(tickets)
             return respond({"pack": compiled.name, "version": compiled.version, "digest": compiled.digest,
                             "as_of": day, "results": results, "request_id": request_id})
 
@@ -387,8 +397,15 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> Response:
         count = sum(1 for _ in service.packs)
-        return respond({"status": "ready", "pack_versions": count, "packs_digest": service.served_digest(),
-                        "worker": os.getpid()})
+        body: dict[str, Any] = {"status": "ready", "pack_versions": count, "packs_digest": service.served_digest(),
+                                "worker": os.getpid()}
+        if service.decision_log is not None:
+            body["decision_log"] = service.decision_log.status()
+            if not service.decision_log.healthy:
+                body.update(status=503, type="https://arbiter.dev/problems/decision-log-failing", code="decision-log-failing",
+                            title="Service unavailable", detail="not ready: the decision log cannot be written")
+                return problems.problem_response(503, body)
+        return respond(body)
 
     @app.post("/v1/admin/reload", tags=["operations"])
     async def reload(request: Request) -> Response:
@@ -404,6 +421,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of the server (every worker's counts)")
     async def prometheus() -> Response:
+        service.refresh_totals()
         return Response(metrics.render(service.other_workers_metrics()), media_type="text/plain; version=0.0.4")
 
     @app.get("/openapi.json", include_in_schema=False)
@@ -474,4 +492,5 @@ def app_from_env() -> FastAPI:
         reload_signal=Path(os.environ["ARBITER_RELOAD_SIGNAL"]) if os.environ.get("ARBITER_RELOAD_SIGNAL") else None,
         metrics_dir=Path(os.environ["ARBITER_METRICS_DIR"]) if os.environ.get("ARBITER_METRICS_DIR") else None,
         settings=Settings.from_env(),
+        log_settings=LogSettings.from_env(),
     )

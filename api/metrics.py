@@ -19,6 +19,10 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 Labels = tuple[tuple[str, str], ...]
 
+# Totals other parts of the server keep (the decision log's), by metric name: their HELP text.
+# A part registers its names here and hands its values to ``Metrics.set_totals``.
+TOTALS_HELP: dict[str, str] = {}
+
 
 def _render_labels(labels: Labels, extra: tuple[tuple[str, str], ...] = ()) -> str:
     pairs = [*labels, *extra]
@@ -35,6 +39,7 @@ class Metrics:
         self.latency_sum: dict[Labels, float] = defaultdict(float)
         self.decisions: dict[Labels, int] = defaultdict(int)
         self.reloads: dict[Labels, int] = defaultdict(int)
+        self.totals: dict[str, int] = defaultdict(int)
 
     def observe(self, route: str, pack: str, version: str, status: int, seconds: float) -> None:
         labels = (("route", route), ("pack", pack), ("version", version), ("status", str(status)))
@@ -51,6 +56,10 @@ class Metrics:
     def reload(self, result: str) -> None:
         self.reloads[(("result", result),)] += 1
 
+    def set_totals(self, values: dict[str, int]) -> None:
+        """This worker's current values of totals kept elsewhere (see ``TOTALS_HELP``)."""
+        self.totals.update(values)
+
     def snapshot(self) -> dict[str, Any]:
         """The counts as JSON-ready lists, for another worker's ``render``."""
         return {
@@ -58,6 +67,7 @@ class Metrics:
             "latency": [[k, counts, self.latency_sum[k]] for k, counts in self.latency_counts.items()],
             "decisions": [[k, v] for k, v in self.decisions.items()],
             "reloads": [[k, v] for k, v in self.reloads.items()],
+            "totals": dict(self.totals),
         }
 
     def absorb(self, snapshot: dict[str, Any]) -> None:
@@ -74,6 +84,8 @@ class Metrics:
             self.decisions[_labels(labels)] += value
         for labels, value in snapshot.get("reloads", []):
             self.reloads[_labels(labels)] += value
+        for name, value in snapshot.get("totals", {}).items():
+            self.totals[str(name)] += int(value)
 
     def render(self, others: Iterable[dict[str, Any]] = ()) -> str:
         """Prometheus text of these counts plus the ``others`` (other workers' snapshots)."""
@@ -111,6 +123,9 @@ class Metrics:
         out += [f"arbiter_decisions_total{_render_labels(k)} {v}" for k, v in sorted(self.decisions.items())]
         out += ["# HELP arbiter_reloads_total Pack reloads by result.", "# TYPE arbiter_reloads_total counter"]
         out += [f"arbiter_reloads_total{_render_labels(k)} {v}" for k, v in sorted(self.reloads.items())]
+        for name, value in sorted(self.totals.items()):
+            kind = "counter" if name.endswith("_total") else "gauge"
+            out += [f"# HELP {name} {TOTALS_HELP.get(name, name)}", f"# TYPE {name} {kind}", f"{name} {value}"]
         return "\n".join(out) + "\n"
 
 

@@ -22,6 +22,7 @@ from rules.errors import (
     MalformedRequest,
     PackError,
     RequestTooLarge,
+    ServiceUnavailable,
     UnknownPack,
     UnknownVersion,
 )
@@ -39,10 +40,12 @@ STATUS: dict[type[ArbiterError], int] = {
     InputError: 422,
     DecisionError: 422,
     PackError: 422,
+    ServiceUnavailable: 503,
 }
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-          413: "Request too large", 422: "Unprocessable input", 500: "Internal error"}
+          413: "Request too large", 422: "Unprocessable input", 500: "Internal error",
+          503: "Service unavailable"}
 
 
 def status_of(exc: ArbiterError) -> int:
@@ -77,6 +80,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ArbiterError)
     async def arbiter_error(request: Request, exc: ArbiterError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+        if isinstance(exc, ServiceUnavailable):
+            headers = {"Retry-After": "1"}
         return problem_response(status_of(exc), problem_body(exc, request.url.path), headers, request)
 
     @app.exception_handler(RequestValidationError)

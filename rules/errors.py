@@ -185,3 +185,9 @@ class Forbidden(ArbiterError):
 
 class FeatureDisabled(ArbiterError):
     code = "disabled"
+
+
+class ServiceUnavailable(ArbiterError):
+    """The service cannot answer now but may soon: the decision log cannot be written (audit mode)."""
+
+    code = "unavailable"
