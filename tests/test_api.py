@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +23,7 @@ from api.metrics import Metrics
 from engine import jsonio
 from engine.registry import require_pack_set
 from tests.conftest import PACKS, ROOT
+from tests.faults import start_server
 from tests.strategies import metric_events
 
 EXAMPLE = (ROOT / "examples" / "credit.json").read_bytes()
@@ -206,30 +205,8 @@ def test_packs_listing_shows_versions_digests_and_schemas(client: TestClient) ->
     assert version["effective_from"] == "2026-01-01"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_server(env_extra: dict[str, str], packs: Path = PACKS, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(packs), "--port", str(port),
-                             "--workers", str(workers)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("server did not start")
-        time.sleep(0.2)
+    return start_server(env_extra, packs, workers)
 
 
 def test_real_uvicorn_process_serves_decisions() -> None:
