@@ -14,6 +14,8 @@ strings are emitted with ``repr``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +24,8 @@ from engine.fusion import Fused, SectionPlan, deferred, loop_invariant
 from engine.fusion import plan as plan_loops
 from engine.runtime import QUANTIZE
 from rules import syntax as s
+from rules.functions import FUNCTIONS
+from rules.hit_policy import HitPolicy
 from rules.ir import DeriveDef, FieldDef, PackIR, SectionDef, Symbol, TableDef
 from rules.types import Type
 
@@ -190,63 +194,70 @@ class Generator:
 
     def call(self, node: s.Call) -> str:
         resolved = node.resolved
-        args = node.args
-        if isinstance(resolved, tuple) and resolved[0] == "lookup":
-            _, table, column = resolved
-            index = self.constant(_Index(self.pack.data[table].index(column)))
-            keys = [self.expr(k) for k in args[2:]]
+        if isinstance(resolved, s.Lookup):
+            index = self.constant(_Index(self.pack.data[resolved.table].index(resolved.column)))
+            keys = [self.expr(k) for k in node.args[2:]]
             key = keys[0] if len(keys) == 1 else "(" + ", ".join(keys) + ",)"
             return f"{index}.get({key})"
-        if isinstance(resolved, tuple):  # an aggregation with a projection over list items
-            fn, scope = resolved
-            source = self.expr(args[0])
-            if args[0].type.nullable:
-                source = f"({source} or ())"
-            var = f"_it{scope}"
-            if fn in ("first", "filter"):
-                cond = self.expr(args[1])
-                if args[1].type.nullable:
-                    cond = f"({cond}) is True"
-                if fn == "first":
-                    return f"next(({var} for {var} in {source} if {cond}), None)"
-                return f"[{var} for {var} in {source} if {cond}]"
-            if fn == "map":
-                return f"[{self.expr(args[1])} for {var} in {source}]"
-            if fn == "sort_by":
-                sort_keys = "".join(f"{self.expr(k)}, " for k in args[1:])
-                return f"sorted({source}, key=lambda {var}: ({sort_keys}))"
-            if len(args) == 1:
-                return self.aggregate(fn, f"{var} for {var} in {source}", None)
-            body = args[1]
-            if fn == "sum" and _zero_else(body):
-                # sum(xs as x, if c then v else 0) adds v where c holds: filter, do not add zeros
-                assert isinstance(body, s.Conditional)
-                # a list read by name can be looked up by its id before any call; anything else is built anew
-                named = isinstance(args[0], (s.Name, s.Member)) and not args[0].type.nullable
-                keyed = self.keyed_sum(source, scope, body, named)
-                if keyed is not None:
-                    return keyed
-                cond = self.expr(body.condition)
-                if body.condition.type.nullable:
-                    cond = f"({cond}) is True"
-                return self.aggregate(fn, f"{self.expr(body.then)} for {var} in {source} if {cond}", body.then.type)
-            value, loop = self.expr(body), f"for {var} in {source}"
-            if fn == "count":  # one comprehension, not a generator feeding another
-                return f"len([1 {loop} if ({value}) is True])"
-            if fn in ("any", "all"):
-                return f"{fn}(({value}) is True {loop})"
-            return self.aggregate(fn, f"{value} {loop}", body.type)
-        fn = node.function
+        if isinstance(resolved, s.Projection):
+            return self.projection(node, resolved.function, resolved.scope)
+        return self.builtin(node)
+
+    def projection(self, node: s.Call, fn: str, scope: int) -> str:
+        """An aggregation or projection whose later arguments are evaluated per list element (``_it<scope>``)."""
+        args = node.args
+        source = self.expr(args[0])
+        if args[0].type.nullable:
+            source = f"({source} or ())"
+        var = f"_it{scope}"
+        if fn in ("first", "filter"):
+            cond = self.expr(args[1])
+            if args[1].type.nullable:
+                cond = f"({cond}) is True"
+            if fn == "first":
+                return f"next(({var} for {var} in {source} if {cond}), None)"
+            return f"[{var} for {var} in {source} if {cond}]"
+        if fn == "map":
+            return f"[{self.expr(args[1])} for {var} in {source}]"
+        if fn == "sort_by":
+            sort_keys = "".join(f"{self.expr(k)}, " for k in args[1:])
+            return f"sorted({source}, key=lambda {var}: ({sort_keys}))"
+        if len(args) == 1:
+            return self.aggregate(fn, f"{var} for {var} in {source}", None)
+        body = args[1]
+        if fn == "sum" and _zero_else(body):
+            return self.filtered_sum(args[0], source, scope, body)
+        value, loop = self.expr(body), f"for {var} in {source}"
+        if fn == "count":  # one comprehension, not a generator feeding another
+            return f"len([1 {loop} if ({value}) is True])"
+        if fn in ("any", "all"):
+            return f"{fn}(({value}) is True {loop})"
+        return self.aggregate(fn, f"{value} {loop}", body.type)
+
+    def filtered_sum(self, listed: s.Node, source: str, scope: int, body: s.Node) -> str:
+        """sum(xs as x, if c then v else 0) adds v where c holds: filter, do not add zeros."""
+        assert isinstance(body, s.Conditional)
+        # a list read by name can be looked up by its id before any call; anything else is built anew
+        named = isinstance(listed, (s.Name, s.Member)) and not listed.type.nullable
+        keyed = self.keyed_sum(source, scope, body, named)
+        if keyed is not None:
+            return keyed
+        cond = self.expr(body.condition)
+        if body.condition.type.nullable:
+            cond = f"({cond}) is True"
+        return self.aggregate("sum", f"{self.expr(body.then)} for _it{scope} in {source} if {cond}", body.then.type)
+
+    def builtin(self, node: s.Call) -> str:
+        """A function applied to its arguments: inline where Python's own operation is exact, else its implementation."""
+        fn, args = node.function, node.args
         rendered = [self.expr(a) for a in args]
-        if fn in ("min", "max", "sum", "count", "any", "all") and args[0].type.kind == "list":
+        function = FUNCTIONS[fn]
+        if function.aggregates and args[0].type.kind == "list":
             source = rendered[0] if not args[0].type.nullable else f"({rendered[0]} or ())"
             return self.aggregate(fn, f"_v for _v in {source}", None)
-        if fn in ("min", "max"):
-            if any(a.type.nullable for a in args):
-                return f"s_{fn}({', '.join(rendered)})"
+        nullable = any(a.type.nullable for a in args)
+        if fn in ("min", "max", "abs") and not nullable:
             return f"{fn}({', '.join(rendered)})"
-        if fn == "abs":
-            return f"f_abs({rendered[0]})" if args[0].type.nullable else f"abs({rendered[0]})"
         if fn == "round":
             mode = args[2].value if len(args) == 3 else "half_even"  # type: ignore[attr-defined]
             if isinstance(args[1], s.Literal) and not args[0].type.nullable:
@@ -254,9 +265,8 @@ class Generator:
                 quantum = self.constant(Decimal(1).scaleb(-args[1].value))
                 return f"{self.constant(QUANTIZE[mode])}({rendered[0]}, {quantum})"
             return f"f_round({rendered[0]}, {rendered[1]}, {mode!r})"
-        if fn in ("floor", "ceiling"):
-            return f"f_{fn}({rendered[0]})"
-        return f"{fn}({', '.join(rendered)})"
+        assert function.runtime is not None, f"{fn}() has no implementation to call"
+        return f"{function.runtime.__name__}({', '.join(rendered)})"
 
     def keyed_sum(self, source: str, scope: int, body: s.Conditional, named: bool) -> str | None:
         """sum(xs as x, if x.key = k then x.amount else 0), k not about x: a hash lookup, not a scan.
@@ -575,61 +585,76 @@ class Generator:
                 else:
                     self.emit(f"if {cond}:")
                     self.emit(f"    {h}.append({i})")
-        literal_rows = all(isinstance(n, s.Literal) for r in table.rows for n in r.outputs)
-        if literal_rows:
-            rows = self.constant(tuple(tuple(n.value for n in r.outputs) for r in table.rows))  # type: ignore[attr-defined]
-            row_of = f"{rows}.__getitem__"
-        else:
-            fn = f"_row{t}"
-            self.emit(f"def {fn}(i):")
-            self.indent += 1
-            for i in range(len(table.rows)):
-                self.emit(f"{'if' if i == 0 else 'elif'} i == {i}:")
-                self.emit(f"    return ({', '.join(self._row_outputs(table, i))},)")
-            self.indent -= 1
-            row_of = fn
-        policy = table.hit_policy
-        tid = repr(table.id)
-        if policy in ("priority", "output_order"):
-            ranks = self.constant(tuple(r.rank for r in table.rows))
-            if policy == "priority":
-                self.emit(f"{h} = [min({h}, key={ranks}.__getitem__)] if {h} else []")
-            else:
-                self.emit(f"{h}.sort(key={ranks}.__getitem__)")
-        if policy == "unique":
-            self.emit(f"if len({h}) > 1:")
-            self.emit(f"    fail('unique-violated', 'table ' + {tid} + ': rows ' + ', '.join({ids}[i] for i in {h}) + ' all match, but the hit policy is unique', {tid})")
-        if policy in ("unique", "priority", "first"):
-            self.emit(f"if {h}:")
-            self.emit(f"    {', '.join(out_vars)}, = {row_of}({h}[0])")
-            self.emit("else:")
-            self.indent += 1
-            self._no_match(table, out_vars)
-            self.indent -= 1
-        elif policy == "any":
-            self.emit(f"if {h}:")
-            self.emit(f"    {', '.join(out_vars)}, = any_agree({tid}, [{row_of}(i) for i in {h}])")
-            self.emit("else:")
-            self.indent += 1
-            self._no_match(table, out_vars)
-            self.indent -= 1
-        else:
-            agg = table.aggregation
-            self.emit(f"_rows{t} = [{row_of}(i) for i in {h}]")
-            for k, var in enumerate(out_vars):
-                values = f"[_r[{k}] for _r in _rows{t}]"
-                if agg == "sum":
-                    self.emit(f"{var} = agg_sum({values})")
-                elif agg in ("min", "max"):
-                    self.emit(f"{var} = agg_{agg}({values})")
-                elif agg == "count":
-                    self.emit(f"{var} = len({h})")
-                else:
-                    self.emit(f"{var} = {values}")
+        hits = _Hits(t, table, h, self._row_function(t, table), out_vars, ids)
+        POLICY_CODE[table.hit_policy](self, hits)
         if self.per_element:
             self.emit(f"{self.row_lists[id(table)]}.extend({ids}[i] for i in {h})")
         else:
-            self.emit(f"matched[{tid}] = [{ids}[i] for i in {h}]")
+            self.emit(f"matched[{hits.tid}] = [{ids}[i] for i in {h}]")
+
+    def _row_function(self, t: int, table: TableDef) -> str:
+        """What gives a row's output values by its index: a constant table's ``__getitem__``, or a local function."""
+        if all(isinstance(n, s.Literal) for r in table.rows for n in r.outputs):
+            rows = self.constant(tuple(tuple(n.value for n in r.outputs) for r in table.rows))  # type: ignore[attr-defined]
+            return f"{rows}.__getitem__"
+        fn = f"_row{t}"
+        self.emit(f"def {fn}(i):")
+        self.indent += 1
+        for i in range(len(table.rows)):
+            self.emit(f"{'if' if i == 0 else 'elif'} i == {i}:")
+            self.emit(f"    return ({', '.join(self._row_outputs(table, i))},)")
+        self.indent -= 1
+        return fn
+
+    # One method per hit policy: from the matching row indices ``h<t>`` to the table's output variables.
+
+    def _single_hit(self, hits: _Hits) -> None:
+        self.emit(f"if {hits.h}:")
+        self.emit(f"    {', '.join(hits.out_vars)}, = {hits.row_of}({hits.h}[0])")
+        self.emit("else:")
+        self.indent += 1
+        self._no_match(hits.table, hits.out_vars)
+        self.indent -= 1
+
+    def _unique(self, hits: _Hits) -> None:
+        h, tid = hits.h, hits.tid
+        self.emit(f"if len({h}) > 1:")
+        self.emit(f"    fail('unique-violated', 'table ' + {tid} + ': rows ' + ', '.join({hits.ids}[i] for i in {h}) + ' all match, but the hit policy is unique', {tid})")
+        self._single_hit(hits)
+
+    def _priority(self, hits: _Hits) -> None:
+        h = hits.h
+        self.emit(f"{h} = [min({h}, key={self._ranks(hits.table)}.__getitem__)] if {h} else []")
+        self._single_hit(hits)
+
+    def _any(self, hits: _Hits) -> None:
+        self.emit(f"if {hits.h}:")
+        self.emit(f"    {', '.join(hits.out_vars)}, = any_agree({hits.tid}, [{hits.row_of}(i) for i in {hits.h}])")
+        self.emit("else:")
+        self.indent += 1
+        self._no_match(hits.table, hits.out_vars)
+        self.indent -= 1
+
+    def _output_order(self, hits: _Hits) -> None:
+        self.emit(f"{hits.h}.sort(key={self._ranks(hits.table)}.__getitem__)")
+        self._collect(hits)
+
+    def _collect(self, hits: _Hits) -> None:
+        t, h, agg = hits.t, hits.h, hits.table.aggregation
+        self.emit(f"_rows{t} = [{hits.row_of}(i) for i in {h}]")
+        for k, var in enumerate(hits.out_vars):
+            values = f"[_r[{k}] for _r in _rows{t}]"
+            if agg == "sum":
+                self.emit(f"{var} = agg_sum({values})")
+            elif agg in ("min", "max"):
+                self.emit(f"{var} = agg_{agg}({values})")
+            elif agg == "count":
+                self.emit(f"{var} = len({h})")
+            else:
+                self.emit(f"{var} = {values}")
+
+    def _ranks(self, table: TableDef) -> str:
+        return self.constant(tuple(r.rank for r in table.rows))
 
     def _bind_result(self, t: int, table: TableDef, out_vars: list[str]) -> None:
         assert table.result is not None
@@ -652,6 +677,33 @@ class Generator:
             self.emit(f"_res = {{{pairs}}}")
             self.emit(f"{var} = _res if {matched} else {fallback}")
 
+
+@dataclass(frozen=True)
+class _Hits:
+    """A table's matching rows as generated code holds them: ``h`` lists their indices."""
+
+    t: int
+    table: TableDef
+    h: str
+    row_of: str  # an expression giving a row's output values from its index
+    out_vars: list[str]
+    ids: str  # the constant tuple of row ids
+
+    @property
+    def tid(self) -> str:
+        return repr(self.table.id)
+
+
+POLICY_CODE: dict[HitPolicy, Callable[[Generator, _Hits], None]] = {
+    HitPolicy.FIRST: Generator._single_hit,  # matched rows in delegate mode; else Generator._first's if/elif chain
+    HitPolicy.UNIQUE: Generator._unique,
+    HitPolicy.PRIORITY: Generator._priority,
+    HitPolicy.ANY: Generator._any,
+    HitPolicy.COLLECT: Generator._collect,
+    HitPolicy.RULE_ORDER: Generator._collect,
+    HitPolicy.OUTPUT_ORDER: Generator._output_order,
+}
+assert set(POLICY_CODE) == set(HitPolicy), "every hit policy needs its code generation"
 
 _HASHABLE = frozenset({"string", "number", "boolean", "date", "null"})
 

@@ -10,12 +10,12 @@ exactly when the full one does, with the same error, and agrees on every output 
 from __future__ import annotations
 
 from rules import syntax as s
+from rules.functions import FUNCTIONS
 from rules.ir import FieldDef, PackIR
 
 Wanted = frozenset[str] | None  # None: every output
 
 
-_CALLS = frozenset({"first", "any", "all", "count", "sum", "min", "max", "filter", "map"})
 _NODES = (s.Name, s.Member, s.Literal, s.Unary, s.Binary, s.Conditional, s.Call)
 
 
@@ -27,12 +27,22 @@ def cannot_fail(node: s.Node) -> bool:
     """
     for n in s.walk(node):
         if isinstance(n, s.Call):
-            resolved = n.resolved
-            if not ((isinstance(resolved, tuple) and resolved[0] in ("lookup", *_CALLS)) or n.function == "coalesce"):
+            if not _call_cannot_fail(n):
                 return False
         elif not isinstance(n, _NODES) or (isinstance(n, s.Binary) and n.op == "/"):
             return False
     return True
+
+
+def _call_cannot_fail(call: s.Call) -> bool:
+    """A lookup, or a function its record says cannot fail; an aggregation only over a projection (the form proven)."""
+    resolved = call.resolved
+    if isinstance(resolved, s.Lookup):
+        return True
+    function = FUNCTIONS[call.function]
+    if isinstance(resolved, s.Projection):
+        return not function.can_fail
+    return not function.can_fail and not function.aggregates
 
 
 def can_leave_out(f: FieldDef) -> bool:

@@ -20,9 +20,9 @@ from typing import Any
 
 from engine.demand import cannot_fail, evaluated
 from rules import syntax as s
+from rules.functions import FUNCTIONS
 from rules.ir import FieldDef, PackIR, SectionDef
 
-_AGGREGATIONS = frozenset({"sum", "min", "max", "count", "any", "all"})
 _OUTER_KINDS = frozenset({"input", "as_of", "enum_literal", "step"})
 
 
@@ -60,9 +60,9 @@ def plan(pack: PackIR, outputs: list[FieldDef]) -> dict[int, SectionPlan]:
 
 
 def _fusable(node: s.Node, by_result: dict[int, int], before_loops: set[int]) -> tuple[int, str, s.Node | None, int] | None:
-    if not (isinstance(node, s.Call) and isinstance(node.resolved, tuple) and node.resolved[0] in _AGGREGATIONS):
+    if not (isinstance(node, s.Call) and isinstance(node.resolved, s.Projection) and FUNCTIONS[node.function].aggregates):
         return None
-    function, scope = node.resolved
+    function, scope = node.resolved.function, node.resolved.scope
     source = node.args[0]
     if not (isinstance(source, s.Name) and source.symbol is not None and id(source.symbol) in by_result):
         return None

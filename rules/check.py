@@ -18,7 +18,7 @@ from typing import Any
 
 from rules import syntax as s
 from rules.errors import Diagnostic, Position
-from rules.expressions import ExpressionChecker, Scope, did_you_mean, field_type, literal_type
+from rules.expressions import ExpressionChecker, Scope, did_you_mean, literal_type
 from rules.ir import (
     Column,
     DataDef,
@@ -35,10 +35,9 @@ from rules.ir import (
 from rules.model import DataTable, FieldSpec, PackDocument, Table
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.source import PathKey, SourceDoc
-from rules.types import DATE, Type, join
+from rules.types import DATE, Type, field_type, join
 
 RESERVED_NAMES = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else"}
-SINGLE_HIT = ("first", "unique", "priority", "any")
 
 
 class BrokenPack(Exception):
@@ -101,7 +100,7 @@ class PackChecker:
 
     # Reporting.
 
-    def report(self, path: PathKey, code: str, message: str, *, key: bool = False, severity: str = "error") -> None:
+    def report(self, path: PathKey, code: str, message: str, *, key: bool = False, severity: str = "") -> None:
         self.diagnostics.append(Diagnostic(self.doc.path, self.doc.position(path, key=key), code, message, severity))
 
     def report_at(self, position: Position, code: str, message: str, path: str | None = None) -> None:
@@ -440,7 +439,7 @@ class PackChecker:
             except _Skip:
                 broken = True
         policy = table.hit_policy
-        if table.aggregation is not None and policy != "collect":
+        if table.aggregation is not None and not policy.aggregates:
             self.report((*path, "aggregation"), "invalid-aggregation", "aggregation belongs to the collect hit policy")
             raise _Skip
         if table.aggregation not in (None, "list") and len(table.outputs) != 1:
@@ -502,16 +501,16 @@ class PackChecker:
                     self.report((*path, "default"), "missing-output", f"default does not set output {name!r}")
                     raise _Skip
                 default.append(self.output_cell((*path, "default", name), table.default[name], output_types[k]))
-        if policy in ("priority", "output_order"):
+        if policy.ranked:
             self._rank_rows(path, table, rows, output_types)
         catch_all = any(all(isinstance(t, s.AnyTest) for t in r.tests) for r in rows)
-        always = default is not None or catch_all or policy in ("collect", "rule_order", "output_order")
+        always = default is not None or catch_all or policy.multi_hit
         return self._bind_table(path, table, columns, rows, output_types, default, always)
 
     @staticmethod
     def _cell_type(table: Table, output: Type) -> Type | None:
         """What one cell must give, for a pack output of type ``output`` set by ``table``."""
-        if table.hit_policy in ("collect", "rule_order", "output_order"):
+        if table.hit_policy.multi_hit:
             if table.aggregation == "count":
                 return None
             if table.aggregation in (None, "list"):
@@ -520,7 +519,7 @@ class PackChecker:
 
     def _bind_table(self, path: PathKey, table: Table, columns: list[Column], rows: list[RowDef],
                     output_types: list[Type], default: list[s.Node] | None, always: bool) -> TableDef:
-        multi = table.hit_policy in ("collect", "rule_order", "output_order")
+        multi = table.hit_policy.multi_hit
         agg = table.aggregation
         symbols: list[Symbol] = []
         for k, name in enumerate(table.outputs):
@@ -671,11 +670,11 @@ class PackChecker:
         for f in inputs:
             if f.source is not None and id(f.source) not in self.used:
                 self.report(("inputs", f.name), "unused-input",
-                            f"input {f.name!r} is declared but nothing reads it", key=True, severity="warning")
+                            f"input {f.name!r} is declared but nothing reads it", key=True)
         for d in derives:
             if id(d.symbol) not in self.used:
                 self.report(("derive", d.symbol.name), "unused-derived",
-                            f"derived value {d.symbol.name!r} is computed but nothing reads it", key=True, severity="warning")
+                            f"derived value {d.symbol.name!r} is computed but nothing reads it", key=True)
 
     def invariants(self, inputs: list[FieldDef], outputs: list[FieldDef]) -> list[InvariantDef]:
         """Conditions over inputs and outputs (outputs shadow inputs of the same name)."""

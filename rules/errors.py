@@ -6,9 +6,12 @@ statuses in one place (``api/problems.py``); nothing else decides a status.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from rules.diagnostics import default_severity
 
 
 @dataclass(frozen=True, order=True)
@@ -20,7 +23,10 @@ class Position:
         return f"{self.line}:{self.col}"
 
 
-UNKNOWN_POSITION = Position(0, 0)
+def did_you_mean(name: str, candidates: list[str]) -> str:
+    """A hint naming the candidate closest to a misspelt ``name``, or nothing."""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,12 @@ class Diagnostic:
     position: Position
     code: str
     message: str
-    severity: str = "error"  # "error" or "warning"
+    severity: str = ""  # "error" or "warning"; by default the code's (rules.diagnostics)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.severity:
+            object.__setattr__(self, "severity", default_severity(self.code))
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.position.line, self.position.col, self.code, self.message)

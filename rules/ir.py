@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.errors import Position
+from rules.hit_policy import HitPolicy
 from rules.model import FieldSpec
 from rules.syntax import Node
 from rules.types import Type
@@ -77,7 +78,7 @@ class RowDef:
 @dataclass(eq=False)
 class TableDef:
     id: str
-    hit_policy: str
+    hit_policy: HitPolicy
     aggregation: str | None
     columns: list[Column]
     output_names: list[str]
@@ -90,7 +91,7 @@ class TableDef:
 
     @property
     def multi_hit(self) -> bool:
-        return self.hit_policy in ("collect", "rule_order", "output_order")
+        return self.hit_policy.multi_hit
 
 
 @dataclass(eq=False)

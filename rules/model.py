@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rules.hit_policy import HitPolicy
+
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
 RowId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
@@ -20,7 +22,6 @@ Scalar = Decimal | int | bool | str | dt.date | None
 
 FieldKind = Literal["money", "decimal", "integer", "boolean", "string", "enum", "date", "list", "object"]
 Rounding = Literal["half_up", "half_even", "half_down", "down", "up", "floor", "ceiling"]
-HitPolicy = Literal["first", "unique", "priority", "any", "collect", "rule_order", "output_order"]
 Aggregation = Literal["list", "sum", "min", "max", "count"]
 
 
@@ -79,7 +80,7 @@ class Row(_Model):
 class Table(_Model):
     id: Identifier
     description: str | None = None
-    hit_policy: HitPolicy = "unique"
+    hit_policy: HitPolicy = HitPolicy.UNIQUE
     aggregation: Aggregation | None = None
     inputs: list[str | InputColumn] = Field(default_factory=list)
     outputs: list[Identifier] = Field(min_length=1)

@@ -41,13 +41,39 @@ class Member(Node):
     name_start: int
 
 
+@dataclass(frozen=True)
+class Builtin:
+    """A call of a function of ``rules.functions`` on its arguments."""
+
+    function: str
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A call that evaluates its later arguments once per element of its first, the element bound in ``scope``."""
+
+    function: str
+    scope: int
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """``lookup(table, "column", key...)``: one column of a data table's row by key."""
+
+    table: str
+    column: str
+
+
+Resolution = Builtin | Projection | Lookup
+
+
 @dataclass(eq=False)
 class Call(Node):
     function: str
     args: list[Node]
     function_end: int
     binding: str | None = None  # sum(lines as l, ...): the name of each element
-    resolved: Any = field(default=None, init=False, repr=False)
+    resolved: Resolution | None = field(default=None, init=False, repr=False)
 
 
 @dataclass(eq=False)

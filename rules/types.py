@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-NUMERIC_KINDS = ("integer", "decimal", "money")
-
 
 @dataclass(frozen=True)
 class Type:
@@ -27,10 +25,6 @@ class Type:
                 return field_type
         return None
 
-    @property
-    def is_number(self) -> bool:
-        return self.kind == "number"
-
     def describe(self) -> str:
         if self.kind == "number":
             base = self.numeric or "number"
@@ -49,7 +43,6 @@ class Type:
 
 INTEGER = Type("number", "integer")
 DECIMAL = Type("number", "decimal")
-MONEY = Type("number", "money")
 STRING = Type("string")
 BOOLEAN = Type("boolean")
 DATE = Type("date")
@@ -111,3 +104,18 @@ def join(a: Type, b: Type) -> Type | None:
     if a.kind in ("list", "object"):
         return a.with_null(nullable) if a.with_null(False) == b.with_null(False) else None
     return a.with_null(nullable)
+
+
+_FIELD_TYPES = {
+    "money": Type("number", "money"),
+    "decimal": DECIMAL,
+    "integer": INTEGER,
+    "boolean": BOOLEAN,
+    "string": STRING,
+    "date": DATE,
+}
+
+
+def field_type(kind: str) -> Type:
+    """The type of a plain declared kind (a data column, a list's ``of``)."""
+    return _FIELD_TYPES[kind]

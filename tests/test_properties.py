@@ -297,7 +297,7 @@ def test_a_declaration_covers_another_only_when_no_value_would_change() -> None:
 @given(st.text())
 def test_number_of_any_text_is_a_number_or_null(text: str) -> None:
     """number() is total over text: a finite Decimal or null, never an exception."""
-    from engine.runtime import number
+    from rules.functions import number
 
     value = number(text)
     assert value is None or (isinstance(value, Decimal) and value.is_finite())
@@ -306,7 +306,7 @@ def test_number_of_any_text_is_a_number_or_null(text: str) -> None:
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=4, max_value=10**12, min_value=-(10**12)))
 def test_number_reads_back_the_text_a_number_writes(value: Decimal) -> None:
     """number(text(n)) is n: the two conversions agree on every decimal they meet."""
-    from engine.runtime import number, text
+    from rules.functions import number, text
 
     assert number(text(value)) == value
     assert number(f"  {text(value)}\t") == value
@@ -315,7 +315,7 @@ def test_number_reads_back_the_text_a_number_writes(value: Decimal) -> None:
 @given(st.text(), st.text(max_size=3))
 def test_split_is_total_and_joins_back(text: str, separator: str) -> None:
     """split() of any text by any separator is a list of texts that the separator joins back into the text."""
-    from engine.runtime import split
+    from rules.functions import split
 
     parts = split(text, separator)
     assert all(isinstance(p, str) for p in parts)
@@ -327,7 +327,7 @@ def test_split_is_total_and_joins_back(text: str, separator: str) -> None:
 @given(st.lists(st.integers(), max_size=6), st.integers(min_value=-10, max_value=10))
 def test_element_at_counts_from_one_and_back_from_minus_one(items: list[int], n: int) -> None:
     """element_at(list, n) is the n-th element from 1, or from the end for -n, and null where there is none."""
-    from engine.runtime import element_at
+    from rules.functions import element_at
 
     expected = items[n - 1] if 1 <= n <= len(items) else items[n] if -len(items) <= n <= -1 else None
     assert element_at(items, n) == expected
@@ -339,7 +339,7 @@ def test_element_at_counts_from_one_and_back_from_minus_one(items: list[int], n:
 @given(st.text())
 def test_date_functions_of_any_text_are_whole_numbers_or_null(text: str) -> None:
     """timestamp(), day_of_year() and time_of_day() are total over text: an integer in range or null, never an exception."""
-    from engine.runtime import day_of_year, time_of_day, timestamp
+    from rules.functions import day_of_year, time_of_day, timestamp
 
     value = timestamp(text)
     assert value is None or type(value) is int
@@ -352,7 +352,7 @@ def test_date_functions_of_any_text_are_whole_numbers_or_null(text: str) -> None
 @given(st.datetimes(timezones=st.just(dt.UTC)))
 def test_timestamp_reads_back_the_moment_an_iso_text_gives(moment: dt.datetime) -> None:
     """timestamp(iso text) is the moment's whole seconds since 1970, whichever offset writes it."""
-    from engine.runtime import timestamp
+    from rules.functions import timestamp
 
     seconds = (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(seconds=1)
     assert timestamp(moment.isoformat()) == seconds
