@@ -292,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = sub.add_parser("simulate", help="what-if replay of historic orders (same as python simulate.py)", add_help=False)
     simulate.add_argument("rest", nargs=argparse.REMAINDER)  # handed to simulate.py by main()
+    diff = sub.add_parser("diff", help="what changed between two versions of the packs (SPEC_A SPEC_B [PACK])", add_help=False)
+    diff.add_argument("rest", nargs=argparse.REMAINDER)  # handed to replay.cli.diff_main by main()
 
     serve = sub.add_parser("serve", help="serve the packs over HTTP")
     serve.add_argument("--packs", default=DEFAULT_PACKS)
@@ -324,6 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from replay import cli as simulate
 
         return simulate.main(given[1:])
+    if given[:1] == ["diff"]:
+        from replay.cli import diff_main
+
+        return diff_main(given[1:])
     args = _parse(build_parser(), given)
     code: int = args.func(args)
     return code

@@ -2,13 +2,14 @@
 
     python simulate.py import {online-retail,northwind} SRC --out ORDERS.{jsonl,jsonl.gz,parquet}
     python simulate.py run --orders ORDERS.jsonl --baseline SPEC --candidate SPEC [--pack order] [--out DIR] [--workers N]
-    python simulate.py order ORDER.json --baseline SPEC --candidate SPEC
+    python simulate.py order {ORDER.json | --orders FILE --order-id ID} --baseline SPEC --candidate SPEC
 
 SPEC is a packs folder or ``git:REF`` (the packs as committed at REF, read with ``git archive``
 without touching the work tree), optionally followed by pins: ``policy_packs#credit@1.1.0``.
-An unpinned pack runs its newest version effective on ``--effective-on`` (default: today, so
-the baseline is what is live; it is recorded in summary.json, and giving it makes reruns on
-any day byte-identical); each order is decided as of its own date. Decisions come from the same engine as the API.
+An unpinned pack runs its newest version effective on ``--effective-on``; without it, on the
+date the candidate's new versions take effect (the latest effective_from among them), so
+versions are compared, not dates. Both sides on the same versions: exit 2 unless
+``--allow-same``. Each order is decided as of its own date, by the same engine as the API.
 Results are written in input order whatever ``--workers`` is, so reruns are byte-identical.
 """
 
@@ -26,14 +27,21 @@ from pathlib import Path
 from typing import Any
 
 from engine import jsonio
+from replay.attribution import changed_packs
+from replay.compare import check_sides, choose_date, resolved, unused
 from replay.decide import BOOKKEEPING, decide_both, fired, what_changed
+from replay.errors import BadInput
 from replay.history import import_northwind, import_online_retail
 from replay.html_report import report_html
 from replay.markdown import report_md
-from replay.orders import read_parquet_records, read_records, write_orders
+from replay.orders import parse_record, read_parquet_records, read_records, write_orders
+from replay.packdiff import diff_packs, render
 from replay.run import DIFF_HEADER, replay
-from replay.specs import effective_date, load_spec, resolve_spec
-from replay.tally import Tally, summary
+from replay.specs import Spec, SpecPacks, effective_date, load_spec, resolve_spec
+from replay.summary import build
+from replay.tally import Tally
+from replay.text import summary_lines
+from rules.errors import ArbiterError
 
 
 class Progress:
@@ -70,21 +78,31 @@ def _count_orders(path: Path) -> int | None:
         return sum(1 for line in f if line.strip())
 
 
+def _sides(args: argparse.Namespace, workdir: Path) -> tuple[Spec, Spec, SpecPacks, SpecPacks, str]:
+    """Both specs loaded on the chosen date (see replay.compare), checked to differ."""
+    baseline_spec = resolve_spec(args.baseline, workdir)
+    candidate_spec = resolve_spec(args.candidate, workdir)
+    day = dt.date(2000, 1, 1)  # replaced below, once both sets are known
+    baseline = load_spec(baseline_spec, day, args.backend)
+    candidate = load_spec(candidate_spec, day, args.backend)
+    effective_on, reason = choose_date(baseline.packs, candidate.packs, candidate_spec.pins, args.effective_on)
+    baseline.effective_on = candidate.effective_on = effective_on
+    check_sides(baseline, candidate, args.pack, getattr(args, "allow_same", True))
+    return baseline_spec, candidate_spec, baseline, candidate, reason
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="arbiter-sim-"))
+    out = Path(args.out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.resolve().parent if out.resolve().parent.exists() else None))
     try:
-        baseline_spec = resolve_spec(args.baseline, workdir)
-        candidate_spec = resolve_spec(args.candidate, workdir)
-        effective_on = effective_date(args.effective_on)
-        baseline = load_spec(baseline_spec, effective_on, args.backend)
-        candidate = load_spec(candidate_spec, effective_on, args.backend)
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        baseline_spec, candidate_spec, baseline, candidate, reason = _sides(args, workdir)
+        effective_on = baseline.effective_on
         tally = Tally()
         orders = Path(args.orders)
         progress = Progress(_count_orders(orders))
         records = read_parquet_records(orders) if orders.suffix == ".parquet" else read_records(orders)
-        with (out / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
+        with (staging / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
             writer = csv.writer(diff_file, lineterminator="\n")
             writer.writerow(DIFF_HEADER)
             for chunk in replay(records, baseline_spec, candidate_spec,
@@ -93,37 +111,55 @@ def cmd_run(args: argparse.Namespace) -> int:
                 writer.writerows(chunk.diff)
                 progress.update(tally.orders)
         progress.update(tally.orders, final=True)
-        result = summary(tally, baseline, candidate, args)
-        (out / "summary.json").write_bytes(jsonio.dumps(result, pretty=True) + b"\n")
-        (out / "report.md").write_text(report_md(result), encoding="utf-8")
-        (out / "report.html").write_text(report_html(result), encoding="utf-8")
+        diff = [line for a, b in changed_packs(baseline, candidate, args.pack) for line in render(diff_packs(a, b), a, b)]
+        compared = {"pack": args.pack, "baseline": args.baseline, "candidate": args.candidate, "effective_on": effective_on,
+                    "reason": reason, "warnings": unused(tally.versions("candidate"), baseline, candidate, args.pack, tally.orders)}
+        command = (f"python simulate.py order --orders {args.orders} --pack {args.pack} --baseline '{args.baseline}' "
+                   f"--candidate '{args.candidate}' --effective-on {effective_on.isoformat()}")
+        rows = {"baseline": baseline.all_rows(args.pack), "candidate": candidate.all_rows(args.pack)}
+        versions = {"baseline": resolved(baseline, args.pack), "candidate": resolved(candidate, args.pack)}
+        result = build(tally, compared, diff, rows, command)
+        result["resolved"] = versions
+        (staging / "summary.json").write_bytes(jsonio.dumps(result, pretty=True) + b"\n")
+        (staging / "report.md").write_text(report_md(result), encoding="utf-8")
+        (staging / "report.html").write_text(report_html(result), encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
         print_summary(result)
         print(f"wrote {out}/summary.json, diff.csv, report.md, report.html", file=sys.stderr)
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def print_summary(s: dict[str, Any]) -> None:
-    decisions = sorted(set(s["decision_mix"]["baseline"]) | set(s["decision_mix"]["candidate"]))
-    print(f"{'':<22}{'baseline':>14}{'candidate':>14}")
-    for d in decisions:
-        print(f"{d:<22}{s['decision_mix']['baseline'].get(d, 0):>14,}{s['decision_mix']['candidate'].get(d, 0):>14,}")
-    print(f"{'touchless %':<22}{s['touchless_pct']['baseline']:>14}{s['touchless_pct']['candidate']:>14}")
-    m = s["money"]
-    print(f"{'held value':<22}{m['held_value']['baseline']:>14,.2f}{m['held_value']['candidate']:>14,.2f}")
-    print(f"{'released margin':<22}{m['released_margin']['baseline']:>14,.2f}{m['released_margin']['candidate']:>14,.2f}")
-    print(f"changed: {s['changed']:,} of {s['orders']:,} orders ({s['changed_pct']}%)")
+    print("\n".join(summary_lines(s)))
+
+
+def _find_order(path: Path, order_id: str) -> tuple[dt.date, Any]:
+    records = read_parquet_records(path) if path.suffix == ".parquet" else read_records(path)
+    for record in records:
+        found_id, as_of, value = parse_record(record)
+        if found_id == order_id:
+            return as_of, value
+    raise BadInput(f"no order {order_id!r} in {path}")
 
 
 def cmd_order(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="arbiter-sim-"))
     try:
-        effective_on = effective_date(args.effective_on)
-        base = load_spec(resolve_spec(args.baseline, workdir), effective_on)
-        cand = load_spec(resolve_spec(args.candidate, workdir), effective_on)
-        value = jsonio.loads(Path(args.order).read_bytes())
-        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else effective_on
+        _, _, base, cand, _ = _sides(args, workdir)
+        if args.orders and args.order_id:
+            as_of, value = _find_order(Path(args.orders), args.order_id)
+        elif args.order:
+            value = jsonio.loads(Path(args.order).read_bytes())
+            as_of = base.effective_on
+        else:
+            raise BadInput("give ORDER.json, or --orders FILE --order-id ID")
+        if args.as_of:
+            as_of = dt.date.fromisoformat(args.as_of)
         a, b = decide_both(base, cand, args.pack, value, as_of)
         keys = [k for k in dict.fromkeys([*a, *b]) if k not in BOOKKEEPING]
         print(f"{'':<18}{'baseline':<34}{'candidate':<34}")
@@ -135,12 +171,11 @@ def cmd_order(args: argparse.Namespace) -> int:
         print(f"rows only in the baseline:  {', '.join(only_a) or '-'}")
         print(f"rows only in the candidate: {', '.join(only_b) or '-'}")
         print(f"outputs that differ:        {', '.join(what_changed(a, b, base, cand)) or '-'}")
-        print(f"versions: baseline {a.get('steps')}; candidate {b.get('steps')}")
+        versions = {side: ", ".join(f"{k}@{v}" for k, v in (r.get("steps") or {}).items()) for side, r in (("baseline", a), ("candidate", b))}
+        print(f"versions: baseline {versions['baseline'] or '-'}; candidate {versions['candidate'] or '-'}")
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -166,24 +201,74 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pack", default="order")
     run.add_argument("--out", default="simulation")
     run.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    run.add_argument("--effective-on", help="which unpinned versions run: those effective on this date (default: today)")
+    run.add_argument("--effective-on", help="which unpinned versions run: those effective on this date "
+                     "(default: the date the candidate's new versions take effect)")
     run.add_argument("--backend", choices=["native", "durable"], default="native",
                      help="who matches the rows; packs durable_rules cannot run stay native (listed)")
+    run.add_argument("--allow-same", action="store_true", help="run even when both sides resolve to the same versions")
     run.set_defaults(func=cmd_run)
     one = sub.add_parser("order", help="one order, both decisions side by side")
-    one.add_argument("order")
+    one.add_argument("order", nargs="?", help="an order as JSON (or --orders FILE --order-id ID)")
+    one.add_argument("--orders", help="an orders file to take the order from")
+    one.add_argument("--order-id")
     one.add_argument("--baseline", required=True)
     one.add_argument("--candidate", required=True)
     one.add_argument("--pack", default="order")
     one.add_argument("--as-of")
     one.add_argument("--effective-on")
+    one.add_argument("--backend", choices=["native", "durable"], default="native")
     one.set_defaults(func=cmd_order)
     return parser
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    """What changed between the versions two specs run, in the packs' terms."""
+    workdir = Path(tempfile.mkdtemp(prefix="arbiter-diff-"))
+    try:
+        sides = [load_spec(resolve_spec(text, workdir), effective_date(args.effective_on)) for text in (args.spec_a, args.spec_b)]
+        names = [args.pack] if args.pack else sorted(set(sides[0].packs.names()) | set(sides[1].packs.names()))
+        for name in names:
+            a, b = (side.get(name) if args.effective_on or name in side.pins else side.packs.versions(name)[-1] for side in sides)
+            print("\n".join(render(diff_packs(a.ir, b.ir), a.ir, b.ir)))
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def diff_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arbiter diff", description="What changed between two versions of the packs, "
+                                     "in the packs' terms: rows added, removed or changed cell by cell, derives, data rows, "
+                                     "outputs, steps, effective windows. Each SPEC as in simulate.py (a folder or git:REF, with pins); "
+                                     "a pack runs its pinned version, else its newest (or the one effective on --effective-on).")
+    parser.add_argument("spec_a")
+    parser.add_argument("spec_b")
+    parser.add_argument("pack", nargs="?")
+    parser.add_argument("--effective-on")
+    parser.set_defaults(func=cmd_diff)
+    return parser
+
+
+def diff_main(argv: list[str]) -> int:
+    return _guarded(diff_parser().parse_args(argv))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    return _guarded(build_parser().parse_args(argv))
+
+
+def _guarded(args: argparse.Namespace) -> int:
+    """Run a command; input it cannot run on is one line on stderr and exit 2."""
+    try:
+        code: int = args.func(args)
+    except BadInput as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 2
+    except ArbiterError as exc:  # an unknown pack or version in a pin
+        print(f"simulate: {exc.message}", file=sys.stderr)
+        return 2
+    except (OSError, EOFError, ValueError) as exc:  # an orders file that cannot be read
+        print(f"simulate: cannot read the input: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from engine import jsonio
 from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
+from replay.kpis import Kpis
 from replay.specs import SpecPacks
 from rules.errors import ArbiterError
 
@@ -38,12 +39,14 @@ def admit(pack: CompiledPack, value: Any) -> Admitted:
         return exc
 
 
-OUTCOME = ("order_total", "margin", "touchless", "hold_reasons", "credit_decision", "hold_code", "fulfilment")
-COMPARED = frozenset(("decision", *OUTCOME))  # the outputs a replay tallies and compares for every order
+def compared(kpis: Kpis) -> Wanted:
+    """The outputs a replay reads for every order: the declared ones, else all."""
+    return frozenset((kpis.decision or "decision", *kpis.outputs)) if kpis.outputs else None
 
 
-def outcome(side: SpecPacks, pack: CompiledPack, admitted: Admitted, as_of: dt.date, outputs: Wanted = None) -> dict[str, Any]:
-    """What a side decided, in a stable, comparable shape."""
+def outcome(side: SpecPacks, pack: CompiledPack, admitted: Admitted, as_of: dt.date, outputs: Wanted = None,
+            kpis: Kpis | None = None) -> dict[str, Any]:
+    """What a side decided, in a stable, comparable shape: the decision, the declared outputs (else all), the rows."""
     try:
         if isinstance(admitted, ArbiterError):
             raise admitted
@@ -51,20 +54,22 @@ def outcome(side: SpecPacks, pack: CompiledPack, admitted: Admitted, as_of: dt.d
     except ArbiterError as exc:
         return {"decision": "error", "error": exc.code, "detail": exc.message, "matched": {}}
     out = d.output
+    declared = kpis is not None and kpis.outputs
+    name = (kpis.decision if kpis is not None else None) or "decision"
     # the rows stay per table (a line-level table lists one row per line): they are named,
     # table:row, only where a report needs them, not for every order
-    result: dict[str, Any] = {"decision": out.get("decision", "decided"), "matched": d.matched, "steps": d.steps}
-    for key in OUTCOME:
-        if key in out:
+    result: dict[str, Any] = {"decision": out.get(name, "decided"), "matched": d.matched, "steps": d.steps}
+    for key in (kpis.outputs if kpis is not None and declared else out):
+        if key in out and key != name:
             result[key] = out[key]
     return result
 
 
 def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: dt.date,
-                outputs: Wanted = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                outputs: Wanted = None, kpis: Kpis | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Both sides' outcomes for one order; the same root version validates the order once.
 
-    With ``outputs=COMPARED`` the decisions leave out what the outcome does not read, so the
+    With ``outputs=compared(kpis)`` the decisions leave out what the outcome does not read, so the
     steps' outputs are complete only when deciding in full.
     """
     a_pack, b_pack = base.get(name), cand.get(name)
@@ -74,7 +79,7 @@ def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: 
             side.shared.clear()
     a_input = admit(a_pack, value)
     b_input = a_input if b_pack.digest == a_pack.digest else admit(b_pack, value)
-    return outcome(base, a_pack, a_input, as_of, outputs), outcome(cand, b_pack, b_input, as_of, outputs)
+    return outcome(base, a_pack, a_input, as_of, outputs, kpis), outcome(cand, b_pack, b_input, as_of, outputs, kpis)
 
 
 def what_changed(a: dict[str, Any], b: dict[str, Any], base: SpecPacks, cand: SpecPacks) -> list[str]:

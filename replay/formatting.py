@@ -1,4 +1,4 @@
-"""Numbers as a reader expects them in a report."""
+"""Numbers as a reader expects them in a report: thousands separated, amounts to the cent, signs on changes."""
 
 from __future__ import annotations
 
@@ -14,4 +14,9 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-
+def signed(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:+,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:+,}"
+    return str(value)

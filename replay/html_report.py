@@ -1,73 +1,107 @@
-"""report.html: the impact summary with charts (inline SVG, no scripts)."""
+"""report.html: report.md as a page, with charts (inline SVG, no scripts) showing both sides, or the delta where that is the story."""
 
 from __future__ import annotations
 
 import html
+import re
+from decimal import Decimal
 from typing import Any
 
 from replay.formatting import fmt
+from replay.markdown import report_md
+
+COLOURS = {"baseline": "#8a9bb0", "candidate": "#d9822b", "change": "#4f7d5c"}
 
 
-def _bars(title: str, data: dict[str, dict[str, Any]], unit: str = "") -> str:
-    """A grouped horizontal bar chart (baseline / candidate) as inline SVG."""
-    keys = sorted({k for side in data.values() for k in side})
-    peak = max([abs(float(v)) for side in data.values() for v in side.values()] + [1.0])
-    height = 26 * len(keys) + 40
-    parts = [f'<svg viewBox="0 0 860 {height}" width="860" height="{height}" role="img"><title>{title}</title>']
-    colours = {"baseline": "#8a9bb0", "candidate": "#d9822b"}
+def bars(title: str, data: dict[str, dict[str, Any]]) -> str:
+    """A grouped horizontal bar chart, one bar per series present (a series is a side, or the change)."""
+    series = [s for s in data if data[s]]
+    keys = list(dict.fromkeys(k for s in series for k in data[s]))
+    if not keys:
+        return ""
+    peak = max([abs(Decimal(str(v))) for s in series for v in data[s].values()] + [Decimal(1)])
+    step = 12 * len(series) + 8
+    height = step * len(keys) + 40
+    parts = [f'<svg viewBox="0 0 860 {height}" width="860" height="{height}" role="img"><title>{html.escape(title)}</title>']
     for i, key in enumerate(keys):
-        y = 20 + i * 26
-        parts.append(f'<text x="290" y="{y + 14}" text-anchor="end" font-size="12">{html.escape(str(key))}</text>')
-        for j, side in enumerate(("baseline", "candidate")):
-            value = data.get(side, {}).get(key, 0)
-            width = 440 * abs(float(value)) / peak
-            parts.append(f'<rect x="300" y="{y + j * 11}" width="{width:.1f}" height="10" fill="{colours[side]}"/>')
-            parts.append(f'<text x="{305 + width:.1f}" y="{y + j * 11 + 9}" font-size="10">{fmt(value)}{unit}</text>')
-    parts.append('<text x="300" y="14" font-size="11" fill="#8a9bb0">■ baseline</text>'
-                 '<text x="380" y="14" font-size="11" fill="#d9822b">■ candidate</text></svg>')
+        y = 24 + i * step
+        parts.append(f'<text x="290" y="{y + 10}" text-anchor="end" font-size="12">{html.escape(str(key))}</text>')
+        for j, s in enumerate(series):
+            value = Decimal(str(data[s].get(key, 0)))
+            width = float(440 * abs(value) / peak)
+            parts.append(f'<rect x="300" y="{y + j * 12}" width="{width:.1f}" height="10" fill="{COLOURS.get(s, "#888")}"/>')
+            parts.append(f'<text x="{305 + width:.1f}" y="{y + j * 12 + 9}" font-size="10">{html.escape(fmt(data[s].get(key, 0)))}</text>')
+    legend = "".join(f'<text x="{300 + 100 * n}" y="14" font-size="11" fill="{COLOURS.get(s, "#888")}">■ {html.escape(s)}</text>'
+                     for n, s in enumerate(series))
+    parts.append(legend + "</svg>")
     return "".join(parts)
 
 
+def charts(s: dict[str, Any]) -> dict[str, str]:
+    """Charts placed after the Markdown heading they illustrate."""
+    out = {"What changed in the policy": "",
+           "Causes": bars("Changed orders by cause", {"change": {c["cause"]: c["orders"] for c in s["causes"][:12]}}),
+           "Decisions": bars("Decision mix", s["decision_mix"])}
+    money = "".join(bars(f"Value by decision ({cur})", m["totals"]) for cur, m in s["money"].items())
+    out["Money, per currency"] = money
+    if s["queues"]:
+        out["Exception queues"] = bars("Items per day by queue", {side: {q: r[side]["per_day_mean"] for q, r in s["queues"].items()}
+                                                                  for side in ("baseline", "candidate")})
+    return out
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def markdown_to_html(md: str, after: dict[str, str]) -> str:
+    """The subset of Markdown report.md uses: headings, tables, lists, fenced blocks, paragraphs."""
+    out: list[str] = []
+    lines = md.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            end = lines.index("```", i + 1)
+            out.append("<pre>" + html.escape("\n".join(lines[i + 1:end])) + "</pre>")
+            i = end + 1
+            continue
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            title = line.lstrip("#").strip()
+            out.append(f"<h{level}>{_inline(title)}</h{level}>")
+            out.append(next((chart for heading, chart in after.items() if title.startswith(heading)), ""))
+        elif line.startswith("| "):
+            rows = []
+            while i < len(lines) and lines[i].startswith("| "):
+                rows.append([c.strip() for c in re.split(r"(?<!\\) \| ", lines[i][2:-2])])
+                i += 1
+            head, body = rows[0], rows[2:]
+            out.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr>"
+                       + "".join("<tr>" + "".join(f"<td>{_inline(c.replace(chr(92) + '|', '|'))}</td>" for c in r) + "</tr>" for r in body)
+                       + "</table>")
+            continue
+        elif line.startswith("- "):
+            items = []
+            while i < len(lines) and lines[i].startswith("- "):
+                items.append(f"<li>{_inline(lines[i][2:])}</li>")
+                i += 1
+            out.append("<ul>" + "".join(items) + "</ul>")
+            continue
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+        i += 1
+    return "\n".join(out)
+
+
 def report_html(s: dict[str, Any]) -> str:
-    decisions = sorted(set(s["decision_mix"]["baseline"]) | set(s["decision_mix"]["candidate"]))
-    matrix = ["<table><tr><th>baseline \\ candidate</th>" + "".join(f"<th>{html.escape(d)}</th>" for d in decisions) + "</tr>"]
-    for a in decisions:
-        cells = []
-        for b in decisions:
-            n = s["transitions"].get(f"{a}->{b}", 0)
-            if a == b:  # unchanged: grey, however many
-                style = "background-color:#eef0f3"
-            else:  # a change: the more orders it moves, the deeper the orange
-                share = n / max(s["changed"], 1)
-                style = f"background-color:rgba(217,130,43,{0.15 + 0.7 * share if n else 0:.2f})"
-            cells.append(f'<td style="{style}">{n:,}</td>')
-        matrix.append(f"<tr><th>{html.escape(a)}</th>{''.join(cells)}</tr>")
-    matrix.append("</table>")
-    m = s["money"]
-    money = {side: {"held value": m["held_value"][side], "released revenue": m["released_revenue"][side],
-                    "released margin": m["released_margin"][side]} for side in ("baseline", "candidate")}
-    rates = {side: {"touchless %": s["touchless_pct"][side], "with exception %": s["exception_pct"][side]}
-             for side in ("baseline", "candidate")}
-    top = {"candidate": {r["row"]: r["orders"] for r in s["rows_causing_changes"][:12]}}
-    outputs = {"candidate": {o["output"]: o["orders"] for o in s["outputs_changed"][:12]}}
-    never = "".join(f"<h3>{side}: {len(rows)} rows never fired</h3><p>{html.escape(', '.join(rows)) or 'none'}</p>"
-                    for side, rows in s["rows_never_fired"].items())
+    body = markdown_to_html(report_md(s), charts(s))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Arbiter policy impact</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}h2{{margin-top:1.6em}}</style></head><body>
-<h1>Policy impact</h1>
-<p><b>{html.escape(s['candidate']['spec'])}</b> against <b>{html.escape(s['baseline']['spec'])}</b>: {s['orders']:,} orders,
-<b>{s['changed']:,} ({s['changed_pct']}%)</b> decided differently.</p>
-<h2>Decision mix</h2>{_bars("Decision mix", s["decision_mix"])}
-<h2>Baseline → candidate</h2>{''.join(matrix)}
-<h2>Money</h2>{_bars("Money moved", money)}
-<p>Change in held value {m['held_value_change']:+,.2f}; in released revenue {m['revenue_change']:+,.2f}; in released margin {m['margin_change']:+,.2f}.</p>
-<h2>Touchless and exception rates</h2>{_bars("Rates", rates, "%")}
-<h2>Rows that cause most changes</h2>{_bars("Rows behind the changes", top) if top["candidate"] else "<p>none</p>"}
-<h2>Outputs the changed orders differ in</h2>{_bars("Outputs behind the changes", outputs) if outputs["candidate"] else "<p>none</p>"}
-<h2>Row coverage on this history</h2>{never}
-<p>Decisions: {html.escape(', '.join(decisions))}.</p></body></html>
+<style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:.5em 0}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}
+h3{{margin-top:1.6em}}pre{{background:#f5f6f8;padding:.6em;overflow-x:auto}}code{{background:#f5f6f8}}</style></head><body>
+{body}
+</body></html>
 """
-
-
-

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import jsonio
-from replay.decide import COMPARED, decide_both, decided, rows_text, what_changed
+from replay.attribution import attribute, kind_of, variants
+from replay.decide import compared, decide_both, decided, rows_text, what_changed
+from replay.kpis import Kpis, load_kpis
 from replay.orders import CHUNK, parse_record
 from replay.pool import chunks, in_order
 from replay.shared import SharedSteps
@@ -23,10 +25,14 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str,
                  parse: Callable[[Any], tuple[str, dt.date, Any]]) -> None:
     shared = SharedSteps()
-    _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
-    _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
+    base = _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
+    cand = _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
     _WORKER["pack"] = pack
     _WORKER["parse"] = parse
+    kpis = _WORKER["kpis"] = side_kpis(candidate, baseline, pack)
+    _WORKER["compared"] = compared(kpis)
+    # the baseline with each edit alone, compiled once per worker, run on changed orders only
+    _WORKER["variants"] = variants(base, cand, pack)
 
 
 @dataclass
@@ -39,7 +45,7 @@ class Chunk:
 
 
 def _replay_chunk(records: list[Any]) -> Chunk:
-    base, cand, name, parse = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"], _WORKER["parse"]
+    base, cand, name, parse, kpis = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"], _WORKER["parse"], _WORKER["kpis"]
     tally = Tally()
     diff = []
     for record in records:
@@ -47,25 +53,37 @@ def _replay_chunk(records: list[Any]) -> Chunk:
             order_id, as_of, value = parse(record)
         except (ArbiterError, ValueError, KeyError) as exc:  # a line that is not an order: counted, not fatal
             refused: dict[str, Any] = {"decision": "error", "error": getattr(exc, "code", "malformed"), "detail": str(exc), "matched": {}}
+            tally.observe(f"line-{record[0] if isinstance(record, tuple) else '?'}", "", None, refused, refused, kpis)
             tally.add(refused, refused)
             continue
-        a, b = decide_both(base, cand, name, value, as_of, COMPARED)
+        a, b = decide_both(base, cand, name, value, as_of, _WORKER["compared"], kpis)
+        tally.observe(order_id, as_of.isoformat(), value, a, b, kpis)
         if tally.add(a, b):
             # the changed orders, a few in a thousand, are decided again in full: every step's output is compared
-            changed = what_changed(*decide_both(base, cand, name, value, as_of), base, cand)
+            full_a, full_b = decide_both(base, cand, name, value, as_of, None, kpis)
+            changed = what_changed(full_a, full_b, base, cand)
             tally.changed_outputs.update(changed)
-            diff.append(diff_row(order_id, as_of, a, b, changed))
+            kind = kind_of(a, b, kpis)
+            made, alone = _WORKER["variants"]
+            tally.explain(order_id, value, a, b, kind, attribute(made, alone, name, value, as_of, full_a, kind, kpis), kpis)
+            diff.append(diff_row(order_id, as_of, a, b, changed, kind))
     return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-DIFF_HEADER = ["order_id", "as_of", "baseline_decision", "candidate_decision", "changed", "baseline_output",
+DIFF_HEADER = ["order_id", "as_of", "kind", "baseline_decision", "candidate_decision", "changed", "baseline_output",
                "candidate_output", "baseline_rows", "candidate_rows"]
 
 
-def diff_row(order_id: str, as_of: dt.date, a: dict[str, Any], b: dict[str, Any], changed: list[str]) -> list[str]:
-    return [order_id, as_of.isoformat(), a["decision"], b["decision"], " ".join(changed),
+def diff_row(order_id: str, as_of: dt.date, a: dict[str, Any], b: dict[str, Any], changed: list[str], kind: str) -> list[str]:
+    return [order_id, as_of.isoformat(), kind, a["decision"], b["decision"], " ".join(changed),
             jsonio.dumps(decided(a)).decode(), jsonio.dumps(decided(b)).decode(), rows_text(a["matched"]), rows_text(b["matched"])]
 
+
+
+def side_kpis(candidate: Spec, baseline: Spec, pack: str) -> Kpis:
+    """The replay declaration beside the candidate's pack, else beside the baseline's."""
+    found = load_kpis(candidate.folder, pack)
+    return found if found.outputs or found.dimensions else load_kpis(baseline.folder, pack)
 
 
 def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, workers: int,

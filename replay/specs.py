@@ -15,6 +15,7 @@ from typing import Any
 from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
 from engine.registry import PackSet, build_pack_set, with_backend
+from replay.errors import BadInput
 from replay.shared import SharedSteps
 
 
@@ -30,7 +31,7 @@ def parse_pins(text: str) -> dict[str, str]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, version = part.partition("@")
         if not name or not version:
-            raise SystemExit(f"simulate: pin {part!r} is not pack@version")
+            raise BadInput(f"pin {part!r} is not pack@version")
         pins[name] = version
     return pins
 
@@ -44,18 +45,18 @@ def resolve_spec(text: str, workdir: Path) -> Spec:
         target.mkdir()
         git = shutil.which("git")
         if git is None or ref.startswith("-"):  # a ref must never be read as an option of git
-            raise SystemExit(f"simulate: cannot read packs at {ref!r} (is git installed, is the ref valid?)")
+            raise BadInput(f"cannot read packs at {ref!r} (is git installed, is the ref valid?)")
         try:
             archive = subprocess.run([git, "archive", "--format=tar", ref, sub], capture_output=True, check=True).stdout  # noqa: S603
         except subprocess.CalledProcessError as exc:
-            raise SystemExit(f"simulate: cannot read {sub} at {ref}: {exc.stderr.decode().strip()}") from None
+            raise BadInput(f"cannot read {sub} at {ref}: {(exc.stderr.decode().strip().splitlines() or ['git failed'])[-1]}") from None
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(target, filter="data")
         folder = target / sub
     else:
         folder = Path(source)
     if not folder.exists():
-        raise SystemExit(f"simulate: no packs folder {folder}")
+        raise BadInput(f"no packs folder {folder}")
     return Spec(text, folder, parse_pins(pins))
 
 
@@ -107,7 +108,7 @@ def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native", shared
     if packs is None:
         for d in diagnostics:
             print(d, file=sys.stderr)
-        raise SystemExit(f"simulate: the packs of {spec.text} do not compile")
+        raise BadInput(f"the packs of {spec.text} do not compile")
     packs, notes = with_backend(packs, backend)
     for note in notes:
         print(f"simulate: {note}", file=sys.stderr)

@@ -1,56 +1,112 @@
-"""Counts of a replay, merged chunk by chunk, and the summary they add up to."""
+"""Counts of a replay, merged chunk by chunk, and the summary they add up to.
+
+Money is kept per currency (the order's declared currency input) and never added across
+currencies. Everything merges in input order, so the summary is the same whatever the workers.
+"""
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine import jsonio
+from replay.attribution import Credit
 from replay.decide import decided, fired
-from replay.specs import SpecPacks
+from replay.kpis import Kpis, field_at
+
+SIDES = ("baseline", "candidate")
+KINDS = ("decision", "money", "other")
+EXAMPLES = 3
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(value) if isinstance(value, (int, Decimal)) else Decimal(0)
+def _sides(factory: Any) -> Any:
+    """A dataclass field holding one ``factory()`` per side (a field spec, not a value: RUF009 does not apply)."""
+    return field(default_factory=lambda: {side: factory() for side in SIDES})
+
+
+def _amount(value: Any) -> Decimal | None:
+    return value if isinstance(value, Decimal) else Decimal(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass
+class Cause:
+    orders: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    transitions: Counter[str] = field(default_factory=Counter)
+    rows: Counter[str] = field(default_factory=Counter)
+    price: dict[str, Decimal] = field(default_factory=dict)  # currency -> what the edit alone moved
+    moved: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # transition -> currency -> baseline value
+    examples: list[str] = field(default_factory=list)
+
+    def merge(self, other: Cause) -> None:
+        self.orders += other.orders
+        for name in ("kinds", "transitions", "rows"):
+            getattr(self, name).update(getattr(other, name))
+        _add_into(self.price, other.price)
+        for t, amounts in other.moved.items():
+            _add_into(self.moved.setdefault(t, {}), amounts)
+        self.examples += other.examples[:EXAMPLES - len(self.examples)]
+
+
+def _add_into(target: dict[str, Decimal], other: dict[str, Decimal]) -> None:
+    for currency, amount in other.items():
+        target[currency] = target.get(currency, Decimal(0)) + amount
 
 
 @dataclass
 class Tally:
     orders: int = 0
     changed: int = 0
-    mix: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    mix: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
-    held_value: dict[str, Decimal] = field(default_factory=lambda: {"baseline": Decimal(0), "candidate": Decimal(0)})
-    revenue: dict[str, Decimal] = field(default_factory=lambda: {"baseline": Decimal(0), "candidate": Decimal(0)})
-    margin: dict[str, Decimal] = field(default_factory=lambda: {"baseline": Decimal(0), "candidate": Decimal(0)})
-    touchless: dict[str, int] = field(default_factory=lambda: {"baseline": 0, "candidate": 0})
-    exceptions: dict[str, int] = field(default_factory=lambda: {"baseline": 0, "candidate": 0})
-    reasons: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
-    errors: dict[str, Counter[str]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    errors: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009
+    invalid: list[dict[str, str]] = field(default_factory=list)
     # side -> table -> row -> how often it fired; rows are named table:row only for the report
-    fired: dict[str, dict[str, Counter[str]]] = field(default_factory=lambda: {"baseline": {}, "candidate": {}})
-    change_rows: Counter[str] = field(default_factory=Counter)
+    fired: dict[str, dict[str, Counter[str]]] = _sides(dict)  # noqa: RUF009
+    change_rows: Counter[tuple[str, str]] = field(default_factory=Counter)  # (side it fired on only, row)
     changed_outputs: Counter[str] = field(default_factory=Counter)  # output paths, root and step.field (what_changed)
     # side -> the step versions an order ran (one tuple of (step, version) an order) -> orders
-    steps: dict[str, Counter[tuple[tuple[str, str], ...]]] = field(default_factory=lambda: {"baseline": Counter(), "candidate": Counter()})
+    steps: dict[str, Counter[tuple[tuple[str, str], ...]]] = _sides(Counter)  # noqa: RUF009
+    kinds: Counter[str] = field(default_factory=Counter)
+    causes: dict[str, Cause] = field(default_factory=dict)
+    totals: dict[str, dict[str, dict[str, Decimal]]] = _sides(dict)  # noqa: RUF009  # side -> currency -> decision -> value
+    price_effect: dict[str, Decimal] = field(default_factory=dict)  # currency -> same decision, amounts moved
+    decision_effect: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # transition -> currency -> value
+    hold_codes: Counter[str] = field(default_factory=Counter)
+    days: set[str] = field(default_factory=set)
+    queue_days: dict[str, dict[str, Counter[str]]] = _sides(dict)  # noqa: RUF009  # side -> queue -> day -> items
+    sla: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> queue -> SLA-hours
+    approvals: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009
+    dimensions: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)  # dimension -> value -> kind -> orders
 
     def merge(self, other: Tally) -> None:
         """Add another run's counts: merged in input order, chunk by chunk, the result equals one tally of all."""
         self.orders += other.orders
         self.changed += other.changed
-        self.transitions.update(other.transitions)
-        self.change_rows.update(other.change_rows)
-        self.changed_outputs.update(other.changed_outputs)
-        for side in ("baseline", "candidate"):
-            for name in ("mix", "reasons", "errors", "steps"):
+        self.invalid += other.invalid
+        self.days |= other.days
+        _add_into(self.price_effect, other.price_effect)
+        for name in ("transitions", "change_rows", "changed_outputs", "kinds", "hold_codes"):
+            getattr(self, name).update(getattr(other, name))
+        for t, amounts in other.decision_effect.items():
+            _add_into(self.decision_effect.setdefault(t, {}), amounts)
+        for cause, c in other.causes.items():
+            self.causes.setdefault(cause, Cause()).merge(c)
+        for dim, values in other.dimensions.items():
+            mine = self.dimensions.setdefault(dim, {})
+            for v, kinds in values.items():
+                mine.setdefault(v, Counter()).update(kinds)
+        for side in SIDES:
+            for name in ("mix", "errors", "steps", "sla", "approvals"):
                 getattr(self, name)[side].update(getattr(other, name)[side])
             for table, rows in other.fired[side].items():
                 self.fired[side].setdefault(table, Counter()).update(rows)
-            for name in ("held_value", "revenue", "margin", "touchless", "exceptions"):
-                getattr(self, name)[side] += getattr(other, name)[side]
+            for queue, days in other.queue_days[side].items():
+                self.queue_days[side].setdefault(queue, Counter()).update(days)
+            for currency, decisions in other.totals[side].items():
+                _add_into(self.totals[side].setdefault(currency, {}), decisions)
 
     def versions(self, side: str) -> dict[str, int]:
         """How many orders ran each step@version on ``side``."""
@@ -61,24 +117,11 @@ class Tally:
         return dict(sorted(counts.items()))
 
     def add(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
+        """Count one order's two outcomes; whether they differ."""
         self.orders += 1
         for side, r in (("baseline", a), ("candidate", b)):
-            decision = r["decision"]
-            self.mix[side][decision] += 1
-            total = _money(r.get("order_total"))
-            if decision == "hold":
-                self.held_value[side] += total
-            if decision == "release":
-                self.revenue[side] += total
-                self.margin[side] += _money(r.get("margin"))
-            if r.get("touchless"):
-                self.touchless[side] += 1
-            if r.get("hold_reasons"):
-                self.exceptions[side] += 1
-                reasons = self.reasons[side]
-                for reason in r["hold_reasons"]:
-                    reasons[reason] += 1
-            if decision == "error":
+            self.mix[side][r["decision"]] += 1
+            if r["decision"] == "error":
                 self.errors[side][r["error"]] += 1
             counts = self.fired[side]
             for table, ids in r["matched"].items():
@@ -96,42 +139,63 @@ class Tally:
         changed = a["matched"] != b["matched"] or jsonio.dumps(decided(a)) != jsonio.dumps(decided(b))
         if changed:
             self.changed += 1
-            self.change_rows.update(fired(a["matched"]).keys() ^ fired(b["matched"]).keys())
+            rows_a, rows_b = fired(a["matched"]).keys(), fired(b["matched"]).keys()
+            self.change_rows.update(("baseline", r) for r in rows_a - rows_b)
+            self.change_rows.update(("candidate", r) for r in rows_b - rows_a)
         return changed
 
+    def observe(self, order_id: str, as_of: str, value: Any, a: dict[str, Any], b: dict[str, Any], kpis: Kpis) -> None:
+        """Money per currency, queues and approvals of every order, and the orders a side refused, by id."""
+        if as_of:
+            self.days.add(as_of)
+        currency = str(field_at(value, kpis.currency)) if kpis.currency else "-"
+        for side, r in (("baseline", a), ("candidate", b)):
+            if r["decision"] == "error":
+                self.invalid.append({"order_id": order_id, "side": side, "error": r["error"], "detail": r.get("detail", "")})
+                continue
+            if kpis.money and (amount := _amount(r.get(kpis.money[0]))) is not None:
+                decisions = self.totals[side].setdefault(currency, {})
+                decisions[r["decision"]] = decisions.get(r["decision"], Decimal(0)) + amount
+            items = r.get(kpis.queue_output) if kpis.queue_output else None
+            for item in items if isinstance(items, list) else ():
+                queue = str(item.get(kpis.queue))
+                self.queue_days[side].setdefault(queue, Counter())[as_of] += 1
+                self.sla[side][queue] += int(item.get(kpis.sla_hours) or 0)
+            level = r.get(kpis.approvals) if kpis.approvals else None
+            if level is not None and level != "none":
+                self.approvals[side][str(level)] += 1
 
-def summary(t: Tally, baseline: SpecPacks, candidate: SpecPacks, args: argparse.Namespace) -> dict[str, Any]:
-    def rate(n: int) -> Decimal:
-        return (Decimal(n) / t.orders * 100).quantize(Decimal("0.01"), ROUND_HALF_UP) if t.orders else Decimal(0)
-
-    never = {side: sorted(set(sp.all_rows(args.pack)) - {f"{table}:{row}" for table, rows in t.fired[side].items() for row in rows})
-             for side, sp in (("baseline", baseline), ("candidate", candidate))}
-    return {
-        "orders": t.orders,
-        "changed": t.changed,
-        "changed_pct": rate(t.changed),
-        "pack": args.pack,
-        "baseline": {"spec": args.baseline, "versions": t.versions("baseline")},
-        "candidate": {"spec": args.candidate, "versions": t.versions("candidate")},
-        "effective_on": baseline.effective_on,
-        "decision_mix": {side: dict(sorted(t.mix[side].items())) for side in ("baseline", "candidate")},
-        "transitions": {f"{a}->{b}": n for (a, b), n in sorted(t.transitions.items())},
-        "money": {
-            "held_value": t.held_value,
-            "released_revenue": t.revenue,
-            "released_margin": t.margin,
-            "held_value_change": t.held_value["candidate"] - t.held_value["baseline"],
-            "revenue_change": t.revenue["candidate"] - t.revenue["baseline"],
-            "margin_change": t.margin["candidate"] - t.margin["baseline"],
-        },
-        "touchless_pct": {side: rate(t.touchless[side]) for side in ("baseline", "candidate")},
-        "exception_pct": {side: rate(t.exceptions[side]) for side in ("baseline", "candidate")},
-        "exceptions_by_code": {side: dict(sorted(t.reasons[side].items())) for side in ("baseline", "candidate")},
-        "errors": {side: dict(sorted(t.errors[side].items())) for side in ("baseline", "candidate")},
-        "rows_causing_changes": [{"row": r, "orders": n} for r, n in sorted(t.change_rows.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
-        "outputs_changed": [{"output": f, "orders": n} for f, n in sorted(t.changed_outputs.items(), key=lambda kv: (-kv[1], kv[0]))[:40]],
-        "rows_never_fired": never,
-    }
+    def explain(self, order_id: str, value: Any, a: dict[str, Any], b: dict[str, Any], kind: str,
+                credits: list[Credit], kpis: Kpis) -> None:
+        """One changed order: its kind, its money effect, its causes, its hold-code move and its breakdowns."""
+        self.kinds[kind] += 1
+        currency = str(field_at(value, kpis.currency)) if kpis.currency else "-"
+        transition = f"{a['decision']} -> {b['decision']}"
+        x = _amount(a.get(kpis.money[0])) if kpis.money else None
+        y = _amount(b.get(kpis.money[0])) if kpis.money else None
+        if kind == "money" and x is not None and y is not None:
+            _add_into(self.price_effect, {currency: y - x})
+        if kind == "decision" and x is not None:
+            _add_into(self.decision_effect.setdefault(transition, {}), {currency: x})
+        if kpis.hold_code and a.get(kpis.hold_code) != b.get(kpis.hold_code):
+            self.hold_codes[f"{a.get(kpis.hold_code) or '(none)'} -> {b.get(kpis.hold_code) or '(none)'}"] += 1
+        for credit in credits:
+            cause = self.causes.setdefault(credit.cause, Cause())
+            cause.orders += 1
+            cause.kinds[kind] += 1
+            if kind == "decision":
+                cause.transitions[transition] += 1
+                if x is not None:
+                    _add_into(cause.moved.setdefault(transition, {}), {currency: x})
+            cause.rows.update(credit.moves)
+            if kind != "decision" and isinstance(credit.price, Decimal) and credit.price:
+                _add_into(cause.price, {currency: credit.price})
+            if len(cause.examples) < EXAMPLES:
+                cause.examples.append(order_id)
+        for dim, path in kpis.dimensions.items():
+            found = field_at(value, path)
+            self.dimensions.setdefault(dim, {}).setdefault("(none)" if found is None else str(found), Counter())[kind] += 1
 
 
-
+def rate(n: int, total: int) -> Decimal:
+    return (Decimal(n) / total * 100).quantize(Decimal("0.01"), ROUND_HALF_UP) if total else Decimal(0)

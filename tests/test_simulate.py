@@ -62,7 +62,8 @@ def test_replay_is_byte_identical_whatever_the_workers(orders: Path, tmp_path: P
     assert summary["baseline"]["versions"]["credit@1.0.0"] == 400
     assert sum(summary["decision_mix"]["baseline"].values()) == 400
     report = (tmp_path / "w1" / "report.md").read_text()
-    assert "decided differently" in report
+    assert report.splitlines()[2].startswith("- baseline ")  # the versions compared come first
+    assert "credit@1.1.0 (400 orders)" in report.splitlines()[3]
     assert "<svg" in (tmp_path / "w1" / "report.html").read_text()
 
 
@@ -252,13 +253,16 @@ def test_arbiter_simulate_is_simulate_py() -> None:
 
 def test_the_html_report_escapes_what_packs_name() -> None:
     """Decision values and row names a pack author wrote are text in report.html, never markup."""
-    tally = tallying.Tally()
+    from replay.summary import build
+
+    t = tallying.Tally()
     hostile = {"decision": "<script>x</script>", "matched": {"t": ["<b>R1</b>"]}, "steps": None}
-    tally.add(hostile, {"decision": "release", "matched": {"t": ["R2"]}, "steps": None})
-    tally.changed_outputs.update(["<i>out</i>"])
-    args = type("Args", (), {"pack": "p", "baseline": "a", "candidate": "b"})()
-    packs = type("Packs", (), {"effective_on": dt.date(2026, 1, 1), "all_rows": lambda self, root: []})()
-    page = html_report.report_html(tallying.summary(tally, packs, packs, args))  # type: ignore[arg-type]
-    for markup in ("<script>", "<b>R1", "<i>out"):
+    t.add(hostile, {"decision": "release", "matched": {"t": ["R2"]}, "steps": None})
+    t.changed_outputs.update(["<i>out</i>"])
+    compared = {"pack": "p", "baseline": "a", "candidate": "b", "effective_on": dt.date(2026, 1, 1), "reason": "given", "warnings": []}
+    s = build(t, compared, ["<u>diff</u>"], {"baseline": [], "candidate": []}, "cmd")
+    s["resolved"] = {"baseline": {"p": "1.0.0"}, "candidate": {"p": "1.1.0"}}
+    page = html_report.report_html(s)
+    for markup in ("<script>", "<b>R1", "<i>out", "<u>diff"):
         assert markup not in page
     assert "&lt;script&gt;" in page

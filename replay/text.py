@@ -1,0 +1,34 @@
+"""The terminal summary: versions compared first, then the headline, causes and money."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from replay.formatting import fmt, signed
+
+KIND_WORDS = {"decision": "decision changed", "money": "same decision, money moved", "other": "only rows or other outputs"}
+
+
+def versions_line(s: dict[str, Any], side: str) -> str:
+    """Which versions a side ran and on how many orders: the root pack, then each flow step as step@version."""
+    root = f"{s['pack']}@{s['resolved'][side].get(s['pack'], '?')} ({fmt(s['orders'])} orders)"
+    runs = [root] + [f"{k} ({fmt(n)} orders)" for k, n in s[side]["versions"].items()]
+    return f"{side:<9} {s[side]['spec']}: {', '.join(runs)}"
+
+
+def summary_lines(s: dict[str, Any]) -> list[str]:
+    lines = [versions_line(s, "baseline"), versions_line(s, "candidate"),
+             f"effective on {s['effective_on']}: {s['effective_on_reason']}"]
+    lines += [f"warning: {w}" for w in s["warnings"]]
+    lines.append(f"{fmt(s['orders'])} orders; {fmt(s['changed'])} ({s['changed_pct']} %) changed:")
+    for kind, words in KIND_WORDS.items():
+        h = s["headline"][kind]
+        lines.append(f"  {words:<30}{fmt(h['orders']):>10}  ({h['pct']} %)")
+    for c in s["causes"][:5]:
+        transitions = ", ".join(f"{t} {fmt(n)}" for t, n in c["transitions"].items())
+        price = ", ".join(f"{cur} {signed(v)}" for cur, v in c["price_effect"].items())
+        lines.append(f"  cause {c['cause']}: {fmt(c['orders'])} orders" + (f"; {transitions}" if transitions else "")
+                     + (f"; price effect {price}" if price else ""))
+    for cur, m in s["money"].items():
+        lines.append(f"  {cur}: total {fmt(m['total']['baseline'])} -> {fmt(m['total']['candidate'])}; price effect {signed(m['price_effect'])}")
+    return lines
