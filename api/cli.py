@@ -22,6 +22,7 @@ from rules.model import pack_format_schema
 from rules.schema import input_document
 
 DEFAULT_PACKS = "policy_packs"
+DMN_TCK = ["../shared/data/dmn-tck/compliance-level-2", "../shared/data/dmn-tck/compliance-level-3"]
 
 
 def _details(d: Diagnostic) -> list[str]:
@@ -176,7 +177,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not converted.document:
         return 1
     if isinstance(converted, dmn.DmnPack):
-        from importers.conformance import write_dmn
+        from importers.dmn_conformance import write_dmn
 
         written = write_dmn(converted, Path(args.out))
     else:
@@ -190,34 +191,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
-    """DMN TCK cases through the DMN importer: models imported, cases passed, failed, unsupported."""
-    import defusedxml.ElementTree as safe_xml
+    """DMN TCK suites and zen's graphs through the importers: per suite and model, cases passed, failed, unsupported."""
+    from importers.dmn_conformance import report, run_suite
 
-    from engine.testing import same
-    from importers.conformance import import_dmn
-    from importers.dmn import tck_cases
-
-    root = Path(args.dmn_tck)
-    imported = passed = failed = unsupported = 0
-    for model in sorted(root.glob("*/*.dmn")):
-        converted, pack, problems = import_dmn(model)
-        if pack is None:
-            unsupported += 1
-            print(f"{model.parent.name}: unsupported: {'; '.join(problems)}")
-            continue
-        imported += 1
-        for case_file in sorted(model.parent.glob("*-test-*.xml")):
-            for case_id, inputs, expected in tck_cases(safe_xml.parse(case_file).getroot(), converted.names):
-                try:
-                    output = pack.decide(inputs, dt.date(2026, 1, 1)).output
-                    ok = all(same(v, output.get(k)) for k, v in expected.items())
-                except ArbiterError:
-                    ok = False
-                passed += ok
-                failed += not ok
-                if not ok:
-                    print(f"{model.parent.name} case {case_id}: failed")
-    print(f"dmn-tck: {imported} models imported, {unsupported} unsupported; {passed} cases passed, {failed} failed")
+    failed = 0
+    for suite in args.dmn_tck or DMN_TCK:
+        outcomes = run_suite(Path(suite))
+        for line in report(Path(suite).name, outcomes, args.verbose):
+            print(line)
+        failed += sum(len(o.failures) for o in outcomes)
     return 1 if failed + _zen_conformance(Path(args.zen)) else 0
 
 
@@ -285,8 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--out", default="imported_packs")
     imp.set_defaults(func=cmd_import)
 
-    conformance = sub.add_parser("conformance", help="run the DMN TCK cases through the DMN importer")
-    conformance.add_argument("--dmn-tck", default="../shared/data/dmn-tck/compliance-level-2")
+    conformance = sub.add_parser("conformance", help="run the DMN TCK and zen graphs through the importers")
+    conformance.add_argument("--dmn-tck", action="append", help="a folder of DMN TCK models (repeatable; default: levels 2 and 3)")
+    conformance.add_argument("-v", "--verbose", action="store_true", help="every reason cases are unsupported, not the first three")
     conformance.add_argument("--zen", default="../shared/data/zen/graphs", help="folder of GoRules JDM graphs with tests")
     conformance.set_defaults(func=cmd_conformance)
 

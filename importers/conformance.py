@@ -1,25 +1,21 @@
-"""Running suites nobody on the team wrote through the importers: GoRules zen graphs, DMN models.
+"""Running GoRules zen graphs, a suite nobody on the team wrote, through the JDM importer.
 
-Each graph or model is converted to pack YAML, that YAML is loaded and compiled like any
-pack (a DMN requirements graph as a pack set whose flow runs a pack per decision), and each
-embedded case's result is compared with the expected one (for zen, rebuilt in zen's shape).
+Each graph is converted to pack YAML, that YAML is loaded and compiled like any pack, and
+each embedded case's result is compared with the expected one, rebuilt in zen's shape. The
+DMN TCK's runner is ``importers.dmn_conformance``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
 from engine.compiled import CompiledPack
-from engine.registry import build_pack_set, with_backend
-from importers import dmn
 from importers.jdm import JdmPack, convert, to_yaml
-from rules.emit import render_pack
 from rules.errors import ArbiterError
 from rules.load import load_text
 
@@ -99,30 +95,3 @@ def run_graph(path: Path) -> GraphOutcome:
 
 def run_zen(graphs: Path) -> list[GraphOutcome]:
     return [run_graph(path) for path in sorted(graphs.glob("*.json"))]
-
-
-def write_dmn(converted: dmn.DmnPack, out: Path) -> list[Path]:
-    """The converted model's packs as ``out/<pack>/1.0.0.yaml``: one, or a flow and a pack per decision."""
-    written = []
-    for document in converted.documents:
-        folder = out / document["pack"]
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{document['version']}.yaml"
-        target.write_text(render_pack(document, converted.unsupported if document is converted.document else []),
-                          encoding="utf-8")
-        written.append(target)
-    return written
-
-
-def import_dmn(path: Path, backend: str = "native") -> tuple[dmn.DmnPack, CompiledPack | None, list[str]]:
-    """A DMN model converted and compiled as ``arbiter import dmn`` writes it, or why it is not."""
-    converted = dmn.convert(path)
-    if converted.unsupported:
-        return converted, None, list(converted.unsupported)
-    with tempfile.TemporaryDirectory() as tmp:
-        write_dmn(converted, Path(tmp))
-        packs, diagnostics = build_pack_set(Path(tmp))
-    if packs is None:
-        return converted, None, [str(d) for d in diagnostics if d.severity == "error"]
-    packs, _ = with_backend(packs, backend)  # a flow stays native; its decision packs switch
-    return converted, packs.get(converted.document["pack"]), []

@@ -1,10 +1,13 @@
-"""Converting DMN decision tables into pack YAML.
+"""Converting DMN models into pack YAML.
 
-Covers what the DMN TCK's compliance-level-2 tables use: input data with FEEL types,
-decision tables with every hit policy and collect aggregation, unary tests over numbers,
-strings, booleans and ranges, single and multiple outputs. Names that are not identifiers
-("Approval Status") become identifiers ("Approval_Status"); ``names`` in the result maps
-them back. Anything not carried over is reported by element id in ``unsupported``.
+Input data become typed inputs (item definitions as records, lists and enums, see
+``importers.dmn_types``); decision tables become tables with every hit policy, collect
+aggregation and default output; literal-expression decisions become an output's ``value:``
+(their FEEL translated by ``importers.feel``). A model whose decisions require decisions
+becomes a flow with a pack per decision, in requirement order. Names that are not
+identifiers ("Approval Status") become identifiers ("Approval_Status"); ``names`` maps them
+back. Every element read is converted or refused by id (``importers.dmn_ledger``); a refused
+decision leaves the others converted, and the decisions that require it are refused too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 
 import defusedxml.ElementTree as safe_xml
 
+from importers.dmn_ledger import Ledger, Refused, local
+from importers.dmn_types import ItemTypes, primitive
 from rules.emit import identifier
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
@@ -26,30 +31,294 @@ HIT_POLICIES = {
     "UNIQUE": "unique", "FIRST": "first", "PRIORITY": "priority", "ANY": "any", "COLLECT": "collect",
     "RULE ORDER": "rule_order", "OUTPUT ORDER": "output_order",
 }
-TYPES = {"number": "decimal", "string": "string", "boolean": "boolean", "date": "date"}
+MULTI_HIT = ("collect", "rule_order", "output_order")
+# top-level elements converted where they are referenced (item definitions by typeRef)
+REFERENCED = ("itemDefinition",)
 
 
 @dataclass
 class DmnPack:
     document: dict[str, Any]  # the model's pack; a flow when decisions require decisions
     names: dict[str, str] = field(default_factory=dict)  # DMN name -> pack identifier
-    unsupported: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # every refusal, by element id
     steps: list[dict[str, Any]] = field(default_factory=list)  # a flow's step packs: one per decision
+    refused: dict[str, str] = field(default_factory=dict)  # DMN name of a refused decision or input -> why
+    ledger: Ledger | None = None
 
     @property
     def documents(self) -> list[dict[str, Any]]:
-        return [*self.steps, self.document]
+        return [*self.steps, self.document] if self.document else []
+
+
+@dataclass
+class Decision:
+    """A converted decision: a table, or an expression computing its one output."""
+
+    name: str  # as written in DMN
+    ident: str
+    requires: list[str]  # element ids of the input data and decisions it reads
+    outputs: dict[str, dict[str, Any]]  # pack outputs it writes
+    table: dict[str, Any] | None = None
+    value: str | None = None  # an output value expression (a literal-expression decision)
 
 
 def _ns(root: ET.Element) -> str:
     return root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
 
 
-def _text(element: ET.Element | None, ns: str) -> str | None:
-    if element is None:
-        return None
-    node = element.find(f"{ns}text")
-    return node.text.strip() if node is not None and node.text is not None else None
+class Converter:
+    """One model's conversion: what is converted, and every refusal, recorded in a ledger."""
+
+    def __init__(self, root: ET.Element, source: str) -> None:
+        self.root = root
+        self.ns = _ns(root)
+        self.source = source
+        self.ledger = Ledger(root)
+        self.types = ItemTypes(root, self.ns, self.ledger)
+        self.names: dict[str, str] = {}
+        self.inputs: dict[str, dict[str, Any]] = {}
+        self.by_id: dict[str, str] = {}  # element id -> identifier, for requirement hrefs
+        self.refused: dict[str, str] = {}  # element id -> refusal, of input data and decisions
+        self.refused_names: dict[str, str] = {}
+
+    def refuse(self, element: ET.Element, reason: str, *, where: ET.Element | None = None) -> str:
+        message = self.ledger.refuse(element, reason, where=where)
+        named = where if where is not None else element
+        self.refused[named.get("id", "")] = message
+        self.refused_names[named.get("name", "")] = message
+        return message
+
+    def run(self) -> DmnPack:
+        self.ledger.notation()
+        self.ledger.take(self.root)
+        for data in self.root.findall(f"{self.ns}inputData"):
+            self.input_data(data)
+        decisions = {}
+        for element in self.root.findall(f"{self.ns}decision"):
+            decision = self.decision(element)
+            if decision is not None:
+                decisions[element.get("id", "")] = decision
+        decisions = self.without_refused_requirements(decisions)
+        self.types.convert_all()
+        for element in self.root:  # business knowledge models, decision services, imports, ...
+            if local(element) not in ("inputData", "decision", *REFERENCED) and not self.ledger.taken(element):
+                self.ledger.refuse(element, f"{local(element)} is not converted")
+        return self.assemble(list(decisions.values()))
+
+    def input_data(self, data: ET.Element) -> None:
+        name = data.get("name", "")
+        variable = data.find(f"{self.ns}variable")
+        self.by_id[data.get("id", "")] = identifier(name)
+        try:
+            spec = self.types.spec(variable.get("typeRef") if variable is not None else None)
+        except Refused as exc:
+            self.refuse(data, exc.reason)
+            return
+        self.ledger.take(data, variable)
+        self.names[name] = identifier(name)
+        self.inputs[identifier(name)] = spec
+
+    def decision(self, element: ET.Element) -> Decision | None:
+        name = element.get("name", "")
+        ident = identifier(name)
+        self.by_id[element.get("id", "")] = ident
+        variable = element.find(f"{self.ns}variable")
+        requires = []
+        for requirement in element.findall(f"{self.ns}informationRequirement"):
+            for ref in requirement:
+                if local(ref) in ("requiredInput", "requiredDecision"):
+                    requires.append((ref.get("href") or "").lstrip("#"))
+                    self.ledger.take(requirement, ref)
+        if element.find(f"{self.ns}knowledgeRequirement") is not None:
+            self.refuse(element, "invokes a business knowledge model or decision service, which is not converted")
+            return None
+        logic = [child for child in element if local(child) not in ("variable", "informationRequirement", "knowledgeRequirement")
+                 and not self.ledger.taken(child)]
+        if len(logic) != 1:
+            self.refuse(element, "no decision logic" if not logic else "more than one expression")
+            return None
+        try:
+            decision = self.logic(logic[0], name, ident, variable)
+        except Refused as exc:
+            inner = exc.element if exc.element is not None else logic[0]
+            at = f" (at {local(inner)} {inner.get('id')})" if inner.get("id") and inner is not element else ""
+            self.refuse(element, exc.reason + at)
+            return None
+        self.ledger.take(element, variable)
+        decision.requires = requires
+        self.names[name] = ident
+        return decision
+
+    def logic(self, expression: ET.Element, name: str, ident: str, variable: ET.Element | None) -> Decision:
+        kind = local(expression)
+        if kind == "decisionTable":
+            return self.table(expression, name, ident, variable)
+        raise Refused(expression, f"a {kind} is not converted")
+
+    def without_refused_requirements(self, decisions: dict[str, Decision]) -> dict[str, Decision]:
+        """Decisions whose requirements are all converted; the others refused, naming what they require."""
+        changed = True
+        while changed:
+            changed = False
+            for element_id, decision in list(decisions.items()):
+                missing = [ref for ref in decision.requires if ref in self.refused or ref not in self.by_id]
+                if missing:
+                    element = next(e for e in self.root.findall(f"{self.ns}decision") if e.get("id") == element_id)
+                    self.refuse(element, f"requires {missing[0]}, which is not converted")
+                    self.names.pop(decision.name, None)
+                    del decisions[element_id]
+                    changed = True
+        return decisions
+
+    def table(self, table: ET.Element, decision_name: str, result_name: str, variable: ET.Element | None) -> Decision:
+        ns = self.ns
+        policy_text = table.get("hitPolicy", "UNIQUE")
+        policy = HIT_POLICIES.get(policy_text)
+        if policy is None:
+            raise Refused(table, f"hit policy {policy_text!r} is not converted")
+        aggregation = table.get("aggregation")
+        columns = [self.column(element) for element in table.findall(f"{ns}input")]
+        out_elements = table.findall(f"{ns}output")
+        multi_output = len(out_elements) > 1
+        out_names, out_kinds, output_values, default = [], [], {}, {}
+        for element in out_elements:
+            name = (element.get("name") if multi_output else None) or decision_name
+            ident = identifier(name)
+            self.names[name] = ident
+            out_names.append(ident)
+            out_kinds.append(self.kind(element.get("typeRef") or (None if multi_output else _type_ref(variable, table))))
+            values_element = element.find(f"{ns}outputValues")
+            values = _literal_list(self.text(values_element))
+            if values is not None:
+                output_values[ident] = values
+            default_element = element.find(f"{ns}defaultOutputEntry")
+            if default_element is not None:
+                default[ident] = _output_cell(self.text(default_element) or "null")
+            self.ledger.take(element)
+        rows = [self.row(rule, columns, out_names, k) for k, rule in enumerate(table.findall(f"{ns}rule"))]
+        self.ledger.take(table)
+        kinds = [k or _infer_kind([r["then"][n] for r in rows] + ([default[n]] if n in default else []))
+                 for k, n in zip(out_kinds, out_names, strict=True)]
+        spec: dict[str, Any] = {"id": result_name, "hit_policy": policy, "inputs": columns, "outputs": out_names, "rows": rows}
+        if aggregation:
+            spec["aggregation"] = aggregation.lower()
+        if output_values and policy in ("priority", "output_order"):
+            spec["output_values"] = output_values
+        multi_hit = policy in MULTI_HIT and not aggregation
+        if default and aggregation:
+            raise Refused(table.find(f"{ns}output/{ns}defaultOutputEntry"), f"a default output on a {policy_text} {aggregation} table is not converted")
+        if default and not multi_hit:
+            spec["default"] = {n: default.get(n) for n in out_names}
+        outputs = _table_outputs(spec, result_name, out_names, kinds, multi_output, multi_hit)
+        if default and multi_hit:
+            outputs = _no_match_refused(spec, outputs)
+        return Decision(decision_name, result_name, [], outputs, table=spec)
+
+    def column(self, element: ET.Element) -> str:
+        expression = element.find(f"{self.ns}inputExpression")
+        expr = self.text(expression) or ""
+        for dmn_name, ident in sorted(self.names.items(), key=lambda item: -len(item[0])):
+            if dmn_name != ident:
+                expr = expr.replace(dmn_name, ident)
+        # inputValues only say which values the column expects; the rows still test any value
+        self.ledger.take(element)
+        if (values := element.find(f"{self.ns}inputValues")) is not None:
+            self.ledger.take_all(values)
+        return expr
+
+    def row(self, rule: ET.Element, columns: list[str], out_names: list[str], k: int) -> dict[str, Any]:
+        ns = self.ns
+        # the source's rule id, kept stable (DMN tools prefix '_', which a row id may not start with)
+        raw_id = re.sub(r"[^A-Za-z0-9_.\-]", "_", rule.get("id") or "").lstrip("_.-")
+        when: dict[str, str] = {}
+        cells = rule.findall(f"{ns}inputEntry")
+        outs = rule.findall(f"{ns}outputEntry")
+        if len(cells) != len(columns) or len(outs) != len(out_names):
+            raise Refused(rule, f"{len(cells)} input and {len(outs)} output entries for {len(columns)} inputs and {len(out_names)} outputs")
+        for column, cell in zip(columns, cells, strict=True):
+            test = self.text(cell) or "-"
+            if test != "-":
+                when[column] = test
+        then = {out_name: _output_cell(self.text(cell) or "null") for out_name, cell in zip(out_names, outs, strict=True)}
+        self.ledger.take(rule)
+        return {"id": raw_id[:64] or f"r{k + 1}", "when": when, "then": then}
+
+    def text(self, element: ET.Element | None) -> str | None:
+        """The text of an element's ``<text>``, both recorded as converted."""
+        if element is None:
+            return None
+        node = element.find(f"{self.ns}text")
+        self.ledger.take(element, node)
+        return node.text.strip() if node is not None and node.text is not None else None
+
+    def kind(self, type_ref: str | None) -> str:
+        """A table output's scalar kind from its typeRef, or '' to infer it from the cells."""
+        if not type_ref:
+            return ""
+        kind = primitive(type_ref)
+        if kind is None and type_ref in self.types.definitions:
+            try:
+                spec = self.types.spec(type_ref)
+            except Refused:
+                return ""
+            kind = {"enum": "string"}.get(spec["type"], spec["type"])
+        return kind if kind in ("decimal", "string", "boolean", "date") else ""
+
+    def assemble(self, decisions: list[Decision]) -> DmnPack:
+        document: dict[str, Any] = {}
+        steps: list[dict[str, Any]] = []
+        if decisions:
+            document = {
+                "pack": _pack_name(Path(self.source).stem), "version": "1.0.0",
+                "description": f"Converted from {self.source}", "owner": "dmn-import",
+                "inputs": self.inputs, "tables": [d.table for d in decisions if d.table is not None],
+                "outputs": {n: spec for d in decisions for n, spec in d.outputs.items()},
+            }
+            decided = {d.ident for d in decisions}
+            required = {d.ident: [self.by_id[r] for r in d.requires if r in self.by_id] for d in decisions}
+            if any(ref in decided for refs in required.values() for ref in refs):
+                document, steps = _as_flow(document, self.source, required, self.names, decisions, self.ledger)
+        return DmnPack(document, self.names, self.ledger.refusals, steps, self.refused_names, self.ledger)
+
+
+def _type_ref(variable: ET.Element | None, table: ET.Element) -> str | None:
+    return table.get("typeRef") or (variable.get("typeRef") if variable is not None else None)
+
+
+def _table_outputs(spec: dict[str, Any], result_name: str, out_names: list[str], kinds: list[str], multi_output: bool,
+                   multi_hit: bool) -> dict[str, Any]:
+    if multi_output:
+        spec["result"] = result_name
+        fields = {n: {"type": k, "optional": True} for n, k in zip(out_names, kinds, strict=True)}
+        if multi_hit:
+            return {result_name: {"type": "list", "items": fields}}
+        return {result_name: {"type": "object", "fields": fields, "optional": True}}
+    kind = "integer" if spec.get("aggregation") == "count" else kinds[0]
+    if multi_hit:
+        return {out_names[0]: {"type": "list", "of": kind}}
+    return {out_names[0]: {"type": kind, "optional": True}}
+
+
+def _no_match_refused(spec: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    """A multi-hit table with a default output: where no row matches, the decision is refused, not answered.
+
+    DMN does not say whether such a table answers its default alone, a list of it, or an empty
+    list; so the table's list is bound to ``<name>_rows`` and the decision is a required output
+    that is null (an ``output-missing`` error) when the list is empty.
+    """
+    (name, out_spec), = outputs.items()
+    rows = f"{name}_rows"
+    if "result" in spec:
+        spec["result"] = rows
+    else:
+        spec["outputs"] = [rows]
+        for row in spec["rows"]:
+            row["then"] = {rows: row["then"][name]}
+    return {name: {**{k: v for k, v in out_spec.items() if k != "optional"}, "value": f"if count({rows}) = 0 then null else {rows}"}}
+
+
+def convert(path: Path) -> DmnPack:
+    return Converter(safe_xml.parse(path).getroot(), path.name).run()
 
 
 def _literal_list(text: str | None) -> list[Any] | None:
@@ -75,169 +344,70 @@ def _output_cell(text: str) -> Any:
     except ExpressionError:
         return "=" + text
     if isinstance(node, Literal):
-        value = node.value
-        return value
+        return node.value
     return "=" + text
 
 
-def convert(path: Path) -> DmnPack:
-    root = safe_xml.parse(path).getroot()
-    ns = _ns(root)
-    names: dict[str, str] = {}
-    unsupported: list[str] = []
-    inputs: dict[str, Any] = {}
-    by_id: dict[str, str] = {}  # element id -> identifier, for requirement hrefs
-    requires: dict[str, list[str]] = {}  # decision identifier -> identifiers it requires, in source order
-    for data in root.iter(f"{ns}inputData"):
-        by_id[data.get("id", "")] = identifier(data.get("name", ""))
-        name = data.get("name", "")
-        variable = data.find(f"{ns}variable")
-        type_ref = variable.get("typeRef") if variable is not None else None
-        kind = TYPES.get(type_ref or "")
-        if kind is None:
-            unsupported.append(f"inputData {data.get('id')}: type {type_ref!r}")
-            kind = "string"
-        names[name] = identifier(name)
-        inputs[identifier(name)] = {"type": kind, "optional": True}
-    tables: list[dict[str, Any]] = []
-    outputs: dict[str, Any] = {}
-    for decision in root.iter(f"{ns}decision"):
-        table = decision.find(f"{ns}decisionTable")
-        decision_name = decision.get("name", "")
-        if table is None:
-            unsupported.append(f"decision {decision.get('id')}: only decision tables are converted")
-            continue
-        result_name = identifier(decision_name)
-        names[decision_name] = result_name
-        by_id[decision.get("id", "")] = result_name
-        requires[result_name] = [(ref.get("href") or "").lstrip("#") for requirement in decision.findall(f"{ns}informationRequirement")
-                                 for ref in requirement if ref.tag in (f"{ns}requiredInput", f"{ns}requiredDecision")]
-        policy_text = table.get("hitPolicy", "UNIQUE")
-        policy = HIT_POLICIES.get(policy_text)
-        if policy is None:
-            unsupported.append(f"decisionTable {table.get('id')}: hit policy {policy_text!r}")
-            continue
-        aggregation = table.get("aggregation")
-        columns: list[str] = []
-        for input_element in table.findall(f"{ns}input"):
-            expr = _text(input_element.find(f"{ns}inputExpression"), ns) or ""
-            for dmn_name, ident in names.items():
-                if dmn_name != ident:
-                    expr = expr.replace(dmn_name, ident)
-            columns.append(expr)
-        out_elements = table.findall(f"{ns}output")
-        multi_output = len(out_elements) > 1
-        out_names: list[str] = []
-        out_kinds: list[str] = []
-        output_values: dict[str, list[Any]] = {}
-        for element in out_elements:
-            name = (element.get("name") if multi_output else None) or decision_name
-            ident = identifier(name)
-            names[name] = ident
-            out_names.append(ident)
-            out_kinds.append(TYPES.get(element.get("typeRef") or table.get("typeRef") or "", ""))
-            values = _literal_list(_text(element.find(f"{ns}outputValues"), ns))
-            if values is not None:
-                output_values[ident] = values
-        rows: list[dict[str, Any]] = []
-        for rule in table.findall(f"{ns}rule"):
-            # the source's rule id, kept stable (DMN tools prefix '_', which a row id may not start with)
-            raw_id = re.sub(r"[^A-Za-z0-9_.\-]", "_", rule.get("id") or "").lstrip("_.-")
-            rule_id = raw_id or f"r{len(rows) + 1}"
-            when: dict[str, str] = {}
-            for column, cell in zip(columns, rule.findall(f"{ns}inputEntry"), strict=False):
-                test = _text(cell, ns) or "-"
-                if test != "-":
-                    when[column] = test
-            then: dict[str, Any] = {}
-            for out_name, cell in zip(out_names, rule.findall(f"{ns}outputEntry"), strict=False):
-                then[out_name] = _output_cell(_text(cell, ns) or "null")
-            rows.append({"id": rule_id, "when": when, "then": then})
-        kinds = [k or _infer_kind([r["then"][n] for r in rows]) for k, n in zip(out_kinds, out_names, strict=True)]
-        spec: dict[str, Any] = {"id": result_name,
-                                "hit_policy": policy, "inputs": columns, "outputs": out_names, "rows": rows}
-        if aggregation:
-            spec["aggregation"] = aggregation.lower()
-        if output_values and policy in ("priority", "output_order"):
-            spec["output_values"] = output_values
-        multi_hit = policy in ("collect", "rule_order", "output_order") and not aggregation
-        if multi_output:
-            spec["result"] = result_name
-            fields = {n: {"type": k, "optional": True} for n, k in zip(out_names, kinds, strict=True)}
-            if multi_hit:
-                outputs[result_name] = {"type": "list", "items": fields}
-            else:
-                outputs[result_name] = {"type": "object", "fields": fields, "optional": True}
-        else:
-            kind = kinds[0]
-            if aggregation == "COUNT":
-                kind = "integer"
-            if multi_hit:
-                outputs[out_names[0]] = {"type": "list", "of": kind}
-            else:
-                outputs[out_names[0]] = {"type": kind, "optional": True}
-        tables.append(spec)
-    document = {
-        "pack": _pack_name(path.stem),
-        "version": "1.0.0",
-        "description": f"Converted from {path.name}",
-        "owner": "dmn-import",
-        "inputs": inputs,
-        "tables": tables,
-        "outputs": outputs,
-    }
-    required = {name: [by_id[ref] for ref in refs if ref in by_id] for name, refs in requires.items()}
-    decided = {t["id"] for t in tables}
-    if any(ref in decided for refs in required.values() for ref in refs):
-        return _as_flow(document, path.name, required, names, unsupported)
-    return DmnPack(document, names, unsupported)
-
-
 def _as_flow(model: dict[str, Any], source: str, required: dict[str, list[str]], names: dict[str, str],
-             unsupported: list[str]) -> DmnPack:
+             decisions: list[Decision], ledger: Ledger) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A requirements graph: a pack per decision, and a flow that runs them in dependency order."""
-    tables = {t["id"]: t for t in model["tables"]}
+    by_ident = {d.ident: d for d in decisions}
+    order = _requirement_order(by_ident, required, ledger)
+    if order is None:
+        return {}, []
+    outputs = model["outputs"]
+    written_as = {ident: name for name, ident in names.items()}
+    steps, flow_steps = [], []
+    for ident in order:
+        decision = by_ident[ident]
+        needs = required.get(ident, [])
+        step_inputs = {n: model["inputs"][n] for n in needs if n in model["inputs"]}
+        step_inputs.update((n, {**outputs[n], "optional": True}) for n in needs if n in by_ident)
+        steps.append({"pack": f"{model['pack']}_{ident.lower()}", "version": "1.0.0",
+                      "description": f"decision '{written_as.get(ident, ident)}' of {source}",
+                      "owner": model["owner"], "inputs": step_inputs,
+                      "tables": [decision.table] if decision.table is not None else [],
+                      "outputs": decision.outputs})
+        flow_steps.append({"id": ident, "pack": steps[-1]["pack"],
+                           "inputs": {n: (f"{n}.{n}" if n in by_ident else n) for n in needs}})
+    flow = {
+        "pack": model["pack"], "version": "1.0.0", "kind": "flow",
+        "description": f"{model['description']}: its decision requirements graph, one step per decision",
+        "owner": model["owner"], "inputs": model["inputs"], "steps": flow_steps,
+        "outputs": {n: {**{k: v for k, v in spec.items() if k != "value"}, "value": f"{step['id']}.{n}"}
+                    for step, pack in zip(flow_steps, steps, strict=True) for n, spec in pack["outputs"].items()},
+    }
+    return flow, steps
+
+
+def _requirement_order(decisions: dict[str, Decision], required: dict[str, list[str]], ledger: Ledger) -> list[str] | None:
+    """Decisions after the decisions they require; None (each cycle refused) when requirements loop."""
     order: list[str] = []
     cycles: list[str] = []
 
     def visit(decision: str, path: tuple[str, ...]) -> None:
         if decision in path:
-            cycles.append(f"decision {decision}: its requirements lead back to it ({' -> '.join((*path, decision))})")
+            cycles.append(f"{decision}: its requirements lead back to it ({' -> '.join((*path, decision))})")
             return
         if decision in order:
             return
         for ref in required.get(decision, []):
-            if ref in tables:
+            if ref in decisions:
                 visit(ref, (*path, decision))
         order.append(decision)
 
-    for decision in tables:
+    for decision in decisions:
         visit(decision, ())
-    if cycles:  # not a valid requirements graph: report it, keep the tables as one pack
-        return DmnPack(model, names, [*unsupported, *dict.fromkeys(cycles)])
-    outputs = model["outputs"]
-    written_as = {ident: name for name, ident in names.items()}
-    steps, flow_steps = [], []
-    for decision in order:
-        table = tables[decision]
-        own = [table["result"]] if table.get("result") else table["outputs"]
-        needs = required.get(decision, [])
-        step_inputs = {n: model["inputs"][n] for n in needs if n in model["inputs"]}
-        step_inputs.update((n, {**outputs[n], "optional": True}) for n in needs if n in tables)
-        steps.append({"pack": f"{model['pack']}_{decision.lower()}", "version": "1.0.0",
-                      "description": f"decision '{written_as.get(decision, decision)}' of {source}",
-                      "owner": model["owner"], "inputs": step_inputs, "tables": [table],
-                      "outputs": {n: outputs[n] for n in own}})
-        flow_steps.append({"id": decision, "pack": steps[-1]["pack"],
-                           "inputs": {n: (f"{n}.{n}" if n in tables else n) for n in needs}})
-    flow = {
-        "pack": model["pack"], "version": "1.0.0", "kind": "flow",
-        "description": f"{model['description']}: its decision requirements graph, one step per decision",
-        "owner": model["owner"], "inputs": model["inputs"], "steps": flow_steps,
-        "outputs": {n: {**spec, "value": f"{step['id']}.{n}"} for step, pack in zip(flow_steps, steps, strict=True)
-                    for n, spec in pack["outputs"].items()},
-    }
-    return DmnPack(flow, names, unsupported, steps)
+    if not cycles:
+        return order
+    for cycle in dict.fromkeys(cycles):
+        ident, reason = cycle.split(": ", 1)
+        ledger.refuse(_named(ledger.root, ident), reason)
+    return None
+
+
+def _named(root: ET.Element, ident: str) -> ET.Element:
+    return next((e for e in root.iter() if local(e) == "decision" and identifier(e.get("name", "")) == ident), root)
 
 
 def _pack_name(stem: str) -> str:
@@ -251,44 +421,3 @@ def _infer_kind(values: list[Any]) -> str:
     if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in values):
         return "decimal"
     return "string"
-
-
-TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"
-XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
-
-
-def tck_value(element: ET.Element | None, names: dict[str, str]) -> Any:
-    """A value of a DMN TCK test case (scalar, context of components, or list)."""
-    if element is None:
-        return None
-    value = element.find(f"{TC}value")
-    if value is not None:
-        if value.get(f"{XSI}nil") == "true":
-            return None
-        kind, text = value.get(f"{XSI}type", "xsd:string"), value.text or ""
-        if kind == "xsd:decimal":
-            return Decimal(text)
-        if kind == "xsd:boolean":
-            return text == "true"
-        if kind == "xsd:date":
-            import datetime as dt
-
-            return dt.date.fromisoformat(text)
-        return text
-    components = element.findall(f"{TC}component")
-    if components:
-        return {names.get(c.get("name", ""), c.get("name")): tck_value(c, names) for c in components}
-    listed = element.find(f"{TC}list")
-    if listed is not None:
-        return [tck_value(item, names) for item in listed.findall(f"{TC}item")]
-    return None
-
-
-def tck_cases(root: ET.Element, names: dict[str, str]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(case id, pack input, expected outputs) of a DMN TCK test file, with names as identifiers."""
-    out = []
-    for case in root.findall(f"{TC}testCase"):
-        inputs = {names[n.get("name", "")]: tck_value(n, names) for n in case.findall(f"{TC}inputNode")}
-        expected = {names[r.get("name", "")]: tck_value(r.find(f"{TC}expected"), names) for r in case.findall(f"{TC}resultNode")}
-        out.append((case.get("id", ""), inputs, expected))
-    return out
