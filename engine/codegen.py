@@ -14,6 +14,7 @@ strings are emitted with ``repr``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,6 +31,9 @@ from rules.ir import DeriveDef, FieldDef, PackIR, SectionDef, Symbol, TableDef
 from rules.types import Type
 
 _ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_ARITHMETIC = {"+": "_ADD", "-": "_SUB", "*": "_MUL"}
+# a local or an element's field: reading it twice costs less than a call and cannot fail
+_REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\['\w+'\])*")
 
 
 class Generator:
@@ -52,6 +56,8 @@ class Generator:
         self.table_count = 0
         self.per_element = False  # inside a for_each loop: tables append their matches
         self.index_caches = 0  # keyed sums: each has a per-evaluation cache ``_ix<n>`` of totals by list
+        self.unguarded: dict[str, tuple[str, tuple[str, ...]]] = {}  # null_guarded: its text -> (body, references)
+        self.inline_nulls = True
 
     # Plumbing.
 
@@ -97,10 +103,7 @@ class Generator:
         if isinstance(node, s.Binary):
             return self.binary(node)
         if isinstance(node, s.Conditional):
-            cond = self.expr(node.condition)
-            if node.condition.type.nullable:
-                cond = f"({cond}) is True"
-            return f"({self.expr(node.then)} if {cond} else {self.expr(node.otherwise)})"
+            return self.conditional(node, self.expr(node.then), self.expr(node.otherwise))
         if isinstance(node, s.In):
             return self.membership(node)
         if isinstance(node, s.Call):
@@ -156,23 +159,65 @@ class Generator:
             return f"({a} {'==' if op == '=' else '!='} {b})"
         if op in _ORDER_OPS:
             if nullable:
-                return f"{_ORDER_OPS[op]}({a}, {b})"
+                guarded = self.null_guarded(node, a, b)
+                return guarded if guarded is not None else f"{_ORDER_OPS[op]}({a}, {b})"
             return f"({a} {op} {b})"
         if op == "/":
             return f"n_div({a}, {b})" if node.type.nullable else f"_DIV({a}, {b})"
         integral = lt.numeric == "integer" and rt.numeric == "integer"
         fn = {"+": "add", "-": "sub", "*": "mul"}[op]
         if nullable:
-            return f"{'i' if integral else 'n'}_{fn}({a}, {b})"
+            guarded = self.null_guarded(node, a, b)
+            return guarded if guarded is not None else f"{'i' if integral else 'n'}_{fn}({a}, {b})"
         if integral:
             return f"({a} {op} {b})"
         return f"_{fn.upper()}({a}, {b})"
 
+    def null_guarded(self, node: s.Binary, a: str, b: str) -> str | None:
+        """Nullable arithmetic (or an ordering of it) over plain references: null checked once, inline.
+
+        Null in gives null out anywhere in such a tree, so ``a * 2.5 + 15`` with a nullable
+        ``a`` is ``(None if a is None else _ADD(_MUL(a, K1), K2))``: one test instead of a
+        helper call per operator (an imported zen graph's cost table is ten of these).
+        ``a`` and ``b`` are the operands as rendered; one that was guarded this way is known
+        by its text, so a tree is rendered once. None where an operand is anything else
+        nullable (a call, a division): the helpers stay.
+        """
+        if not self.inline_nulls:
+            return None
+        parts = []
+        for side, text in ((node.left, a), (node.right, b)):
+            found = self.unguarded.get(text)
+            if found is not None:
+                parts.append(found)
+            elif not side.type.nullable:
+                parts.append((text, ()))
+            elif _REFERENCE.fullmatch(text):
+                parts.append((text, (text,)))
+            else:
+                return None
+        (left, x), (right, y) = parts
+        references = tuple(dict.fromkeys(x + y))
+        integral = node.left.type.numeric == "integer" and node.right.type.numeric == "integer"
+        body = f"({left} {node.op} {right})" if node.op in _ORDER_OPS or integral else f"{_ARITHMETIC[node.op]}({left}, {right})"
+        guarded = f"(None if {' or '.join(f'{r} is None' for r in references)} else {body})"
+        if node.op in _ARITHMETIC:
+            self.unguarded[guarded] = (body, references)
+        return guarded
+
+    def conditional(self, node: s.Conditional, then: str, otherwise: str) -> str:
+        cond = self.expr(node.condition)
+        if node.condition.type.nullable:
+            cond = f"({cond}) is True"
+        return f"({then} if {cond} else {otherwise})"
+
     def operand(self, node: s.Node, other: Type) -> str:
-        """A whole-number literal meeting a decimal is a Decimal constant: no int conversion per evaluation."""
+        """A whole-number literal meeting a decimal, or either branch of it, is a Decimal constant: no int conversion per evaluation."""
         if (isinstance(node, s.Literal) and isinstance(node.value, int) and not isinstance(node.value, bool)
                 and other.kind == "number" and other.numeric != "integer"):
             return self.constant(Decimal(node.value))
+        if isinstance(node, s.Conditional) and other.kind == "number" and other.numeric != "integer":
+            return self.conditional(node, self.operand(node.then, other), self.operand(node.otherwise, other))
         return self.expr(node)
 
     def membership(self, node: s.In) -> str:
@@ -227,6 +272,8 @@ class Generator:
         body = args[1]
         if fn == "sum" and _zero_else(body):
             return self.filtered_sum(args[0], source, scope, body)
+        if fn == "any" and (needle := _compared_with_item(body, scope)) is not None:
+            return f"({self.expr(needle)} in {source})"  # = is never null: any(x = k) is membership
         value, loop = self.expr(body), f"for {var} in {source}"
         if fn == "count":  # one comprehension, not a generator feeding another
             return f"len([1 {loop} if ({value}) is True])"
@@ -254,10 +301,15 @@ class Generator:
         function = FUNCTIONS[fn]
         if function.aggregates and args[0].type.kind == "list":
             source = rendered[0] if not args[0].type.nullable else f"({rendered[0]} or ())"
+            if fn == "count":
+                return f"len({source})"
             return self.aggregate(fn, f"_v for _v in {source}", None)
-        nullable = any(a.type.nullable for a in args)
+        nullable = [text for a, text in zip(args, rendered, strict=True) if a.type.nullable]
         if fn in ("min", "max", "abs") and not nullable:
             return f"{fn}({', '.join(rendered)})"
+        if fn in ("min", "max") and self.inline_nulls and all(_REFERENCE.fullmatch(text) for text in nullable):
+            checks = " or ".join(f"{text} is None" for text in dict.fromkeys(nullable))
+            return f"(None if {checks} else {fn}({', '.join(rendered)}))"
         if fn == "round":
             mode = args[2].value if len(args) == 3 else "half_even"  # type: ignore[attr-defined]
             if isinstance(args[1], s.Literal) and not args[0].type.nullable:
@@ -718,6 +770,17 @@ def _item_field(node: s.Node, scope: int) -> str | None:
     return None
 
 
+def _compared_with_item(body: s.Node, scope: int) -> s.Node | None:
+    """In ``x = k`` (or ``k = x``), x the element itself and k not about it: k."""
+    if not (isinstance(body, s.Binary) and body.op == "="):
+        return None
+    for item, other in ((body.left, body.right), (body.right, body.left)):
+        if (isinstance(item, s.Name) and item.symbol is not None and item.symbol.kind == "item" and item.symbol.scope == scope
+                and not _mentions(other, scope)):
+            return other
+    return None
+
+
 def _mentions(node: s.Node, scope: int) -> bool:
     return any(isinstance(n, s.Name) and n.symbol is not None and n.symbol.kind in ("item", "item_field")
                and n.symbol.scope == scope for n in s.walk(node))
@@ -753,13 +816,15 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
 
 
 def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outputs: Wanted = None,
-             fuse: bool = True) -> tuple[str, dict[str, Any]]:
+             fuse: bool = True, inline_nulls: bool = True) -> tuple[str, dict[str, Any]]:
     """The source of ``evaluate`` and its constants.
 
     ``outputs`` leaves out the other outputs that cannot fail (engine.demand); ``fuse=False``
     computes every per-element value per element and reads every rollup back from its list
-    (engine.fusion): the longhand the tests compare with.
+    (engine.fusion); ``inline_nulls=False`` checks every nullable operator's operands in a
+    helper (``Generator.null_guarded``): the longhands the tests compare with.
     """
     gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
+    gen.inline_nulls = inline_nulls
     source = gen.generate()
     return source, gen.constants

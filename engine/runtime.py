@@ -19,6 +19,9 @@ from rules.functions import FUNCTIONS
 __all__ = ["CTX", "NAMESPACE", "QUANTIZE", "quantize"]
 
 
+_add = CTX.add
+
+
 def n_add(a: Any, b: Any) -> Any:
     return None if a is None or b is None else CTX.add(a, b)
 
@@ -102,15 +105,22 @@ def member(obj: Any, name: str) -> Any:
 
 
 def agg_sum(values: Iterable[Any]) -> Any:
-    # the builtin sum adds in C; under CTX it is as exact and deterministic as CTX.add one by one
-    present = [v for v in values if v is not None]
-    with localcontext(CTX):
-        return sum(present)
+    return exact_sum([v for v in values if v is not None])
 
 
 def exact_sum(values: list[Any]) -> Any:
-    with localcontext(CTX):
-        return sum(values)
+    """``sum(values)`` under CTX: the same additions, in the same order, giving the same types.
+
+    The builtin sum adds in C, but switching to CTX costs what adding a few numbers one by
+    one does, so a short list (an order's few amounts, a graph's cart) is added here.
+    """
+    if len(values) > 8:
+        with localcontext(CTX):
+            return sum(values)
+    total: Any = 0
+    for v in values:
+        total = total + v if total.__class__ is int and v.__class__ is int else _add(total, v)
+    return total
 
 
 def sum_by(cache: dict[int, Any], items: Any, key: str, amount: str, exact: bool) -> tuple[Any, dict[Any, Any]]:
