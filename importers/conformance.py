@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.compiled import CompiledPack
 from importers.jdm import JdmPack, convert, to_yaml
+from importers.jdm_decide import compile_decider
 from rules.errors import ArbiterError
 from rules.load import load_text
 
@@ -54,8 +55,17 @@ class GraphOutcome:
     def imported(self) -> bool:
         return self.pack is not None
 
+    decider: Any = None  # importers.jdm_decide's generated function, built on first use
+
     def decide(self, request: dict[str, Any]) -> Any:
         """The document zen would return for ``request``, computed by Arbiter."""
+        if self.decider is None:
+            assert self.pack is not None
+            self.decider = compile_decider(self.converted, self.pack, NOW, AS_OF)
+        return self.decider(request)
+
+    def decide_longhand(self, request: dict[str, Any]) -> Any:
+        """``decide`` through the interpreted projection and rebuilding: the reference the generated one is held to."""
         assert self.pack is not None
         decision = self.pack.decide(self.converted.request(request, NOW), AS_OF)
         return self.converted.result(request, decision.output)

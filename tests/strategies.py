@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from engine.search import inputs_for, object_for, value_for
 from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 
-__all__ = ["inputs_for", "jdm_requests", "json_values", "metric_events", "object_for", "random_tables", "table_inputs", "value_for"]
+__all__ = ["inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events", "object_for", "random_tables", "table_inputs", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -255,3 +255,24 @@ def _overlay(base: Any, drawn: Any) -> Any:
             base[k] = _overlay(base.get(k), v)
         return base
     return drawn
+
+
+def jdm_spoiled_requests(converted: Any, graph: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Requests for a converted graph, some spoiled: a value of the wrong kind at any depth, an extra field, not an object."""
+
+    def spoil(request: Any, where: int, junk: Any) -> Any:
+        containers = [request]
+        for c in containers:
+            containers.extend(v for v in (c.values() if isinstance(c, dict) else c) if isinstance(v, (dict, list)))
+        target = containers[where % len(containers)]
+        if isinstance(target, dict) and target:
+            target[sorted(target)[where % len(target)]] = junk
+        elif isinstance(target, list) and target:
+            target[where % len(target)] = junk
+        else:
+            containers[0]["undeclared"] = junk
+        return request
+
+    junk = st.one_of(json_values, st.just(1.5), st.just(Decimal("NaN")), st.just({}), st.just([]))
+    spoiled = st.builds(spoil, jdm_requests(converted, graph), st.integers(min_value=0, max_value=50), junk)
+    return st.one_of(jdm_requests(converted, graph), spoiled, json_values)
