@@ -105,18 +105,21 @@ class PackChecks:
         return {f.name: _complete(f.spec, witness[f.name]) if f.name in witness else simplest_value(f.spec)
                 for f in self.ir.inputs}
 
-    def confirmed(self, finding: TableFinding, table: TableDef, example: dict[str, Any]) -> bool:
+    def confirmed(self, finding: TableFinding, table: TableDef, example: dict[str, Any]) -> bool | str:
+        """True when evaluating ``example`` shows the finding; the id of a table that fails before it gets there."""
         try:
             matched, error = self.evaluate(example)
         except ArbiterError:  # the engine refused the counterexample: it proves nothing
             return False
         rows = matched.get(table.id)
-        if finding.code == "dead-row":
-            return rows is not None and bool(rows) and rows[0] in finding.rows[1:]
-        if finding.code == "overlap":
-            return error is not None and error.code in ("unique-violated", "any-conflict") and error.table == table.id
-        if finding.code == "gap":
-            return rows == [] or (error is not None and error.code == "output-missing")
+        if finding.code == "dead-row" and rows:
+            return rows[0] in finding.rows[1:]
+        if finding.code == "overlap" and error is not None and error.table == table.id:
+            return error.code in ("unique-violated", "any-conflict")
+        if finding.code == "gap" and (rows == [] or (error is not None and error.code == "output-missing")):
+            return True
+        if rows is None and error is not None and error.table is not None and error.table != table.id:
+            return error.table
         return False
 
     def gap_severity(self, table: TableDef) -> str:
@@ -130,9 +133,15 @@ class PackChecks:
         message = finding.message
         if finding.witness is not None:
             example = self.counterexample(finding.witness)
-            if self.confirmed(finding, table, example):
+            shown = self.confirmed(finding, table, example)
+            if shown is True:
                 extra["counterexample"] = example
                 extra["confirmed"] = True
+            elif shown:  # exact, but this input stops at another table's own failure first
+                extra["counterexample"] = example
+                extra["confirmed"] = None
+                extra["blocked_by"] = shown
+                message += f" (evaluating the counterexample stops earlier, at table {shown!r})"
             else:  # never print an input the engine does not agree with
                 extra["confirmed"] = False
                 message += " (no counterexample: evaluating the one the analysis built did not show it)"

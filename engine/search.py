@@ -40,12 +40,16 @@ def value_for(spec: FieldSpec) -> st.SearchStrategy[Any]:
     elif kind == "date":
         base = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
     elif kind == "list" and spec.items is not None:
-        base = st.lists(object_for(spec.items), max_size=5)
+        base = st.lists(object_for(spec.items), max_size=_longest(spec))
     elif kind == "list":
-        base = st.lists(value_for(FieldSpec(type=spec.of or "string")), max_size=5)
+        base = st.lists(value_for(FieldSpec(type=spec.of or "string")), max_size=_longest(spec))
     else:
         base = object_for(spec.fields or {})
     return st.one_of(st.none(), base) if spec.optional else base
+
+
+def _longest(spec: FieldSpec) -> int:
+    return 5 if spec.max_items is None else min(5, spec.max_items)
 
 
 def object_for(fields: dict[str, FieldSpec]) -> st.SearchStrategy[dict[str, Any]]:

@@ -383,13 +383,15 @@ class PackChecker:
                 for k, name in enumerate(section.keep):
                     symbol = self.scope.lookup(name)
                     if symbol is None or symbol.kind in ("input", "as_of"):
-                        self.report((*base, "keep", k), "unknown-name", f"no per-element value {name!r} to keep")
+                        if name not in self.poisoned:
+                            self.report((*base, "keep", k), "unknown-name", f"no per-element value {name!r} to keep")
                         continue
                     self.used.add(id(symbol))
                     keep.append(symbol)
             finally:
                 self.scope = outer
             if len(keep) != len(section.keep):
+                self.poisoned.add(section.id)
                 continue
             fields = dict(item.fields or ())
             fields.update({s.name: s.type for s in keep})

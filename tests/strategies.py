@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from engine.search import inputs_for, object_for, value_for
 from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 
-__all__ = ["inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events", "object_for", "random_tables", "table_inputs", "value_for"]
+__all__ = ["analysable_packs", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events", "object_for", "random_tables", "table_inputs", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -276,3 +276,94 @@ def jdm_spoiled_requests(converted: Any, graph: dict[str, Any]) -> st.SearchStra
     junk = st.one_of(json_values, st.just(1.5), st.just(Decimal("NaN")), st.just({}), st.just([]))
     spoiled = st.builds(spoil, jdm_requests(converted, graph), st.integers(min_value=0, max_value=50), junk)
     return st.one_of(jdm_requests(converted, graph), spoiled, json_values)
+
+
+# Whole decision packs for `arbiter check`'s soundness property: tables over declared inputs, a
+# derived column, every hit policy, sometimes a line-level table. Bounds are small so that
+# gaps, overlaps and dead rows are common, and decimals sit between the whole numbers.
+
+_BOUNDS = st.sampled_from([0, 5, 10, Decimal("10.5"), 20])
+_OUTPUT_VALUES = ["p", "q", "r"]
+
+
+def _number_cell(draw: st.DrawFn) -> str:
+    op = draw(st.sampled_from(["-", "<", "<=", ">", ">=", "=", "!=", "[]", "[)"]))
+    k = draw(_BOUNDS)
+    if op == "-":
+        return "-"
+    if op == "=":
+        return str(k)
+    if op in ("[]", "[)"):
+        high = draw(_BOUNDS)
+        low, high = min(k, high), max(k, high)
+        return f"[{low}..{high}{op[1]}"
+    return f"{op} {k}"
+
+
+def _cell(draw: st.DrawFn, kind: str) -> Any:
+    if kind == "boolean":
+        return draw(st.sampled_from(["-", True, False]))
+    if kind == "enum":
+        return draw(st.sampled_from(["-", "A", '"A", "B"', 'not("C")', '!= "B"']))
+    return _number_cell(draw)
+
+
+def _table(draw: st.DrawFn, ident: str, columns: dict[str, str], output: str) -> dict[str, Any]:
+    policy = draw(st.sampled_from(["first", "unique", "any", "priority", "collect"]))
+    used = draw(st.lists(st.sampled_from(sorted(columns)), min_size=1, max_size=3, unique=True))
+    rows = []
+    for r in range(draw(st.integers(min_value=1, max_value=4))):
+        when = {c: _cell(draw, columns[c]) for c in used if draw(st.booleans())}
+        rows.append({"id": f"{ident}_{r}", "when": when, "then": {output: draw(st.sampled_from(_OUTPUT_VALUES))}})
+    table: dict[str, Any] = {"id": ident, "hit_policy": policy, "inputs": used, "outputs": [output], "rows": rows}
+    if policy != "collect" and draw(st.integers(min_value=0, max_value=4)) == 0:
+        table["default"] = {output: "p"}
+    return table
+
+
+@st.composite
+def analysable_packs(draw: st.DrawFn) -> dict[str, Any]:
+    """A pack document (as YAML data) whose tables `arbiter check` should decide exactly."""
+    inputs: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
+    for i, kind in enumerate(draw(st.lists(st.sampled_from(["integer", "money", "enum", "boolean"]), min_size=1, max_size=3))):
+        spec: dict[str, Any] = {"type": kind}
+        if kind in ("integer", "money"):
+            spec.update(min=0, max=20)
+        if kind == "enum":
+            spec["values"] = ["A", "B", "C"]
+        if draw(st.integers(min_value=0, max_value=3)) == 0:
+            spec["optional"] = True
+        inputs[f"x{i}"] = spec
+        kinds[f"x{i}"] = "number" if kind in ("integer", "money") else kind
+    numeric = [n for n, k in kinds.items() if k == "number" and not inputs[n].get("optional")]
+    derive = {}
+    if numeric and draw(st.booleans()):
+        a, b = draw(st.sampled_from(numeric)), draw(st.sampled_from(numeric))
+        derive["d0"] = draw(st.sampled_from([f"{a} + {b}", f"{a} * 2 - {b}", f"if {a} > 10 then {b} else {a} + 1"]))
+        kinds["d0"] = "number"
+    doc: dict[str, Any] = {"pack": "generated", "version": "1.0.0", "description": "generated", "owner": "tests",
+                           "inputs": inputs, "derive": derive, "tables": [], "outputs": {}}
+    for t in range(draw(st.integers(min_value=1, max_value=2))):
+        table = _table(draw, f"t{t}", kinds, f"o{t}")
+        doc["tables"].append(table)
+        collect = table["hit_policy"] == "collect"
+        doc["outputs"][f"o{t}"] = ({"type": "list", "of": "string"} if collect else
+                                   {"type": "enum", "values": _OUTPUT_VALUES, "optional": draw(st.booleans())})
+    if draw(st.booleans()):
+        _line_level(draw, doc)
+    return doc
+
+
+def _line_level(draw: st.DrawFn, doc: dict[str, Any]) -> None:
+    doc["inputs"]["lines"] = {"type": "list", "max_items": 3, "items": {
+        "n": {"type": "integer", "min": 0, "max": 20}, "m": {"type": "money", "min": 0, "max": 20}}}
+    kinds = {"n": "number", "m": "number", "v": "number"}
+    table = _table(draw, "line", kinds, "band")
+    if table["hit_policy"] == "collect":
+        table["hit_policy"] = "first"
+    table["output_values"] = {"band": list(_OUTPUT_VALUES)}  # a per-element value has no declared enum
+    table.pop("default", None)  # its type is its rows' values: a default outside them is a type error
+    doc["for_each"] = [{"id": "priced", "over": "lines", "derive": {"v": "n + m * 2"}, "tables": [table], "keep": ["band"]}]
+    doc["rollup"] = {"banded": "count(priced as l, l.band = null)"}
+    doc["outputs"]["banded"] = {"type": "integer"}
