@@ -95,25 +95,27 @@ def _compile(a: PackIR, b: PackIR, edit: Edit, base: SpecPacks) -> CompiledPack 
     return None if result.pack is None else CompiledPack(result.pack)
 
 
+ASPECTS = ("decision", "money", "other")
+
+
 def kind_of(a: dict[str, Any], b: dict[str, Any], kpis: Kpis) -> str:
     """decision (it changed), money (same decision, an amount moved) or other (rows or other outputs only)."""
-    if a["decision"] != b["decision"]:
-        return "decision"
-    if any(_text(a.get(m)) != _text(b.get(m)) for m in kpis.money):
-        return "money"
-    return "other"
+    return next((aspect for aspect in ASPECTS if _differs(aspect, a, b, kpis)), "other")
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _differs(kind: str, a: dict[str, Any], o: dict[str, Any], kpis: Kpis) -> bool:
-    if kind == "decision":
+def _differs(aspect: str, a: dict[str, Any], o: dict[str, Any], kpis: Kpis) -> bool:
+    """Whether two outcomes differ in the decision, in a money output, or in anything else (rows, other outputs)."""
+    if aspect == "decision":
         return bool(a["decision"] != o["decision"])
-    if kind == "money":
+    if aspect == "money":
         return any(_text(a.get(m)) != _text(o.get(m)) for m in kpis.money)
-    return a["matched"] != o["matched"] or str(decided(a)) != str(decided(o))
+    rest = set(kpis.money)
+    return a["matched"] != o["matched"] or str({k: v for k, v in decided(a).items() if k not in rest and k != "decision"}) != str(
+        {k: v for k, v in decided(o).items() if k not in rest and k != "decision"})
 
 
 def row_moves(edit: Edit, side: SpecPacks, root: str, a: dict[str, Any], o: dict[str, Any]) -> Counter[str]:
@@ -135,25 +137,33 @@ def row_moves(edit: Edit, side: SpecPacks, root: str, a: dict[str, Any], o: dict
 
 @dataclass
 class Credit:
-    """What one cause did to one order."""
+    """What one cause did to one order: the aspects of its change it reproduces alone."""
 
     cause: str
+    aspects: tuple[str, ...]
     moves: Counter[str]
-    price: Any  # the order's first money output, candidate-alone minus baseline (None when not an amount)
+    price: Any  # the order's first money output, the edit alone minus the baseline (None when not an amount)
+
+    @property
+    def text(self) -> str:
+        return f"{self.cause} ({', '.join(self.aspects)})"
 
 
 def attribute(variants_: list[Variant], alone: list[Edit], root: str, value: Any, as_of: dt.date,
-              a: dict[str, Any], kind: str, kpis: Kpis) -> list[Credit]:
-    """The causes of one changed order (``a`` is the baseline's full outcome)."""
+              a: dict[str, Any], b: dict[str, Any], kpis: Kpis) -> list[Credit]:
+    """The causes of one changed order, aspect by aspect (``a``, ``b``: the two sides' full outcomes)."""
+    present = [aspect for aspect in ASPECTS if _differs(aspect, a, b, kpis)]
     credits = []
     for v in variants_:
         pack = v.side.get(root)
         o = outcome(v.side, pack, admit(pack, value), as_of, None, kpis)
-        if _differs(kind, a, o, kpis):
-            credits.append(Credit(v.edit.name, row_moves(v.edit, v.side, root, a, o), _delta(a, o, kpis)))
-    if not credits:
+        aspects = tuple(aspect for aspect in present if _differs(aspect, a, o, kpis))
+        if aspects:
+            credits.append(Credit(v.edit.name, aspects, row_moves(v.edit, v.side, root, a, o), _delta(a, o, kpis)))
+    unexplained = tuple(aspect for aspect in present if not any(aspect in c.aspects for c in credits))
+    if unexplained:
         names = [v.edit.name for v in variants_] + [e.name for e in alone]
-        credits.append(Credit(" + ".join(names) + " (together)" if names else "(no separable edit)", Counter(), None))
+        credits.append(Credit(" + ".join(names) + " (together)" if names else "(no separable edit)", unexplained, Counter(), None))
     return credits
 
 

@@ -63,19 +63,21 @@ def _replay_chunk(records: list[Any]) -> Chunk:
             full_a, full_b = decide_both(base, cand, name, value, as_of, None, kpis)
             changed = what_changed(full_a, full_b, base, cand)
             tally.changed_outputs.update(changed)
-            kind = kind_of(a, b, kpis)
+            kind = kind_of(full_a, full_b, kpis)
             made, alone = _WORKER["variants"]
-            tally.explain(order_id, value, a, b, kind, attribute(made, alone, name, value, as_of, full_a, kind, kpis), kpis)
-            diff.append(diff_row(order_id, as_of, a, b, changed, kind))
+            credits = attribute(made, alone, name, value, as_of, full_a, full_b, kpis)
+            tally.explain(order_id, value, a, b, kind, credits, kpis)
+            diff.append(diff_row(order_id, as_of, a, b, changed, kind, "; ".join(c.text for c in credits)))
     return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-DIFF_HEADER = ["order_id", "as_of", "kind", "baseline_decision", "candidate_decision", "changed", "baseline_output",
+DIFF_HEADER = ["order_id", "as_of", "kind", "causes", "baseline_decision", "candidate_decision", "changed", "baseline_output",
                "candidate_output", "baseline_rows", "candidate_rows"]
 
 
-def diff_row(order_id: str, as_of: dt.date, a: dict[str, Any], b: dict[str, Any], changed: list[str], kind: str) -> list[str]:
-    return [order_id, as_of.isoformat(), kind, a["decision"], b["decision"], " ".join(changed),
+def diff_row(order_id: str, as_of: dt.date, a: dict[str, Any], b: dict[str, Any], changed: list[str], kind: str,
+             causes: str) -> list[str]:
+    return [order_id, as_of.isoformat(), kind, causes, a["decision"], b["decision"], " ".join(changed),
             jsonio.dumps(decided(a)).decode(), jsonio.dumps(decided(b)).decode(), rows_text(a["matched"]), rows_text(b["matched"])]
 
 

@@ -182,13 +182,13 @@ class Tally:
         for credit in credits:
             cause = self.causes.setdefault(credit.cause, Cause())
             cause.orders += 1
-            cause.kinds[kind] += 1
-            if kind == "decision":
+            cause.kinds.update(credit.aspects)
+            if "decision" in credit.aspects:
                 cause.transitions[transition] += 1
                 if x is not None:
                     _add_into(cause.moved.setdefault(transition, {}), {currency: x})
             cause.rows.update(credit.moves)
-            if kind != "decision" and isinstance(credit.price, Decimal) and credit.price:
+            if "money" in credit.aspects and kind != "decision" and isinstance(credit.price, Decimal) and credit.price:
                 _add_into(cause.price, {currency: credit.price})
             if len(cause.examples) < EXAMPLES:
                 cause.examples.append(order_id)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from engine.search import inputs_for, object_for, value_for
 from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 
-__all__ = ["analysable_packs", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events", "object_for", "random_tables", "table_inputs", "value_for"]
+__all__ = ["analysable_packs", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events", "object_for", "one_edit_versions", "random_tables", "table_inputs", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -367,3 +367,57 @@ def _line_level(draw: st.DrawFn, doc: dict[str, Any]) -> None:
     doc["for_each"] = [{"id": "priced", "over": "lines", "derive": {"v": "n + m * 2"}, "tables": [table], "keep": ["band"]}]
     doc["rollup"] = {"banded": "count(priced as l, l.band = null)"}
     doc["outputs"]["banded"] = {"type": "integer"}
+# Two versions of a small pack that differ in exactly one thing: a derive, one row, or one data value.
+TOY_PACK = """pack: toy
+version: 1.0.0
+description: a score from quantity and tier, banded
+owner: tests
+effective_from: 2026-01-01
+inputs:
+  qty: {{type: integer}}
+  tier: {{type: enum, values: [A, B, C]}}
+data:
+  rates:
+    key: [tier]
+    columns: {{tier: string, rate: decimal}}
+    rows: [[A, {rate_a}], [B, {rate_b}], [C, {rate_c}]]
+derive:
+  rate: coalesce(lookup(rates, "rate", tier), 0)
+  score: qty * {weight} + rate
+tables:
+  - id: band
+    hit_policy: first
+    inputs: [score]
+    outputs: [decision, band]
+    rows:
+      - {{id: R1, when: {{score: ">= {high}"}}, then: {{decision: hold, band: high}}}}
+      - {{id: R2, when: {{score: ">= {mid}"}}, then: {{decision: release, band: mid}}}}
+      - {{id: R3, then: {{decision: release, band: low}}}}
+outputs:
+  decision: {{type: enum, values: [hold, release]}}
+  band: {{type: string}}
+  score: {{type: decimal, value: score}}
+"""
+
+
+@st.composite
+def one_edit_versions(draw: st.DrawFn) -> tuple[str, str, str, list[dict[str, Any]]]:
+    """(baseline text, candidate text, the edit's name as the diff gives it, orders) for the toy pack."""
+    params = {"rate_a": draw(st.integers(0, 5)), "rate_b": draw(st.integers(0, 5)), "rate_c": draw(st.integers(0, 5)),
+              "weight": draw(st.integers(1, 4)), "mid": draw(st.integers(5, 30))}
+    params["high"] = params["mid"] + draw(st.integers(1, 30))
+    kind = draw(st.sampled_from(["derive", "row", "data"]))
+    changed = dict(params)
+    if kind == "derive":
+        changed["weight"] = params["weight"] + draw(st.integers(1, 3))
+        name = "toy: derive score"
+    elif kind == "row":
+        changed["high"] = params["high"] + draw(st.integers(-params["high"] + params["mid"] + 1, 20).filter(lambda d: d != 0))
+        name = "toy: table band"
+    else:
+        tier = draw(st.sampled_from(["rate_a", "rate_b", "rate_c"]))
+        changed[tier] = params[tier] + draw(st.integers(1, 20))
+        name = "toy: data rates"
+    orders = draw(st.lists(st.fixed_dictionaries({"qty": st.integers(0, 25), "tier": st.sampled_from(["A", "B", "C"])}),
+                           min_size=5, max_size=30))
+    return TOY_PACK.format(**params), TOY_PACK.format(**changed), name, orders

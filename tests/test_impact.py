@@ -1,0 +1,237 @@
+"""The impact report: versions compared, kinds of change, causes in the policy's words, money per currency, owners' breakdowns."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import json
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from engine import jsonio
+from replay.attribution import attribute, kind_of, variants
+from replay.decide import decide_both
+from replay.history import import_online_retail
+from replay.kpis import Kpis
+from replay.orders import write_orders
+from replay.specs import Spec, load_spec
+from tests.conftest import PACKS, ROOT, shared
+from tests.strategies import one_edit_versions
+
+SIM = [sys.executable, str(ROOT / "simulate.py")]
+FLOOR = 'floor_price: round(unit_cost * 110 / 100, 2, "half_up")'
+CATCH_ALL = "          - {id: QB5, then: {break_pct: 0, break_code: null}}"
+
+
+def simulate(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SIM, *args], capture_output=True, text=True, cwd=cwd, check=check)
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=repo, check=True, capture_output=True)
+
+
+def pricing_2_1_0() -> str:
+    """Pricing 2.0.0 with the margin floor at 15 % and a new 1 % break for 12 to 23 units, effective 2027-03-01."""
+    source = (PACKS / "pricing" / "2.0.0.yaml").read_text()
+    changed = (source.replace("version: 2.0.0", "version: 2.1.0").replace("effective_from: 2027-01-01", "effective_from: 2027-03-01")
+               .replace(FLOOR, FLOOR.replace("110", "115"))
+               .replace(CATCH_ALL, '          - {id: QB6, when: {quantity: "[12..24)"}, then: {break_pct: 1, break_code: QB12}}\n' + CATCH_ALL))
+    assert changed.count("115 / 100") == 1
+    assert "QB6" in changed
+    assert "version: 2.1.0" in changed
+    return changed
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 1,500 Online Retail invoices as canonical orders (they hold new margin holds under a 15 % floor)."""
+    out = tmp_path_factory.mktemp("retail") / "orders.jsonl"
+    write_orders(itertools.islice(import_online_retail(shared("online-retail")), 1500), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pricing_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Git repository: the bundled packs on main, pricing 2.1.0 committed on a branch that is checked out."""
+    repo = tmp_path_factory.mktemp("repo")
+    shutil.copytree(PACKS, repo / "policy_packs")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "packs as shipped")
+    git(repo, "checkout", "-qb", "pricing-2.1")
+    (repo / "policy_packs" / "pricing" / "2.1.0.yaml").write_text(pricing_2_1_0())
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "pricing 2.1.0")
+    return repo
+
+
+def test_a_pricing_branch_is_compared_by_version_and_its_causes_named(pricing_repo: Path, retail: Path) -> None:
+    """git:main against git:HEAD, no --effective-on: 2.0.0 vs 2.1.0 named, new margin holds on the floor, the break price-only."""
+    outs = []
+    for workers in ("1", "2"):
+        out = pricing_repo / f"impact-{workers}"
+        simulate("run", "--orders", str(retail), "--baseline", "git:main", "--candidate", "git:HEAD", "--out", str(out),
+                 "--workers", workers, cwd=pricing_repo)
+        outs.append([(out / name).read_bytes() for name in ("summary.json", "diff.csv", "report.md", "report.html")])
+    assert outs[0] == outs[1]  # byte-identical whatever the workers
+    out = pricing_repo / "impact-1"
+    s = json.loads((out / "summary.json").read_text())
+    assert s["effective_on"] == "2027-03-01"
+    assert "pricing@2.1.0" in s["effective_on_reason"]
+    assert (s["resolved"]["baseline"]["pricing"], s["resolved"]["candidate"]["pricing"]) == ("2.0.0", "2.1.0")
+    report = (out / "report.md").read_text().splitlines()
+    assert "pricing@2.0.0 (1,500 orders)" in report[2]
+    assert "pricing@2.1.0 (1,500 orders)" in report[3]
+    causes = {c["cause"]: c for c in s["causes"]}
+    floor, qb = causes["pricing: derive floor_price (priced_lines, after)"], causes["pricing: table quantity_break (priced_lines, line-level)"]
+    assert floor["transitions"].get("release -> hold", 0) > 0
+    assert floor["kinds"]["decision"] == s["headline"]["decision"]["orders"]  # every decision change is the floor's
+    assert "decision" not in qb["kinds"]
+    assert qb["kinds"]["money"] > 0
+    assert "money" not in floor["kinds"]
+    assert qb["price_effect"]["GBP"] < 0
+    assert qb["rows"]["QB5 -> QB6"] > 0
+    assert not floor["price_effect"]  # the floor changes no price
+    new_margin_holds = 0
+    with (out / "diff.csv").open() as f:
+        for row in csv.DictReader(f):
+            before, after = json.loads(row["baseline_output"]), json.loads(row["candidate_output"])
+            if "MARGIN_BREACH" in after.get("hold_reasons", []) and "MARGIN_BREACH" not in before.get("hold_reasons", []):
+                new_margin_holds += 1
+                assert "derive floor_price" in row["causes"], row["order_id"]
+    assert new_margin_holds >= floor["kinds"]["decision"] > 0
+    money = s["money"]["GBP"]
+    assert money["price_effect"] < 0
+    assert money["decision_effect"]["release -> hold"] > 0
+    assert list(s["money"]) == ["GBP"]
+
+
+def test_arbiter_diff_names_the_edits_in_the_packs_terms(pricing_repo: Path) -> None:
+    """`arbiter diff git:main git:HEAD pricing` lists the window, the added row with its place and the derive's expressions."""
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "diff", "git:main", "git:HEAD", "pricing"], capture_output=True,
+                          text=True, cwd=pricing_repo, check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "pricing@2.0.0 -> pricing@2.1.0: 3 change(s)"
+    assert "      effective_from: 2027-01-01 -> 2027-03-01" in lines
+    assert any(line.strip().startswith("row QB6 added before QB5:") for line in lines)
+    assert '      round(unit_cost * 110 / 100, 2, "half_up") -> round(unit_cost * 115 / 100, 2, "half_up")' in lines
+
+
+def _orders_file(path: Path, orders: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(o) + "\n" for o in orders))
+    return path
+
+
+def test_a_credit_change_shows_hold_code_transitions(tmp_path: Path) -> None:
+    """Credit 1.1.0's tighter tier C tolerance moves holds from one code to another, counted as code -> code."""
+    example = json.loads((ROOT / "examples" / "order.json").read_text())
+    orders = [dict(example, order_id=f"c{owed}", as_of="2026-06-01",
+                   customer=dict(example["customer"], risk_tier="C", credit_limit=10000, open_orders=0, open_receivables=owed))
+              for owed in range(9000, 10600, 100)]
+    out = tmp_path / "out"
+    simulate("run", "--orders", str(_orders_file(tmp_path / "o.jsonl", orders)), "--baseline", str(PACKS),
+             "--candidate", f"{PACKS}#credit@1.1.0", "--out", str(out), "--workers", "1", "--effective-on", "2026-06-01")
+    s = json.loads((out / "summary.json").read_text())
+    assert s["hold_code_transitions"]
+    assert all(a != b for a, b in (k.split(" -> ") for k in s["hold_code_transitions"]))
+    assert sum(s["hold_code_transitions"].values()) <= s["changed"]
+    assert "### Hold codes" in (out / "report.md").read_text()
+    assert any(c["cause"] == "credit: data tier_tolerance" for c in s["causes"])
+
+
+def test_a_routing_change_adding_a_queue_shows_items_per_day_and_sla_hours(tmp_path: Path) -> None:
+    """A new routing row sending orders over 100 to a review queue: its items per day (mean, peak) and SLA-hours added."""
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS, packs)
+    source = (packs / "exception_routing" / "1.0.0.yaml").read_text()
+    row = "      - {id: X09, when: {order_total: \"> 250000\"},"
+    changed = source.replace("version: 1.0.0", "version: 1.1.0").replace("effective_from: 2026-01-01", "effective_from: 2026-07-01").replace(row, (
+        "      - {id: X11, when: {order_total: \"> 100\"},\n"
+        "         then: {exception: LARGE_REVIEW, queue: review, priority: 3, sla_hours: 12, escalation_role: sales_ops_lead}}\n" + row))
+    assert "X11" in changed
+    assert "effective_from: 2026-07-01" in changed
+    (packs / "exception_routing" / "1.1.0.yaml").write_text(changed)
+    example = json.loads((ROOT / "examples" / "order.json").read_text())
+    days = ["2026-06-01"] * 4 + ["2026-06-02"] * 2
+    orders = [dict(example, order_id=f"r{n}", as_of=day) for n, day in enumerate(days)]
+    out = tmp_path / "out"
+    simulate("run", "--orders", str(_orders_file(tmp_path / "o.jsonl", orders)), "--baseline", str(packs),
+             "--candidate", f"{packs}#exception_routing@1.1.0", "--out", str(out), "--workers", "1", "--effective-on", "2026-06-01")
+    s = jsonio.loads((out / "summary.json").read_bytes())
+    review = s["queues"]["review"]
+    assert review["baseline"]["items"] == 0
+    assert review["candidate"] == {"items": 6, "per_day_mean": Decimal("3.00"), "per_day_peak": 4, "sla_hours": 72}
+    assert (review["items_added"], review["sla_hours_added"]) == (6, 72)
+    assert "| review | 0.00 | 3.00 | 0 | 4 | +6 | +72 |" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("pin", "has no version '9.9.9'"),
+    ("ref", "cannot read policy_packs at no-such-ref"),
+    ("missing", "cannot read the input"),
+    ("parquet", "cannot read the input"),
+    ("gzip", "cannot read the input"),
+    ("same", "nothing to compare"),
+])
+def test_bad_input_is_one_line_and_exit_2_with_nothing_written(pricing_repo: Path, tmp_path: Path, case: str, expected: str) -> None:
+    """An unknown pin or ref, an unreadable or malformed orders file, or nothing to compare: one line, exit 2, no output folder."""
+    orders = _orders_file(tmp_path / "o.jsonl", [json.loads((ROOT / "examples" / "order.json").read_text())])
+    baseline, candidate = "git:main", "git:HEAD"
+    if case == "pin":
+        candidate = "git:HEAD#pricing@9.9.9"
+    elif case == "ref":
+        baseline = "git:no-such-ref"
+    elif case == "missing":
+        orders = tmp_path / "absent.jsonl"
+    elif case == "parquet":
+        orders = tmp_path / "o.parquet"
+        orders.write_bytes(b"not parquet at all")
+    elif case == "gzip":
+        orders = tmp_path / "o.jsonl.gz"
+        orders.write_bytes(b"\x1f\x8b\x08\x00broken")
+    else:
+        candidate = "git:main"
+    out = tmp_path / "out"
+    proc = simulate("run", "--orders", str(orders), "--baseline", baseline, "--candidate", candidate, "--out", str(out),
+                    "--workers", "1", cwd=pricing_repo, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out-")]
+
+
+def _side(folder: Path, text: str) -> Path:
+    (folder / "toy").mkdir(parents=True)
+    (folder / "toy" / "1.0.0.yaml").write_text(text)
+    return folder
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=one_edit_versions())
+def test_one_edit_is_the_cause_of_every_order_it_changes(tmp_path_factory: pytest.TempPathFactory,
+                                                         case: tuple[str, str, str, list[dict[str, object]]]) -> None:
+    """Two versions differing in one derive, one row or one data value: every changed order is credited to that one edit."""
+    base_text, cand_text, name, orders = case
+    root = tmp_path_factory.mktemp("toy")
+    day = dt.date(2026, 6, 1)
+    base = load_spec(Spec("a", _side(root / "a", base_text), {}), day)
+    cand = load_spec(Spec("b", _side(root / "b", cand_text), {}), day)
+    made, alone = variants(base, cand, "toy")
+    kpis = Kpis(decision="decision", money=("score",))
+    for order in orders:
+        a, b = decide_both(base, cand, "toy", order, day, None, kpis)
+        if jsonio.dumps(a) == jsonio.dumps(b):
+            continue
+        credits = attribute(made, alone, "toy", order, day, a, b, kpis)
+        assert [c.cause for c in credits] == [name], (order, a, b)
+        assert kind_of(a, b, kpis) in credits[0].aspects
