@@ -57,7 +57,8 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     pack_set, diagnostics = build_pack_set(Path(args.dir), partial=True)  # a broken pack does not hide the others' findings
     if pack_set is not None and not args.no_analysis:
-        diagnostics = ordered(diagnostics + check_pack_set(pack_set))
+        known = _known_versions(Path(args.dir), args.base)
+        diagnostics = ordered(diagnostics + check_pack_set(pack_set, known))
     _print_diagnostics(diagnostics, args.format)
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
@@ -65,6 +66,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         count = sum(1 for _ in pack_set) if pack_set is not None else 0
         print(f"checked {count} pack version(s) in {args.dir}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     return 1 if pack_set is None or errors else 0
+
+
+def _known_versions(root: Path, given: str | None) -> set[tuple[str, str]] | None:
+    """The pack versions at the git base (engine.dates.base_ref says which); None, and a note, if there is none."""
+    from engine.dates import base_ref, known_at
+
+    ref = base_ref(root, given)
+    known = known_at(root, ref) if ref is not None else None
+    if known is None:
+        print(f"arbiter check: no git base{f' {given!r}' if given else ''} for {root}: "
+              "retroactive effective dates are not checked", file=sys.stderr)
+    return known
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -235,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("dir", nargs="?", default=DEFAULT_PACKS)
     check.add_argument("--format", choices=["human", "json", "github"], default="human")
     check.add_argument("--no-analysis", action="store_true", help="only load and compile; skip table analysis and invariants")
+    check.add_argument("--base", metavar="REF",
+                       help="git revision whose pack versions are not new (default: the merge base of HEAD with "
+                            "origin/main, main or master); a new version effective before today is a warning")
     check.set_defaults(func=cmd_check)
 
     test = sub.add_parser("test", help="run the tests embedded in the packs")

@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from engine.compiled import CompiledPack
+from engine.contracts import flow_contracts
+from engine.dates import never_running, retroactive
 from engine.registry import PackSet
 from engine.search import inputs_for, simplest_value
 from engine.testing import DEFAULT_TEST_DATE
@@ -253,10 +255,19 @@ def _complete(spec: FieldSpec, value: Any) -> Any:
     return value
 
 
-def check_pack_set(pack_set: PackSet) -> list[Diagnostic]:
-    """Findings of every pack version, sorted by file and position."""
+def check_pack_set(pack_set: PackSet, known: set[tuple[str, str]] | None = None,
+                   today: dt.date | None = None) -> list[Diagnostic]:
+    """Findings of every pack version, across versions and flows, sorted by file and position.
+
+    ``known``: (pack, version) pairs at the git base; versions outside it are new in this change
+    and checked for a retroactive effective_from (None: not checked).
+    """
     out: list[Diagnostic] = []
     for pack in pack_set:
         out.extend(PackChecks(pack).run())
+    out.extend(never_running(pack_set))
+    out.extend(flow_contracts(pack_set))
+    if known is not None:
+        out.extend(retroactive(pack_set, known, today or dt.datetime.now(dt.UTC).date()))
     return ordered(out)
 

@@ -16,7 +16,7 @@ import yaml
 
 from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
-from rules.check import BrokenPack
+from rules.check import BrokenPack, Resolve
 from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion, ordered
 from rules.ir import PackIR
 from rules.load import LoadResult, is_flow, load_pack, pack_files
@@ -77,15 +77,33 @@ def load_results(root: Path) -> list[LoadResult]:
             decisions.setdefault(result.pack.name, []).append(result.pack)
     broken = {name for r in results if r.pack is None and (name := _declared_name(r.path)) and name not in decisions}
 
-    def resolve(name: str, version: str | None) -> PackIR | None:
-        if name in broken:
-            raise BrokenPack(name)
-        candidates = sorted(decisions.get(name, []), key=lambda ir: semver_key(ir.version))
-        if version is not None:
-            candidates = [ir for ir in candidates if ir.version == version]
-        return candidates[-1] if candidates else None
+    def resolver(flow: Path) -> Resolve:
+        start, end = _window_of(flow)
 
-    return results + [load_pack(p, resolve) for p in flows]
+        def resolve(name: str, version: str | None) -> PackIR | None:
+            if name in broken:
+                raise BrokenPack(name)
+            candidates = sorted(decisions.get(name, []), key=lambda ir: semver_key(ir.version))
+            if version is not None:
+                candidates = [ir for ir in candidates if ir.version == version]
+            # the newest version that runs at some date of the flow's window (engine.contracts checks the others)
+            running = [ir for ir in candidates if (ir.effective_from or dt.date.min) < end and start < (ir.effective_to or dt.date.max)]
+            return (running or candidates)[-1] if candidates else None
+
+        return resolve
+
+    return results + [load_pack(p, resolver(p)) for p in flows]
+
+
+def _window_of(path: Path) -> tuple[dt.date, dt.date]:
+    """A flow file's effective window as written, read before the flow is checked."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        bounds = [top_level_scalar(text, key) for key in ("effective_from", "effective_to")]
+        start, end = (dt.date.fromisoformat(b) if b else None for b in bounds)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+        return dt.date.min, dt.date.max
+    return start or dt.date.min, end or dt.date.max
 
 
 def _declared_name(path: str) -> str | None:

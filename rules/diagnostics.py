@@ -110,6 +110,11 @@ CODES: dict[str, Code] = _table(
     Code("overlap", E, "two rows of a unique or any table match one input"),
     Code("gap", E, "no row matches some input (a warning when no required output depends on the table)"),
     Code("invariant-violated", E, "an input for which the decision breaks a declared invariant"),
+    # Across versions, dates and packs.
+    Code("version-never-runs", E, "newer versions take every date of this version's window"),
+    Code("retroactive-effective-date", W, "a version new in this change (against the git base) takes effect before today"),
+    Code("step-contract", E, "on some dates of a flow's window a step runs a version whose inputs or outputs break the flow"),
+    Code("step-version-unused", W, "on some dates a flow runs an older step version than the one it was written against"),
     # Decisions: DecisionError codes, also expected by a pack test's `error:`.
     Code("unique-violated", E, "several rows of a unique table matched"),
     Code("any-conflict", E, "rows of an any table matched with different outputs"),
