@@ -475,6 +475,9 @@ class Generator:
         for i in hoisted:  # the same for every element, and it cannot fail: computed once
             self.bind(section.derives[i].symbol, f"e{k}_{i}")
             self.emit(f"e{k}_{i} = {self.expr(section.derives[i].expr)}")
+        for i, carry in enumerate(section.carries):  # the value before the first element
+            self.bind(carry.symbol, f"k{k}_{i}")
+            self.emit(f"k{k}_{i} = {self.expr(carry.init)}")
         later, moved = deferred(section, hoisted) if self.fuse and not self.delegate else ({}, set())
         for t, rows in later.items():
             self.deferred_rows[id(section.tables[t])] = {
@@ -504,12 +507,24 @@ class Generator:
             else:
                 self.emit(f"_f{f.rollup}.append({self.expr(f.body)})")
             del self.element_fields[f.scope]
+        self.carry_on(k, section)
         self.per_element = False
         self.indent -= 1
         self.bind(section.result, f"sec{k}")
         if self.traced:
             for table in section.tables:
                 self.emit(f"trace['tables'][{table.id!r}] = {{'matched': matched[{table.id!r}]}}")
+
+    def carry_on(self, k: int, section: SectionDef) -> None:
+        """Every carried value's next, computed from this element's values before any is replaced."""
+        carries = section.carries
+        if len(carries) == 1:
+            self.emit(f"k{k}_0 = {self.expr(carries[0].next)}")
+            return
+        for i, carry in enumerate(carries):
+            self.emit(f"_k{k}_{i} = {self.expr(carry.next)}")
+        for i in range(len(carries)):
+            self.emit(f"k{k}_{i} = _k{k}_{i}")
 
     def output(self, f: FieldDef, value: str, target: str) -> None:
         """Assign one output, rounded to its declared scale; a required output is never null."""

@@ -286,6 +286,8 @@ class DurablePack(CompiledPack):
         reasons = []
         if ir.steps:
             reasons.append("it is a flow; run its steps on the durable backend one by one")
+        if any(sec.carries for sec in ir.sections):
+            reasons.append("it carries values from one element to the next (for_each carry); the native backend runs it")
         if ir.sections:
             reasons += [f"table {t.id!r} is a line-level (for_each) table" for sec in ir.sections for t in sec.tables]
         self.rules: list[TableRules] = []

@@ -145,6 +145,8 @@ def deferred(section: SectionDef, hoisted: list[int]) -> tuple[dict[int, dict[in
             note(node, ("other",))
     for d in section.after:
         note(d.expr, ("other",))
+    for carry in section.carries:
+        note(carry.next, ("other",))
     for symbol in section.keep:
         if id(symbol) in index:
             readers[index[id(symbol)]].add(("other",))

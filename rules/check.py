@@ -20,6 +20,7 @@ from rules import syntax as s
 from rules.errors import Diagnostic, Position
 from rules.expressions import ExpressionChecker, Scope, did_you_mean, literal_type
 from rules.ir import (
+    CarryDef,
     Column,
     DataDef,
     DeriveDef,
@@ -32,7 +33,7 @@ from rules.ir import (
     Symbol,
     TableDef,
 )
-from rules.model import DataTable, FieldSpec, PackDocument, Table
+from rules.model import DataTable, FieldSpec, PackDocument, Section, Table
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.source import PathKey, SourceDoc
 from rules.types import DATE, Type, field_type, join
@@ -373,12 +374,17 @@ class PackChecker:
             scope_id = self.scope_counter[0]
             element = {"item": Symbol("item", "item", item, scope_id)}
             element.update({name: Symbol(name, "item_field", t, scope_id) for name, t in item.fields or ()})
+            starts = self.carry_starts(section, base)
             outer = self.scope
             self.scope = Scope(element, outer)
             try:
+                for name, (carried, _) in starts.items():
+                    with contextlib.suppress(_Skip):
+                        self.define((*base, "carry", name), carried)
                 derives = self.derives("derive", section.derive, base)
                 tables = self.tables(section.tables, (*base, "tables"))
                 after = self.derives("after", section.after, base)
+                carries = self.carry_steps(section, base, starts)
                 keep: list[Symbol] = []
                 for k, name in enumerate(section.keep):
                     symbol = self.scope.lookup(name)
@@ -390,7 +396,7 @@ class PackChecker:
                     keep.append(symbol)
             finally:
                 self.scope = outer
-            if len(keep) != len(section.keep):
+            if len(keep) != len(section.keep) or len(carries) != len(section.carry):
                 self.poisoned.add(section.id)
                 continue
             fields = dict(item.fields or ())
@@ -400,8 +406,45 @@ class PackChecker:
                 self.define((*base, "id"), result)
             except _Skip:
                 continue
-            out.append(SectionDef(section.id, over, scope_id, derives, tables, after, keep, result))
+            out.append(SectionDef(section.id, over, scope_id, derives, tables, after, keep, result, carries))
         return out
+
+    def carry_starts(self, section: Section, base: PathKey) -> dict[str, tuple[Symbol, s.Node]]:
+        """Each carried value's symbol and ``init``, checked outside the element (it has none yet)."""
+        out = {}
+        for name, carry in section.carry.items():
+            path: PathKey = (*base, "carry", name)
+            self.poisoned.add(name)  # until it checks: its readers stay quiet
+            if not self._spec_ok(path, carry, output=False):
+                continue
+            declared = spec_type(carry)
+            with contextlib.suppress(_Skip):
+                init = self.expression((*path, "init"), carry.init)
+                if self._carry_fits(path, "init", name, declared, init):
+                    out[name] = (Symbol(name, "carry", declared), init)
+                    self.poisoned.discard(name)
+        return out
+
+    def carry_steps(self, section: Section, base: PathKey, starts: dict[str, tuple[Symbol, s.Node]]) -> list[CarryDef]:
+        """Each carried value's ``next``, checked with the element and its decided values in scope."""
+        out = []
+        for name, (symbol, init) in starts.items():
+            path: PathKey = (*base, "carry", name)
+            with contextlib.suppress(_Skip):
+                step = self.expression((*path, "next"), section.carry[name].next)
+                if self._carry_fits(path, "next", name, symbol.type, step):
+                    out.append(CarryDef(symbol, init, step))
+        return out
+
+    def _carry_fits(self, path: PathKey, part: str, name: str, declared: Type, node: s.Node) -> bool:
+        if not assignable(declared, node.type):
+            self.report((*path, part), "type-mismatch", f"carried value {name!r} is {declared.describe()}, its {part} is {node.type.describe()}")
+            return False
+        if node.type.nullable and not declared.nullable:
+            self.report((*path, part), "type-mismatch",
+                        f"carried value {name!r} is never null, but its {part} can be; declare it optional or use coalesce()")
+            return False
+        return True
 
     # Tables.
 

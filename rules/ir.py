@@ -22,7 +22,7 @@ class Symbol:
     """A name an expression can read."""
 
     name: str
-    kind: str  # input | derive | table_output | table_result | as_of | item_field | item | enum_literal
+    kind: str  # input | derive | carry | table_output | table_result | as_of | item_field | item | enum_literal
     type: Type
     scope: int = 0  # for item_field / item: which aggregation binds it
 
@@ -95,6 +95,15 @@ class TableDef:
 
 
 @dataclass(eq=False)
+class CarryDef:
+    """A value threaded through a for_each: ``init`` before the first element, ``next`` after each."""
+
+    symbol: Symbol
+    init: Node
+    next: Node
+
+
+@dataclass(eq=False)
 class SectionDef:
     id: str
     over: Node
@@ -104,6 +113,7 @@ class SectionDef:
     after: list[DeriveDef]
     keep: list[Symbol]
     result: Symbol
+    carries: list[CarryDef] = field(default_factory=list)
 
 
 @dataclass(eq=False)

@@ -92,12 +92,21 @@ class Table(_Model):
     rows: list[Row] = Field(min_length=1)
 
 
+class Carry(FieldSpec):
+    """A value carried from one element of a for_each to the next (stock consumed line by line)."""
+
+    init: str = Field(description="expression giving the value before the first element; it cannot read an element")
+    next: str = Field(description="expression giving the value the next element sees; it reads this element's values")
+
+
 class Section(_Model):
     """Decisions per element of a list (order lines): derived values and tables evaluated once per element."""
 
     id: Identifier = Field(description="name of the resulting list: each element plus the kept values")
     over: str = Field(description="expression giving the list, e.g. lines")
     description: str | None = None
+    carry: dict[Identifier, Carry] = Field(
+        default_factory=dict, description="values each element reads as the previous element left them, in list order")
     derive: dict[Identifier, str] = Field(default_factory=dict)
     tables: list[Table] = Field(default_factory=list)
     after: dict[Identifier, str] = Field(default_factory=dict, description="per-element values computed after the tables")

@@ -43,6 +43,8 @@ def test_unsupported_packs_are_refused_naming_the_tables() -> None:
     assert "table 'quantity_break' is a line-level (for_each) table" in error.value.message
     with pytest.raises(BackendRefused, match="it is a flow"):
         durable(refused["order@1.0.0"])
+    with pytest.raises(BackendRefused, match=r"carries values from one element to the next \(for_each carry\)"):
+        durable(refused["carried@1.0.0"])
 
 
 def test_a_table_with_expression_cells_is_refused() -> None:
