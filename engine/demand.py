@@ -16,7 +16,7 @@ from rules.ir import FieldDef, PackIR
 Wanted = frozenset[str] | None  # None: every output
 
 
-_NODES = (s.Name, s.Member, s.Literal, s.Unary, s.Binary, s.Conditional, s.Call)
+_NODES = (s.Name, s.Member, s.Literal, s.Unary, s.Binary, s.Conditional, s.Call, s.Record, s.ListOf)
 
 
 def cannot_fail(node: s.Node) -> bool:
@@ -70,7 +70,6 @@ def evaluated(pack: PackIR, outputs: list[FieldDef], skipped_rollups: frozenset[
         roots += [*step.inputs.values(), *([step.when] if step.when is not None else [])]
     for section in pack.sections:
         roots += [section.over, *(d.expr for d in [*section.derives, *section.after])]
-        roots += [n for carry in section.carries for n in (carry.init, carry.next)]
     for table in pack.all_tables:
         roots += [c.expr for c in table.columns] + [n for row in table.rows for n in [*row.tests, *row.outputs]]
         roots += table.default or []

@@ -571,7 +571,7 @@ FUNCTIONS: dict[str, Function] = _registry(
     F("lower", _string_map, lower, True, False, "a text in lower case"),
     F("trim", _string_map, trim, True, False, "a text without leading and trailing white space"),
     F("length", _length, length, True, False, "the number of characters of a text"),
-    F("concat", _concat, concat, True, False, "texts joined; null when any part is null"),
+    F("concat", _concat, concat, False, False, "texts joined; null when any part is null"),
     F("text", _text, text, True, False, "a number in plain notation with the digits it holds"),
     F("flatten", _flatten, flatten, True, False, "the elements of each inner list, in order"),
     F("number", _number, number, True, False, "the number a text spells, or null"),
