@@ -27,9 +27,12 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from api import docs, logs, problems
+from api.audit import Recorder, key_id
+from api.batch import Call, batch_inputs, check_lines, count_outcomes, decide_each
 from api.decision_log import DecisionLog, LogSettings
 from api.metrics import Metrics
 from api.openapi import openapi_document
+from api.pins import PinnedPacks, parse_pins
 from api.settings import Settings
 from engine import heap, jsonio
 from engine.compiled import CompiledPack
@@ -48,8 +51,6 @@ from rules.schema import field_schema, object_schema
 
 log = logging.getLogger("arbiter.api")
 
-MAX_BODY_BYTES = 1024 * 1024
-MAX_BATCH = 1000
 
 
 class Service:
@@ -74,6 +75,8 @@ class Service:
         self.packs: PackSet = self._switch(require_pack_set(root))
         self.metrics = Metrics()
         self.decision_log = DecisionLog(decision_log, log_settings) if decision_log is not None else None
+        self.recorder = Recorder(self.decision_log, self.settings.mask) if self.decision_log is not None else None
+        self.key_ids = {key: key_id(key) for key in self.api_keys}
         self.fingerprint = self._fingerprint()
         self._reload_lock = threading.Lock()
 
@@ -222,16 +225,16 @@ def _flag(value: str | None) -> bool:
     raise MalformedRequest(f"trace={value!r} is not a boolean")
 
 
-async def _body(request: Request) -> Any:
+async def _body(request: Request, limit: int) -> Any:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise RequestTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise RequestTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
+        if size > limit:
+            raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
         chunks.append(chunk)
     return jsonio.loads(b"".join(chunks))
 
@@ -266,6 +269,10 @@ QUERY_PARAMETERS = [
      "description": "the decision date; default: today in the service's business time zone (ARBITER_TIMEZONE)"},
     {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
      "description": "add each table's evaluated conditions to the decision"},
+    {"name": "versions", "in": "query", "required": False,
+     "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*@[0-9.]+(,[a-z][a-z0-9_]*@[0-9.]+)*$"},
+     "description": "pin the versions a flow's steps run, e.g. `pricing@2.0.0,credit@1.1.0` (the decision's "
+                    "`steps` says what ran)", "example": "pricing@2.0.0"},
 ]
 
 
@@ -310,75 +317,83 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     problems.install(app)
     metrics = service.metrics
 
-    def require_api_key(request: Request) -> None:
+    def require_api_key(request: Request) -> str | None:
+        """The caller's key id (api.audit.key_id), or None when the service has no keys."""
         if not service.api_keys:
-            return
+            return None
         header = request.headers.get("authorization", "")
         given = header[7:].encode() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "").encode()
         if not given:
             raise AuthError("an API key is required (Authorization: Bearer <key> or X-API-Key)")
-        if not any(hmac.compare_digest(given, key) for key in service.api_keys):
-            raise Forbidden("the API key is not valid")
+        for key, ident in service.key_ids.items():
+            if hmac.compare_digest(given, key):
+                return ident
+        raise Forbidden("the API key is not valid")
 
     def respond(body: dict[str, Any], status: int = 200) -> Response:
         return Response(jsonio.dumps(body), status_code=status, media_type="application/json")
 
-    async def resolve(observe: Observe, request: Request) -> tuple[CompiledPack, dt.date, Any]:
+    async def resolve(call: Call, request: Request) -> tuple[CompiledPack, dt.date]:
         """What both decision routes need first: the caller allowed, the date, the pack version, the body."""
-        require_api_key(request)
+        call.caller = require_api_key(request)
         query = request.query_params
-        day = _as_of(query.get("as_of"), service.settings)
-        compiled = observe.resolved(service.packs.get(request.path_params["pack"], query.get("version"), day))
+        call.day = _as_of(query.get("as_of"), service.settings)
+        packs = service.packs
+        pins = parse_pins(query.get("versions"), packs)
+        if pins:
+            call.steps_from = PinnedPacks(packs, pins)
+        name = request.path_params["pack"]
+        compiled = call.observe.resolved(packs.get(name, query.get("version") or pins.get(name), call.day))
         if service.decision_log is not None:
             service.decision_log.admit()  # audit mode: no decision the log could not hold
-        return compiled, day, await _body(request)
+        call.body = await _body(request, service.settings.limits.body_bytes)
+        return compiled, call.day
 
     # The routes take the bare Request and read path and query themselves: FastAPI's
     # per-request parameter solving cost about a third of a single decision's time in the
-    # app (profiled); the parameters stay documented through ``openapi_extra``.
-    # documented once per pack, with that pack's schemas (api.openapi)
+    # app (profiled); each pack's route is documented with its own schemas (api.openapi).
     @app.post("/v1/decisions/{pack}", include_in_schema=False)
     async def decide(request: Request) -> Response:
         with Observe(metrics, "decide", request) as observe:
-            compiled, day, body = await resolve(observe, request)
-            decision = compiled.decide(body, day, trace=_flag(request.query_params.get("trace")))
-            request_id = logs.request_id_of(request.scope)
+            call = Call(observe, logs.request_id_of(request.scope))
+            try:
+                compiled, day = await resolve(call, request)
+                check_lines(call.body, service.settings.limits.lines)
+                trace = _flag(request.query_params.get("trace"))
+                decision = compiled.evaluate(compiled.validate(call.body), day, trace=trace, pack_set=call.steps_from)
+            except ArbiterError as exc:
+                if observe.version:  # refused after the pack was resolved: a decision that was not made
+                    metrics.decision(observe.pack, observe.version, "refused")
+                if service.recorder is not None:
+                    service.recorder.write_refusal(call.refusal(service.recorder, exc, "decide", service.settings.today()))
+                raise
             outcome = decision.output.get("decision")
             metrics.decision(compiled.name, compiled.version, outcome if isinstance(outcome, str) else "decided")
-            if service.decision_log is not None:
-                await service.decision_log.settled([service.decision_log.write(request_id, decision, body)])
+            if service.recorder is not None and service.decision_log is not None:
+                await service.decision_log.settled([service.recorder.write(service.recorder.decision(
+                    decision, call.body, request_id=call.request_id, caller=call.caller, route="decide",
+                    latency=time.perf_counter() - observe.start))])
             out = decision.as_dict()
-            out["request_id"] = request_id
+            out["request_id"] = call.request_id
             return respond(out)
 
     @app.post("/v1/decisions/{pack}/batch", include_in_schema=False)
     async def decide_batch(request: Request) -> Response:
         with Observe(metrics, "batch", request) as observe:
-            compiled, day, body = await resolve(observe, request)
-            if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-                raise MalformedRequest('body must be {"inputs": [...]}')
-            inputs = body["inputs"]
-            if len(inputs) > MAX_BATCH:
-                raise RequestTooLarge(f"a batch holds at most {MAX_BATCH} inputs")
-            request_id = logs.request_id_of(request.scope)
-            results: list[dict[str, Any]] = []
-            log = service.decision_log
-            tickets = []
-            for item in inputs:
-                try:
-                    if log is None:
-                        results.append(compiled.decide_as_dict(item, day))
-                        continue
-                    decision = compiled.decide(item, day)
-                except ArbiterError as exc:
-                    results.append({"error": problems.problem_body(exc)})
-                    continue
-                results.append(decision.as_dict())
-                tickets.append(log.write(request_id, decision, item))
-            if log is not None:
-                await log.settled(tickets)
+            call = Call(observe, logs.request_id_of(request.scope))
+            try:
+                compiled, _ = await resolve(call, request)
+                inputs = batch_inputs(call.body, service.settings.limits.batch)
+            except ArbiterError as exc:
+                if service.recorder is not None:
+                    service.recorder.write_refusal(call.refusal(service.recorder, exc, "batch", service.settings.today()))
+                raise
+            results, tickets = decide_each(compiled, inputs, call, service.recorder, service.settings.limits.lines)
+            count_outcomes(metrics, compiled, results)
+            if service.decision_log is not None:
+                await service.decision_log.settled(tickets)
             return respond({"pack": compiled.name, "version": compiled.version, "digest": compiled.digest,
-                            "as_of": day, "results": results, "request_id": request_id})
+                            "as_of": call.day, "results": results, "request_id": call.request_id})
 
     @app.get("/v1/packs", summary="Packs and their versions", tags=["packs"])
     async def list_packs() -> Response:
@@ -413,11 +428,21 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             raise FeatureDisabled("admin routes are off: set ARBITER_ADMIN_TOKEN to enable them")
         header = request.headers.get("authorization", "")
         if not header.lower().startswith("bearer "):
+            log.warning("admin reload refused: no token", extra={"outcome": "unauthorized"})
             raise AuthError("the admin token is required (Authorization: Bearer <token>)")
         if not hmac.compare_digest(header[7:].encode(), service.admin_token.encode()):
+            log.warning("admin reload refused: wrong token", extra={"outcome": "forbidden"})
             raise Forbidden("the admin token is not valid")
-        fresh = await asyncio.to_thread(service.reload_everywhere)
-        return respond({"status": "reloaded", "packs": [p.key for p in fresh]})
+        try:
+            fresh = await asyncio.to_thread(service.reload_everywhere)
+        except PackError as exc:
+            log.warning("admin reload refused: %s", exc.message, extra={
+                "outcome": "refused", "errors": sum(1 for d in exc.diagnostics if d.severity == "error")})
+            raise
+        keys = [p.key for p in fresh]
+        log.info("admin reload: %d pack version(s) served", len(keys), extra={
+            "outcome": "reloaded", "packs": keys, "packs_digest": service.served_digest()})
+        return respond({"status": "reloaded", "packs": keys})
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of the server (every worker's counts)")
     async def prometheus() -> Response:
@@ -479,6 +504,7 @@ async def _watch(service: Service, seconds: float) -> None:
 
 def app_from_env() -> FastAPI:
     """Factory for uvicorn: configuration comes from the environment."""
+    logs.configure()
     keys = [k.strip() for k in os.environ.get("ARBITER_API_KEYS", "").split(",") if k.strip()]
     log_path = os.environ.get("ARBITER_DECISION_LOG")
     watch = os.environ.get("ARBITER_WATCH")

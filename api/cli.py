@@ -237,7 +237,8 @@ def _zen_conformance(graphs: Path) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
-    return serve(packs=args.packs, host=args.host, port=args.port, workers=args.workers, backend=args.backend)
+    return serve(packs=args.packs, host=args.host, port=args.port, workers=args.workers, backend=args.backend,
+                 log_level=args.log_level)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -300,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--backend", choices=["native", "durable"], default="native")
+    serve.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                       help="JSON logs on stderr from this level (default: ARBITER_LOG_LEVEL, else INFO, which logs "
+                            "one access line per request)")
     serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -101,7 +101,7 @@ def _open_append(path: Path) -> int:
 
 @dataclass
 class _Entry:
-    item: tuple[str, Decision, Any]
+    item: tuple[str, Decision, Any] | dict[str, Any]
     ticket: Ticket | None
     line: bytes = b""
 
@@ -171,6 +171,10 @@ class DecisionLog:
 
     def write(self, request_id: str, decision: Decision, raw_input: Any) -> Ticket | None:
         """Queue one record; in audit mode the returned ticket completes once it is written (or fails)."""
+        return self.put((request_id, decision, raw_input))
+
+    def put(self, item: tuple[str, Decision, Any] | dict[str, Any]) -> Ticket | None:
+        """Queue a record built by ``api.audit`` (docs/decision-log.md), or ``write``'s three parts; as ``write``."""
         with self._cond:
             if len(self._queue) >= self.settings.max_queue:
                 if self.audit:
@@ -182,7 +186,7 @@ class DecisionLog:
                               self.stats.dropped, self._error or "the writer is behind")
                 return None
             ticket: Ticket | None = concurrent.futures.Future() if self.audit else None
-            self._queue.append(_Entry((request_id, decision, raw_input), ticket))
+            self._queue.append(_Entry(item, ticket))
             self._cond.notify()
             return ticket
 
@@ -236,7 +240,7 @@ class DecisionLog:
         # a request that stopped waiting (audit mode, timed out) was answered 503: its record is not written
         batch = [e for e in batch if e.ticket is None or not e.ticket.cancelled()]
         for entry in batch:
-            entry.line = jsonio.dumps(record(*entry.item)) + b"\n"
+            entry.line = jsonio.dumps(entry.item if isinstance(entry.item, dict) else record(*entry.item)) + b"\n"
         while batch:
             try:
                 self._rotate_if_due()

@@ -50,8 +50,8 @@ class Metrics:
         counts[bisect_left(BUCKETS, seconds)] += 1
         self.latency_sum[labels] += seconds
 
-    def decision(self, pack: str, version: str, outcome: str) -> None:
-        self.decisions[(("pack", pack), ("version", version), ("outcome", outcome))] += 1
+    def decision(self, pack: str, version: str, outcome: str, count: int = 1) -> None:
+        self.decisions[(("pack", pack), ("version", version), ("outcome", outcome))] += count
 
     def reload(self, result: str) -> None:
         self.reloads[(("result", result),)] += 1

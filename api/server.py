@@ -7,14 +7,21 @@ than one worker uvicorn binds the socket itself and never sets it, which measure
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 
-def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "native") -> int:
+def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "native", log_level: str | None = None) -> int:
     import uvicorn
+
+    from api import logs
+
+    level = logs.level_from(log_level)
+    os.environ["ARBITER_LOG_LEVEL"] = level  # the workers configure their logs from it (api.app.app_from_env)
+    logs.configure(level)
 
     from engine.registry import build_pack_set
 
@@ -33,8 +40,9 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
         shared = tempfile.TemporaryDirectory(prefix="arbiter-workers-")
         os.environ.setdefault("ARBITER_RELOAD_SIGNAL", str(Path(shared.name) / "generation"))
         os.environ.setdefault("ARBITER_METRICS_DIR", str(Path(shared.name) / "metrics"))
-    print(f"arbiter: serving {sum(1 for _ in pack_set)} pack version(s) from {packs} on http://{host}:{port}"
-          f" (interactive docs: http://{host}:{port}/docs)", file=sys.stderr, flush=True)
+    logging.getLogger("arbiter.server").info(
+        "serving %d pack version(s) from %s on http://%s:%d (interactive docs: /docs)", sum(1 for _ in pack_set), packs,
+        host, port, extra={"packs_dir": packs, "workers": workers, "log_level": level})
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,
@@ -43,8 +51,9 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
         workers=workers,
         loop="uvloop",
         http="httptools",
-        access_log=False,
-        log_level="warning",
+        access_log=False,  # api.logs writes one JSON access line per request, with the pack and version
+        log_config=None,  # logging is configured by api.logs, as JSON lines
+        log_level=level.lower(),
     )
     if shared is not None:
         shared.cleanup()

@@ -78,7 +78,7 @@ def test_money_is_exact_on_the_wire(client: TestClient) -> None:
         ("/v1/decisions/credit?as_of=1999-01-01", b"{}", 404, "unknown-version"),
         ("/v1/decisions/credit?version=9.9.9", b"{}", 404, "unknown-version"),
         ("/v1/decisions/nope", b"{}", 404, "unknown-pack"),
-        ("/v1/decisions/credit", b"{" + b'"a":1,' * 200_000 + b'"b":1}', 413, "request-too-large"),
+        ("/v1/decisions/credit", b"{" + b'"a":1,' * 800_000 + b'"b":1}', 413, "request-too-large"),
     ],
 )
 def test_bad_requests_get_problem_details(client: TestClient, path: str, body: bytes, status: int, code: str) -> None:
@@ -417,9 +417,10 @@ def test_openapi_documents_every_pack_with_its_fields(client: TestClient) -> Non
     assert {"order_amount", "risk_tier", "payment_terms"} <= set(schema["properties"])
     assert schema["properties"]["risk_tier"]["enum"] == ["A", "B", "C", "D"]
     one = document["paths"]["/v1/decisions/credit"]["post"]["parameters"]
-    assert [(p["name"], p["in"]) for p in one] == [("version", "query"), ("as_of", "query"), ("trace", "query")]
+    assert [(p["name"], p["in"]) for p in one] == [("version", "query"), ("as_of", "query"), ("trace", "query"),
+                                                   ("versions", "query")]
     batch = document["paths"]["/v1/decisions/credit/batch"]["post"]["parameters"]
-    assert [p["name"] for p in batch] == ["version", "as_of"]
+    assert [p["name"] for p in batch] == ["version", "as_of", "versions"]
     assert client.get("/docs").status_code == 200
 
 
