@@ -364,8 +364,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             except ArbiterError as exc:
                 if observe.version:  # refused after the pack was resolved: a decision that was not made
                     metrics.decision(observe.pack, observe.version, "refused")
-                if service.recorder is not None:
-                    service.recorder.write_refusal(call.refusal(service.recorder, exc, "decide", service.settings.today()))
+                call.refuse(service.recorder, exc, "decide", service.settings.today())
                 raise
             outcome = decision.output.get("decision")
             metrics.decision(compiled.name, compiled.version, outcome if isinstance(outcome, str) else "decided")
@@ -385,8 +384,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
                 compiled, _ = await resolve(call, request)
                 inputs = batch_inputs(call.body, service.settings.limits.batch)
             except ArbiterError as exc:
-                if service.recorder is not None:
-                    service.recorder.write_refusal(call.refusal(service.recorder, exc, "batch", service.settings.today()))
+                call.refuse(service.recorder, exc, "batch", service.settings.today())
                 raise
             results, tickets = decide_each(compiled, inputs, call, service.recorder, service.settings.limits.lines)
             count_outcomes(metrics, compiled, results)

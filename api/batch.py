@@ -11,7 +11,7 @@ from api import problems
 from api.audit import Recorder
 from api.metrics import Metrics
 from engine.compiled import CompiledPack
-from rules.errors import ArbiterError, MalformedRequest, RequestTooLarge
+from rules.errors import ArbiterError, MalformedRequest, RequestTooLarge, ServiceUnavailable
 
 if TYPE_CHECKING:
     from api.app import Observe
@@ -28,12 +28,15 @@ class Call:
     body: Any = None
     steps_from: Any = None  # api.pins.PinnedPacks when the request pins step versions
 
-    def refusal(self, recorder: Recorder, exc: ArbiterError, route: str, today: dt.date) -> dict[str, Any]:
+    def refuse(self, recorder: Recorder | None, exc: ArbiterError, route: str, today: dt.date) -> None:
+        """Record the refusal ``exc`` (not when it is the decision log itself that cannot take records)."""
+        if recorder is None or isinstance(exc, ServiceUnavailable):
+            return
         observe = self.observe
-        return recorder.refusal(problems.problem_body(exc), self.body, request_id=self.request_id, caller=self.caller,
+        recorder.write_refusal(recorder.refusal(problems.problem_body(exc), self.body, request_id=self.request_id, caller=self.caller,
                                 route=route, latency=time.perf_counter() - observe.start,
                                 pack=observe.pack if observe.version else None, version=observe.version or None,
-                                as_of=self.day or today)
+                                as_of=self.day or today))
 
 
 def check_lines(item: Any, limit: int) -> None:

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +17,8 @@ from api.audit import MASKED, Mask, key_id
 from api.settings import Limits, Settings
 from engine import jsonio
 from tests.conftest import PACKS, ROOT
-from tests.test_api import EXAMPLE, _free_port
+from tests.faults import start_server, stop
+from tests.test_api import EXAMPLE
 
 ORDER = (ROOT / "examples" / "order.json").read_bytes()
 RETAIL = (ROOT / "examples" / "order-online-retail-536365.json").read_bytes()
@@ -36,27 +33,14 @@ def _records(path: Path, app_client: TestClient) -> list[dict[str, Any]]:
 def test_one_request_is_followed_by_its_id_end_to_end(tmp_path: Path) -> None:
     """A live server: the caller's X-Request-ID is in the response header, the JSON access line and the decision log."""
     log_path, stderr_path = tmp_path / "decisions.jsonl", tmp_path / "stderr.log"
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARBITER_DECISION_LOG": str(log_path), "ARBITER_API_KEYS": "k-secret",
-           "ARBITER_LOG_LEVEL": "INFO"}
-    with stderr_path.open("wb") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(PACKS), "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    httpx.get(f"{base}/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            headers = {"x-request-id": "follow-me-42", "x-api-key": "k-secret"}
-            response = httpx.post(f"{base}/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE, headers=headers, timeout=10)
-            refused = httpx.post(f"{base}/v1/decisions/credit", content=b"{", headers={"x-request-id": "bad id!"}, timeout=10)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+    env = {"ARBITER_DECISION_LOG": str(log_path), "ARBITER_API_KEYS": "k-secret", "ARBITER_LOG_LEVEL": "INFO"}
+    proc, base = start_server(env, stderr=stderr_path)
+    try:
+        headers = {"x-request-id": "follow-me-42", "x-api-key": "k-secret"}
+        response = httpx.post(f"{base}/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE, headers=headers, timeout=10)
+        refused = httpx.post(f"{base}/v1/decisions/credit", content=b"{", headers={"x-request-id": "bad id!"}, timeout=10)
+    finally:
+        stop(proc)
     assert response.headers["x-request-id"] == "follow-me-42"
     assert refused.status_code == 401
     generated = refused.headers["x-request-id"]
