@@ -165,12 +165,14 @@ class CompiledPack:
         step_reasons: list[str] = []
         if trace:
             outputs = None
+        if trace:
+            log = {"derived": {}, "tables": {}, **({"steps": {}} if self.ir.steps else {})}
         if self.ir.steps:
             steps = {}
-            extra = (self._step_runner(as_of, steps, step_matched, step_reasons, outputs, pack_set),)
+            extra = (self._step_runner(as_of, steps, step_matched, step_reasons, outputs, pack_set,
+                                       log["steps"] if log is not None else None),)
         try:
-            if trace:
-                log = {"derived": {}, "tables": {}}
+            if log is not None:
                 output, matched, reasons = self._traced_function()(values, as_of, log, *extra)
             else:
                 evaluate = self._evaluate if outputs is None else self._evaluate_for(outputs)
@@ -182,8 +184,10 @@ class CompiledPack:
             reasons = step_reasons + reasons
         return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons, log, steps)
 
-    def _step_runner(self, as_of: dt.date, steps: dict[str, str], matched: dict[str, list[str]],
-                     reasons: list[str], outputs: Wanted, pack_set: Any = None) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
+    def _step_runner(self, as_of: dt.date, steps: dict[str, str], matched: dict[str, list[str]], reasons: list[str],
+                     outputs: Wanted, pack_set: Any = None,
+                     traces: dict[str, Any] | None = None) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
+        """Runs a flow's steps; with ``traces``, each step is decided traced and its trace kept under its id."""
         if pack_set is None:
             pack_set = self.pack_set
         if pack_set is None:
@@ -197,8 +201,13 @@ class CompiledPack:
         def run_step(index: int, values: dict[str, Any]) -> dict[str, Any]:
             step = self.ir.steps[index]
             pack = pack_set.get(step.pack, step.version, as_of)
+            trusted = self.trusted_step_inputs(index, pack)
             try:
-                decision = pack_set.decide_step(pack, values, as_of, self.trusted_step_inputs(index, pack), step_outputs[index])
+                if traces is None:
+                    decision = pack_set.decide_step(pack, values, as_of, trusted, step_outputs[index])
+                else:
+                    decision = pack.decide_step(values, as_of, trusted, trace=True)
+                    traces[step.id] = decision.trace
             except InputError as exc:
                 raise DecisionError("step-input", f"step {step.id!r} gave {pack.key} an invalid input: {exc.message}") from None
             except DecisionError as exc:
@@ -213,7 +222,7 @@ class CompiledPack:
         return run_step
 
     def decide_step(self, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str] = frozenset(),
-                    outputs: Wanted = None) -> Decision:
+                    outputs: Wanted = None, *, trace: bool = False) -> Decision:
         """Decide as a flow's step: ``values`` come from a validated flow input and may carry more fields.
 
         ``trusted`` fields were validated by the flow against a schema that covers the step's,
@@ -223,7 +232,7 @@ class CompiledPack:
         if validate is None:
             validate = self._step_validators[trusted] = compile_validator(
                 [f for f in self.ir.inputs if f.name not in trusted], strict=False, passthrough=trusted)
-        return self.evaluate(validate(values), as_of, outputs=outputs)
+        return self.evaluate(validate(values), as_of, outputs=outputs, trace=trace)
 
     def trusted_step_inputs(self, index: int, step_pack: CompiledPack) -> frozenset[str]:
         """The inputs of step ``index`` that this flow reads, unchanged, from an input whose declaration covers the step's."""

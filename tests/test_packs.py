@@ -96,3 +96,21 @@ def test_the_readme_shows_the_decision_its_example_gets() -> None:
         assert f'"{key}":{jsonio.dumps(value).decode()}' in text, key
     assert f'"matched":{jsonio.dumps(decision.matched).decode()}' in text.replace(", ", ",")
     assert jsonio.dumps(decision.reasons).decode() in text
+
+
+def test_the_order_flow_trace_holds_each_step_trace() -> None:
+    """`arbiter decide --trace` and HTTP trace=true on the order flow show every step's derived values and tables."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    example = ROOT / "examples" / "order.json"
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "decide", "order", str(example), "--packs", str(PACKS),
+                           "--as-of", "2026-06-01", "--trace"], capture_output=True, cwd=ROOT, check=True)
+    over_http = TestClient(create_app(PACKS)).post("/v1/decisions/order?as_of=2026-06-01&trace=true",
+                                                   content=example.read_bytes()).json()
+    for trace in (json.loads(proc.stdout)["trace"], over_http["trace"]):
+        assert list(trace["steps"]) == ["pricing", "credit", "allocation", "routing"]
+        assert trace["steps"]["credit"]["derived"]["exposure"] > 0
+        assert trace["steps"]["credit"]["tables"]["credit_decision"]["matched"] != []
+        assert trace["steps"]["pricing"]["tables"]["quantity_break"]["matched"] != []
