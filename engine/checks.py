@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from engine.compiled import CompiledPack
-from engine.contracts import flow_contracts
+from engine.contracts import code_contracts, flow_contracts
 from engine.dates import never_running, retroactive
 from engine.registry import PackSet
 from engine.search import inputs_for, simplest_value
@@ -267,6 +267,7 @@ def check_pack_set(pack_set: PackSet, known: set[tuple[str, str]] | None = None,
         out.extend(PackChecks(pack).run())
     out.extend(never_running(pack_set))
     out.extend(flow_contracts(pack_set))
+    out.extend(code_contracts(pack_set))
     if known is not None:
         out.extend(retroactive(pack_set, known, today or dt.datetime.now(dt.UTC).date()))
     return ordered(out)

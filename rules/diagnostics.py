@@ -114,6 +114,8 @@ CODES: dict[str, Code] = _table(
     Code("version-never-runs", E, "newer versions take every date of this version's window"),
     Code("retroactive-effective-date", W, "a version new in this change (against the git base) takes effect before today"),
     Code("step-contract", E, "on some dates of a flow's window a step runs a version whose inputs or outputs break the flow"),
+    Code("code-not-produced", E, "a step's table tests a code the earlier step that feeds it never sets (a renamed code)"),
+    Code("code-not-routed", E, "a step sets a code that no row of the later step it feeds accepts"),
     Code("step-version-unused", W, "on some dates a flow runs an older step version than the one it was written against"),
     # Decisions: DecisionError codes, also expected by a pack test's `error:`.
     Code("unique-violated", E, "several rows of a unique table matched"),
