@@ -37,7 +37,7 @@ from replay.markdown import report_md
 from replay.orders import parse_record, read_parquet_records, read_records, write_orders
 from replay.packdiff import diff_packs, render
 from replay.run import DIFF_HEADER, replay
-from replay.specs import Spec, SpecPacks, effective_date, load_spec, resolve_spec
+from replay.specs import Production, Spec, SpecPacks, effective_date, load_spec, resolve_spec
 from replay.summary import build
 from replay.tally import Tally
 from replay.text import summary_lines
@@ -80,14 +80,14 @@ def _count_orders(path: Path) -> int | None:
 
 def _sides(args: argparse.Namespace, workdir: Path) -> tuple[Spec, Spec, SpecPacks, SpecPacks, str]:
     """Both specs loaded on the chosen date (see replay.compare), checked to differ."""
-    baseline_spec = resolve_spec(args.baseline, workdir)
     candidate_spec = resolve_spec(args.candidate, workdir)
+    baseline_spec = resolve_spec(args.baseline, workdir, candidate_spec)
     day = dt.date(2000, 1, 1)  # replaced below, once both sets are known
     baseline = load_spec(baseline_spec, day, args.backend)
     candidate = load_spec(candidate_spec, day, args.backend)
     effective_on, reason = choose_date(baseline.packs, candidate.packs, candidate_spec.pins, args.effective_on)
     baseline.effective_on = candidate.effective_on = effective_on
-    check_sides(baseline, candidate, args.pack, getattr(args, "allow_same", True))
+    check_sides(baseline, candidate, args.pack, getattr(args, "allow_same", True) or isinstance(baseline, Production))
     return baseline_spec, candidate_spec, baseline, candidate, reason
 
 

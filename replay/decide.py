@@ -66,13 +66,13 @@ def outcome(side: SpecPacks, pack: CompiledPack, admitted: Admitted, as_of: dt.d
 
 
 def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: dt.date,
-                outputs: Wanted = None, kpis: Kpis | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                outputs: Wanted = None, kpis: Kpis | None = None, base_version: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Both sides' outcomes for one order; the same root version validates the order once.
 
     With ``outputs=compared(kpis)`` the decisions leave out what the outcome does not read, so the
     steps' outputs are complete only when deciding in full.
     """
-    a_pack, b_pack = base.get(name), cand.get(name)
+    a_pack, b_pack = base.get(name, base_version), cand.get(name)
     for side in (base, cand):
         side.steps_decided.clear()
         if side.shared is not None:

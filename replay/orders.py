@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -90,16 +91,27 @@ def write_orders(orders: Iterable[dict[str, Any]], out: Path) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class Logged:
+    """A decision-log record: the input as sent, and what production answered with which version."""
+
+    pack: str
+    version: str
+    input: Any
+    output: Any
+
+
 def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
     """(order id, as_of, pack input) from a canonical order or an API decision log line."""
     number, line = record
     parsed = jsonio.loads(line)
     if not isinstance(parsed, dict):
         raise MalformedRequest(f"line {number} is not a JSON object")
-    if "input" in parsed and "request_id" in parsed:  # a decision log line
-        value = parsed["input"]
+    if "input" in parsed and "request_id" in parsed:  # a decision log line: replayed through its own pack
+        raw = parsed["input"]
         as_of = dt.date.fromisoformat(parsed["as_of"])
-        order_id = str(value.get("order_id") or parsed["request_id"]) if isinstance(value, dict) else parsed["request_id"]
+        order_id = str(raw.get("order_id") or parsed["request_id"]) if isinstance(raw, dict) else str(parsed["request_id"])
+        return order_id, as_of, Logged(str(parsed["pack"]), str(parsed["version"]), raw, parsed.get("output"))
     else:
         value = parsed
         as_of = dt.date.fromisoformat(parsed.pop("as_of")) if "as_of" in parsed else dt.date(2000, 1, 1)

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import jsonio
-from replay.attribution import attribute, kind_of, variants
+from engine.demand import Wanted
+from replay.attribution import Variant, attribute, kind_of, variants
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
 from replay.kpis import Kpis, load_kpis
-from replay.orders import CHUNK, parse_record
+from replay.orders import CHUNK, Logged, parse_record
+from replay.packdiff import Edit
 from replay.pool import chunks, in_order
 from replay.shared import SharedSteps
-from replay.specs import Spec, load_spec
+from replay.specs import Production, Spec, load_spec
 from replay.tally import Tally
 from rules.errors import ArbiterError
 
@@ -25,14 +27,22 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str,
                  parse: Callable[[Any], tuple[str, dt.date, Any]]) -> None:
     shared = SharedSteps()
-    base = _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
-    cand = _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
+    _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
+    _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
+    _WORKER["specs"] = (candidate, baseline)
     _WORKER["pack"] = pack
     _WORKER["parse"] = parse
-    kpis = _WORKER["kpis"] = side_kpis(candidate, baseline, pack)
-    _WORKER["compared"] = compared(kpis)
-    # the baseline with each edit alone, compiled once per worker, run on changed orders only
-    _WORKER["variants"] = variants(base, cand, pack)
+    _WORKER["packs"] = {}
+
+
+def _pack(name: str) -> tuple[Kpis, Wanted, tuple[list[Variant], list[Edit]]]:
+    """A replayed pack's declaration, the outputs it reads, and the baseline with each edit alone (compiled once)."""
+    found = _WORKER["packs"].get(name)
+    if found is None:
+        candidate, baseline = _WORKER["specs"]
+        kpis = side_kpis(candidate, baseline, name)
+        found = _WORKER["packs"][name] = (kpis, compared(kpis), variants(_WORKER["baseline"], _WORKER["candidate"], name))
+    return found  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -45,30 +55,40 @@ class Chunk:
 
 
 def _replay_chunk(records: list[Any]) -> Chunk:
-    base, cand, name, parse, kpis = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"], _WORKER["parse"], _WORKER["kpis"]
     tally = Tally()
-    diff = []
+    diff: list[list[str]] = []
     for record in records:
         try:
-            order_id, as_of, value = parse(record)
+            order_id, as_of, value = _WORKER["parse"](record)
         except (ArbiterError, ValueError, KeyError) as exc:  # a line that is not an order: counted, not fatal
             refused: dict[str, Any] = {"decision": "error", "error": getattr(exc, "code", "malformed"), "detail": str(exc), "matched": {}}
-            tally.observe(f"line-{record[0] if isinstance(record, tuple) else '?'}", "", None, refused, refused, kpis)
+            tally.observe(f"line-{record[0] if isinstance(record, tuple) else '?'}", "", None, refused, refused, _pack(_WORKER["pack"])[0])
             tally.add(refused, refused)
             continue
-        a, b = decide_both(base, cand, name, value, as_of, _WORKER["compared"], kpis)
-        tally.observe(order_id, as_of.isoformat(), value, a, b, kpis)
-        if tally.add(a, b):
-            # the changed orders, a few in a thousand, are decided again in full: every step's output is compared
-            full_a, full_b = decide_both(base, cand, name, value, as_of, None, kpis)
-            changed = what_changed(full_a, full_b, base, cand)
-            tally.changed_outputs.update(changed)
-            kind = kind_of(full_a, full_b, kpis)
-            made, alone = _WORKER["variants"]
-            credits = attribute(made, alone, name, value, as_of, full_a, full_b, kpis)
-            tally.explain(order_id, value, a, b, kind, credits, kpis)
-            diff.append(diff_row(order_id, as_of, a, b, changed, kind, "; ".join(c.text for c in credits)))
+        _replay_one(tally, diff, order_id, as_of, value)
     return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.date, value: Any) -> None:
+    base, cand, name = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"]
+    version = None
+    if isinstance(value, Logged):
+        name, logged, value = value.pack, value, value.input
+        if isinstance(base, Production):
+            version = logged.version
+            tally.reproduce(order_id, logged, base, value, as_of)
+    kpis, outputs, (made, alone) = _pack(name)
+    a, b = decide_both(base, cand, name, value, as_of, outputs, kpis, version)
+    tally.observe(order_id, as_of.isoformat(), value, a, b, kpis)
+    if tally.add(a, b):
+        # the changed orders, a few in a thousand, are decided again in full: every step's output is compared
+        full_a, full_b = decide_both(base, cand, name, value, as_of, None, kpis, version)
+        changed = what_changed(full_a, full_b, base, cand)
+        tally.changed_outputs.update(changed)
+        kind = kind_of(full_a, full_b, kpis)
+        credits = attribute(made, alone, name, value, as_of, full_a, full_b, kpis)
+        tally.explain(order_id, value, a, b, kind, credits, kpis)
+        diff.append(diff_row(order_id, as_of, a, b, changed, kind, "; ".join(c.text for c in credits)))
 
 
 DIFF_HEADER = ["order_id", "as_of", "kind", "causes", "baseline_decision", "candidate_decision", "changed", "baseline_output",

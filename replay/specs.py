@@ -36,7 +36,15 @@ def parse_pins(text: str) -> dict[str, str]:
     return pins
 
 
-def resolve_spec(text: str, workdir: Path) -> Spec:
+LOGGED = "logged"  # the baseline of a decision-log replay: each record's own version, steps as of its date
+
+
+def resolve_spec(text: str, workdir: Path, other: Spec | None = None) -> Spec:
+    """A spec's folder (read from git for ``git:REF``) and pins; ``logged`` reads the other side's folder."""
+    if text == LOGGED:
+        if other is None:
+            raise BadInput("only the baseline can be 'logged' (the versions a decision log names)")
+        return Spec(LOGGED, other.folder, {})
     source, _, pins = text.partition("#")
     if source.startswith("git:"):
         ref, _, sub = source[4:].partition(":")
@@ -103,6 +111,13 @@ class SpecPacks:
         return out
 
 
+class Production(SpecPacks):
+    """What production ran: the version a record names, and each step as of the record's date."""
+
+    def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
+        return self.packs.get(name, version, None if version is not None else as_of or self.effective_on)
+
+
 def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native", shared: SharedSteps | None = None) -> SpecPacks:
     packs, diagnostics = build_pack_set(spec.folder)
     if packs is None:
@@ -112,6 +127,8 @@ def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native", shared
     packs, notes = with_backend(packs, backend)
     for note in notes:
         print(f"simulate: {note}", file=sys.stderr)
+    if spec.text == LOGGED:
+        return Production(packs, {}, effective_on, shared)
     return SpecPacks(packs, spec.pins, effective_on, shared)
 
 

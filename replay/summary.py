@@ -92,6 +92,7 @@ def build(t: Tally, compared: dict[str, Any], diff: list[str], all_rows: dict[st
         "effective_on": compared["effective_on"],
         "effective_on_reason": compared["reason"],
         "warnings": compared["warnings"],
+        "logged": {"records": t.logged, "reproduced": t.reproduced, "mismatches": t.mismatches},
         "diff": diff,
         "changed": t.changed,
         "changed_pct": rate(t.changed, t.orders),

@@ -6,6 +6,7 @@ currencies. Everything merges in input order, so the summary is the same whateve
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,8 +14,11 @@ from typing import Any
 
 from engine import jsonio
 from replay.attribution import Credit
-from replay.decide import decided, fired
+from replay.decide import decided, differences, fired
 from replay.kpis import Kpis, field_at
+from replay.orders import Logged
+from replay.specs import SpecPacks
+from rules.errors import ArbiterError
 
 SIDES = ("baseline", "candidate")
 KINDS = ("decision", "money", "other")
@@ -80,12 +84,18 @@ class Tally:
     sla: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> queue -> SLA-hours
     approvals: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009
     dimensions: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)  # dimension -> value -> kind -> orders
+    logged: int = 0  # decision-log records replayed through the version each names
+    reproduced: int = 0  # of those, outputs equal to what production answered, byte for byte
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
 
     def merge(self, other: Tally) -> None:
         """Add another run's counts: merged in input order, chunk by chunk, the result equals one tally of all."""
         self.orders += other.orders
         self.changed += other.changed
         self.invalid += other.invalid
+        self.logged += other.logged
+        self.reproduced += other.reproduced
+        self.mismatches += other.mismatches
         self.days |= other.days
         _add_into(self.price_effect, other.price_effect)
         for name in ("transitions", "change_rows", "changed_outputs", "kinds", "hold_codes"):
@@ -164,6 +174,22 @@ class Tally:
             level = r.get(kpis.approvals) if kpis.approvals else None
             if level is not None and level != "none":
                 self.approvals[side][str(level)] += 1
+
+    def reproduce(self, order_id: str, logged: Logged, side: SpecPacks, value: Any, as_of: dt.date) -> None:
+        """Whether the version a log record names still answers what production answered, byte for byte."""
+        self.logged += 1
+        try:
+            pack = side.get(logged.pack, logged.version)
+            output = pack.evaluate(pack.validate(value), as_of, pack_set=side).output
+        except ArbiterError as exc:
+            self.mismatches.append({"order_id": order_id, "version": f"{logged.pack}@{logged.version}", "differs": [exc.code],
+                                    "detail": exc.message})
+            return
+        if jsonio.dumps(output) == jsonio.dumps(logged.output):
+            self.reproduced += 1
+        else:
+            self.mismatches.append({"order_id": order_id, "version": f"{logged.pack}@{logged.version}",
+                                    "differs": differences(logged.output, output, ""), "detail": ""})
 
     def explain(self, order_id: str, value: Any, a: dict[str, Any], b: dict[str, Any], kind: str,
                 credits: list[Credit], kpis: Kpis) -> None:

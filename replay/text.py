@@ -16,10 +16,19 @@ def versions_line(s: dict[str, Any], side: str) -> str:
     return f"{side:<9} {s[side]['spec']}: {', '.join(runs)}"
 
 
+def production_line(s: dict[str, Any]) -> str:
+    """The decision log's check: does each record's own version still answer what production answered?"""
+    logged = s["logged"]
+    return (f"production check: {fmt(logged['reproduced'])} of {fmt(logged['records'])} logged outputs reproduced byte for byte"
+            + (f"; {fmt(len(logged['mismatches']))} differ" if logged["mismatches"] else ""))
+
+
 def summary_lines(s: dict[str, Any]) -> list[str]:
     lines = [versions_line(s, "baseline"), versions_line(s, "candidate"),
              f"effective on {s['effective_on']}: {s['effective_on_reason']}"]
     lines += [f"warning: {w}" for w in s["warnings"]]
+    if s["logged"]["records"]:
+        lines.append(production_line(s))
     lines.append(f"{fmt(s['orders'])} orders; {fmt(s['changed'])} ({s['changed_pct']} %) changed:")
     for kind, words in KIND_WORDS.items():
         h = s["headline"][kind]
