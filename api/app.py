@@ -28,12 +28,13 @@ from starlette.responses import Response
 
 from api import docs, logs, problems
 from api.audit import Recorder, key_id
-from api.batch import Call, batch_inputs, check_lines, count_outcomes, decide_each
+from api.batch import Call, after_decision, batch_inputs, check_lines, count_outcomes, decide_each
 from api.decision_log import DecisionLog, LogSettings
 from api.metrics import Metrics
 from api.openapi import openapi_document
 from api.pins import PinnedPacks, parse_pins
 from api.settings import Settings
+from api.shadow import start_shadow
 from engine import heap, jsonio
 from engine.compiled import CompiledPack
 from engine.registry import PackSet, build_pack_set, require_pack_set, with_backend
@@ -77,6 +78,7 @@ class Service:
         self.decision_log = DecisionLog(decision_log, log_settings) if decision_log is not None else None
         self.recorder = Recorder(self.decision_log, self.settings.mask) if self.decision_log is not None else None
         self.key_ids = {key: key_id(key) for key in self.api_keys}
+        self.shadow = start_shadow(self.settings, self.packs, self.metrics, decision_log, log_settings)
         self.fingerprint = self._fingerprint()
         self._reload_lock = threading.Lock()
 
@@ -299,6 +301,8 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
                 task.cancel()
             with contextlib.suppress(OSError):
                 service.publish_metrics()  # a worker's last counts outlive it: counters never go back
+            if service.shadow is not None:
+                service.shadow.close()
             if service.decision_log is not None:
                 service.decision_log.close()
 
@@ -338,7 +342,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         call.caller = require_api_key(request)
         query = request.query_params
         call.day = _as_of(query.get("as_of"), service.settings)
-        packs = service.packs
+        packs = call.packs = service.packs
         pins = parse_pins(query.get("versions"), packs)
         if pins:
             call.steps_from = PinnedPacks(packs, pins)
@@ -368,10 +372,10 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
                 raise
             outcome = decision.output.get("decision")
             metrics.decision(compiled.name, compiled.version, outcome if isinstance(outcome, str) else "decided")
-            if service.recorder is not None and service.decision_log is not None:
-                await service.decision_log.settled([service.recorder.write(service.recorder.decision(
-                    decision, call.body, request_id=call.request_id, caller=call.caller, route="decide",
-                    latency=time.perf_counter() - observe.start))])
+            ticket = after_decision(decision, call.body, call, service.recorder, service.shadow, "decide",
+                                    time.perf_counter() - observe.start)
+            if service.decision_log is not None:
+                await service.decision_log.settled([ticket])
             out = decision.as_dict()
             out["request_id"] = call.request_id
             return respond(out)
@@ -386,7 +390,8 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             except ArbiterError as exc:
                 call.refuse(service.recorder, exc, "batch", service.settings.today())
                 raise
-            results, tickets = decide_each(compiled, inputs, call, service.recorder, service.settings.limits.lines)
+            results, tickets = decide_each(compiled, inputs, call, service.recorder, service.settings.limits.lines,
+                                           service.shadow)
             count_outcomes(metrics, compiled, results)
             if service.decision_log is not None:
                 await service.decision_log.settled(tickets)

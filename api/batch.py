@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from api import problems
 from api.audit import Recorder
 from api.metrics import Metrics
-from engine.compiled import CompiledPack
+from api.shadow import Shadow
+from engine.compiled import CompiledPack, Decision
 from rules.errors import ArbiterError, MalformedRequest, RequestTooLarge, ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class Call:
     day: dt.date | None = None
     body: Any = None
     steps_from: Any = None  # api.pins.PinnedPacks when the request pins step versions
+    packs: Any = None  # the PackSet served when the call resolved its pack (a reload swaps the service's)
 
     def refuse(self, recorder: Recorder | None, exc: ArbiterError, route: str, today: dt.date) -> None:
         """Record the refusal ``exc`` (not when it is the decision log itself that cannot take records)."""
@@ -56,14 +58,30 @@ def batch_inputs(body: Any, limit: int) -> list[Any]:
     return inputs
 
 
+def after_decision(decision: Decision, raw_input: Any, call: Call, recorder: Recorder | None, shadow: Shadow | None,
+                   route: str, latency: float, index: int | None = None) -> Any:
+    """Record the decision and hand it to shadow mode, under one decision id; the writer's ticket (audit mode)."""
+    ticket = decision_id = None
+    if recorder is not None:
+        record = recorder.decision(decision, raw_input, request_id=call.request_id, caller=call.caller, route=route,
+                                   latency=latency, index=index)
+        decision_id = record["decision_id"]
+        ticket = recorder.write(record)
+    if shadow is not None:
+        shadow.submit(decision, raw_input, call.request_id, call.packs, decision_id)
+    return ticket
+
+
 def decide_each(compiled: CompiledPack, inputs: list[Any], call: Call, recorder: Recorder | None,
-                max_lines: int) -> tuple[list[dict[str, Any]], list[Any]]:
+                max_lines: int, shadow: Shadow | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """Each input's decision, or its problem, in place, each recorded under its own decision id; the writer's tickets."""
     day = call.day
     assert day is not None
     results: list[dict[str, Any]] = []
     tickets: list[Any] = []
-    plain = recorder is None and call.steps_from is None
+    if shadow is not None and compiled.name not in shadow.challengers:
+        shadow = None
+    plain = recorder is None and call.steps_from is None and shadow is None
     for index, item in enumerate(inputs):
         start = time.perf_counter()
         try:
@@ -81,9 +99,7 @@ def decide_each(compiled: CompiledPack, inputs: list[Any], call: Call, recorder:
                                                 pack=compiled.name, version=compiled.version, as_of=day, index=index))
             continue
         results.append(decision.as_dict())
-        if recorder is not None:
-            tickets.append(recorder.write(recorder.decision(decision, item, request_id=call.request_id, caller=call.caller,
-                                                            route="batch", latency=time.perf_counter() - start, index=index)))
+        tickets.append(after_decision(decision, item, call, recorder, shadow, "batch", time.perf_counter() - start, index))
     return results, tickets
 
 

@@ -10,6 +10,7 @@ cannot grow the label set without bound.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
@@ -40,6 +41,9 @@ class Metrics:
         self.decisions: dict[Labels, int] = defaultdict(int)
         self.reloads: dict[Labels, int] = defaultdict(int)
         self.totals: dict[str, int] = defaultdict(int)
+        # counted by the shadow thread while the event loop renders: guarded (api.shadow)
+        self.shadows: dict[Labels, int] = defaultdict(int)
+        self._shadow_lock = threading.Lock()
 
     def observe(self, route: str, pack: str, version: str, status: int, seconds: float) -> None:
         labels = (("route", route), ("pack", pack), ("version", version), ("status", str(status)))
@@ -56,6 +60,11 @@ class Metrics:
     def reload(self, result: str) -> None:
         self.reloads[(("result", result),)] += 1
 
+    def shadow(self, pack: str, output: str, result: str) -> None:
+        """One shadow comparison's result for ``output`` ('' for the decision as a whole)."""
+        with self._shadow_lock:
+            self.shadows[(("pack", pack), ("output", output), ("result", result))] += 1
+
     def set_totals(self, values: dict[str, int]) -> None:
         """This worker's current values of totals kept elsewhere (see ``TOTALS_HELP``)."""
         self.totals.update(values)
@@ -68,7 +77,12 @@ class Metrics:
             "decisions": [[k, v] for k, v in self.decisions.items()],
             "reloads": [[k, v] for k, v in self.reloads.items()],
             "totals": dict(self.totals),
+            "shadows": self._shadow_counts(),
         }
+
+    def _shadow_counts(self) -> list[list[Any]]:
+        with self._shadow_lock:
+            return [[k, v] for k, v in self.shadows.items()]
 
     def absorb(self, snapshot: dict[str, Any]) -> None:
         """Add another worker's counts to these."""
@@ -86,6 +100,8 @@ class Metrics:
             self.reloads[_labels(labels)] += value
         for name, value in snapshot.get("totals", {}).items():
             self.totals[str(name)] += int(value)
+        for labels, value in snapshot.get("shadows", []):
+            self.shadows[_labels(labels)] += value
 
     def render(self, others: Iterable[dict[str, Any]] = ()) -> str:
         """Prometheus text of these counts plus the ``others`` (other workers' snapshots)."""
@@ -126,7 +142,32 @@ class Metrics:
         for name, value in sorted(self.totals.items()):
             kind = "counter" if name.endswith("_total") else "gauge"
             out += [f"# HELP {name} {TOTALS_HELP.get(name, name)}", f"# TYPE {name} {kind}", f"{name} {value}"]
-        return "\n".join(out) + "\n"
+        return "\n".join(out + _shadow_text(self._shadow_map())) + "\n"
+
+    def _shadow_map(self) -> dict[Labels, int]:
+        with self._shadow_lock:
+            return dict(self.shadows)
+
+
+def _shadow_text(counts: dict[Labels, int]) -> list[str]:
+    """Shadow comparisons by pack and result, by pack, output and result, and the agreement ratio of each."""
+    if not counts:
+        return []
+    out = ["# HELP arbiter_shadow_comparisons_total Champion and challenger decisions compared, by pack and result "
+           "(agree, disagree, challenger_error, skipped: the queue was full).",
+           "# TYPE arbiter_shadow_comparisons_total counter"]
+    out += [f"arbiter_shadow_comparisons_total{_render_labels((k[0], k[2]))} {v}" for k, v in sorted(counts.items()) if k[1][1] == ""]
+    out += ["# HELP arbiter_shadow_outputs_total Compared outputs by pack, output and result (agree, disagree).",
+            "# TYPE arbiter_shadow_outputs_total counter"]
+    out += [f"arbiter_shadow_outputs_total{_render_labels(k)} {v}" for k, v in sorted(counts.items()) if k[1][1] != ""]
+    agree: dict[Labels, list[int]] = defaultdict(lambda: [0, 0])
+    for (pack, output, result), value in counts.items():
+        if result[1] in ("agree", "disagree"):
+            agree[(pack, ("output", output[1] or "*"))][result[1] == "agree"] += value
+    out += ["# HELP arbiter_shadow_agreement_ratio Share of comparisons where the challenger agreed, by pack and "
+            "output ('*': the whole decision).", "# TYPE arbiter_shadow_agreement_ratio gauge"]
+    out += [f"arbiter_shadow_agreement_ratio{_render_labels(k)} {a / (a + d):.6f}" for k, (d, a) in sorted(agree.items())]
+    return out
 
 
 def _labels(pairs: Any) -> Labels:

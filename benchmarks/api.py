@@ -83,13 +83,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(app: str, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def start(app: str, workers: int, env: dict[str, str], logs: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     if app.endswith("app_from_env"):
         cmd.append("--factory")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    # Arbiter's JSON logs (one access line per request at INFO) go to a file, as a server's would
+    stderr = logs.open("ab") if logs is not None else None
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -224,6 +226,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--log-level", default="INFO", help="Arbiter's ARBITER_LOG_LEVEL (INFO: an access line per request)")
     args = parser.parse_args()
 
     orders = random_orders(1000)
@@ -233,15 +236,19 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="arbiter-bench-"))
     packs = tmp / "packs"
     shutil.copytree(ROOT / "policy_packs", packs)
-    env = {"ARBITER_PACKS": str(packs), "ARBITER_ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONPATH": str(ROOT)}
-    arbiter, arbiter_url = start("api.app:app_from_env", args.workers, env)
+    env = {"ARBITER_PACKS": str(packs), "ARBITER_ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONPATH": str(ROOT),
+           "ARBITER_LOG_LEVEL": args.log_level}
+    arbiter, arbiter_url = start("api.app:app_from_env", args.workers, env, tmp / "arbiter.log")
+    # the same server with credit 1.1.0 as a shadow challenger: every decision is also compared off the request path
+    shadowed, shadow_url = start("api.app:app_from_env", args.workers, {**env, "ARBITER_SHADOW": "credit=1.1.0"},
+                                 tmp / "arbiter-shadow.log")
     bare, bare_url = start("benchmarks.bare_app:app", args.workers, {"PYTHONPATH": str(ROOT)})
     generator = "wrk" if shutil.which("wrk") else "python (asyncio, separate process)"
     try:
         verify(arbiter_url, bare_url, random_orders(300, seed=99))
         print(f"verified: both servers agree on 300 random orders; load generator: {generator}; "
               f"{args.connections} connections, {args.seconds} s per endpoint in {args.rounds} rounds, "
-              f"{args.workers} worker(s)", flush=True)
+              f"{args.workers} worker(s); Arbiter's log level {args.log_level}", flush=True)
         load(f"{arbiter_url}/v1/decisions/credit?as_of=2026-06-01", singles, 3, args.connections, tmp)  # warm-up
         load(f"{bare_url}/decide", singles, 3, args.connections, tmp)
 
@@ -256,6 +263,7 @@ def main() -> int:
         targets = {
             "arbiter": (f"{arbiter_url}/v1/decisions/credit?as_of=2026-06-01", singles),
             "bare": (f"{bare_url}/decide", singles),
+            "arbiter_shadow": (f"{shadow_url}/v1/decisions/credit?as_of=2026-06-01", singles),
             # as many connections as the single decisions: with a few long-lived connections
             # the workers split them unevenly, and 2 workers served no more than 1
             "arbiter_batch": (f"{arbiter_url}/v1/decisions/credit/batch?as_of=2026-06-01", batches),
@@ -264,7 +272,7 @@ def main() -> int:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         # single decisions first, then batches: a batch run leaves seconds of queued work that
         # would land in the next single-decision round's p99
-        for pair in (("arbiter", "bare"), ("arbiter_batch", "bare_batch")):
+        for pair in (("arbiter", "arbiter_shadow", "bare"), ("arbiter_batch", "bare_batch")):
             for r in range(args.rounds):
                 for name in pair if r % 2 == 0 else pair[::-1]:
                     reloader = threading.Thread(target=reload_half_way) if name == "arbiter" and r == args.rounds // 2 else None
@@ -275,16 +283,18 @@ def main() -> int:
                     if reloader is not None:
                         reloader.join()
                     time.sleep(1)  # let the server finish what is still queued
-        arb, base, arb_batch, bare_batch = (median_run(runs[n]) for n in ("arbiter", "bare", "arbiter_batch", "bare_batch"))
+        arb, base, arb_batch, bare_batch, arb_shadow = (
+            median_run(runs[n]) for n in ("arbiter", "bare", "arbiter_batch", "bare_batch", "arbiter_shadow"))
         p99s = {name: [r["p99"] for r in rounds] for name, rounds in runs.items()}
     finally:
-        for proc in (arbiter, bare):
+        for proc in (arbiter, shadowed, bare):
             proc.terminate()
             proc.wait(timeout=15)
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"\n{'endpoint':<44} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     rows = [("bare FastAPI, hand-written credit", base, 1), ("Arbiter /v1/decisions/credit (reload mid-run)", arb, 1),
+            ("Arbiter, shadow credit 1.1.0 on", arb_shadow, 1),
             ("bare FastAPI batch (1,000 per request)", bare_batch, 1000),
             ("Arbiter /v1/decisions/credit/batch (1,000)", arb_batch, 1000)]
     for name, r, per in rows:
@@ -292,7 +302,10 @@ def main() -> int:
     print(f"\nArbiter / bare FastAPI throughput: {arb['rps'] / base['rps']:.2f} (target >= 0.80); "
           f"p99 {arb['p99']:.2f} ms (target < 10); batch {arb_batch['rps'] * 1000:,.0f} decisions/s (target >= 200,000); "
           f"reload mid-run answered {reloads[0] if reloads else 'n/a'}, non-2xx during the run: {arb['non2xx'] + arb['socket_errors']:.0f}")
+    print(f"shadow on / off: p99 {arb_shadow['p99'] / arb['p99']:.2f} (target <= 1.10), "
+          f"throughput {arb_shadow['rps'] / arb['rps']:.2f}; log level {args.log_level}")
     summary = {"bare": base, "arbiter": arb, "bare_batch": bare_batch, "arbiter_batch": arb_batch, "reload_status": reloads,
+               "arbiter_shadow": arb_shadow, "shadow_p99_ratio": arb_shadow["p99"] / arb["p99"], "log_level": args.log_level,
                "ratio": arb["rps"] / base["rps"], "generator": generator, "workers": args.workers,
                "rounds": {name: [round(r["rps"]) for r in rounds] for name, rounds in runs.items()}, "p99_rounds": p99s}
     print(json.dumps(summary))

@@ -1,0 +1,131 @@
+"""Shadow mode: the champion answers, the challenger is compared off the request path, agreement is measured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.metrics import Metrics
+from api.settings import Settings
+from api.shadow import Challenger, Shadow, parse_challengers
+from engine import jsonio
+from engine.registry import require_pack_set
+from tests.conftest import PACKS
+from tests.test_api import EXAMPLE
+
+# tier C, 3 % over the limit: 1.0.0 holds it within tolerance (TOLERANCE_C), 1.1.0's 2 % makes it OVER_LIMIT
+TIER_C = (b'{"order_amount": 3000, "open_receivables": 100000, "open_orders": 0, "credit_limit": 100000,'
+          b' "days_past_due": 0, "risk_tier": "C", "segment": "smb", "payment_terms": "net30", "account_age_days": 900}')
+
+
+def _metric(text: str, line_start: str) -> float:
+    found = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(line_start)]
+    assert len(found) == 1, (line_start, text)
+    return float(found[0])
+
+
+def _shadowed(tmp_path: Path, challenger: str) -> TestClient:
+    client = TestClient(create_app(PACKS, decision_log=tmp_path / "d.jsonl", settings=Settings(shadow=(challenger,))))
+    client.__enter__()
+    return client
+
+
+def test_agreement_moves_when_the_challenger_differs(tmp_path: Path) -> None:
+    """credit 1.1.0 shadows 1.0.0: answers are the champion's; the tier-C order disagrees on hold_code only."""
+    client = _shadowed(tmp_path, "credit=1.1.0")
+    plain = TestClient(create_app(PACKS))
+    for body in (EXAMPLE, TIER_C):
+        answer = client.post("/v1/decisions/credit?as_of=2026-06-01", content=body)
+        assert answer.json()["version"] == "1.0.0"
+        assert answer.json()["output"] == plain.post("/v1/decisions/credit?as_of=2026-06-01", content=body).json()["output"]
+    client.app.state.service.shadow.drain()  # type: ignore[attr-defined]
+    text = client.get("/metrics").text
+    assert _metric(text, 'arbiter_shadow_agreement_ratio{pack="credit",output="*"}') == 0.5
+    assert _metric(text, 'arbiter_shadow_agreement_ratio{pack="credit",output="decision"}') == 1.0
+    assert _metric(text, 'arbiter_shadow_agreement_ratio{pack="credit",output="hold_code"}') == 0.5
+    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="disagree"}') == 1
+    client.__exit__(None, None, None)
+    decisions = [jsonio.loads(line) for line in (tmp_path / "d.jsonl").read_bytes().splitlines()]
+    shadows = [jsonio.loads(line) for line in (tmp_path / "d.shadow.jsonl").read_bytes().splitlines()]
+    assert [s["decision_id"] for s in shadows] == [d["decision_id"] for d in decisions]
+    assert [s["agree"] for s in shadows] == [True, False]
+    assert shadows[1]["disagree"] == ["hold_code"]
+    assert (shadows[1]["champion"]["output"]["hold_code"], shadows[1]["challenger"]["output"]["hold_code"]) == (
+        "TOLERANCE_C", "OVER_LIMIT")
+    assert shadows[1]["challenger"]["version"] == "1.1.0"
+
+
+def test_a_batch_is_shadowed_item_by_item(tmp_path: Path) -> None:
+    """Each batch item is compared; the batch's bytes are those of an unshadowed server."""
+    client = _shadowed(tmp_path, "credit=1.1.0")
+    body = b'{"inputs": [' + EXAMPLE + b"," + TIER_C + b"," + TIER_C + b"]}"
+    shadowed = client.post("/v1/decisions/credit/batch?as_of=2026-06-01", content=body, headers={"x-request-id": "b"})
+    plain = TestClient(create_app(PACKS)).post("/v1/decisions/credit/batch?as_of=2026-06-01", content=body,
+                                               headers={"x-request-id": "b"})
+    assert shadowed.content == plain.content
+    client.app.state.service.shadow.drain()  # type: ignore[attr-defined]
+    text = client.get("/metrics").text
+    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="agree"}') == 1
+    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="disagree"}') == 2
+    client.__exit__(None, None, None)
+
+
+def test_a_packs_folder_can_be_the_challenger(tmp_path: Path) -> None:
+    """pack=folder: the folder's version effective on as_of is the challenger."""
+    folder = tmp_path / "candidate" / "credit"
+    folder.mkdir(parents=True)
+    (folder / "1.0.0.yaml").write_text((PACKS / "credit" / "1.1.0.yaml").read_text().replace("version: 1.1.0", "version: 1.0.0")
+                                       .replace("effective_from: 2027-01-01", "effective_from: 2026-01-01"))
+    challengers = parse_challengers((f"credit={tmp_path / 'candidate'}",), require_pack_set(PACKS))
+    assert challengers["credit"].resolve(require_pack_set(PACKS), dt.date(2026, 6, 1)).digest != \
+        require_pack_set(PACKS).get("credit", "1.0.0").digest
+    client = _shadowed(tmp_path, f"credit={tmp_path / 'candidate'}")
+    client.post("/v1/decisions/credit?as_of=2026-06-01", content=TIER_C)
+    client.app.state.service.shadow.drain()  # type: ignore[attr-defined]
+    assert _metric(client.get("/metrics").text, 'arbiter_shadow_comparisons_total{pack="credit",result="disagree"}') == 1
+    client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("spec", ["credit", "credit=9.9.9", "nope=1.0.0", "=1.0.0"])
+def test_a_wrong_challenger_stops_the_service_at_start(spec: str) -> None:
+    """A challenger that is not pack=version or pack=folder, or names nothing served, is refused at start."""
+    with pytest.raises(Exception, match=r"ARBITER_SHADOW|pack|version"):
+        create_app(PACKS, settings=Settings(shadow=(spec,)))
+
+
+class _Held(Shadow):
+    """A shadow whose comparisons wait for a gate: the queue fills deterministically."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.started = threading.Event()
+        self.gate = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def _compare(self, job: Any) -> None:
+        self.started.set()
+        self.gate.wait(10)
+        super()._compare(job)
+
+
+def test_a_full_queue_skips_the_comparison_and_counts_it() -> None:
+    """With the queue full the request is not held up: the comparison is skipped and counted."""
+    packs = require_pack_set(PACKS)
+    metrics = Metrics()
+    shadow = _Held({"credit": Challenger("credit", version="1.1.0")}, metrics, max_queue=1)
+    decision = packs.get("credit", "1.0.0").decide(jsonio.loads(TIER_C), dt.date(2026, 6, 1))
+    shadow.submit(decision, jsonio.loads(TIER_C), "r1", packs)
+    assert shadow.started.wait(10)
+    shadow.submit(decision, jsonio.loads(TIER_C), "r2", packs)  # waits in the queue
+    shadow.submit(decision, jsonio.loads(TIER_C), "r3", packs)  # no room: skipped
+    shadow.gate.set()
+    shadow.drain()
+    shadow.close()
+    text = metrics.render()
+    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="skipped"}') == 1
+    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="disagree"}') == 2
