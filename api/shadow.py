@@ -140,12 +140,12 @@ class Shadow:
         if self.sink is None:
             return
         champion = job.champion
+        # laid out as a decision-log record of the champion (the replay reads it so), plus the challenger's side
         self.sink.put({
             "format": FORMAT, "record": "shadow", "ts": dt.datetime.now(dt.UTC), "decision_id": job.decision_id,
-            "request_id": job.request_id, "pack": champion.pack, "as_of": champion.as_of,
-            "input": self.mask(job.raw_input),
-            "champion": {"version": champion.version, "digest": champion.digest, "steps": champion.steps,
-                         "output": self.mask(champion.output)},
+            "request_id": job.request_id, "pack": champion.pack, "version": champion.version,
+            "digest": champion.digest, "steps": champion.steps, "as_of": champion.as_of,
+            "input": self.mask(job.raw_input), "output": self.mask(champion.output),
             "challenger": challenger, "agree": differ == [], "disagree": differ, "latency_ms": round(latency * 1000, 3),
         })
 

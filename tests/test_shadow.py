@@ -56,7 +56,7 @@ def test_agreement_moves_when_the_challenger_differs(tmp_path: Path) -> None:
     assert [s["decision_id"] for s in shadows] == [d["decision_id"] for d in decisions]
     assert [s["agree"] for s in shadows] == [True, False]
     assert shadows[1]["disagree"] == ["hold_code"]
-    assert (shadows[1]["champion"]["output"]["hold_code"], shadows[1]["challenger"]["output"]["hold_code"]) == (
+    assert (shadows[1]["output"]["hold_code"], shadows[1]["challenger"]["output"]["hold_code"]) == (
         "TOLERANCE_C", "OVER_LIMIT")
     assert shadows[1]["challenger"]["version"] == "1.1.0"
 
