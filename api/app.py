@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from api import docs, logs, problems
+from api import reload as reloads
 from api.audit import Recorder, key_id
 from api.batch import Call, after_decision, batch_inputs, check_lines, count_outcomes, decide_each
 from api.decision_log import DecisionLog, LogSettings
@@ -69,7 +70,9 @@ class Service:
             metrics_dir.mkdir(parents=True, exist_ok=True)
         # a pid alone could be reused by a restarted worker and overwrite a dead one's counts
         self.worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.generation = _read_signal(reload_signal)
+        signal = reloads.read_signal(reload_signal)
+        self.generation = signal[0] if signal else None
+        self.behind: str | None = None  # why this worker does not serve what the last reload signalled
         self.admin_token = admin_token
         self.api_keys = [k.encode() for k in api_keys]
         self.backend = backend
@@ -113,12 +116,13 @@ class Service:
     def reload_everywhere(self) -> PackSet:
         """Reload here, then tell this server's other workers to reload too (they follow the signal file)."""
         fresh = self.reload()
+        self.behind = None
         if self.reload_signal is not None:
             token = uuid.uuid4().hex
-            staged = self.reload_signal.with_name(f".{self.reload_signal.name}.{token}")
-            staged.write_text(token)
             self.generation = token  # before the signal: this worker's own follower must not reload again
-            os.replace(staged, self.reload_signal)  # atomic: a follower reads the old token or the new one
+            reloads.write_signal(self.reload_signal, token, self.served_digest())
+        with contextlib.suppress(OSError):
+            reloads.report(self)
         return fresh
 
     def changed(self) -> bool:
@@ -152,15 +156,6 @@ class Service:
     def served_digest(self) -> str:
         """One digest of every pack version served: equal across workers that serve the same packs."""
         return hashlib.sha256("|".join(f"{p.key}:{p.digest}" for p in self.packs).encode()).hexdigest()
-
-
-def _read_signal(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text()
-    except OSError:
-        return None
 
 
 @contextlib.contextmanager
@@ -289,9 +284,11 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         heap.settle()  # the app and its packs are built: keep them out of every garbage collection
-        tasks = [asyncio.create_task(_watch(service, watch_seconds))] if watch_seconds else []
+        tasks = [asyncio.create_task(reloads.watch(service, watch_seconds))] if watch_seconds else []
         if reload_signal is not None:
-            tasks.append(asyncio.create_task(_follow(service)))
+            tasks.append(asyncio.create_task(reloads.follow(service)))
+        with contextlib.suppress(OSError):
+            reloads.report(service)
         if metrics_dir is not None:
             tasks.append(asyncio.create_task(_publish(service)))
         try:
@@ -416,13 +413,18 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     async def readyz() -> Response:
         count = sum(1 for _ in service.packs)
         body: dict[str, Any] = {"status": "ready", "pack_versions": count, "packs_digest": service.served_digest(),
-                                "worker": os.getpid()}
+                                "worker": os.getpid(), **reloads.split(service)}
+        not_ready = []
         if service.decision_log is not None:
             body["decision_log"] = service.decision_log.status()
             if not service.decision_log.healthy:
-                body.update(status=503, type="https://arbiter.dev/problems/decision-log-failing", code="decision-log-failing",
-                            title="Service unavailable", detail="not ready: the decision log cannot be written")
-                return problems.problem_response(503, body)
+                not_ready.append("the decision log cannot be written")
+        if service.behind is not None:
+            not_ready.append(f"this worker does not serve the packs the last reload signalled ({service.behind})")
+        if not_ready:
+            body.update(status=503, type="https://arbiter.dev/problems/not-ready", code="not-ready",
+                        title="Service unavailable", detail="not ready: " + "; ".join(not_ready))
+            return problems.problem_response(503, body)
         return respond(body)
 
     @app.post("/v1/admin/reload", tags=["operations"])
@@ -445,7 +447,13 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         keys = [p.key for p in fresh]
         log.info("admin reload: %d pack version(s) served", len(keys), extra={
             "outcome": "reloaded", "packs": keys, "packs_digest": service.served_digest()})
-        return respond({"status": "reloaded", "packs": keys})
+        body: dict[str, Any] = {"status": "reloaded", "packs": keys, "packs_digest": service.served_digest()}
+        body.update(await reloads.converged(service))
+        if body["workers_on_digest"] < body["workers_total"]:
+            body.update(status=503, type="https://arbiter.dev/problems/reload-incomplete", code="reload-incomplete",
+                        title="Service unavailable", detail="reloaded here, but not every worker serves the new packs yet")
+            return problems.problem_response(503, body)
+        return respond(body)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of the server (every worker's counts)")
     async def prometheus() -> Response:
@@ -474,35 +482,6 @@ async def _publish(service: Service, seconds: float = 1.0) -> None:
             service.publish_metrics()
         except OSError as exc:
             log.error("metrics not published: %s", exc)
-
-
-async def _follow(service: Service, seconds: float = 0.25) -> None:
-    """Reload when another worker of this server has reloaded (the signal file holds a new token)."""
-    while True:
-        await asyncio.sleep(seconds)
-        token = _read_signal(service.reload_signal)
-        if token is None or token == service.generation:
-            continue
-        service.generation = token
-        try:
-            await asyncio.to_thread(service.reload)
-            log.warning("packs reloaded from %s after another worker's reload", service.root)
-        except PackError as exc:  # the files changed again since: this worker keeps what it serves
-            log.error("reload refused: %s", exc.message)
-
-
-async def _watch(service: Service, seconds: float) -> None:
-    """Reload when a pack file changes; a broken pack is logged and the served set stays."""
-    while True:
-        await asyncio.sleep(seconds)
-        if not service.changed():
-            continue
-        try:
-            await asyncio.to_thread(service.reload)
-            log.warning("packs reloaded from %s", service.root)
-        except PackError as exc:
-            service.fingerprint = service._fingerprint()  # do not retry the same broken files every tick
-            log.error("reload refused: %s", exc.message)
 
 
 def app_from_env() -> FastAPI:

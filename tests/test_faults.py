@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import signal
 import threading
@@ -17,13 +18,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.decision_log import DecisionLog, LogSettings
 from engine import jsonio
 from engine.compiled import Decision
 from rules.errors import ServiceUnavailable
 from tests.faults import (
     EXAMPLE,
+    PACKS,
     FillingDisk,
     lift_file_size_limit,
     limit_file_size,
@@ -214,3 +218,115 @@ def test_kill_9_of_a_worker_in_audit_mode_loses_no_answered_decision(tmp_path: P
         stop(proc)
     assert len(answered) >= 80
     assert set(answered) <= set(_ids(path))
+
+
+def _pack_copy(tmp_path: Path) -> tuple[Path, str]:
+    folder = tmp_path / "packs" / "credit"
+    folder.mkdir(parents=True)
+    source = (PACKS / "credit" / "1.0.0.yaml").read_text()
+    (folder / "1.0.0.yaml").write_text(source)
+    return folder / "1.0.0.yaml", source
+
+
+def _edit(pack: Path, source: str, note: str) -> None:
+    pack.write_text(source.replace("description: >", f"description: >\n  {note}.", 1))
+
+
+def test_a_follower_that_fails_retries_and_catches_up(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Any exception in the follower (not only PackError) is logged and retried until the worker serves the new packs."""
+    pack, source = _pack_copy(tmp_path)
+    shared = {"reload_signal": tmp_path / "signal", "metrics_dir": tmp_path / "metrics"}
+    leader = create_app(tmp_path / "packs", admin_token="t", **shared)
+    follower = create_app(tmp_path / "packs", **shared)
+    crashes = {"left": 3}
+    real_reload = follower.state.service.reload
+
+    def crashing_reload() -> object:
+        if crashes["left"]:
+            crashes["left"] -= 1
+            raise MemoryError("injected")
+        return real_reload()
+
+    follower.state.service.reload = crashing_reload
+    with TestClient(leader) as lead, TestClient(follower) as follow, caplog.at_level(logging.ERROR, "arbiter.reload"):
+        _edit(pack, source, "Reloaded")
+        answer = lead.post("/v1/admin/reload", headers={"authorization": "Bearer t"})
+        assert answer.status_code == 200, answer.text  # the follower retried through three crashes and caught up
+        body = answer.json()
+        assert (body["workers_total"], body["workers_on_digest"]) == (2, 2)
+        assert crashes["left"] == 0
+        assert sum("MemoryError: injected" in r.getMessage() for r in caplog.records) == 3
+        ready = follow.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["split"] is False
+        assert {w["packs_digest"] for w in ready.json()["workers"]} == {body["packs_digest"]}
+
+
+def test_a_follower_that_cannot_follow_makes_the_admin_answer_and_readyz_say_so(tmp_path: Path) -> None:
+    """A follower that keeps failing: the admin answer is 503 reload-incomplete with 1 of 2 workers, /readyz shows the split."""
+    pack, source = _pack_copy(tmp_path)
+    shared = {"reload_signal": tmp_path / "signal", "metrics_dir": tmp_path / "metrics"}
+    leader = create_app(tmp_path / "packs", admin_token="t", **shared)
+    follower = create_app(tmp_path / "packs", **shared)
+
+    def broken_reload() -> object:
+        raise OSError("injected: the follower cannot read its packs")
+
+    follower.state.service.reload = broken_reload
+    os.environ["ARBITER_RELOAD_WAIT_SECONDS"] = "1"
+    try:
+        with TestClient(leader) as lead, TestClient(follower) as follow:
+            _edit(pack, source, "Reloaded")
+            answer = lead.post("/v1/admin/reload", headers={"authorization": "Bearer t"})
+            assert answer.status_code == 503
+            assert answer.headers["content-type"] == "application/problem+json"
+            body = answer.json()
+            assert (body["code"], body["workers_total"], body["workers_on_digest"]) == ("reload-incomplete", 2, 1)
+            wait_until(lambda: follow.get("/readyz").status_code == 503, seconds=10)
+            behind = follow.get("/readyz").json()
+            assert "injected" in behind["detail"]
+            assert lead.get("/readyz").json()["split"] is True
+    finally:
+        del os.environ["ARBITER_RELOAD_WAIT_SECONDS"]
+
+
+def test_the_watcher_survives_any_exception(tmp_path: Path) -> None:
+    """An exception other than PackError in the ARBITER_WATCH task is logged; the task goes on and reloads later."""
+    pack, source = _pack_copy(tmp_path)
+    app = create_app(tmp_path / "packs", watch_seconds=0.02)
+    service = app.state.service
+    real_changed = service.changed
+    crashes = {"left": 2}
+
+    def crashing_changed() -> bool:
+        if crashes["left"]:
+            crashes["left"] -= 1
+            raise RuntimeError("injected")
+        return bool(real_changed())
+
+    service.changed = crashing_changed
+    with TestClient(app):
+        before = service.served_digest()
+        wait_until(lambda: not crashes["left"], seconds=10, step=0.01)
+        _edit(pack, source, "Watched")
+        wait_until(lambda: service.served_digest() != before, seconds=15)
+
+
+def test_a_live_reload_reports_every_worker_on_the_new_digest_and_the_switch_time(tmp_path: Path) -> None:
+    """--workers 2: the admin answer says 2 of 2 workers serve the new digest and how long the switch took."""
+    pack, source = _pack_copy(tmp_path)
+    proc, base = start_server({"ARBITER_ADMIN_TOKEN": "t0ken"}, packs=tmp_path / "packs", workers=2)
+    try:
+        wait_until(lambda: len(httpx.get(f"{base}/readyz", timeout=5).json()["workers"]) == 2, seconds=30)
+        for n in range(2):
+            _edit(pack, source, f"Reload {n}")
+            answer = httpx.post(f"{base}/v1/admin/reload", headers={"authorization": "Bearer t0ken"}, timeout=30)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert (body["workers_total"], body["workers_on_digest"]) == (2, 2)
+            assert 0 <= body["switch_seconds"] < 10
+            ready = httpx.get(f"{base}/readyz", timeout=5).json()
+            assert ready["split"] is False
+            assert ready["packs_digest"] == body["packs_digest"]
+    finally:
+        stop(proc)
