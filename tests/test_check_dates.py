@@ -66,3 +66,15 @@ def test_a_new_version_effective_in_the_past_is_a_warning_against_the_git_base(t
     assert len(warnings) == 1, out
     assert warnings[0].startswith(f"::warning file={repo / 'policy_packs' / 'credit' / '1.2.0.yaml'},line=11,")
     assert "version-never-runs" in out  # 1.2.0 from 2026-01-01 shadows 1.0.0 and 1.1.0 for ever
+
+
+def test_a_newer_flow_starting_while_an_older_step_contract_runs_is_named(tmp_path: Path) -> None:
+    """flow 1.1.0 starts on 2026-02-15, routing 1.1.0 (another contract) on 2026-03-01: those two weeks are a warning."""
+    shutil.copytree(STEP_VERSIONS.parent / "early_flow", tmp_path / "packs")
+    flow = tmp_path / "packs" / "flow" / "1.1.0.yaml"
+    flow.write_text(flow.read_text().replace("      region: region\n", ""))
+    pack_set, _ = build_pack_set(tmp_path / "packs")
+    assert pack_set is not None
+    (warning,) = check_pack_set(pack_set)
+    assert (warning.code, warning.severity, warning.position.line) == ("step-version-unused", "warning", 13)
+    assert warning.message.startswith("from 2026-02-15 until 2026-03-01, flow@1.1.0 runs routing@1.0.0, not routing@1.1.0")
