@@ -241,8 +241,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
                  log_level=args.log_level)
 
 
+def installed_version() -> str:
+    """The installed distribution's version (pyproject.toml), or 'unknown' when run from a bare checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("arbiter")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arbiter", description="Arbiter decision service")
+    parser.add_argument("--version", action="version", version=f"arbiter {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check", help="load, type-check and analyse every pack")

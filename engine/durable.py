@@ -37,6 +37,7 @@ from typing import Any
 from engine.codegen import generate
 from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
+from engine.extras import require
 from engine.runtime import NAMESPACE
 from rules import syntax as s
 from rules.errors import ArbiterError, DecisionError
@@ -229,8 +230,7 @@ class TableRules:
     """One decision table as a durable_rules ruleset: which rows match, in table order."""
 
     def __init__(self, name: str, table: TableDef) -> None:
-        import durable_rules_engine as dre
-
+        dre = require("durable_rules_engine", "the durable backend")
         if len(table.rows) > MAX_ROWS:
             raise _Unsupported(f"it has {len(table.rows)} rows; durable_rules fails beyond {MAX_ROWS} matching at once")
         self.dre = dre

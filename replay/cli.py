@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import jsonio
+from engine.extras import require
 from replay.attribution import changed_packs
 from replay.compare import check_sides, choose_date, resolved, unused
 from replay.decide import BOOKKEEPING, decide_both, fired, what_changed
@@ -71,8 +72,7 @@ def _count_orders(path: Path) -> int | None:
     if path.suffix == ".gz":
         return None
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
+        pq = require("pyarrow.parquet", "reading Parquet orders")
         return int(pq.ParquetFile(path).metadata.num_rows)
     with path.open("rb") as f:
         return sum(1 for line in f if line.strip())

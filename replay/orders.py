@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import jsonio
+from engine.extras import require
 from replay.pool import chunks
 from rules.errors import MalformedRequest
 
@@ -29,8 +30,7 @@ def read_records(path: Path) -> Iterator[tuple[int, bytes]]:
 
 def read_parquet_records(path: Path) -> Iterator[tuple[int, bytes]]:
     """Rows of a Parquet file as canonical JSON lines, so workers parse them as they parse JSONL."""
-    import pyarrow.parquet as pq
-
+    pq = require("pyarrow.parquet", "reading Parquet orders")
     number = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK):
         for row in batch.to_pylist():
@@ -55,8 +55,7 @@ def _plain_decimals(value: Any) -> Any:
 
 def arrow_type(node: dict[str, Any]) -> Any:
     """The Arrow type of a canonical-order JSON Schema node: decimals as decimal128(38, 6), never a float."""
-    import pyarrow as pa
-
+    pa = require("pyarrow", "Parquet orders")
     if "anyOf" in node:  # "X or null": Arrow columns are nullable anyway
         return arrow_type(next(n for n in node["anyOf"] if n.get("type") != "null"))
     kind = node["type"]
@@ -73,9 +72,8 @@ def write_orders(orders: Iterable[dict[str, Any]], out: Path) -> int:
     """Canonical orders to JSONL (optionally .gz) or Parquet, by the file's extension."""
     count = 0
     if out.suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
+        pa = require("pyarrow", "writing Parquet orders")
+        pq = require("pyarrow.parquet", "writing Parquet orders")
         order_schema = jsonio.loads((Path(__file__).resolve().parent.parent / "schemas" / "order.schema.json").read_bytes())
         schema = pa.schema([pa.field("as_of", pa.date32()), *arrow_type(order_schema)])
         with pq.ParquetWriter(out, schema, compression="zstd") as writer:
