@@ -41,6 +41,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("ARBITER_SHADOW", "(off)", "challengers evaluated beside the live packs: `pack=version` pins or "
      "`pack=folder`, comma-separated (docs/shadow.md)"),
     ("ARBITER_BACKEND", "native", "`native` (generated code) or `durable` (durable_rules; needs the `[durable]` extra)"),
+    ("ARBITER_RELOAD_WAIT_SECONDS", "10", "how long an admin reload waits for every worker to serve the new packs "
+     "before answering 503 `reload-incomplete` (docs/operations.md)"),
     ("ARBITER_RELOAD_SIGNAL", "(set by `arbiter serve`)", "file through which workers tell each other of a reload"),
     ("ARBITER_METRICS_DIR", "(set by `arbiter serve`)", "folder where workers publish their counts for /metrics"),
 ]
