@@ -257,10 +257,10 @@ class Encoder:
 
     def call(self, node: s.Call) -> Term:
         resolved = node.resolved
-        if isinstance(resolved, tuple) and resolved[0] == "lookup":
-            return self.lookup(resolved[1], resolved[2], node.args[2:])
+        if isinstance(resolved, s.Lookup):
+            return self.lookup(resolved.table, resolved.column, node.args[2:])
         handler = _FUNCTIONS.get(node.function)
-        if handler is None or isinstance(resolved, tuple) or node.binding is not None:
+        if handler is None or not isinstance(resolved, s.Builtin) or node.binding is not None:
             raise Unsupported(f"{node.function}()")
         args = [self.expr(a) for a in node.args]
         return handler(args)

@@ -151,3 +151,23 @@ def test_check_finds_packs_above_the_working_folder() -> None:
                          capture_output=True, text=True, cwd=ROOT / "scripts", check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"checked [1-9]\d* pack version\(s\) in \.\./policy_packs: 0 error\(s\)", out.stderr), out.stderr
+
+
+@pytest.mark.parametrize("folder", ["flawed", "flawed_sets", "invalid", "flawed_flow"])
+def test_check_never_crashes_on_the_flawed_corpus(folder: str) -> None:
+    """`arbiter check` over each corpus folder at once: findings and exit 1, never a traceback."""
+    out = subprocess.run([sys.executable, "-m", "api.cli", "check", str(FLAWED.parent / folder)],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    assert re.search(r": [a-z-]+: ", out.stdout)
+
+
+def test_the_credit_tables_are_decided_by_the_solver_not_sampled() -> None:
+    """credit's decision table (derived values, a data lookup) and its approver table go through z3, none searched."""
+    from engine.checks import PackChecks
+    from engine.registry import require_pack_set
+
+    checks = PackChecks(require_pack_set(PACKS).get("credit", "1.0.0"))
+    assert checks.run() == []
+    assert {table: fallback for table, (_, _, fallback) in checks.solver_times.items()} == {"credit_decision": "", "approver": ""}
