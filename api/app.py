@@ -29,8 +29,9 @@ from starlette.responses import Response
 from api import docs, logs, problems
 from api import reload as reloads
 from api.audit import Recorder, key_id
-from api.batch import Call, after_decision, batch_inputs, check_lines, count_outcomes, decide_each
+from api.batch import Call, after_decision, batch_inputs, check_lines, count_decision, count_outcomes, decide_each
 from api.decision_log import DecisionLog, LogSettings
+from api.fallbacks import fallback_answer, fallback_decision
 from api.metrics import Metrics
 from api.openapi import openapi_document
 from api.pins import PinnedPacks, parse_pins
@@ -344,7 +345,7 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
         if pins:
             call.steps_from = PinnedPacks(packs, pins)
         name = request.path_params["pack"]
-        compiled = call.observe.resolved(packs.get(name, query.get("version") or pins.get(name), call.day))
+        compiled = call.pack = call.observe.resolved(packs.get(name, query.get("version") or pins.get(name), call.day))
         if service.decision_log is not None:
             service.decision_log.admit()  # audit mode: no decision the log could not hold
         call.body = await _body(request, service.settings.limits.body_bytes)
@@ -357,23 +358,26 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     async def decide(request: Request) -> Response:
         with Observe(metrics, "decide", request) as observe:
             call = Call(observe, logs.request_id_of(request.scope))
+            fallback: dict[str, Any] | None = None
             try:
                 compiled, day = await resolve(call, request)
                 check_lines(call.body, service.settings.limits.lines)
                 trace = _flag(request.query_params.get("trace"))
                 decision = compiled.evaluate(compiled.validate(call.body), day, trace=trace, pack_set=call.steps_from)
             except ArbiterError as exc:
-                if observe.version:  # refused after the pack was resolved: a decision that was not made
-                    metrics.decision(observe.pack, observe.version, "refused")
-                call.refuse(service.recorder, exc, "decide", service.settings.today())
-                raise
-            outcome = decision.output.get("decision")
-            metrics.decision(compiled.name, compiled.version, outcome if isinstance(outcome, str) else "decided")
+                found = fallback_decision(call.pack, call.day, exc)
+                if found is None:
+                    if observe.version:  # refused after the pack was resolved: a decision that was not made
+                        metrics.decision(observe.pack, observe.version, "refused")
+                    call.refuse(service.recorder, exc, "decide", service.settings.today())
+                    raise
+                decision, fallback = found
+            count_decision(metrics, decision, fallback)
             ticket = after_decision(decision, call.body, call, service.recorder, service.shadow, "decide",
-                                    time.perf_counter() - observe.start)
+                                    time.perf_counter() - observe.start, fallback=fallback)
             if service.decision_log is not None:
                 await service.decision_log.settled([ticket])
-            out = decision.as_dict()
+            out = fallback_answer(decision, fallback) if fallback is not None else decision.as_dict()
             out["request_id"] = call.request_id
             return respond(out)
 

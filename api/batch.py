@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from api import problems
 from api.audit import Recorder
+from api.fallbacks import fallback_answer, fallback_decision
 from api.metrics import Metrics
 from api.shadow import Shadow
 from engine.compiled import CompiledPack, Decision
 from rules.errors import ArbiterError, MalformedRequest, RequestTooLarge, ServiceUnavailable
+
+log = logging.getLogger("arbiter.api")
 
 if TYPE_CHECKING:
     from api.app import Observe
@@ -29,6 +33,7 @@ class Call:
     body: Any = None
     steps_from: Any = None  # api.pins.PinnedPacks when the request pins step versions
     packs: Any = None  # the PackSet served when the call resolved its pack (a reload swaps the service's)
+    pack: CompiledPack | None = None  # the pack version resolved
 
     def refuse(self, recorder: Recorder | None, exc: ArbiterError, route: str, today: dt.date) -> None:
         """Record the refusal ``exc`` (not when it is the decision log itself that cannot take records)."""
@@ -59,15 +64,22 @@ def batch_inputs(body: Any, limit: int) -> list[Any]:
 
 
 def after_decision(decision: Decision, raw_input: Any, call: Call, recorder: Recorder | None, shadow: Shadow | None,
-                   route: str, latency: float, index: int | None = None) -> Any:
-    """Record the decision and hand it to shadow mode, under one decision id; the writer's ticket (audit mode)."""
+                   route: str, latency: float, index: int | None = None, fallback: dict[str, Any] | None = None) -> Any:
+    """Record the decision and hand it to shadow mode, under one decision id; the writer's ticket (audit mode).
+
+    A fallback is recorded with its cause and not shadowed: the champion did not decide.
+    """
     ticket = decision_id = None
+    if fallback is not None:
+        log.info("fallback answered for %s: %s", decision.pack, fallback["cause"],
+                 extra={"pack": decision.pack, "version": decision.version, "cause": fallback["cause"],
+                        "code": fallback["problem"].get("code")})
     if recorder is not None:
         record = recorder.decision(decision, raw_input, request_id=call.request_id, caller=call.caller, route=route,
-                                   latency=latency, index=index)
+                                   latency=latency, index=index, extra={"fallback": fallback} if fallback else None)
         decision_id = record["decision_id"]
         ticket = recorder.write(record)
-    if shadow is not None:
+    if shadow is not None and fallback is None:
         shadow.submit(decision, raw_input, call.request_id, call.packs, decision_id)
     return ticket
 
@@ -91,6 +103,12 @@ def decide_each(compiled: CompiledPack, inputs: list[Any], call: Call, recorder:
                 continue
             decision = compiled.evaluate(compiled.validate(item), day, pack_set=call.steps_from)
         except ArbiterError as exc:
+            found = fallback_decision(compiled, day, exc)
+            if found is not None:
+                results.append(fallback_answer(*found))
+                tickets.append(after_decision(found[0], item, call, recorder, None, "batch", time.perf_counter() - start,
+                                              index, fallback=found[1]))
+                continue
             problem = problems.problem_body(exc)
             results.append({"error": problem})
             if recorder is not None:
@@ -103,13 +121,23 @@ def decide_each(compiled: CompiledPack, inputs: list[Any], call: Call, recorder:
     return results, tickets
 
 
+def outcome_of(output: Any, fallback: Any) -> str:
+    """The outcome label of arbiter_decisions_total: 'fallback', the 'decision' output, or 'decided'."""
+    if fallback is not None:
+        return "fallback"
+    outcome = output.get("decision") if isinstance(output, dict) else None
+    return outcome if isinstance(outcome, str) else "decided"
+
+
+def count_decision(metrics: Metrics, decision: Decision, fallback: Any = None) -> None:
+    metrics.decision(decision.pack, decision.version, outcome_of(decision.output, fallback))
+
+
 def count_outcomes(metrics: Metrics, compiled: CompiledPack, results: list[dict[str, Any]]) -> None:
-    """arbiter_decisions_total for a batch: each item by its decision output, refused items as 'refused'."""
+    """arbiter_decisions_total for a batch: each item by its outcome (outcome_of), refused items as 'refused'."""
     counts: dict[str, int] = {}
     for result in results:
-        output = result.get("output")
-        outcome = output.get("decision") if isinstance(output, dict) else None
-        key = "refused" if "error" in result else outcome if isinstance(outcome, str) else "decided"
+        key = "refused" if "error" in result else outcome_of(result.get("output"), result.get("fallback"))
         counts[key] = counts.get(key, 0) + 1
     for outcome, count in counts.items():
         metrics.decision(compiled.name, compiled.version, outcome, count)

@@ -150,6 +150,11 @@ def _decision_schema(title: str, flow: bool) -> dict[str, Any]:
         "reasons": {"type": "array", "items": {"type": "string"}},
         "trace": {"type": "object", "description": "each table's evaluated conditions (trace=true)"},
         "request_id": {"type": "string"},
+        "fallback": {"type": "object", "description": "present when the pack's declared fallback answered instead of a "
+                     "refusal: which failure, and the problem it would have been",
+                     "required": ["cause", "problem"],
+                     "properties": {"cause": {"type": "string", "enum": ["invalid_input", "missing_input", "evaluation_error"]},
+                                    "problem": {"$ref": "#/components/schemas/Problem"}}},
     }
     if flow:
         properties["steps"] = {"type": "object", "additionalProperties": {"type": "string"},

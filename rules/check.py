@@ -167,7 +167,7 @@ class PackChecker:
         return PackIR(
             name=m.pack, version=m.version, kind=m.kind, description=m.description, owner=m.owner,
             effective_from=m.effective_from, effective_to=m.effective_to, inputs=inputs, outputs=outputs,
-            data=self.data, derives=derives, tables=tables, steps=steps, tests=list(m.tests), digest=digest,
+            data=self.data, derives=derives, tables=tables, steps=steps, tests=list(m.tests), fallbacks=list(m.fallbacks), digest=digest,
             path=self.doc.path, test_positions=[self.doc.position(("tests", i)) for i in range(len(m.tests))],
             invariants=invariants, positions=self.positions(), sections=sections, rollups=rollups,
         )
@@ -762,7 +762,16 @@ class PackChecker:
         return (any(name in t.outputs or name == t.result for t in tables) or name in self.model.derive
                 or name in self.model.rollup or any(sec.id == name for sec in self.model.for_each))
 
+    def fallbacks(self) -> None:
+        outputs = set(self.model.outputs)
+        for i, fallback in enumerate(self.model.fallbacks):
+            for key in fallback.output:
+                if key not in outputs:
+                    self.report(("fallbacks", i, "output", key), "unknown-output",
+                                f"pack has no output {key!r}{did_you_mean(key, sorted(outputs))}", key=True)
+
     def tests(self, tables: list[TableDef]) -> None:
+        self.fallbacks()
         outputs = set(self.model.outputs)
         row_ids = {t.id: {r.id for r in t.rows} for t in tables}
         all_tables = {t.id for t in self.model.tables} | {t.id for sec in self.model.for_each for t in sec.tables}

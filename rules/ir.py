@@ -157,6 +157,7 @@ class PackIR:
     sections: list[SectionDef] = field(default_factory=list)
     rollups: list[DeriveDef] = field(default_factory=list)
     positions: dict[str, Position] = field(default_factory=dict)  # "inputs.x", "derive.y", "tables.t.R1", "invariants.0"
+    fallbacks: list[Any] = field(default_factory=list)  # rules.model.Fallback, kept as written
 
     @property
     def key(self) -> str:

@@ -128,6 +128,16 @@ class Invariant(_Model):
     description: str | None = None
 
 
+class Fallback(_Model):
+    """A safe answer the service gives, instead of refusing, when a named failure happens."""
+
+    on: list[Literal["invalid_input", "missing_input", "evaluation_error"]] = Field(
+        min_length=1, description="invalid_input: any input problem; missing_input: only missing inputs; "
+                                  "evaluation_error: the pack could not decide")
+    output: dict[Identifier, Any] = Field(min_length=1, description="the outputs answered, e.g. {decision: hold}")
+    reason: str | None = Field(None, description="the reason given with the answer")
+
+
 class FlowStep(_Model):
     id: Identifier
     pack: Identifier
@@ -156,6 +166,8 @@ class PackDocument(_Model):
     steps: list[FlowStep] = Field(default_factory=list)
     invariants: list[Invariant] = Field(default_factory=list)
     tests: list[PackTest] = Field(default_factory=list)
+    fallbacks: list[Fallback] = Field(default_factory=list, description="safe answers for named failures (the API "
+                                      "answers 200 with the fallback and its cause); the first that names the failure applies")
 
 
 def pack_format_schema() -> dict[str, Any]:
