@@ -45,7 +45,9 @@ def _plain_decimals(value: Any) -> Any:
     are rounded to their declared scale, so replays from either format give the same bytes.
     """
     if isinstance(value, dict):
-        return {k: _plain_decimals(v) for k, v in value.items()}
+        # a field the order left out reads back as a null column; leave it out again, so a flow
+        # version that does not declare a newer optional field still accepts the order
+        return {k: _plain_decimals(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_plain_decimals(v) for v in value]
     if isinstance(value, Decimal):

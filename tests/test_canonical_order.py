@@ -73,7 +73,10 @@ def test_example_order_gives_a_full_decision() -> None:
 
 
 def test_candidate_versions_take_over_on_their_effective_date() -> None:
-    """From 2027-01-01 the order flow runs credit 1.1.0 and pricing 2.0.0 without being told."""
+    """From 2027-01-01 the order flow 1.1.0 takes over and runs credit 1.1.0, pricing 2.0.0 and allocation 1.1.0 without being told."""
     order = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
-    assert FLOW.decide(order, dt.date(2027, 1, 1)).steps == {
-        "pricing": "2.0.0", "credit": "1.1.0", "allocation": "1.0.0", "routing": "1.0.0"}
+    day = dt.date(2027, 1, 1)
+    flow = require_pack_set(PACKS).get("order", None, day)
+    assert flow.version == "1.1.0"
+    assert flow.decide(order, day).steps == {
+        "pricing": "2.0.0", "credit": "1.1.0", "allocation": "1.1.0", "routing": "1.0.0"}
