@@ -23,6 +23,7 @@ import defusedxml.ElementTree as safe_xml
 
 from importers.dmn_ledger import Ledger, Refused, local
 from importers.dmn_types import ItemTypes, primitive
+from importers.feel import NULL, FeelRefused, describe, kind_of, spec_of, translate
 from rules.emit import identifier
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
@@ -60,6 +61,7 @@ class Decision:
     outputs: dict[str, dict[str, Any]]  # pack outputs it writes
     table: dict[str, Any] | None = None
     value: str | None = None  # an output value expression (a literal-expression decision)
+    element: ET.Element | None = None
 
 
 def _ns(root: ET.Element) -> str:
@@ -93,11 +95,12 @@ class Converter:
         self.ledger.take(self.root)
         for data in self.root.findall(f"{self.ns}inputData"):
             self.input_data(data)
-        decisions = {}
-        for element in self.root.findall(f"{self.ns}decision"):
-            decision = self.decision(element)
+        decisions: dict[str, Decision] = {}
+        for key, element in self.in_requirement_order():
+            decision = self.decision(element, decisions)
             if decision is not None:
-                decisions[element.get("id", "")] = decision
+                decision.element = element
+                decisions[key] = decision
         decisions = self.without_refused_requirements(decisions)
         self.types.convert_all()
         for element in self.root:  # business knowledge models, decision services, imports, ...
@@ -118,7 +121,36 @@ class Converter:
         self.names[name] = identifier(name)
         self.inputs[identifier(name)] = spec
 
-    def decision(self, element: ET.Element) -> Decision | None:
+    def in_requirement_order(self) -> list[tuple[str, ET.Element]]:
+        """The model's decisions, each after the decisions it requires (a cycle is left to the flow to refuse)."""
+        elements = {_key(e, k): e for k, e in enumerate(self.root.findall(f"{self.ns}decision"))}
+        order: dict[str, ET.Element] = {}
+
+        def visit(element_id: str, path: tuple[str, ...]) -> None:
+            if element_id in order or element_id in path or element_id not in elements:
+                return
+            for ref in elements[element_id].iter(f"{self.ns}requiredDecision"):
+                visit((ref.get("href") or "").lstrip("#"), (*path, element_id))
+            order[element_id] = elements[element_id]
+
+        for element_id in elements:
+            visit(element_id, ())
+        return list(order.items())
+
+    def scope(self, requires: list[str], decisions: dict[str, Decision]) -> dict[str, tuple[str, Any]]:
+        """What a decision's FEEL may read: the input data and decisions it requires, by DMN name."""
+        scope = {}
+        for ref in requires:
+            ident = self.by_id.get(ref)
+            if ref in decisions:
+                decision = decisions[ref]
+                scope[decision.name] = (decision.ident, kind_of(decision.outputs[decision.ident]))
+            elif ident in self.inputs:
+                written = next(name for name, i in self.names.items() if i == ident)
+                scope[written] = (ident, kind_of(self.inputs[ident]))
+        return scope
+
+    def decision(self, element: ET.Element, decisions: dict[str, Decision] | None = None) -> Decision | None:
         name = element.get("name", "")
         ident = identifier(name)
         self.by_id[element.get("id", "")] = ident
@@ -138,7 +170,7 @@ class Converter:
             self.refuse(element, "no decision logic" if not logic else "more than one expression")
             return None
         try:
-            decision = self.logic(logic[0], name, ident, variable)
+            decision = self.logic(logic[0], name, ident, variable, self.scope(requires, decisions or {}))
         except Refused as exc:
             inner = exc.element if exc.element is not None else logic[0]
             at = f" (at {local(inner)} {inner.get('id')})" if inner.get("id") and inner is not element else ""
@@ -149,11 +181,35 @@ class Converter:
         self.names[name] = ident
         return decision
 
-    def logic(self, expression: ET.Element, name: str, ident: str, variable: ET.Element | None) -> Decision:
+    def logic(self, expression: ET.Element, name: str, ident: str, variable: ET.Element | None,
+              scope: dict[str, tuple[str, Any]]) -> Decision:
         kind = local(expression)
         if kind == "decisionTable":
             return self.table(expression, name, ident, variable)
+        if kind == "literalExpression":
+            return self.literal(expression, name, ident, variable, scope)
         raise Refused(expression, f"a {kind} is not converted")
+
+    def literal(self, expression: ET.Element, name: str, ident: str, variable: ET.Element | None,
+                scope: dict[str, tuple[str, Any]]) -> Decision:
+        """A literal-expression decision: one output whose ``value:`` is its FEEL, translated."""
+        if expression.get("expressionLanguage") or expression.find(f"{self.ns}importedValues") is not None:
+            raise Refused(expression, "an expression in another language than FEEL is not converted")
+        text = self.text(expression)
+        if text is None:
+            raise Refused(expression, "an empty literal expression")
+        type_ref = variable.get("typeRef") if variable is not None else None
+        try:
+            translated = translate(text, scope)
+            declared = self.types.spec(type_ref) if type_ref else None
+            spec = declared if declared is not None and translated.kind == NULL else spec_of(translated.kind)
+        except FeelRefused as exc:
+            raise Refused(expression, f"FEEL {text!r}: {exc}") from None
+        if declared is not None and translated.kind != NULL and (kind_of(declared) != translated.kind or declared["type"] == "enum"):
+            raise Refused(expression, f"FEEL {text!r} is a {describe(translated.kind)}, its decision a {type_ref}: "
+                          "FEEL would convert or refuse the value")
+        self.ledger.take(expression)
+        return Decision(name, ident, [], {ident: {**spec, "value": translated.text}})
 
     def without_refused_requirements(self, decisions: dict[str, Decision]) -> dict[str, Decision]:
         """Decisions whose requirements are all converted; the others refused, naming what they require."""
@@ -163,8 +219,8 @@ class Converter:
             for element_id, decision in list(decisions.items()):
                 missing = [ref for ref in decision.requires if ref in self.refused or ref not in self.by_id]
                 if missing:
-                    element = next(e for e in self.root.findall(f"{self.ns}decision") if e.get("id") == element_id)
-                    self.refuse(element, f"requires {missing[0]}, which is not converted")
+                    assert decision.element is not None
+                    self.refuse(decision.element, f"requires {missing[0]}, which is not converted")
                     self.names.pop(decision.name, None)
                     del decisions[element_id]
                     changed = True
@@ -281,6 +337,11 @@ class Converter:
         return DmnPack(document, self.names, self.ledger.refusals, steps, self.refused_names, self.ledger)
 
 
+def _key(element: ET.Element, k: int) -> str:
+    """A decision's id (what requirements refer to), or its position when it has none."""
+    return element.get("id") or f"(decision {k + 1} has no id)"
+
+
 def _type_ref(variable: ET.Element | None, table: ET.Element) -> str | None:
     return table.get("typeRef") or (variable.get("typeRef") if variable is not None else None)
 
@@ -387,7 +448,8 @@ def _requirement_order(decisions: dict[str, Decision], required: dict[str, list[
 
     def visit(decision: str, path: tuple[str, ...]) -> None:
         if decision in path:
-            cycles.append(f"{decision}: its requirements lead back to it ({' -> '.join((*path, decision))})")
+            loop = (*path[path.index(decision):], decision)
+            cycles.append(f"{decision}: its requirements lead back to it ({' -> '.join(loop)})")
             return
         if decision in order:
             return

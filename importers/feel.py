@@ -1,0 +1,521 @@
+"""Translating FEEL literal expressions into the expression language, keeping FEEL's meaning or refusing.
+
+A syntax-directed translation: each FEEL construct is parsed and typed at once and written
+as the expression language's text with the same meaning, nulls included. FEEL answers null
+where the types do not fit; the types here are known at import time, so such an expression
+is refused (``FeelRefused``) rather than compiled. What the language cannot say with FEEL's
+meaning (a range test on null, a sum with a null element, an empty sum) is written with a
+guard (``if ... then null else ...``); what it cannot say at all is refused, naming the
+construct: durations, date and time, contexts, functions with no counterpart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from rules.emit import identifier
+
+NUMBER, STRING, BOOLEAN, DATE, NULL = "number", "string", "boolean", "date", "null"
+Kind = Any  # a scalar kind above, ("list", Kind) or ("record", ((name, Kind), ...))
+
+TOKEN = re.compile(r"""
+    (?P<ws>\s+|//[^\n]*|/\*.*?\*/)
+  | (?P<number>\d+(?:\.\d+)?|\.\d+)
+  | (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<op>\.\.|<=|>=|!=|\*\*|[-+*/=<>()\[\],.:{}])
+  | (?P<name>[^\W\d][\w?']*)
+""", re.VERBOSE | re.DOTALL)
+KEYWORDS = {"if", "then", "else", "and", "or", "for", "in", "return", "some", "every", "satisfies", "between",
+            "true", "false", "null", "not", "instance", "of", "function"}
+# FEEL functions whose meaning the language's function has for every argument, nulls included
+SAME = {"abs": ("abs", NUMBER, NUMBER), "floor": ("floor", NUMBER, NUMBER), "ceiling": ("ceiling", NUMBER, NUMBER),
+        "upper case": ("upper", STRING, STRING), "lower case": ("lower", STRING, STRING),
+        "string length": ("length", STRING, NUMBER)}
+STRING_TESTS = {"contains": "contains", "starts with": "starts_with", "ends with": "ends_with"}
+ROUNDINGS = {"decimal": "half_even", "round half up": "half_up", "round half down": "half_down",
+             "round up": "up", "round down": "down"}
+MULTIWORD = sorted({*SAME, *STRING_TESTS, *ROUNDINGS, "list contains", "date and time", "years and months duration",
+                    "string join", "substring before", "substring after", "distinct values", "index of",
+                    "insert before", "get value", "get entries", "context put", "context merge", "day of year",
+                    "day of week", "month of year", "week of year", "is defined"}, key=len, reverse=True)
+
+
+class FeelRefused(Exception):
+    """A FEEL expression, or a part of it, with no translation of the same meaning."""
+
+
+@dataclass(frozen=True)
+class Tr:
+    text: str  # in the expression language
+    kind: Kind
+
+
+def describe(kind: Kind) -> str:
+    if isinstance(kind, tuple):
+        return f"list of {describe(kind[1])}" if kind[0] == "list" else "context"
+    return str(kind)
+
+
+class Translator:
+    """One FEEL expression over named, typed values (inputs and required decisions)."""
+
+    def __init__(self, text: str, scope: dict[str, tuple[str, Kind]]) -> None:
+        self.scope = dict(scope)  # FEEL name -> (identifier, kind)
+        self.tokens = self._tokenize(text)
+        self.pos = 0
+
+    def _tokenize(self, text: str) -> list[tuple[str, str]]:
+        names = sorted((n for n in self.scope if " " in n), key=len, reverse=True) + MULTIWORD
+        out: list[tuple[str, str]] = []
+        pos = 0
+        while pos < len(text):
+            word = next((n for n in names if text.startswith(n, pos) and not _word_char(text, pos + len(n))), None)
+            if word is not None and (pos == 0 or not _word_char(text, pos - 1)):
+                out.append(("name", word))
+                pos += len(word)
+                continue
+            match = TOKEN.match(text, pos)
+            if match is None:
+                raise FeelRefused(f"cannot read {text[pos:pos + 20]!r}")
+            pos = match.end()
+            if match.lastgroup != "ws":
+                out.append((match.lastgroup or "", match.group()))
+        return out
+
+    # Reading tokens.
+
+    def peek(self, ahead: int = 0) -> tuple[str, str]:
+        return self.tokens[self.pos + ahead] if self.pos + ahead < len(self.tokens) else ("end", "")
+
+    def at(self, text: str) -> bool:
+        kind, value = self.peek()
+        return value == text and kind in ("op", "name")
+
+    def take(self, text: str) -> None:
+        if not self.at(text):
+            raise FeelRefused(f"expected {text!r}, found {self.peek()[1] or 'the end'!r}")
+        self.pos += 1
+
+    def translate(self) -> Tr:
+        result = self.expression()
+        if self.peek()[0] != "end":
+            raise FeelRefused(f"cannot read {self.peek()[1]!r} here")
+        return result
+
+    # Expressions, lowest precedence first.
+
+    def expression(self) -> Tr:
+        if self.at("if"):
+            return self.conditional()
+        if self.at("for"):
+            return self.loop()
+        if self.at("some") or self.at("every"):
+            return self.quantified()
+        return self.disjunction()
+
+    def conditional(self) -> Tr:
+        self.take("if")
+        condition = self.expression()
+        self.take("then")
+        yes = self.expression()
+        self.take("else")
+        no = self.expression()
+        _want(condition, BOOLEAN, "an if's condition")
+        return Tr(f"(if {condition.text} then {yes.text} else {no.text})", _join(yes.kind, no.kind))
+
+    def _binding(self) -> tuple[str, Tr]:
+        kind, name = self.peek()
+        if kind != "name" or name in KEYWORDS:
+            raise FeelRefused("an iteration names its variable")
+        self.pos += 1
+        self.take("in")
+        source = self.disjunction()
+        if not (isinstance(source.kind, tuple) and source.kind[0] == "list"):
+            raise FeelRefused(f"iterating over a {describe(source.kind)} (ranges, several lists) is not converted")
+        return name, source
+
+    def _bound(self, name: str, source: Tr, body_word: str) -> tuple[str, Tr]:
+        ident = "v_" + identifier(name)
+        saved = self.scope.get(name)
+        self.scope[name] = (ident, source.kind[1])
+        self.take(body_word)
+        body = self.expression()
+        if saved is None:
+            del self.scope[name]
+        else:
+            self.scope[name] = saved
+        return ident, body
+
+    def loop(self) -> Tr:
+        self.take("for")
+        name, source = self._binding()
+        if self.at(","):
+            raise FeelRefused("a for over several lists is not converted")
+        ident, body = self._bound(name, source, "return")
+        return Tr(f"map({source.text} as {ident}, {body.text})", ("list", body.kind))
+
+    def quantified(self) -> Tr:
+        word = self.peek()[1]
+        self.pos += 1
+        name, source = self._binding()
+        ident, body = self._bound(name, source, "satisfies")
+        _want(body, BOOLEAN, f"{word}'s condition")
+        # FEEL: some is true when one element satisfies it, false when none does; nulls are not true
+        function = "any" if word == "some" else "all"
+        if word == "every":
+            # every is false when one element is false, null when none is false and one is null
+            return Tr(f"(if any({source.text} as {ident}, {body.text} = false) then false else "
+                      f"(if any({source.text} as {ident}, {body.text} = null) then null else true))", BOOLEAN)
+        return Tr(f"(if {function}({source.text} as {ident}, {body.text}) then true else "
+                  f"(if any({source.text} as {ident}, {body.text} = null) then null else false))", BOOLEAN)
+
+    def disjunction(self) -> Tr:
+        left = self.conjunction()
+        while self.at("or"):
+            self.pos += 1
+            right = self.conjunction()
+            _want(left, BOOLEAN, "or")
+            _want(right, BOOLEAN, "or")
+            left = Tr(f"({left.text} or {right.text})", BOOLEAN)
+        return left
+
+    def conjunction(self) -> Tr:
+        left = self.comparison()
+        while self.at("and"):
+            self.pos += 1
+            right = self.comparison()
+            _want(left, BOOLEAN, "and")
+            _want(right, BOOLEAN, "and")
+            left = Tr(f"({left.text} and {right.text})", BOOLEAN)
+        return left
+
+    def comparison(self) -> Tr:
+        left = self.additive()
+        kind, op = self.peek()
+        if kind == "op" and op in ("=", "!=", "<", "<=", ">", ">="):
+            self.pos += 1
+            return _compare(left, op, self.additive())
+        if self.at("between"):
+            self.pos += 1
+            low = self.additive()
+            self.take("and")
+            high = self.additive()
+            return Tr(f"({_compare(low, '<=', left).text} and {_compare(left, '<=', high).text})", BOOLEAN)
+        if self.at("in"):
+            self.pos += 1
+            return self.membership(left)
+        if self.at("instance"):
+            raise FeelRefused("instance of is not converted")
+        return left
+
+    def membership(self, value: Tr) -> Tr:
+        if self.at("("):  # positive unary tests: any of them
+            self.pos += 1
+            tests = [self.unary_test(value)]
+            while self.at(","):
+                self.pos += 1
+                tests.append(self.unary_test(value))
+            self.take(")")
+            return Tr("(" + " or ".join(t.text for t in tests) + ")", BOOLEAN)
+        return self.unary_test(value)
+
+    def unary_test(self, value: Tr) -> Tr:
+        kind, op = self.peek()
+        if kind == "op" and op in ("<", "<=", ">", ">="):
+            self.pos += 1
+            return _compare(value, op, self.additive())
+        if self.at("[") or self.at("(") or self.at("]"):
+            start = self.pos
+            interval = self.interval(value)
+            if interval is not None:
+                return interval
+            self.pos = start
+        other = self.additive()
+        if isinstance(other.kind, tuple) and other.kind[0] == "list":
+            _comparable(value, Tr("", other.kind[1]), "=")
+            return Tr(f"any({other.text} as v_in, v_in = {value.text})", BOOLEAN)
+        return _compare(value, "=", other)
+
+    def interval(self, value: Tr) -> Tr | None:
+        """``[a..b]``, ``(a..b)``, ``]a..b[`` and the like as two comparisons, null when the value is null."""
+        opening = self.peek()[1]
+        self.pos += 1
+        low = self.additive()
+        if not self.at(".."):
+            return None
+        self.pos += 1
+        high = self.additive()
+        closing = self.peek()[1]
+        if closing not in ("]", ")", "["):
+            raise FeelRefused("an interval ends with ], ) or [")
+        self.pos += 1
+        low_test = _compare(value, ">=" if opening == "[" else ">", low)
+        high_test = _compare(value, "<=" if closing == "]" else "<", high)
+        return Tr(f"({low_test.text} and {high_test.text})", BOOLEAN)
+
+    def additive(self) -> Tr:
+        left = self.multiplicative()
+        while self.peek() in (("op", "+"), ("op", "-")):
+            op = self.peek()[1]
+            self.pos += 1
+            right = self.multiplicative()
+            if op == "+" and left.kind == STRING and right.kind == STRING:
+                left = Tr(f"concat({left.text}, {right.text})", STRING)
+            else:
+                left = _arithmetic(left, op, right)
+        return left
+
+    def multiplicative(self) -> Tr:
+        left = self.power()
+        while self.peek() in (("op", "*"), ("op", "/")):
+            op = self.peek()[1]
+            self.pos += 1
+            left = _arithmetic(left, op, self.power())
+        return left
+
+    def power(self) -> Tr:
+        base = self.unary()
+        if self.at("**"):
+            raise FeelRefused("** is not converted")
+        return base
+
+    def unary(self) -> Tr:
+        if self.at("-"):
+            self.pos += 1
+            operand = self.unary()
+            if operand.kind not in (NUMBER, NULL):
+                raise FeelRefused(f"negating a {describe(operand.kind)}")
+            return Tr(f"(0 - {operand.text})", NUMBER)
+        return self.postfix(self.primary())
+
+    def postfix(self, value: Tr) -> Tr:
+        while True:
+            if self.at("."):
+                self.pos += 1
+                value = self.path(value)
+            elif self.at("["):
+                value = self.filter(value)
+            elif self.at("("):
+                raise FeelRefused("calling a value is not converted")
+            else:
+                return value
+
+    def path(self, value: Tr) -> Tr:
+        kind, name = self.peek()
+        if kind != "name":
+            raise FeelRefused("a path names a field")
+        self.pos += 1
+        if value.kind == DATE and name in ("year", "month", "day"):
+            return Tr(f"{name}({value.text})", NUMBER)
+        if isinstance(value.kind, tuple) and value.kind[0] == "record":
+            fields = dict(value.kind[1])
+            if identifier(name) in fields:
+                return Tr(f"{value.text}.{identifier(name)}", fields[identifier(name)])
+        raise FeelRefused(f"the path .{name} on a {describe(value.kind)} is not converted")
+
+    def filter(self, value: Tr) -> Tr:
+        self.take("[")
+        if not (isinstance(value.kind, tuple) and value.kind[0] == "list"):
+            raise FeelRefused(f"a filter on a {describe(value.kind)} is not converted")
+        saved = self.scope.get("item")
+        self.scope["item"] = ("v_item", value.kind[1])
+        condition = self.expression()
+        self.take("]")
+        if saved is None:
+            del self.scope["item"]
+        else:
+            self.scope["item"] = saved
+        if condition.kind == NUMBER and re.fullmatch(r"\(0 - \d+\)|\d+", condition.text) and "v_item" not in condition.text:
+            return Tr(f"element_at({value.text}, {condition.text})", value.kind[1])
+        _want(condition, BOOLEAN, "a filter")
+        return Tr(f"filter({value.text} as v_item, {condition.text})", value.kind)
+
+    def primary(self) -> Tr:
+        kind, text = self.peek()
+        self.pos += 1
+        if kind == "number":
+            return Tr(str(Decimal(text)), NUMBER)
+        if kind == "string":
+            return Tr(_string(text), STRING)
+        if text in ("true", "false"):
+            return Tr(text, BOOLEAN)
+        if text == "null":
+            return Tr("null", NULL)
+        if text == "(":
+            inner = self.expression()
+            self.take(")")
+            return inner
+        if text == "[":
+            return self.list_literal()
+        if kind == "name" and self.at("("):
+            return self.call(text)
+        if kind == "name" and text in self.scope:
+            ident, value_kind = self.scope[text]
+            return Tr(ident, value_kind)
+        raise FeelRefused(f"{text!r} is not converted" if text else "the expression ends too soon")
+
+    def list_literal(self) -> Tr:
+        items: list[Tr] = []
+        while not self.at("]"):
+            if items:
+                self.take(",")
+            items.append(self.expression())
+        self.take("]")
+        kinds = {i.kind for i in items if i.kind != NULL}
+        if len(kinds) != 1:
+            raise FeelRefused("an empty list or a list of mixed kinds is not converted")
+        return Tr("[" + ", ".join(i.text for i in items) + "]", ("list", kinds.pop()))
+
+    def arguments(self) -> list[Tr]:
+        self.take("(")
+        args: list[Tr] = []
+        while not self.at(")"):
+            if args:
+                self.take(",")
+            if self.peek(1) == ("op", ":"):
+                raise FeelRefused("named arguments are not converted")
+            args.append(self.expression())
+        self.take(")")
+        return args
+
+    def call(self, name: str) -> Tr:
+        args = self.arguments()
+        return call(name, args)
+
+
+def call(name: str, args: list[Tr]) -> Tr:
+    """A FEEL function call with the same meaning, or FeelRefused."""
+    if name in SAME and len(args) == 1:
+        function, takes, gives = SAME[name]
+        _want(args[0], takes, name)
+        return Tr(f"{function}({args[0].text})", gives)
+    if name in STRING_TESTS and len(args) == 2:
+        _want(args[0], STRING, name)
+        _want(args[1], STRING, name)
+        return Tr(f"{STRING_TESTS[name]}({args[0].text}, {args[1].text})", BOOLEAN)
+    if name == "not" and len(args) == 1:
+        _want(args[0], BOOLEAN, "not")
+        return Tr(f"(not {args[0].text})", BOOLEAN)
+    if name in ROUNDINGS and len(args) == 2 and re.fullmatch(r"\d+", args[1].text) and int(args[1].text) <= 12:
+        _want(args[0], NUMBER, name)
+        return Tr(f"round({args[0].text}, {args[1].text}, \"{ROUNDINGS[name]}\")", NUMBER)
+    if name == "date" and len(args) == 1 and re.fullmatch(r'"\d{4}-\d{2}-\d{2}"', args[0].text):
+        return Tr(f"date({args[0].text})", DATE)
+    if name == "count" and len(args) == 1 and _is_list(args[0]):
+        return Tr(f"count({args[0].text})", NUMBER)
+    if name == "list contains" and len(args) == 2 and _is_list(args[0]):
+        _comparable(Tr("", args[0].kind[1]), args[1], "=")
+        return Tr(f"any({args[0].text} as v_in, v_in = {args[1].text})", BOOLEAN)
+    if name in ("sum", "min", "max"):
+        return _aggregate(name, args)
+    raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
+
+
+def _aggregate(name: str, args: list[Tr]) -> Tr:
+    """FEEL's sum, min and max: null for an empty list or one holding a null (the language skips nulls)."""
+    if len(args) == 1 and _is_list(args[0]):
+        items = args[0]
+    elif len(args) > 1 or (len(args) == 1 and not _is_list(args[0])):
+        items = Tr("[" + ", ".join(a.text for a in args) + "]", ("list", args[0].kind))
+    else:
+        raise FeelRefused(f"{name}() with no arguments is not converted")
+    item = items.kind[1]
+    if item not in (NUMBER, DATE) or (name == "sum" and item != NUMBER):
+        raise FeelRefused(f"{name}() of a {describe(items.kind)} is not converted")
+    if any(a.kind not in (item, NULL) for a in args[1:]):
+        raise FeelRefused(f"{name}() of mixed kinds is not converted")
+    folded = f"{name}({items.text} as v_x, v_x)"
+    return Tr(f"(if count({items.text}) = 0 or any({items.text} as v_x, v_x = null) then null else {folded})", item)
+
+
+def _word_char(text: str, pos: int) -> bool:
+    return pos < len(text) and (text[pos].isalnum() or text[pos] == "_")
+
+
+def _string(token: str) -> str:
+    value = json.loads(token) if "\\u" in token or "\\" not in token else token[1:-1]
+    if isinstance(value, str) and "\\" in token and "\\u" not in token:
+        value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]), value)
+    text = str(value)
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise FeelRefused("a string with control characters is not converted")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+
+
+def _want(value: Tr, kind: Kind, where: str) -> None:
+    if value.kind not in (kind, NULL):
+        raise FeelRefused(f"{where} takes a {describe(kind)}, not a {describe(value.kind)} (FEEL answers null)")
+
+
+def _is_list(value: Tr) -> bool:
+    return isinstance(value.kind, tuple) and value.kind[0] == "list"
+
+
+def _join(a: Kind, b: Kind) -> Kind:
+    if a == NULL:
+        return b
+    if b in (NULL, a):
+        return a
+    raise FeelRefused(f"an if whose branches are a {describe(a)} and a {describe(b)}")
+
+
+def _comparable(left: Tr, right: Tr, op: str) -> None:
+    kinds = {left.kind, right.kind} - {NULL}
+    if len(kinds) > 1:
+        raise FeelRefused(f"comparing a {describe(left.kind)} with a {describe(right.kind)} (FEEL answers null)")
+    kind = kinds.pop() if kinds else NULL
+    ordered = (NUMBER, STRING, DATE, NULL)
+    if kind not in (ordered if op not in ("=", "!=") else (*ordered, BOOLEAN)):
+        raise FeelRefused(f"{op} on a {describe(kind)} is not converted")
+
+
+def _compare(left: Tr, op: str, right: Tr) -> Tr:
+    _comparable(left, right, op)
+    return Tr(f"({left.text} {op} {right.text})", BOOLEAN)
+
+
+def _arithmetic(left: Tr, op: str, right: Tr) -> Tr:
+    if left.kind not in (NUMBER, NULL) or right.kind not in (NUMBER, NULL):
+        raise FeelRefused(f"{describe(left.kind)} {op} {describe(right.kind)} is not converted (dates, durations, mixed kinds)")
+    return Tr(f"({left.text} {op} {right.text})", NUMBER)
+
+
+def translate(text: str, scope: dict[str, tuple[str, Kind]]) -> Tr:
+    """The expression language's text and kind of a FEEL expression over ``scope``, or FeelRefused."""
+    return Translator(text, scope).translate()
+
+
+def kind_of(spec: dict[str, Any]) -> Kind:
+    """The FEEL kind of a pack field spec."""
+    kind = spec["type"]
+    if kind in ("decimal", "integer", "money"):
+        return NUMBER
+    if kind == "enum":
+        return STRING
+    if kind == "list":
+        if "items" in spec:
+            return ("list", ("record", tuple((n, kind_of(f)) for n, f in spec["items"].items())))
+        return ("list", kind_of({"type": spec["of"]}))
+    if kind == "object":
+        return ("record", tuple((n, kind_of(f)) for n, f in spec["fields"].items()))
+    return kind
+
+
+def spec_of(kind: Kind) -> dict[str, Any]:
+    """A pack field spec for a FEEL kind (optional: any FEEL value may be null); FeelRefused for null alone."""
+    if kind == NULL:
+        raise FeelRefused("the value is always null: its type is unknown")
+    if isinstance(kind, tuple) and kind[0] == "list":
+        item = spec_of(kind[1])
+        if item["type"] == "object":
+            return {"type": "list", "items": item["fields"], "optional": True}
+        if item["type"] == "list":
+            raise FeelRefused("a list of lists is not converted")
+        return {"type": "list", "of": item["type"], "optional": True}
+    if isinstance(kind, tuple):
+        return {"type": "object", "fields": {identifier(n): spec_of(k) for n, k in kind[1]}, "optional": True}
+    return {"type": {NUMBER: "decimal"}.get(kind, kind), "optional": True}
