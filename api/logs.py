@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import tracing
 from engine import jsonio
 
 REQUEST_ID = contextvars.ContextVar[str | None]("arbiter_request_id", default=None)
@@ -106,6 +107,8 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
+                # before the body: a server span (FastAPI's) ends with the response's last part
+                tracing.annotate(request_id, scope.get(PACK), scope.get(VERSION))
             await send(message)
 
         token = REQUEST_ID.set(request_id)

@@ -205,3 +205,23 @@ def test_log_lines_are_json_with_the_level_from_flag_or_env(monkeypatch: pytest.
     assert {k: line[k] for k in ("level", "logger", "msg", "request_id", "pack")} == {
         "level": "INFO", "logger": "arbiter.api", "msg": "x y", "request_id": "rid-1", "pack": "credit"}
     assert dt.datetime.fromisoformat(line["ts"]).tzinfo is not None
+
+
+def test_the_server_span_carries_the_pack_version_and_request_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an OpenTelemetry SDK provider, FastAPI's server span continues the traceparent and gets Arbiter's facts."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr("opentelemetry.trace.get_tracer_provider", lambda: provider)
+    client = TestClient(create_app(PACKS))
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    client.post("/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE, headers={"traceparent": parent, "x-request-id": "t-1"})
+    (server,) = [s for s in exporter.get_finished_spans() if s.name == "POST /v1/decisions/{pack}"]
+    assert format(server.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
+    assert server.attributes is not None
+    assert {k: server.attributes.get(k) for k in ("arbiter.pack", "arbiter.version", "arbiter.request_id")} == {
+        "arbiter.pack": "credit", "arbiter.version": "1.0.0", "arbiter.request_id": "t-1"}
