@@ -26,8 +26,7 @@ from engine.testing import DEFAULT_TEST_DATE
 from rules import solver
 from rules.analysis import TableFinding, analysable, analyse_table, input_bounds, required_readers
 from rules.errors import ArbiterError, DecisionError, Diagnostic, InputError, Position, ordered
-from rules.ir import TableDef
-from rules.model import FieldSpec
+from rules.ir import FieldShape, TableDef
 
 SEARCH_EXAMPLES = 300  # one pass watches the searched tables and every invariant (keeps a full check under 10 s)
 INVARIANT_EXAMPLES = 600  # to shrink a violation once found
@@ -246,10 +245,10 @@ class PackChecks:
                   "output": output, "confirmed": True})
 
 
-def _complete(spec: FieldSpec, value: Any) -> Any:
+def _complete(spec: FieldShape, value: Any) -> Any:
     """``value`` with the fields a witness leaves out (of objects and list elements) at their simplest."""
     if isinstance(value, list) and spec.items is not None:
-        return [_complete(FieldSpec(type="object", fields=spec.items), v) for v in value]
+        return [_complete(FieldShape(type="object", fields=spec.items), v) for v in value]
     if isinstance(value, dict) and spec.fields is not None:
         return {name: _complete(sub, value[name]) if name in value else simplest_value(sub) for name, sub in spec.fields.items()}
     return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from engine import jsonio
@@ -13,18 +14,17 @@ from engine.demand import step_outputs as demanded
 from engine.inputs import compile_validator
 from engine.runtime import NAMESPACE
 from rules.errors import DecisionError, InputError
-from rules.ir import PackIR
-from rules.model import FieldSpec
+from rules.ir import FieldShape, PackIR
 from rules.syntax import Member, Name, Node
 
 Evaluate = Callable[..., tuple[dict[str, Any], dict[str, list[str]], list[str]]]
 
 
-def _shape(spec: FieldSpec) -> Any:
+def _shape(spec: FieldShape) -> Any:
     """What validation depends on: the spec without its descriptions."""
-    dumped = spec.model_dump(exclude={"description"})
+    dumped = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name != "description"}
     for nested in ("items", "fields"):
-        members: dict[str, FieldSpec] | None = getattr(spec, nested)
+        members: dict[str, FieldShape] | None = getattr(spec, nested)
         if members is not None:
             dumped[nested] = {name: _shape(sub) for name, sub in members.items()}
     return dumped
@@ -245,7 +245,7 @@ class CompiledPack:
                 if name in declared and (spec := self._input_spec(node)) is not None and _covers(_shape(spec), _shape(declared[name])))
         return found
 
-    def _input_spec(self, node: Node) -> FieldSpec | None:
+    def _input_spec(self, node: Node) -> FieldShape | None:
         """The declared spec of a flow input (or a field of a required object input) that ``node`` reads as is."""
         if isinstance(node, Name) and node.symbol is not None and node.symbol.kind == "input":
             return next((f.spec for f in self.ir.inputs if f.name == node.symbol.name), None)

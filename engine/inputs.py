@@ -14,8 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from rules.errors import FieldProblem, InputError
-from rules.ir import FieldDef
-from rules.model import FieldSpec
+from rules.ir import FieldDef, FieldShape
 
 MAX_MAGNITUDE = Decimal("1e18")  # larger amounts are a typo or an attack, not an order
 MAX_STRING = 10_000
@@ -29,7 +28,7 @@ Path = tuple[str | int, ...]
 Coerce = Callable[[Any, Path, Problems], Any]
 
 
-def _number(spec: FieldSpec, integral: bool) -> Coerce:
+def _number(spec: FieldShape, integral: bool) -> Coerce:
     low, high = spec.min, spec.max
 
     def coerce(value: Any, path: Path, problems: Problems) -> Any:
@@ -72,7 +71,7 @@ def _boolean(value: Any, path: Path, problems: Problems) -> Any:
     return value
 
 
-def _string(spec: FieldSpec) -> Coerce:
+def _string(spec: FieldShape) -> Coerce:
     limit = spec.max_length if spec.max_length is not None else MAX_STRING
     values = frozenset(spec.values) if spec.type == "enum" and spec.values else None
     listed = ", ".join(spec.values or ())
@@ -104,7 +103,7 @@ def _date(value: Any, path: Path, problems: Problems) -> Any:
     return None
 
 
-def _object(fields: dict[str, FieldSpec]) -> Coerce:
+def _object(fields: dict[str, FieldShape]) -> Coerce:
     members = [(name, spec, field_coercer(spec)) for name, spec in fields.items()]
     known = frozenset(fields)
 
@@ -130,8 +129,8 @@ def _object(fields: dict[str, FieldSpec]) -> Coerce:
     return coerce
 
 
-def _list(spec: FieldSpec) -> Coerce:
-    item = field_coercer(FieldSpec(type=spec.of)) if spec.of is not None else _object(spec.items or {})
+def _list(spec: FieldShape) -> Coerce:
+    item = field_coercer(FieldShape(type=spec.of)) if spec.of is not None else _object(spec.items or {})
     limit = spec.max_items if spec.max_items is not None else MAX_ITEMS
 
     def coerce(value: Any, path: Path, problems: Problems) -> Any:
@@ -146,7 +145,7 @@ def _list(spec: FieldSpec) -> Coerce:
     return coerce
 
 
-def field_coercer(spec: FieldSpec) -> Coerce:
+def field_coercer(spec: FieldShape) -> Coerce:
     kind = spec.type
     if kind in ("money", "decimal"):
         return _number(spec, integral=False)
@@ -185,13 +184,13 @@ class _FastPath:
         self.count += 1
         return f"{prefix}{self.count}"
 
-    def build(self, fields: dict[str, FieldSpec], passthrough: frozenset[str]) -> Callable[[Any], dict[str, Any] | None]:
+    def build(self, fields: dict[str, FieldShape], passthrough: frozenset[str]) -> Callable[[Any], dict[str, Any] | None]:
         name = self.object(fields, passthrough)
         exec(compile("\n".join(self.source), "<arbiter input validation>", "exec"), self.ns)  # noqa: S102 - generated from the declared schema only
         fast: Callable[[Any], dict[str, Any] | None] = self.ns[name]
         return fast
 
-    def object(self, fields: dict[str, FieldSpec], passthrough: frozenset[str] = frozenset()) -> str:
+    def object(self, fields: dict[str, FieldShape], passthrough: frozenset[str] = frozenset()) -> str:
         fn = self.fresh("obj")
         lines = [f"def {fn}(raw):"]
         if self.strict:
@@ -221,10 +220,10 @@ class _FastPath:
 
     def item(self, kind: str) -> str:
         fn = self.fresh("item")
-        self.source += [f"def {fn}(x):", *("    " + line for line in self.check(FieldSpec(type=kind), "x")), "    return x", ""]
+        self.source += [f"def {fn}(x):", *("    " + line for line in self.check(FieldShape(type=kind), "x")), "    return x", ""]
         return fn
 
-    def check(self, spec: FieldSpec, v: str) -> list[str]:
+    def check(self, spec: FieldShape, v: str) -> list[str]:
         kind = spec.type
         bounds = []
         for name, bound, op in (("LO", spec.min, "<"), ("HI", spec.max, ">")):
@@ -297,13 +296,13 @@ def compile_validator(fields: list[FieldDef], *, strict: bool = True,
     return validate
 
 
-def _project_object(fields: dict[str, FieldSpec], value: Any) -> Any:
+def _project_object(fields: dict[str, FieldShape], value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     return {name: _project_value(fields[name], v) for name, v in value.items() if name in fields}
 
 
-def _project_value(spec: FieldSpec, value: Any) -> Any:
+def _project_value(spec: FieldShape, value: Any) -> Any:
     if spec.type == "list" and spec.items is not None and isinstance(value, list):
         return [_project_object(spec.items, v) for v in value]
     if spec.type == "object" and spec.fields is not None:

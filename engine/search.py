@@ -12,17 +12,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from rules.ir import PackIR
-from rules.model import FieldSpec
+from rules.ir import FieldShape, PackIR
 
 
-def _money(spec: FieldSpec) -> st.SearchStrategy[Any]:
+def _money(spec: FieldShape) -> st.SearchStrategy[Any]:
     low = spec.min if spec.min is not None else Decimal("-1000000")
     high = spec.max if spec.max is not None else Decimal("1000000")
     return st.decimals(min_value=low, max_value=high, places=2, allow_nan=False, allow_infinity=False)
 
 
-def value_for(spec: FieldSpec) -> st.SearchStrategy[Any]:
+def value_for(spec: FieldShape) -> st.SearchStrategy[Any]:
     """Valid values of one declared field; hypothesis shrinks towards the simplest."""
     kind = spec.type
     if kind in ("money", "decimal"):
@@ -42,17 +41,17 @@ def value_for(spec: FieldSpec) -> st.SearchStrategy[Any]:
     elif kind == "list" and spec.items is not None:
         base = st.lists(object_for(spec.items), max_size=_longest(spec))
     elif kind == "list":
-        base = st.lists(value_for(FieldSpec(type=spec.of or "string")), max_size=_longest(spec))
+        base = st.lists(value_for(FieldShape(type=spec.of or "string")), max_size=_longest(spec))
     else:
         base = object_for(spec.fields or {})
     return st.one_of(st.none(), base) if spec.optional else base
 
 
-def _longest(spec: FieldSpec) -> int:
+def _longest(spec: FieldShape) -> int:
     return 5 if spec.max_items is None else min(5, spec.max_items)
 
 
-def object_for(fields: dict[str, FieldSpec]) -> st.SearchStrategy[dict[str, Any]]:
+def object_for(fields: dict[str, FieldShape]) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({name: value_for(spec) for name, spec in fields.items()})
 
 
@@ -61,7 +60,7 @@ def inputs_for(pack: PackIR) -> st.SearchStrategy[dict[str, Any]]:
     return object_for({f.name: f.spec for f in pack.inputs})
 
 
-def simplest_value(spec: FieldSpec) -> Any:
+def simplest_value(spec: FieldShape) -> Any:
     """A fixed valid value: what a counterexample uses for the inputs a finding does not involve."""
     if spec.optional:
         return spec.default

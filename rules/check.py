@@ -25,12 +25,14 @@ from rules.ir import (
     DataDef,
     DeriveDef,
     FieldDef,
+    FieldShape,
     InvariantDef,
     PackIR,
     RowDef,
     SectionDef,
     StepDef,
     Symbol,
+    SymbolKind,
     TableDef,
 )
 from rules.model import DataTable, FieldSpec, PackDocument, Section, Table
@@ -64,6 +66,17 @@ def spec_type(spec: FieldSpec) -> Type:
     return field_type(spec.type).with_null(nullable)
 
 
+def shape_of(spec: FieldSpec) -> FieldShape:
+    """The declared field as the IR carries it."""
+    return FieldShape(
+        type=spec.type, optional=spec.optional, default=spec.default, min=spec.min, max=spec.max,
+        values=tuple(spec.values) if spec.values is not None else None, max_length=spec.max_length,
+        max_items=spec.max_items, of=spec.of, scale=spec.scale, rounding=spec.rounding, description=spec.description,
+        items={n: shape_of(f) for n, f in spec.items.items()} if spec.items is not None else None,
+        fields={n: shape_of(f) for n, f in spec.fields.items()} if spec.fields is not None else None,
+    )
+
+
 def assignable(target: Type, value: Type) -> bool:
     if value.kind == "null":
         return True
@@ -91,7 +104,7 @@ class PackChecker:
         self.resolve = resolve
         self.diagnostics: list[Diagnostic] = []
         self.data: dict[str, DataDef] = {}
-        self.scope = Scope({"as_of": Symbol("as_of", "as_of", DATE)})
+        self.scope = Scope({"as_of": Symbol("as_of", SymbolKind.AS_OF, DATE)})
         self.scope_counter = [0]
         self.used: set[int] = set()
         self.row_ids: dict[str, PathKey] = {}
@@ -248,12 +261,12 @@ class PackChecker:
                 self.poisoned.add(name)
                 continue
             t = spec_type(spec)
-            symbol = Symbol(name, "input", t)
+            symbol = Symbol(name, SymbolKind.INPUT, t)
             try:
                 self.define(path, symbol)
             except _Skip:
                 continue
-            out.append(FieldDef(name, spec, t, default=spec.default, source=symbol))
+            out.append(FieldDef(name, shape_of(spec), t, default=spec.default, source=symbol))
         return out
 
     def _spec_ok(self, path: PathKey, spec: FieldSpec, *, output: bool) -> bool:
@@ -291,7 +304,7 @@ class PackChecker:
             except _Skip:
                 self.poisoned.add(name)
                 continue
-            symbol = Symbol(name, "derive", expr.type)
+            symbol = Symbol(name, SymbolKind.DERIVE, expr.type)
             try:
                 self.define(path, symbol)
             except _Skip:
@@ -319,7 +332,7 @@ class PackChecker:
             if target.kind == "flow":
                 self.report((*base, "pack"), "nested-flow", "a flow step runs a decision pack, not another flow")
                 continue
-            later = {name: Symbol(name, "later_step", Type("object", fields=())) for name in ids[i + 1:]}
+            later = {name: Symbol(name, SymbolKind.LATER_STEP, Type("object", fields=())) for name in ids[i + 1:]}
             scope = Scope(later, self.scope)
             when = None
             if step.when is not None:
@@ -347,7 +360,7 @@ class PackChecker:
                 self.report((*base, "inputs") if step.inputs else base, "missing-step-input",
                             f"step {step.id!r} does not give {step.pack!r} its required input(s) {', '.join(missing)}", key=True)
             fields = tuple((f.name, f.type) for f in target.outputs)
-            symbol = Symbol(step.id, "step", Type("object", fields=fields, nullable=when is not None))
+            symbol = Symbol(step.id, SymbolKind.STEP, Type("object", fields=fields, nullable=when is not None))
             try:
                 self.define((*base, "id"), symbol)
             except _Skip:
@@ -372,8 +385,8 @@ class PackChecker:
                 continue
             self.scope_counter[0] += 1
             scope_id = self.scope_counter[0]
-            element = {"item": Symbol("item", "item", item, scope_id)}
-            element.update({name: Symbol(name, "item_field", t, scope_id) for name, t in item.fields or ()})
+            element = {"item": Symbol("item", SymbolKind.ITEM, item, scope_id)}
+            element.update({name: Symbol(name, SymbolKind.ITEM_FIELD, t, scope_id) for name, t in item.fields or ()})
             starts = self.carry_starts(section, base)
             outer = self.scope
             self.scope = Scope(element, outer)
@@ -401,7 +414,7 @@ class PackChecker:
                 continue
             fields = dict(item.fields or ())
             fields.update({s.name: s.type for s in keep})
-            result = Symbol(section.id, "section_result", Type("list", item=Type("object", fields=tuple(fields.items()))))
+            result = Symbol(section.id, SymbolKind.SECTION_RESULT, Type("list", item=Type("object", fields=tuple(fields.items()))))
             try:
                 self.define((*base, "id"), result)
             except _Skip:
@@ -421,7 +434,7 @@ class PackChecker:
             with contextlib.suppress(_Skip):
                 init = self.expression((*path, "init"), carry.init)
                 if self._carry_fits(path, "init", name, declared, init):
-                    out[name] = (Symbol(name, "carry", declared), init)
+                    out[name] = (Symbol(name, SymbolKind.CARRY, declared), init)
                     self.poisoned.discard(name)
         return out
 
@@ -579,7 +592,7 @@ class PackChecker:
                 value_type = t.with_null()
             else:
                 value_type = t.with_null(t.nullable or not always)
-            symbols.append(Symbol(name, "table_output", value_type))
+            symbols.append(Symbol(name, SymbolKind.TABLE_OUTPUT, value_type))
         result: Symbol | None = None
         if table.result is not None:
             if len(table.outputs) == 1:
@@ -587,7 +600,7 @@ class PackChecker:
             else:
                 obj = Type("object", fields=tuple(zip(table.outputs, output_types, strict=True)))
                 result_type = Type("list", item=obj) if multi else obj.with_null(not always)
-            result = Symbol(table.result, "table_result", result_type)
+            result = Symbol(table.result, SymbolKind.TABLE_RESULT, result_type)
         for k, symbol in enumerate(symbols):
             if table.result is not None and len(table.outputs) > 1 and symbol.name == table.result:
                 continue
@@ -696,7 +709,7 @@ class PackChecker:
                 if not assignable(declared, node.type):
                     self.report((*path, "value"), "type-mismatch", f"output {name!r} is {declared.describe()}, its value is {node.type.describe()}")
                     continue
-                out.append(FieldDef(name, spec, declared, value=node))
+                out.append(FieldDef(name, shape_of(spec), declared, value=node))
                 continue
             symbol = self.scope.lookup(name)
             if symbol is None:
@@ -707,7 +720,7 @@ class PackChecker:
                 self.report(path, "type-mismatch", f"output {name!r} is {declared.describe()}, but {symbol.kind.replace('_', ' ')} {name!r} is {symbol.type.describe()}", key=True)
                 continue
             self.used.add(id(symbol))
-            out.append(FieldDef(name, spec, declared, source=symbol))
+            out.append(FieldDef(name, shape_of(spec), declared, source=symbol))
         return out
 
     def unused(self, inputs: list[FieldDef], derives: list[DeriveDef]) -> None:
@@ -723,11 +736,11 @@ class PackChecker:
 
     def invariants(self, inputs: list[FieldDef], outputs: list[FieldDef]) -> list[InvariantDef]:
         """Conditions over inputs and outputs (outputs shadow inputs of the same name)."""
-        base = Scope({"as_of": Symbol("as_of", "as_of", DATE)})
+        base = Scope({"as_of": Symbol("as_of", SymbolKind.AS_OF, DATE)})
         for f in inputs:
             if f.source is not None:
                 base.symbols[f.name] = f.source
-        scope = Scope({f.name: Symbol(f.name, "output", f.type) for f in outputs}, base)
+        scope = Scope({f.name: Symbol(f.name, SymbolKind.OUTPUT, f.type) for f in outputs}, base)
         out = []
         saved = set(self.used)
         for i, inv in enumerate(self.model.invariants):

@@ -13,7 +13,7 @@ from typing import Any
 from rules import syntax as s
 from rules.errors import did_you_mean
 from rules.functions import FUNCTIONS
-from rules.ir import DataDef, Symbol
+from rules.ir import DataDef, Symbol, SymbolKind
 from rules.parser import ExpressionError
 from rules.types import (
     BOOLEAN,
@@ -142,7 +142,7 @@ class ExpressionChecker:
         if symbol is None:
             enum_values = self.input_type.values if self.input_type is not None else None
             if enum_values is not None and node.name in enum_values:
-                node.symbol = Symbol(node.name, "enum_literal", STRING)
+                node.symbol = Symbol(node.name, SymbolKind.ENUM_LITERAL, STRING)
                 return Type("string", values=(node.name,))
             if node.name in self.data:
                 raise self.fail(node, "type-mismatch", f"{node.name!r} is a data table; read it with lookup()")
@@ -253,12 +253,12 @@ class ExpressionChecker:
         item = list_type.item
         symbols: dict[str, Symbol] = {}
         if node.binding is not None:
-            symbols[node.binding] = Symbol(node.binding, "item", item, scope_id)
+            symbols[node.binding] = Symbol(node.binding, SymbolKind.ITEM, item, scope_id)
         else:
-            symbols["item"] = Symbol("item", "item", item, scope_id)
+            symbols["item"] = Symbol("item", SymbolKind.ITEM, item, scope_id)
             if item.kind == "object":
                 for name, t in item.fields or ():
-                    symbols[name] = Symbol(name, "item_field", t, scope_id)
+                    symbols[name] = Symbol(name, SymbolKind.ITEM_FIELD, t, scope_id)
         node.resolved = s.Projection(node.function, scope_id)
         outer = self.scope
         self.scope = Scope(symbols, outer)

@@ -8,13 +8,32 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from rules.errors import Position
 from rules.hit_policy import HitPolicy
-from rules.model import FieldSpec
 from rules.syntax import Node
 from rules.types import Type
+
+__all__ = ["HitPolicy"]
+
+
+class SymbolKind(StrEnum):
+    INPUT = "input"
+    DERIVE = "derive"  # derive, rollup, and a section's per-element derive and after
+    CARRY = "carry"  # a value a for_each section carries from one element to the next
+    TABLE_OUTPUT = "table_output"
+    TABLE_RESULT = "table_result"  # a table's `result:` name, its whole result
+    AS_OF = "as_of"
+    ITEM = "item"  # the element a projection or a section goes over
+    ITEM_FIELD = "item_field"  # a field of that element, in scope by name
+    ENUM_LITERAL = "enum_literal"  # a bare enum value in a cell
+    STEP = "step"  # a flow step's outputs
+    LATER_STEP = "later_step"  # a step that runs later: reading it is an error
+    SECTION_RESULT = "section_result"  # a for_each section's list of element records
+    OUTPUT = "output"  # an output, as invariants read it
 
 
 @dataclass(eq=False)
@@ -22,15 +41,38 @@ class Symbol:
     """A name an expression can read."""
 
     name: str
-    kind: str  # input | derive | carry | table_output | table_result | as_of | item_field | item | enum_literal
+    kind: SymbolKind
     type: Type
     scope: int = 0  # for item_field / item: which aggregation binds it
+
+
+@dataclass(frozen=True)
+class FieldShape:
+    """A declared field as the engine needs it: its input constraints and output format, nothing of YAML.
+
+    The attribute names are the pack format's, so a constraint reads the same in both.
+    """
+
+    type: str  # money | decimal | integer | boolean | string | enum | date | list | object
+    optional: bool = False
+    default: Any = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    values: tuple[str, ...] | None = None  # an enum's, in priority order
+    max_length: int | None = None
+    max_items: int | None = None
+    items: dict[str, FieldShape] | None = None  # fields of each element of a list of objects
+    of: str | None = None  # element type of a list of plain values
+    fields: dict[str, FieldShape] | None = None  # fields of an object
+    scale: int | None = None  # output: decimal places
+    rounding: str | None = None  # output: how it is rounded to its scale
+    description: str | None = None
 
 
 @dataclass(eq=False)
 class FieldDef:
     name: str
-    spec: FieldSpec
+    spec: FieldShape
     type: Type
     default: Any = None
     value: Node | None = None  # outputs: computed after the tables
@@ -151,7 +193,6 @@ class PackIR:
     tests: list[Any]  # rules.model.PackTest, kept as written
     digest: str
     path: str
-    source: dict[str, Any] = field(default_factory=dict)  # the document as written, for schemas and reports
     test_positions: list[Position] = field(default_factory=list)
     invariants: list[InvariantDef] = field(default_factory=list)
     sections: list[SectionDef] = field(default_factory=list)

@@ -140,8 +140,6 @@ def load_text(text: str, path: str, pack_dir: Path | None = None, resolve: Resol
     digest = hashlib.sha256((canonical_json(doc.data) + data_sources).encode()).hexdigest()
     pack = checker.run(digest)
     diagnostics.extend(checker.diagnostics)
-    if pack is not None:
-        pack.source = doc.data
     has_errors = any(d.severity == "error" for d in diagnostics)
     return LoadResult(path, None if has_errors else pack, ordered(diagnostics))
 

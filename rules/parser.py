@@ -352,7 +352,7 @@ class Parser:
                     "syntax", f"{args[0].value!r} is not a date in YYYY-MM-DD form", args[0].start
                 ) from None
             return s.Literal(name.start, end, value)
-        return s.Call(name.start, end, name.text, args, name.end, binding)
+        return s.Call(name.start, end, name.text, args, binding)
 
     def record(self) -> s.Record:
         start = self.advance().start

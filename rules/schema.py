@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.model import FieldSpec
+from rules.ir import FieldShape
 
 
-def field_schema(spec: FieldSpec) -> dict[str, Any]:
+def field_schema(spec: FieldShape) -> dict[str, Any]:
     out: dict[str, Any]
     if spec.type in ("money", "decimal"):
         out = {"type": "number", "format": "decimal"}  # exact: a client generator types it Decimal, not float
@@ -24,7 +24,7 @@ def field_schema(spec: FieldSpec) -> dict[str, Any]:
     elif spec.type == "date":
         out = {"type": "string", "format": "date"}
     elif spec.type == "list":
-        items = field_schema(FieldSpec(type=spec.of)) if spec.of is not None else object_schema(spec.items or {})
+        items = field_schema(FieldShape(type=spec.of)) if spec.of is not None else object_schema(spec.items or {})
         out = {"type": "array", "items": items}
         if spec.max_items is not None:
             out["maxItems"] = spec.max_items
@@ -43,7 +43,7 @@ def field_schema(spec: FieldSpec) -> dict[str, Any]:
     return out
 
 
-def object_schema(fields: dict[str, FieldSpec], *, closed: bool = True) -> dict[str, Any]:
+def object_schema(fields: dict[str, FieldShape], *, closed: bool = True) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {name: field_schema(spec) for name, spec in fields.items()},
@@ -54,7 +54,7 @@ def object_schema(fields: dict[str, FieldSpec], *, closed: bool = True) -> dict[
     return schema
 
 
-def input_document(pack_name: str, fields: dict[str, FieldSpec]) -> dict[str, Any]:
+def input_document(pack_name: str, fields: dict[str, FieldShape]) -> dict[str, Any]:
     """A standalone JSON Schema (2020-12) of a pack's input: what a caller sends."""
     body = object_schema(fields)
     return {

@@ -27,8 +27,7 @@ import z3
 
 from rules import syntax as s
 from rules.analysis import TableFinding, name_of, required_readers
-from rules.ir import PackIR, SectionDef, Symbol, TableDef
-from rules.model import FieldSpec
+from rules.ir import FieldShape, PackIR, SectionDef, Symbol, TableDef
 
 QUERY_MS = 2000  # per satisfiability query; an undecided query falls back to the search
 MAX_LOOKUP_ROWS = 500
@@ -87,7 +86,7 @@ class Encoder:
         self.memo: dict[int, Term] = {}
         self.defining: dict[int, s.Node] = {}
         self.tables: dict[int, tuple[TableDef, int]] = {}
-        self.elements: dict[int, tuple[str, dict[str, FieldSpec]]] = {}  # section scope -> (input list, its fields)
+        self.elements: dict[int, tuple[str, dict[str, FieldShape]]] = {}  # section scope -> (input list, its fields)
         self.specs = {f.name: f.spec for f in pack.inputs}
         self.column_value: Term | None = None
         for d in [*pack.derives, *(d for sec in pack.sections for d in [*sec.derives, *sec.after])]:
@@ -107,7 +106,7 @@ class Encoder:
 
     # Variables.
 
-    def var(self, path: tuple[str | int, ...], spec: FieldSpec) -> Term:
+    def var(self, path: tuple[str | int, ...], spec: FieldShape) -> Term:
         found = self.vars.get(path)
         if found is not None:
             return found.term
@@ -131,7 +130,7 @@ class Encoder:
         self.vars[path] = Var(path, kind, Term(value, null), raw)
         return self.vars[path].term
 
-    def _declare(self, kind: str, spec: FieldSpec, value: Any, raw: Any) -> None:
+    def _declare(self, kind: str, spec: FieldShape, value: Any, raw: Any) -> None:
         if kind in ("money", "decimal", "integer"):
             self.domain += [value > -_number(MAX_MAGNITUDE), value < _number(MAX_MAGNITUDE)]
             if spec.min is not None:

@@ -71,7 +71,6 @@ Resolution = Builtin | Projection | Lookup
 class Call(Node):
     function: str
     args: list[Node]
-    function_end: int
     binding: str | None = None  # sum(lines as l, ...): the name of each element
     resolved: Resolution | None = field(default=None, init=False, repr=False)
 

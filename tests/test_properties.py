@@ -279,10 +279,11 @@ def test_the_fast_path_refuses_what_the_schema_bounds_at_any_depth() -> None:
 def test_a_declaration_covers_another_only_when_no_value_would_change() -> None:
     """Extra object fields are fine; a looser bound, a missing field, another default or a longer list are not."""
     from engine.compiled import _covers, _shape
+    from rules.check import shape_of
     from rules.model import FieldSpec
 
     def spec(**kw: Any) -> Any:
-        return _shape(FieldSpec.model_validate(kw))
+        return _shape(shape_of(FieldSpec.model_validate(kw)))
 
     line = {"sku": {"type": "string"}, "quantity": {"type": "integer", "description": "negative for a return"}}
     step = spec(type="list", max_items=10, items=line)
