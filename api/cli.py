@@ -14,12 +14,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine import jsonio
+from engine.backend import NATIVE
+from engine.backends import BACKENDS
 from engine.checks import check_pack_set
+from engine.compiled import compile_pack
 from engine.registry import build_pack_set
 from engine.testing import run_pack_tests
 from rules.errors import ArbiterError, Diagnostic, InputError, ordered
 from rules.model import pack_format_schema
 from rules.schema import input_document
+from rules.stages import Timings, timed
 
 DEFAULT_PACKS = "policy_packs"
 DMN_TCK = ["../shared/data/dmn-tck/compliance-level-2", "../shared/data/dmn-tck/compliance-level-3"]
@@ -55,10 +59,15 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    pack_set, diagnostics = build_pack_set(Path(args.dir), partial=True)  # a broken pack does not hide the others' findings
+    timings: Timings = {}
+    pack_set, diagnostics = build_pack_set(Path(args.dir), partial=True, timings=timings)  # a broken pack does not hide the others' findings
     if pack_set is not None and not args.no_analysis:
         known = _known_versions(Path(args.dir), args.base)
-        diagnostics = ordered(diagnostics + check_pack_set(pack_set, known))
+        with timed(timings, "analyse"):
+            diagnostics = ordered(diagnostics + check_pack_set(pack_set, known))
+    if args.timings:
+        for stage, seconds in timings.items():
+            print(f"{stage:>10} {seconds * 1000:9.1f} ms", file=sys.stderr)
     _print_diagnostics(diagnostics, args.format)
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
@@ -137,10 +146,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
     try:
         raw = _read_input(args.input)
         pack = pack_set.get(args.pack, args.version, as_of)
-        if args.backend == "durable":
-            from engine.durable import durable
-
-            pack = durable(pack)
+        if args.backend != NATIVE.name:
+            pack = compile_pack(pack.ir, BACKENDS[args.backend])
         decision = pack.decide(raw, as_of, trace=args.trace)
     except OSError as exc:
         print(f"arbiter decide: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
@@ -263,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--base", metavar="REF",
                        help="git revision whose pack versions are not new (default: the merge base of HEAD with "
                             "origin/main, main or master); a new version effective before today is a warning")
+    check.add_argument("--timings", action="store_true", help="print the time each compile stage took, summed over the packs")
     check.set_defaults(func=cmd_check)
 
     test = sub.add_parser("test", help="run the tests embedded in the packs")
@@ -280,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--as-of", help="decision date (default: today, UTC)")
     decide.add_argument("--trace", action="store_true")
     decide.add_argument("--pretty", action="store_true")
-    decide.add_argument("--backend", choices=["native", "durable"], default="native",
+    decide.add_argument("--backend", choices=sorted(BACKENDS), default="native",
                         help="who matches the rows: generated code (default) or durable_rules")
     decide.set_defaults(func=cmd_decide)
 
@@ -311,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--backend", choices=["native", "durable"], default="native")
+    serve.add_argument("--backend", choices=sorted(BACKENDS), default="native")
     serve.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                        help="JSON logs on stderr from this level (default: ARBITER_LOG_LEVEL, else INFO, which logs "
                             "one access line per request)")

@@ -14,13 +14,16 @@ from typing import Any
 
 import yaml
 
-from engine.compiled import CompiledPack, Decision
+from engine.backend import NATIVE, BackendRefused
+from engine.backends import BACKENDS
+from engine.compiled import CompiledPack, Decision, compile_pack
 from engine.demand import Wanted
 from rules.check import BrokenPack, Resolve
 from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion, ordered
 from rules.ir import PackIR
 from rules.load import LoadResult, is_flow, load_pack, pack_files
 from rules.source import top_level_scalar
+from rules.stages import Timings, timed
 
 
 def semver_key(version: str) -> tuple[int, ...]:
@@ -66,11 +69,11 @@ class PackSet:
         raise UnknownVersion(f"no version of pack {name!r} is effective on {as_of.isoformat()}")
 
 
-def load_results(root: Path) -> list[LoadResult]:
+def load_results(root: Path, timings: Timings | None = None) -> list[LoadResult]:
     """Decision packs first; then flows, checked against the newest (or pinned) versions of their steps."""
     paths = pack_files(root)
     flows = [p for p in paths if is_flow(p)]
-    results = [load_pack(p) for p in paths if p not in flows]
+    results = [load_pack(p, timings=timings) for p in paths if p not in flows]
     decisions: dict[str, list[PackIR]] = {}
     for result in results:
         if result.pack is not None:
@@ -92,7 +95,7 @@ def load_results(root: Path) -> list[LoadResult]:
 
         return resolve
 
-    return results + [load_pack(p, resolver(p)) for p in flows]
+    return results + [load_pack(p, resolver(p), timings) for p in flows]
 
 
 def _window_of(path: Path) -> tuple[dt.date, dt.date]:
@@ -115,12 +118,12 @@ def _declared_name(path: str) -> str | None:
     return name or Path(path).parent.name
 
 
-def build_pack_set(root: Path, *, partial: bool = False) -> tuple[PackSet | None, list[Diagnostic]]:
+def build_pack_set(root: Path, *, partial: bool = False, timings: Timings | None = None) -> tuple[PackSet | None, list[Diagnostic]]:
     """Load, check and compile every pack below ``root``; all diagnostics, sorted.
 
     ``partial``: the packs that compiled, even when others did not (``arbiter check`` analyses them).
     """
-    results = load_results(root)
+    results = load_results(root, timings)
     diagnostics: list[Diagnostic] = [d for r in results for d in r.diagnostics]
     by_name: dict[str, list[CompiledPack]] = {}
     seen: dict[str, str] = {}
@@ -140,7 +143,8 @@ def build_pack_set(root: Path, *, partial: bool = False) -> tuple[PackSet | None
                                           f"{ir.key} is also defined in {seen[ir.key]}"))
             continue
         seen[ir.key] = result.path
-        by_name.setdefault(ir.name, []).append(CompiledPack(ir))
+        with timed(timings, "generate"):  # the last compile stage: after lower, on the chosen backend
+            by_name.setdefault(ir.name, []).append(compile_pack(ir))
     diagnostics = ordered(diagnostics)
     if any(d.severity == "error" for d in diagnostics) and not partial:
         return None, diagnostics
@@ -153,17 +157,16 @@ def build_pack_set(root: Path, *, partial: bool = False) -> tuple[PackSet | None
 
 def with_backend(pack_set: PackSet, backend: str) -> tuple[PackSet, list[str]]:
     """The same set with each pack on ``backend`` where it can run; the rest stay native (listed)."""
-    if backend == "native":
+    if backend == NATIVE.name:
         return pack_set, []
-    from engine.durable import BackendRefused, durable
-
+    chosen_backend = BACKENDS[backend]
     packs: dict[str, tuple[CompiledPack, ...]] = {}
     notes: list[str] = []
     for name, versions in pack_set.packs.items():
         chosen: list[CompiledPack] = []
         for pack in versions:
             try:
-                chosen.append(durable(pack))
+                chosen.append(compile_pack(pack.ir, chosen_backend))
             except BackendRefused as exc:
                 notes.append(f"{pack.key} stays on the native backend: " + "; ".join(exc.reasons))
                 chosen.append(pack)

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -93,15 +94,32 @@ def assignable(target: Type, value: Type) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What the check stage gives the lower stage: every definition, checked."""
+
+    inputs: list[FieldDef]
+    outputs: list[FieldDef]
+    derives: list[DeriveDef]
+    tables: list[TableDef]
+    steps: list[StepDef]
+    invariants: list[InvariantDef]
+    sections: list[SectionDef]
+    rollups: list[DeriveDef]
+
+
 Resolve = Callable[[str, "str | None"], "PackIR | None"]
 
 
 class PackChecker:
-    def __init__(self, doc: SourceDoc, model: PackDocument, pack_dir: Path, resolve: Resolve | None = None) -> None:
+    def __init__(self, doc: SourceDoc, model: PackDocument, pack_dir: Path, resolve: Resolve | None = None,
+                 data_files: dict[str, bytes | OSError] | None = None) -> None:
         self.doc = doc
         self.model = model
         self.pack_dir = pack_dir
         self.resolve = resolve
+        self.data_files = data_files if data_files is not None else {}  # CSV bytes by relative path (the data stage's)
+        self.checked: Checked | None = None
         self.diagnostics: list[Diagnostic] = []
         self.data: dict[str, DataDef] = {}
         self.scope = Scope({"as_of": Symbol("as_of", SymbolKind.AS_OF, DATE)})
@@ -153,7 +171,8 @@ class PackChecker:
 
     # Stages.
 
-    def run(self, digest: str) -> PackIR | None:
+    def check(self) -> Checked | None:
+        """Every definition checked, each mistake reported; None when any is an error."""
         m = self.model
         for name, table in m.data.items():
             with contextlib.suppress(_Skip):
@@ -177,12 +196,17 @@ class PackChecker:
             self.report(("effective_to",), "empty-window", "effective_to must be after effective_from")
         if self.broken_step or any(d.severity == "error" for d in self.diagnostics):
             return None
+        return Checked(inputs, outputs, derives, tables, steps, invariants, sections, rollups)
+
+    def lower(self, checked: Checked, digest: str) -> PackIR:
+        """The checked definitions as the IR a backend compiles."""
+        m, c = self.model, checked
         return PackIR(
             name=m.pack, version=m.version, kind=m.kind, description=m.description, owner=m.owner,
-            effective_from=m.effective_from, effective_to=m.effective_to, inputs=inputs, outputs=outputs,
-            data=self.data, derives=derives, tables=tables, steps=steps, tests=list(m.tests), fallbacks=list(m.fallbacks), digest=digest,
+            effective_from=m.effective_from, effective_to=m.effective_to, inputs=c.inputs, outputs=c.outputs,
+            data=self.data, derives=c.derives, tables=c.tables, steps=c.steps, tests=list(m.tests), fallbacks=list(m.fallbacks), digest=digest,
             path=self.doc.path, test_positions=[self.doc.position(("tests", i)) for i in range(len(m.tests))],
-            invariants=invariants, positions=self.positions(), sections=sections, rollups=rollups,
+            invariants=c.invariants, positions=self.positions(), sections=c.sections, rollups=c.rollups,
         )
 
     def data_table(self, name: str, table: DataTable) -> DataDef:
@@ -223,10 +247,19 @@ class PackChecker:
         if self.pack_dir.resolve() not in file.parents:
             self.report(path, "data-source", f"CSV file {relative!r} must be inside the pack folder")
             raise _Skip
+        found = self.data_files.get(relative)
+        if found is None:  # not read by the data stage (a checker used on its own)
+            try:
+                found = file.read_bytes()
+            except OSError as exc:
+                found = exc
+        if isinstance(found, OSError):
+            self.report(path, "data-source", f"cannot read {relative!r}: {found.strerror}")
+            raise _Skip
         try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            self.report(path, "data-source", f"cannot read {relative!r}: {exc.strerror}")
+            text = found.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.report(path, "data-source", f"{relative!r} is not UTF-8: {exc.reason}")
             raise _Skip from None
         reader = csv.reader(text.splitlines())
         header = next(reader, [])

@@ -41,6 +41,7 @@ CODES: dict[str, Code] = _table(
     Code("encoding", E, "the pack file is not UTF-8"),
     Code("pack-too-large", E, "the pack file is over the size limit"),
     Code("empty-pack", E, "the file holds no pack"),
+    Code("too-many-errors", E, "the pack has so many errors that the rest were not reported"),
     Code("yaml-syntax", E, "the YAML cannot be parsed here"),
     Code("yaml-alias", E, "an alias that refers to a node containing it"),
     Code("yaml-date", E, "a YAML date that is not a valid calendar date"),

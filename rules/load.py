@@ -23,6 +23,7 @@ from rules.expressions import did_you_mean
 from rules.ir import PackIR
 from rules.model import PackDocument
 from rules.source import SourceDoc, read_yaml, top_level_scalar
+from rules.stages import Compilation, Stage, Timings, run_stages
 
 MAX_PACK_BYTES = 4 * 1024 * 1024
 
@@ -113,35 +114,104 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def load_text(text: str, path: str, pack_dir: Path | None = None, resolve: Resolve | None = None) -> LoadResult:
-    doc = read_yaml(text, path)
-    diagnostics = list(doc.diagnostics)
-    if doc.data is None:
-        if not diagnostics:
-            diagnostics.append(Diagnostic(path, Position(1, 1), "empty-pack", "the file holds no pack"))
-        return LoadResult(path, None, ordered(diagnostics))
-    if not isinstance(doc.data, dict):
-        diagnostics.append(Diagnostic(path, Position(1, 1), "invalid-value", "a pack is a mapping of fields"))
-        return LoadResult(path, None, ordered(diagnostics))
+def load_text(text: str, path: str, pack_dir: Path | None = None, resolve: Resolve | None = None,
+              timings: Timings | None = None) -> LoadResult:
+    """The front end on a pack's text (the read stage only parses it)."""
+    compilation = Compilation(path, pack_dir or Path(path).parent, resolve, text=text)
+    return _result(run_stages(compilation, FRONT_END, timings))
+
+
+def _result(c: Compilation) -> LoadResult:
+    has_errors = any(d.severity == "error" for d in c.diagnostics)
+    return LoadResult(c.path, None if has_errors else c.ir, ordered(c.diagnostics))
+
+
+# The front end's stages, in order; each says what it must follow.
+
+
+def _read(c: Compilation) -> None:
+    """First: the file's bytes (when reading a file) to YAML with positions, recovering from syntax errors."""
+    if c.text is None:
+        assert c.raw is not None
+        try:
+            c.text = c.raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            c.stop("encoding", f"not UTF-8: {exc.reason}")
+            return
+    c.doc = read_yaml(c.text, c.path)
+    c.diagnostics.extend(c.doc.diagnostics)
+    if c.doc.data is None:
+        if not c.diagnostics:
+            c.stop("empty-pack", "the file holds no pack")
+        c.stopped = True
+    elif not isinstance(c.doc.data, dict):
+        c.stop("invalid-value", "a pack is a mapping of fields")
+
+
+def _shape(c: Compilation) -> None:
+    """After read: the document validated against the pack format's models; a broken part is left out, the rest checked."""
+    assert c.doc is not None
     try:
-        model = PackDocument.model_validate(doc.data)
+        c.model = PackDocument.model_validate(c.doc.data)
     except ValidationError as exc:
-        shape = _shape_diagnostics(doc, exc)
-        if doc.recovered:
+        shape = _shape_diagnostics(c.doc, exc)
+        if c.doc.recovered:
             # a masked line may have held a required field or broken its block: not new mistakes
-            shape = [d for d in shape if d.code != "missing-field" and not doc.near_masked(d.position.line)]
-        diagnostics.extend(shape)
-        partial = _partial_model(doc.data, exc)
-        if partial is None:
-            return LoadResult(path, None, ordered(diagnostics))
-        model = partial
-    checker = PackChecker(doc, model, pack_dir or Path(path).parent, resolve)
-    data_sources = _data_digest_parts(model, pack_dir or Path(path).parent)
-    digest = hashlib.sha256((canonical_json(doc.data) + data_sources).encode()).hexdigest()
-    pack = checker.run(digest)
-    diagnostics.extend(checker.diagnostics)
-    has_errors = any(d.severity == "error" for d in diagnostics)
-    return LoadResult(path, None if has_errors else pack, ordered(diagnostics))
+            shape = [d for d in shape if d.code != "missing-field" and not c.doc.near_masked(d.position.line)]
+        c.diagnostics.extend(shape)
+        c.model = _partial_model(c.doc.data, exc)
+        c.stopped = c.model is None
+
+
+def _data(c: Compilation) -> None:
+    """After shape (it names the CSV files): each file read once; the checker and the digest share the bytes."""
+    assert c.model is not None
+    folder = c.pack_dir.resolve()
+    for table in c.model.data.values():
+        if table.csv is None or table.csv in c.data_files:
+            continue
+        file = (c.pack_dir / table.csv).resolve()
+        if folder not in file.parents:
+            continue  # the checker reports it; nothing outside the pack folder is read
+        try:
+            c.data_files[table.csv] = file.read_bytes()
+        except OSError as exc:
+            c.data_files[table.csv] = exc
+
+
+def _check(c: Compilation) -> None:
+    """After data (lookups are typed by the data's columns): names and types, every mistake reported."""
+    assert c.doc is not None
+    assert c.model is not None
+    c.checker = PackChecker(c.doc, c.model, c.pack_dir, c.resolve, c.data_files)
+    checked = c.checker.check()
+    c.diagnostics.extend(c.checker.diagnostics)
+    if checked is None:
+        c.stopped = True
+    else:
+        c.checker.checked = checked
+
+
+def _lower(c: Compilation) -> None:
+    """After check (every name resolved, every type known): the PackIR, identified by the digest of what it was built from."""
+    assert c.doc is not None
+    assert c.model is not None
+    assert c.checker is not None
+    assert c.checker.checked is not None
+    data_sources = "|".join(
+        f"{name}:{hashlib.sha256(_bytes(c.data_files.get(table.csv))).hexdigest()}"
+        for name, table in sorted(c.model.data.items()) if table.csv is not None)
+    digest = hashlib.sha256((canonical_json(c.doc.data) + data_sources).encode()).hexdigest()
+    c.ir = c.checker.lower(c.checker.checked, digest)
+
+
+def _bytes(found: bytes | OSError | None) -> bytes:
+    return found if isinstance(found, bytes) else b""
+
+
+FRONT_END: tuple[Stage, ...] = (
+    Stage("read", _read), Stage("shape", _shape), Stage("data", _data), Stage("check", _check), Stage("lower", _lower),
+)
 
 
 def _partial_model(data: dict[str, Any], exc: ValidationError) -> PackDocument | None:
@@ -194,18 +264,6 @@ def _remove(data: Any, loc: list[Any]) -> None:
         del target[last]
 
 
-def _data_digest_parts(model: PackDocument, pack_dir: Path) -> str:
-    parts = []
-    for name, table in sorted(model.data.items()):
-        if table.csv is not None:
-            try:
-                content = (pack_dir / table.csv).read_bytes()
-            except OSError:
-                content = b""
-            parts.append(f"{name}:{hashlib.sha256(content).hexdigest()}")
-    return "|".join(parts)
-
-
 def is_flow(path: Path) -> bool:
     """Whether a file declares ``kind: flow`` (flows are checked after the packs they run)."""
     try:
@@ -219,7 +277,8 @@ def is_flow(path: Path) -> bool:
         return isinstance(data, dict) and data.get("kind") == "flow"
 
 
-def load_pack(path: Path, resolve: Resolve | None = None) -> LoadResult:
+def load_pack(path: Path, resolve: Resolve | None = None, timings: Timings | None = None) -> LoadResult:
+    """The front end on a pack file: never raises for a bad pack, returns its diagnostics."""
     shown = str(path)
     try:
         raw = path.read_bytes()
@@ -227,11 +286,7 @@ def load_pack(path: Path, resolve: Resolve | None = None) -> LoadResult:
         return LoadResult(shown, None, [Diagnostic(shown, Position(1, 1), "unreadable", exc.strerror or str(exc))])
     if len(raw) > MAX_PACK_BYTES:
         return LoadResult(shown, None, [Diagnostic(shown, Position(1, 1), "pack-too-large", f"a pack file is at most {MAX_PACK_BYTES} bytes")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return LoadResult(shown, None, [Diagnostic(shown, Position(1, 1), "encoding", f"not UTF-8: {exc.reason}")])
-    return load_text(text, shown, path.parent, resolve)
+    return _result(run_stages(Compilation(shown, path.parent, resolve, raw=raw), FRONT_END, timings))
 
 
 def pack_files(root: Path) -> list[Path]:
