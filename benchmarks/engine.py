@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.compiled import CompiledPack
+from engine.compiled import compile_pack
 from importers.conformance import AS_OF as conformance_as_of
 from importers.conformance import import_graph, normalized
 from rules.load import load_text
@@ -342,7 +342,7 @@ def main() -> int:
         for d in result.diagnostics:
             print(d)
         return 1
-    pack = CompiledPack(result.pack)
+    pack = compile_pack(result.pack)
     validated = [pack.validate(o) for o in raw]
     evaluate = pack.evaluate
 
@@ -350,7 +350,7 @@ def main() -> int:
 
     variant = load_text(pack_yaml(durable=True), "credit_bench_durable.yaml")
     assert variant.pack is not None, [str(d) for d in variant.diagnostics]
-    on_durable = durable(CompiledPack(variant.pack)).evaluate
+    on_durable = durable(compile_pack(variant.pack)).evaluate
     engines: dict[str, tuple[Callable[[dict[str, Any]], Any], list[dict[str, Any]], Callable[[Any], tuple[str, str, int]]]] = {
         "hand-written Python": (decide_by_hand, validated, normalised),
         "arbiter evaluate": (lambda o: evaluate(o, AS_OF), validated, lambda d: normalised(d.output)),

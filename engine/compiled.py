@@ -8,7 +8,8 @@ from dataclasses import fields
 from typing import Any
 
 from engine import jsonio
-from engine.codegen import generate, generate_invariants
+from engine.backend import NATIVE, Backend, Evaluate, Evaluator
+from engine.codegen import generate_invariants
 from engine.demand import Wanted
 from engine.demand import step_outputs as demanded
 from engine.inputs import compile_validator
@@ -16,8 +17,6 @@ from engine.runtime import NAMESPACE
 from rules.errors import DecisionError, InputError
 from rules.ir import FieldShape, PackIR
 from rules.syntax import Member, Name, Node
-
-Evaluate = Callable[..., tuple[dict[str, Any], dict[str, list[str]], list[str]]]
 
 
 def _shape(spec: FieldShape) -> Any:
@@ -88,13 +87,15 @@ class Decision:
 class CompiledPack:
     """One pack version, compiled once; evaluation is a pure function of (input, as_of)."""
 
-    def __init__(self, ir: PackIR) -> None:
+    def __init__(self, ir: PackIR, backend: Backend, evaluator: Evaluator) -> None:
+        """A pack compiled by ``backend`` into ``evaluator``: see ``compile_pack``."""
         self.ir = ir
         self.name = ir.name
         self.version = ir.version
         self.digest = ir.digest
-        self.source, constants = generate(ir)
-        self._evaluate: Evaluate = self._load(self.source, constants, ir.key)
+        self.backend = backend
+        self.source = evaluator.source
+        self._evaluate: Evaluate = evaluator.evaluate
         self._traced: Callable[..., Any] | None = None
         self._invariants: Callable[..., Any] | None = None
         self.pack_set: Any = None  # set by the registry; flows run their steps from it
@@ -103,15 +104,6 @@ class CompiledPack:
         self._trusted: dict[tuple[int, str], frozenset[str]] = {}  # flows: per (step, step digest)
         self._partial: dict[frozenset[str], Evaluate] = {}  # by the outputs asked for
         self._step_outputs: dict[frozenset[str], list[Wanted]] = {}  # flows: what each step must give
-
-    @staticmethod
-    def _load(source: str, constants: dict[str, Any], key: str) -> Any:
-        namespace = dict(NAMESPACE)
-        namespace.update(constants)
-        # The pack's key as the file name: tracebacks and profiles then say which pack version ran.
-        code = compile(source, f"<arbiter pack {key}>", "exec")
-        exec(code, namespace)  # noqa: S102 - source generated from checked IR, no user text as code
-        return namespace["evaluate"]
 
     @property
     def key(self) -> str:
@@ -146,8 +138,7 @@ class CompiledPack:
     def _evaluate_for(self, outputs: frozenset[str]) -> Evaluate:
         found = self._partial.get(outputs)
         if found is None:
-            source, constants = generate(self.ir, outputs=outputs)
-            found = self._partial[outputs] = self._load(source, constants, self.key)
+            found = self._partial[outputs] = self.backend.evaluator(self.ir, outputs=outputs).evaluate
         return found
 
     def decide_as_dict(self, raw: Any, as_of: dt.date) -> dict[str, Any]:
@@ -274,6 +265,10 @@ class CompiledPack:
 
     def _traced_function(self) -> Callable[..., Any]:
         if self._traced is None:
-            source, constants = generate(self.ir, traced=True)
-            self._traced = self._load(source, constants, self.key)
+            self._traced = self.backend.evaluator(self.ir, traced=True).evaluate
         return self._traced
+
+
+def compile_pack(ir: PackIR, backend: Backend = NATIVE) -> CompiledPack:
+    """Compile ``ir`` on ``backend``: the explicit step from a checked pack to one that decides."""
+    return CompiledPack(ir, backend, backend.evaluator(ir))

@@ -34,29 +34,23 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from engine.backend import NATIVE, Backend, BackendRefused, Evaluator, load
 from engine.codegen import generate
-from engine.compiled import CompiledPack, Decision
+from engine.compiled import CompiledPack, compile_pack
 from engine.demand import Wanted
 from engine.extras import require
-from engine.runtime import NAMESPACE
 from rules import syntax as s
-from rules.errors import ArbiterError, DecisionError
-from rules.ir import TableDef
+from rules.errors import DecisionError
+from rules.ir import PackIR, TableDef
 from rules.types import Type
+
+__all__ = ["DURABLE", "BackendRefused", "DurableBackend", "durable"]
 
 MAX_ROWS = 63  # error 303 beyond 64 conditions true at once; the sentinel takes one
 CLAMP = 2**62  # beyond int64 the C core saturates; clamping keeps every comparison exact
 SENTINEL = "__no_match__"
 SENTINEL_FIELD = "__dr__"
 _LOCK = threading.Lock()  # C calls hold the GIL anyway; one decision's calls must not interleave
-
-
-class BackendRefused(ArbiterError):
-    code = "backend-refused"
-
-    def __init__(self, pack: str, reasons: list[str]) -> None:
-        super().__init__(f"the durable backend cannot run {pack}: " + "; ".join(reasons))
-        self.reasons = reasons
 
 
 @functools.cache
@@ -276,52 +270,58 @@ class TableRules:
 _RULESETS: dict[str, TableRules] = {}  # a ruleset name cannot be registered twice in a process
 
 
-class DurablePack(CompiledPack):
-    """A compiled pack whose rows are matched by durable_rules."""
+class DurableBackend(Backend):
+    """Rows matched by durable_rules; everything else by the same generated code as the native backend."""
 
-    def __init__(self, native: CompiledPack) -> None:
-        self.__dict__.update(native.__dict__)
-        self.native = native  # traces come from it: it decides the same rows, and caches its traced code
-        ir = native.ir
-        reasons = []
-        if ir.steps:
-            reasons.append("it is a flow; run its steps on the durable backend one by one")
-        if any(sec.carries for sec in ir.sections):
-            reasons.append("it carries values from one element to the next (for_each carry); the native backend runs it")
-        if ir.sections:
-            reasons += [f"table {t.id!r} is a line-level (for_each) table" for sec in ir.sections for t in sec.tables]
-        self.rules: list[TableRules] = []
-        for table in ir.tables:
-            name = f"{ir.name}@{ir.version}@{ir.digest[:16]}@{table.id}"
-            try:
-                if name not in _RULESETS:
-                    _tune_malloc()
-                    _RULESETS[name] = TableRules(name, table)
-                self.rules.append(_RULESETS[name])
-            except _Unsupported as exc:
-                reasons.append(f"table {table.id!r}: {exc}")
-        if reasons:
-            raise BackendRefused(ir.key, reasons)
+    name = "durable"
+
+    def evaluator(self, ir: PackIR, *, outputs: Wanted = None, traced: bool = False) -> Evaluator:
+        """Every output, whatever ``outputs`` asks (its tables are matched by durable_rules, not generated).
+
+        A trace comes from the native backend: it decides the same rows, as the suite holds.
+        """
+        if traced:
+            return NATIVE.evaluator(ir, traced=True)
+        rules = _rulesets(ir)
         source, constants = generate(ir, delegate=True)
-        self.source = source
-        namespace = dict(NAMESPACE)
-        namespace.update(constants)
-        exec(compile(source, "<arbiter durable pack>", "exec"), namespace)  # noqa: S102 - generated from checked IR
-        delegated = namespace["evaluate"]
-        rules = self.rules
+        delegated = load(source, constants, ir.key)
 
         def match(index: int, values: tuple[Any, ...]) -> list[int]:
             return rules[index].match(values)
 
-        self._evaluate = lambda values, as_of: delegated(values, as_of, match)
+        def evaluate(values: dict[str, Any], as_of: dt.date) -> tuple[dict[str, Any], dict[str, list[str]], list[str]]:
+            return delegated(values, as_of, match)
 
-    def evaluate(self, values: dict[str, Any], as_of: dt.date, *, trace: bool = False, outputs: Wanted = None,
-                 pack_set: Any = None) -> Decision:
-        if trace:
-            return self.native.evaluate(values, as_of, trace=True, pack_set=pack_set)
-        return super().evaluate(values, as_of, pack_set=pack_set)  # every output: its tables are matched by durable_rules, not generated
+        return Evaluator(evaluate, source)
 
 
-def durable(pack: CompiledPack) -> DurablePack:
-    """The durable_rules backend for ``pack``, or BackendRefused naming each table it cannot run."""
-    return DurablePack(pack)
+def _rulesets(ir: PackIR) -> list[TableRules]:
+    """One ruleset per table, built once per process; BackendRefused names every table it cannot run."""
+    reasons = []
+    if ir.steps:
+        reasons.append("it is a flow; run its steps on the durable backend one by one")
+    if any(sec.carries for sec in ir.sections):
+        reasons.append("it carries values from one element to the next (for_each carry); the native backend runs it")
+    if ir.sections:
+        reasons += [f"table {t.id!r} is a line-level (for_each) table" for sec in ir.sections for t in sec.tables]
+    rules: list[TableRules] = []
+    for table in ir.tables:
+        name = f"{ir.name}@{ir.version}@{ir.digest[:16]}@{table.id}"
+        try:
+            if name not in _RULESETS:
+                _tune_malloc()
+                _RULESETS[name] = TableRules(name, table)
+            rules.append(_RULESETS[name])
+        except _Unsupported as exc:
+            reasons.append(f"table {table.id!r}: {exc}")
+    if reasons:
+        raise BackendRefused(ir.key, reasons, DurableBackend.name)
+    return rules
+
+
+DURABLE = DurableBackend()
+
+
+def durable(pack: CompiledPack) -> CompiledPack:
+    """``pack`` compiled on the durable_rules backend, or BackendRefused naming each table it cannot run."""
+    return compile_pack(pack.ir, DURABLE)

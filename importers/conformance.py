@@ -14,7 +14,7 @@ from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.compiled import CompiledPack
+from engine.compiled import CompiledPack, compile_pack
 from importers.jdm import JdmPack, convert, to_yaml
 from importers.jdm_decide import compile_decider
 from rules.errors import ArbiterError
@@ -80,7 +80,7 @@ def import_graph(path: Path) -> GraphOutcome:
     if result.pack is None:
         outcome.problems = [f"the converted pack does not compile: {d}" for d in result.diagnostics if d.severity == "error"]
         return outcome
-    outcome.pack = CompiledPack(result.pack)
+    outcome.pack = compile_pack(result.pack)
     return outcome
 
 

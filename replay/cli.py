@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import jsonio
+from engine.backends import BACKENDS
 from engine.extras import require
 from replay.attribution import changed_packs
 from replay.compare import check_sides, choose_date, resolved, unused
@@ -203,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     run.add_argument("--effective-on", help="which unpinned versions run: those effective on this date "
                      "(default: the date the candidate's new versions take effect)")
-    run.add_argument("--backend", choices=["native", "durable"], default="native",
+    run.add_argument("--backend", choices=sorted(BACKENDS), default="native",
                      help="who matches the rows; packs durable_rules cannot run stay native (listed)")
     run.add_argument("--allow-same", action="store_true", help="run even when both sides resolve to the same versions")
     run.set_defaults(func=cmd_run)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import jsonio
-from engine.compiled import CompiledPack
+from engine.compiled import CompiledPack, compile_pack
 from engine.demand import can_leave_out, step_outputs
 from engine.registry import require_pack_set
 from rules.errors import ArbiterError, DecisionError
@@ -89,7 +89,7 @@ def test_an_output_that_can_fail_is_computed_even_when_not_asked_for(wanted: fro
     """A required output nobody asked for that comes out null (a share of nothing) still fails the decision, as in full."""
     result = load_text(RATIO_PACK, "ratio.yaml")
     assert result.pack is not None, [str(d) for d in result.diagnostics]
-    pack = CompiledPack(result.pack)
+    pack = compile_pack(result.pack)
     values = pack.validate({"name": "x", "part": 1, "whole": 0})
     for outputs in (None, wanted):
         with pytest.raises(DecisionError) as raised:
@@ -103,7 +103,7 @@ def test_a_text_output_whose_rounding_overflows_fails_even_when_not_asked_for() 
     """A rounding in an output nobody asked for can still raise (too many digits), so it is computed and fails alike."""
     result = load_text(RATIO_PACK, "ratio.yaml")
     assert result.pack is not None, [str(d) for d in result.diagnostics]
-    pack = CompiledPack(result.pack)
+    pack = compile_pack(result.pack)
     values = pack.validate({"name": "x", "part": 1, "whole": 2, "big": 10**14})
     for outputs in (None, frozenset({"label"})):
         with pytest.raises(DecisionError) as raised:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import jsonio
+from engine.backend import load
 from engine.codegen import generate
 from engine.compiled import CompiledPack
 from engine.registry import require_pack_set
@@ -24,7 +25,7 @@ AS_OF = dt.date(2026, 6, 1)
 def looping() -> list[tuple[CompiledPack, Any]]:
     """Every bundled and test pack with a for_each loop, with its longhand (unfused) evaluation."""
     packs = [p for folder in (PACKS, VALID) for p in require_pack_set(folder) if p.ir.sections]
-    return [(p, CompiledPack._load(*generate(p.ir, fuse=False), p.key)) for p in packs]
+    return [(p, load(*generate(p.ir, fuse=False), p.key)) for p in packs]
 
 
 def _run(evaluate: Any, values: dict[str, Any]) -> Any:

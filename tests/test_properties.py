@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import jsonio
-from engine.compiled import CompiledPack
+from engine.compiled import CompiledPack, compile_pack
 from engine.registry import require_pack_set
 from rules.errors import ArbiterError, DecisionError, InputError
 from rules.load import load_text
@@ -30,7 +30,7 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 def compile_table(table: RandomTable) -> CompiledPack:
     result = load_text(table.pack_yaml(), "random.yaml")
     assert result.pack is not None, [str(d) for d in result.diagnostics] + [table.pack_yaml()]
-    return CompiledPack(result.pack)
+    return compile_pack(result.pack)
 
 
 @cache
@@ -202,7 +202,7 @@ def test_keyed_sums_equal_the_longhand_sum(data: st.DataObject) -> None:
     """sum(xs as x, if x.key = k then x.amount else 0), compiled to a lookup, adds what a scan adds, null keys included."""
     result = load_text(KEYED_SUMS, "keyed_sums.yaml")
     assert result.pack is not None, [str(d) for d in result.diagnostics]
-    pack = CompiledPack(result.pack)
+    pack = compile_pack(result.pack)
     assert pack.source.count("sum_by(") == 4  # self_keyed's key reads its own item: it must stay a scan
     skus = st.sampled_from(["A", "B", "C", None])
     stock: list[dict[str, Any]] = data.draw(st.lists(st.fixed_dictionaries({
