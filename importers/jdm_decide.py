@@ -23,12 +23,12 @@ from engine.compiled import CompiledPack
 from engine.inputs import compile_validator
 from importers.jdm import JdmPack
 from importers.jdm_types import ListOf, ObjectOf
-from rules.model import FieldSpec
+from rules.ir import FieldShape
 
 Decide = Callable[[Any], Any]
 
 
-def _same_shape(t: Any, spec: FieldSpec) -> bool:
+def _same_shape(t: Any, spec: FieldShape) -> bool:
     """Whether projecting onto schema type ``t`` keeps exactly the fields ``spec`` declares, at every depth."""
     if isinstance(t, ObjectOf):
         return spec.type == "object" and _same_fields(t, spec.fields or {})
@@ -39,7 +39,7 @@ def _same_shape(t: Any, spec: FieldSpec) -> bool:
     return spec.type not in ("object", "list")
 
 
-def _same_fields(t: ObjectOf, fields: dict[str, FieldSpec]) -> bool:
+def _same_fields(t: ObjectOf, fields: dict[str, FieldShape]) -> bool:
     own = dict(t.fields)
     return own.keys() == fields.keys() and all(_same_shape(own[k], spec) for k, spec in fields.items())
 

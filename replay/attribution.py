@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.compiled import CompiledPack
+from engine.compiled import CompiledPack, compile_pack
 from replay.decide import admit, decided, outcome
 from replay.kpis import Kpis
 from replay.packdiff import Edit, apply_edit, diff_packs, dump
@@ -92,7 +92,7 @@ def _compile(a: PackIR, b: PackIR, edit: Edit, base: SpecPacks) -> CompiledPack 
             return None
 
     result = load_text(dump(apply_edit(a, b, edit)), f"{a.path} with {edit.name}", Path(a.path).parent, resolve)
-    return None if result.pack is None else CompiledPack(result.pack)
+    return None if result.pack is None else compile_pack(result.pack)
 
 
 ASPECTS = ("decision", "money", "other")

@@ -193,6 +193,7 @@ class PackIR:
     tests: list[Any]  # rules.model.PackTest, kept as written
     digest: str
     path: str
+    source: dict[str, Any] = field(default_factory=dict)  # the document as written: a replay rebuilds edited packs from it
     test_positions: list[Position] = field(default_factory=list)
     invariants: list[InvariantDef] = field(default_factory=list)
     sections: list[SectionDef] = field(default_factory=list)

@@ -203,6 +203,7 @@ def _lower(c: Compilation) -> None:
         for name, table in sorted(c.model.data.items()) if table.csv is not None)
     digest = hashlib.sha256((canonical_json(c.doc.data) + data_sources).encode()).hexdigest()
     c.ir = c.checker.lower(c.checker.checked, digest)
+    c.ir.source = c.doc.data
 
 
 def _bytes(found: bytes | OSError | None) -> bytes:

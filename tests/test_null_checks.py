@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import jsonio
+from engine.backend import load
 from engine.codegen import generate
 from engine.compiled import CompiledPack
 from engine.registry import require_pack_set
@@ -29,7 +30,7 @@ def guarded() -> list[tuple[CompiledPack, Any]]:
     packs = [p for folder in (PACKS, VALID) for p in require_pack_set(folder)]
     packs += [outcome.pack for name in GRAPHS if (outcome := import_graph(shared("zen", "graphs", f"{name}.json"))).pack]
     pairs = [(p, generate(p.ir, inline_nulls=False)) for p in packs]
-    return [(p, CompiledPack._load(*longhand, p.key)) for p, longhand in pairs if longhand[0] != p.source]
+    return [(p, load(*longhand, p.key)) for p, longhand in pairs if longhand[0] != p.source]
 
 
 def _run(evaluate: Any, values: dict[str, Any]) -> Any:
