@@ -166,7 +166,7 @@ class PackChecks:
         found: dict[tuple[str, str], tuple[dict[str, Any], dt.date]] = {}
         broken: dict[str, tuple[dict[str, Any], dt.date]] = {}
         wanted = {t.id for t in tables}
-        single_hit_gaps = {t.id for t in tables if t.hit_policy in ("first", "unique", "any", "priority")
+        single_hit_gaps = {t.id for t in tables if not t.hit_policy.multi_hit
                            and t.default is None and not t.always_matches}
 
         def observe(values: dict[str, Any], as_of: dt.date) -> None:

@@ -398,7 +398,7 @@ def analyse_table(table: TableDef, column_types: list[Type], bounds: list[Column
         if box_empty(boxes[i]):
             findings.append(TableFinding("unreachable-row", table.id, [row.id],
                                          f"row {row.id!r} can never match: its cells contradict each other or the inputs' bounds", None))
-    if table.hit_policy in ("first", "priority"):
+    if table.hit_policy.overlap == "first-wins":
         for j, row in enumerate(rows):
             if box_empty(boxes[j]):
                 continue
@@ -414,7 +414,7 @@ def analyse_table(table: TableDef, column_types: list[Type], bounds: list[Column
                     "dead-row", table.id, [row.id, *names],
                     f"row {row.id!r} is never used: every input it matches is decided earlier by {', '.join(repr(n) for n in names)}",
                     point(boxes[j])))
-    if table.hit_policy in ("unique", "any"):
+    if table.hit_policy.overlap in ("error", "must-agree"):
         for i in range(len(rows)):
             for j in range(i + 1, len(rows)):
                 common = box_intersect(boxes[i], boxes[j])
@@ -429,7 +429,7 @@ def analyse_table(table: TableDef, column_types: list[Type], bounds: list[Column
                     f"rows {rows[i].id!r} and {rows[j].id!r} both match some inputs"
                     + (" with different outputs" if table.hit_policy == "any" else f", but the hit policy is {table.hit_policy}"),
                     point(common)))
-    if table.hit_policy in ("first", "unique", "any", "priority") and table.default is None:
+    if not table.hit_policy.multi_hit and table.default is None:
         remaining = subtract_all([dom], boxes)
         if remaining:
             findings.append(TableFinding("gap", table.id, [], f"no row of table {table.id!r} matches some inputs", point(remaining[0])))

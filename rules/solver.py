@@ -547,11 +547,11 @@ def analyse(pack: PackIR, table: TableDef, as_of: dt.date) -> tuple[list[TableFi
                 "or how its columns are computed", None))
         else:
             live.append(i)
-    if table.hit_policy in ("first", "priority"):
+    if table.hit_policy.overlap == "first-wins":
         findings += _dead_rows(table, conditions, live, queries)
-    if table.hit_policy in ("unique", "any"):
+    if table.hit_policy.overlap in ("error", "must-agree"):
         findings += _overlaps(encoder, table, conditions, live, queries)
-    if table.hit_policy in ("first", "unique", "any", "priority") and table.default is None and not table.always_matches:
+    if not table.hit_policy.multi_hit and table.default is None and not table.always_matches:
         gap = _gap(encoder, pack, table, conditions, queries)
         if gap is not None:
             findings.append(gap)
