@@ -239,8 +239,7 @@ class DecisionLog:
     def _write_batch(self, batch: list[_Entry]) -> None:
         # a request that stopped waiting (audit mode, timed out) was answered 503: its record is not written
         batch = [e for e in batch if e.ticket is None or not e.ticket.cancelled()]
-        for entry in batch:
-            entry.line = jsonio.dumps(entry.item if isinstance(entry.item, dict) else record(*entry.item)) + b"\n"
+        batch = [entry for entry in batch if self._serialise(entry)]
         while batch:
             try:
                 self._rotate_if_due()
@@ -250,6 +249,20 @@ class DecisionLog:
                 continue
             self._succeeded(batch[:written])
             batch = batch[written:]
+
+    def _serialise(self, entry: _Entry) -> bool:
+        """The entry's line; a record that cannot be written as JSON is counted and logged, never the writer's end."""
+        try:
+            entry.line = jsonio.dumps(entry.item if isinstance(entry.item, dict) else record(*entry.item)) + b"\n"
+        except (TypeError, ValueError) as exc:
+            with self._cond:
+                self.stats.dropped += 1
+            log.error("decision log %s: a record could not be serialised and is dropped: %s", self.path, exc)
+            if entry.ticket is not None:
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    entry.ticket.set_exception(OSError(f"the record could not be serialised: {exc}"))
+            return False
+        return True
 
     def _append(self, batch: list[_Entry]) -> int:
         """Write the batch's lines in one call; the number of whole lines written (a partial line is finished)."""

@@ -170,7 +170,7 @@ class Generator:
             guarded = self.null_guarded(node, a, b)
             return guarded if guarded is not None else f"{'i' if integral else 'n'}_{fn}({a}, {b})"
         if integral:
-            return f"({a} {op} {b})"
+            return f"_IMUL({a}, {b})" if op == "*" else f"({a} {op} {b})"
         return f"_{fn.upper()}({a}, {b})"
 
     def null_guarded(self, node: s.Binary, a: str, b: str) -> str | None:
@@ -199,7 +199,12 @@ class Generator:
         (left, x), (right, y) = parts
         references = tuple(dict.fromkeys(x + y))
         integral = node.left.type.numeric == "integer" and node.right.type.numeric == "integer"
-        body = f"({left} {node.op} {right})" if node.op in _ORDER_OPS or integral else f"{_ARITHMETIC[node.op]}({left}, {right})"
+        if node.op == "*" and integral:
+            body = f"_IMUL({left}, {right})"
+        elif node.op in _ORDER_OPS or integral:
+            body = f"({left} {node.op} {right})"
+        else:
+            body = f"{_ARITHMETIC[node.op]}({left}, {right})"
         guarded = f"(None if {' or '.join(f'{r} is None' for r in references)} else {body})"
         if node.op in _ARITHMETIC:
             self.unguarded[guarded] = (body, references)

@@ -84,6 +84,28 @@ class Decision:
         return jsonio.dumps(self.as_dict())
 
 
+# What JSON consumers (and orjson) can hold as a whole number: a signed 64-bit integer.
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def integer_output_bounds(ir: PackIR) -> list[tuple[str, Any, Any]]:
+    """Each whole-number output with the range it must stay in: as declared, within 64 bits."""
+    out = []
+    for f in ir.outputs:
+        if f.spec.type == "integer":
+            low = INT64[0] if f.spec.min is None else max(INT64[0], f.spec.min)
+            high = INT64[1] if f.spec.max is None else min(INT64[1], f.spec.max)
+            out.append((f.name, low, high))
+    return out
+
+
+def check_integer_outputs(bounds: list[tuple[str, Any, Any]], output: dict[str, Any]) -> None:
+    for name, low, high in bounds:
+        value = output.get(name)
+        if value is not None and not low <= value <= high:
+            raise DecisionError("output-out-of-range", f"output {name!r} = {value} is outside its range [{low}, {high}]")
+
+
 class CompiledPack:
     """One pack version, compiled once; evaluation is a pure function of (input, as_of)."""
 
@@ -104,6 +126,7 @@ class CompiledPack:
         self._trusted: dict[tuple[int, str], frozenset[str]] = {}  # flows: per (step, step digest)
         self._partial: dict[frozenset[str], Evaluate] = {}  # by the outputs asked for
         self._step_outputs: dict[frozenset[str], list[Wanted]] = {}  # flows: what each step must give
+        self._integer_outputs = integer_output_bounds(ir)
 
     @property
     def key(self) -> str:
@@ -131,9 +154,12 @@ class CompiledPack:
         """The hot path: a decision pack, no trace; output, matched rows and reasons."""
         evaluate = self._evaluate if outputs is None else self._evaluate_for(outputs)
         try:
-            return evaluate(values, as_of)
+            found = evaluate(values, as_of)
         except ArithmeticError as exc:
             raise DecisionError("arithmetic", f"arithmetic out of range: {type(exc).__name__}") from None
+        if self._integer_outputs:
+            check_integer_outputs(self._integer_outputs, found[0])
+        return found
 
     def _evaluate_for(self, outputs: frozenset[str]) -> Evaluate:
         found = self._partial.get(outputs)
@@ -170,6 +196,8 @@ class CompiledPack:
                 output, matched, reasons = evaluate(values, as_of, *extra)
         except ArithmeticError as exc:
             raise DecisionError("arithmetic", f"arithmetic out of range: {type(exc).__name__}") from None
+        if self._integer_outputs:
+            check_integer_outputs(self._integer_outputs, output)
         if steps is not None:
             matched = {**step_matched, **matched}
             reasons = step_reasons + reasons

@@ -42,16 +42,16 @@ def _number(spec: FieldShape, integral: bool) -> Coerce:
             if not value.is_finite():
                 problems.append(FieldProblem(path, "number", "NaN and Infinity are not numbers"))
                 return None
-            if abs(value) >= MAX_MAGNITUDE:
-                problems.append(FieldProblem(path, "number", "number is out of the supported range"))
+            if not -MAX_MAGNITUDE < value < MAX_MAGNITUDE:  # a comparison: abs() would round, and overflow at 1e1000000
+                problems.append(FieldProblem(path, "number", f"number is out of the supported range (below {MAX_MAGNITUDE:.0e})"))
                 return None
             if integral:
                 if value != value.to_integral_value():
                     problems.append(FieldProblem(path, "type", "expected a whole number"))
                     return None
                 value = int(value)
-        elif abs(value) >= MAX_MAGNITUDE:
-            problems.append(FieldProblem(path, "number", "number is out of the supported range"))
+        elif not -MAX_MAGNITUDE < value < MAX_MAGNITUDE:
+            problems.append(FieldProblem(path, "number", f"number is out of the supported range (below {MAX_MAGNITUDE:.0e})"))
             return None
         elif not integral:
             value = Decimal(value)

@@ -44,6 +44,19 @@ def n_neg(a: Any) -> Any:
     return None if a is None else -a
 
 
+# Whole numbers are Python ints, unbounded: a product past this is an arithmetic error, as a
+# Decimal past CTX's exponent is, so repeated squaring stops after a few steps instead of
+# growing numbers of millions of digits (docs/expressions.md, "Bounds").
+INT_LIMIT = 10**36
+
+
+def imul(a: Any, b: Any) -> Any:
+    product = a * b
+    if -INT_LIMIT < product < INT_LIMIT:
+        return product
+    raise OverflowError("a whole-number product beyond 10^36")
+
+
 def i_add(a: Any, b: Any) -> Any:
     return None if a is None or b is None else a + b
 
@@ -53,7 +66,7 @@ def i_sub(a: Any, b: Any) -> Any:
 
 
 def i_mul(a: Any, b: Any) -> Any:
-    return None if a is None or b is None else a * b
+    return None if a is None or b is None else imul(a, b)
 
 
 def lt(a: Any, b: Any) -> Any:
@@ -168,7 +181,7 @@ NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
     "len": len, "sum": sum, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "next": next, "tuple": tuple, "list": list,
     "id": id, "abs": abs,
-    "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide,
+    "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide, "_IMUL": imul,
     "n_add": n_add, "n_sub": n_sub, "n_mul": n_mul, "n_div": n_div, "n_neg": n_neg,
     "i_add": i_add, "i_sub": i_sub, "i_mul": i_mul,
     "lt": lt, "le": le, "gt": gt, "ge": ge, "and3": and3, "or3": or3, "not3": not3,

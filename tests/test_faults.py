@@ -331,3 +331,88 @@ def test_a_live_reload_reports_every_worker_on_the_new_digest_and_the_switch_tim
             assert ready["packs_digest"] == body["packs_digest"]
     finally:
         stop(proc)
+
+
+def _hostile_numbers_pack(root: Path, squarings: int = 40) -> Path:
+    """A pack whose whole-number output can leave 64 bits, and whose derived values square forty times."""
+    derive = "\n".join(f"  x{i}: x{i - 1} * x{i - 1}" for i in range(1, squarings + 1))
+    (root / "big").mkdir(parents=True)
+    (root / "big" / "1.0.0.yaml").write_text(f"""pack: big
+version: 1.0.0
+description: "   "
+owner: faults
+inputs:
+  n: {{type: integer, min: 0, max: 1000}}
+  square: {{type: boolean}}
+outputs:
+  big: {{type: integer}}
+  small: {{type: integer, max: 100}}
+derive:
+  x0: if square then n else 1
+{derive}
+  seventh: n * n * n * n * n * n * n
+tables:
+  - id: t
+    hit_policy: first
+    inputs: [square]
+    outputs: [big, small]
+    rows:
+      - id: squared
+        when: {{square: true}}
+        then: {{big: "= x{squarings}", small: 1}}
+      - id: seventh
+        when: {{square: false}}
+        then: {{big: "= seventh", small: "= n"}}
+""")
+    return root
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"n": 1000, "square": False}, 422, "output-out-of-range"),  # 10^21: beyond 64 bits
+    ({"n": 2, "square": False}, 200, None),  # 128 fits; small = 2 is within its max
+    ({"n": 200, "square": False}, 422, "output-out-of-range"),  # small = 200 is beyond its declared max 100
+    ({"n": 3, "square": True}, 422, "arithmetic"),  # 3^(2^40): refused after a few squarings, not computed
+])
+def test_whole_numbers_beyond_their_range_are_a_422_not_a_500(tmp_path: Path, body: dict[str, object],
+                                                              status: int, code: str | None) -> None:
+    """Integer outputs past 2^63 or their declared max, and repeated squaring, give a clear 422 at once."""
+    client = TestClient(create_app(_hostile_numbers_pack(tmp_path)), raise_server_exceptions=False)
+    started = time.monotonic()
+    response = client.post("/v1/decisions/big", json=body)
+    assert time.monotonic() - started < 5
+    assert response.status_code == status, response.text
+    if code is not None:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == code
+
+
+def test_a_whitespace_description_does_not_break_openapi(tmp_path: Path) -> None:
+    """A pack whose description is only spaces still gives a valid /openapi.json."""
+    client = TestClient(create_app(_hostile_numbers_pack(tmp_path)), raise_server_exceptions=False)
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert "/v1/decisions/big" in response.json()["paths"]
+
+
+HOSTILE_NUMBERS = ["1e1000000", "-1e1000000", "1E+999999999999999", "9" * 5000, "1e-1000000", "0e999999999", "-0E-999999999"]
+
+
+@pytest.mark.parametrize("number", HOSTILE_NUMBERS)
+def test_exponent_tricks_in_an_input_are_a_4xx_with_the_field_path(number: str) -> None:
+    """order_amount with an exponent or length past any range: a 4xx naming /order_amount, or a decision; never a 500."""
+    client = TestClient(create_app(PACKS), raise_server_exceptions=False)
+    example = jsonio.loads(EXAMPLE)
+    text = jsonio.dumps({**example, "order_amount": 0}).replace(b'"order_amount":0', b'"order_amount":' + number.encode())
+    response = client.post("/v1/decisions/credit?as_of=2026-06-01", content=text)
+    assert response.status_code in (200, 400, 422), response.text
+    if response.status_code == 422:
+        assert [e["pointer"] for e in response.json()["errors"]] == ["/order_amount"]
+    batch = b'{"inputs": [' + EXAMPLE + b"," + text + b"," + EXAMPLE + b"]}"
+    answered = client.post("/v1/decisions/credit/batch?as_of=2026-06-01", content=batch)
+    assert answered.status_code in (200, 400), answered.text
+    if answered.status_code == 200:
+        results = answered.json()["results"]
+        assert "output" in results[0]
+        assert "output" in results[2]
+        if response.status_code == 422:
+            assert results[1]["error"]["errors"][0]["pointer"] == "/order_amount"

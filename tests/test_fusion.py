@@ -72,6 +72,6 @@ def test_a_value_only_a_later_row_reads_waits_for_that_row() -> None:
     assert search > first_row
     assert "next(" in generate(allocation.ir, fuse=False)[0].split("for _it5 in")[1].splitlines()[1]
     rollups = next(p for p, _ in looping() if p.name == "rollups")
-    unused = "(_it1['quantity'] * 2)"  # rollups' `unused`: in the band table's columns, tested by no row
+    unused = "_IMUL(_it1['quantity'], 2)"  # rollups' `unused`: in the band table's columns, tested by no row
     assert unused in generate(rollups.ir, fuse=False)[0]
     assert unused not in rollups.source
