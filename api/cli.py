@@ -263,15 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"arbiter {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    check = sub.add_parser("check", help="load, type-check and analyse every pack")
-    check.add_argument("dir", nargs="?", default=DEFAULT_PACKS)
-    check.add_argument("--format", choices=["human", "json", "github"], default="human")
-    check.add_argument("--no-analysis", action="store_true", help="only load and compile; skip table analysis and invariants")
-    check.add_argument("--base", metavar="REF",
-                       help="git revision whose pack versions are not new (default: the merge base of HEAD with "
-                            "origin/main, main or master); a new version effective before today is a warning")
-    check.add_argument("--timings", action="store_true", help="print the time each compile stage took, summed over the packs")
-    check.set_defaults(func=cmd_check)
+    _add_check(sub)
 
     test = sub.add_parser("test", help="run the tests embedded in the packs")
     test.add_argument("dir", nargs="?", default=DEFAULT_PACKS)
@@ -314,6 +306,23 @@ def build_parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="what changed between two versions of the packs (SPEC_A SPEC_B [PACK])", add_help=False)
     diff.add_argument("rest", nargs=argparse.REMAINDER)  # handed to replay.cli.diff_main by main()
 
+    _add_serve(sub)
+    return parser
+
+
+def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser("check", help="load, type-check and analyse every pack")
+    check.add_argument("dir", nargs="?", default=DEFAULT_PACKS)
+    check.add_argument("--format", choices=["human", "json", "github"], default="human")
+    check.add_argument("--no-analysis", action="store_true", help="only load and compile; skip table analysis and invariants")
+    check.add_argument("--base", metavar="REF",
+                       help="git revision whose pack versions are not new (default: the merge base of HEAD with "
+                            "origin/main, main or master); a new version effective before today is a warning")
+    check.add_argument("--timings", action="store_true", help="print the time each compile stage took, summed over the packs")
+    check.set_defaults(func=cmd_check)
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve the packs over HTTP")
     serve.add_argument("--packs", default=DEFAULT_PACKS)
     serve.add_argument("--host", default="127.0.0.1")
@@ -324,7 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="JSON logs on stderr from this level (default: ARBITER_LOG_LEVEL, else INFO, which logs "
                             "one access line per request)")
     serve.set_defaults(func=cmd_serve)
-    return parser
 
 
 def _parse(parser: argparse.ArgumentParser, given: list[str]) -> argparse.Namespace:

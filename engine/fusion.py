@@ -125,10 +125,31 @@ def deferred(section: SectionDef, hoisted: list[int]) -> tuple[dict[int, dict[in
     indices}} and every derive moved, the never computed included.
     """
     derives = section.derives
-    index = {id(d.symbol): i for i, d in enumerate(derives)}
-    readers: dict[int, set[tuple[Any, ...]]] = {i: set() for i in range(len(derives))}
+    readers = _readers(section)
+    lazy = {i for i, d in enumerate(derives) if i not in hoisted and cannot_fail(d.expr)}
+    placed: dict[int, tuple[int, int | None]] = {}  # derive -> (table, first row), in derive order
+    for i in sorted(lazy, reverse=True):  # readers of a derive come after it
+        where = _where(section, readers[i], placed)
+        if where is not None:
+            placed[i] = where
+    plan: dict[int, dict[int, list[int]]] = {}
+    for i in sorted(placed):
+        table, first = placed[i]
+        if first is not None:
+            plan.setdefault(table, {}).setdefault(first, []).append(i)
+    return plan, set(placed)
 
-    def note(node: s.Node, reader: tuple[Any, ...]) -> None:
+
+Reader = tuple[Any, ...]  # ("derive", j) | ("column", table, column) | ("row", table, row) | ("other",)
+
+
+def _readers(section: SectionDef) -> dict[int, set[Reader]]:
+    """For each per-element derived value (by index), what reads it."""
+    derives = section.derives
+    index = {id(d.symbol): i for i, d in enumerate(derives)}
+    readers: dict[int, set[Reader]] = {i: set() for i in range(len(derives))}
+
+    def note(node: s.Node, reader: Reader) -> None:
         for n in s.walk(node):
             if isinstance(n, s.Name) and n.symbol is not None and id(n.symbol) in index:
                 readers[index[id(n.symbol)]].add(reader)
@@ -136,11 +157,12 @@ def deferred(section: SectionDef, hoisted: list[int]) -> tuple[dict[int, dict[in
     for j, d in enumerate(derives):
         note(d.expr, ("derive", j))
     for t, table in enumerate(section.tables):
+        first = table.hit_policy == "first"
         for c, column in enumerate(table.columns):
-            note(column.expr, ("column", t, c) if isinstance(column.expr, s.Name) and table.hit_policy == "first" else ("other",))
+            note(column.expr, ("column", t, c) if isinstance(column.expr, s.Name) and first else ("other",))
         for r, row in enumerate(table.rows):
             for node in [*row.tests, *row.outputs]:
-                note(node, ("row", t, r) if table.hit_policy == "first" else ("other",))
+                note(node, ("row", t, r) if first else ("other",))
         for node in table.default or []:
             note(node, ("other",))
     for d in section.after:
@@ -150,30 +172,27 @@ def deferred(section: SectionDef, hoisted: list[int]) -> tuple[dict[int, dict[in
     for symbol in section.keep:
         if id(symbol) in index:
             readers[index[id(symbol)]].add(("other",))
-    lazy = {i for i, d in enumerate(derives) if i not in hoisted and cannot_fail(d.expr)}
-    placed: dict[int, tuple[int, int | None]] = {}  # derive -> (table, first row), in derive order
-    for i in sorted(lazy, reverse=True):  # readers of a derive come after it
-        tables: set[int] = set()
-        rows: list[int] = []
-        for reader in readers[i]:
-            if reader[0] == "derive" and reader[1] in placed:
-                where, first = placed[reader[1]]
-                tables.add(where)
-                rows += [first] if first is not None else []
-            elif reader[0] == "column":
-                _, where, c = reader
-                tables.add(where)
-                rows += [r for r, row_def in enumerate(section.tables[where].rows) if not isinstance(row_def.tests[c], s.AnyTest)][:1]
-            elif reader[0] == "row":
-                tables.add(reader[1])
-                rows.append(reader[2])
-            else:
-                tables.add(-1)  # read where it cannot wait
-        if len(tables) == 1 and -1 not in tables:
-            placed[i] = (tables.pop(), min(rows) if rows else None)
-    plan: dict[int, dict[int, list[int]]] = {}
-    for i in sorted(placed):
-        where, first = placed[i]
-        if first is not None:
-            plan.setdefault(where, {}).setdefault(first, []).append(i)
-    return plan, set(placed)
+    return readers
+
+
+def _where(section: SectionDef, readers: set[Reader], placed: dict[int, tuple[int, int | None]]) -> tuple[int, int | None] | None:
+    """The one first-hit table all ``readers`` are in, and the first of its rows that reads; None if read elsewhere too."""
+    tables: set[int] = set()
+    rows: list[int] = []
+    for reader in readers:
+        if reader[0] == "derive" and reader[1] in placed:
+            where, first = placed[reader[1]]
+            tables.add(where)
+            rows += [first] if first is not None else []
+        elif reader[0] == "column":
+            _, where, c = reader
+            tables.add(where)
+            rows += [r for r, row_def in enumerate(section.tables[where].rows) if not isinstance(row_def.tests[c], s.AnyTest)][:1]
+        elif reader[0] == "row":
+            tables.add(reader[1])
+            rows.append(reader[2])
+        else:
+            tables.add(-1)  # read where it cannot wait
+    if len(tables) == 1 and -1 not in tables:
+        return tables.pop(), min(rows) if rows else None
+    return None

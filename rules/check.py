@@ -519,16 +519,7 @@ class PackChecker:
         return out
 
     def table(self, path: PathKey, table: Table) -> TableDef:
-        columns: list[Column] = []
-        labels: list[str] = []
-        broken = False
-        for k, spec in enumerate(table.inputs):
-            label, text, cpath = (spec.strip(), spec, (*path, "inputs", k)) if isinstance(spec, str) else (spec.name, spec.expr, (*path, "inputs", k, "expr"))
-            try:
-                columns.append(Column(label, self.expression(cpath, text)))
-                labels.append(label)
-            except _Skip:
-                broken = True
+        columns, labels, broken = self._columns(path, table)
         policy = table.hit_policy
         if table.aggregation is not None and not policy.aggregates:
             self.report((*path, "aggregation"), "invalid-aggregation", "aggregation belongs to the collect hit policy")
@@ -539,39 +530,70 @@ class PackChecker:
         declared = {f: self._cell_type(table, spec_type(spec)) for f, spec in self.model.outputs.items()}
         rows: list[RowDef] = []
         cell_types: list[list[Type]] = [[] for _ in table.outputs]
-        for j, row in enumerate(table.rows):
-            rpath: PathKey = (*path, "rows", j)
-            tests: list[s.Node] = []
-            for key in row.when:
-                if key not in labels and not broken:
-                    self.report((*rpath, "when", key), "unknown-column",
-                                f"table {table.id!r} has no input column {key!r}{did_you_mean(key, labels)}", key=True)
-            for column in columns:
-                cell = row.when.get(column.label, "-")
-                try:
-                    tests.append(self.cell((*rpath, "when", column.label), cell, column.expr.type))
-                except _Skip:
-                    broken = True
-            outputs: list[s.Node] = []
-            for key in row.then:
-                if key not in table.outputs:
-                    self.report((*rpath, "then", key), "unknown-column",
-                                f"table {table.id!r} has no output column {key!r}{did_you_mean(key, table.outputs)}", key=True)
-                    broken = True
-            for k, name in enumerate(table.outputs):
-                if name not in row.then:
-                    self.report(rpath, "missing-output", f"row {row.id!r} does not set output {name!r}")
-                    broken = True
-                    continue
-                try:
-                    node = self.output_cell((*rpath, "then", name), row.then[name], declared.get(name))
-                    outputs.append(node)
-                    cell_types[k].append(node.type)
-                except _Skip:
-                    broken = True
-            rows.append(RowDef(row.id, j, tests, outputs, row.reason))
+        for j in range(len(table.rows)):
+            row_def, broken = self._row((*path, "rows", j), table, j, columns, labels, declared, cell_types, broken)
+            rows.append(row_def)
         if broken:
             raise _Skip
+        output_types = self._output_types(path, table, declared, cell_types)
+        default = self._default(path, table, output_types)
+        if policy.ranked:
+            self._rank_rows(path, table, rows, output_types)
+        catch_all = any(all(isinstance(t, s.AnyTest) for t in r.tests) for r in rows)
+        always = default is not None or catch_all or policy.multi_hit
+        return self._bind_table(path, table, columns, rows, output_types, default, always)
+
+    def _columns(self, path: PathKey, table: Table) -> tuple[list[Column], list[str], bool]:
+        """The input columns that check, their labels, and whether any did not."""
+        columns: list[Column] = []
+        labels: list[str] = []
+        broken = False
+        for k, spec in enumerate(table.inputs):
+            label, text, cpath = (spec.strip(), spec, (*path, "inputs", k)) if isinstance(spec, str) else (spec.name, spec.expr, (*path, "inputs", k, "expr"))
+            try:
+                columns.append(Column(label, self.expression(cpath, text)))
+                labels.append(label)
+            except _Skip:
+                broken = True
+        return columns, labels, broken
+
+    def _row(self, rpath: PathKey, table: Table, j: int, columns: list[Column], labels: list[str],
+             declared: dict[str, Type | None], cell_types: list[list[Type]], broken: bool) -> tuple[RowDef, bool]:
+        """One row's tests and outputs (each output cell's type added to ``cell_types``); broken once anything was."""
+        row = table.rows[j]
+        tests: list[s.Node] = []
+        for key in row.when:
+            if key not in labels and not broken:
+                self.report((*rpath, "when", key), "unknown-column",
+                            f"table {table.id!r} has no input column {key!r}{did_you_mean(key, labels)}", key=True)
+        for column in columns:
+            cell = row.when.get(column.label, "-")
+            try:
+                tests.append(self.cell((*rpath, "when", column.label), cell, column.expr.type))
+            except _Skip:
+                broken = True
+        outputs: list[s.Node] = []
+        for key in row.then:
+            if key not in table.outputs:
+                self.report((*rpath, "then", key), "unknown-column",
+                            f"table {table.id!r} has no output column {key!r}{did_you_mean(key, table.outputs)}", key=True)
+                broken = True
+        for k, name in enumerate(table.outputs):
+            if name not in row.then:
+                self.report(rpath, "missing-output", f"row {row.id!r} does not set output {name!r}")
+                broken = True
+                continue
+            try:
+                node = self.output_cell((*rpath, "then", name), row.then[name], declared.get(name))
+                outputs.append(node)
+                cell_types[k].append(node.type)
+            except _Skip:
+                broken = True
+        return RowDef(row.id, j, tests, outputs, row.reason), broken
+
+    def _output_types(self, path: PathKey, table: Table, declared: dict[str, Type | None],
+                      cell_types: list[list[Type]]) -> list[Type]:
+        """Each output column's type: the pack output's it sets, else the join of what its cells give."""
         output_types: list[Type] = []
         for k, name in enumerate(table.outputs):
             t = declared.get(name)
@@ -584,19 +606,18 @@ class PackChecker:
                         raise _Skip
                     t = joined
             output_types.append(t)
-        default: list[s.Node] | None = None
-        if table.default is not None:
-            default = []
-            for k, name in enumerate(table.outputs):
-                if name not in table.default:
-                    self.report((*path, "default"), "missing-output", f"default does not set output {name!r}")
-                    raise _Skip
-                default.append(self.output_cell((*path, "default", name), table.default[name], output_types[k]))
-        if policy.ranked:
-            self._rank_rows(path, table, rows, output_types)
-        catch_all = any(all(isinstance(t, s.AnyTest) for t in r.tests) for r in rows)
-        always = default is not None or catch_all or policy.multi_hit
-        return self._bind_table(path, table, columns, rows, output_types, default, always)
+        return output_types
+
+    def _default(self, path: PathKey, table: Table, output_types: list[Type]) -> list[s.Node] | None:
+        if table.default is None:
+            return None
+        default = []
+        for k, name in enumerate(table.outputs):
+            if name not in table.default:
+                self.report((*path, "default"), "missing-output", f"default does not set output {name!r}")
+                raise _Skip
+            default.append(self.output_cell((*path, "default", name), table.default[name], output_types[k]))
+        return default
 
     @staticmethod
     def _cell_type(table: Table, output: Type) -> Type | None:

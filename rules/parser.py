@@ -67,71 +67,86 @@ def tokenize(text: str) -> list[Token]:
             i += 1
             continue
         if c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit() and not text.startswith("..", i)):
-            j = i
-            while j < n and text[j].isdigit():
-                j += 1
-            if j < n and text[j] == "." and not text.startswith("..", j) and j + 1 < n and text[j + 1].isdigit():
-                j += 1
-                while j < n and text[j].isdigit():
-                    j += 1
-            if j < n and (text[j].isalpha() or text[j] == "_"):
-                raise ExpressionError("syntax", f"malformed number {text[i:j + 1]!r}", i)
-            tokens.append(Token("number", text[i:j], i, j))
-            i = j
-            continue
-        if c == '"':
-            j = i + 1
-            chars: list[str] = []
-            while j < n and text[j] != '"':
-                if text[j] == "\\" and j + 1 < n:
-                    escaped = text[j + 1]
-                    mapping = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
-                    if escaped not in mapping:
-                        raise ExpressionError("syntax", f"unknown escape \\{escaped} in string", j)
-                    chars.append(mapping[escaped])
-                    j += 2
-                    continue
-                chars.append(text[j])
-                j += 1
-            if j >= n:
-                raise ExpressionError("syntax", "string is not closed", i)
-            tokens.append(Token("string", "".join(chars), i, j + 1))
-            i = j + 1
-            continue
-        if c.isalpha() or c == "_":
-            j = i
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            word = text[i:j]
-            if word.startswith("_"):
-                raise ExpressionError(
-                    "unsafe-expression", f"names starting with '_' are not allowed ({word!r})", i
-                )
-            if not word.isascii():
-                raise ExpressionError("syntax", f"names must be ASCII ({word!r})", i)
-            tokens.append(Token("name", word, i, j))
-            i = j
-            continue
-        for op in _OPERATORS:
-            if text.startswith(op, i):
-                tokens.append(Token("op", op, i, i + len(op)))
-                i += len(op)
-                break
+            token = _number(text, i)
+        elif c == '"':
+            token = _string(text, i)
+        elif c.isalpha() or c == "_":
+            token = _name(text, i)
         else:
-            hint = {
-                "'": "strings are written in double quotes",
-                ";": "an expression is a single expression",
-                "@": "decorators and matrix products are not part of the language",
-                "`": "backticks are not part of the language",
-                "%": "use round() and arithmetic instead of '%'",
-                "|": "use 'or'",
-                "&": "use 'and'",
-                "!": "use 'not'",
-            }.get(c, "it is not part of the expression language")
-            code = "unsafe-expression" if c in ";@`" else "syntax"
-            raise ExpressionError(code, f"unexpected character {c!r}: {hint}", i)
+            token = _operator(text, i)
+        tokens.append(token)
+        i = token.end
     tokens.append(Token("end", "", n, n))
     return tokens
+
+
+def _number(text: str, i: int) -> Token:
+    j, n = i, len(text)
+    while j < n and text[j].isdigit():
+        j += 1
+    if j < n and text[j] == "." and not text.startswith("..", j) and j + 1 < n and text[j + 1].isdigit():
+        j += 1
+        while j < n and text[j].isdigit():
+            j += 1
+    if j < n and (text[j].isalpha() or text[j] == "_"):
+        raise ExpressionError("syntax", f"malformed number {text[i:j + 1]!r}", i)
+    return Token("number", text[i:j], i, j)
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+def _string(text: str, i: int) -> Token:
+    j, n = i + 1, len(text)
+    chars: list[str] = []
+    while j < n and text[j] != '"':
+        if text[j] == "\\" and j + 1 < n:
+            escaped = text[j + 1]
+            if escaped not in _ESCAPES:
+                raise ExpressionError("syntax", f"unknown escape \\{escaped} in string", j)
+            chars.append(_ESCAPES[escaped])
+            j += 2
+            continue
+        chars.append(text[j])
+        j += 1
+    if j >= n:
+        raise ExpressionError("syntax", "string is not closed", i)
+    return Token("string", "".join(chars), i, j + 1)
+
+
+def _name(text: str, i: int) -> Token:
+    j, n = i, len(text)
+    while j < n and (text[j].isalnum() or text[j] == "_"):
+        j += 1
+    word = text[i:j]
+    if word.startswith("_"):
+        raise ExpressionError(
+            "unsafe-expression", f"names starting with '_' are not allowed ({word!r})", i
+        )
+    if not word.isascii():
+        raise ExpressionError("syntax", f"names must be ASCII ({word!r})", i)
+    return Token("name", word, i, j)
+
+
+_HINTS = {
+    "'": "strings are written in double quotes",
+    ";": "an expression is a single expression",
+    "@": "decorators and matrix products are not part of the language",
+    "`": "backticks are not part of the language",
+    "%": "use round() and arithmetic instead of '%'",
+    "|": "use 'or'",
+    "&": "use 'and'",
+    "!": "use 'not'",
+}
+
+
+def _operator(text: str, i: int) -> Token:
+    for op in _OPERATORS:
+        if text.startswith(op, i):
+            return Token("op", op, i, i + len(op))
+    c = text[i]
+    code = "unsafe-expression" if c in ";@`" else "syntax"
+    raise ExpressionError(code, f"unexpected character {c!r}: {_HINTS.get(c, 'it is not part of the expression language')}", i)
 
 
 _BINARY_PRECEDENCE = {
@@ -258,74 +273,88 @@ class Parser:
             self.advance()
             return self.postfix(s.Literal(t.start, t.end, t.text))
         if t.kind == "op":
-            if t.text == "-":
-                self.advance()
-                operand = self.expression(6)
-                if isinstance(operand, s.Literal) and isinstance(operand.value, (int, Decimal)) and not isinstance(operand.value, bool):
-                    return s.Literal(t.start, operand.end, -operand.value)
-                return s.Unary(t.start, operand.end, "-", operand)
-            if t.text == "(":
-                self.advance()
-                inner = self.expression()
-                end = self.expect_op(")").end
-                inner.start, inner.end = t.start, end
-                return self.postfix(inner)
-            if t.text == "?":
-                self.advance()
-                return self.postfix(s.InputValue(t.start, t.end))
-            if t.text == "[":
-                saved = self.pos
-                try:
-                    return self.interval()
-                except ExpressionError:
-                    self.pos = saved
-                self.advance()
-                items: list[s.Node] = []
-                if not self.at_op("]"):
-                    items.append(self.expression())
-                    while self.at_op(","):
-                        self.advance()
-                        items.append(self.expression())
-                end = self.expect_op("]").end
-                return s.ListOf(t.start, end, items)
-            if t.text == "{":
-                return self.postfix(self.record())
-            raise self.error("expected a value")
+            return self.op_prefix(t)
         if t.kind == "name":
-            word = t.text
-            if word in ("true", "false"):
-                self.advance()
-                return self.postfix(s.Literal(t.start, t.end, word == "true"))
-            if word == "null":
-                self.advance()
-                return s.Literal(t.start, t.end, None)
-            if word == "not":
-                self.advance()
-                operand = self.expression(3)
-                return s.Unary(t.start, operand.end, "not", operand)
-            if word == "if":
-                self.advance()
-                condition = self.expression()
-                if not self.at_word("then"):
-                    raise self.error("expected 'then'")
-                self.advance()
-                then = self.expression()
-                if not self.at_word("else"):
-                    raise self.error("expected 'else'")
-                self.advance()
-                otherwise = self.expression()
-                return s.Conditional(t.start, otherwise.end, condition, then, otherwise)
-            if word in KEYWORDS:
-                raise self.error("expected a value")
-            if word in UNSAFE_NAMES:
-                raise ExpressionError(
-                    "unsafe-expression", f"{word!r} is not part of the expression language", t.start
-                )
-            self.advance()
-            if self.at_op("("):
-                return self.postfix(self.call(t))
-            return self.postfix(s.Name(t.start, t.end, word))
+            return self.word_prefix(t)
         raise self.error("expected a value")
+
+    def op_prefix(self, t: Token) -> s.Node:
+        """A value that starts with an operator: a negation, parentheses, '?', a list or interval, a record."""
+        if t.text == "-":
+            self.advance()
+            operand = self.expression(6)
+            if isinstance(operand, s.Literal) and isinstance(operand.value, (int, Decimal)) and not isinstance(operand.value, bool):
+                return s.Literal(t.start, operand.end, -operand.value)
+            return s.Unary(t.start, operand.end, "-", operand)
+        if t.text == "(":
+            self.advance()
+            inner = self.expression()
+            end = self.expect_op(")").end
+            inner.start, inner.end = t.start, end
+            return self.postfix(inner)
+        if t.text == "?":
+            self.advance()
+            return self.postfix(s.InputValue(t.start, t.end))
+        if t.text == "[":
+            return self.list_or_interval(t)
+        if t.text == "{":
+            return self.postfix(self.record())
+        raise self.error("expected a value")
+
+    def list_or_interval(self, t: Token) -> s.Node:
+        saved = self.pos
+        try:
+            return self.interval()
+        except ExpressionError:
+            self.pos = saved
+        self.advance()
+        items: list[s.Node] = []
+        if not self.at_op("]"):
+            items.append(self.expression())
+            while self.at_op(","):
+                self.advance()
+                items.append(self.expression())
+        end = self.expect_op("]").end
+        return s.ListOf(t.start, end, items)
+
+    def word_prefix(self, t: Token) -> s.Node:
+        """A value that starts with a word: a literal, 'not', 'if', a call or a name."""
+        word = t.text
+        if word in ("true", "false"):
+            self.advance()
+            return self.postfix(s.Literal(t.start, t.end, word == "true"))
+        if word == "null":
+            self.advance()
+            return s.Literal(t.start, t.end, None)
+        if word == "not":
+            self.advance()
+            operand = self.expression(3)
+            return s.Unary(t.start, operand.end, "not", operand)
+        if word == "if":
+            return self.conditional(t)
+        if word in KEYWORDS:
+            raise self.error("expected a value")
+        if word in UNSAFE_NAMES:
+            raise ExpressionError(
+                "unsafe-expression", f"{word!r} is not part of the expression language", t.start
+            )
+        self.advance()
+        if self.at_op("("):
+            return self.postfix(self.call(t))
+        return self.postfix(s.Name(t.start, t.end, word))
+
+    def conditional(self, t: Token) -> s.Node:
+        self.advance()
+        condition = self.expression()
+        if not self.at_word("then"):
+            raise self.error("expected 'then'")
+        self.advance()
+        then = self.expression()
+        if not self.at_word("else"):
+            raise self.error("expected 'else'")
+        self.advance()
+        otherwise = self.expression()
+        return s.Conditional(t.start, otherwise.end, condition, then, otherwise)
 
     def call(self, name: Token) -> s.Node:
         self.expect_op("(")
