@@ -123,6 +123,7 @@ CODES: dict[str, Code] = _table(
     Code("any-conflict", E, "rows of an any table matched with different outputs"),
     Code("output-missing", E, "no row matched and no value was computed for a required output"),
     Code("arithmetic", E, "arithmetic outside the decimal context's range"),
+    Code("output-out-of-range", E, "a whole-number output outside its declared range or 64 bits"),
     Code("date-out-of-range", E, "date arithmetic left the calendar"),
     Code("step-input", E, "a flow step gave its pack an input that pack refuses"),
     Code("flow-unbound", E, "a flow evaluated outside a pack set, with no steps to run"),
