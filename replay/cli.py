@@ -33,6 +33,7 @@ from replay.attribution import changed_packs
 from replay.compare import check_sides, choose_date, resolved, unused
 from replay.decide import BOOKKEEPING, decide_both, fired, what_changed
 from replay.errors import BadInput
+from replay.executors import executor
 from replay.history import import_northwind, import_online_retail
 from replay.html_report import report_html
 from replay.markdown import report_md
@@ -106,11 +107,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         with (staging / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
             writer = csv.writer(diff_file, lineterminator="\n")
             writer.writerow(DIFF_HEADER)
-            for chunk in replay(records, baseline_spec, candidate_spec,
-                                effective_on, args.pack, args.workers, args.backend):
-                tally.merge(chunk.tally)
-                writer.writerows(chunk.diff)
-                progress.update(tally.orders)
+            with executor(args.executor, args.workers, args.scheduler) as runner:
+                for chunk in replay(records, baseline_spec, candidate_spec,
+                                    effective_on, args.pack, args.workers, args.backend, executor=runner):
+                    tally.merge(chunk.tally)
+                    writer.writerows(chunk.diff)
+                    progress.update(tally.orders)
         progress.update(tally.orders, final=True)
         diff = [line for a, b in changed_packs(baseline, candidate, args.pack) for line in render(diff_packs(a, b), a, b)]
         compared = {"pack": args.pack, "baseline": args.baseline, "candidate": args.candidate, "effective_on": effective_on,
@@ -204,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     run.add_argument("--effective-on", help="which unpinned versions run: those effective on this date "
                      "(default: the date the candidate's new versions take effect)")
+    run.add_argument("--executor", choices=["local", "dask"], default="local",
+                     help="where the orders are decided: a process pool here (default) or a Dask cluster")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster of --workers processes)")
     run.add_argument("--backend", choices=sorted(BACKENDS), default="native",
                      help="who matches the rows; packs durable_rules cannot run stay native (listed)")
     run.add_argument("--allow-same", action="store_true", help="run even when both sides resolve to the same versions")

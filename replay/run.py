@@ -12,12 +12,13 @@ from engine import jsonio
 from engine.demand import Wanted
 from replay.attribution import Variant, attribute, kind_of, variants
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
+from replay.executors import Executor
 from replay.kpis import Kpis, load_kpis
 from replay.orders import CHUNK, Logged, parse_record
 from replay.packdiff import Edit
 from replay.pool import chunks, in_order
 from replay.shared import SharedSteps
-from replay.specs import Production, Spec, load_spec
+from replay.specs import Production, Spec, load_spec, local, packed
 from replay.tally import Tally
 from rules.errors import ArbiterError
 
@@ -26,6 +27,7 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str,
                  parse: Callable[[Any], tuple[str, dt.date, Any]]) -> None:
+    baseline, candidate = local(baseline), local(candidate)
     shared = SharedSteps()
     _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
     _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
@@ -109,14 +111,18 @@ def side_kpis(candidate: Spec, baseline: Spec, pack: str) -> Kpis:
 
 
 def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, workers: int,
-           backend: str = "native", parse: Callable[[Any], tuple[str, dt.date, Any]] = parse_record) -> Iterator[Chunk]:
-    """Chunks of results in input order, whatever ``workers``.
+           backend: str = "native", parse: Callable[[Any], tuple[str, dt.date, Any]] = parse_record,
+           executor: Executor | None = None) -> Iterator[Chunk]:
+    """Chunks of results in input order, whatever ``workers`` and ``executor`` (default: the local pool).
 
     Workers parse, decide and tally; the parent only reads records and merges chunk tallies,
     so it does not compete with the workers for the cores.
     """
-    setup = (baseline, candidate, effective_on, pack, backend, parse)
-    return in_order(_replay_chunk, chunks(records, CHUNK), workers, _init_worker, setup)
+    batches = chunks(records, CHUNK)
+    if executor is None:
+        return in_order(_replay_chunk, batches, workers, _init_worker, (baseline, candidate, effective_on, pack, backend, parse))
+    setup = (packed(baseline), packed(candidate), effective_on, pack, backend, parse)  # workers may not share our files
+    return executor.in_order(_replay_chunk, batches, _init_worker, setup)
 
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,38 @@ class Spec:
     text: str
     folder: Path
     pins: dict[str, str]
+    archive: bytes | None = None  # the folder as a tar, for workers on other machines (``packed``)
+
+
+def packed(spec: Spec) -> Spec:
+    """The spec with its packs folder inside, so a worker that does not share this file system loads the same packs."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(spec.folder.rglob("*")):  # sorted, without times: the same folder gives the same bytes
+            if path.is_file():
+                info = tarfile.TarInfo(str(path.relative_to(spec.folder)))
+                data = path.read_bytes()
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return Spec(spec.text, spec.folder, spec.pins, buffer.getvalue())
+
+
+def local(spec: Spec) -> Spec:
+    """A packed spec as a folder on this machine: extracted once per content, under the temp directory."""
+    return spec if spec.archive is None else Spec(spec.text, _unpacked(spec.archive), spec.pins)
+
+
+def _unpacked(archive: bytes) -> Path:
+    folder = Path(tempfile.gettempdir()) / f"arbiter-packs-{hashlib.sha256(archive).hexdigest()[:24]}"
+    if not folder.exists():
+        staging = Path(tempfile.mkdtemp(prefix="arbiter-packs-"))
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(staging, filter="data")
+        try:
+            staging.rename(folder)
+        except OSError:  # another worker got there first, with the same content
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder
 
 
 def parse_pins(text: str) -> dict[str, str]:
@@ -119,7 +153,7 @@ class Production(SpecPacks):
 
 
 def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native", shared: SharedSteps | None = None) -> SpecPacks:
-    packs, diagnostics = build_pack_set(spec.folder)
+    packs, diagnostics = build_pack_set(local(spec).folder)
     if packs is None:
         for d in diagnostics:
             print(d, file=sys.stderr)

@@ -1,0 +1,130 @@
+"""Where the replay's batches run: the local process pool (the default) or a Dask cluster.
+
+Both hand back each batch's result in input order, so the tallies merge and the diff rows
+are written in the same order whatever runs them: ``summary.json``, ``diff.csv`` and the
+reports are byte-identical across executors, partitionings and worker counts.
+
+On Dask (``simulate.py run --executor dask [--scheduler ADDRESS]``; a local cluster of
+``--workers`` processes when no address is given) the worker setup, pack folders included
+(``replay.specs.packed``), is broadcast once; each worker process loads the pack versions
+the first time a batch of that setup reaches it and keeps them for the following batches,
+keyed by the setup's digest, so a worker serving two replays in turn reloads only on a change.
+Workers must run the same Arbiter version with one thread each (the engine is pure Python).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from replay.pool import in_order
+
+T = TypeVar("T")
+Work = Callable[[list[Any]], Any]
+Initializer = Callable[..., None]
+
+
+class Executor(Protocol):
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None: ...
+
+    def in_order(self, work: Work, batches: Iterable[list[Any]], initializer: Initializer,
+                 setup: tuple[Any, ...]) -> Iterator[Any]:
+        """``work(batch)`` for each batch, in input order, after ``initializer(*setup)`` in every worker."""
+        ...
+
+
+class LocalPool:
+    """A process pool on this machine (``replay.pool.in_order``), or this process for one worker."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def __enter__(self) -> LocalPool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        return None
+
+    def in_order(self, work: Work, batches: Iterable[list[Any]], initializer: Initializer,
+                 setup: tuple[Any, ...]) -> Iterator[Any]:
+        return in_order(work, batches, self.workers, initializer, setup)
+
+
+_loaded: dict[str, str] = {}  # in a Dask worker process: the digest of the setup its globals hold
+_counts = {"loads": 0, "batches": 0}  # in a Dask worker process: what it did (the tests read it)
+_loading = threading.Lock()
+
+
+def _on_worker(digest: str, initializer: Initializer, setup: tuple[Any, ...], work: Work, batch: list[Any]) -> Any:
+    with _loading:  # one setup at a time per worker process; loaded once, not per batch
+        if _loaded.get("setup") != digest:
+            initializer(*setup)
+            _loaded["setup"] = digest
+            _counts["loads"] += 1
+        _counts["batches"] += 1
+    return work(batch)
+
+
+class DaskExecutor:
+    """Batches as tasks on a Dask cluster: the one at ``scheduler``, else a local one started and stopped here."""
+
+    def __init__(self, scheduler: str | None, workers: int, timeout: float = 30.0) -> None:
+        self.scheduler = scheduler
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self.cluster: Any = None
+        self.client: Any = None
+
+    def __enter__(self) -> DaskExecutor:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise SystemExit("simulate: --executor dask needs dask.distributed: pip install 'arbiter[dask]'") from None
+        if self.scheduler is None:
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
+        try:
+            self.client = Client(self.cluster if self.cluster is not None else self.scheduler, timeout=self.timeout)  # type: ignore[no-untyped-call]
+        except OSError as exc:
+            self.__exit__(None, None, None)
+            raise SystemExit(f"simulate: cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+    def in_order(self, work: Work, batches: Iterable[list[Any]], initializer: Initializer,
+                 setup: tuple[Any, ...]) -> Iterator[Any]:
+        assert self.client is not None, "use the executor as a context manager"
+        digest = hashlib.sha256(pickle.dumps(setup)).hexdigest()
+        [shipped] = self.client.scatter([setup], broadcast=True, hash=False)
+        workers = max(1, len(self.client.scheduler_info()["workers"]))
+        window: deque[Any] = deque()
+        for batch in batches:  # at most two batches a worker in flight: memory stays flat however long the input
+            window.append(self.client.submit(_on_worker, digest, initializer, shipped, work, batch, pure=False))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+def executor(kind: str, workers: int, scheduler: str | None = None) -> Executor:
+    """The executor ``simulate.py run --executor KIND`` names."""
+    if kind == "dask":
+        return DaskExecutor(scheduler, workers)
+    if scheduler is not None:
+        raise SystemExit("simulate: --scheduler is for --executor dask")
+    return LocalPool(workers)

@@ -1,0 +1,84 @@
+"""The replay on a Dask cluster writes what the local pool writes, byte for byte."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from replay import executors
+from replay.cli import main
+from tests.conftest import PACKS, ROOT, shared
+
+OUTPUTS = ("summary.json", "diff.csv", "report.md", "report.html")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A local cluster of two worker processes on 127.0.0.1, stopped when the module's tests are done."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is part of scripts/setup")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, silence_logs=logging.ERROR) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def histories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """All of Northwind (830 orders) and the first 1,500 orders of Online Retail, as canonical JSONL."""
+    folder = tmp_path_factory.mktemp("histories")
+    paths = {}
+    for source, keep in (("northwind", None), ("online-retail", 1500)):
+        out = folder / f"{source}.jsonl"
+        subprocess.run([sys.executable, str(ROOT / "simulate.py"), "import", source, str(shared(source)), "--out", str(out)],
+                       check=True, capture_output=True, timeout=600)
+        if keep is not None:
+            out.write_bytes(b"".join(out.read_bytes().splitlines(keepends=True)[:keep]))
+        paths[source] = out
+    return paths
+
+
+def _replay(orders: Path, out: Path, *extra: str) -> dict[str, bytes]:
+    code = main(["run", "--orders", str(orders), "--baseline", str(PACKS), "--candidate", f"{PACKS}#credit@1.1.0,pricing@2.0.0",
+                 "--out", str(out), "--effective-on", "2026-11-24", *extra])
+    assert code == 0
+    return {name: (out / name).read_bytes() for name in OUTPUTS}
+
+
+@pytest.mark.parametrize("source", ["northwind", "online-retail"])
+def test_dask_replay_is_byte_identical_to_the_local_pool(source: str, cluster: Any, histories: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    """summary.json, diff.csv and both reports are the same bytes on a 2-worker Dask cluster and on the local pool."""
+    orders = histories[source]
+    local = _replay(orders, tmp_path / "local", "--workers", "2")
+    on_dask = _replay(orders, tmp_path / "dask", "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    assert on_dask == local
+    assert b'"orders": ' in local["summary.json"]
+
+
+def test_workers_load_the_packs_once_not_per_partition(cluster: Any, histories: dict[str, Path]) -> None:
+    """Each worker process loads a setup the first time a batch of it arrives; its later batches reuse it."""
+    import distributed
+
+    def reset() -> None:
+        executors._loaded.clear()
+        executors._counts.update(loads=0, batches=0)
+
+    with distributed.Client(cluster.scheduler_address) as client:
+        client.run(reset)
+        orders = histories["online-retail"]  # 1,500 orders: three batches on two workers
+        _replay(orders, orders.parent / "once", "--executor", "dask", "--scheduler", cluster.scheduler_address)
+        counts = list(client.run(lambda: dict(executors._counts)).values())
+    assert sum(c["batches"] for c in counts) == 3
+    assert all(c["loads"] == (1 if c["batches"] else 0) for c in counts)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error() -> None:
+    """A scheduler nobody listens at stops the run with its address, not a traceback."""
+    with pytest.raises(SystemExit, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"), \
+            executors.DaskExecutor("tcp://127.0.0.1:9", 1, timeout=2):
+        pass
