@@ -1,12 +1,18 @@
 """Replay throughput: N orders (Online Retail, repeated with a deterministic perturbation) against two versions.
 
-    .venv/bin/python benchmarks/simulate.py [--orders 1000000] [--workers 2]
+    .venv/bin/python benchmarks/simulate.py [--orders 1000000] [--workers 2] [--only local|dask|cache]...
 
 Raw history lines are streamed into the same ``run.replay`` that ``simulate.py run``
 uses, and perturbed in the workers (the full ``order`` flow on both sides: baseline ``policy_packs``,
 candidate credit 1.1.0 + pricing 2.0.0), so nothing of N size is ever held. Prints wall
 time, orders/s, and the peak RSS of the parent and of the workers at checkpoints, to show
 memory stays flat as N grows. Target on the 2-core machine: 1,000,000 orders under 120 s.
+
+In one run, on the same orders: the floor, the local pool, a local Dask cluster of 1 and of
+2 workers (``--executor dask``), and the outcome cache cold (filling) and warm (a new
+candidate against the same baseline, whose outcomes are read); every run's tally and diff
+rows must agree. ``--orders`` takes fewer orders (the machine is shared: 50,000 is enough
+to compare).
 
 The peer, run first on the same orders through the same worker pool, is the replay's floor
 (``benchmarks/replay_floor.py``): parsing each order and pricing it twice by hand. The
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import resource
 import subprocess
 import sys
@@ -33,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import replay_floor  # noqa: E402
 from engine import jsonio  # noqa: E402
-from replay import decide, pool, run, specs  # noqa: E402
+from replay import decide, executors, pool, run, specs  # noqa: E402
 from replay import orders as order_io  # noqa: E402
 from replay import tally as tallying  # noqa: E402
 
@@ -86,12 +93,40 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def timed(label: str, history: list[bytes], n: int, baseline: specs.Spec, candidate: specs.Spec, workers: int,
+          executor: Any = None, cache: Path | None = None) -> dict[str, Any]:
+    """One replay of ``n`` orders: wall seconds, the tally's digest (every run must agree), peak RSS, outcomes reused."""
+    tally = tallying.Tally()
+    rows: list[list[str]] = []
+    worker_rss, reused = 0.0, 0
+    start = time.perf_counter()
+    checkpoints = [n // 4, n // 2, n]
+    for chunk in run.replay(rounds(history, n), baseline, candidate, EFFECTIVE_ON, "order", workers, parse=perturbed,
+                            executor=executor, cache=cache):
+        tally.merge(chunk.tally)
+        rows += chunk.diff
+        worker_rss = max(worker_rss, chunk.peak_rss_mb)
+        reused += chunk.reused
+        if checkpoints and tally.orders >= checkpoints[0]:
+            checkpoints = [c for c in checkpoints if c > tally.orders]
+            elapsed = time.perf_counter() - start
+            print(f"  {label:<22} {tally.orders:>10,} orders  {elapsed:7.1f} s  {tally.orders / elapsed:7,.0f} orders/s  "
+                  f"peak RSS parent {rss_mb():.0f} MB, worker {worker_rss:.0f} MB", flush=True)
+    seconds = time.perf_counter() - start
+    digest = hashlib.sha256(jsonio.dumps([tally.orders, tally.changed, rows])).hexdigest()[:16]
+    return {"seconds": round(seconds, 1), "orders_per_s": round(tally.orders / seconds), "changed": tally.changed,
+            "digest": digest, "worker_rss_mb": round(worker_rss), "reused": reused}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-floor", action="store_true", help="time the engine only")
+    parser.add_argument("--only", choices=["local", "dask", "cache"], action="append",
+                        help="run only these (repeatable); default: all")
     args = parser.parse_args()
+    only = set(args.only or ["local", "dask", "cache"])
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "online-retail.jsonl"
@@ -103,34 +138,39 @@ def main() -> int:
     candidate = specs.Spec(f"{packs}#credit@1.1.0,pricing@2.0.0", packs, {"credit": "1.1.0", "pricing": "2.0.0"})
     print(f"{len(history):,} historic orders; replaying {args.orders:,} against two versions with {args.workers} workers",
           flush=True)
-    floor_seconds = None
+    results: dict[str, Any] = {"orders": args.orders, "target_seconds_for_1m": 120}
     if not args.no_floor:
         print(f"floor: order totals equal the engine's on {check_floor(history, baseline, candidate):,} orders", flush=True)
         start = time.perf_counter()
-        done = sum(pool.in_order(floor_chunk, pool.chunks(rounds(history, args.orders), order_io.CHUNK),
-                                     args.workers))
-        floor_seconds = time.perf_counter() - start
-        print(f"floor: {done:,} orders in {floor_seconds:.1f} s, {done / floor_seconds:,.0f} orders/s", flush=True)
-    tally = tallying.Tally()
-    start = time.perf_counter()
-    checkpoints = [args.orders // 4, args.orders // 2, args.orders]
-    worker_rss = 0.0
-    for chunk in run.replay(rounds(history, args.orders), baseline, candidate, EFFECTIVE_ON, "order",
-                                 args.workers, parse=perturbed):
-        tally.merge(chunk.tally)
-        worker_rss = max(worker_rss, chunk.peak_rss_mb)
-        if checkpoints and tally.orders >= checkpoints[0]:
-            checkpoints = [c for c in checkpoints if c > tally.orders]
-            elapsed = time.perf_counter() - start
-            print(f"  {tally.orders:>10,} orders  {elapsed:7.1f} s  {tally.orders / elapsed:7,.0f} orders/s  "
-                  f"peak RSS parent {rss_mb():.0f} MB, worker {worker_rss:.0f} MB",
-                  flush=True)
-    elapsed = time.perf_counter() - start
-    result: dict[str, Any] = {"orders": tally.orders, "seconds": round(elapsed, 1), "orders_per_s": round(tally.orders / elapsed),
-                              "changed": tally.changed, "target_seconds_for_1m": 120}
-    if floor_seconds is not None:
-        result |= {"floor_seconds": round(floor_seconds, 1), "ratio_to_floor": round(elapsed / floor_seconds, 2)}
-    print(jsonio.dumps(result).decode())
+        done = sum(pool.in_order(floor_chunk, pool.chunks(rounds(history, args.orders), order_io.CHUNK), args.workers))
+        results["floor_seconds"] = round(time.perf_counter() - start, 1)
+        print(f"floor: {done:,} orders in {results['floor_seconds']:.1f} s", flush=True)
+    n, workers = args.orders, args.workers
+    if "local" in only:
+        results["local_pool"] = timed("local pool", history, n, baseline, candidate, workers)
+    if "dask" in only:
+        for size in (1, 2):
+            started = time.perf_counter()
+            with executors.DaskExecutor(None, size) as cluster:
+                start_s = round(time.perf_counter() - started, 1)
+                results[f"dask_{size}"] = timed(f"dask, {size} worker(s)", history, n, baseline, candidate, size, cluster)
+            results[f"dask_{size}"]["cluster_start_s"] = start_s
+    if "cache" in only:
+        with tempfile.TemporaryDirectory() as kept:
+            results["cache_cold"] = timed("cache, cold (filling)", history, n, baseline, candidate, workers, cache=Path(kept))
+            # a new candidate against the same baseline: the baseline side of every order is read, not decided
+            other = specs.Spec(f"{packs}#credit@1.1.0", packs, {"credit": "1.1.0"})
+            results["cache_warm"] = timed("cache, warm (new cand.)", history, n, baseline, other, workers, cache=Path(kept))
+    digests = {k: v["digest"] for k, v in results.items() if isinstance(v, dict) and k != "cache_warm"}
+    if len(set(digests.values())) > 1:
+        raise SystemExit(f"the runs disagree: {digests}")
+    local = results.get("local_pool", {}).get("seconds")
+    for value in results.values():
+        if isinstance(value, dict) and local:
+            value["x_local_pool"] = round(value["seconds"] / local, 2)
+        if isinstance(value, dict) and results.get("floor_seconds"):
+            value["x_floor"] = round(value["seconds"] / results["floor_seconds"], 2)
+    print(jsonio.dumps(results, pretty=True).decode())
     return 0
 
 

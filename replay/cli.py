@@ -107,10 +107,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         with (staging / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
             writer = csv.writer(diff_file, lineterminator="\n")
             writer.writerow(DIFF_HEADER)
+            reused = 0
             with executor(args.executor, args.workers, args.scheduler) as runner:
-                for chunk in replay(records, baseline_spec, candidate_spec,
-                                    effective_on, args.pack, args.workers, args.backend, executor=runner):
+                for chunk in replay(records, baseline_spec, candidate_spec, effective_on, args.pack, args.workers,
+                                    args.backend, executor=runner, cache=Path(args.cache) if args.cache else None):
                     tally.merge(chunk.tally)
+                    reused += chunk.reused
                     writer.writerows(chunk.diff)
                     progress.update(tally.orders)
         progress.update(tally.orders, final=True)
@@ -130,6 +132,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             shutil.rmtree(out)
         staging.rename(out)
         print_summary(result)
+        if args.cache:  # beside the outputs, not in them: a cached run writes an uncached run's bytes
+            (out / "cache.json").write_bytes(jsonio.dumps({"folder": args.cache, "outcomes": 2 * tally.orders, "reused": reused}) + b"\n")
+            print(f"cache: reused {reused:,} of {2 * tally.orders:,} outcomes (both sides) from {args.cache}", file=sys.stderr)
         print(f"wrote {out}/summary.json, diff.csv, report.md, report.html", file=sys.stderr)
         return 0
     finally:
@@ -208,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: the date the candidate's new versions take effect)")
     run.add_argument("--executor", choices=["local", "dask"], default="local",
                      help="where the orders are decided: a process pool here (default) or a Dask cluster")
+    run.add_argument("--cache", metavar="DIR", help="keep each side's outcomes in DIR (Parquet) and reuse them: a side "
+                     "already decided with the same versions is read, not decided again")
     run.add_argument("--scheduler", metavar="ADDRESS",
                      help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster of --workers processes)")
     run.add_argument("--backend", choices=sorted(BACKENDS), default="native",

@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar
 from replay.pool import in_order
 
 T = TypeVar("T")
-Work = Callable[[list[Any]], Any]
+Work = Callable[[Any], Any]
 Initializer = Callable[..., None]
 
 
@@ -35,7 +35,7 @@ class Executor(Protocol):
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None: ...
 
-    def in_order(self, work: Work, batches: Iterable[list[Any]], initializer: Initializer,
+    def in_order(self, work: Work, batches: Iterable[Any], initializer: Initializer,
                  setup: tuple[Any, ...]) -> Iterator[Any]:
         """``work(batch)`` for each batch, in input order, after ``initializer(*setup)`` in every worker."""
         ...
@@ -53,7 +53,7 @@ class LocalPool:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         return None
 
-    def in_order(self, work: Work, batches: Iterable[list[Any]], initializer: Initializer,
+    def in_order(self, work: Work, batches: Iterable[Any], initializer: Initializer,
                  setup: tuple[Any, ...]) -> Iterator[Any]:
         return in_order(work, batches, self.workers, initializer, setup)
 
@@ -63,7 +63,7 @@ _counts = {"loads": 0, "batches": 0}  # in a Dask worker process: what it did (t
 _loading = threading.Lock()
 
 
-def _on_worker(digest: str, initializer: Initializer, setup: tuple[Any, ...], work: Work, batch: list[Any]) -> Any:
+def _on_worker(digest: str, initializer: Initializer, setup: tuple[Any, ...], work: Work, batch: Any) -> Any:
     with _loading:  # one setup at a time per worker process; loaded once, not per batch
         if _loaded.get("setup") != digest:
             initializer(*setup)
@@ -106,7 +106,7 @@ class DaskExecutor:
             self.cluster.close()
             self.cluster = None
 
-    def in_order(self, work: Work, batches: Iterable[list[Any]], initializer: Initializer,
+    def in_order(self, work: Work, batches: Iterable[Any], initializer: Initializer,
                  setup: tuple[Any, ...]) -> Iterator[Any]:
         assert self.client is not None, "use the executor as a context manager"
         digest = hashlib.sha256(pickle.dumps(setup)).hexdigest()

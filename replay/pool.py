@@ -21,9 +21,10 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 T = TypeVar("T")
+B = TypeVar("B")
 
 
-def in_order(work: Callable[[list[Any]], T], batches: Iterable[list[Any]], workers: int,
+def in_order(work: Callable[[B], T], batches: Iterable[B], workers: int,
              initializer: Callable[..., None] | None = None, setup: tuple[Any, ...] = ()) -> Iterator[T]:
     """``work`` of each batch, in input order, on ``workers`` processes (in this one for 1).
 

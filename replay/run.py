@@ -6,11 +6,13 @@ import datetime as dt
 import resource
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engine import jsonio
 from engine.demand import Wanted
 from replay.attribution import Variant, attribute, kind_of, variants
+from replay.cache import CachedSides, SideCache, order_digest, side_digest
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
 from replay.executors import Executor
 from replay.kpis import Kpis, load_kpis
@@ -26,7 +28,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str,
-                 parse: Callable[[Any], tuple[str, dt.date, Any]]) -> None:
+                 parse: Callable[[Any], tuple[str, dt.date, Any]], cache: str | None = None) -> None:
     baseline, candidate = local(baseline), local(candidate)
     shared = SharedSteps()
     _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
@@ -35,6 +37,9 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["pack"] = pack
     _WORKER["parse"] = parse
     _WORKER["packs"] = {}
+    _WORKER["backend"] = backend
+    _WORKER["cache"] = None if cache is None else Path(cache)
+    _WORKER["side_caches"] = None
 
 
 def _pack(name: str) -> tuple[Kpis, Wanted, tuple[list[Variant], list[Edit]]]:
@@ -47,6 +52,16 @@ def _pack(name: str) -> tuple[Kpis, Wanted, tuple[list[Variant], list[Edit]]]:
     return found  # type: ignore[no-any-return]
 
 
+def _side_caches() -> tuple[SideCache, SideCache]:
+    """Both sides' outcome caches for the replayed pack, named by what decides each side (replay.cache)."""
+    if _WORKER["side_caches"] is None:
+        name = _WORKER["pack"]
+        kpis, outputs, _ = _pack(name)
+        _WORKER["side_caches"] = tuple(SideCache(_WORKER["cache"], side_digest(side, name, outputs, kpis, _WORKER["backend"]))
+                                       for side in (_WORKER["baseline"], _WORKER["candidate"]))
+    return _WORKER["side_caches"]  # type: ignore[no-any-return]
+
+
 @dataclass
 class Chunk:
     """What a worker sends back for a run of orders: its tally and the diff rows of the orders that changed."""
@@ -54,9 +69,12 @@ class Chunk:
     tally: Tally
     diff: list[list[str]]
     peak_rss_mb: float = 0.0  # of the process that decided it: memory must stay flat as input grows
+    reused: int = 0  # outcomes read from the cache instead of decided (replay.cache)
 
 
-def _replay_chunk(records: list[Any]) -> Chunk:
+def _replay_chunk(part: tuple[int, list[Any]]) -> Chunk:
+    index, records = part  # a batch's number names its part in the outcome cache
+    cached = CachedSides(_side_caches(), index) if _WORKER["cache"] is not None else None
     tally = Tally()
     diff: list[list[str]] = []
     for record in records:
@@ -67,11 +85,14 @@ def _replay_chunk(records: list[Any]) -> Chunk:
             tally.observe(f"line-{record[0] if isinstance(record, tuple) else '?'}", "", None, refused, refused, _pack(_WORKER["pack"])[0])
             tally.add(refused, refused)
             continue
-        _replay_one(tally, diff, order_id, as_of, value)
-    return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        _replay_one(tally, diff, order_id, as_of, value, cached)
+    if cached is not None:
+        cached.flush()
+    return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, cached.reused if cached else 0)
 
 
-def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.date, value: Any) -> None:
+def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.date, value: Any,
+                cached: CachedSides | None = None) -> None:
     base, cand, name = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"]
     version = None
     if isinstance(value, Logged):
@@ -80,7 +101,10 @@ def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.da
             version = logged.version
             tally.reproduce(order_id, logged, base, value, as_of)
     kpis, outputs, (made, alone) = _pack(name)
-    a, b = decide_both(base, cand, name, value, as_of, outputs, kpis, version)
+    if cached is not None and name == _WORKER["pack"] and version is None and not isinstance(base, Production):
+        a, b = cached.decide((base, cand), name, order_digest(order_id, as_of, value), value, as_of, outputs, kpis)
+    else:
+        a, b = decide_both(base, cand, name, value, as_of, outputs, kpis, version)
     tally.observe(order_id, as_of.isoformat(), value, a, b, kpis)
     if tally.add(a, b):
         # the changed orders, a few in a thousand, are decided again in full: every step's output is compared
@@ -112,16 +136,17 @@ def side_kpis(candidate: Spec, baseline: Spec, pack: str) -> Kpis:
 
 def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, workers: int,
            backend: str = "native", parse: Callable[[Any], tuple[str, dt.date, Any]] = parse_record,
-           executor: Executor | None = None) -> Iterator[Chunk]:
+           executor: Executor | None = None, cache: Path | None = None) -> Iterator[Chunk]:
     """Chunks of results in input order, whatever ``workers`` and ``executor`` (default: the local pool).
 
     Workers parse, decide and tally; the parent only reads records and merges chunk tallies,
     so it does not compete with the workers for the cores.
     """
-    batches = chunks(records, CHUNK)
+    batches = enumerate(chunks(records, CHUNK))  # a batch's number names its part in the outcome cache
+    kept = None if cache is None else str(cache)
     if executor is None:
-        return in_order(_replay_chunk, batches, workers, _init_worker, (baseline, candidate, effective_on, pack, backend, parse))
-    setup = (packed(baseline), packed(candidate), effective_on, pack, backend, parse)  # workers may not share our files
+        return in_order(_replay_chunk, batches, workers, _init_worker, (baseline, candidate, effective_on, pack, backend, parse, kept))
+    setup = (packed(baseline), packed(candidate), effective_on, pack, backend, parse, kept)  # workers may not share our files
     return executor.in_order(_replay_chunk, batches, _init_worker, setup)
 
 

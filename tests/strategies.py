@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from engine.search import inputs_for, object_for, value_for
 from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 
-__all__ = ["analysable_packs", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events", "object_for", "one_edit_versions", "random_tables", "table_inputs", "value_for"]
+__all__ = ["analysable_packs", "decided_values", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events",
+           "object_for", "one_edit_versions", "random_tables", "table_inputs", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -421,3 +422,13 @@ def one_edit_versions(draw: st.DrawFn) -> tuple[str, str, str, list[dict[str, An
     orders = draw(st.lists(st.fixed_dictionaries({"qty": st.integers(0, 25), "tier": st.sampled_from(["A", "B", "C"])}),
                            min_size=5, max_size=30))
     return TOY_PACK.format(**params), TOY_PACK.format(**changed), name, orders
+
+# What a decision's outputs hold: exact decimals (any exponent), whole numbers, dates, text, and lists and
+# objects of them, keyed by the names a pack gives its outputs.
+decided_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10**20), max_value=10**20),
+              st.decimals(allow_nan=False, allow_infinity=False), st.dates(), st.text(max_size=10)),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True), children, max_size=4),
+    max_leaves=15,
+)

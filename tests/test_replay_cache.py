@@ -1,0 +1,73 @@
+"""simulate.py run --cache: outcomes kept between replays are reused, and a cached run writes the uncached bytes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+from replay.cache import decode, encode
+from tests.conftest import PACKS, ROOT, shared
+from tests.strategies import decided_values
+
+OUTPUTS = ("summary.json", "diff.csv", "report.md", "report.html")
+
+
+@pytest.fixture(scope="module")
+def orders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All 830 Northwind orders as canonical JSONL."""
+    out = tmp_path_factory.mktemp("orders") / "northwind.jsonl"
+    subprocess.run([sys.executable, str(ROOT / "simulate.py"), "import", "northwind", str(shared("northwind")), "--out", str(out)],
+                   check=True, capture_output=True, timeout=600)
+    return out
+
+
+def _replay(orders: Path, out: Path, candidate: str, *extra: str) -> dict[str, bytes]:
+    subprocess.run([sys.executable, str(ROOT / "simulate.py"), "run", "--orders", str(orders), "--baseline", str(PACKS),
+                    "--candidate", f"{PACKS}#{candidate}", "--out", str(out), "--effective-on", "2026-11-24", "--workers", "2", *extra],
+                   check=True, capture_output=True, timeout=600)
+    return {name: (out / name).read_bytes() for name in OUTPUTS}
+
+
+def _reused(out: Path) -> int:
+    return int(json.loads((out / "cache.json").read_text())["reused"])
+
+
+def test_a_new_candidate_reuses_the_baseline_and_writes_the_uncached_bytes(orders: Path, tmp_path: Path) -> None:
+    """Replay 1 fills the cache; replay 2 (a new candidate) reads every baseline outcome and writes replay 2's uncached bytes."""
+    cache = str(tmp_path / "cache")
+    uncached = _replay(orders, tmp_path / "plain", "credit@1.1.0,pricing@2.0.0")
+    _replay(orders, tmp_path / "first", "credit@1.1.0", "--cache", cache)
+    assert _reused(tmp_path / "first") == 0
+    second = _replay(orders, tmp_path / "second", "credit@1.1.0,pricing@2.0.0", "--cache", cache)
+    assert second == uncached
+    assert _reused(tmp_path / "second") == 830  # the baseline side of every order, none of the new candidate's
+    again = _replay(orders, tmp_path / "again", "credit@1.1.0,pricing@2.0.0", "--cache", cache)
+    assert again == uncached
+    assert _reused(tmp_path / "again") == 2 * 830
+
+
+def test_a_damaged_part_is_decided_again(orders: Path, tmp_path: Path) -> None:
+    """A cache part that is not Parquet is a miss, said on stderr, rewritten; the outputs do not change."""
+    cache = tmp_path / "cache"
+    clean = _replay(orders, tmp_path / "fill", "credit@1.1.0", "--cache", str(cache))
+    parts = sorted(cache.rglob("part-000000.parquet"))
+    assert len(parts) == 2  # one per side
+    parts[0].write_bytes(b"not parquet")
+    assert _replay(orders, tmp_path / "after", "credit@1.1.0", "--cache", str(cache)) == clean
+    assert _reused(tmp_path / "after") == 2 * 830 - 500  # the damaged batch's 500 outcomes of one side
+    assert _reused(tmp_path / "fill") == 0
+
+
+@given(decided_values)
+@settings(max_examples=200, deadline=None)
+def test_a_kept_outcome_reads_back_as_decided(value: Any) -> None:
+    """Decimals keep their digits and stay decimals, integers stay integers, dates stay dates, key order is kept."""
+    outcome = {"decision": "approve", "value": value}
+    back = decode(encode(outcome))
+    assert repr(back) == repr(outcome)
