@@ -101,8 +101,8 @@ def timed(label: str, history: list[bytes], n: int, baseline: specs.Spec, candid
     worker_rss, reused = 0.0, 0
     start = time.perf_counter()
     checkpoints = [n // 4, n // 2, n]
-    for chunk in run.replay(rounds(history, n), baseline, candidate, EFFECTIVE_ON, "order", workers, parse=perturbed,
-                            executor=executor, cache=cache):
+    for chunk in run.replay(rounds(history, n), baseline, candidate, EFFECTIVE_ON, "order", executor or workers,
+                            parse=perturbed, cache=cache):
         tally.merge(chunk.tally)
         rows += chunk.diff
         worker_rss = max(worker_rss, chunk.peak_rss_mb)

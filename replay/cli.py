@@ -109,8 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             writer.writerow(DIFF_HEADER)
             reused = 0
             with executor(args.executor, args.workers, args.scheduler) as runner:
-                for chunk in replay(records, baseline_spec, candidate_spec, effective_on, args.pack, args.workers,
-                                    args.backend, executor=runner, cache=Path(args.cache) if args.cache else None):
+                for chunk in replay(records, baseline_spec, candidate_spec, effective_on, args.pack, runner,
+                                    args.backend, cache=Path(args.cache) if args.cache else None):
                     tally.merge(chunk.tally)
                     reused += chunk.reused
                     writer.writerows(chunk.diff)

@@ -134,20 +134,17 @@ def side_kpis(candidate: Spec, baseline: Spec, pack: str) -> Kpis:
     return found if found.outputs or found.dimensions else load_kpis(baseline.folder, pack)
 
 
-def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, workers: int,
-           backend: str = "native", parse: Callable[[Any], tuple[str, dt.date, Any]] = parse_record,
-           executor: Executor | None = None, cache: Path | None = None) -> Iterator[Chunk]:
-    """Chunks of results in input order, whatever ``workers`` and ``executor`` (default: the local pool).
+def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str,
+           runner: int | Executor, backend: str = "native", parse: Callable[[Any], tuple[str, dt.date, Any]] = parse_record,
+           cache: Path | None = None) -> Iterator[Chunk]:
+    """Chunks of results in input order, whatever runs them: ``runner`` workers of the local pool, or an executor.
 
     Workers parse, decide and tally; the parent only reads records and merges chunk tallies,
     so it does not compete with the workers for the cores.
     """
     batches = enumerate(chunks(records, CHUNK))  # a batch's number names its part in the outcome cache
     kept = None if cache is None else str(cache)
-    if executor is None:
-        return in_order(_replay_chunk, batches, workers, _init_worker, (baseline, candidate, effective_on, pack, backend, parse, kept))
+    if isinstance(runner, int):
+        return in_order(_replay_chunk, batches, runner, _init_worker, (baseline, candidate, effective_on, pack, backend, parse, kept))
     setup = (packed(baseline), packed(candidate), effective_on, pack, backend, parse, kept)  # workers may not share our files
-    return executor.in_order(_replay_chunk, batches, _init_worker, setup)
-
-
-
+    return runner.in_order(_replay_chunk, batches, _init_worker, setup)
