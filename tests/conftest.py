@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from engine import jsonio
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("ARBITER_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -18,3 +22,12 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"shared data missing: {path} (clone the repository next to shared/)")
     return path
+
+
+def evaluated_bytes(evaluate: Any, values: dict[str, Any], as_of: dt.date) -> Any:
+    """A generated evaluation's output, rows and reasons as bytes, or the name of what it raised: two that must agree."""
+    try:
+        output, matched, reasons = evaluate(values, as_of)
+    except Exception as exc:  # the two must fail alike, whatever the failure
+        return type(exc).__name__
+    return jsonio.dumps([output, matched, reasons])

@@ -9,13 +9,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import jsonio
 from engine.backend import load
 from engine.codegen import generate
 from engine.compiled import CompiledPack
 from engine.registry import require_pack_set
 from importers.conformance import import_graph
-from tests.conftest import PACKS, ROOT, shared
+from tests.conftest import PACKS, ROOT, evaluated_bytes, shared
 from tests.strategies import inputs_for
 
 VALID = ROOT / "tests" / "packs" / "valid"
@@ -33,14 +32,6 @@ def guarded() -> list[tuple[CompiledPack, Any]]:
     return [(p, load(*longhand, p.key)) for p, longhand in pairs if longhand[0] != p.source]
 
 
-def _run(evaluate: Any, values: dict[str, Any]) -> Any:
-    try:
-        output, matched, reasons = evaluate(values, AS_OF)
-    except Exception as exc:  # the two must fail alike, whatever the failure
-        return type(exc).__name__
-    return jsonio.dumps([output, matched, reasons])
-
-
 def test_the_nullable_arithmetic_pack_and_the_cost_tables_check_inline() -> None:
     """The test pack and the zen graphs with null-aware cost arithmetic are among the packs whose code changes."""
     names = {p.name for p, _ in guarded()}
@@ -56,4 +47,4 @@ def test_inline_null_checks_equal_the_helpers(data: st.DataObject) -> None:
     """On any valid input, inline checks and helper calls give the same bytes, rows and reasons, or fail alike."""
     pack, longhand = data.draw(st.sampled_from(guarded()))
     values = pack.validate(data.draw(inputs_for(pack.ir)))
-    assert _run(pack._evaluate, values) == _run(longhand, values)
+    assert evaluated_bytes(pack._evaluate, values, AS_OF) == evaluated_bytes(longhand, values, AS_OF)
