@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.compiled import CompiledPack
+from engine.compiled import CompiledPack, compile_pack
 from engine.testing import same
 from importers.feel import FeelRefused, kind_of, spec_of, translate
 from rules.load import load_text
@@ -41,7 +41,7 @@ def pack() -> CompiledPack:
                 "inputs": INPUTS, "outputs": outputs}
     result = load_text(yaml.safe_dump(document, sort_keys=False), "feel.yaml")
     assert result.pack is not None, [str(d) for d in result.diagnostics]
-    return CompiledPack(result.pack)
+    return compile_pack(result.pack)
 
 
 @pytest.mark.parametrize(("k", "case"), list(enumerate(CASES["translated"])), ids=[c["feel"] for c in CASES["translated"]])
