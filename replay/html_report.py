@@ -10,7 +10,8 @@ from typing import Any
 from replay.formatting import fmt
 from replay.markdown import report_md
 
-COLOURS = {"baseline": "#8a9bb0", "candidate": "#d9822b", "change": "#4f7d5c"}
+COLOURS = {"baseline": "#8a9bb0", "candidate": "#d9822b", "changed orders": "#4f7d5c"}
+LABEL = 420  # room for a cause's name left of its bar
 
 
 def bars(title: str, data: dict[str, dict[str, Any]]) -> str:
@@ -22,16 +23,16 @@ def bars(title: str, data: dict[str, dict[str, Any]]) -> str:
     peak = max([abs(Decimal(str(v))) for s in series for v in data[s].values()] + [Decimal(1)])
     step = 12 * len(series) + 8
     height = step * len(keys) + 40
-    parts = [f'<svg viewBox="0 0 860 {height}" width="860" height="{height}" role="img"><title>{html.escape(title)}</title>']
+    parts = [f'<svg viewBox="0 0 960 {height}" width="960" height="{height}" role="img"><title>{html.escape(title)}</title>']
     for i, key in enumerate(keys):
         y = 24 + i * step
-        parts.append(f'<text x="290" y="{y + 10}" text-anchor="end" font-size="12">{html.escape(str(key))}</text>')
+        parts.append(f'<text x="{LABEL - 10}" y="{y + 10}" text-anchor="end" font-size="12">{html.escape(str(key))}</text>')
         for j, s in enumerate(series):
             value = Decimal(str(data[s].get(key, 0)))
             width = float(440 * abs(value) / peak)
-            parts.append(f'<rect x="300" y="{y + j * 12}" width="{width:.1f}" height="10" fill="{COLOURS.get(s, "#888")}"/>')
-            parts.append(f'<text x="{305 + width:.1f}" y="{y + j * 12 + 9}" font-size="10">{html.escape(fmt(data[s].get(key, 0)))}</text>')
-    legend = "".join(f'<text x="{300 + 100 * n}" y="14" font-size="11" fill="{COLOURS.get(s, "#888")}">■ {html.escape(s)}</text>'
+            parts.append(f'<rect x="{LABEL}" y="{y + j * 12}" width="{width:.1f}" height="10" fill="{COLOURS.get(s, "#888")}"/>')
+            parts.append(f'<text x="{LABEL + 5 + width:.1f}" y="{y + j * 12 + 9}" font-size="10">{html.escape(fmt(data[s].get(key, 0)))}</text>')
+    legend = "".join(f'<text x="{LABEL + 110 * n}" y="14" font-size="11" fill="{COLOURS.get(s, "#888")}">■ {html.escape(s)}</text>'
                      for n, s in enumerate(series))
     parts.append(legend + "</svg>")
     return "".join(parts)
@@ -40,7 +41,7 @@ def bars(title: str, data: dict[str, dict[str, Any]]) -> str:
 def charts(s: dict[str, Any]) -> dict[str, str]:
     """Charts placed after the Markdown heading they illustrate."""
     out = {"What changed in the policy": "",
-           "Causes": bars("Changed orders by cause", {"change": {c["cause"]: c["orders"] for c in s["causes"][:12]}}),
+           "Causes": bars("Changed orders by cause", {"changed orders": {c["cause"]: c["orders"] for c in s["causes"][:12]}}),
            "Decisions": bars("Decision mix", s["decision_mix"])}
     money = "".join(bars(f"Value by decision ({cur})", m["totals"]) for cur, m in s["money"].items())
     out["Money, per currency"] = money
@@ -99,7 +100,7 @@ def markdown_to_html(md: str, after: dict[str, str]) -> str:
 def report_html(s: dict[str, Any]) -> str:
     body = markdown_to_html(report_md(s), charts(s))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Arbiter policy impact</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:.5em 0}}
+<style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}
 h3{{margin-top:1.6em}}pre{{background:#f5f6f8;padding:.6em;overflow-x:auto}}code{{background:#f5f6f8}}</style></head><body>
 {body}

@@ -37,7 +37,7 @@ def head(s: dict[str, Any]) -> list[str]:
 def causes(s: dict[str, Any]) -> list[str]:
     lines = ["", "### Causes", "", "Each changed order is credited to the edits that, replayed alone, change it the same way."]
     for c in s["causes"]:
-        lines += ["", f"**{c['cause']}**: {fmt(c['orders'])} orders (" + ", ".join(f"{KIND_WORDS[k]} {fmt(n)}" for k, n in c["kinds"].items()) + ")"]
+        lines += ["", f"**{c['cause']}**: {fmt(c['orders'])} orders; what it changes alone: " + ", ".join(f"{KIND_WORDS[k]} {fmt(n)}" for k, n in c["kinds"].items())]
         if c["transitions"]:
             lines.append("- decisions: " + ", ".join(f"{t} {fmt(n)}" for t, n in c["transitions"].items()))
         if c["decision_effect"]:
