@@ -47,23 +47,20 @@ def _masked(value: Any, path: tuple[str, ...]) -> Any:
     if not path:
         return MASKED
     head, rest = path[0], path[1:]
+    keys: list[Any]
+    copy: Any
     if isinstance(value, dict):
-        keys = list(value) if head == "*" else [head] if head in value else []
-        if not keys:
-            return value
-        copy = dict(value)
-        for key in keys:
-            copy[key] = _masked(value[key], rest)
-        return copy
-    if isinstance(value, list):
-        indexes = range(len(value)) if head == "*" else [int(head)] if head.isdigit() and int(head) < len(value) else []
-        if not indexes:
-            return value
-        items = list(value)
-        for index in indexes:
-            items[index] = _masked(value[index], rest)
-        return items
-    return value
+        keys, copy = (list(value) if head == "*" else [head] if head in value else []), dict(value)
+    elif isinstance(value, list):
+        index = int(head) if head.isdigit() else len(value)
+        keys, copy = (list(range(len(value))) if head == "*" else [index] if index < len(value) else []), list(value)
+    else:
+        return value
+    if not keys:
+        return value
+    for key in keys:
+        copy[key] = _masked(value[key], rest)
+    return copy
 
 
 class Mask:
