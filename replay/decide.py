@@ -54,12 +54,12 @@ def outcome(side: SpecPacks, pack: CompiledPack, admitted: Admitted, as_of: dt.d
     except ArbiterError as exc:
         return {"decision": "error", "error": exc.code, "detail": exc.message, "matched": {}}
     out = d.output
-    declared = kpis is not None and kpis.outputs
+    kept = kpis.outputs if kpis is not None and kpis.outputs else out
     name = (kpis.decision if kpis is not None else None) or "decision"
     # the rows stay per table (a line-level table lists one row per line): they are named,
     # table:row, only where a report needs them, not for every order
     result: dict[str, Any] = {"decision": out.get(name, "decided"), "matched": d.matched, "steps": d.steps}
-    for key in (kpis.outputs if kpis is not None and declared else out):
+    for key in kept:
         if key in out and key != name:
             result[key] = out[key]
     return result

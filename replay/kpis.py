@@ -6,6 +6,7 @@ as a whole, with no money, queues or breakdowns.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ class Kpis:
     approvals: str | None = None
     dimensions: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def outputs(self) -> tuple[str, ...]:
         """Every output an order's outcome keeps, in a stable order."""
         named = (*self.money, *self.compare, self.hold_code, self.queue_output, self.approvals)

@@ -40,15 +40,24 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["backend"] = backend
     _WORKER["cache"] = None if cache is None else Path(cache)
     _WORKER["side_caches"] = None
+    _WORKER["variants"] = {}
 
 
-def _pack(name: str) -> tuple[Kpis, Wanted, tuple[list[Variant], list[Edit]]]:
-    """A replayed pack's declaration, the outputs it reads, and the baseline with each edit alone (compiled once)."""
+def _pack(name: str) -> tuple[Kpis, Wanted]:
+    """A replayed pack's declaration and the outputs it reads."""
     found = _WORKER["packs"].get(name)
     if found is None:
         candidate, baseline = _WORKER["specs"]
         kpis = side_kpis(candidate, baseline, name)
-        found = _WORKER["packs"][name] = (kpis, compared(kpis), variants(_WORKER["baseline"], _WORKER["candidate"], name))
+        found = _WORKER["packs"][name] = (kpis, compared(kpis))
+    return found  # type: ignore[no-any-return]
+
+
+def _variants(name: str) -> tuple[list[Variant], list[Edit]]:
+    """The baseline with each edit alone, compiled once per worker when the first order changes."""
+    found = _WORKER["variants"].get(name)
+    if found is None:
+        found = _WORKER["variants"][name] = variants(_WORKER["baseline"], _WORKER["candidate"], name)
     return found  # type: ignore[no-any-return]
 
 
@@ -56,7 +65,7 @@ def _side_caches() -> tuple[SideCache, SideCache]:
     """Both sides' outcome caches for the replayed pack, named by what decides each side (replay.cache)."""
     if _WORKER["side_caches"] is None:
         name = _WORKER["pack"]
-        kpis, outputs, _ = _pack(name)
+        kpis, outputs = _pack(name)
         _WORKER["side_caches"] = tuple(SideCache(_WORKER["cache"], side_digest(side, name, outputs, kpis, _WORKER["backend"]))
                                        for side in (_WORKER["baseline"], _WORKER["candidate"]))
     return _WORKER["side_caches"]  # type: ignore[no-any-return]
@@ -100,7 +109,7 @@ def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.da
         if isinstance(base, Production):
             version = logged.version
             tally.reproduce(order_id, logged, base, value, as_of)
-    kpis, outputs, (made, alone) = _pack(name)
+    kpis, outputs = _pack(name)
     if cached is not None and name == _WORKER["pack"] and version is None and not isinstance(base, Production):
         a, b = cached.decide((base, cand), name, order_digest(order_id, as_of, value), value, as_of, outputs, kpis)
     else:
@@ -112,7 +121,7 @@ def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.da
         changed = what_changed(full_a, full_b, base, cand)
         tally.changed_outputs.update(changed)
         kind = kind_of(full_a, full_b, kpis)
-        credits = attribute(made, alone, name, value, as_of, full_a, full_b, kpis)
+        credits = attribute(*_variants(name), name, value, as_of, full_a, full_b, kpis)
         tally.explain(order_id, value, a, b, kind, credits, kpis)
         diff.append(diff_row(order_id, as_of, a, b, changed, kind, "; ".join(c.text for c in credits)))
 

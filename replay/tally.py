@@ -159,19 +159,25 @@ class Tally:
         if as_of:
             self.days.add(as_of)
         currency = str(field_at(value, kpis.currency)) if kpis.currency else "-"
+        money, queues, approvals = (kpis.money[0] if kpis.money else None), kpis.queue_output, kpis.approvals
         for side, r in (("baseline", a), ("candidate", b)):
-            if r["decision"] == "error":
+            decision = r["decision"]
+            if decision == "error":
                 self.invalid.append({"order_id": order_id, "side": side, "error": r["error"], "detail": r.get("detail", "")})
                 continue
-            if kpis.money and (amount := _amount(r.get(kpis.money[0]))) is not None:
-                decisions = self.totals[side].setdefault(currency, {})
-                decisions[r["decision"]] = decisions.get(r["decision"], Decimal(0)) + amount
-            items = r.get(kpis.queue_output) if kpis.queue_output else None
-            for item in items if isinstance(items, list) else ():
-                queue = str(item.get(kpis.queue))
-                self.queue_days[side].setdefault(queue, Counter())[as_of] += 1
-                self.sla[side][queue] += int(item.get(kpis.sla_hours) or 0)
-            level = r.get(kpis.approvals) if kpis.approvals else None
+            if money is not None and (amount := _amount(r.get(money))) is not None:
+                decisions = self.totals[side].get(currency)
+                if decisions is None:
+                    decisions = self.totals[side][currency] = {}
+                decisions[decision] = decisions.get(decision, Decimal(0)) + amount
+            items = r.get(queues) if queues else None
+            if items:
+                per_queue, sla = self.queue_days[side], self.sla[side]
+                for item in items:
+                    queue = str(item.get(kpis.queue))
+                    per_queue.setdefault(queue, Counter())[as_of] += 1
+                    sla[queue] += int(item.get(kpis.sla_hours) or 0)
+            level = r.get(approvals) if approvals else None
             if level is not None and level != "none":
                 self.approvals[side][str(level)] += 1
 
