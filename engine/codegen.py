@@ -680,9 +680,10 @@ class Generator:
 
     # One method per hit policy: from the matching row indices ``h<t>`` to the table's output variables.
 
-    def _single_hit(self, hits: _Hits) -> None:
+    def _single_hit(self, hits: _Hits, value: str | None = None) -> None:
+        """The outputs of one row (``value``: of the first hit), else the default or nulls."""
         self.emit(f"if {hits.h}:")
-        self.emit(f"    {', '.join(hits.out_vars)}, = {hits.row_of}({hits.h}[0])")
+        self.emit(f"    {', '.join(hits.out_vars)}, = {value or f'{hits.row_of}({hits.h}[0])'}")
         self.emit("else:")
         self.indent += 1
         self._no_match(hits.table, hits.out_vars)
@@ -700,12 +701,7 @@ class Generator:
         self._single_hit(hits)
 
     def _any(self, hits: _Hits) -> None:
-        self.emit(f"if {hits.h}:")
-        self.emit(f"    {', '.join(hits.out_vars)}, = any_agree({hits.tid}, [{hits.row_of}(i) for i in {hits.h}])")
-        self.emit("else:")
-        self.indent += 1
-        self._no_match(hits.table, hits.out_vars)
-        self.indent -= 1
+        self._single_hit(hits, f"any_agree({hits.tid}, [{hits.row_of}(i) for i in {hits.h}])")
 
     def _output_order(self, hits: _Hits) -> None:
         self.emit(f"{hits.h}.sort(key={self._ranks(hits.table)}.__getitem__)")

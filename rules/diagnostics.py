@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rules.records import by_name
+
 
 class Severity(StrEnum):
     ERROR = "error"  # the pack is not served; `arbiter check` exits 1
@@ -27,15 +29,7 @@ class Code:
 E, W = Severity.ERROR, Severity.WARNING
 
 
-def _table(*codes: Code) -> dict[str, Code]:
-    out: dict[str, Code] = {}
-    for code in codes:
-        assert code.name not in out, f"code {code.name} is declared twice"
-        out[code.name] = code
-    return out
-
-
-CODES: dict[str, Code] = _table(
+CODES: dict[str, Code] = by_name(
     # Reading the file.
     Code("unreadable", E, "the pack file cannot be read"),
     Code("encoding", E, "the pack file is not UTF-8"),

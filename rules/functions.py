@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 from rules import syntax as s
 from rules.decimals import ROUNDING_MODES, quantize
 from rules.errors import DecisionError, did_you_mean
+from rules.records import by_name
 from rules.types import BOOLEAN, DATE, DECIMAL, INTEGER, STRING, Type, comparable, equatable, field_type, join
 
 if TYPE_CHECKING:
     from rules.expressions import ExpressionChecker
 
 Check = Callable[["ExpressionChecker", s.Call], Type]
+Expect = Callable[["ExpressionChecker", s.Node, str], Type]
 
 
 @dataclass(frozen=True)
@@ -283,13 +285,6 @@ def _number(c: ExpressionChecker, node: s.Call) -> Type:
 # Type rules: dates.
 
 
-def _days_between(c: ExpressionChecker, node: s.Call) -> Type:
-    arity(c, node, 2)
-    a = expect_date(c, node.args[0], "the first argument of days_between()")
-    b = expect_date(c, node.args[1], "the second argument of days_between()")
-    return INTEGER.with_null(a.nullable or b.nullable)
-
-
 def _add_days(c: ExpressionChecker, node: s.Call) -> Type:
     arity(c, node, 2)
     a = expect_date(c, node.args[0], f"the first argument of {node.function}()")
@@ -297,9 +292,30 @@ def _add_days(c: ExpressionChecker, node: s.Call) -> Type:
     return DATE.with_null(a.nullable or n.nullable)
 
 
-def _date_part(c: ExpressionChecker, node: s.Call) -> Type:
-    arity(c, node, 1)
-    return INTEGER.with_null(expect_date(c, node.args[0], f"the argument of {node.function}()").nullable)
+def _one(expect: Expect, result: Type) -> Check:
+    """The type rule of a function of one argument: ``expect`` checks it, ``result`` is null where it is."""
+
+    def rule(c: ExpressionChecker, node: s.Call) -> Type:
+        arity(c, node, 1)
+        return result.with_null(expect(c, node.args[0], f"the argument of {node.function}()").nullable)
+
+    return rule
+
+
+def _two(expect: Expect, result: Type) -> Check:
+    """The type rule of a function of two arguments of one kind: ``result`` is null where either is."""
+
+    def rule(c: ExpressionChecker, node: s.Call) -> Type:
+        arity(c, node, 2)
+        a = expect(c, node.args[0], f"the first argument of {node.function}()")
+        b = expect(c, node.args[1], f"the second argument of {node.function}()")
+        return result.with_null(a.nullable or b.nullable)
+
+    return rule
+
+
+_date_part = _one(expect_date, INTEGER)
+_days_between = _two(expect_date, INTEGER)
 
 
 def _timestamp(c: ExpressionChecker, node: s.Call) -> Type:
@@ -314,21 +330,9 @@ def _timestamp(c: ExpressionChecker, node: s.Call) -> Type:
 # Type rules: strings.
 
 
-def _string_test(c: ExpressionChecker, node: s.Call) -> Type:
-    arity(c, node, 2)
-    a = expect_string(c, node.args[0], f"the first argument of {node.function}()")
-    b = expect_string(c, node.args[1], f"the second argument of {node.function}()")
-    return BOOLEAN.with_null(a.nullable or b.nullable)
-
-
-def _string_map(c: ExpressionChecker, node: s.Call) -> Type:
-    arity(c, node, 1)
-    return STRING.with_null(expect_string(c, node.args[0], f"the argument of {node.function}()").nullable)
-
-
-def _length(c: ExpressionChecker, node: s.Call) -> Type:
-    arity(c, node, 1)
-    return INTEGER.with_null(expect_string(c, node.args[0], "the argument of length()").nullable)
+_string_test = _two(expect_string, BOOLEAN)
+_string_map = _one(expect_string, STRING)
+_length = _one(expect_string, INTEGER)
 
 
 def _split(c: ExpressionChecker, node: s.Call) -> Type:
@@ -531,16 +535,8 @@ def concat(*parts: Any) -> Any:
     return None if None in parts else "".join(parts)
 
 
-def _registry(*functions: Function) -> dict[str, Function]:
-    out: dict[str, Function] = {}
-    for f in functions:
-        assert f.name not in out, f"function {f.name} is declared twice"
-        out[f.name] = f
-    return out
-
-
 F = Function
-FUNCTIONS: dict[str, Function] = _registry(
+FUNCTIONS: dict[str, Function] = by_name(
     # name, type rule, implementation, can fail, aggregates, documentation
     F("min", _min_max, s_min, False, True, "the least of its arguments, or of a list (numbers or dates)"),
     F("max", _min_max, s_max, False, True, "the greatest of its arguments, or of a list (numbers or dates)"),
