@@ -21,7 +21,7 @@ from engine.demand import Wanted
 from rules.check import BrokenPack, Resolve
 from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion, ordered
 from rules.ir import PackIR
-from rules.load import LoadResult, is_flow, load_pack, pack_files
+from rules.load import LoadResult, is_flow, load_pack, pack_files, unreadable_folders
 from rules.source import top_level_scalar
 from rules.stages import Timings, timed
 
@@ -124,7 +124,7 @@ def build_pack_set(root: Path, *, partial: bool = False, timings: Timings | None
     ``partial``: the packs that compiled, even when others did not (``arbiter check`` analyses them).
     """
     results = load_results(root, timings)
-    diagnostics: list[Diagnostic] = [d for r in results for d in r.diagnostics]
+    diagnostics: list[Diagnostic] = [d for r in results for d in r.diagnostics] + unreadable_folders(root)
     by_name: dict[str, list[CompiledPack]] = {}
     seen: dict[str, str] = {}
     if not results:
@@ -144,7 +144,12 @@ def build_pack_set(root: Path, *, partial: bool = False, timings: Timings | None
             continue
         seen[ir.key] = result.path
         with timed(timings, "generate"):  # the last compile stage: after lower, on the chosen backend
-            by_name.setdefault(ir.name, []).append(compile_pack(ir))
+            try:
+                by_name.setdefault(ir.name, []).append(compile_pack(ir))
+            except (SyntaxError, RecursionError, MemoryError) as exc:  # Python's own limits on what it compiles
+                diagnostics.append(Diagnostic(result.path, Position(1, 1), "pack-too-complex",
+                                              f"the pack compiles to code Python cannot run ({type(exc).__name__}: "
+                                              f"{getattr(exc, 'msg', exc)}); split its longest expressions"))
     diagnostics = ordered(diagnostics)
     if any(d.severity == "error" for d in diagnostics) and not partial:
         return None, diagnostics

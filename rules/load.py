@@ -7,8 +7,11 @@ error inside Arbiter escapes as an exception.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -174,6 +177,8 @@ def _data(c: Compilation) -> None:
         if folder not in file.parents:
             continue  # the checker reports it; nothing outside the pack folder is read
         try:
+            if not stat.S_ISREG(file.stat().st_mode):  # a FIFO or a device would block the read, and every reload after
+                raise OSError(errno.EINVAL, "not a regular file", str(file))
             c.data_files[table.csv] = file.read_bytes()
         except OSError as exc:
             c.data_files[table.csv] = exc
@@ -288,6 +293,23 @@ def load_pack(path: Path, resolve: Resolve | None = None, timings: Timings | Non
     if len(raw) > MAX_PACK_BYTES:
         return LoadResult(shown, None, [Diagnostic(shown, Position(1, 1), "pack-too-large", f"a pack file is at most {MAX_PACK_BYTES} bytes")])
     return _result(run_stages(Compilation(shown, path.parent, resolve, raw=raw), FRONT_END, timings))
+
+
+def unreadable_folders(root: Path) -> list[Diagnostic]:
+    """Folders below ``root`` that cannot be listed: a pack there would silently vanish, so each is an error."""
+    found: list[Diagnostic] = []
+
+    def note(exc: OSError) -> None:
+        where = exc.filename or str(root)
+        found.append(Diagnostic(str(where), Position(1, 1), "unreadable", f"folder cannot be read: {exc.strerror or exc}"))
+
+    if root.is_dir():
+        for folder, _, names in os.walk(root, onerror=note):
+            for name in names:
+                path = Path(folder) / name
+                if name.endswith(".yaml") and not name.startswith(".") and not path.is_file():
+                    found.append(Diagnostic(str(path), Position(1, 1), "unreadable", "not a regular file"))
+    return found
 
 
 def pack_files(root: Path) -> list[Path]:

@@ -15,6 +15,7 @@ from rules import syntax as s
 
 MAX_EXPRESSION_LENGTH = 4000
 MAX_DEPTH = 64
+MAX_NUMBER_LENGTH = 40  # digits beyond the decimal context's 34 only round away, and 4,300 crash int()
 
 KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "if", "then", "else", "implies", "as"}
 
@@ -68,6 +69,8 @@ def tokenize(text: str) -> list[Token]:
             continue
         if c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit() and not text.startswith("..", i)):
             token = _number(text, i)
+            if len(token.text) > MAX_NUMBER_LENGTH:
+                raise ExpressionError("number-too-long", f"a number literal is longer than {MAX_NUMBER_LENGTH} characters", i)
         elif c == '"':
             token = _string(text, i)
         elif c.isalpha() or c == "_":

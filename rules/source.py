@@ -79,6 +79,9 @@ class SourceDoc:
 
 
 _MAX_NODES = 200_000  # anchors can multiply a small file ("billion laughs"); stop well before
+MAX_NESTING = 64  # a pack is a handful of levels deep; hundreds of "[[[" only exhaust the stack
+MAX_DIGITS = 34  # significant digits of a number literal: what the decimal context holds
+MAX_EXPONENT = 999  # |exponent| of a number literal: 1.0e+999999999 as a bound would freeze every worker
 
 
 class _Converter:
@@ -95,6 +98,9 @@ class _Converter:
         self.doc.diagnostics.append(Diagnostic(self.doc.path, self._pos(node), code, message))
 
     def convert(self, node: Node, path: PathKey) -> Any:
+        if len(path) > MAX_NESTING:
+            self._error(node, "yaml-too-deep", f"values nest more than {MAX_NESTING} levels deep")
+            return None
         self._count += 1
         if self._count > _MAX_NODES:
             if self._count == _MAX_NODES + 1:
@@ -151,6 +157,9 @@ class _Converter:
             return node.value
         if tag == _NULL_TAG:
             return None
+        if tag == _INT_TAG and sum(c.isdigit() for c in node.value) > MAX_DIGITS:
+            self._error(node, "yaml-number", f"an integer literal has more than {MAX_DIGITS} digits")
+            return None
         if tag in (_INT_TAG, _BOOL_TAG):
             return self._constructor.construct_object(node)
         if tag == _FLOAT_TAG:
@@ -160,7 +169,11 @@ class _Converter:
             except InvalidOperation:
                 value = None
             if value is None or not value.is_finite():
-                self._error(node, "yaml-number", f"{node.value!r} is not a finite decimal number")
+                self._error(node, "yaml-number", f"{node.value[:40]!r} is not a finite decimal number")
+                return None
+            if len(value.as_tuple().digits) > MAX_DIGITS or abs(value.adjusted()) > MAX_EXPONENT:
+                self._error(node, "yaml-number", f"{node.value[:40]!r} is out of range: at most {MAX_DIGITS} digits "
+                                                 f"and an exponent within ±{MAX_EXPONENT}")
                 return None
             return value
         if tag == _TIMESTAMP_TAG:
@@ -208,13 +221,18 @@ def _compose(text: str) -> yaml.Node | None:
     because its messages name the offending character or token, which libyaml's do not.
     """
     try:
-        return yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # the pure-Python scanner and composer recurse once per level of nesting
+        raise yaml.YAMLError(f"values nest more than {MAX_NESTING} levels deep") from None
 
 
 def top_level_scalar(text: str, key: str) -> str | None:
     """The text of a top-level ``key: scalar``, or None; raises ``yaml.YAMLError`` on broken YAML."""
+    if _flow_depth_beyond(text, MAX_NESTING) is not None:
+        raise yaml.YAMLError(f"values nest more than {MAX_NESTING} levels deep")
     node = _compose(text)
     if not isinstance(node, yaml.MappingNode):
         return None
@@ -224,9 +242,31 @@ def top_level_scalar(text: str, key: str) -> str | None:
     return None
 
 
+def _flow_depth_beyond(text: str, limit: int) -> Position | None:
+    """Where ``[`` and ``{`` first open more than ``limit`` levels deep, if they do (quotes are not parsed: a
+    string would need ``limit`` unclosed brackets to be mistaken)."""
+    depth = 0
+    line, col = 1, 0
+    for char in text:
+        col += 1
+        if char == "\n":
+            line, col = line + 1, 0
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return Position(line, col)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
 def read_yaml(text: str, path: str) -> SourceDoc:
     """Compose ``text`` into a ``SourceDoc``; syntax errors become diagnostics."""
     doc = SourceDoc(path=path, data=None)
+    too_deep = _flow_depth_beyond(text, MAX_NESTING)
+    if too_deep is not None:  # refused before composing: the composers' recursion costs seconds per attempt
+        doc.diagnostics.append(Diagnostic(path, too_deep, "yaml-too-deep", f"values nest more than {MAX_NESTING} levels deep"))
+        return doc
     lines = text.split("\n")
     masked: set[int] = set()
     quiet: set[int] = set()
@@ -257,6 +297,10 @@ def read_yaml(text: str, path: str) -> SourceDoc:
             lines[line] = ""
             doc.masked_lines.append(line + 1)
             continue
+        except RecursionError:  # the pure-Python composer recurses once per level of nesting
+            doc.diagnostics.append(Diagnostic(path, Position(1, 1), "yaml-too-deep",
+                                              f"values nest more than {MAX_NESTING} levels deep"))
+            return doc
         except yaml.YAMLError as exc:  # errors without a mark: nothing to recover from
             doc.diagnostics.append(Diagnostic(path, Position(1, 1), "yaml-syntax", str(exc)))
             return doc

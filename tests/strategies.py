@@ -432,3 +432,53 @@ decided_values = st.recursive(
         st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True), children, max_size=4),
     max_leaves=15,
 )
+
+
+HOSTILE_PACK = """pack: hostile
+version: 1.0.0
+description: {description}
+owner: faults
+inputs:
+  a: {{type: integer, min: 0, max: {bound}}}
+outputs:
+  r: {{type: integer}}
+derive:
+  s: {expression}
+tables:
+  - id: t
+    hit_policy: first
+    inputs: [a]
+    outputs: [r]
+    rows:
+      - id: r1
+        when: {{a: ">= 0"}}
+        then: {{r: "= s"}}
+{extra}"""
+
+
+@st.composite
+def hostile_packs(draw: st.DrawFn) -> str:
+    """A pack text with one hostile part: a huge literal, deep nesting, a long chain, or an exponent trick."""
+    digits = draw(st.integers(1, 6000))
+    exponent = draw(st.integers(-(10**12), 10**12))
+    parts = {"description": "x", "bound": "10", "expression": "a", "extra": ""}
+    kind = draw(st.sampled_from(["literal", "bound-exponent", "nesting", "chain", "expression-literal", "squaring",
+                                 "description"]))
+    if kind == "literal":
+        parts["bound"] = "9" * digits
+    elif kind == "bound-exponent":
+        parts["bound"] = f"1.0e{exponent:+d}"
+    elif kind == "nesting":
+        depth = draw(st.integers(1, 2000))
+        opener, closer = draw(st.sampled_from([("[", "]"), ("{a: ", "}")]))
+        parts["extra"] = "extra: " + opener * depth + closer * depth + "\n"
+    elif kind == "chain":
+        op = draw(st.sampled_from([" + ", " * ", " - ", " and ", " = "]))
+        parts["expression"] = op.join(["a"] * draw(st.integers(2, 1500)))
+    elif kind == "expression-literal":
+        parts["expression"] = "a + " + "9" * digits + draw(st.sampled_from(["", f"e{exponent}", ".5"]))
+    elif kind == "squaring":
+        parts["expression"] = "(" * draw(st.integers(1, 300)) + "a" + ")" * draw(st.integers(1, 300))
+    else:
+        parts["description"] = draw(st.sampled_from(['"   "', '""', "|\n  \n", '"\\t"']))
+    return HOSTILE_PACK.format(**parts)

@@ -11,7 +11,11 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import re
+import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -19,15 +23,18 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
 
 from api.app import create_app
 from api.decision_log import DecisionLog, LogSettings
 from engine import jsonio
 from engine.compiled import Decision
+from engine.registry import build_pack_set
 from rules.errors import ServiceUnavailable
 from tests.faults import (
     EXAMPLE,
     PACKS,
+    ROOT,
     FillingDisk,
     lift_file_size_limit,
     limit_file_size,
@@ -36,6 +43,7 @@ from tests.faults import (
     stop,
     wait_until,
 )
+from tests.strategies import HOSTILE_PACK, hostile_packs
 
 DECISION = Decision("credit", "1.0.0", "0" * 64, dt.date(2026, 6, 1), {"decision": "release"}, {}, [])
 
@@ -416,3 +424,86 @@ def test_exponent_tricks_in_an_input_are_a_4xx_with_the_field_path(number: str) 
         assert "output" in results[2]
         if response.status_code == 422:
             assert results[1]["error"]["errors"][0]["pointer"] == "/order_amount"
+
+
+def _write_pack(root: Path, text: str) -> Path:
+    (root / "hostile").mkdir(parents=True, exist_ok=True)
+    (root / "hostile" / "1.0.0.yaml").write_text(text)
+    return root
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=hostile_packs())
+def test_hostile_packs_give_diagnostics_never_a_crash_or_a_hang(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    """Huge literals, deep nesting, long chains, exponent tricks: build_pack_set returns (diagnostics) within 30 s each."""
+    root = _write_pack(tmp_path_factory.mktemp("hostile"), text)
+    started = time.monotonic()
+    pack_set, diagnostics = build_pack_set(root)
+    assert time.monotonic() - started < 30  # about 0.05 s each on a quiet machine; the bound allows a busy one
+    assert pack_set is not None or diagnostics  # refused packs say why
+    for diagnostic in diagnostics:
+        assert diagnostic.path.endswith(".yaml") or diagnostic.path == str(root)
+
+
+SEEDED_HOSTILE = {
+    "chain of 202 terms": HOSTILE_PACK.format(description="x", bound="10", expression=" + ".join(["a"] * 202), extra=""),
+    "5000-digit integer": HOSTILE_PACK.format(description="x", bound="9" * 5000, expression="a", extra=""),
+    "exponent bound": HOSTILE_PACK.format(description="x", bound="1.0e+999999999", expression="a", extra=""),
+    "330 levels of [[": HOSTILE_PACK.format(description="x", bound="10", expression="a", extra="x: " + "[" * 330 + "]" * 330 + "\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEEDED_HOSTILE))
+def test_the_reported_hostile_packs_fail_check_with_a_location_and_reload_with_a_422(tmp_path: Path, name: str) -> None:
+    """Each pack from the report: `arbiter check` exits 1 with file:line:col and no traceback; a reload is 422, nothing changes."""
+    root = _write_pack(tmp_path / "packs", (PACKS / "credit" / "1.0.0.yaml").read_text().replace("pack: credit", "pack: hostile"))
+    client = TestClient(create_app(root, admin_token="t"), raise_server_exceptions=False)
+    before = client.get("/readyz").json()["packs_digest"]
+    _write_pack(root, SEEDED_HOSTILE[name])
+    started = time.monotonic()
+    checked = subprocess.run([sys.executable, "-m", "api.cli", "check", str(root)], check=False, capture_output=True,
+                             text=True, timeout=60, cwd=ROOT)
+    assert time.monotonic() - started < 60
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "Traceback" not in checked.stderr + checked.stdout
+    assert re.search(r"hostile/1\.0\.0\.yaml:\d+:\d+: ", checked.stdout + checked.stderr)
+    answer = client.post("/v1/admin/reload", headers={"authorization": "Bearer t"})
+    assert answer.status_code == 422, answer.text
+    assert client.get("/readyz").json()["packs_digest"] == before
+
+
+def test_an_unreadable_or_irregular_pack_part_fails_the_reload_and_changes_nothing(tmp_path: Path) -> None:
+    """A FIFO as a pack file or a CSV (which would block every reload) is an error naming it; nothing served changes."""
+    root = tmp_path / "packs"
+    shutil.copytree(PACKS / "pricing", root / "pricing")
+    client = TestClient(create_app(root, admin_token="t"), raise_server_exceptions=False)
+    before = client.get("/readyz").json()["packs_digest"]
+    csv = next((root / "pricing").glob("*.csv"))
+    csv.unlink()
+    os.mkfifo(csv)
+    os.mkfifo(root / "pricing" / "9.9.9.yaml")
+    started = time.monotonic()
+    answer = client.post("/v1/admin/reload", headers={"authorization": "Bearer t"})
+    assert time.monotonic() - started < 30
+    assert answer.status_code == 422
+    text = answer.text
+    assert "9.9.9.yaml" in text
+    assert csv.name in text
+    assert client.get("/readyz").json()["packs_digest"] == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder whatever its mode; the FIFO test above covers root")
+def test_an_unreadable_folder_fails_the_reload(tmp_path: Path) -> None:
+    """A pack folder that cannot be listed is an error naming it, not a pack silently gone (404)."""
+    root = tmp_path / "packs"
+    shutil.copytree(PACKS / "credit", root / "credit")
+    shutil.copytree(PACKS / "pricing", root / "pricing")
+    client = TestClient(create_app(root, admin_token="t"), raise_server_exceptions=False)
+    (root / "pricing").chmod(0)
+    try:
+        answer = client.post("/v1/admin/reload", headers={"authorization": "Bearer t"})
+        assert answer.status_code == 422
+        assert "pricing" in answer.text
+        assert client.post("/v1/decisions/pricing", json={}).status_code != 404
+    finally:
+        (root / "pricing").chmod(0o755)
