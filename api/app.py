@@ -492,6 +492,8 @@ def app_from_env() -> FastAPI:
     """Factory for uvicorn: configuration comes from the environment."""
     logs.configure()
     keys = [k.strip() for k in os.environ.get("ARBITER_API_KEYS", "").split(",") if k.strip()]
+    if os.environ.get("ARBITER_API_KEYS", "").strip() and not keys:  # " , " must not quietly mean "no auth"
+        raise ValueError("ARBITER_API_KEYS is set but holds no key; unset it to run without keys")
     log_path = os.environ.get("ARBITER_DECISION_LOG")
     watch = os.environ.get("ARBITER_WATCH")
     return create_app(

@@ -507,3 +507,13 @@ def test_an_unreadable_folder_fails_the_reload(tmp_path: Path) -> None:
         assert client.post("/v1/decisions/pricing", json={}).status_code != 404
     finally:
         (root / "pricing").chmod(0o755)
+
+
+def test_api_keys_of_only_separators_refuse_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ARBITER_API_KEYS=" , " stops the service at start instead of turning auth off."""
+    from api.app import app_from_env
+
+    monkeypatch.setenv("ARBITER_PACKS", str(PACKS))
+    monkeypatch.setenv("ARBITER_API_KEYS", " , ")
+    with pytest.raises(ValueError, match="ARBITER_API_KEYS"):
+        app_from_env()
