@@ -43,6 +43,9 @@ CODES: dict[str, Code] = by_name(
     Code("yaml-key", E, "a mapping key that is not a plain string"),
     Code("yaml-merge", E, "a '<<' merge of something other than a mapping or a list of mappings"),
     Code("yaml-number", E, "a number that is not a finite decimal"),
+    Code("yaml-too-deep", E, "values nested more than 64 levels deep"),
+    Code("number-too-long", E, "a number literal in an expression longer than 40 characters"),
+    Code("pack-too-complex", E, "a pack Python cannot compile (an expression too long or too nested)"),
     Code("yaml-tag", E, "a YAML tag a pack may not use"),
     Code("yaml-too-large", E, "the document expands (through aliases) to too many values"),
     # The shape of the pack.
