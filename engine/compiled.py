@@ -126,6 +126,7 @@ class CompiledPack:
         self._trusted: dict[tuple[int, str], frozenset[str]] = {}  # flows: per (step, step digest)
         self._partial: dict[frozenset[str], Evaluate] = {}  # by the outputs asked for
         self._step_outputs: dict[frozenset[str], list[Wanted]] = {}  # flows: what each step must give
+        self._step_gaps: dict[tuple[int, str], list[str]] = {}  # flows: outputs a step version lacks, per (step, version)
         self._integer_outputs = integer_output_bounds(ir)
 
     @property
@@ -220,6 +221,7 @@ class CompiledPack:
         def run_step(index: int, values: dict[str, Any]) -> dict[str, Any]:
             step = self.ir.steps[index]
             pack = pack_set.get(step.pack, step.version, as_of)
+            self._require_step_contract(index, pack, as_of)
             trusted = self.trusted_step_inputs(index, pack)
             try:
                 if traces is None:
@@ -239,6 +241,23 @@ class CompiledPack:
             return output
 
         return run_step
+
+    def _require_step_contract(self, index: int, pack: CompiledPack, as_of: dt.date) -> None:
+        """Refuse a step version that lacks an output the flow reads of it (a flow pinned outside its window).
+
+        `arbiter check` reports such a version inside the flow's window; outside it, as_of can still
+        pick one, and reading the missing output would otherwise fail as a server error.
+        """
+        key = (index, pack.key)
+        missing = self._step_gaps.get(key)
+        if missing is None:
+            everything = frozenset(f.name for f in self.ir.outputs)
+            read = demanded(self.ir, everything)[index] or frozenset()
+            missing = self._step_gaps[key] = sorted(read - {f.name for f in pack.ir.outputs})
+        if missing:
+            step = self.ir.steps[index]
+            raise DecisionError("step-contract", f"on {as_of} step {step.id!r} runs {pack.key}, which has no output "
+                                f"{', '.join(missing)} that {self.key} reads; decide on a date inside {self.key}'s window")
 
     def decide_step(self, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str] = frozenset(),
                     outputs: Wanted = None, *, trace: bool = False) -> Decision:

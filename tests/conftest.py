@@ -31,3 +31,9 @@ def evaluated_bytes(evaluate: Any, values: dict[str, Any], as_of: dt.date) -> An
     except Exception as exc:  # the two must fail alike, whatever the failure
         return type(exc).__name__
     return jsonio.dumps([output, matched, reasons])
+
+
+def inside_window(pack: Any, day: dt.date) -> dt.date:
+    """``day``, or the pack version's first day when ``day`` comes before it: properties decide candidates too."""
+    start = pack.ir.effective_from
+    return start if start is not None and start > day else day

@@ -12,6 +12,7 @@ import pytest
 
 from engine import jsonio
 from engine.registry import require_pack_set
+from rules.errors import DecisionError
 from tests.conftest import PACKS, ROOT, shared
 from tests.order_builders import northwind_orders, online_retail_orders
 
@@ -80,3 +81,14 @@ def test_candidate_versions_take_over_on_their_effective_date() -> None:
     assert flow.version == "1.1.0"
     assert flow.decide(order, day).steps == {
         "pricing": "2.0.0", "credit": "1.1.0", "allocation": "1.1.0", "routing": "1.0.0"}
+
+
+def test_a_flow_pinned_before_its_steps_exist_is_refused_by_name() -> None:
+    """order 1.1.0 pinned on a 2026 date, where credit 1.0.0 lacks the sterling total it reads: a step-contract error, not a crash."""
+    order = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
+    flow = require_pack_set(PACKS).get("order", "1.1.0", dt.date(2026, 6, 1))
+    with pytest.raises(DecisionError) as caught:
+        flow.decide(order, dt.date(2026, 6, 1))
+    assert caught.value.code == "step-contract"
+    assert "credit@1.0.0" in caught.value.message
+    assert "order_amount_gbp" in caught.value.message

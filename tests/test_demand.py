@@ -17,7 +17,7 @@ from engine.demand import can_leave_out, step_outputs
 from engine.registry import require_pack_set
 from rules.errors import ArbiterError, DecisionError
 from rules.load import load_text
-from tests.conftest import PACKS
+from tests.conftest import PACKS, inside_window
 from tests.strategies import inputs_for
 
 AS_OF = dt.date(2026, 6, 1)
@@ -47,7 +47,7 @@ def bundled() -> list[CompiledPack]:
 
 def _decide(pack: CompiledPack, values: dict[str, Any], outputs: frozenset[str] | None) -> Any:
     try:
-        d = pack.evaluate(values, AS_OF, outputs=outputs)
+        d = pack.evaluate(values, inside_window(pack, AS_OF), outputs=outputs)
     except ArbiterError as exc:
         return exc.code
     return d

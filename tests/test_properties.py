@@ -18,7 +18,7 @@ from engine.compiled import CompiledPack, compile_pack
 from engine.registry import require_pack_set
 from rules.errors import ArbiterError, DecisionError, InputError
 from rules.load import load_text
-from tests.conftest import PACKS, ROOT
+from tests.conftest import PACKS, ROOT, inside_window
 from tests.reference import ReferenceError_, evaluate
 from tests.strategies import RandomTable, inputs_for, json_values, random_tables, table_inputs
 
@@ -74,16 +74,16 @@ def test_same_input_same_bytes(data: st.DataObject) -> None:
     for pack in bundled():
         values = data.draw(inputs_for(pack.ir))
         try:
-            first = pack.decide(values, AS_OF).to_json()
+            first = pack.decide(values, inside_window(pack, AS_OF)).to_json()
         except ArbiterError as exc:
             again = None
             try:
-                pack.decide(values, AS_OF)
+                pack.decide(values, inside_window(pack, AS_OF))
             except ArbiterError as exc2:
                 again = exc2.code
             assert again == exc.code
             continue
-        assert pack.decide(values, AS_OF).to_json() == first
+        assert pack.decide(values, inside_window(pack, AS_OF)).to_json() == first
 
 
 def _walk(value: Any) -> list[Any]:
@@ -101,7 +101,7 @@ def test_no_binary_float_in_any_output(data: st.DataObject) -> None:
     for pack in bundled():
         values = data.draw(inputs_for(pack.ir))
         try:
-            decision = pack.decide(values, AS_OF, trace=True)
+            decision = pack.decide(values, inside_window(pack, AS_OF), trace=True)
         except DecisionError:
             continue
         leaves = _walk(decision.output) + _walk(decision.trace)
@@ -117,7 +117,7 @@ def test_any_input_gives_a_decision_or_a_typed_error(body: Any, extra: dict[str,
         mixed = {**valid, **extra}
         for candidate in (body, mixed, dict.fromkeys(valid, body)):
             try:
-                decision = pack.decide(candidate, AS_OF)
+                decision = pack.decide(candidate, inside_window(pack, AS_OF))
             except ArbiterError:
                 continue
             assert decision.output
