@@ -77,8 +77,12 @@ class _Job:
 
 
 def compare(champion: dict[str, Any], challenger: dict[str, Any]) -> list[str]:
-    """The outputs on which the two decisions differ (by value: 1.0 and 1.00 agree)."""
-    return sorted(name for name in champion.keys() | challenger.keys() if champion.get(name) != challenger.get(name))
+    """The outputs both sides declare on which the two decisions differ (by value: 1.0 and 1.00 agree).
+
+    An output only one version has (a candidate's new output) cannot agree or disagree; the
+    record names it under ``one_side`` instead of counting every decision as a disagreement.
+    """
+    return sorted(name for name in champion.keys() & challenger.keys() if champion[name] != challenger[name])
 
 
 class Shadow:
@@ -129,9 +133,10 @@ class Shadow:
             self.metrics.shadow(champion.pack, "", "challenger_error")
             self._record(job, side, None, time.perf_counter() - start)
             return
-        side.update(steps=decided.steps, output=self.mask(decided.output))
+        side.update(steps=decided.steps, output=self.mask(decided.output),
+                    one_side=sorted(champion.output.keys() ^ decided.output.keys()))
         differ = compare(champion.output, decided.output)
-        for name in champion.output.keys() | decided.output.keys():
+        for name in champion.output.keys() & decided.output.keys():
             self.metrics.shadow(champion.pack, name, "disagree" if name in differ else "agree")
         self.metrics.shadow(champion.pack, "", "disagree" if differ else "agree")
         self._record(job, side, differ, time.perf_counter() - start)

@@ -64,7 +64,8 @@ def test_a_new_version_effective_in_the_past_is_a_warning_against_the_git_base(t
     out = capsys.readouterr().out
     warnings = [line for line in out.splitlines() if "retroactive-effective-date" in line]
     assert len(warnings) == 1, out
-    assert warnings[0].startswith(f"::warning file={repo / 'policy_packs' / 'credit' / '1.2.0.yaml'},line=11,")
+    line = next(i for i, text in enumerate(newer.splitlines(), 1) if text.startswith("effective_from:"))
+    assert warnings[0].startswith(f"::warning file={repo / 'policy_packs' / 'credit' / '1.2.0.yaml'},line={line},")
     assert "version-never-runs" in out  # 1.2.0 from 2026-01-01 shadows 1.0.0 and 1.1.0 for ever
 
 

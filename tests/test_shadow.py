@@ -59,6 +59,7 @@ def test_agreement_moves_when_the_challenger_differs(tmp_path: Path) -> None:
     assert (shadows[1]["output"]["hold_code"], shadows[1]["challenger"]["output"]["hold_code"]) == (
         "TOLERANCE_C", "OVER_LIMIT")
     assert shadows[1]["challenger"]["version"] == "1.1.0"
+    assert "order_amount_gbp" in shadows[1]["challenger"]["one_side"]  # 1.1.0's new output: named, not a disagreement
 
 
 def test_a_batch_is_shadowed_item_by_item(tmp_path: Path) -> None:
@@ -82,6 +83,7 @@ def test_a_packs_folder_can_be_the_challenger(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "1.0.0.yaml").write_text((PACKS / "credit" / "1.1.0.yaml").read_text().replace("version: 1.1.0", "version: 1.0.0")
                                        .replace("effective_from: 2027-01-01", "effective_from: 2026-01-01"))
+    (folder / "fx_rates.csv").write_bytes((PACKS / "credit" / "fx_rates.csv").read_bytes())  # the data beside it
     challengers = parse_challengers((f"credit={tmp_path / 'candidate'}",), require_pack_set(PACKS))
     assert challengers["credit"].resolve(require_pack_set(PACKS), dt.date(2026, 6, 1)).digest != \
         require_pack_set(PACKS).get("credit", "1.0.0").digest
