@@ -15,6 +15,9 @@ from rules import syntax as s
 
 MAX_EXPRESSION_LENGTH = 4000
 MAX_DEPTH = 64
+# A chain (a + a + ... or x and y and ...) parses in a loop but nests its tree one level per
+# operator, and the checker and code generator walk trees recursively: bound the tree's height.
+MAX_HEIGHT = 120
 MAX_NUMBER_LENGTH = 40  # digits beyond the decimal context's 34 only round away, and 4,300 crash int()
 
 KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "if", "then", "else", "implies", "as"}
@@ -474,6 +477,14 @@ def parse_expression(text: str) -> s.Node:
         raise ExpressionError("syntax", "empty expression", 0)
     node = parser.expression()
     parser.expect_end()
+    return _within_height(node)
+
+
+def _within_height(node: s.Node) -> s.Node:
+    levels = s.height(node)
+    if levels > MAX_HEIGHT:
+        raise ExpressionError("expression-too-complex", f"expression is {levels} operations deep (at most "
+                              f"{MAX_HEIGHT}); split it into derived values", node.start)
     return node
 
 
@@ -481,4 +492,4 @@ def parse_unary_tests(text: str) -> s.Node:
     parser = Parser(text)
     if parser.at("end"):
         raise ExpressionError("syntax", "empty cell; write '-' to match anything", 0)
-    return parser.unary_tests()
+    return _within_height(parser.unary_tests())

@@ -163,6 +163,16 @@ class AnyOfTests(Node):
     tests: list[Node]
 
 
+def _children(node: Node) -> list[Node]:
+    found: list[Node] = []
+    for value in vars(node).values():
+        if isinstance(value, Node) and value is not node:
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, Node))
+    return found
+
+
 def walk(node: Node) -> list[Node]:
     """Every node of a tree, parents before children."""
     out: list[Node] = []
@@ -170,9 +180,16 @@ def walk(node: Node) -> list[Node]:
     while stack:
         current = stack.pop()
         out.append(current)
-        for value in vars(current).values():
-            if isinstance(value, Node) and value is not current:
-                stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(v for v in value if isinstance(v, Node))
+        stack.extend(_children(current))
     return out
+
+
+def height(node: Node) -> int:
+    """How many nodes the longest path from ``node`` down holds (without recursion: the tree may be deep)."""
+    best = 0
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        best = max(best, depth)
+        stack.extend((child, depth + 1) for child in _children(current))
+    return best

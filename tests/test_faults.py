@@ -447,6 +447,7 @@ def test_hostile_packs_give_diagnostics_never_a_crash_or_a_hang(tmp_path_factory
 
 SEEDED_HOSTILE = {
     "chain of 202 terms": HOSTILE_PACK.format(description="x", bound="10", expression=" + ".join(["a"] * 202), extra=""),
+    "chain of 900 terms": HOSTILE_PACK.format(description="x", bound="10", expression="+".join(["a"] * 900), extra=""),
     "5000-digit integer": HOSTILE_PACK.format(description="x", bound="9" * 5000, expression="a", extra=""),
     "exponent bound": HOSTILE_PACK.format(description="x", bound="1.0e+999999999", expression="a", extra=""),
     "330 levels of [[": HOSTILE_PACK.format(description="x", bound="10", expression="a", extra="x: " + "[" * 330 + "]" * 330 + "\n"),
