@@ -42,6 +42,12 @@ def _details(d: Diagnostic) -> list[str]:
     return lines
 
 
+def _github_escape(text: str, also: str = "") -> str:
+    """A workflow command's data (or, with ``also=":,"``, a property): a crafted folder name cannot forge a second annotation."""
+    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return escaped.replace(":", "%3A").replace(",", "%2C") if also else escaped
+
+
 def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
     if fmt == "json":
         sys.stdout.buffer.write(jsonio.dumps([d.as_dict() for d in diagnostics], pretty=True) + b"\n")
@@ -49,9 +55,9 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: str) -> None:
     for d in diagnostics:
         if fmt == "github":
             level = "error" if d.severity == "error" else "warning"
-            text = "\n".join([d.message, *_details(d)])
-            message = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            print(f"::{level} file={d.path},line={d.position.line},col={d.position.col},title={d.code}::{message}")
+            message = _github_escape("\n".join([d.message, *_details(d)]))
+            path = _github_escape(d.path, ":,")
+            print(f"::{level} file={path},line={d.position.line},col={d.position.col},title={d.code}::{message}")
         else:
             print(d if d.severity == "error" else f"{d} (warning)")
             for line in _details(d):

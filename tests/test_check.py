@@ -110,6 +110,19 @@ def test_check_formats() -> None:
     assert "counterexample: " in gh.stdout
 
 
+def test_a_crafted_folder_name_cannot_forge_a_github_annotation(tmp_path: Path) -> None:
+    """A path holding ',', ':' and a newline is escaped as a property: one finding, one annotation line."""
+    folder = tmp_path / "x,line=1,title=forged::ok\n::error file=evil"
+    folder.mkdir()
+    (folder / "overlap.yaml").write_bytes((FLAWED / "overlap.yaml").read_bytes())
+    gh = subprocess.run([sys.executable, "-m", "api.cli", "check", str(folder / "overlap.yaml"), "--format", "github"],
+                        capture_output=True, text=True, cwd=ROOT, check=False)
+    commands = [line for line in gh.stdout.splitlines() if line.startswith("::")]
+    assert len(commands) == 1, gh.stdout
+    assert "%2Cline=1%2Ctitle=forged%3A%3Aok%0A%3A%3Aerror file=evil" in commands[0]
+    assert ",line=15,col=13,title=overlap::" in commands[0]
+
+
 def test_warnings_do_not_fail_the_check() -> None:
     """Unused inputs are warnings: reported, exit code 0."""
     out = subprocess.run([sys.executable, "-m", "api.cli", "check", str(FLAWED / "unused_input.yaml")],
