@@ -459,7 +459,10 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
             return problems.problem_response(503, body)
         return respond(body)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of the server (every worker's counts)")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of the server (every worker's counts)",
+             response_class=Response,  # documented as what it sends, not FastAPI's default JSON
+             responses={200: {"description": "Prometheus text exposition format 0.0.4",
+                              "content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}}}})
     async def prometheus() -> Response:
         service.refresh_totals()
         return Response(metrics.render(service.other_workers_metrics()), media_type="text/plain; version=0.0.4")

@@ -213,3 +213,11 @@ def test_the_default_as_of_is_today_in_the_business_time_zone() -> None:
         assert (answer["version"], answer["as_of"]) == (version, day)
     with pytest.raises(ValueError, match="ARBITER_TIMEZONE"):
         Settings.from_env({"ARBITER_TIMEZONE": "Mars/Olympus"})
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/healthz", "/readyz", "/v1/packs"])
+def test_each_operations_route_sends_the_content_type_it_documents(document: dict[str, Any], path: str) -> None:
+    """What a GET answers with is a media type the document lists for that status (/metrics is Prometheus text)."""
+    answer = TestClient(create_app(PACKS)).get(path)
+    documented = document["paths"][path]["get"]["responses"][str(answer.status_code)].get("content", {})
+    assert answer.headers["content-type"].split(";")[0] in {media.split(";")[0] for media in documented}
