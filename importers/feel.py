@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -174,23 +175,19 @@ class Translator:
                   f"(if any({source.text} as {ident}, {body.text} = null) then null else false))", BOOLEAN)
 
     def disjunction(self) -> Tr:
-        left = self.conjunction()
-        while self.at("or"):
-            self.pos += 1
-            right = self.conjunction()
-            _want(left, BOOLEAN, "or")
-            _want(right, BOOLEAN, "or")
-            left = Tr(f"({left.text} or {right.text})", BOOLEAN)
-        return left
+        return self._connective("or", self.conjunction)
 
     def conjunction(self) -> Tr:
-        left = self.comparison()
-        while self.at("and"):
+        return self._connective("and", self.comparison)
+
+    def _connective(self, word: str, operand: Callable[[], Tr]) -> Tr:
+        left = operand()
+        while self.at(word):
             self.pos += 1
-            right = self.comparison()
-            _want(left, BOOLEAN, "and")
-            _want(right, BOOLEAN, "and")
-            left = Tr(f"({left.text} and {right.text})", BOOLEAN)
+            right = operand()
+            _want(left, BOOLEAN, word)
+            _want(right, BOOLEAN, word)
+            left = Tr(f"({left.text} {word} {right.text})", BOOLEAN)
         return left
 
     def comparison(self) -> Tr:
