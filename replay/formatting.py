@@ -6,17 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 
-def fmt(value: Any) -> str:
+def fmt(value: Any, sign: str = "") -> str:
+    """``sign="+"`` writes the sign of a change on every number."""
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
+        return f"{value:{sign},.2f}"
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
+        return f"{value:{sign},}"
     return str(value)
 
 
 def signed(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return f"{value:+,.2f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:+,}"
-    return str(value)
+    return fmt(value, "+")
