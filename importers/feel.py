@@ -11,7 +11,6 @@ construct: durations, date and time, contexts, functions with no counterpart.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ TOKEN = re.compile(r"""
   | (?P<op>\.\.|<=|>=|!=|\*\*|[-+*/=<>()\[\],.:{}])
   | (?P<name>[^\W\d][\w?']*)
 """, re.VERBOSE | re.DOTALL)
+STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
 KEYWORDS = {"if", "then", "else", "and", "or", "for", "in", "return", "some", "every", "satisfies", "between",
             "true", "false", "null", "not", "instance", "of", "function"}
 # FEEL functions whose meaning the language's function has for every argument, nulls included
@@ -234,7 +234,7 @@ class Translator:
         other = self.additive()
         if isinstance(other.kind, tuple) and other.kind[0] == "list":
             _comparable(value, Tr("", other.kind[1]), "=")
-            return Tr(f"any({other.text} as v_in, v_in = {value.text})", BOOLEAN)
+            return Tr(f"any({other.text} as v_in, v_in = {_plain(value).text})", BOOLEAN)
         return _compare(value, "=", other)
 
     def interval(self, value: Tr) -> Tr | None:
@@ -406,7 +406,7 @@ def call(name: str, args: list[Tr]) -> Tr:
         return Tr(f"count({args[0].text})", NUMBER)
     if name == "list contains" and len(args) == 2 and _is_list(args[0]):
         _comparable(Tr("", args[0].kind[1]), args[1], "=")
-        return Tr(f"any({args[0].text} as v_in, v_in = {args[1].text})", BOOLEAN)
+        return Tr(f"any({args[0].text} as v_in, v_in = {_plain(args[1]).text})", BOOLEAN)
     if name in ("sum", "min", "max"):
         return _aggregate(name, args)
     raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
@@ -433,11 +433,28 @@ def _word_char(text: str, pos: int) -> bool:
     return pos < len(text) and (text[pos].isalnum() or text[pos] == "_")
 
 
+ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+ESCAPE = re.compile(r"\\(U[0-9a-fA-F]{6}|u[0-9a-fA-F]{4}|.)", re.DOTALL)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match[1]
+    if code[0] in "uU" and len(code) > 1:
+        if int(code[1:], 16) > 0x10FFFF:
+            raise FeelRefused(f"the string escape \\{code} is no character")
+        return chr(int(code[1:], 16))
+    if code not in ESCAPES:
+        raise FeelRefused(f"the string escape \\{code} is not converted")
+    return ESCAPES[code]
+
+
 def _string(token: str) -> str:
-    value = json.loads(token) if "\\u" in token or "\\" not in token else token[1:-1]
-    if isinstance(value, str) and "\\" in token and "\\u" not in token:
-        value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]), value)
-    text = str(value)
+    """A FEEL string literal as the language's: FEEL's escapes, \\uXXXX (surrogate pairs joined) and \\UXXXXXX."""
+    text = ESCAPE.sub(_unescape, token[1:-1])
+    try:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        raise FeelRefused("a string with a lone surrogate is not converted") from None
     if any(ord(c) < 32 and c not in "\n\t" for c in text):
         raise FeelRefused("a string with control characters is not converted")
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
@@ -472,7 +489,15 @@ def _comparable(left: Tr, right: Tr, op: str) -> None:
 
 def _compare(left: Tr, op: str, right: Tr) -> Tr:
     _comparable(left, right, op)
-    return Tr(f"({left.text} {op} {right.text})", BOOLEAN)
+    return Tr(f"({_plain(left).text} {op} {_plain(right).text})", BOOLEAN)
+
+
+def _plain(value: Tr) -> Tr:
+    """A string literal as a plain string: the language types a literal as the one-value enum of itself and
+    refuses comparing it with a string the enum lacks, where FEEL answers false (``"foo" = "Foo"``)."""
+    if value.kind == STRING and STRING_LITERAL.fullmatch(value.text):
+        return Tr(f'concat({value.text}, "")', STRING)
+    return value
 
 
 def _arithmetic(left: Tr, op: str, right: Tr) -> Tr:

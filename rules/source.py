@@ -244,19 +244,27 @@ def top_level_scalar(text: str, key: str) -> str | None:
 
 def _flow_depth_beyond(text: str, limit: int) -> Position | None:
     """Where ``[`` and ``{`` first open more than ``limit`` levels deep, if they do (quotes are not parsed: a
-    string would need ``limit`` unclosed brackets to be mistaken)."""
+    string would need ``limit`` unclosed brackets to be mistaken). A line that starts with ``#`` is skipped: it is
+    a comment or a quoted string's text, and neither nests (an importer's refusal comment may quote ``[1..10)``)."""
     depth = 0
     line, col = 1, 0
+    skipping, blank = False, True
     for char in text:
         col += 1
         if char == "\n":
-            line, col = line + 1, 0
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return Position(line, col)
-        elif char in "]}":
-            depth = max(0, depth - 1)
+            line, col, skipping, blank = line + 1, 0, False, True
+        elif skipping or (blank and char in " \t"):
+            continue
+        elif blank and char == "#":
+            skipping = True
+        else:
+            blank = False
+            if char in "[{":
+                depth += 1
+                if depth > limit:
+                    return Position(line, col)
+            elif char in "]}":
+                depth = max(0, depth - 1)
     return None
 
 
