@@ -62,6 +62,7 @@ class Decision:
     table: dict[str, Any] | None = None
     value: str | None = None  # an output value expression (a literal-expression decision)
     element: ET.Element | None = None
+    kind: Any = None  # its FEEL kind when its output's type does not say it (always null)
 
 
 def _ns(root: ET.Element) -> str:
@@ -144,7 +145,8 @@ class Converter:
             ident = self.by_id.get(ref)
             if ref in decisions:
                 decision = decisions[ref]
-                scope[decision.name] = (decision.ident, kind_of(decision.outputs[decision.ident]))
+                kind = decision.kind if decision.kind is not None else kind_of(decision.outputs[decision.ident])
+                scope[decision.name] = (decision.ident, kind)
             elif ident in self.inputs:
                 written = next(name for name, i in self.names.items() if i == ident)
                 scope[written] = (ident, kind_of(self.inputs[ident]))
@@ -209,7 +211,8 @@ class Converter:
             raise Refused(expression, f"FEEL {text!r} is a {describe(translated.kind)}, its decision a {type_ref}: "
                           "FEEL would convert or refuse the value")
         self.ledger.take(expression)
-        return Decision(name, ident, [], {ident: {**spec, "value": translated.text}})
+        return Decision(name, ident, [], {ident: {**spec, "value": translated.text}},
+                        kind=NULL if translated.kind == NULL else None)
 
     def without_refused_requirements(self, decisions: dict[str, Decision]) -> dict[str, Decision]:
         """Decisions whose requirements are all converted; the others refused, naming what they require."""

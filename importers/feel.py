@@ -11,6 +11,7 @@ construct: durations, date and time, contexts, functions with no counterpart.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ TOKEN = re.compile(r"""
     (?P<ws>\s+|//[^\n]*|/\*.*?\*/)
   | (?P<number>\d+(?:\.\d+)?|\.\d+)
   | (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<at>@"(?:[^"\\]|\\.)*")
   | (?P<op>\.\.|<=|>=|!=|\*\*|[-+*/=<>()\[\],.:{}])
   | (?P<name>[^\W\d][\w?']*)
 """, re.VERBOSE | re.DOTALL)
@@ -45,6 +47,9 @@ MULTIWORD = sorted({*SAME, *STRING_TESTS, *ROUNDINGS, "list contains", "date and
                     "day of week", "month of year", "week of year", "is defined"}, key=len, reverse=True)
 
 
+SCALARS = (NUMBER, STRING, BOOLEAN, DATE)
+
+
 class FeelRefused(Exception):
     """A FEEL expression, or a part of it, with no translation of the same meaning."""
 
@@ -53,6 +58,9 @@ class FeelRefused(Exception):
 class Tr:
     text: str  # in the expression language
     kind: Kind
+
+
+NULL_VALUE = Tr("null", NULL)
 
 
 def describe(kind: Kind) -> str:
@@ -195,7 +203,8 @@ class Translator:
         kind, op = self.peek()
         if kind == "op" and op in ("=", "!=", "<", "<=", ">", ">="):
             self.pos += 1
-            return _compare(left, op, self.additive())
+            right = self.additive()
+            return NULL_VALUE if _undefined(left.kind, op, right.kind) else _compare(left, op, right)
         if self.at("between"):
             self.pos += 1
             low = self.additive()
@@ -284,6 +293,8 @@ class Translator:
         if self.at("-"):
             self.pos += 1
             operand = self.unary()
+            if operand.kind in (STRING, BOOLEAN, DATE):
+                return NULL_VALUE  # FEEL negates numbers and durations only
             if operand.kind not in (NUMBER, NULL):
                 raise FeelRefused(f"negating a {describe(operand.kind)}")
             return Tr(f"(0 - {operand.text})", NUMBER)
@@ -338,6 +349,10 @@ class Translator:
             return Tr(str(Decimal(text)), NUMBER)
         if kind == "string":
             return Tr(_string(text), STRING)
+        if kind == "at":  # @"2021-01-01": a date; times, dates and times and durations are not converted
+            if not re.fullmatch(r'@"\d{4}-\d{2}-\d{2}"', text):
+                raise FeelRefused(f"the literal {text} (a time, date and time or duration) is not converted")
+            return _date([Tr(text[1:], STRING)])
         if text in ("true", "false"):
             return Tr(text, BOOLEAN)
         if text == "null":
@@ -400,8 +415,8 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name in ROUNDINGS and len(args) == 2 and re.fullmatch(r"\d+", args[1].text) and int(args[1].text) <= 12:
         _want(args[0], NUMBER, name)
         return Tr(f"round({args[0].text}, {args[1].text}, \"{ROUNDINGS[name]}\")", NUMBER)
-    if name == "date" and len(args) == 1 and re.fullmatch(r'"\d{4}-\d{2}-\d{2}"', args[0].text):
-        return Tr(f"date({args[0].text})", DATE)
+    if name == "date":
+        return _date(args)
     if name == "count" and len(args) == 1 and _is_list(args[0]):
         return Tr(f"count({args[0].text})", NUMBER)
     if name == "list contains" and len(args) == 2 and _is_list(args[0]):
@@ -410,6 +425,28 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name in ("sum", "min", "max"):
         return _aggregate(name, args)
     raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
+
+
+def _date(args: list[Tr]) -> Tr:
+    """FEEL's date() of a string literal or of year, month and day literals: the date, or null where there is none."""
+    if len(args) == 1 and args[0].kind == NULL:
+        return NULL_VALUE
+    if len(args) == 1 and args[0].kind == STRING and STRING_LITERAL.fullmatch(args[0].text):
+        text = args[0].text[1:-1]
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) or text.startswith("0000"):
+            raise FeelRefused(f"the date {text!r} is not converted (FEEL reads years beyond 9999 and signs)")
+        return _date_value(lambda: dt.date.fromisoformat(text))
+    if len(args) == 3 and all(re.fullmatch(r"\d+", a.text) for a in args) and 1 <= int(args[0].text) <= 9999:
+        return _date_value(lambda: dt.date(*(int(a.text) for a in args)))
+    raise FeelRefused(f"the function date() with {len(args)} argument(s) is not converted (only literals)")
+
+
+def _date_value(make: Callable[[], dt.date]) -> Tr:
+    try:
+        made = make()
+    except ValueError:  # no such day: FEEL answers null
+        return NULL_VALUE
+    return Tr(f'date("{made.isoformat()}")', DATE)
 
 
 def _aggregate(name: str, args: list[Tr]) -> Tr:
@@ -500,7 +537,23 @@ def _plain(value: Tr) -> Tr:
     return value
 
 
+def _undefined(left: Kind, op: str, right: Kind) -> bool:
+    """Whether FEEL answers null for these scalar kinds whatever their values: the operation is not defined on them.
+
+    Comparing scalars of two kinds, ordering booleans, and arithmetic other than on numbers, ``+`` on strings and
+    ``-`` on dates (a duration, not converted) are null in FEEL (DMN 1.5, 10.3.2.3 and table 55).
+    """
+    if left not in SCALARS or right not in SCALARS:
+        return False
+    if op in ("=", "!=", "<", "<=", ">", ">="):
+        return left != right or (left == BOOLEAN and op not in ("=", "!="))
+    defined = {(NUMBER, NUMBER), (STRING, STRING) if op == "+" else (), (DATE, DATE) if op == "-" else ()}
+    return (left, right) not in defined
+
+
 def _arithmetic(left: Tr, op: str, right: Tr) -> Tr:
+    if _undefined(left.kind, op, right.kind):
+        return NULL_VALUE
     if left.kind not in (NUMBER, NULL) or right.kind not in (NUMBER, NULL):
         raise FeelRefused(f"{describe(left.kind)} {op} {describe(right.kind)} is not converted (dates, durations, mixed kinds)")
     return Tr(f"({left.text} {op} {right.text})", NUMBER)
@@ -528,9 +581,9 @@ def kind_of(spec: dict[str, Any]) -> Kind:
 
 
 def spec_of(kind: Kind) -> dict[str, Any]:
-    """A pack field spec for a FEEL kind (optional: any FEEL value may be null); FeelRefused for null alone."""
+    """A pack field spec for a FEEL kind (optional: any FEEL value may be null; an always-null one is a string)."""
     if kind == NULL:
-        raise FeelRefused("the value is always null: its type is unknown")
+        return {"type": "string", "optional": True}
     if isinstance(kind, tuple) and kind[0] == "list":
         item = spec_of(kind[1])
         if item["type"] == "object":
