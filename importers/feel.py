@@ -15,12 +15,16 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from rules.emit import identifier
 
 NUMBER, STRING, BOOLEAN, DATE, NULL = "number", "string", "boolean", "date", "null"
+# kinds the language has no values of: known from a literal, so an operation FEEL does not define on them is null
+TIME, DATE_TIME, DT_DURATION, YM_DURATION = "time", "date and time", "days and time duration", "years and months duration"
+TEMPORAL = (DATE, TIME, DATE_TIME, DT_DURATION, YM_DURATION)
+OPAQUE = "\x00"  # marks the text of a value with no counterpart: a translation holding it is refused
 Kind = Any  # a scalar kind above, ("list", Kind) or ("record", ((name, Kind), ...))
 
 TOKEN = re.compile(r"""
@@ -31,6 +35,8 @@ TOKEN = re.compile(r"""
   | (?P<op>\.\.|<=|>=|!=|\*\*|[-+*/=<>()\[\],.:{}])
   | (?P<name>[^\W\d][\w?']*)
 """, re.VERBOSE | re.DOTALL)
+NUMBER_LITERAL = re.compile(r"\d+(\.\d+)?|\(0 - \d+(\.\d+)?\)")
+FEEL_DECIMAL = Context(prec=34)  # FEEL's numbers: IEEE 754-2008 decimal128
 STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
 KEYWORDS = {"if", "then", "else", "and", "or", "for", "in", "return", "some", "every", "satisfies", "between",
             "true", "false", "null", "not", "instance", "of", "function"}
@@ -48,6 +54,14 @@ MULTIWORD = sorted({*SAME, *STRING_TESTS, *ROUNDINGS, "list contains", "date and
 
 
 SCALARS = (NUMBER, STRING, BOOLEAN, DATE)
+_TIME = r"\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}|@[\w/+-]+)?"
+TEMPORAL_LITERALS = (
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), DATE),
+    (re.compile(_TIME), TIME),
+    (re.compile(r"-?\d{4,9}-\d{2}-\d{2}T" + _TIME), DATE_TIME),
+    (re.compile(r"-?P(?=\d)(\d+Y)?(\d+M)?"), YM_DURATION),
+    (re.compile(r"-?P(?=[\dT])(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"), DT_DURATION),
+)
 
 
 class FeelRefused(Exception):
@@ -76,6 +90,7 @@ class Translator:
         self.scope = dict(scope)  # FEEL name -> (identifier, kind)
         self.tokens = self._tokenize(text)
         self.pos = 0
+        self.depth = 0  # of filters: each names its element apart
 
     def _tokenize(self, text: str) -> list[tuple[str, str]]:
         names = sorted((n for n in self.scope if " " in n), key=len, reverse=True) + MULTIWORD
@@ -113,6 +128,9 @@ class Translator:
         result = self.expression()
         if self.peek()[0] != "end":
             raise FeelRefused(f"cannot read {self.peek()[1]!r} here")
+        if OPAQUE in result.text:
+            literal = result.text.split(OPAQUE)[1]
+            raise FeelRefused(f"{literal} is a {describe(_opaque_kind(literal))}, which is not converted")
         return result
 
     # Expressions, lowest precedence first.
@@ -285,15 +303,16 @@ class Translator:
 
     def power(self) -> Tr:
         base = self.unary()
-        if self.at("**"):
-            raise FeelRefused("** is not converted")
+        while self.at("**"):
+            self.pos += 1
+            base = _power(base, self.unary())
         return base
 
     def unary(self) -> Tr:
         if self.at("-"):
             self.pos += 1
             operand = self.unary()
-            if operand.kind in (STRING, BOOLEAN, DATE):
+            if operand.kind in (STRING, BOOLEAN, DATE, TIME, DATE_TIME) or _composite(operand.kind):
                 return NULL_VALUE  # FEEL negates numbers and durations only
             if operand.kind not in (NUMBER, NULL):
                 raise FeelRefused(f"negating a {describe(operand.kind)}")
@@ -323,24 +342,33 @@ class Translator:
             fields = dict(value.kind[1])
             if identifier(name) in fields:
                 return Tr(f"{value.text}.{identifier(name)}", fields[identifier(name)])
+            return NULL_VALUE  # FEEL: a context's missing entry is null
+        if _composite(value.kind) and value.kind[0] == "list" and _composite(value.kind[1]) and value.kind[1][0] == "record":
+            fields = dict(value.kind[1][1])
+            if identifier(name) in fields:  # a path on a list of contexts: the entry of each
+                return Tr(f"map({value.text} as v_path, v_path.{identifier(name)})", ("list", fields[identifier(name)]))
         raise FeelRefused(f"the path .{name} on a {describe(value.kind)} is not converted")
 
     def filter(self, value: Tr) -> Tr:
+        """``list[condition]`` or ``list[index]``; in the condition ``item`` is the element, and a context element's
+        entries are names too (they shadow ``item``, as in FEEL)."""
         self.take("[")
         if not (isinstance(value.kind, tuple) and value.kind[0] == "list"):
             raise FeelRefused(f"a filter on a {describe(value.kind)} is not converted")
-        saved = self.scope.get("item")
-        self.scope["item"] = ("v_item", value.kind[1])
+        var = f"v_item{self.depth or ''}"
+        saved = dict(self.scope)
+        self.scope["item"] = (var, value.kind[1])
+        if _composite(value.kind[1]) and value.kind[1][0] == "record":
+            self.scope.update((field, (f"{var}.{field}", kind)) for field, kind in value.kind[1][1])
+        self.depth += 1
         condition = self.expression()
+        self.depth -= 1
         self.take("]")
-        if saved is None:
-            del self.scope["item"]
-        else:
-            self.scope["item"] = saved
-        if condition.kind == NUMBER and re.fullmatch(r"\(0 - \d+\)|\d+", condition.text) and "v_item" not in condition.text:
+        self.scope = saved
+        if condition.kind == NUMBER and re.fullmatch(r"\(0 - \d+\)|\d+", condition.text):
             return Tr(f"element_at({value.text}, {condition.text})", value.kind[1])
         _want(condition, BOOLEAN, "a filter")
-        return Tr(f"filter({value.text} as v_item, {condition.text})", value.kind)
+        return Tr(f"filter({value.text} as {var}, {condition.text})", value.kind)
 
     def primary(self) -> Tr:
         kind, text = self.peek()
@@ -349,10 +377,8 @@ class Translator:
             return Tr(str(Decimal(text)), NUMBER)
         if kind == "string":
             return Tr(_string(text), STRING)
-        if kind == "at":  # @"2021-01-01": a date; times, dates and times and durations are not converted
-            if not re.fullmatch(r'@"\d{4}-\d{2}-\d{2}"', text):
-                raise FeelRefused(f"the literal {text} (a time, date and time or duration) is not converted")
-            return _date([Tr(text[1:], STRING)])
+        if kind == "at":  # @"2021-01-01" is a date; a time, date and time or duration has only its kind
+            return _temporal(text[2:-1], text)
         if text in ("true", "false"):
             return Tr(text, BOOLEAN)
         if text == "null":
@@ -363,6 +389,8 @@ class Translator:
             return inner
         if text == "[":
             return self.list_literal()
+        if text == "{":
+            return self.context_literal()
         if kind == "name" and self.at("("):
             return self.call(text)
         if kind == "name" and text in self.scope:
@@ -381,6 +409,40 @@ class Translator:
         if len(kinds) != 1:
             raise FeelRefused("an empty list or a list of mixed kinds is not converted")
         return Tr("[" + ", ".join(i.text for i in items) + "]", ("list", kinds.pop()))
+
+    def context_literal(self) -> Tr:
+        """``{a: 1, b: a + 1}``: a record; an entry reads the entries before it (their expressions, inlined)."""
+        entries: dict[str, Tr] = {}
+        saved = dict(self.scope)
+        while not self.at("}"):
+            if entries:
+                self.take(",")
+            key = self.context_key()
+            if identifier(key) in entries:
+                raise FeelRefused(f"the context key {key!r} is written twice (FEEL answers null)")
+            self.take(":")
+            value = self.expression()
+            entries[identifier(key)] = value
+            self.scope[key] = (f"({value.text})", value.kind)
+        self.take("}")
+        self.scope = saved
+        if not entries:
+            raise FeelRefused("an empty context is not converted")
+        text = "{" + ", ".join(f"{k}: {v.text}" for k, v in entries.items()) + "}"
+        return Tr(text, ("record", tuple((k, v.kind) for k, v in entries.items())))
+
+    def context_key(self) -> str:
+        kind, text = self.peek()
+        if kind == "string":
+            self.pos += 1
+            return _string(text)[1:-1]
+        words = []
+        while self.peek()[0] == "name":
+            words.append(self.peek()[1])
+            self.pos += 1
+        if not words or self.peek() != ("op", ":"):
+            raise FeelRefused("a context key is a name or a string")
+        return " ".join(words)
 
     def arguments(self) -> list[Tr]:
         self.take("(")
@@ -417,6 +479,10 @@ def call(name: str, args: list[Tr]) -> Tr:
         return Tr(f"round({args[0].text}, {args[1].text}, \"{ROUNDINGS[name]}\")", NUMBER)
     if name == "date":
         return _date(args)
+    if name in ("time", "date and time", "duration") and len(args) == 1 and STRING_LITERAL.fullmatch(args[0].text):
+        value = _temporal(args[0].text[1:-1], f"{name}({args[0].text})")
+        if value.kind == {"duration": DT_DURATION}.get(name, name) or (name, value.kind) == ("duration", YM_DURATION):
+            return value
     if name == "count" and len(args) == 1 and _is_list(args[0]):
         return Tr(f"count({args[0].text})", NUMBER)
     if name == "list contains" and len(args) == 2 and _is_list(args[0]):
@@ -537,18 +603,63 @@ def _plain(value: Tr) -> Tr:
     return value
 
 
-def _undefined(left: Kind, op: str, right: Kind) -> bool:
-    """Whether FEEL answers null for these scalar kinds whatever their values: the operation is not defined on them.
+def _composite(kind: Kind) -> bool:
+    return isinstance(kind, tuple)
 
-    Comparing scalars of two kinds, ordering booleans, and arithmetic other than on numbers, ``+`` on strings and
-    ``-`` on dates (a duration, not converted) are null in FEEL (DMN 1.5, 10.3.2.3 and table 55).
+
+def _undefined(left: Kind, op: str, right: Kind) -> bool:
+    """Whether FEEL answers null for operands of these kinds whatever their values: the operation is not defined on them.
+
+    DMN 1.5, 10.3.2.3 and tables 54 to 59: values of two kinds are not equal or ordered, booleans, lists and contexts
+    are not ordered, arithmetic is on numbers, ``+`` joins strings, and dates, times and durations combine only with
+    each other (and durations with numbers by ``*`` and ``/``). Where that leaves a doubt (temporal kinds together,
+    lists and contexts compared for equality) this answers False and the caller converts or refuses.
     """
-    if left not in SCALARS or right not in SCALARS:
+    if NULL in (left, right):
         return False
-    if op in ("=", "!=", "<", "<=", ">", ">="):
-        return left != right or (left == BOOLEAN and op not in ("=", "!="))
-    defined = {(NUMBER, NUMBER), (STRING, STRING) if op == "+" else (), (DATE, DATE) if op == "-" else ()}
-    return (left, right) not in defined
+    if op in ("=", "!="):
+        return left != right and not (_composite(left) or _composite(right)) and not (left in TEMPORAL and right in TEMPORAL)
+    if op in ("<", "<=", ">", ">="):
+        if left in TEMPORAL and right in TEMPORAL:
+            return left != right and not {left, right} <= {DATE, DATE_TIME}
+        return left != right or left == BOOLEAN or _composite(left)
+    if _composite(left) or _composite(right):
+        return True
+    if (left, right) == (NUMBER, NUMBER) or (op == "+" and (left, right) == (STRING, STRING)):
+        return False
+    if left in TEMPORAL and right in TEMPORAL:
+        return op in ("*", "**")
+    durations = (DT_DURATION, YM_DURATION)
+    return not (op in ("*", "/") and (left in durations or right in durations) and NUMBER in (left, right))
+
+
+def _power(base: Tr, exponent: Tr) -> Tr:
+    """``**``: null where FEEL does not define it; a number only of literals, computed to FEEL's 34 digits."""
+    if _undefined(base.kind, "**", exponent.kind):
+        return NULL_VALUE
+    if NUMBER_LITERAL.fullmatch(base.text) and NUMBER_LITERAL.fullmatch(exponent.text):
+        a, b = Decimal(base.text.replace("(0 - ", "-").rstrip(")")), Decimal(exponent.text.replace("(0 - ", "-").rstrip(")"))
+        if b == b.to_integral_value() and abs(b) <= 1000 and (a != 0 or b >= 0):
+            value = format(FEEL_DECIMAL.power(a, int(b)), "f")
+            if len(value) <= 40:  # the language's longest number literal
+                return Tr(value if not value.startswith("-") else f"(0 - {value[1:]})", NUMBER)
+    raise FeelRefused(f"{describe(base.kind)} ** {describe(exponent.kind)} is not converted (only of number literals)")
+
+
+def _temporal(literal: str, written: str) -> Tr:
+    """A date, time, date and time or duration written as a string: a date, or a value known only by its kind."""
+    kind = _opaque_kind(literal)
+    if kind == DATE:
+        return _date([Tr(f'"{literal}"', STRING)])
+    return Tr(f"{OPAQUE}{written}{OPAQUE}", kind)
+
+
+def _opaque_kind(literal: str) -> Kind:
+    text = literal.lstrip("@").strip('"')
+    for pattern, kind in TEMPORAL_LITERALS:
+        if pattern.fullmatch(text) and text not in ("P", "-P", "PT"):
+            return kind
+    raise FeelRefused(f"the literal {literal} is not converted (not a date, time, date and time or duration FEEL reads)")
 
 
 def _arithmetic(left: Tr, op: str, right: Tr) -> Tr:
