@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from rules import syntax as s
+from rules.decimals import CTX
 from rules.errors import Diagnostic, Position
-from rules.expressions import ExpressionChecker, Scope, did_you_mean, literal_type
+from rules.expressions import ExpressionChecker, Scope, did_you_mean, inline_params, literal_type
 from rules.ir import (
     CarryDef,
     Column,
@@ -29,6 +30,7 @@ from rules.ir import (
     FieldShape,
     InvariantDef,
     PackIR,
+    ParamDef,
     RowDef,
     SectionDef,
     StepDef,
@@ -36,7 +38,7 @@ from rules.ir import (
     SymbolKind,
     TableDef,
 )
-from rules.model import DataTable, FieldSpec, PackDocument, Section, Table
+from rules.model import DataTable, FieldSpec, PackDocument, ParamSpec, Section, Table
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.source import PathKey, SourceDoc
 from rules.types import DATE, Type, field_type, join
@@ -106,6 +108,7 @@ class Checked:
     invariants: list[InvariantDef]
     sections: list[SectionDef]
     rollups: list[DeriveDef]
+    params: list[ParamDef]
 
 
 Resolve = Callable[[str, "str | None"], "PackIR | None"]
@@ -129,6 +132,7 @@ class PackChecker:
         self.table_ids: set[str] = set()
         self.poisoned: set[str] = set()  # names whose definition failed: their uses stay quiet
         self.broken_step = False  # a step's pack failed to load: no IR for this flow, and no second error
+        self.param_symbols: list[Symbol] = []
 
     # Reporting.
 
@@ -152,7 +156,7 @@ class PackChecker:
         except ExpressionError as exc:
             self._problem(path, text, exc)
             raise _Skip from None
-        return node
+        return inline_params(node)
 
     def _checker(self, scope: Scope | None, input_type: Type | None = None) -> ExpressionChecker:
         checker = ExpressionChecker(scope or self.scope, self.data, input_type=input_type, scope_counter=self.scope_counter)
@@ -177,6 +181,7 @@ class PackChecker:
         for name, table in m.data.items():
             with contextlib.suppress(_Skip):
                 self.data[name] = self.data_table(name, table)
+        params = self.params()
         inputs = self.inputs()
         derives = self.derives()
         steps = self.steps() if m.kind == "flow" else []
@@ -196,7 +201,7 @@ class PackChecker:
             self.report(("effective_to",), "empty-window", "effective_to must be after effective_from")
         if self.broken_step or any(d.severity == "error" for d in self.diagnostics):
             return None
-        return Checked(inputs, outputs, derives, tables, steps, invariants, sections, rollups)
+        return Checked(inputs, outputs, derives, tables, steps, invariants, sections, rollups, params)
 
     def lower(self, checked: Checked, digest: str) -> PackIR:
         """The checked definitions as the IR a backend compiles."""
@@ -206,7 +211,7 @@ class PackChecker:
             effective_from=m.effective_from, effective_to=m.effective_to, inputs=c.inputs, outputs=c.outputs,
             data=self.data, derives=c.derives, tables=c.tables, steps=c.steps, tests=list(m.tests), fallbacks=list(m.fallbacks), digest=digest,
             path=self.doc.path, test_positions=[self.doc.position(("tests", i)) for i in range(len(m.tests))],
-            invariants=c.invariants, positions=self.positions(), sections=c.sections, rollups=c.rollups,
+            invariants=c.invariants, positions=self.positions(), sections=c.sections, rollups=c.rollups, params=c.params,
         )
 
     def data_table(self, name: str, table: DataTable) -> DataDef:
@@ -285,6 +290,36 @@ class PackChecker:
             if len(row) == len(columns):
                 rows.append(row)
         return rows
+
+    def params(self) -> list[ParamDef]:
+        """Named constants, in scope everywhere; each value checked against its declared type and scale."""
+        out = []
+        for name, spec in self.model.params.items():
+            path: PathKey = ("params", name)
+            try:
+                value, t = self._param_value(path, spec)
+                symbol = Symbol(name, SymbolKind.PARAM, t, value=value)
+                self.define(path, symbol)
+            except _Skip:
+                self.poisoned.add(name)
+                continue
+            self.param_symbols.append(symbol)
+            out.append(ParamDef(name, spec.type, t, value, spec.description, spec.scale))
+        return out
+
+    def _param_value(self, path: PathKey, spec: ParamSpec) -> tuple[Any, Type]:
+        if (spec.type == "enum") != (spec.values is not None):
+            self.report(path, "invalid-field", "an enum needs 'values', and only an enum has them", key=True)
+            raise _Skip
+        if spec.scale is not None and spec.type not in ("money", "decimal"):
+            self.report((*path, "scale"), "invalid-field", "scale belongs to money and decimal", key=True)
+            raise _Skip
+        value, problem = param_value(spec)
+        if problem:
+            self.report((*path, "value"), "param-value", problem)
+            raise _Skip
+        t = Type("string", values=tuple(spec.values or ())) if spec.type == "enum" else field_type(spec.type)
+        return value, t
 
     def inputs(self) -> list[FieldDef]:
         out = []
@@ -718,7 +753,7 @@ class PackChecker:
         except ExpressionError as exc:
             self._problem(path, value, exc)
             raise _Skip from None
-        return node
+        return inline_params(node)
 
     def output_cell(self, path: PathKey, value: Any, declared: Type | None) -> s.Node:
         """An output cell: a literal of the output's type, or an expression after '='."""
@@ -731,6 +766,7 @@ class PackChecker:
                 exc.offset += 1
                 self._problem(path, value, exc)
                 raise _Skip from None
+            node = inline_params(node)
         elif isinstance(value, (list, dict)):
             self.report(path, "invalid-value", "an output cell is a single value or an expression after '='")
             raise _Skip
@@ -778,7 +814,11 @@ class PackChecker:
         return out
 
     def unused(self, inputs: list[FieldDef], derives: list[DeriveDef]) -> None:
-        """Inputs and derived values that no table, derived value or output reads."""
+        """Parameters, inputs and derived values that no table, derived value or output reads."""
+        for symbol in self.param_symbols:
+            if id(symbol) not in self.used:
+                self.report(("params", symbol.name), "unused-param",
+                            f"parameter {symbol.name!r} is declared but nothing reads it", key=True)
         for f in inputs:
             if f.source is not None and id(f.source) not in self.used:
                 self.report(("inputs", f.name), "unused-input",
@@ -789,8 +829,9 @@ class PackChecker:
                             f"derived value {d.symbol.name!r} is computed but nothing reads it", key=True)
 
     def invariants(self, inputs: list[FieldDef], outputs: list[FieldDef]) -> list[InvariantDef]:
-        """Conditions over inputs and outputs (outputs shadow inputs of the same name)."""
+        """Conditions over parameters, inputs and outputs (outputs shadow inputs of the same name)."""
         base = Scope({"as_of": Symbol("as_of", SymbolKind.AS_OF, DATE)})
+        base.symbols.update({s.name: s for s in self.param_symbols})
         for f in inputs:
             if f.source is not None:
                 base.symbols[f.name] = f.source
@@ -810,7 +851,7 @@ class PackChecker:
         return out
 
     def positions(self) -> dict[str, Position]:
-        out = {}
+        out = {f"params.{name}": self.doc.position(("params", name), key=True) for name in self.model.params}
         for name in self.model.inputs:
             out[f"inputs.{name}"] = self.doc.position(("inputs", name), key=True)
         places: list[tuple[PathKey, Table]] = [(("tables", i), t) for i, t in enumerate(self.model.tables)]
@@ -867,6 +908,36 @@ class PackChecker:
                                     f"table {table_id!r} has no row {row_id!r}{did_you_mean(row_id, sorted(row_ids[table_id]))}")
             if test.expect is None and test.matched is None and test.error is None:
                 self.report(path, "empty-test", "a test needs 'expect', 'matched' or 'error'")
+
+
+_PARAM_CLASSES: dict[str, tuple[type, ...]] = {
+    "money": (Decimal, int), "decimal": (Decimal, int), "integer": (int,), "boolean": (bool,),
+    "string": (str,), "enum": (str,), "date": (dt.date,),
+}
+
+
+def param_value(spec: ParamSpec) -> tuple[Any, str]:
+    """A parameter's value as the compiled code holds it (a Decimal at its scale), or what is wrong with it."""
+    value, kind = spec.value, spec.type
+    if not isinstance(value, _PARAM_CLASSES[kind]) or (isinstance(value, bool) and kind != "boolean"):
+        shown = repr(value) if isinstance(value, str) else _literal_text(value)
+        return None, f"{shown} is not a valid {kind}"
+    if kind == "enum" and value not in (spec.values or ()):
+        return None, f"{value!r} is not one of {', '.join(spec.values or ())}"
+    if kind in ("money", "decimal") and spec.scale is not None:
+        assert isinstance(value, (Decimal, int))
+        number = Decimal(value)
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > spec.scale:
+            return None, f"{number} has more than {spec.scale} decimal places (its scale)"
+        try:
+            return CTX.quantize(number, Decimal(1).scaleb(-spec.scale)), ""
+        except InvalidOperation:
+            return None, f"{number} has more than 34 digits at {spec.scale} decimal places"
+    if kind in ("money", "decimal"):
+        assert isinstance(value, (Decimal, int))
+        return Decimal(value), ""
+    return value, ""
 
 
 def _word_at(text: str, offset: int) -> str:

@@ -64,6 +64,7 @@ CODES: dict[str, Code] = by_name(
     Code("data-columns", E, "a CSV header that differs from the declared columns"),
     Code("data-row", E, "a data row with the wrong number of values"),
     Code("data-value", E, "a data value that is not of its column's type"),
+    Code("param-value", E, "a parameter's value that is not of its declared type, or has more places than its scale"),
     Code("duplicate-key", E, "two data rows with the same key"),
     # Names and expressions.
     Code("syntax", E, "an expression or cell that cannot be parsed"),
@@ -78,6 +79,7 @@ CODES: dict[str, Code] = by_name(
     Code("reserved-name", E, "a name the language reserves"),
     Code("duplicate-name", E, "a name declared twice"),
     Code("unused-input", W, "an input nothing reads"),
+    Code("unused-param", W, "a parameter nothing reads"),
     Code("unused-derived", W, "a derived value nothing reads"),
     Code("output-not-set", E, "an output no table, derived value or input sets"),
     # Decision tables.

@@ -28,7 +28,7 @@ from rules.types import (
     number_result,
 )
 
-__all__ = ["ExpressionChecker", "Scope", "did_you_mean", "literal_type"]
+__all__ = ["ExpressionChecker", "Scope", "did_you_mean", "inline_params", "literal_type"]
 
 
 @dataclass
@@ -189,7 +189,7 @@ class ExpressionChecker:
             if a.kind == "null" or b.kind == "null":
                 return NULL
             # division gives null for a zero divisor, which a non-zero literal can never be
-            safe_divisor = isinstance(node.right, s.Literal) and node.right.value != 0
+            safe_divisor = _constant(node.right) not in (0, None)
             return number_result(a, b, op).with_null(a.nullable or b.nullable or (op == "/" and not safe_divisor))
         if op in ("=", "!="):
             if not equatable(a, b):
@@ -312,6 +312,38 @@ class ExpressionChecker:
             self.expect_boolean(node.predicate, "a cell with '?'")
             return
         raise self.fail(node, "syntax", "this is not a unary test")
+
+
+def _constant(node: s.Node) -> Any:
+    """The value of a literal or of a parameter's name (checked, not yet inlined), else None."""
+    if isinstance(node, s.Literal):
+        return node.value
+    if isinstance(node, s.Name) and node.symbol is not None and node.symbol.kind == SymbolKind.PARAM:
+        return node.symbol.value
+    return None
+
+
+def _param_ref(node: s.Node) -> s.Node:
+    if not (isinstance(node, s.Name) and node.symbol is not None and node.symbol.kind == SymbolKind.PARAM):
+        return node
+    ref = s.ParamRef(node.start, node.end, node.symbol.value, node.name)
+    ref.type = node.type
+    return ref
+
+
+def inline_params(tree: s.Node) -> s.Node:
+    """A checked tree with each parameter's name replaced by its constant (a ``ParamRef``, which is a literal).
+
+    Done after checking, so a parameter is resolved by scope like any name (an element's field
+    of the same name hides it); every backend and analysis then sees a constant.
+    """
+    for node in s.walk(tree):
+        for key, value in vars(node).items():
+            if isinstance(value, s.Name):
+                setattr(node, key, _param_ref(value))
+            elif isinstance(value, list):
+                value[:] = [_param_ref(v) if isinstance(v, s.Node) else v for v in value]
+    return _param_ref(tree)
 
 
 def literal_type(value: Any) -> Type:

@@ -14,7 +14,7 @@ from typing import Any
 
 from rules.errors import Position
 from rules.hit_policy import HitPolicy
-from rules.syntax import Node
+from rules.syntax import Node, ParamRef, walk
 from rules.types import Type
 
 __all__ = ["HitPolicy"]
@@ -34,6 +34,7 @@ class SymbolKind(StrEnum):
     LATER_STEP = "later_step"  # a step that runs later: reading it is an error
     SECTION_RESULT = "section_result"  # a for_each section's list of element records
     OUTPUT = "output"  # an output, as invariants read it
+    PARAM = "param"  # a pack parameter: a named constant, inlined once checked (syntax.ParamRef)
 
 
 @dataclass(eq=False)
@@ -44,6 +45,7 @@ class Symbol:
     kind: SymbolKind
     type: Type
     scope: int = 0  # for item_field / item: which aggregation binds it
+    value: Any = None  # for param: its constant
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,22 @@ class FieldShape:
     scale: int | None = None  # output: decimal places
     rounding: str | None = None  # output: how it is rounded to its scale
     description: str | None = None
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    """A pack parameter: a named constant with its declared type and meaning.
+
+    Expressions that read it hold a ``syntax.ParamRef`` (a literal): the generated code has the
+    value inlined. The definition stays in the IR so a diff or an attribution can name it.
+    """
+
+    name: str
+    kind: str  # as declared: money | decimal | integer | boolean | string | enum | date
+    type: Type
+    value: Any
+    description: str
+    scale: int | None = None
 
 
 @dataclass(eq=False)
@@ -200,6 +218,7 @@ class PackIR:
     rollups: list[DeriveDef] = field(default_factory=list)
     positions: dict[str, Position] = field(default_factory=dict)  # "inputs.x", "derive.y", "tables.t.R1", "invariants.0"
     fallbacks: list[Any] = field(default_factory=list)  # rules.model.Fallback, kept as written
+    params: list[ParamDef] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -209,3 +228,32 @@ class PackIR:
     def all_tables(self) -> list[TableDef]:
         """Line-level tables (in section order), then order-level tables: evaluation order."""
         return [t for section in self.sections for t in section.tables] + self.tables
+
+    def expressions(self) -> list[tuple[str, Node]]:
+        """Every expression tree of the pack with its place, named as ``positions`` names places."""
+        out: list[tuple[str, Node]] = [(f"derive.{d.symbol.name}", d.expr) for d in self.derives]
+        out += [(f"rollup.{d.symbol.name}", d.expr) for d in self.rollups]
+        for sec in self.sections:
+            out.append((f"for_each.{sec.id}.over", sec.over))
+            out += [(f"for_each.{sec.id}.derive.{d.symbol.name}", d.expr) for d in sec.derives]
+            out += [(f"for_each.{sec.id}.after.{d.symbol.name}", d.expr) for d in sec.after]
+            out += [(f"for_each.{sec.id}.carry.{c.symbol.name}", n) for c in sec.carries for n in (c.init, c.next)]
+        for table in self.all_tables:
+            out += [(f"tables.{table.id}", c.expr) for c in table.columns]
+            out += [(f"tables.{table.id}.{r.id}", n) for r in table.rows for n in (*r.tests, *r.outputs)]
+            out += [(f"tables.{table.id}.default", n) for n in table.default or ()]
+        out += [(f"outputs.{f.name}", f.value) for f in self.outputs if f.value is not None]
+        for step in self.steps:
+            out += [(f"steps.{step.id}.inputs.{k}", n) for k, n in step.inputs.items()]
+            out += [(f"steps.{step.id}.when", step.when)] if step.when is not None else []
+        out += [(f"invariants.{i.index}", i.expr) for i in self.invariants]
+        return out
+
+    def param_reads(self) -> dict[str, list[str]]:
+        """For each parameter, the places that read it (in pack order, once each): what its change can move."""
+        reads: dict[str, dict[str, None]] = {p.name: {} for p in self.params}
+        for place, tree in self.expressions():
+            for node in walk(tree):
+                if isinstance(node, ParamRef):
+                    reads.setdefault(node.name, {})[place] = None
+        return {name: list(places) for name, places in reads.items()}

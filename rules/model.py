@@ -51,6 +51,16 @@ class FieldSpec(_Model):
     value: str | None = Field(None, description="output only: expression computing it after all tables")
 
 
+class ParamSpec(_Model):
+    """A named constant of a pack version (a margin floor, a tolerance): expressions read it by name."""
+
+    type: Literal["money", "decimal", "integer", "boolean", "string", "enum", "date"]
+    value: Scalar = Field(description="the constant, of the declared type (a money or decimal within its scale)")
+    description: str = Field(min_length=1, description="what the constant means; a diff and an impact report show it")
+    scale: int | None = Field(None, ge=0, le=12, description="decimal places of a money or decimal value")
+    values: list[str] | None = Field(None, description="allowed values of an enum")
+
+
 class DataTable(_Model):
     """A lookup table: inline rows or a CSV file beside the pack."""
 
@@ -156,6 +166,8 @@ class PackDocument(_Model):
     owner: str
     effective_from: dt.date | None = None
     effective_to: dt.date | None = None
+    params: dict[Identifier, ParamSpec] = Field(
+        default_factory=dict, description="named constants: expressions read them by name, compiled in as constants")
     inputs: dict[Identifier, FieldSpec] = Field(default_factory=dict)
     outputs: dict[Identifier, FieldSpec] = Field(min_length=1)
     data: dict[Identifier, DataTable] = Field(default_factory=dict)

@@ -438,7 +438,7 @@ _ORDER: dict[str, Callable[[Any, Any], Any]] = {
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
 _EXPRESSIONS: dict[type, Callable[[Encoder, Any], Term]] = {
-    s.Literal: Encoder.literal, s.Name: Encoder.name, s.Member: Encoder.member, s.InputValue: Encoder.input_value,
+    s.Literal: Encoder.literal, s.ParamRef: Encoder.literal, s.Name: Encoder.name, s.Member: Encoder.member, s.InputValue: Encoder.input_value,
     s.Unary: Encoder.unary, s.Binary: Encoder.binary, s.Conditional: Encoder.conditional, s.In: Encoder.within,
     s.Call: Encoder.call,
 }

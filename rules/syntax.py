@@ -24,6 +24,13 @@ class Literal(Node):
 
 
 @dataclass(eq=False)
+class ParamRef(Literal):
+    """A pack parameter read by name, after checking: a constant to every backend, its name kept for diffs."""
+
+    name: str
+
+
+@dataclass(eq=False)
 class Name(Node):
     name: str
     symbol: Any = field(default=None, init=False, repr=False)

@@ -2,7 +2,8 @@
 
 A row is an expression (``expr``) computed as a derived value, or a unary test (``cell``)
 on a table column; ``given`` the inputs, ``types`` their declarations (``"decimal"``,
-``"integer?"`` for optional, or a field mapping as a pack writes it), then ``expect`` (the
+``"integer?"`` for optional, or a field mapping as a pack writes it), ``params`` the pack's
+parameters (as a pack declares them, the description optional), then ``expect`` (the
 value) or ``error`` (the code, from the checker or the decision). ``deviation`` marks a
 known difference from ``expect``: the row then holds that the difference is still there,
 so fixing it fails the run until the note goes.
@@ -41,6 +42,7 @@ class Case:
     note: str
     deviation: str | None
     refused_by: tuple[str, ...]
+    params: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -56,6 +58,7 @@ def cases() -> list[Case]:
             line=doc.position((i,)).line, expr=row.get("expr"), cell=row.get("cell"), given=row.get("given", {}),
             types=row.get("types", {}), expect=row.get("expect", MISSING), error=row.get("error"), type=row.get("type"),
             note=row.get("note", ""), deviation=row.get("deviation"), refused_by=tuple(row.get("refused_by", ())),
+            params=row.get("params"),
         ))
     return out
 
@@ -96,7 +99,9 @@ def pack_text(case: Case) -> str:
     """The row as a pack: its inputs, the expression as a derived value (or the cell in a table), one output."""
     inputs = {name: _declaration(spec) for name, spec in case.types.items()}
     result = {**_result_type(case), "optional": True}
+    params = {name: {"description": name, **spec} for name, spec in (case.params or {}).items()}
     lines = ["pack: spec", "version: 1.0.0", "description: one row of the language specification", "owner: arch",
+             f"params: {_flow(params)}",
              f"inputs: {json.dumps(inputs)}", f"outputs: {json.dumps({'result': result})}"]
     if case.expr is not None:
         lines += [f"derive: {json.dumps({'r': case.expr})}", "tables:", "  - {id: t, hit_policy: first, outputs: [result],"
@@ -107,6 +112,17 @@ def pack_text(case: Case) -> str:
                   f"{{id: R1, when: {{{column}: {json.dumps(case.cell)}}}, then: {{result: true}}}}, "
                   "{id: R2, then: {result: false}}]}"]
     return "\n".join(lines) + "\n"
+
+
+def _flow(value: Any) -> str:
+    """YAML flow text of a row's values, numbers and dates unquoted (JSON would make a Decimal a float or a string)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, (Decimal, int, dt.date)) and not isinstance(value, bool):
+        return str(value)
+    return json.dumps(value)
 
 
 def run(case: Case, backend: Backend) -> tuple[str, Any]:
