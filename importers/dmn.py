@@ -426,7 +426,8 @@ def _as_flow(model: dict[str, Any], source: str, required: dict[str, list[str]],
         decision = by_ident[ident]
         needs = required.get(ident, [])
         step_inputs = {n: model["inputs"][n] for n in needs if n in model["inputs"]}
-        step_inputs.update((n, {**outputs[n], "optional": True}) for n in needs if n in by_ident)
+        step_inputs.update((n, {**{k: v for k, v in outputs[n].items() if k != "value"}, "optional": True})
+                           for n in needs if n in by_ident)
         steps.append({"pack": f"{model['pack']}_{ident.lower()}", "version": "1.0.0",
                       "description": f"decision '{written_as.get(ident, ident)}' of {source}",
                       "owner": model["owner"], "inputs": step_inputs,

@@ -23,6 +23,7 @@ from rules.emit import identifier
 NUMBER, STRING, BOOLEAN, DATE, NULL = "number", "string", "boolean", "date", "null"
 # kinds the language has no values of: known from a literal, so an operation FEEL does not define on them is null
 TIME, DATE_TIME, DT_DURATION, YM_DURATION = "time", "date and time", "days and time duration", "years and months duration"
+RANGE, FUNCTION = "range", "function"
 TEMPORAL = (DATE, TIME, DATE_TIME, DT_DURATION, YM_DURATION)
 OPAQUE = "\x00"  # marks the text of a value with no counterpart: a translation holding it is refused
 Kind = Any  # a scalar kind above, ("list", Kind) or ("record", ((name, Kind), ...))
@@ -91,6 +92,7 @@ class Translator:
         self.tokens = self._tokenize(text)
         self.pos = 0
         self.depth = 0  # of filters: each names its element apart
+        self.bounding = False  # reading a range's upper bound: a '[' after it closes the range
 
     def _tokenize(self, text: str) -> list[tuple[str, str]]:
         names = sorted((n for n in self.scope if " " in n), key=len, reverse=True) + MULTIWORD
@@ -129,8 +131,7 @@ class Translator:
         if self.peek()[0] != "end":
             raise FeelRefused(f"cannot read {self.peek()[1]!r} here")
         if OPAQUE in result.text:
-            literal = result.text.split(OPAQUE)[1]
-            raise FeelRefused(f"{literal} is a {describe(_opaque_kind(literal))}, which is not converted")
+            raise FeelRefused(f"its value holds a {_opaque_in(result.text)}, which is not converted")
         return result
 
     # Expressions, lowest precedence first.
@@ -183,6 +184,10 @@ class Translator:
         if self.at(","):
             raise FeelRefused("a for over several lists is not converted")
         ident, body = self._bound(name, source, "return")
+        if source.kind[1] == NULL:  # over []: the language refuses a map whose element is always null
+            return Tr("[]", ("list", NULL))
+        if body.kind == NULL:
+            raise FeelRefused("a list of nulls is not converted")
         return Tr(f"map({source.text} as {ident}, {body.text})", ("list", body.kind))
 
     def quantified(self) -> Tr:
@@ -191,6 +196,8 @@ class Translator:
         name, source = self._binding()
         ident, body = self._bound(name, source, "satisfies")
         _want(body, BOOLEAN, f"{word}'s condition")
+        if source.kind[1] == NULL:  # over []: some is false, every is true
+            return Tr("false" if word == "some" else "true", BOOLEAN)
         # FEEL: some is true when one element satisfies it, false when none does; nulls are not true
         function = "any" if word == "some" else "all"
         if word == "every":
@@ -272,7 +279,7 @@ class Translator:
         if not self.at(".."):
             return None
         self.pos += 1
-        high = self.additive()
+        high = self.upper_bound()
         closing = self.peek()[1]
         if closing not in ("]", ")", "["):
             raise FeelRefused("an interval ends with ], ) or [")
@@ -324,7 +331,7 @@ class Translator:
             if self.at("."):
                 self.pos += 1
                 value = self.path(value)
-            elif self.at("["):
+            elif self.at("[") and not self.bounding:
                 value = self.filter(value)
             elif self.at("("):
                 raise FeelRefused("calling a value is not converted")
@@ -385,8 +392,15 @@ class Translator:
             return Tr("null", NULL)
         if text == "(":
             inner = self.expression()
+            if self.at(".."):
+                return self.range_rest("(")
             self.take(")")
             return inner
+        if text == "]":
+            self.expression()
+            return self.range_rest("]")
+        if text == "function" and self.at("("):
+            return self.function_literal()
         if text == "[":
             return self.list_literal()
         if text == "{":
@@ -404,11 +418,50 @@ class Translator:
             if items:
                 self.take(",")
             items.append(self.expression())
+            if len(items) == 1 and self.at(".."):
+                return self.range_rest("[")
         self.take("]")
         kinds = {i.kind for i in items if i.kind != NULL}
+        if not items:
+            return Tr("[]", ("list", NULL))
         if len(kinds) != 1:
-            raise FeelRefused("an empty list or a list of mixed kinds is not converted")
+            raise FeelRefused("a list of nulls or of mixed kinds is not converted")
         return Tr("[" + ", ".join(i.text for i in items) + "]", ("list", kinds.pop()))
+
+    def upper_bound(self) -> Tr:
+        self.bounding = True
+        try:
+            return self.additive()
+        finally:
+            self.bounding = False
+
+    def range_rest(self, opening: str) -> Tr:
+        """The rest of a range written as a value (``[1..10]``, ``(a..b]``): known by its kind only."""
+        start = self.pos
+        self.take("..")
+        self.upper_bound()
+        closing = self.peek()[1]
+        if closing not in ("]", ")", "["):
+            raise FeelRefused("a range ends with ], ) or [")
+        self.pos += 1
+        return Tr(f"{OPAQUE}{opening}..{closing} at token {start}{OPAQUE}", RANGE)
+
+    def function_literal(self) -> Tr:
+        """``function(a, b) body``: a value known by its kind only (its parameters' kinds are unknown)."""
+        self.take("(")
+        saved = dict(self.scope)
+        while not self.at(")"):
+            if self.scope.keys() - saved.keys():
+                self.take(",")
+            kind, name = self.peek()
+            if kind != "name":
+                raise FeelRefused("a function's parameters are names")
+            self.pos += 1
+            self.scope[name] = (f"{OPAQUE}{name}{OPAQUE}", NULL)
+        self.take(")")
+        self.expression()
+        self.scope = saved
+        return Tr(f"{OPAQUE}function{OPAQUE}", FUNCTION)
 
     def context_literal(self) -> Tr:
         """``{a: 1, b: a + 1}``: a record; an entry reads the entries before it (their expressions, inlined)."""
@@ -652,6 +705,15 @@ def _temporal(literal: str, written: str) -> Tr:
     if kind == DATE:
         return _date([Tr(f'"{literal}"', STRING)])
     return Tr(f"{OPAQUE}{written}{OPAQUE}", kind)
+
+
+def _opaque_in(text: str) -> str:
+    inner = text.split(OPAQUE)[1]
+    if inner == "function" or ".." in inner:
+        return "function" if inner == "function" else "range"
+    if inner.startswith(("@", "time(", "date and time(", "duration(")):
+        return describe(_opaque_kind(inner.split("(", 1)[-1].rstrip(")")))
+    return "function's parameter"
 
 
 def _opaque_kind(literal: str) -> Kind:
