@@ -1,49 +1,22 @@
-"""One decision call's state, and the batch route's work: limits, each item decided, recorded and counted."""
+"""The decision routes' work after the call is resolved: limits, each item decided, recorded, shadowed and counted."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from api import problems
 from api.audit import Recorder
+from api.call import Call
+from api.errors import RequestTooLarge
 from api.fallbacks import fallback_answer, fallback_decision
 from api.metrics import Metrics
 from api.shadow import Shadow
 from engine.compiled import CompiledPack, Decision
-from rules.errors import ArbiterError, MalformedRequest, RequestTooLarge, ServiceUnavailable
+from rules.errors import ArbiterError, MalformedRequest
 
 log = logging.getLogger("arbiter.api")
-
-if TYPE_CHECKING:
-    from api.app import Observe
-
-
-@dataclass
-class Call:
-    """What a decision route learns about its request as it goes (a refusal records what was known)."""
-
-    observe: Observe
-    request_id: str
-    caller: str | None = None
-    day: dt.date | None = None
-    body: Any = None
-    steps_from: Any = None  # api.pins.PinnedPacks when the request pins step versions
-    packs: Any = None  # the PackSet served when the call resolved its pack (a reload swaps the service's)
-    pack: CompiledPack | None = None  # the pack version resolved
-
-    def refuse(self, recorder: Recorder | None, exc: ArbiterError, route: str, today: dt.date) -> None:
-        """Record the refusal ``exc`` (not when it is the decision log itself that cannot take records)."""
-        if recorder is None or isinstance(exc, ServiceUnavailable):
-            return
-        observe = self.observe
-        recorder.write_refusal(recorder.refusal(problems.problem_body(exc), self.body, request_id=self.request_id, caller=self.caller,
-                                route=route, latency=time.perf_counter() - observe.start,
-                                pack=observe.pack if observe.version else None, version=observe.version or None,
-                                as_of=self.day or today))
 
 
 def check_lines(item: Any, limit: int) -> None:

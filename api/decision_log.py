@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.errors import ServiceUnavailable
 from api.metrics import TOTALS_HELP
 from engine import jsonio
 from engine.compiled import Decision
-from rules.errors import ServiceUnavailable
 
 log = logging.getLogger("arbiter.decision_log")
 

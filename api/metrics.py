@@ -1,7 +1,7 @@
 """Prometheus metrics, counted in each worker and rendered for the whole server.
 
 Each worker counts in process; under ``arbiter serve --workers N`` every worker also writes
-a snapshot of its counts where the others read it (``api.app``), and ``render`` adds them
+a snapshot of its counts where the others read it (``api.service``), and ``render`` adds them
 up, so a scrape gives the server's totals whichever worker answers it.
 
 Labels come from the resolved pack, never straight from the URL, so an unknown pack name

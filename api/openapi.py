@@ -15,7 +15,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.responses import Response
 
+from api.service import Service
+from engine import jsonio
 from engine.compiled import CompiledPack
 from engine.inputs import DECIMAL_TEXT
 from engine.registry import PackSet
@@ -70,6 +73,18 @@ PROBLEM_STATUSES = {
     "422": "the input does not fit the pack's schema (every field at fault, by JSON pointer), "
            "or the pack cannot decide it",
 }
+QUERY_PARAMETERS = [
+    {"name": "version", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "pin a version; default: the newest effective on as_of"},
+    {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
+     "description": "the decision date; default: today in the service's business time zone (ARBITER_TIMEZONE)"},
+    {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
+     "description": "add each table's evaluated conditions to the decision"},
+    {"name": "versions", "in": "query", "required": False,
+     "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*@[0-9.]+(,[a-z][a-z0-9_]*@[0-9.]+)*$"},
+     "description": "pin the versions a flow's steps run, e.g. `pricing@2.0.0,credit@1.1.0` (the decision's "
+                    "`steps` says what ran)", "example": "pricing@2.0.0"},
+]
 REQUEST_ID_HEADER = {"X-Request-ID": {"description": "the request's id: the caller's X-Request-ID if valid, else generated",
                                       "schema": {"type": "string"}}}
 
@@ -247,3 +262,16 @@ def openapi_document(app: FastAPI, packs: PackSet, today: dt.date, parameters: l
     for name in packs.names():
         paths.update(_pack_paths(packs, name, today, parameters, security, schemas))
     return document
+
+
+def install(app: FastAPI, service: Service) -> None:
+    """``GET /openapi.json``: built once per served pack set and business date, then answered from bytes."""
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json() -> Response:
+        today = service.settings.today()
+        cached = service.openapi_cache
+        if cached is None or cached[0] is not service.packs or cached[1] != today:
+            document = openapi_document(app, service.packs, today, QUERY_PARAMETERS, bool(service.api_keys))
+            cached = service.openapi_cache = (service.packs, today, jsonio.dumps(document))
+        return Response(cached[2], media_type="application/json")

@@ -10,19 +10,16 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.errors import AuthError, Forbidden, RequestTooLarge, ServiceUnavailable
 from api.logs import request_id_of
 from engine import jsonio
 from rules.errors import (
     ArbiterError,
-    AuthError,
     DecisionError,
     FeatureDisabled,
-    Forbidden,
     InputError,
     MalformedRequest,
     PackError,
-    RequestTooLarge,
-    ServiceUnavailable,
     UnknownPack,
     UnknownVersion,
 )

@@ -26,7 +26,7 @@ from engine import jsonio
 from rules.errors import MalformedRequest, PackError
 
 if TYPE_CHECKING:
-    from api.app import Service
+    from api.service import Service
 
 log = logging.getLogger("arbiter.reload")
 

@@ -1,7 +1,9 @@
 """The one exception hierarchy of Arbiter.
 
 Every error a user can cause has a stable ``code``. The API maps these classes to HTTP
-statuses in one place (``api/problems.py``); nothing else decides a status.
+statuses in one place (``api/problems.py``); nothing else decides a status. Errors only the
+HTTP transport can cause (a missing key, a body too large) subclass ``ArbiterError`` in
+``api/errors.py``.
 """
 
 from __future__ import annotations
@@ -151,10 +153,6 @@ class MalformedRequest(ArbiterError):
     code = "request-malformed"
 
 
-class RequestTooLarge(ArbiterError):
-    code = "request-too-large"
-
-
 class UnknownPack(ArbiterError):
     code = "unknown-pack"
 
@@ -185,19 +183,5 @@ class DecisionError(ArbiterError):
         return out
 
 
-class AuthError(ArbiterError):
-    code = "unauthorized"
-
-
-class Forbidden(ArbiterError):
-    code = "forbidden"
-
-
 class FeatureDisabled(ArbiterError):
     code = "disabled"
-
-
-class ServiceUnavailable(ArbiterError):
-    """The service cannot answer now but may soon: the decision log cannot be written (audit mode)."""
-
-    code = "unavailable"

@@ -169,7 +169,7 @@ def test_served_packs_are_frozen_out_of_collection_and_a_reload_frees_the_replac
 
 def test_a_reload_compiles_in_short_gil_slices(tmp_path: Path) -> None:
     """While a reload compiles, threads switch every 0.5 ms so requests are not held behind 5 ms slices."""
-    from api import app as app_module
+    from api import service as app_module
 
     seen = []
     original = app_module.build_pack_set

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, given, settings
 
 from api.app import create_app
 from api.decision_log import DecisionLog, LogSettings
+from api.errors import ServiceUnavailable
 from engine import jsonio
 from engine.compiled import Decision
 from engine.registry import build_pack_set
-from rules.errors import ServiceUnavailable
 from tests.faults import (
     EXAMPLE,
     PACKS,

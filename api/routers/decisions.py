@@ -1,0 +1,130 @@
+"""The decision routes: one input, or a batch, decided by a pack version; refusals recorded, outcomes counted.
+
+The routes take the bare Request and read path and query themselves: FastAPI's per-request
+parameter solving cost about a third of a single decision's time in the app (profiled);
+each pack's route is documented with its own schemas (``api.openapi``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api import logs, security
+from api.batch import after_decision, batch_inputs, check_lines, count_decision, count_outcomes, decide_each
+from api.call import Call, Observe
+from api.errors import RequestTooLarge
+from api.fallbacks import fallback_answer, fallback_decision
+from api.pins import PinnedPacks, parse_pins
+from api.routers import respond
+from api.service import Service
+from api.settings import Settings
+from engine import jsonio
+from engine.compiled import CompiledPack
+from rules.errors import ArbiterError, MalformedRequest
+
+
+def _as_of(value: str | None, settings: Settings) -> dt.date:
+    if value is None:
+        return settings.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise MalformedRequest(f"as_of {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _flag(value: str | None) -> bool:
+    if value is None:
+        return False
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise MalformedRequest(f"trace={value!r} is not a boolean")
+
+
+async def _body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
+        chunks.append(chunk)
+    return jsonio.loads(b"".join(chunks))
+
+
+async def resolve(service: Service, call: Call, request: Request) -> tuple[CompiledPack, dt.date]:
+    """What both decision routes need first: the caller allowed, the date, the pack version, the body."""
+    call.caller = security.caller(service, request)
+    query = request.query_params
+    call.day = _as_of(query.get("as_of"), service.settings)
+    packs = call.packs = service.packs
+    pins = parse_pins(query.get("versions"), packs)
+    if pins:
+        call.steps_from = PinnedPacks(packs, pins)
+    name = request.path_params["pack"]
+    compiled = call.pack = call.observe.resolved(packs.get(name, query.get("version") or pins.get(name), call.day))
+    if service.decision_log is not None:
+        service.decision_log.admit()  # audit mode: no decision the log could not hold
+    call.body = await _body(request, service.settings.limits.body_bytes)
+    return compiled, call.day
+
+
+def router(service: Service) -> APIRouter:
+    routes = APIRouter()
+    metrics = service.metrics
+
+    @routes.post("/v1/decisions/{pack}", include_in_schema=False)
+    async def decide(request: Request) -> Response:
+        with Observe(metrics, "decide", request) as observe:
+            call = Call(observe, logs.request_id_of(request.scope))
+            fallback: dict[str, Any] | None = None
+            try:
+                compiled, day = await resolve(service, call, request)
+                check_lines(call.body, service.settings.limits.lines)
+                trace = _flag(request.query_params.get("trace"))
+                decision = compiled.evaluate(compiled.validate(call.body), day, trace=trace, pack_set=call.steps_from)
+            except ArbiterError as exc:
+                found = fallback_decision(call.pack, call.day, exc)
+                if found is None:
+                    if observe.version:  # refused after the pack was resolved: a decision that was not made
+                        metrics.decision(observe.pack, observe.version, "refused")
+                    call.refuse(service.recorder, exc, "decide", service.settings.today())
+                    raise
+                decision, fallback = found
+            count_decision(metrics, decision, fallback)
+            ticket = after_decision(decision, call.body, call, service.recorder, service.shadow, "decide",
+                                    time.perf_counter() - observe.start, fallback=fallback)
+            if service.decision_log is not None:
+                await service.decision_log.settled([ticket])
+            out = fallback_answer(decision, fallback) if fallback is not None else decision.as_dict()
+            out["request_id"] = call.request_id
+            return respond(out)
+
+    @routes.post("/v1/decisions/{pack}/batch", include_in_schema=False)
+    async def decide_batch(request: Request) -> Response:
+        with Observe(metrics, "batch", request) as observe:
+            call = Call(observe, logs.request_id_of(request.scope))
+            try:
+                compiled, _ = await resolve(service, call, request)
+                inputs = batch_inputs(call.body, service.settings.limits.batch)
+            except ArbiterError as exc:
+                call.refuse(service.recorder, exc, "batch", service.settings.today())
+                raise
+            results, tickets = decide_each(compiled, inputs, call, service.recorder, service.settings.limits.lines,
+                                           service.shadow)
+            count_outcomes(metrics, compiled, results)
+            if service.decision_log is not None:
+                await service.decision_log.settled(tickets)
+            return respond({"pack": compiled.name, "version": compiled.version, "digest": compiled.digest,
+                            "as_of": call.day, "results": results, "request_id": call.request_id})
+
+    return routes
