@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -21,9 +22,11 @@ from typing import Any
 
 import defusedxml.ElementTree as safe_xml
 
+from importers import dmn_knowledge
+from importers.dmn_boxed import Boxed, fits
 from importers.dmn_ledger import Ledger, Refused, local
 from importers.dmn_types import ItemTypes, primitive
-from importers.feel import NULL, FeelRefused, describe, kind_of, spec_of, translate
+from importers.feel import NULL, FeelRefused, Function, Tr, describe, kind_of, spec_of, translate
 from rules.emit import identifier
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
@@ -83,6 +86,8 @@ class Converter:
         self.by_id: dict[str, str] = {}  # element id -> identifier, for requirement hrefs
         self.refused: dict[str, str] = {}  # element id -> refusal, of input data and decisions
         self.refused_names: dict[str, str] = {}
+        self.functions: dict[str, Function] = {}  # converted business knowledge models, by element id
+        self.boxed = Boxed(self.ns, self.ledger, self.types, self.feel_text, self.invocation)
 
     def refuse(self, element: ET.Element, reason: str, *, where: ET.Element | None = None) -> str:
         message = self.ledger.refuse(element, reason, where=where)
@@ -96,6 +101,8 @@ class Converter:
         self.ledger.take(self.root)
         for data in self.root.findall(f"{self.ns}inputData"):
             self.input_data(data)
+        for bkm in self.root.findall(f"{self.ns}businessKnowledgeModel"):
+            self.knowledge_model(bkm)
         decisions: dict[str, Decision] = {}
         for key, element in self.in_requirement_order():
             decision = self.decision(element, decisions)
@@ -108,6 +115,23 @@ class Converter:
             if local(element) not in ("inputData", "decision", *REFERENCED) and not self.ledger.taken(element):
                 self.ledger.refuse(element, f"{local(element)} is not converted")
         return self.assemble(list(decisions.values()))
+
+    def knowledge_model(self, element: ET.Element) -> None:
+        try:
+            self.functions[element.get("id", "")] = dmn_knowledge.knowledge_model(element, self.boxed)
+        except Refused as exc:
+            self.ledger.refuse(element, exc.reason)
+
+    def required_functions(self, element: ET.Element) -> dict[str, Function]:
+        """The business knowledge models a decision may call, by name; Refused when one is not converted."""
+        models = {m.get("id", ""): m for m in self.root.findall(f"{self.ns}businessKnowledgeModel")}
+        found = dmn_knowledge.required(element, self.ns, self.functions, models)
+        for requirement in element.findall(f"{self.ns}knowledgeRequirement"):
+            self.ledger.take_all(requirement)
+        return {self.functions[ref].name: self.functions[ref] for ref in found}
+
+    def invocation(self, expression: ET.Element, scope: dict[str, tuple[str, Any]], functions: dict[str, Function]) -> Tr:
+        return dmn_knowledge.invocation(expression, self.ns, self.ledger, self.feel_text, scope, functions)
 
     def input_data(self, data: ET.Element) -> None:
         name = data.get("name", "")
@@ -163,16 +187,16 @@ class Converter:
                 if local(ref) in ("requiredInput", "requiredDecision"):
                     requires.append((ref.get("href") or "").lstrip("#"))
                     self.ledger.take(requirement, ref)
-        if element.find(f"{self.ns}knowledgeRequirement") is not None:
-            self.refuse(element, "invokes a business knowledge model or decision service, which is not converted")
-            return None
         logic = [child for child in element if local(child) not in ("variable", "informationRequirement", "knowledgeRequirement")
                  and not self.ledger.taken(child)]
         if len(logic) != 1:
             self.refuse(element, "no decision logic" if not logic else "more than one expression")
             return None
         try:
-            decision = self.logic(logic[0], name, ident, variable, self.scope(requires, decisions or {}))
+            functions = self.required_functions(element)
+            if functions and local(logic[0]) == "decisionTable":
+                raise Refused(logic[0], "a decision table that invokes a business knowledge model is not converted")
+            decision = self.logic(logic[0], name, ident, variable, self.scope(requires, decisions or {}), functions)
         except Refused as exc:
             inner = exc.element if exc.element is not None else logic[0]
             at = f" (at {local(inner)} {inner.get('id')})" if inner.get("id") and inner is not element else ""
@@ -184,31 +208,40 @@ class Converter:
         return decision
 
     def logic(self, expression: ET.Element, name: str, ident: str, variable: ET.Element | None,
-              scope: dict[str, tuple[str, Any]]) -> Decision:
+              scope: dict[str, tuple[str, Any]], functions: dict[str, Function]) -> Decision:
         kind = local(expression)
         if kind == "decisionTable":
             return self.table(expression, name, ident, variable)
         if kind == "literalExpression":
-            return self.literal(expression, name, ident, variable, scope)
+            text = self.feel_text(expression)
+            return self.literal(expression, f"FEEL {text!r}", name, ident, variable, lambda: translate(text, scope, functions))
+        if kind in ("invocation", "context"):
+            return self.literal(expression, f"the boxed {kind}", name, ident, variable,
+                                lambda: self.boxed.value(expression, scope, functions))
         raise Refused(expression, f"a {kind} is not converted")
 
-    def literal(self, expression: ET.Element, name: str, ident: str, variable: ET.Element | None,
-                scope: dict[str, tuple[str, Any]]) -> Decision:
-        """A literal-expression decision: one output whose ``value:`` is its FEEL, translated."""
+    def feel_text(self, expression: ET.Element) -> str:
+        """A literal expression's FEEL text (recorded as converted), or Refused."""
         if expression.get("expressionLanguage") or expression.find(f"{self.ns}importedValues") is not None:
             raise Refused(expression, "an expression in another language than FEEL is not converted")
         text = self.text(expression)
         if text is None:
             raise Refused(expression, "an empty literal expression")
+        return text
+
+    def literal(self, expression: ET.Element, what: str, name: str, ident: str, variable: ET.Element | None,
+                translation: Callable[[], Tr]) -> Decision:
+        """A decision with one value: one output whose ``value:`` is its FEEL, translated (business knowledge
+        models it invokes inlined)."""
         type_ref = variable.get("typeRef") if variable is not None else None
         try:
-            translated = translate(text, scope)
+            translated = translation()
             declared = self.types.spec(type_ref) if type_ref else None
             spec = declared if declared is not None and translated.kind == NULL else spec_of(translated.kind)
         except FeelRefused as exc:
-            raise Refused(expression, f"FEEL {text!r}: {exc}") from None
-        if declared is not None and translated.kind != NULL and (kind_of(declared) != translated.kind or declared["type"] == "enum"):
-            raise Refused(expression, f"FEEL {text!r} is a {describe(translated.kind)}, its decision a {type_ref}: "
+            raise Refused(expression, f"{what}: {exc}") from None
+        if declared is not None and translated.kind != NULL and (not fits(kind_of(declared), translated.kind) or declared["type"] == "enum"):
+            raise Refused(expression, f"{what} is a {describe(translated.kind)}, its decision a {type_ref}: "
                           "FEEL would convert or refuse the value")
         self.ledger.take(expression)
         return Decision(name, ident, [], {ident: {**spec, "value": translated.text}},

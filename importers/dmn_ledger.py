@@ -54,7 +54,8 @@ class Ledger:
                 self._converted[id(element)] = element
 
     def taken(self, element: ET.Element) -> bool:
-        return id(element) in self._converted
+        """Whether an element is accounted for: converted, or refused by id."""
+        return id(element) in self._converted or id(element) in self._refused
 
     def take_all(self, element: ET.Element) -> None:
         """Record an element and everything inside it as converted."""

@@ -78,6 +78,19 @@ class Tr:
 NULL_VALUE = Tr("null", NULL)
 
 
+@dataclass(frozen=True)
+class Function:
+    """A business knowledge model whose body is a FEEL literal expression or a boxed context: inlined where it is called."""
+
+    name: str
+    params: tuple[tuple[str, Kind | None], ...]  # name and declared kind (None: the argument's)
+    body: str | Callable[[dict[str, tuple[str, Kind]], dict[str, Function]], Tr]  # FEEL, or a boxed expression's
+    result: Kind | None = None  # the declared kind of its value
+
+
+MAX_INLINING = 8
+
+
 def describe(kind: Kind) -> str:
     if isinstance(kind, tuple):
         return f"list of {describe(kind[1])}" if kind[0] == "list" else "context"
@@ -87,15 +100,18 @@ def describe(kind: Kind) -> str:
 class Translator:
     """One FEEL expression over named, typed values (inputs and required decisions)."""
 
-    def __init__(self, text: str, scope: dict[str, tuple[str, Kind]]) -> None:
+    def __init__(self, text: str, scope: dict[str, tuple[str, Kind]], functions: dict[str, Function] | None = None,
+                 nesting: int = 0) -> None:
         self.scope = dict(scope)  # FEEL name -> (identifier, kind)
+        self.functions = functions or {}  # business knowledge models it may call, by name
+        self.nesting = nesting  # of inlined calls
         self.tokens = self._tokenize(text)
         self.pos = 0
         self.depth = 0  # of filters: each names its element apart
         self.bounding = False  # reading a range's upper bound: a '[' after it closes the range
 
     def _tokenize(self, text: str) -> list[tuple[str, str]]:
-        names = sorted((n for n in self.scope if " " in n), key=len, reverse=True) + MULTIWORD
+        names = sorted((n for n in [*self.scope, *self.functions] if " " in n), key=len, reverse=True) + MULTIWORD
         out: list[tuple[str, str]] = []
         pos = 0
         while pos < len(text):
@@ -343,6 +359,8 @@ class Translator:
         if kind != "name":
             raise FeelRefused("a path names a field")
         self.pos += 1
+        if value.kind == NULL:
+            return NULL_VALUE  # FEEL: a path on null is null
         if value.kind == DATE and name in ("year", "month", "day"):
             return Tr(f"{name}({value.text})", NUMBER)
         if isinstance(value.kind, tuple) and value.kind[0] == "record":
@@ -497,21 +515,60 @@ class Translator:
             raise FeelRefused("a context key is a name or a string")
         return " ".join(words)
 
-    def arguments(self) -> list[Tr]:
+    def arguments(self) -> tuple[list[Tr], dict[str, Tr]]:
+        """A call's arguments: positional ones, or named ones (``f(a: 1, start position: 2)``)."""
         self.take("(")
         args: list[Tr] = []
+        named: dict[str, Tr] = {}
         while not self.at(")"):
-            if args:
+            if args or named:
                 self.take(",")
-            if self.peek(1) == ("op", ":"):
-                raise FeelRefused("named arguments are not converted")
-            args.append(self.expression())
+            words = 0
+            while self.peek(words)[0] == "name":
+                words += 1
+            if words and self.peek(words) == ("op", ":"):
+                name = " ".join(self.peek(k)[1] for k in range(words))
+                self.pos += words + 1
+                named[name] = self.expression()
+            else:
+                args.append(self.expression())
         self.take(")")
-        return args
+        if args and named:
+            raise FeelRefused("a call with positional and named arguments is not converted")
+        return args, named
 
     def call(self, name: str) -> Tr:
-        args = self.arguments()
+        args, named = self.arguments()
+        if name in self.functions:
+            return self.inline(self.functions[name], args, named)
+        if named:
+            raise FeelRefused(f"named arguments to {name}() are not converted")
         return call(name, args)
+
+    def inline(self, function: Function, args: list[Tr], named: dict[str, Tr]) -> Tr:
+        """A business knowledge model's body where it is called, its parameters bound to the arguments."""
+        if self.nesting >= MAX_INLINING:
+            raise FeelRefused(f"{function.name}() calls nest more than {MAX_INLINING} deep (recursion is not converted)")
+        names = [p for p, _ in function.params]
+        if (args and len(args) != len(names)) or set(named) - set(names):
+            raise FeelRefused(f"{function.name}() takes the parameters {', '.join(names)}")
+        bound = dict(zip(names, args, strict=True)) if args else named
+        scope = {}
+        for param, declared in function.params:
+            value = bound.get(param, NULL_VALUE)  # FEEL: a parameter given no argument is null
+            if declared is not None and value.kind not in (declared, NULL):
+                raise FeelRefused(f"{function.name}() takes {param} as a {describe(declared)}, not a {describe(value.kind)}")
+            scope[param] = (f"({value.text})", declared if declared is not None and value.kind != NULL else value.kind)
+        if callable(function.body):
+            result = function.body(scope, self.functions)
+        else:
+            inner = Translator(function.body, scope, self.functions, self.nesting + 1)
+            result = inner.expression()
+            if inner.peek()[0] != "end":
+                raise FeelRefused(f"cannot read {inner.peek()[1]!r} in the body of {function.name}()")
+        if function.result is not None and result.kind not in (function.result, NULL):
+            raise FeelRefused(f"{function.name}() is a {describe(result.kind)}, declared a {describe(function.result)}")
+        return result
 
 
 def call(name: str, args: list[Tr]) -> Tr:
@@ -732,9 +789,9 @@ def _arithmetic(left: Tr, op: str, right: Tr) -> Tr:
     return Tr(f"({left.text} {op} {right.text})", NUMBER)
 
 
-def translate(text: str, scope: dict[str, tuple[str, Kind]]) -> Tr:
-    """The expression language's text and kind of a FEEL expression over ``scope``, or FeelRefused."""
-    return Translator(text, scope).translate()
+def translate(text: str, scope: dict[str, tuple[str, Kind]], functions: dict[str, Function] | None = None) -> Tr:
+    """The expression language's text and kind of a FEEL expression over ``scope`` (calling ``functions``), or FeelRefused."""
+    return Translator(text, scope, functions).translate()
 
 
 def kind_of(spec: dict[str, Any]) -> Kind:

@@ -1,0 +1,108 @@
+"""Business knowledge models and their invocations, inlined where they are called.
+
+A business knowledge model whose body is a FEEL literal expression becomes a ``Function``: a
+decision that requires it (``knowledgeRequirement``) may call it by name in FEEL, with
+positional or named arguments, or through an ``invocation`` whose bindings name the
+parameters; either way the body is translated at the call site with its parameters bound to
+the arguments (``importers.feel.Translator.inline``). Any other body (a decision table, a
+context, a function definition) is refused with the model's id.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+from importers.dmn_boxed import Boxed, Scope
+from importers.dmn_ledger import Ledger, Refused, local
+from importers.dmn_types import ItemTypes
+from importers.feel import NULL_VALUE, FeelRefused, Function, Kind, Tr, Translator, kind_of, translate
+
+
+def knowledge_model(element: ET.Element, boxed: Boxed) -> Function:
+    """The function a business knowledge model defines, its elements recorded as converted; Refused otherwise."""
+    ns, ledger, types = boxed.ns, boxed.ledger, boxed.types
+    logic = element.find(f"{ns}encapsulatedLogic")
+    if logic is None:
+        raise Refused(element, "a business knowledge model with no encapsulated logic")
+    params = logic.findall(f"{ns}formalParameter")
+    body = [child for child in logic if local(child) != "formalParameter"]
+    if len(body) != 1 or local(body[0]) not in ("literalExpression", "context"):
+        what = local(body[0]) if body else "no"
+        raise Refused(element, f"a {what} body is not converted (a literal expression or a context is inlined)")
+    kinds = tuple((p.get("name", ""), _kind(types, p.get("typeRef"))) for p in params)
+    variable = element.find(f"{ns}variable")
+    result = _kind(types, body[0].get("typeRef") or (variable.get("typeRef") if variable is not None else None))
+    function = Function(element.get("name", ""), kinds, _body(body[0], boxed), result)
+    ledger.take(element, variable, logic, *params)
+    for requirement in element.findall(f"{ns}knowledgeRequirement"):
+        ledger.take_all(requirement)
+    return function
+
+
+INLINED = frozenset({"context", "contextEntry", "variable", "literalExpression", "text", "invocation", "binding", "parameter"})
+
+
+def _body(element: ET.Element, boxed: Boxed) -> str | Callable[[Scope, dict[str, Function]], Tr]:
+    """A literal expression's FEEL text; a context, translated at each call site (a refusal there names its element
+    and refuses the calling decision). A context holding what cannot be inlined (a table) refuses the model."""
+    if local(element) == "literalExpression":
+        return boxed.text_of(element)
+    for inner in element.iter():
+        if local(inner) not in INLINED and not boxed.ledger.taken(inner):
+            raise Refused(inner, f"a {local(inner)} in a business knowledge model's body is not converted")
+    boxed.ledger.take_all(element)
+
+    def inline(scope: Scope, functions: dict[str, Function]) -> Tr:
+        try:
+            return boxed.value(element, scope, functions)
+        except Refused as exc:
+            at = exc.element.get("id") if exc.element is not None else None
+            raise FeelRefused(exc.reason + (f" (at {local(exc.element)} {at})" if exc.element is not None and at else "")) from None
+
+    return inline
+
+
+def _kind(types: ItemTypes, type_ref: str | None) -> Kind | None:
+    """The FEEL kind of a typeRef, None when there is none (the argument's kind is taken)."""
+    if not type_ref or type_ref.rsplit(":", 1)[-1] == "Any":
+        return None
+    return kind_of(types.spec(type_ref))
+
+
+def required(element: ET.Element, ns: str, converted: dict[str, Function], models: dict[str, ET.Element]) -> list[str]:
+    """The element ids of the business knowledge models an element requires, itself and through them; Refused when
+    one is not converted (or is a decision service)."""
+    found: list[str] = []
+    pending = [element]
+    while pending:
+        for requirement in pending.pop().findall(f"{ns}knowledgeRequirement"):
+            ref = requirement.find(f"{ns}requiredKnowledge")
+            target = (ref.get("href") or "").rsplit("#", 1)[-1] if ref is not None else ""
+            if target not in converted:
+                what = "business knowledge model" if target in models else "decision service or imported model"
+                raise Refused(element, f"requires the {what} {target or '(no href)'}, which is not converted")
+            if target not in found:
+                found.append(target)
+                pending.append(models[target])
+    return found
+
+
+def invocation(expression: ET.Element, ns: str, ledger: Ledger, text_of: Callable[[ET.Element], str],
+               scope: dict[str, tuple[str, Any]], functions: dict[str, Function]) -> Tr:
+    """An ``invocation``: the named model's body with each binding's value (a missing one is null)."""
+    callee = expression.find(f"{ns}literalExpression")
+    target = text_of(callee) if callee is not None else ""
+    if target not in functions:
+        raise Refused(expression, f"invokes {target!r}, which is not a converted business knowledge model it requires")
+    named: dict[str, Tr] = {}
+    for binding in expression.findall(f"{ns}binding"):
+        parameter = binding.find(f"{ns}parameter")
+        values = [child for child in binding if local(child) != "parameter"]
+        if parameter is None or (values and local(values[0]) != "literalExpression"):
+            raise Refused(binding, "a binding whose value is not a literal expression is not converted")
+        named[parameter.get("name", "")] = translate(text_of(values[0]), scope, functions) if values else NULL_VALUE
+        ledger.take(binding, parameter)
+    ledger.take(expression)
+    return Translator("", scope, functions).inline(functions[target], [], named)
