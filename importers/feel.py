@@ -49,6 +49,7 @@ STRING_TESTS = {"contains": "contains", "starts with": "starts_with", "ends with
 ROUNDINGS = {"decimal": "half_even", "round half up": "half_up", "round half down": "half_down",
              "round up": "up", "round down": "down"}
 MULTIWORD = sorted({*SAME, *STRING_TESTS, *ROUNDINGS, "list contains", "date and time", "years and months duration",
+                    "days and time duration",
                     "string join", "substring before", "substring after", "distinct values", "index of",
                     "insert before", "get value", "get entries", "context put", "context merge", "day of year",
                     "day of week", "month of year", "week of year", "is defined"}, key=len, reverse=True)
@@ -256,8 +257,28 @@ class Translator:
             self.pos += 1
             return self.membership(left)
         if self.at("instance"):
-            raise FeelRefused("instance of is not converted")
+            self.pos += 1
+            self.take("of")
+            return _instance_of(left, self.type_name())
         return left
+
+    def type_name(self) -> str:
+        """A FEEL type as written after ``instance of``: a name, ``list<...>``, ``context<...>``, ``function<...> -> T``."""
+        kind, name = self.peek()
+        if kind != "name":
+            raise FeelRefused("instance of names a type")
+        self.pos += 1
+        depth = 0
+        while self.at("<") or (depth and self.peek()[0] != "end"):
+            depth += {"<": 1, ">": -1}.get(self.peek()[1], 0)
+            name += self.peek()[1]
+            self.pos += 1
+            if not depth:
+                break
+        if self.at("-") and self.peek(1) == ("op", ">"):
+            self.pos += 2
+            name += "->" + self.type_name()
+        return name
 
     def membership(self, value: Tr) -> Tr:
         if self.at("("):  # positive unary tests: any of them
@@ -743,6 +764,33 @@ def _undefined(left: Kind, op: str, right: Kind) -> bool:
     return not (op in ("*", "/") and (left in durations or right in durations) and NUMBER in (left, right))
 
 
+BUILTIN_TYPES = {"number": NUMBER, "string": STRING, "boolean": BOOLEAN, "date": DATE, "time": TIME,
+                 "date and time": DATE_TIME, "days and time duration": DT_DURATION,
+                 "years and months duration": YM_DURATION}
+
+
+def _instance_of(value: Tr, type_name: str) -> Tr:
+    """``instance of`` a built-in type, ``Any``, ``list<Any>`` or a function type: known from the value's kind (false
+    for null; a value of the type's kind is an instance unless it is null). Item definitions and typed lists, contexts
+    and ranges are refused."""
+    kind = value.kind
+    if type_name in BUILTIN_TYPES:
+        matches = kind == BUILTIN_TYPES[type_name]
+    elif type_name == "Any":
+        matches = kind != NULL
+    elif type_name == "list<Any>":
+        matches = _composite(kind) and kind[0] == "list"
+    elif type_name.startswith("function<"):
+        matches = kind == FUNCTION
+    else:
+        raise FeelRefused(f"instance of {type_name} is not converted (only built-in types, Any and list<Any>)")
+    if not matches or kind == NULL:
+        return Tr("false", BOOLEAN)
+    if OPAQUE in value.text:  # a literal's value, never null
+        return Tr("true", BOOLEAN)
+    return Tr(f"({value.text} != null)", BOOLEAN)
+
+
 def _power(base: Tr, exponent: Tr) -> Tr:
     """``**``: null where FEEL does not define it; a number only of literals, computed to FEEL's 34 digits."""
     if _undefined(base.kind, "**", exponent.kind):
@@ -773,10 +821,24 @@ def _opaque_in(text: str) -> str:
     return "function's parameter"
 
 
+def _valid_clock(text: str, kind: Kind) -> bool:
+    """Whether a time's or date and time's fields name a real day and time (a duration's always do)."""
+    if kind not in (TIME, DATE_TIME):
+        return True
+    day, _, clock = text.rpartition("T")
+    try:
+        if day and not day.startswith("-") and len(day) == 10:
+            dt.date.fromisoformat(day)
+        dt.time.fromisoformat(clock[:8])
+    except ValueError:
+        return False
+    return not day or len(day) == 10
+
+
 def _opaque_kind(literal: str) -> Kind:
     text = literal.lstrip("@").strip('"')
     for pattern, kind in TEMPORAL_LITERALS:
-        if pattern.fullmatch(text) and text not in ("P", "-P", "PT"):
+        if pattern.fullmatch(text) and text not in ("P", "-P", "PT") and _valid_clock(text, kind):
             return kind
     raise FeelRefused(f"the literal {literal} is not converted (not a date, time, date and time or duration FEEL reads)")
 
