@@ -27,7 +27,7 @@ from engine.runtime import QUANTIZE
 from rules import syntax as s
 from rules.functions import FUNCTIONS
 from rules.hit_policy import HitPolicy
-from rules.ir import DeriveDef, FieldDef, PackIR, SectionDef, Symbol, TableDef
+from rules.ir import DeriveDef, FieldDef, PackIR, ReasonValue, RowDef, SectionDef, Symbol, TableDef
 from rules.types import Type
 
 _ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
@@ -564,6 +564,9 @@ class Generator:
             var = f"c{t}_{k}"
             self.emit(f"{var} = {self.expr(column.expr)}")
             columns.append((var, column.expr.type))
+        for column, (var, _) in zip(table.columns, columns, strict=True):
+            if column.symbol is not None:
+                self.bind(column.symbol, var)
         conditions = []
         for row in table.rows:
             parts = [self.test(test, var, ct) for test, (var, ct) in zip(row.tests, columns, strict=True)]
@@ -589,8 +592,28 @@ class Generator:
         if self.traced and not self.per_element:
             cols = ", ".join(f"{c.label!r}: {var}" for c, (var, _) in zip(table.columns, columns, strict=True))
             self.emit(f"trace['tables'][{table.id!r}] = {{'columns': {{{cols}}}, 'matched': matched[{table.id!r}]}}")
-        if (table.hit_policy != "first" or self.delegate) and any(r.reason is not None for r in table.rows):
+        if (table.hit_policy != "first" or self.delegate) and any(r.template is not None for r in table.rows):
+            self._templated_reasons(t, table)
+        elif (table.hit_policy != "first" or self.delegate) and any(r.reason is not None for r in table.rows):
             self.emit(f"reasons.extend(r for r in ({reasons}[i] for i in h{t}) if r is not None)")
+
+    def reason(self, row: RowDef) -> str:
+        """A row's reason: its text, or its template formatted with the values it shows (``shown``)."""
+        if row.template is None:
+            return repr(row.reason)
+        text = "".join(p.replace("%", "%%") if isinstance(p, str) else "%s" for p in row.template)
+        values = "".join(f"shown({self.expr(p.expr)}, {p.places}), " for p in row.template if isinstance(p, ReasonValue))
+        return f"({text!r} % ({values}))"
+
+    def _templated_reasons(self, t: int, table: TableDef) -> None:
+        """The reasons of the matching rows, in match order, each template formatted only for a row that matched."""
+        keyword = "if"
+        self.emit(f"for _i in h{t}:")
+        for i, row in enumerate(table.rows):
+            if row.reason is not None:
+                self.emit(f"    {keyword} _i == {i}:")
+                self.emit(f"        reasons.append({self.reason(row)})")
+                keyword = "elif"
 
     def _row_outputs(self, table: TableDef, row_index: int) -> list[str]:
         return [self.expr(node) for node in table.rows[row_index].outputs]
@@ -632,7 +655,7 @@ class Generator:
             else:
                 self.emit(f"matched[{table.id!r}] = [{table.rows[i].id!r}]")
             if table.rows[i].reason is not None:
-                self.emit(f"reasons.append({table.rows[i].reason!r})")
+                self.emit(f"reasons.append({self.reason(table.rows[i])})")
             self.indent -= 1
             if cond == "True":
                 break

@@ -71,7 +71,7 @@ def evaluated(pack: PackIR, outputs: list[FieldDef], skipped_rollups: frozenset[
     for section in pack.sections:
         roots += [section.over, *(d.expr for d in [*section.derives, *section.after])]
     for table in pack.all_tables:
-        roots += [c.expr for c in table.columns] + [n for row in table.rows for n in [*row.tests, *row.outputs]]
+        roots += [c.expr for c in table.columns] + [n for row in table.rows for n in [*row.tests, *row.outputs, *row.reason_values]]
         roots += table.default or []
     return [n for root in roots for n in s.walk(root)]
 

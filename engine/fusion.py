@@ -161,7 +161,7 @@ def _readers(section: SectionDef) -> dict[int, set[Reader]]:
         for c, column in enumerate(table.columns):
             note(column.expr, ("column", t, c) if isinstance(column.expr, s.Name) and first else ("other",))
         for r, row in enumerate(table.rows):
-            for node in [*row.tests, *row.outputs]:
+            for node in [*row.tests, *row.outputs, *row.reason_values]:
                 note(node, ("row", t, r) if first else ("other",))
         for node in table.default or []:
             note(node, ("other",))

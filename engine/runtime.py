@@ -15,6 +15,7 @@ from typing import Any
 from rules.decimals import CTX, QUANTIZE, quantize
 from rules.errors import DecisionError
 from rules.functions import FUNCTIONS
+from rules.reasons import shown
 
 __all__ = ["CTX", "NAMESPACE", "QUANTIZE", "quantize"]
 
@@ -187,7 +188,7 @@ NAMESPACE: dict[str, Any] = {
     "lt": lt, "le": le, "gt": gt, "ge": ge, "and3": and3, "or3": or3, "not3": not3,
     "in_interval": in_interval, "member": member,
     "agg_sum": agg_sum, "exact_sum": exact_sum, "sum_by": sum_by, "agg_min": agg_min, "agg_max": agg_max,
-    "fail": fail, "any_agree": any_agree,
+    "fail": fail, "any_agree": any_agree, "shown": shown,
 }
 # The expression language's functions, under the names generated code calls them by.
 for _function in FUNCTIONS.values():

@@ -31,6 +31,7 @@ from rules.ir import (
     InvariantDef,
     PackIR,
     ParamDef,
+    ReasonValue,
     RowDef,
     SectionDef,
     StepDef,
@@ -40,6 +41,7 @@ from rules.ir import (
 )
 from rules.model import DataTable, FieldSpec, PackDocument, ParamSpec, Section, Table
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
+from rules.reasons import is_template, split_template
 from rules.source import PathKey, SourceDoc
 from rules.types import DATE, Type, field_type, join
 
@@ -586,7 +588,9 @@ class PackChecker:
         for k, spec in enumerate(table.inputs):
             label, text, cpath = (spec.strip(), spec, (*path, "inputs", k)) if isinstance(spec, str) else (spec.name, spec.expr, (*path, "inputs", k, "expr"))
             try:
-                columns.append(Column(label, self.expression(cpath, text)))
+                node = self.expression(cpath, text)
+                named = label.isidentifier() and label not in RESERVED_NAMES
+                columns.append(Column(label, node, Symbol(label, SymbolKind.COLUMN, node.type) if named else None))
                 labels.append(label)
             except _Skip:
                 broken = True
@@ -624,7 +628,67 @@ class PackChecker:
                 cell_types[k].append(node.type)
             except _Skip:
                 broken = True
-        return RowDef(row.id, j, tests, outputs, row.reason), broken
+        template = None
+        if row.reason is not None and is_template(row.reason):
+            try:
+                template = self.reason_template((*rpath, "reason"), row.reason, columns)
+            except _Skip:
+                broken = True
+        return RowDef(row.id, j, tests, outputs, row.reason, template=template), broken
+
+    def reason_template(self, path: PathKey, reason: str, columns: list[Column]) -> list[str | ReasonValue]:
+        """A reason's text and values, each value checked where it stands; the table's columns readable by label."""
+        try:
+            parts = split_template(reason)
+        except ExpressionError as exc:
+            self._problem(path, reason, exc)
+            raise _Skip from None
+        # a column named like a value in scope is that value (``inputs: [exposure]``): it keeps its declaration
+        scope = Scope({c.symbol.name: c.symbol for c in columns if c.symbol is not None and self.scope.lookup(c.label) is None}, self.scope)
+        out: list[str | ReasonValue] = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            offset, text = part
+            try:
+                node = parse_expression(text)
+                t = self._checker(scope).check(node)
+            except ExpressionError as exc:
+                exc.offset += offset
+                self._problem(path, reason, exc)
+                raise _Skip from None
+            if t.kind in ("list", "object"):
+                self.report_at(self.doc.text_position(path, offset, reason), "type-mismatch",
+                               f"a reason shows a number, text, date or boolean, not {t.describe()}")
+                raise _Skip
+            out.append(ReasonValue(inline_params(node), self._shown_places(node, t)))
+        return out
+
+    def _shown_places(self, node: s.Node, t: Type) -> int | None:
+        """The places a reason shows a number at: the scale declared for it, else 2 for money, else as it holds them."""
+        if t.numeric not in ("money", "decimal"):
+            return None
+        declared = self._declared(node)
+        if declared is not None and declared.scale is not None:
+            return declared.scale
+        return 2 if t.numeric == "money" else None
+
+    def _declared(self, node: s.Node) -> FieldSpec | ParamSpec | None:
+        """The declaration of what ``node`` reads: a parameter, an input (or its field), or the output a value sets."""
+        if isinstance(node, s.Member):
+            parent = self._declared(node.target)
+            return (parent.fields or {}).get(node.name) if isinstance(parent, FieldSpec) else None
+        if not isinstance(node, s.Name) or node.symbol is None:
+            return None
+        kind, name = node.symbol.kind, node.symbol.name
+        if kind == SymbolKind.PARAM:
+            return self.model.params.get(name)
+        if kind == SymbolKind.INPUT:
+            return self.model.inputs.get(name)
+        if kind in (SymbolKind.DERIVE, SymbolKind.TABLE_OUTPUT, SymbolKind.TABLE_RESULT):
+            return self.model.outputs.get(name)
+        return None
 
     def _output_types(self, path: PathKey, table: Table, declared: dict[str, Type | None],
                       cell_types: list[list[Type]]) -> list[Type]:

@@ -64,6 +64,7 @@ CODES: dict[str, Code] = by_name(
     Code("data-columns", E, "a CSV header that differs from the declared columns"),
     Code("data-row", E, "a data row with the wrong number of values"),
     Code("data-value", E, "a data value that is not of its column's type"),
+    Code("reason-template", E, "a reason template with a stray brace or an empty '{}' ('{{' and '}}' are literal braces)"),
     Code("param-value", E, "a parameter's value that is not of its declared type, or has more places than its scale"),
     Code("duplicate-key", E, "two data rows with the same key"),
     # Names and expressions.

@@ -34,6 +34,7 @@ class SymbolKind(StrEnum):
     LATER_STEP = "later_step"  # a step that runs later: reading it is an error
     SECTION_RESULT = "section_result"  # a for_each section's list of element records
     OUTPUT = "output"  # an output, as invariants read it
+    COLUMN = "column"  # a table's input column by its label, as its rows' reason templates read it
     PARAM = "param"  # a pack parameter: a named constant, inlined once checked (syntax.ParamRef)
 
 
@@ -123,6 +124,15 @@ class DeriveDef:
 class Column:
     label: str
     expr: Node
+    symbol: Symbol | None = None  # the column's value by its label, for the rows' reason templates
+
+
+@dataclass(eq=False)
+class ReasonValue:
+    """A ``{value}`` of a reason template, with the decimal places it is shown at (None: as it holds them)."""
+
+    expr: Node
+    places: int | None
 
 
 @dataclass(eq=False)
@@ -131,8 +141,14 @@ class RowDef:
     index: int
     tests: list[Node]  # one unary test per column (AnyTest where the row says nothing)
     outputs: list[Node]  # one expression per output column
-    reason: str | None
+    reason: str | None  # as written
     rank: tuple[int, ...] = ()  # priority rank (lower wins), for priority/output_order
+    template: list[str | ReasonValue] | None = None  # the reason as text and values, when it has values
+
+    @property
+    def reason_values(self) -> list[Node]:
+        """The expressions the reason shows: evaluated when the row is the reason given."""
+        return [p.expr for p in self.template or () if isinstance(p, ReasonValue)]
 
 
 @dataclass(eq=False)
@@ -240,7 +256,7 @@ class PackIR:
             out += [(f"for_each.{sec.id}.carry.{c.symbol.name}", n) for c in sec.carries for n in (c.init, c.next)]
         for table in self.all_tables:
             out += [(f"tables.{table.id}", c.expr) for c in table.columns]
-            out += [(f"tables.{table.id}.{r.id}", n) for r in table.rows for n in (*r.tests, *r.outputs)]
+            out += [(f"tables.{table.id}.{r.id}", n) for r in table.rows for n in (*r.tests, *r.outputs, *r.reason_values)]
             out += [(f"tables.{table.id}.default", n) for n in table.default or ()]
         out += [(f"outputs.{f.name}", f.value) for f in self.outputs if f.value is not None]
         for step in self.steps:
