@@ -276,6 +276,22 @@ def test_the_fast_path_refuses_what_the_schema_bounds_at_any_depth() -> None:
             raise AssertionError(f"{path} accepted")
 
 
+def test_the_fast_path_past_its_inline_depth_checks_each_object_in_a_function_alike(monkeypatch: Any) -> None:
+    """With nothing inlined (a schema nested past INLINE_DEPTH), the fast path gives the inlined one's values and refusals."""
+    from engine import inputs
+
+    flow = next(p for p in bundled() if p.ir.steps)
+    order = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
+    order.pop("as_of", None)
+    spoiled = _replaced(order, ("warehouses", 0, "stock", 0, "quantity"), Decimal("1.5"))
+    inlined = inputs.compile_validator(flow.ir.inputs).fast  # type: ignore[attr-defined]
+    monkeypatch.setattr(inputs._FastPath, "INLINE_DEPTH", 0)
+    called = inputs.compile_validator(flow.ir.inputs).fast  # type: ignore[attr-defined]
+    assert called(order) == inlined(order) == flow.validate(order)
+    assert called(spoiled) is None
+    assert inlined(spoiled) is None
+
+
 def test_a_declaration_covers_another_only_when_no_value_would_change() -> None:
     """Extra object fields are fine; a looser bound, a missing field, another default or a longer list are not."""
     from engine.compiled import _covers, _shape
