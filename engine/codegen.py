@@ -32,6 +32,10 @@ from rules.types import Type
 
 _ORDER_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _ARITHMETIC = {"+": "_ADD", "-": "_SUB", "*": "_MUL"}
+_CONTEXT_METHODS = {**_ARITHMETIC, "/": "_DIV"}
+# Below this many operators written as Python's, switching the thread's context to CTX and
+# back (about 0.2 µs) costs more than calling CTX's methods saves (about 40 ns an operator).
+MIN_OPERATORS = 6
 # a local or an element's field: reading it twice costs less than a call and cannot fail
 _REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\['\w+'\])*")
 
@@ -58,6 +62,9 @@ class Generator:
         self.index_caches = 0  # keyed sums: each has a per-evaluation cache ``_ix<n>`` of totals by list
         self.unguarded: dict[str, tuple[str, tuple[str, ...]]] = {}  # null_guarded: its text -> (body, references)
         self.inline_nulls = True
+        self.operators = True  # decimal arithmetic as Python operators where an operand is surely a Decimal
+        self.decimals: set[str] = set()  # generated texts whose value is always a Decimal
+        self.operator_count = 0
 
     # Plumbing.
 
@@ -70,6 +77,8 @@ class Generator:
             name = f"K{len(self._constant_ids)}"
             self._constant_ids[key] = name
             self.constants[name] = value
+            if isinstance(value, Decimal):
+                self.decimals.add(name)
         return self._constant_ids[key]
 
     def bind(self, symbol: Symbol, name: str) -> None:
@@ -163,7 +172,7 @@ class Generator:
                 return guarded if guarded is not None else f"{_ORDER_OPS[op]}({a}, {b})"
             return f"({a} {op} {b})"
         if op == "/":
-            return f"n_div({a}, {b})" if node.type.nullable else f"_DIV({a}, {b})"
+            return f"n_div({a}, {b})" if node.type.nullable else self.arithmetic(op, a, b)
         integral = lt.numeric == "integer" and rt.numeric == "integer"
         fn = {"+": "add", "-": "sub", "*": "mul"}[op]
         if nullable:
@@ -171,7 +180,22 @@ class Generator:
             return guarded if guarded is not None else f"{'i' if integral else 'n'}_{fn}({a}, {b})"
         if integral:
             return f"_IMUL({a}, {b})" if op == "*" else f"({a} {op} {b})"
-        return f"_{fn.upper()}({a}, {b})"
+        return self.arithmetic(op, a, b)
+
+    def arithmetic(self, op: str, a: str, b: str) -> str:
+        """Decimal ``a op b`` under CTX: Python's operator where either side is surely a Decimal, else CTX's method.
+
+        Both give the same Decimal once the function runs under CTX (``generate`` wraps it so
+        when it has operators), and the operator skips a method call. Where both sides could
+        be ints at run time (a ``coalesce(x, 0)``), only CTX's method gives a Decimal.
+        """
+        if self.operators and (a in self.decimals or b in self.decimals):
+            self.operator_count += 1
+            text = f"({a} {op} {b})"
+        else:
+            text = f"{_CONTEXT_METHODS[op]}({a}, {b})"
+        self.decimals.add(text)
+        return text
 
     def null_guarded(self, node: s.Binary, a: str, b: str) -> str | None:
         """Nullable arithmetic (or an ordering of it) over plain references: null checked once, inline.
@@ -204,7 +228,7 @@ class Generator:
         elif node.op in _ORDER_OPS or integral:
             body = f"({left} {node.op} {right})"
         else:
-            body = f"{_ARITHMETIC[node.op]}({left}, {right})"
+            body = self.arithmetic(node.op, left, right)
         guarded = f"(None if {' or '.join(f'{r} is None' for r in references)} else {body})"
         if node.op in _ARITHMETIC:
             self.unguarded[guarded] = (body, references)
@@ -214,7 +238,10 @@ class Generator:
         cond = self.expr(node.condition)
         if node.condition.type.nullable:
             cond = f"({cond}) is True"
-        return f"({then} if {cond} else {otherwise})"
+        text = f"({then} if {cond} else {otherwise})"
+        if then in self.decimals and otherwise in self.decimals:
+            self.decimals.add(text)
+        return text
 
     def operand(self, node: s.Node, other: Type) -> str:
         """A whole-number literal meeting a decimal, or either branch of it, is a Decimal constant: no int conversion per evaluation."""
@@ -452,7 +479,12 @@ class Generator:
         params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else []) + (
             ["match"] if self.delegate else [])
         header = f"def evaluate({', '.join(params)}):\n" + self.index_header()
-        return header + "\n".join(self.lines) + "\n"
+        if not self.operator_count:
+            return header + "\n".join(self.lines) + "\n"
+        # the operators round as CTX does only with CTX the thread's context; the caller's is put back
+        body = "".join(f"    {line}\n" for line in self.lines)
+        return (header + "    _caller = getcontext()\n    setcontext(CTX)\n    try:\n" + body
+                + "    finally:\n        setcontext(_caller)\n")
 
     def index_header(self) -> str:
         return "".join(f"    _ix{n} = {{}}\n" for n in range(self.index_caches))
@@ -842,6 +874,7 @@ class _Index(dict):  # type: ignore[type-arg]
 def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
     """``invariants(inp, out, as_of)``: one result per declared invariant (False is a violation)."""
     gen = Generator(pack, traced=False)
+    gen.operators = False  # one expression, not worth switching contexts for
     for f in pack.inputs:
         if f.source is not None:
             gen.bind(f.source, f"inp[{f.name!r}]")
@@ -855,15 +888,20 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
 
 
 def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outputs: Wanted = None,
-             fuse: bool = True, inline_nulls: bool = True) -> tuple[str, dict[str, Any]]:
+             fuse: bool = True, inline_nulls: bool = True, operators: bool = True) -> tuple[str, dict[str, Any]]:
     """The source of ``evaluate`` and its constants.
 
     ``outputs`` leaves out the other outputs that cannot fail (engine.demand); ``fuse=False``
     computes every per-element value per element and reads every rollup back from its list
     (engine.fusion); ``inline_nulls=False`` checks every nullable operator's operands in a
-    helper (``Generator.null_guarded``): the longhands the tests compare with.
+    helper (``Generator.null_guarded``), ``operators=False`` calls CTX's method for every
+    decimal operator (``Generator.arithmetic``): the longhands the tests compare with.
     """
     gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
-    gen.inline_nulls = inline_nulls
+    gen.inline_nulls, gen.operators = inline_nulls, operators
     source = gen.generate()
+    if 0 < gen.operator_count < MIN_OPERATORS:
+        gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
+        gen.inline_nulls, gen.operators = inline_nulls, False
+        source = gen.generate()
     return source, gen.constants

@@ -9,7 +9,7 @@ arithmetic and ordering with null give null; ``and``/``or`` are three-valued (Kl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import localcontext
+from decimal import getcontext, localcontext, setcontext
 from typing import Any
 
 from rules.decimals import CTX, QUANTIZE, quantize
@@ -182,6 +182,7 @@ NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
     "len": len, "sum": sum, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "next": next, "tuple": tuple, "list": list,
     "id": id, "abs": abs,
+    "CTX": CTX, "getcontext": getcontext, "setcontext": setcontext,
     "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide, "_IMUL": imul,
     "n_add": n_add, "n_sub": n_sub, "n_mul": n_mul, "n_div": n_div, "n_neg": n_neg,
     "i_add": i_add, "i_sub": i_sub, "i_mul": i_mul,
