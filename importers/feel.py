@@ -562,9 +562,7 @@ class Translator:
         args, named = self.arguments()
         if name in self.functions:
             return self.inline(self.functions[name], args, named)
-        if named:
-            raise FeelRefused(f"named arguments to {name}() are not converted")
-        return call(name, args)
+        return call(name, _positional(name, named) if named else args)
 
     def inline(self, function: Function, args: list[Tr], named: dict[str, Tr]) -> Tr:
         """A business knowledge model's body where it is called, its parameters bound to the arguments."""
@@ -592,8 +590,52 @@ class Translator:
         return result
 
 
+# FEEL's parameter names (DMN 1.5, 10.3.4), for calls with named arguments
+PARAMETERS = {
+    **dict.fromkeys(("decimal", "floor", "ceiling", "round up", "round down", "round half up", "round half down"),
+                    ("n", "scale")),
+    **dict.fromkeys(("string length", "upper case", "lower case"), ("string",)),
+    **dict.fromkeys(("contains", "starts with", "ends with"), ("string", "match")),
+    **dict.fromkeys(("count", "sum", "min", "max", "mean", "all", "any"), ("list",)),
+    **dict.fromkeys(("odd", "even"), ("number",)),
+    "abs": ("n",), "modulo": ("dividend", "divisor"), "list contains": ("list", "element"), "not": ("negand",),
+}
+
+
+def _positional(name: str, named: dict[str, Tr]) -> list[Tr]:
+    params = PARAMETERS.get(name, ())
+    if not params or set(named) - set(params):
+        raise FeelRefused(f"named arguments {', '.join(named)} to {name}() are not converted")
+    given = [named.get(p) for p in params]
+    while given and given[-1] is None:
+        given.pop()
+    if any(arg is None for arg in given):
+        raise FeelRefused(f"a call of {name}() that leaves out a parameter before another is not converted")
+    return [arg for arg in given if arg is not None]
+
+
+def _misfit(args: list[Tr], kinds: tuple[Kind, ...]) -> bool:
+    """Whether an argument is of a kind its parameter cannot take whatever its value, so that FEEL answers null (a list
+    is not: FEEL would take a singleton list's element; a date is not, where a date and time is taken)."""
+    for arg, kind in zip(args, kinds, strict=False):
+        if arg.kind in (NULL, kind) or (_composite(arg.kind) and arg.kind[0] == "list") or (arg.kind, kind) == (DATE, DATE_TIME):
+            continue
+        return True
+    return False
+
+
 def call(name: str, args: list[Tr]) -> Tr:
     """A FEEL function call with the same meaning, or FeelRefused."""
+    if name in NUMERIC and len(args) == NUMERIC[name][0]:
+        return _numeric(name, args)
+    if (name in ("floor", "ceiling") and len(args) == 2) or (name in ROUNDINGS and len(args) == 2):
+        return _rounding(name, args)
+    if name in SAME and len(args) == 1 and _misfit(args, (SAME[name][1],)):
+        return NULL_VALUE
+    if name in STRING_TESTS and len(args) == 2 and _misfit(args, (STRING, STRING)):
+        return NULL_VALUE
+    if name in ("all", "any"):
+        return _connectives(name, args)
     if name in SAME and len(args) == 1:
         function, takes, gives = SAME[name]
         _want(args[0], takes, name)
@@ -605,9 +647,6 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name == "not" and len(args) == 1:
         _want(args[0], BOOLEAN, "not")
         return Tr(f"(not {args[0].text})", BOOLEAN)
-    if name in ROUNDINGS and len(args) == 2 and re.fullmatch(r"\d+", args[1].text) and int(args[1].text) <= 12:
-        _want(args[0], NUMBER, name)
-        return Tr(f"round({args[0].text}, {args[1].text}, \"{ROUNDINGS[name]}\")", NUMBER)
     if name == "date":
         return _date(args)
     if name in ("time", "date and time", "duration") and len(args) == 1 and STRING_LITERAL.fullmatch(args[0].text):
@@ -622,6 +661,54 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name in ("sum", "min", "max"):
         return _aggregate(name, args)
     raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
+
+
+NUMERIC = {"modulo": (2, "({a} - {b} * floor({a} / {b}))"), "even": (1, "(floor({a} / 2) * 2 = {a})"),
+           "odd": (1, "(floor({a} / 2) * 2 != {a})")}
+
+
+def _numeric(name: str, args: list[Tr]) -> Tr:
+    """modulo (FEEL's floored remainder, null for a zero divisor), even and odd (null for a fraction)."""
+    if _misfit(args, (NUMBER, NUMBER)) or any(a.kind == NULL for a in args):
+        return NULL_VALUE
+    for arg in args:
+        _want(arg, NUMBER, name)
+    a = args[0].text
+    body = NUMERIC[name][1].format(a=a, b=args[-1].text)
+    if name == "modulo":
+        return Tr(body, NUMBER)
+    return Tr(f"(if floor({a}) != {a} then null else {body})", BOOLEAN)
+
+
+def _rounding(name: str, args: list[Tr]) -> Tr:
+    """decimal, the round functions, and floor and ceiling to a scale: a scale of 0 to 12, as a literal."""
+    if _misfit(args, (NUMBER, NUMBER)) or args[1].kind == NULL:
+        return NULL_VALUE
+    if not re.fullmatch(r"\d+", args[1].text) or int(args[1].text) > 12:
+        raise FeelRefused(f"{name}() to a scale other than a literal 0 to 12 is not converted")
+    _want(args[0], NUMBER, name)
+    mode = ROUNDINGS.get(name, name)
+    return Tr(f"round({args[0].text}, {args[1].text}, \"{mode}\")", NUMBER)
+
+
+def _connectives(name: str, args: list[Tr]) -> Tr:
+    """FEEL's all (false if one is false, else null if one is not true) and any (true if one is true, else null if
+    one is not false), of a list or of arguments; a list of another kind than boolean is null."""
+    if len(args) == 1 and _is_list(args[0]):
+        items = args[0]
+    elif args:
+        items = Tr("[" + ", ".join(a.text for a in args) + "]", ("list", next((a.kind for a in args if a.kind != NULL), NULL)))
+        if any(a.kind not in (items.kind[1], NULL) for a in args):
+            return NULL_VALUE
+    else:
+        raise FeelRefused(f"{name}() with no arguments is not converted")
+    if items.kind[1] == NULL and items.text == "[]":
+        return Tr("true" if name == "all" else "false", BOOLEAN)
+    if items.kind[1] != BOOLEAN:
+        return NULL_VALUE  # its elements are never true or false
+    decides, other = ("false", "true") if name == "all" else ("true", "false")
+    return Tr(f"(if any({items.text} as v_b, v_b = {decides}) then {decides} else "
+              f"(if any({items.text} as v_b, v_b = null) then null else {other}))", BOOLEAN)
 
 
 def _date(args: list[Tr]) -> Tr:
