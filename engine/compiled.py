@@ -20,8 +20,8 @@ from rules.syntax import Member, Name, Node
 
 
 def _shape(spec: FieldShape) -> Any:
-    """What validation depends on: the spec without its descriptions."""
-    dumped = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name != "description"}
+    """What validation depends on: the spec without its descriptions and vocabulary (checked by ``arbiter check`` only)."""
+    dumped = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in ("description", "vocabulary")}
     for nested in ("items", "fields"):
         members: dict[str, FieldShape] | None = getattr(spec, nested)
         if members is not None:

@@ -17,10 +17,8 @@ from pathlib import Path
 from engine.compiled import CompiledPack
 from engine.dates import Window, describe, field_position, window
 from engine.registry import PackSet
-from rules import syntax as s
-from rules.analysis import Opaque, ValueSet, cell_set
-from rules.errors import ArbiterError, Diagnostic
-from rules.ir import PackIR, StepDef, TableDef
+from rules.errors import Diagnostic
+from rules.ir import PackIR
 from rules.load import load_pack
 
 
@@ -90,111 +88,3 @@ def _contract(ir: PackIR) -> tuple[frozenset[str], frozenset[str]]:
     return (frozenset(f"{f.name}:{f.type.describe()}" for f in ir.inputs),
             frozenset(f"{f.name}:{f.type.describe()}" for f in ir.outputs))
 
-
-
-# Codes passed from one step to the next: hold codes, exception codes, queues.
-
-
-def code_contracts(pack_set: PackSet) -> list[Diagnostic]:
-    """Text codes a flow hands from one step's output to a later step's input, checked at both ends.
-
-    A code the later step's table tests but the earlier step never sets (a renamed hold code)
-    is an error at the testing row; a code the earlier step sets that no row of the later
-    step's table accepts is an error at the setting row. Each message names the other end.
-    """
-    out: list[Diagnostic] = []
-    for flow in pack_set:
-        if flow.ir.kind != "flow":
-            continue
-        steps = {step.id: step for step in flow.ir.steps}
-        for step in flow.ir.steps:
-            consumer = _step_pack(pack_set, step.pack, step.version)
-            for name, node in step.inputs.items():
-                source = _step_output(node, steps)
-                if consumer is None or source is None:
-                    continue
-                producer = _step_pack(pack_set, steps[source[0]].pack, steps[source[0]].version)
-                if producer is not None:
-                    out.extend(_codes(flow, producer, source[1], consumer, name))
-    return out
-
-
-def _step_pack(pack_set: PackSet, name: str, version: str | None) -> CompiledPack | None:
-    try:
-        return pack_set.get(name, version)
-    except ArbiterError:
-        return None
-
-
-def _step_output(node: s.Node, steps: dict[str, StepDef]) -> tuple[str, str] | None:
-    """(step id, output) when a step input is an earlier step's output, as it is."""
-    if isinstance(node, s.Member) and isinstance(node.target, s.Name) and node.target.name in steps:
-        return node.target.name, node.name
-    return None
-
-
-def _produced(pack: CompiledPack, output: str) -> dict[str, str] | None:
-    """Each text an output can be set to, with the row (table.row) that sets it; None when not only literals."""
-    field = next((f for f in pack.ir.outputs if f.name == output), None)
-    if field is None or field.source is None or field.value is not None:
-        return None
-    for table in pack.ir.all_tables:
-        if field.source in table.output_symbols:
-            k = table.output_symbols.index(field.source)
-            cells = [(f"{table.id}.{row.id}", row.outputs[k]) for row in table.rows]
-            cells += [(table.id, table.default[k])] if table.default is not None else []
-            if not all(isinstance(c, s.Literal) for _, c in cells):
-                return None
-            return {c.value: where for where, c in cells if isinstance(c, s.Literal) and isinstance(c.value, str)}
-    return None
-
-
-def _tested(pack: CompiledPack, name: str) -> list[tuple[TableDef, str, s.Node]]:
-    """The cells (table, row, test) of tables whose column is input ``name`` as it is."""
-    out: list[tuple[TableDef, str, s.Node]] = []
-    for table in pack.ir.all_tables:
-        for k, column in enumerate(table.columns):
-            if isinstance(column.expr, s.Name) and column.expr.name == name and column.expr.symbol.kind == "input":
-                out.extend((table, row.id, row.tests[k]) for row in table.rows)
-    return out
-
-
-def _codes(flow: CompiledPack, producer: CompiledPack, output: str, consumer: CompiledPack, name: str) -> list[Diagnostic]:
-    produced = _produced(producer, output)
-    cells = _tested(consumer, name)
-    if not produced or not cells:
-        return []
-    everything = ValueSet(frozenset(), True, True)
-    accepted: dict[str, list[str]] = {code: [] for code in produced}
-    out: list[Diagnostic] = []
-    for table, row, test in cells:
-        try:
-            values = cell_set(test, everything)
-        except Opaque:
-            return []  # a cell that computes: which codes it takes is not read off the text
-        assert isinstance(values, ValueSet)
-        for code in produced:
-            if not values.intersect(ValueSet(frozenset({code}), False, False)).empty:
-                accepted[code].append(row)
-        if not values.complement:
-            for code in sorted(values.values - set(produced)):
-                if isinstance(code, str):
-                    out.append(_at(consumer, f"tables.{table.id}.{row}", "code-not-produced",
-                                   f"{consumer.key} routes {name} {code!r}, which {producer.key} never sets as {output} "
-                                   f"(it sets {', '.join(sorted(produced))} at {_where(producer, produced)}); "
-                                   f"through {flow.key}"))
-    for code, rows in sorted(accepted.items()):
-        if not rows:
-            out.append(_at(producer, f"tables.{produced[code]}", "code-not-routed",
-                           f"{producer.key} sets {output} {code!r}, which no row of {consumer.key} accepts as {name} "
-                           f"({consumer.ir.path}:{consumer.ir.positions.get('tables.' + cells[0][0].id)}); through {flow.key}"))
-    return out
-
-
-def _where(pack: CompiledPack, produced: dict[str, str]) -> str:
-    first = sorted(produced.values())[0]
-    return f"{pack.ir.path}:{pack.ir.positions.get('tables.' + first)}"
-
-
-def _at(pack: CompiledPack, key: str, code: str, message: str) -> Diagnostic:
-    return Diagnostic(pack.ir.path, pack.ir.positions.get(key, field_position(pack.ir.path, "tables")), code, message)

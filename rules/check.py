@@ -77,6 +77,7 @@ def shape_of(spec: FieldSpec) -> FieldShape:
         type=spec.type, optional=spec.optional, default=spec.default, min=spec.min, max=spec.max,
         values=tuple(spec.values) if spec.values is not None else None, max_length=spec.max_length,
         max_items=spec.max_items, of=spec.of, scale=spec.scale, rounding=spec.rounding, description=spec.description,
+        vocabulary=spec.vocabulary,
         items={n: shape_of(f) for n, f in spec.items.items()} if spec.items is not None else None,
         fields={n: shape_of(f) for n, f in spec.fields.items()} if spec.fields is not None else None,
     )
@@ -358,6 +359,9 @@ class PackChecker:
             ok = False
         if spec.value is not None and not output:
             self.report((*path, "value"), "invalid-field", "'value' belongs to outputs", key=True)
+            ok = False
+        if spec.vocabulary is not None and spec.type not in ("string", "enum"):
+            self.report((*path, "vocabulary"), "invalid-field", "a vocabulary's codes are text: it belongs to a string or an enum", key=True)
             ok = False
         for sub_name, sub in {**(spec.items or {}), **(spec.fields or {})}.items():
             sub_path = (*path, "items" if spec.items else "fields", sub_name)
@@ -924,9 +928,28 @@ class PackChecker:
             out[f"tables.{table.id}"] = self.doc.position((*path, "id"))
             for j, row in enumerate(table.rows):
                 out[f"tables.{table.id}.{row.id}"] = self.doc.position((*path, "rows", j, "id"))
+                for part, cells in (("when", row.when), ("then", row.then)):  # where a code is tested or set
+                    for name in cells:
+                        out[f"tables.{table.id}.{row.id}.{part}.{name}"] = self.doc.position((*path, "rows", j, part, name))
+            for name in table.default or {}:
+                out[f"tables.{table.id}.default.{name}"] = self.doc.position((*path, "default", name))
+        for i, step in enumerate(self.model.steps):
+            for name in step.inputs:
+                out[f"steps.{step.id}.inputs.{name}"] = self.doc.position(("steps", i, "inputs", name))
+        for section in ("inputs", "outputs"):
+            for name, spec in getattr(self.model, section).items():
+                self._vocabulary_positions(out, (section, name), spec)
         for i in range(len(self.model.invariants)):
             out[f"invariants.{i}"] = self.doc.position(("invariants", i, "expr"))
         return out
+
+    def _vocabulary_positions(self, out: dict[str, Position], path: tuple[str, ...], spec: FieldSpec) -> None:
+        """``inputs.NAME.vocabulary`` (and ``outputs.NAME.items.FIELD.vocabulary``): where a field names its vocabulary."""
+        if spec.vocabulary is not None:
+            out[".".join((*path, "vocabulary"))] = self.doc.position((*path, "vocabulary"))
+        for kind, subs in (("items", spec.items), ("fields", spec.fields)):
+            for sub_name, sub in (subs or {}).items():
+                self._vocabulary_positions(out, (*path, kind, sub_name), sub)
 
     def _declares(self, name: str) -> bool:
         """Whether a table that failed to check would have set ``name`` (to avoid a second error)."""

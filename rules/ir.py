@@ -70,6 +70,7 @@ class FieldShape:
     scale: int | None = None  # output: decimal places
     rounding: str | None = None  # output: how it is rounded to its scale
     description: str | None = None
+    vocabulary: str | None = None  # the shared vocabulary whose codes it carries (engine.codes checks both ends)
 
 
 @dataclass(frozen=True)

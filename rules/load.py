@@ -27,6 +27,7 @@ from rules.ir import PackIR
 from rules.model import PackDocument
 from rules.source import SourceDoc, read_yaml, top_level_scalar
 from rules.stages import Compilation, Stage, Timings, run_stages
+from rules.vocabulary import VOCABULARY_FILE
 
 MAX_PACK_BYTES = 4 * 1024 * 1024
 
@@ -318,4 +319,5 @@ def pack_files(root: Path) -> list[Path]:
         return [root]
     # hidden files and folders are skipped below the root only: "../policy_packs" is a fine root
     return sorted(p for p in root.rglob("*.yaml")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+                  if p.is_file() and p.name != VOCABULARY_FILE  # the shared codes (rules.vocabulary), not a pack
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))

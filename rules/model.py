@@ -49,6 +49,9 @@ class FieldSpec(_Model):
     scale: int | None = Field(None, ge=0, le=12, description="decimal places of an output")
     rounding: Rounding | None = Field(None, description="how an output is rounded to its scale")
     value: str | None = Field(None, description="output only: expression computing it after all tables")
+    vocabulary: Identifier | None = Field(
+        None, description="the shared vocabulary (vocabulary.yaml at the packs' root) whose codes this string or enum carries"
+    )
 
 
 class ParamSpec(_Model):
