@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any
 
+from importers import feel_fold
 from rules.emit import identifier
 
 NUMBER, STRING, BOOLEAN, DATE, NULL = "number", "string", "boolean", "date", "null"
@@ -70,13 +71,17 @@ class FeelRefused(Exception):
     """A FEEL expression, or a part of it, with no translation of the same meaning."""
 
 
+NOT_CONSTANT = object()
+
+
 @dataclass(frozen=True)
 class Tr:
     text: str  # in the expression language
     kind: Kind
+    const: Any = NOT_CONSTANT  # its value, where it is a literal (or made of literals): functions of it are folded
 
 
-NULL_VALUE = Tr("null", NULL)
+NULL_VALUE = Tr("null", NULL, None)
 
 
 @dataclass(frozen=True)
@@ -360,7 +365,7 @@ class Translator:
                 return NULL_VALUE  # FEEL negates numbers and durations only
             if operand.kind not in (NUMBER, NULL):
                 raise FeelRefused(f"negating a {describe(operand.kind)}")
-            return Tr(f"(0 - {operand.text})", NUMBER)
+            return Tr(f"(0 - {operand.text})", NUMBER, -operand.const if isinstance(operand.const, Decimal) else NOT_CONSTANT)
         return self.postfix(self.primary())
 
     def postfix(self, value: Tr) -> Tr:
@@ -420,15 +425,15 @@ class Translator:
         kind, text = self.peek()
         self.pos += 1
         if kind == "number":
-            return Tr(str(Decimal(text)), NUMBER)
+            return Tr(str(Decimal(text)), NUMBER, Decimal(text))
         if kind == "string":
-            return Tr(_string(text), STRING)
+            return Tr(_string(text), STRING, _unquote(_string(text)))
         if kind == "at":  # @"2021-01-01" is a date; a time, date and time or duration has only its kind
             return _temporal(text[2:-1], text)
         if text in ("true", "false"):
-            return Tr(text, BOOLEAN)
+            return Tr(text, BOOLEAN, text == "true")
         if text == "null":
-            return Tr("null", NULL)
+            return NULL_VALUE
         if text == "(":
             inner = self.expression()
             if self.at(".."):
@@ -462,10 +467,11 @@ class Translator:
         self.take("]")
         kinds = {i.kind for i in items if i.kind != NULL}
         if not items:
-            return Tr("[]", ("list", NULL))
+            return Tr("[]", ("list", NULL), ())
         if len(kinds) != 1:
             raise FeelRefused("a list of nulls or of mixed kinds is not converted")
-        return Tr("[" + ", ".join(i.text for i in items) + "]", ("list", kinds.pop()))
+        const = tuple(i.const for i in items) if all(i.const is not NOT_CONSTANT for i in items) else NOT_CONSTANT
+        return Tr("[" + ", ".join(i.text for i in items) + "]", ("list", kinds.pop()), const)
 
     def upper_bound(self) -> Tr:
         self.bounding = True
@@ -562,7 +568,9 @@ class Translator:
         args, named = self.arguments()
         if name in self.functions:
             return self.inline(self.functions[name], args, named)
-        return call(name, _positional(name, named) if named else args)
+        args = _positional(name, named) if named else args
+        folded = fold(name, args)
+        return folded if folded is not None else call(name, args)
 
     def inline(self, function: Function, args: list[Tr], named: dict[str, Tr]) -> Tr:
         """A business knowledge model's body where it is called, its parameters bound to the arguments."""
@@ -622,6 +630,39 @@ def _misfit(args: list[Tr], kinds: tuple[Kind, ...]) -> bool:
             continue
         return True
     return False
+
+
+def fold(name: str, args: list[Tr]) -> Tr | None:
+    """A call of a function ``importers.feel_fold`` computes, of literals only: its value as a literal."""
+    if name not in feel_fold.FOLDS or any(a.const is NOT_CONSTANT for a in args):
+        return None
+    try:
+        return _literal(feel_fold.FOLDS[name](*(a.const for a in args)))
+    except TypeError:
+        raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted") from None
+    except feel_fold.Unsure as exc:
+        raise FeelRefused(f"{name}(): {exc} is not converted") from None
+
+
+def _literal(value: Any) -> Tr:
+    """A Python value (Decimal, str, bool, date, tuple, None) as the language's literal."""
+    if value is None:
+        return NULL_VALUE
+    if isinstance(value, bool):
+        return Tr("true" if value else "false", BOOLEAN, value)
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        if len(text) > 40:
+            raise FeelRefused(f"the number {value} has more digits than a literal holds")
+        return Tr(f"(0 - {text[1:]})" if text.startswith("-") else text, NUMBER, value)
+    if isinstance(value, str):
+        return Tr(quote(value), STRING, value)
+    if isinstance(value, dt.date):
+        return _date_value(lambda: value)
+    items = [_literal(v) for v in value]
+    if not items or len({i.kind for i in items}) != 1:
+        raise FeelRefused("an empty list or one of mixed kinds is not converted")
+    return Tr("[" + ", ".join(i.text for i in items) + "]", ("list", items[0].kind), value)
 
 
 def call(name: str, args: list[Tr]) -> Tr:
@@ -730,7 +771,7 @@ def _date_value(make: Callable[[], dt.date]) -> Tr:
         made = make()
     except ValueError:  # no such day: FEEL answers null
         return NULL_VALUE
-    return Tr(f'date("{made.isoformat()}")', DATE)
+    return Tr(f'date("{made.isoformat()}")', DATE, made)
 
 
 def _aggregate(name: str, args: list[Tr]) -> Tr:
@@ -769,6 +810,11 @@ def _unescape(match: re.Match[str]) -> str:
     return ESCAPES[code]
 
 
+def _unquote(text: str) -> str:
+    """The string a language string literal (as ``_string`` writes it) holds."""
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), text[1:-1])
+
+
 def _string(token: str) -> str:
     """A FEEL string literal as the language's: FEEL's escapes, \\uXXXX (surrogate pairs joined) and \\UXXXXXX."""
     text = ESCAPE.sub(_unescape, token[1:-1])
@@ -776,6 +822,11 @@ def _string(token: str) -> str:
         text = text.encode("utf-16", "surrogatepass").decode("utf-16")
     except UnicodeDecodeError:
         raise FeelRefused("a string with a lone surrogate is not converted") from None
+    return quote(text)
+
+
+def quote(text: str) -> str:
+    """A string as the language's string literal."""
     if any(ord(c) < 32 and c not in "\n\t" for c in text):
         raise FeelRefused("a string with control characters is not converted")
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'

@@ -1,0 +1,183 @@
+"""FEEL built-in functions the expression language has no counterpart of, computed at import time when every
+argument is a literal: the value FEEL gives, to its 34 digits, written into the pack as a literal.
+
+Each takes Python values (Decimal, str, bool, date, tuple for a list, None for null) and returns the FEEL value
+(None for null), or raises ``Unsure`` where FEEL's answer is not certain here (the importer refuses the call).
+A list where a single value is wanted is ``Unsure``: FEEL would take a singleton list's element.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from decimal import Context, Decimal
+from typing import Any
+
+FEEL_DECIMAL = Context(prec=34)
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+class Unsure(Exception):
+    """FEEL's answer for these arguments is not certain here."""
+
+
+def _number(value: Any) -> Decimal | None:
+    """A number argument: None when FEEL answers null for it (null, or another kind)."""
+    if isinstance(value, tuple):
+        raise Unsure("a list where a number is wanted")
+    return value if isinstance(value, Decimal) else None
+
+
+def _string(value: Any) -> str | None:
+    if isinstance(value, tuple):
+        raise Unsure("a list where a string is wanted")
+    return value if isinstance(value, str) else None
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, tuple):
+        raise Unsure("a list where a date is wanted")
+    return value if isinstance(value, dt.date) else None
+
+
+def _whole(value: Decimal | None) -> int | None:
+    if value is None:
+        return None
+    if value != value.to_integral_value():
+        raise Unsure("a position or length that is not a whole number")
+    return int(value)
+
+
+def _numbers(args: tuple[Any, ...]) -> list[Decimal] | None:
+    """A list argument, or the arguments themselves, as numbers; None when FEEL answers null (a null or a non-number)."""
+    items = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
+    if len(args) == 1 and args[0] is None:
+        return None
+    if any(not isinstance(v, Decimal) for v in items):
+        return None
+    return list(items)
+
+
+def sqrt(n: Any) -> Decimal | None:
+    """An exact square root only: where it is irrational, engines and the TCK round it differently."""
+    x = _number(n)
+    if x is None or x < 0:
+        return None
+    root = FEEL_DECIMAL.sqrt(x)
+    if Context(prec=80).multiply(root, root) != x:  # exactly, not rounded back to 34 digits
+        raise Unsure("an irrational square root")
+    return root
+
+
+def substring(string: Any, start: Any, length: Any = ...) -> str | None:
+    """Code points from a 1-based position (negative: from the end), all or ``length`` of them."""
+    text, begin = _string(string), _whole(_number(start))
+    size = None if length is ... else _whole(_number(length))
+    if text is None or begin is None or (length is not ... and size is None):
+        return None
+    if begin == 0 or abs(begin) > len(text) or (size is not None and size < 0):
+        raise Unsure("a start position 0 or outside the string, or a negative length")
+    first = begin - 1 if begin > 0 else len(text) + begin
+    return text[first:] if size is None else text[first:first + size]
+
+
+def substring_before(string: Any, match: Any) -> str | None:
+    text, part = _string(string), _string(match)
+    if text is None or part is None:
+        return None
+    return text[:text.find(part)] if part in text else ""
+
+
+def substring_after(string: Any, match: Any) -> str | None:
+    text, part = _string(string), _string(match)
+    if text is None or part is None:
+        return None
+    return text[text.find(part) + len(part):] if part in text else ""
+
+
+def string_join(items: Any, delimiter: Any = "") -> str | None:
+    """The strings of a list joined (nulls left out); null when an element is not a string."""
+    if not isinstance(items, tuple) or not isinstance(delimiter, str):
+        raise Unsure("string join of a non-list or with a null delimiter")
+    if any(not isinstance(v, str) for v in items if v is not None):
+        return None
+    return delimiter.join(v for v in items if v is not None)
+
+
+def product(*args: Any) -> Decimal | None:
+    numbers = _numbers(args)
+    if not numbers:
+        return None
+    result = Decimal(1)
+    for x in numbers:
+        result = FEEL_DECIMAL.multiply(result, x)
+    return result
+
+
+def mean(*args: Any) -> Decimal | None:
+    numbers = _numbers(args)
+    if not numbers:
+        return None
+    total = Decimal(0)
+    for x in numbers:
+        total = FEEL_DECIMAL.add(total, x)
+    return FEEL_DECIMAL.divide(total, Decimal(len(numbers)))
+
+
+def median(*args: Any) -> Decimal | None:
+    numbers = _numbers(args)
+    if not numbers:
+        return None
+    ordered = sorted(numbers)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return FEEL_DECIMAL.divide(FEEL_DECIMAL.add(ordered[middle - 1], ordered[middle]), Decimal(2))
+
+
+def mode(*args: Any) -> tuple[Decimal, ...] | None:
+    """The most frequent numbers, ascending; [] for an empty list."""
+    numbers = _numbers(args)
+    if numbers is None:
+        return None
+    counts = Counter(numbers)
+    top = max(counts.values(), default=0)
+    return tuple(sorted(x for x, n in counts.items() if n == top))
+
+
+def day_of_year(date: Any) -> Decimal | None:
+    day = _date(date)
+    return None if day is None else Decimal(day.timetuple().tm_yday)
+
+
+def day_of_week(date: Any) -> str | None:
+    day = _date(date)
+    return None if day is None else DAYS[day.weekday()]
+
+
+def month_of_year(date: Any) -> str | None:
+    day = _date(date)
+    return None if day is None else MONTHS[day.month - 1]
+
+
+def week_of_year(date: Any) -> Decimal | None:
+    day = _date(date)
+    return None if day is None else Decimal(day.isocalendar()[1])
+
+
+def is_(a: Any, b: Any) -> bool:
+    """Whether two values are the same element of FEEL's domain: of one kind and equal."""
+    if a is None or b is None or isinstance(a, tuple) or isinstance(b, tuple):
+        raise Unsure("is() of null or of lists")
+    return type(a) is type(b) and a == b
+
+
+FOLDS: dict[str, Callable[..., Any]] = {
+    "sqrt": sqrt, "substring": substring, "substring before": substring_before,
+    "substring after": substring_after, "string join": string_join, "product": product, "mean": mean,
+    "median": median, "mode": mode, "day of year": day_of_year, "day of week": day_of_week,
+    "month of year": month_of_year, "week of year": week_of_year, "is": is_,
+}
