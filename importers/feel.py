@@ -57,7 +57,7 @@ MULTIWORD = sorted({*SAME, *STRING_TESTS, *ROUNDINGS, "list contains", "date and
 
 
 SCALARS = (NUMBER, STRING, BOOLEAN, DATE)
-_TIME = r"\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}|@[\w/+-]+)?"
+_TIME = r"\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?"  # a zone by name (@Europe/Paris) is not read
 TEMPORAL_LITERALS = (
     (re.compile(r"\d{4}-\d{2}-\d{2}"), DATE),
     (re.compile(_TIME), TIME),
@@ -606,7 +606,12 @@ PARAMETERS = {
     **dict.fromkeys(("contains", "starts with", "ends with"), ("string", "match")),
     **dict.fromkeys(("count", "sum", "min", "max", "mean", "all", "any"), ("list",)),
     **dict.fromkeys(("odd", "even"), ("number",)),
+    **dict.fromkeys(("product", "median", "mode"), ("list",)),
+    **dict.fromkeys(("day of year", "day of week", "month of year", "week of year"), ("date",)),
+    **dict.fromkeys(("substring before", "substring after"), ("string", "match")),
     "abs": ("n",), "modulo": ("dividend", "divisor"), "list contains": ("list", "element"), "not": ("negand",),
+    "sqrt": ("number",), "substring": ("string", "start position", "length"), "string join": ("list", "delimiter"),
+    "is": ("value1", "value2"), "get value": ("m", "key"), "context put": ("context", "key", "value"),
 }
 
 
@@ -677,6 +682,8 @@ def call(name: str, args: list[Tr]) -> Tr:
         return NULL_VALUE
     if name in ("all", "any"):
         return _connectives(name, args)
+    if name in ("get value", "context put") and len(args) == (2 if name == "get value" else 3):
+        return _context_function(name, args)
     if name in SAME and len(args) == 1:
         function, takes, gives = SAME[name]
         _want(args[0], takes, name)
@@ -688,12 +695,8 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name == "not" and len(args) == 1:
         _want(args[0], BOOLEAN, "not")
         return Tr(f"(not {args[0].text})", BOOLEAN)
-    if name == "date":
-        return _date(args)
-    if name in ("time", "date and time", "duration") and len(args) == 1 and STRING_LITERAL.fullmatch(args[0].text):
-        value = _temporal(args[0].text[1:-1], f"{name}({args[0].text})")
-        if value.kind == {"duration": DT_DURATION}.get(name, name) or (name, value.kind) == ("duration", YM_DURATION):
-            return value
+    if name in ("date", "time", "date and time", "duration", "day of year"):
+        return _temporal_call(name, args)
     if name == "count" and len(args) == 1 and _is_list(args[0]):
         return Tr(f"count({args[0].text})", NUMBER)
     if name == "list contains" and len(args) == 2 and _is_list(args[0]):
@@ -750,6 +753,42 @@ def _connectives(name: str, args: list[Tr]) -> Tr:
     decides, other = ("false", "true") if name == "all" else ("true", "false")
     return Tr(f"(if any({items.text} as v_b, v_b = {decides}) then {decides} else "
               f"(if any({items.text} as v_b, v_b = null) then null else {other}))", BOOLEAN)
+
+
+def _temporal_call(name: str, args: list[Tr]) -> Tr:
+    """date(), day of year() of a date, and time(), date and time() and duration() of a literal (known by kind)."""
+    if name == "date":
+        return _date(args)
+    if name == "day of year" and len(args) == 1 and args[0].kind in (DATE, NULL):
+        return Tr(f"day_of_year({args[0].text})", NUMBER)
+    if name != "day of year" and len(args) == 1 and STRING_LITERAL.fullmatch(args[0].text):
+        value = _temporal(args[0].text[1:-1], f"{name}({args[0].text})")
+        if value.kind == {"duration": DT_DURATION}.get(name, name) or (name, value.kind) == ("duration", YM_DURATION):
+            return value
+    raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
+
+
+def _context_function(name: str, args: list[Tr]) -> Tr:
+    """get value(m, key) and context put(context, key, value) with a literal key naming an entry as it is written."""
+    record, key = args[0], args[1].const
+    if _composite(args[1].kind):
+        raise FeelRefused(f"{name}() with a list of keys (a path) is not converted")
+    if NULL in (record.kind, args[1].kind) or args[1].kind in (NUMBER, BOOLEAN, DATE):
+        return NULL_VALUE  # FEEL: a null context, or a key that is not a string
+    if not (_composite(record.kind) and record.kind[0] == "record"):
+        if _composite(record.kind):
+            raise FeelRefused(f"{name}() of a {describe(record.kind)} is not converted")
+        return NULL_VALUE  # not a context
+    if not isinstance(key, str) or key != identifier(key):
+        raise FeelRefused(f"{name}() with a key that is not a literal name is not converted")
+    fields = dict(record.kind[1])
+    if name == "get value":
+        return Tr(f"{record.text}.{key}", fields[key]) if key in fields else NULL_VALUE
+    if not record.text.startswith("{"):  # a context that may be null at run time: FEEL's answer would be null
+        raise FeelRefused("context put() on a context that is not a literal is not converted")
+    fields[key] = args[2].kind
+    entries = {field: f"{record.text}.{field}" for field in dict(record.kind[1])} | {key: args[2].text}
+    return Tr("{" + ", ".join(f"{k}: {v}" for k, v in entries.items()) + "}", ("record", tuple(fields.items())))
 
 
 def _date(args: list[Tr]) -> Tr:
@@ -960,17 +999,20 @@ def _opaque_in(text: str) -> str:
 
 
 def _valid_clock(text: str, kind: Kind) -> bool:
-    """Whether a time's or date and time's fields name a real day and time (a duration's always do)."""
+    """Whether a time's or date and time's fields name a real day and time and offset (a duration's always do)."""
     if kind not in (TIME, DATE_TIME):
         return True
     day, _, clock = text.rpartition("T")
+    offset = re.search(r"[+-](\d{2}):(\d{2})$", clock)
+    fields = re.fullmatch(r"(-?\d+)-(\d{2})-(\d{2})", day)
     try:
-        if day and not day.startswith("-") and len(day) == 10:
-            dt.date.fromisoformat(day)
+        if fields is not None:
+            year, month, date = (int(part) for part in fields.groups())
+            dt.date(2000 + year % 400, month, date)  # the Gregorian calendar repeats every 400 years
         dt.time.fromisoformat(clock[:8])
     except ValueError:
         return False
-    return not day or len(day) == 10
+    return offset is None or (int(offset[1]) <= 14 and int(offset[2]) < 60)
 
 
 def _opaque_kind(literal: str) -> Kind:
