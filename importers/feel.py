@@ -389,6 +389,8 @@ class Translator:
             return NULL_VALUE  # FEEL: a path on null is null
         if value.kind == DATE and name in ("year", "month", "day"):
             return Tr(f"{name}({value.text})", NUMBER)
+        if name in (props := feel_fold.properties(value.const)):
+            return _literal(props[name])
         if isinstance(value.kind, tuple) and value.kind[0] == "record":
             fields = dict(value.kind[1])
             if identifier(name) in fields:
@@ -664,6 +666,8 @@ def _literal(value: Any) -> Tr:
         return Tr(quote(value), STRING, value)
     if isinstance(value, dt.date):
         return _date_value(lambda: value)
+    if isinstance(value, feel_fold.Temporal):
+        raise FeelRefused(f"its value is a {value.kind}, which is not converted")
     items = [_literal(v) for v in value]
     if not items or len({i.kind for i in items}) != 1:
         raise FeelRefused("an empty list or one of mixed kinds is not converted")
@@ -986,7 +990,7 @@ def _temporal(literal: str, written: str) -> Tr:
     kind = _opaque_kind(literal)
     if kind == DATE:
         return _date([Tr(f'"{literal}"', STRING)])
-    return Tr(f"{OPAQUE}{written}{OPAQUE}", kind)
+    return Tr(f"{OPAQUE}{written}{OPAQUE}", kind, feel_fold.Temporal(kind, literal))
 
 
 def _opaque_in(text: str) -> str:

@@ -9,8 +9,10 @@ A list where a single value is wanted is ``Unsure``: FEEL would take a singleton
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any
 
@@ -22,6 +24,47 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 
 class Unsure(Exception):
     """FEEL's answer for these arguments is not certain here."""
+
+
+@dataclass(frozen=True)
+class Temporal:
+    """A time, date and time or duration literal: its kind (as importers.feel names it) and its text."""
+
+    kind: str
+    text: str
+
+
+def properties(value: Any) -> dict[str, Any]:
+    """The properties FEEL gives a date, time, date and time or duration (DMN 1.5, table 65)."""
+    if isinstance(value, dt.date):
+        return {"year": Decimal(value.year), "month": Decimal(value.month), "day": Decimal(value.day),
+                "weekday": Decimal(value.isoweekday())}
+    if not isinstance(value, Temporal):
+        return {}
+    if value.kind.endswith("duration"):
+        return _duration_properties(value.text)
+    day, _, clock = value.text.rpartition("T") if value.kind == "date and time" else ("", "", value.text)
+    fields = re.match(r"(\d{2}):(\d{2}):(\d{2})(\.\d+)?", clock)
+    found: dict[str, Any] = {}
+    if fields is not None and fields[4] is None:
+        found |= {"hour": Decimal(fields[1]), "minute": Decimal(fields[2]), "second": Decimal(fields[3])}
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+        found |= properties(dt.date.fromisoformat(day))
+    return found
+
+
+def _duration_properties(text: str) -> dict[str, Any]:
+    sign = -1 if text.startswith("-") else 1
+    parts = {unit: Decimal(n) for n, unit in re.findall(r"(\d+(?:\.\d+)?)([YMDHS])", text.split("T", maxsplit=1)[0])}
+    clock = {unit: Decimal(n) for n, unit in re.findall(r"(\d+(?:\.\d+)?)([HMS])", text.split("T")[1])} if "T" in text else {}
+    if "Y" in parts or ("M" in parts and "D" not in parts and not clock):
+        months = parts.get("Y", Decimal(0)) * 12 + parts.get("M", Decimal(0))
+        return {"years": sign * (months // 12), "months": sign * (months % 12)}
+    seconds = (parts.get("D", Decimal(0)) * 86400 + clock.get("H", Decimal(0)) * 3600 + clock.get("M", Decimal(0)) * 60
+               + clock.get("S", Decimal(0)))
+    whole = seconds.to_integral_value(rounding="ROUND_FLOOR")
+    return {"days": sign * (whole // 86400), "hours": sign * (whole % 86400 // 3600),
+            "minutes": sign * (whole % 3600 // 60), "seconds": sign * (seconds - whole + whole % 60)}
 
 
 def _number(value: Any) -> Decimal | None:
@@ -38,8 +81,13 @@ def _string(value: Any) -> str | None:
 
 
 def _date(value: Any) -> dt.date | None:
+    """A date argument, or a date and time's date; None for any other kind."""
     if isinstance(value, tuple):
         raise Unsure("a list where a date is wanted")
+    if isinstance(value, Temporal) and value.kind == "date and time":
+        if not re.match(r"\d{4}-", value.text):
+            raise Unsure("a date and time with a signed or long year")
+        return dt.date.fromisoformat(value.text[:10])
     return value if isinstance(value, dt.date) else None
 
 
@@ -170,8 +218,8 @@ def week_of_year(date: Any) -> Decimal | None:
 
 def is_(a: Any, b: Any) -> bool:
     """Whether two values are the same element of FEEL's domain: of one kind and equal."""
-    if a is None or b is None or isinstance(a, tuple) or isinstance(b, tuple):
-        raise Unsure("is() of null or of lists")
+    if a is None or b is None or isinstance(a, (tuple, Temporal)) or isinstance(b, (tuple, Temporal)):
+        raise Unsure("is() of null, of lists or of times and durations")
     return type(a) is type(b) and a == b
 
 
