@@ -37,7 +37,7 @@ from replay.executors import executor
 from replay.history import import_northwind, import_online_retail
 from replay.html_report import report_html
 from replay.markdown import report_md
-from replay.orders import parse_record, read_parquet_records, read_records, write_orders
+from replay.orders import Logged, Refused, parse_record, read_parquet_records, read_records, write_orders
 from replay.packdiff import diff_packs, render
 from replay.run import DIFF_HEADER, replay
 from replay.specs import Production, Spec, SpecPacks, effective_date, load_spec, resolve_spec
@@ -114,11 +114,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                     tally.merge(chunk.tally)
                     reused += chunk.reused
                     writer.writerows(chunk.diff)
-                    progress.update(tally.orders)
-        progress.update(tally.orders, final=True)
+                    progress.update(tally.orders + tally.refused.total())
+        progress.update(tally.orders + tally.refused.total(), final=True)
         diff = [line for a, b in changed_packs(baseline, candidate, args.pack) for line in render(diff_packs(a, b), a, b)]
         compared = {"pack": args.pack, "baseline": args.baseline, "candidate": args.candidate, "effective_on": effective_on,
-                    "reason": reason, "warnings": unused(tally.versions("candidate"), baseline, candidate, args.pack, tally.orders)}
+                    "reason": reason, "warnings": unused(tally.versions("candidate"), tally.roots["candidate"], baseline, candidate, args.pack)}
         command = (f"python simulate.py order --orders {args.orders} --pack {args.pack} --baseline '{args.baseline}' "
                    f"--candidate '{args.candidate}' --effective-on {effective_on.isoformat()}")
         rows = {"baseline": baseline.all_rows(args.pack), "candidate": candidate.all_rows(args.pack)}
@@ -150,8 +150,8 @@ def _find_order(path: Path, order_id: str) -> tuple[dt.date, Any]:
     records = read_parquet_records(path) if path.suffix == ".parquet" else read_records(path)
     for record in records:
         found_id, as_of, value = parse_record(record)
-        if found_id == order_id:
-            return as_of, value
+        if found_id == order_id and not isinstance(value, Refused):
+            return as_of, value.input if isinstance(value, Logged) else value
     raise BadInput(f"no order {order_id!r} in {path}")
 
 

@@ -54,13 +54,13 @@ def check_sides(base: SpecPacks, cand: SpecPacks, root: str, allow_same: bool) -
                        "(give --effective-on, pins or --allow-same)")
 
 
-def unused(t_versions: dict[str, int], base: SpecPacks, cand: SpecPacks, root: str, orders: int) -> list[str]:
-    """Warnings: a version the candidate changes that decided no order."""
+def unused(t_versions: dict[str, int], roots: dict[str, int], base: SpecPacks, cand: SpecPacks, root: str) -> list[str]:
+    """Warnings: a version the candidate changes that decided no order (as the pack replayed, or as a step of it)."""
     warnings = []
     flow = cand.get(root)
     for _, b in changed_packs(base, cand, root):
         steps = [s.id for s in flow.ir.steps if s.pack == b.name]
-        ran = orders if b.name == root else sum(t_versions.get(f"{s}@{b.version}", 0) for s in steps)
+        ran = roots.get(b.key, 0) + sum(t_versions.get(f"{s}@{b.version}", 0) for s in steps)
         if ran == 0:
             warnings.append(f"candidate version {b.key} ran on no order")
     return warnings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from replay.formatting import fmt, signed
-from replay.text import KIND_WORDS, production_line, versions_line
+from replay.text import KIND_WORDS, production_line, refused_line, versions_line
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -24,9 +24,11 @@ def head(s: dict[str, Any]) -> list[str]:
     lines += [f"- **warning:** {w}" for w in s["warnings"]]
     if s["logged"]["records"]:
         lines.append(f"- {production_line(s)}")
-        if s["logged"]["mismatches"]:
-            lines += ["", *_table(["order", "logged version", "outputs that differ", "detail"],
-                                  [[m["order_id"], m["version"], " ".join(m["differs"]), m["detail"]] for m in s["logged"]["mismatches"]])]
+    if s["logged"]["refused"]:
+        lines.append(f"- {refused_line(s)}")
+    if s["logged"]["mismatches"]:
+        lines += ["", *_table(["order", "logged version", "outputs that differ", "detail"],
+                              [[m["order_id"], m["version"], " ".join(m["differs"]), m["detail"]] for m in s["logged"]["mismatches"]])]
     lines += ["", "### What changed in the policy", "", "```", *s["diff"], "```", ""]
     lines.append(f"{fmt(s['orders'])} orders replayed through `{s['pack']}`; {fmt(s['changed'])} ({s['changed_pct']} %) changed.")
     lines += ["", *_table(["kind of change", "orders", "share"],

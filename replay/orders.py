@@ -93,30 +93,59 @@ def write_orders(orders: Iterable[dict[str, Any]], out: Path) -> int:
 
 @dataclass(frozen=True)
 class Logged:
-    """A decision-log record: the input as sent, and what production answered with which version."""
+    """A decision-log record: the input as sent, and what production answered with which versions."""
 
     pack: str
     version: str
     input: Any
     output: Any
+    steps: dict[str, str] | None = None  # a flow's step -> the version it ran (pins included)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A decision-log record of a request the service refused: nothing was decided, so nothing is replayed."""
+
+    status: str  # the HTTP status and the problem's code, e.g. "422 input-invalid"
+
+
+def _refusal(parsed: dict[str, Any]) -> Refused | None:
+    """A refusal record (docs/decision-log.md): it carries a problem, a status other than 200, or no output."""
+    status = parsed.get("status", 200)
+    if "problem" not in parsed and status == 200 and "output" in parsed:
+        return None
+    problem = parsed.get("problem")
+    code = problem.get("code") if isinstance(problem, dict) else None
+    return Refused(f"{status} {code or 'no output'}")
+
+
+def _logged_id(parsed: dict[str, Any], raw: Any) -> str:
+    """The order's own id, else the request id (with the item's place in a batch, whose items share one)."""
+    if isinstance(raw, dict) and raw.get("order_id"):
+        return str(raw["order_id"])
+    index = parsed.get("batch_index")
+    return str(parsed["request_id"]) + ("" if index is None else f"[{index}]")
 
 
 def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
-    """(order id, as_of, pack input) from a canonical order or an API decision log line."""
+    """(order id, as_of, pack input) from a canonical order or an API decision log line.
+
+    A log line's input is a ``Logged`` (replayed through its own pack), or a ``Refused``.
+    """
     number, line = record
     parsed = jsonio.loads(line)
     if not isinstance(parsed, dict):
         raise MalformedRequest(f"line {number} is not a JSON object")
     if "input" in parsed and "request_id" in parsed:  # a decision log line: replayed through its own pack
         raw = parsed["input"]
+        refused = _refusal(parsed)
+        if refused is not None:  # its date may be what was wrong with it
+            return _logged_id(parsed, raw), dt.date.min, refused
         as_of = dt.date.fromisoformat(parsed["as_of"])
-        order_id = str(raw.get("order_id") or parsed["request_id"]) if isinstance(raw, dict) else str(parsed["request_id"])
-        return order_id, as_of, Logged(str(parsed["pack"]), str(parsed["version"]), raw, parsed.get("output"))
-    else:
-        value = parsed
-        as_of = dt.date.fromisoformat(parsed.pop("as_of")) if "as_of" in parsed else dt.date(2000, 1, 1)
-        order_id = str(parsed.get("order_id", f"line-{number}"))
+        steps = parsed.get("steps")
+        return _logged_id(parsed, raw), as_of, Logged(str(parsed["pack"]), str(parsed["version"]), raw, parsed.get("output"),
+                                                      {str(k): str(v) for k, v in steps.items()} if isinstance(steps, dict) else None)
+    value = parsed
+    as_of = dt.date.fromisoformat(parsed.pop("as_of")) if "as_of" in parsed else dt.date(2000, 1, 1)
+    order_id = str(parsed.get("order_id", f"line-{number}"))
     return order_id, as_of, value
-
-
-

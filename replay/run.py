@@ -16,11 +16,11 @@ from replay.cache import CachedSides, SideCache, order_digest, side_digest
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
 from replay.executors import Executor
 from replay.kpis import Kpis, load_kpis
-from replay.orders import CHUNK, Logged, parse_record
+from replay.orders import CHUNK, Logged, Refused, parse_record
 from replay.packdiff import Edit
 from replay.pool import chunks, in_order
 from replay.shared import SharedSteps
-from replay.specs import Production, Spec, load_spec, local, packed
+from replay.specs import Production, Spec, SpecPacks, load_spec, local, packed
 from replay.tally import Tally
 from rules.errors import ArbiterError
 
@@ -41,6 +41,7 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["cache"] = None if cache is None else Path(cache)
     _WORKER["side_caches"] = None
     _WORKER["variants"] = {}
+    _WORKER["roots"] = {}
 
 
 def _pack(name: str) -> tuple[Kpis, Wanted]:
@@ -53,11 +54,11 @@ def _pack(name: str) -> tuple[Kpis, Wanted]:
     return found  # type: ignore[no-any-return]
 
 
-def _variants(name: str) -> tuple[list[Variant], list[Edit]]:
-    """The baseline with each edit alone, compiled once per worker when the first order changes."""
-    found = _WORKER["variants"].get(name)
+def _variants(name: str, version: str | None = None) -> tuple[list[Variant], list[Edit]]:
+    """The baseline (as a log record names it) with each edit alone, compiled once per worker when the first order changes."""
+    found = _WORKER["variants"].get((name, version))
     if found is None:
-        found = _WORKER["variants"][name] = variants(_WORKER["baseline"], _WORKER["candidate"], name)
+        found = _WORKER["variants"][(name, version)] = variants(_WORKER["baseline"], _WORKER["candidate"], name)
     return found  # type: ignore[no-any-return]
 
 
@@ -94,6 +95,9 @@ def _replay_chunk(part: tuple[int, list[Any]]) -> Chunk:
             tally.observe(f"line-{record[0] if isinstance(record, tuple) else '?'}", "", None, refused, refused, _pack(_WORKER["pack"])[0])
             tally.add(refused, refused)
             continue
+        if isinstance(value, Refused):  # the service decided nothing: there is nothing to reproduce or compare
+            tally.refused[value.status] += 1
+            continue
         _replay_one(tally, diff, order_id, as_of, value, cached)
     if cached is not None:
         cached.flush()
@@ -104,26 +108,59 @@ def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.da
                 cached: CachedSides | None = None) -> None:
     base, cand, name = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"]
     version = None
-    if isinstance(value, Logged):
+    if isinstance(value, Logged):  # each record through its own pack; a logged baseline through the versions it names
         name, logged, value = value.pack, value, value.input
         if isinstance(base, Production):
             version = logged.version
+            base.name_versions(name, version, logged.steps)
             tally.reproduce(order_id, logged, base, value, as_of)
     kpis, outputs = _pack(name)
     if cached is not None and name == _WORKER["pack"] and version is None and not isinstance(base, Production):
         a, b = cached.decide((base, cand), name, order_digest(order_id, as_of, value), value, as_of, outputs, kpis)
     else:
-        a, b = decide_both(base, cand, name, value, as_of, outputs, kpis, version)
+        a, b = _decide(base, cand, name, value, as_of, outputs, kpis, version)
+    tally.ran(*_roots(name, version))
     tally.observe(order_id, as_of.isoformat(), value, a, b, kpis)
     if tally.add(a, b):
         # the changed orders, a few in a thousand, are decided again in full: every step's output is compared
-        full_a, full_b = decide_both(base, cand, name, value, as_of, None, kpis, version)
+        full_a, full_b = _decide(base, cand, name, value, as_of, None, kpis, version)
         changed = what_changed(full_a, full_b, base, cand)
         tally.changed_outputs.update(changed)
         kind = kind_of(full_a, full_b, kpis)
-        credits = attribute(*_variants(name), name, value, as_of, full_a, full_b, kpis)
+        try:
+            credits = attribute(*_variants(name, version), name, value, as_of, full_a, full_b, kpis)
+        except ArbiterError:  # a baseline version the folder lacks: there is nothing to take edits from
+            credits = []
         tally.explain(order_id, value, a, b, kind, credits, kpis)
         diff.append(diff_row(order_id, as_of, a, b, changed, kind, "; ".join(c.text for c in credits)))
+
+
+def _roots(name: str, version: str | None) -> tuple[str, str]:
+    """pack@version each side decides an order with (the baseline's as a log record names it): counted per order."""
+    found = _WORKER["roots"].get((name, version))
+    if found is None:
+        keys = []
+        for side, v in ((_WORKER["baseline"], version), (_WORKER["candidate"], None)):
+            try:
+                keys.append(side.get(name, v).key)
+            except ArbiterError:
+                keys.append(f"{name}@{v or '?'} (unknown)")
+        found = _WORKER["roots"][(name, version)] = tuple(keys)
+    return found  # type: ignore[no-any-return]
+
+
+def _decide(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: dt.date, outputs: Wanted, kpis: Kpis,
+            version: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both outcomes; a pack or version one side lacks (a log naming a version no longer in the folder) is that side's error."""
+    try:
+        return decide_both(base, cand, name, value, as_of, outputs, kpis, version)
+    except ArbiterError as exc:
+        lost = {"decision": "error", "error": exc.code, "detail": exc.message, "matched": {}}
+    try:
+        base.get(name, version)
+    except ArbiterError:
+        return lost, decide_both(cand, cand, name, value, as_of, outputs, kpis)[1]
+    return decide_both(base, base, name, value, as_of, outputs, kpis, version)[0], lost
 
 
 DIFF_HEADER = ["order_id", "as_of", "kind", "causes", "baseline_decision", "candidate_decision", "changed", "baseline_output",

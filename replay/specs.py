@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -19,6 +20,7 @@ from engine.demand import Wanted
 from engine.registry import PackSet, build_pack_set, with_backend
 from replay.errors import BadInput
 from replay.shared import SharedSteps
+from rules.errors import ArbiterError
 
 
 @dataclass(frozen=True)
@@ -146,10 +148,24 @@ class SpecPacks:
 
 
 class Production(SpecPacks):
-    """What production ran: the version a record names, and each step as of the record's date."""
+    """What production ran: the versions a record names (its pack's, its steps'), else each step as of the record's date."""
+
+    def __init__(self, packs: PackSet, pins: dict[str, str], effective_on: dt.date, shared: SharedSteps | None = None) -> None:
+        super().__init__(packs, pins, effective_on, shared)
+        self.named: dict[str, str] = {}  # pack -> version, of the record being replayed
 
     def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
+        version = version or self.named.get(name)
         return self.packs.get(name, version, None if version is not None else as_of or self.effective_on)
+
+    def name_versions(self, pack: str, version: str, steps: dict[str, str] | None) -> None:
+        """The versions the next record names: its pack's, and for a flow each step's (by the step's pack)."""
+        self.named = {pack: version}
+        if not steps:
+            return
+        with contextlib.suppress(ArbiterError):  # a version the folder lacks fails where it is decided, as that order's error
+            flow = self.packs.get(pack, version)
+            self.named.update({s.pack: steps[s.id] for s in flow.ir.steps if s.id in steps and s.version is None})
 
 
 def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native", shared: SharedSteps | None = None) -> SpecPacks:

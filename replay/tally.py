@@ -87,6 +87,8 @@ class Tally:
     logged: int = 0  # decision-log records replayed through the version each names
     reproduced: int = 0  # of those, outputs equal to what production answered, byte for byte
     mismatches: list[dict[str, Any]] = field(default_factory=list)
+    refused: Counter[str] = field(default_factory=Counter)  # decision-log refusals, not replayed: "status code" -> records
+    roots: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> pack@version that decided -> orders
 
     def merge(self, other: Tally) -> None:
         """Add another run's counts: merged in input order, chunk by chunk, the result equals one tally of all."""
@@ -98,7 +100,7 @@ class Tally:
         self.mismatches += other.mismatches
         self.days |= other.days
         _add_into(self.price_effect, other.price_effect)
-        for name in ("transitions", "change_rows", "changed_outputs", "kinds", "hold_codes"):
+        for name in ("transitions", "change_rows", "changed_outputs", "kinds", "hold_codes", "refused"):
             getattr(self, name).update(getattr(other, name))
         for t, amounts in other.decision_effect.items():
             _add_into(self.decision_effect.setdefault(t, {}), amounts)
@@ -109,7 +111,7 @@ class Tally:
             for v, kinds in values.items():
                 mine.setdefault(v, Counter()).update(kinds)
         for side in SIDES:
-            for name in ("mix", "errors", "steps", "sla", "approvals"):
+            for name in ("mix", "errors", "steps", "sla", "approvals", "roots"):
                 getattr(self, name)[side].update(getattr(other, name)[side])
             for table, rows in other.fired[side].items():
                 self.fired[side].setdefault(table, Counter()).update(rows)
@@ -125,6 +127,11 @@ class Tally:
             for step, version in steps:
                 counts[f"{step}@{version}"] += n
         return dict(sorted(counts.items()))
+
+    def ran(self, baseline: str, candidate: str) -> None:
+        """The pack@version each side decided one order with (a decision log mixes packs and versions)."""
+        self.roots["baseline"][baseline] += 1
+        self.roots["candidate"][candidate] += 1
 
     def add(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
         """Count one order's two outcomes; whether they differ."""

@@ -10,10 +10,11 @@ KIND_WORDS = {"decision": "decision changed", "money": "same decision, money mov
 
 
 def versions_line(s: dict[str, Any], side: str) -> str:
-    """Which versions a side ran and on how many orders: the root pack, then each flow step as step@version."""
-    root = f"{s['pack']}@{s['resolved'][side].get(s['pack'], '?')} ({fmt(s['orders'])} orders)"
-    runs = [root] + [f"{k} ({fmt(n)} orders)" for k, n in s[side]["versions"].items()]
-    return f"{side:<9} {s[side]['spec']}: {', '.join(runs)}"
+    """Which versions a side ran and on how many orders: each pack@version that decided orders, then each flow step@version."""
+    packs = s[side]["packs"] or {f"{s['pack']}@{s['resolved'][side].get(s['pack'], '?')}": 0}
+    runs = [f"{k} ({fmt(n)} orders)" for k, n in packs.items()]
+    steps = [f"{k} ({fmt(n)} orders)" for k, n in s[side]["versions"].items()]
+    return f"{side:<9} {s[side]['spec']}: {', '.join(runs)}" + (f"; steps {', '.join(steps)}" if steps else "")
 
 
 def production_line(s: dict[str, Any]) -> str:
@@ -23,12 +24,21 @@ def production_line(s: dict[str, Any]) -> str:
             + (f"; {fmt(len(logged['mismatches']))} differ" if logged["mismatches"] else ""))
 
 
+def refused_line(s: dict[str, Any]) -> str:
+    """The log's refusals: the service decided nothing, so they are counted, not replayed."""
+    refused = s["logged"]["refused"]
+    return (f"{fmt(sum(refused.values()))} refused requests in the log, not replayed ("
+            + ", ".join(f"{status}: {fmt(n)}" for status, n in refused.items()) + ")")
+
+
 def summary_lines(s: dict[str, Any]) -> list[str]:
     lines = [versions_line(s, "baseline"), versions_line(s, "candidate"),
              f"effective on {s['effective_on']}: {s['effective_on_reason']}"]
     lines += [f"warning: {w}" for w in s["warnings"]]
     if s["logged"]["records"]:
         lines.append(production_line(s))
+    if s["logged"]["refused"]:
+        lines.append(refused_line(s))
     lines.append(f"{fmt(s['orders'])} orders; {fmt(s['changed'])} ({s['changed_pct']} %) changed:")
     for kind, words in KIND_WORDS.items():
         h = s["headline"][kind]

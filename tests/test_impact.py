@@ -260,3 +260,56 @@ def test_a_decision_log_is_checked_against_production_before_the_candidate(tmp_p
     assert s["logged"]["mismatches"] == [{"order_id": "r3", "version": "credit@1.0.0", "differs": ["hold_code"], "detail": ""}]
     assert s["orders"] == 12
     assert s["errors"] == {"baseline": {}, "candidate": {}}  # credit records in a run of --pack order go through credit
+
+
+def _service_log(path: Path) -> None:
+    """A decision log written by the service itself: credit 1.0.0 and 1.1.0 decisions, order flows, and five refusals."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    credit = jsonio.loads((ROOT / "examples" / "credit.json").read_bytes())
+    order = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
+    calls = [(f"credit?as_of=2026-06-01{pin}", dict(credit, open_receivables=owed), f"c{owed}{'-v11' if pin else ''}")
+             for owed in (0, 20000, 45000) for pin in ("", "&version=1.1.0")]
+    calls += [("order?as_of=2026-06-01", dict(order, order_id=f"o{n}"), f"o{n}") for n in range(2)]
+    calls += [("credit?as_of=2026-06-01", {"order_amount": -1}, "bad-422"), ("credit?as_of=2026-06-01&version=9.9.9", credit, "bad-404"),
+              ("nosuch?as_of=2026-06-01", credit, "bad-pack"), ("credit/batch?as_of=2026-06-01", {"inputs": [credit, {"order_amount": 1}]}, "b")]
+    with TestClient(create_app(PACKS, decision_log=path)) as client:
+        for route, body, request_id in calls:
+            client.post(f"/v1/decisions/{route}", content=jsonio.dumps(body), headers={"x-request-id": request_id})
+        client.post("/v1/decisions/credit?as_of=2026-06-01", content=b"{not json", headers={"x-request-id": "bad-json"})
+
+
+def test_a_service_log_with_refusals_and_mixed_versions_replays_each_record_through_its_own_version(tmp_path: Path) -> None:
+    """A real log: refusals counted and skipped, each record through its own pack and version, every version named with its count."""
+    log = tmp_path / "decisions.jsonl"
+    _service_log(log)
+    lines = log.read_bytes().splitlines()
+    assert len(lines) == 14
+    tampered = [jsonio.loads(line) for line in lines]
+    changed = next(r for r in tampered if r["request_id"] == "c20000")
+    changed["output"] = dict(changed["output"], hold_code="TAMPERED")  # production answered this; 1.0.0 no longer does
+    log.write_bytes(b"".join(jsonio.dumps(r) + b"\n" for r in tampered))
+    out = tmp_path / "out"
+    proc = simulate("run", "--orders", str(log), "--baseline", "logged", "--candidate", f"{PACKS}#credit@1.1.0", "--pack", "credit",
+                    "--out", str(out), "--workers", "1", "--effective-on", "2026-06-01")
+    assert "5 refused requests in the log, not replayed (422 input-invalid: 2, 400 request-malformed: 1, " \
+           "404 unknown-pack: 1, 404 unknown-version: 1)" in proc.stdout
+    assert "production check: 8 of 9 logged outputs reproduced byte for byte; 1 differ" in proc.stdout
+    s = jsonio.loads((out / "summary.json").read_bytes())
+    assert s["orders"] == 9
+    assert s["errors"] == {"baseline": {}, "candidate": {}}  # no refusal replayed as an order; order records went through the flow
+    assert s["baseline"]["packs"] == {"credit@1.0.0": 4, "credit@1.1.0": 3, "order@1.0.0": 2}
+    assert s["candidate"]["packs"] == {"credit@1.1.0": 7, "order@1.0.0": 2}
+    assert s["baseline"]["versions"]["credit@1.0.0"] == 2  # the flows' credit step, as each record names it
+    assert s["candidate"]["versions"]["credit@1.1.0"] == 2
+    assert s["logged"]["mismatches"] == [{"order_id": "c20000", "version": "credit@1.0.0", "differs": ["hold_code"], "detail": ""}]
+    report = (out / "report.md").read_text()
+    assert "credit@1.0.0 (4 orders), credit@1.1.0 (3 orders), order@1.0.0 (2 orders)" in report.splitlines()[2]
+    assert "5 refused requests in the log, not replayed" in report
+    with (out / "diff.csv").open() as f:
+        ids = {row["order_id"] for row in csv.DictReader(f)}
+    assert "b[0]" in ids  # a batch item is named by its request and its place
+    assert not ids & {"c0-v11", "c20000-v11", "c45000-v11"}  # records of 1.1.0 decide as the 1.1.0 candidate does
+    assert {"c0", "c20000", "c45000"} <= ids
