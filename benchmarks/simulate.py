@@ -1,6 +1,6 @@
 """Replay throughput: N orders (Online Retail, repeated with a deterministic perturbation) against two versions.
 
-    .venv/bin/python benchmarks/simulate.py [--orders 1000000] [--workers 2] [--only local|dask|cache]...
+    .venv/bin/python benchmarks/simulate.py [--orders 1000000] [--workers 2] [--rounds 3] [--only local|dask|cache]...
 
 Raw history lines are streamed into the same ``run.replay`` that ``simulate.py run``
 uses, and perturbed in the workers (the full ``order`` flow on both sides: baseline ``policy_packs``,
@@ -8,7 +8,8 @@ candidate credit 1.1.0 + pricing 2.0.0), so nothing of N size is ever held. Prin
 time, orders/s, and the peak RSS of the parent and of the workers at checkpoints, to show
 memory stays flat as N grows. Target on the 2-core machine: 1,000,000 orders under 120 s.
 
-In one run, on the same orders: the floor, the local pool, a local Dask cluster of 1 and of
+In one run, on the same orders: the floor and the local pool in ``--rounds`` interleaved
+rounds (medians, and their ratio against the issue's 2.32x), then a local Dask cluster of 1 and of
 2 workers (``--executor dask``), and the outcome cache cold (filling) and warm (a new
 candidate against the same baseline, whose outcomes are read); every run's tally and diff
 rows must agree. ``--orders`` takes fewer orders (the machine is shared: 50,000 is enough
@@ -25,7 +26,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +48,7 @@ from replay import orders as order_io  # noqa: E402
 from replay import tally as tallying  # noqa: E402
 
 CHECKED = 2000  # orders whose totals the floor must match before it is timed
+BASELINE_RATIO = 2.32  # Arbiter / floor when issue #18 was filed: the replay must stay within 10 % of it
 
 
 def perturbed(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
@@ -118,11 +122,44 @@ def timed(label: str, history: list[bytes], n: int, baseline: specs.Spec, candid
             "digest": digest, "worker_rss_mb": round(worker_rss), "reused": reused}
 
 
+def floor_seconds(history: list[bytes], n: int, workers: int) -> float:
+    start = time.perf_counter()
+    sum(pool.in_order(floor_chunk, pool.chunks(rounds(history, n), order_io.CHUNK), workers))
+    return time.perf_counter() - start
+
+
+def interleaved(history: list[bytes], n: int, baseline: specs.Spec, candidate: specs.Spec, workers: int,
+                count: int) -> dict[str, Any]:
+    """The floor and Arbiter's local pool in alternating rounds (each goes first every other round): medians and their ratio."""
+    floors: list[float] = []
+    runs: list[dict[str, Any]] = []
+    for r in range(count):
+        load = os.getloadavg()[0]
+        for which in ("floor", "arbiter") if r % 2 == 0 else ("arbiter", "floor"):
+            if which == "floor":
+                floors.append(floor_seconds(history, n, workers))
+            else:
+                runs.append(timed(f"local pool, round {r + 1}", history, n, baseline, candidate, workers))
+        print(f"round {r + 1}: floor {floors[-1]:.1f} s, Arbiter {runs[-1]['seconds']:.1f} s, "
+              f"ratio {runs[-1]['seconds'] / floors[-1]:.2f}x (load average {load:.1f} at its start)", flush=True)
+    if len({run["digest"] for run in runs}) > 1:
+        raise SystemExit(f"the rounds disagree: {[run['digest'] for run in runs]}")
+    ratios = sorted(run["seconds"] / f for run, f in zip(runs, floors, strict=True))
+    ratio = statistics.median(ratios)
+    print(f"ratio to the floor: median {ratio:.2f}x over {count} round(s) ({', '.join(f'{x:.2f}' for x in ratios)}); "
+          f"the issue's baseline {BASELINE_RATIO}x, within 10 % up to {BASELINE_RATIO * 1.1:.2f}x: "
+          f"{'yes' if ratio <= BASELINE_RATIO * 1.1 else 'NO'}; load average now {os.getloadavg()[0]:.1f}", flush=True)
+    local = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+    return {"floor_seconds": round(statistics.median(floors), 1), "local_pool": local, "floor_ratio_median": round(ratio, 2),
+            "floor_ratio_rounds": [round(x, 2) for x in ratios]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-floor", action="store_true", help="time the engine only")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the floor and Arbiter (medians)")
     parser.add_argument("--only", choices=["local", "dask", "cache"], action="append",
                         help="run only these (repeatable); default: all")
     args = parser.parse_args()
@@ -139,14 +176,11 @@ def main() -> int:
     print(f"{len(history):,} historic orders; replaying {args.orders:,} against two versions with {args.workers} workers",
           flush=True)
     results: dict[str, Any] = {"orders": args.orders, "target_seconds_for_1m": 120}
+    n, workers = args.orders, args.workers
     if not args.no_floor:
         print(f"floor: order totals equal the engine's on {check_floor(history, baseline, candidate):,} orders", flush=True)
-        start = time.perf_counter()
-        done = sum(pool.in_order(floor_chunk, pool.chunks(rounds(history, args.orders), order_io.CHUNK), args.workers))
-        results["floor_seconds"] = round(time.perf_counter() - start, 1)
-        print(f"floor: {done:,} orders in {results['floor_seconds']:.1f} s", flush=True)
-    n, workers = args.orders, args.workers
-    if "local" in only:
+        results.update(interleaved(history, n, baseline, candidate, workers, args.rounds))
+    elif "local" in only:
         results["local_pool"] = timed("local pool", history, n, baseline, candidate, workers)
     if "dask" in only:
         for size in (1, 2):
