@@ -44,6 +44,7 @@ from replay.specs import Production, Spec, SpecPacks, effective_date, load_spec,
 from replay.summary import build
 from replay.tally import Tally
 from replay.text import summary_lines
+from replay.witness import examples, render_examples
 from rules.errors import ArbiterError
 
 
@@ -243,7 +244,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         names = [args.pack] if args.pack else sorted(set(sides[0].packs.names()) | set(sides[1].packs.names()))
         for name in names:
             a, b = (side.get(name) if args.effective_on or name in side.pins else side.packs.versions(name)[-1] for side in sides)
-            print("\n".join(render(diff_packs(a.ir, b.ir), a.ir, b.ir)))
+            edits = diff_packs(a.ir, b.ir)
+            print("\n".join(render(edits, a.ir, b.ir)))
+            if edits and args.examples:
+                day = effective_date(args.effective_on) if args.effective_on else b.ir.effective_from or effective_date(None)
+                print("\n".join(render_examples(examples(a, b, day, args.examples), a, b, day, {e.path[-1] for e in edits})))
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -258,6 +263,9 @@ def diff_parser() -> argparse.ArgumentParser:
     parser.add_argument("spec_b")
     parser.add_argument("pack", nargs="?")
     parser.add_argument("--effective-on")
+    parser.add_argument("--examples", type=int, default=3, metavar="N",
+                        help="at most N inputs the two versions decide differently, found by the table analysis and "
+                        "decided by both (on --effective-on, else the date the second version takes effect); 0: none")
     parser.set_defaults(func=cmd_diff)
     return parser
 

@@ -123,6 +123,27 @@ def test_arbiter_diff_names_the_edits_in_the_packs_terms(pricing_repo: Path) -> 
     assert "      effective_from: 2027-01-01 -> 2027-03-01" in lines
     assert any(line.strip().startswith("row QB6 added before QB5:") for line in lines)
     assert '      round(unit_cost * 110 / 100, 2, "half_up") -> round(unit_cost * 115 / 100, 2, "half_up")' in lines
+    assert any(line.startswith("  inputs pricing@2.0.0 and pricing@2.1.0 decide differently") for line in lines)
+    inputs = [jsonio.loads(line.split("input: ", 1)[1]) for line in lines if line.startswith("       input: ")]
+    assert 1 <= len(inputs) <= 3
+    from engine.registry import require_pack_set
+
+    packs = require_pack_set(pricing_repo / "policy_packs")
+    decided = [[packs.get("pricing", v).decide(i, dt.date(2027, 3, 1)).output for v in ("2.0.0", "2.1.0")] for i in inputs]
+    for before, after in decided:  # each example, decided again here by both versions, really differs
+        assert before != after
+        assert [line["break_code"] for line in after["lines"]] == ["QB12"]  # the new break is what tells them apart
+    assert "  beyond the table analysis, so no example can show them: derive floor_price (round())" in lines
+
+
+def test_arbiter_diff_says_when_no_example_input_can_be_produced() -> None:
+    """Credit 1.0.0 -> 1.1.0 decides through year() of the date, beyond the analysis: no example, and the diff says why."""
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "diff", str(PACKS), f"{PACKS}#credit@1.1.0", "credit", "--effective-on",
+                           "2026-06-01"], capture_output=True, text=True, cwd=ROOT, check=True)
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("  no example input: ") for line in lines)
+    assert not any(line.startswith("       input: ") for line in lines)
+    assert any("table credit_decision.decision (year())" in line for line in lines)
 
 
 def _orders_file(path: Path, orders: list[dict[str, object]]) -> Path:
