@@ -9,45 +9,86 @@ from typing import Any
 
 from replay.formatting import fmt
 from replay.markdown import report_md
+from replay.text import KIND_WORDS
 
-COLOURS = {"baseline": "#8a9bb0", "candidate": "#d9822b", "changed orders": "#4f7d5c"}
+COLOURS = {"baseline": "#8a9bb0", "candidate": "#d9822b", "decision changed": "#b8433a", "same decision, money moved": "#4f7d5c",
+           "only rows or other outputs": "#9a8fc0", "change": "#4f7d5c"}
 LABEL = 420  # room for a cause's name left of its bar
+WIDTH = 440  # the longest bar
 
 
-def bars(title: str, data: dict[str, dict[str, Any]]) -> str:
-    """A grouped horizontal bar chart, one bar per series present (a series is a side, or the change)."""
+def _bar(x0: float, y: float, value: Decimal, peak: Decimal, span: float, colour: str, shown: str) -> str:
+    """One bar from the zero line (to the left when negative) and its value beside its end; a zero is its value alone."""
+    width = span * float(abs(value) / peak)
+    left = x0 - width if value < 0 else x0
+    end = x0 + 5 if value < 0 else x0 + width + 5  # a negative's value right of the zero line, clear of the row's name
+    rect = f'<rect x="{left:.1f}" y="{y}" width="{width:.1f}" height="10" fill="{colour}"/>' if width else ""
+    return rect + f'<text x="{end:.1f}" y="{y + 9}" font-size="10">{html.escape(shown)}</text>'
+
+
+def bars(title: str, data: dict[str, dict[str, Any]], signed: bool = False) -> str:
+    """A grouped horizontal bar chart: one bar per series that has the key (a side, or a change), none for a side without it.
+
+    ``signed``: the values are changes, drawn left (down) and right (up) of a zero line with their signs.
+    """
     series = [s for s in data if data[s]]
     keys = list(dict.fromkeys(k for s in series for k in data[s]))
     if not keys:
         return ""
-    peak = max([abs(Decimal(str(v))) for s in series for v in data[s].values()] + [Decimal(1)])
+    values = {s: {k: Decimal(str(v)) for k, v in data[s].items()} for s in series}
+    peak = max([abs(v) for s in series for v in values[s].values()] + [Decimal(1)])
+    negative = any(v < 0 for s in series for v in values[s].values())
+    x0, span = (LABEL + WIDTH / 2, WIDTH / 2 - 40) if negative else (LABEL, WIDTH)
     step = 12 * len(series) + 8
     height = step * len(keys) + 40
     parts = [f'<svg viewBox="0 0 960 {height}" width="960" height="{height}" role="img"><title>{html.escape(title)}</title>']
+    if negative:
+        parts.append(f'<line x1="{x0}" y1="20" x2="{x0}" y2="{height - 10}" stroke="#999" stroke-width="1"/>')
     for i, key in enumerate(keys):
         y = 24 + i * step
         parts.append(f'<text x="{LABEL - 10}" y="{y + 10}" text-anchor="end" font-size="12">{html.escape(str(key))}</text>')
         for j, s in enumerate(series):
-            value = Decimal(str(data[s].get(key, 0)))
-            width = float(440 * abs(value) / peak)
-            parts.append(f'<rect x="{LABEL}" y="{y + j * 12}" width="{width:.1f}" height="10" fill="{COLOURS.get(s, "#888")}"/>')
-            parts.append(f'<text x="{LABEL + 5 + width:.1f}" y="{y + j * 12 + 9}" font-size="10">{html.escape(fmt(data[s].get(key, 0)))}</text>')
-    legend = "".join(f'<text x="{LABEL + 110 * n}" y="14" font-size="11" fill="{COLOURS.get(s, "#888")}">■ {html.escape(s)}</text>'
-                     for n, s in enumerate(series))
-    parts.append(legend + "</svg>")
+            if key in values[s]:
+                raw = data[s][key]
+                parts.append(_bar(x0, y + j * 12, values[s][key], peak, span, COLOURS.get(s, "#888"), fmt(raw, "+") if signed else fmt(raw)))
+    starts = [LABEL + sum(7 * len(x) + 30 for x in series[:n]) for n in range(len(series))]
+    legend = "".join(f'<text x="{x}" y="14" font-size="11" fill="{COLOURS.get(s, "#888")}">■ {html.escape(s)}</text>'
+                     for x, s in zip(starts, series, strict=True))
+    parts.append(f'<text x="{LABEL - 10}" y="14" font-size="11" text-anchor="end" font-weight="bold">{html.escape(title)}</text>'
+                 + legend + "</svg>")
     return "".join(parts)
 
 
+def _sides(rows: dict[str, dict[str, Any]], field: str) -> dict[str, dict[str, Any]]:
+    """Both sides of a breakdown, each side only where it has the key (a queue the candidate adds has no baseline bar)."""
+    return {side: {k: r[side][field] for k, r in rows.items() if r[side].get("items", 1)} for side in ("baseline", "candidate")}
+
+
+def _money_charts(s: dict[str, Any]) -> str:
+    out = []
+    for cur, m in s["money"].items():
+        totals = m["totals"]
+        out.append(bars(f"Value by decision ({cur})", totals))
+        moved = {d: totals["candidate"].get(d, 0) - totals["baseline"].get(d, 0) for d in dict.fromkeys([*totals["baseline"], *totals["candidate"]])}
+        out.append(bars(f"Change in value by decision ({cur})", {"change": {d: v for d, v in moved.items() if v}}, signed=True))
+        prices = {c["cause"]: c["price_effect"][cur] for c in s["causes"][:12] if c["price_effect"].get(cur)}
+        out.append(bars(f"Price effect by cause ({cur}, same decision)", {"change": prices}, signed=True))
+    return "".join(out)
+
+
 def charts(s: dict[str, Any]) -> dict[str, str]:
-    """Charts placed after the Markdown heading they illustrate."""
+    """Charts placed after the Markdown heading they illustrate: both sides where both exist, the change where it is the story."""
+    kinds = {words: {c["cause"]: c["kinds"][k] for c in s["causes"][:12] if c["kinds"].get(k)} for k, words in KIND_WORDS.items()}
+    moves = {k.replace("->", " -> "): n for k, n in s["transitions"].items() if k.split("->")[0] != k.split("->")[1]}
     out = {"What changed in the policy": "",
-           "Causes": bars("Changed orders by cause", {"changed orders": {c["cause"]: c["orders"] for c in s["causes"][:12]}}),
-           "Decisions": bars("Decision mix", s["decision_mix"])}
-    money = "".join(bars(f"Value by decision ({cur})", m["totals"]) for cur, m in s["money"].items())
-    out["Money, per currency"] = money
+           "Causes": bars("Changed orders by cause", kinds),
+           "Money, per currency": _money_charts(s),
+           "Decisions": bars("Decision mix", s["decision_mix"]) + bars("Orders whose decision changed", {"change": moves}),
+           "Hold codes": bars("Hold-code transitions", {"change": s["hold_code_transitions"]})}
     if s["queues"]:
-        out["Exception queues"] = bars("Items per day by queue", {side: {q: r[side]["per_day_mean"] for q, r in s["queues"].items()}
-                                                                  for side in ("baseline", "candidate")})
+        added = {q: r["sla_hours_added"] for q, r in s["queues"].items() if r["sla_hours_added"]}
+        out["Exception queues"] = (bars("Items per day by queue", _sides(s["queues"], "per_day_mean"))
+                                   + bars("SLA-hours added by queue", {"change": added}, signed=True))
     return out
 
 

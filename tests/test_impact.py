@@ -19,6 +19,7 @@ from engine import jsonio
 from replay.attribution import attribute, kind_of, variants
 from replay.decide import decide_both
 from replay.history import import_online_retail
+from replay.html_report import COLOURS
 from replay.kpis import Kpis
 from replay.orders import write_orders
 from replay.specs import Spec, load_spec
@@ -112,6 +113,15 @@ def test_a_pricing_branch_is_compared_by_version_and_its_causes_named(pricing_re
     assert money["price_effect"] < 0
     assert money["decision_effect"]["release -> hold"] > 0
     assert list(s["money"]) == ["GBP"]
+    page = (out / "report.html").read_text()
+    assert 'width="0.0"' not in page  # no bar of nothing
+    for chart in ("Decision mix", "Value by decision (GBP)", "Orders whose decision changed", "Change in value by decision (GBP)",
+                  "Price effect by cause (GBP, same decision)", "Changed orders by cause"):
+        assert f"<title>{chart}</title>" in page, chart
+    price = page[page.index("<title>Price effect by cause (GBP, same decision)</title>"):]
+    price = price[:price.index("</svg>")]
+    assert "quantity_break" in price
+    assert "floor_price" not in price  # the floor moves no price: it is not in a delta chart of prices
 
 
 def test_arbiter_diff_names_the_edits_in_the_packs_terms(pricing_repo: Path) -> None:
@@ -192,6 +202,16 @@ def test_a_routing_change_adding_a_queue_shows_items_per_day_and_sla_hours(tmp_p
     assert review["candidate"] == {"items": 6, "per_day_mean": Decimal("3.00"), "per_day_peak": 4, "sla_hours": 72}
     assert (review["items_added"], review["sla_hours_added"]) == (6, 72)
     assert "| review | 0.00 | 3.00 | 0 | 4 | +6 | +72 |" in (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    queues = page[page.index("<title>Items per day by queue</title>"):]
+    queues = queues[:queues.index("</svg>")]
+    row = queues[queues.index(">review</text>"):]
+    assert row.count("<rect") == 1  # the candidate's bar; the baseline has no review queue, so no bar of 0
+    assert COLOURS["candidate"] in row
+    assert ">0.00</text>" not in row  # nor a label for it
+    assert queues.count(f'fill="{COLOURS["baseline"]}"/>') == sum(1 for r in s["queues"].values() if r["baseline"]["items"])
+    sla = page[page.index("<title>SLA-hours added by queue</title>"):]
+    assert ">+72</text>" in sla[:sla.index("</svg>")]
 
 
 @pytest.mark.parametrize(("case", "expected"), [
