@@ -33,16 +33,17 @@ class Edit:
     kind: str  # derive, table, data, output, input, step, rollup, section, window, invariant
     change: str  # added, removed, changed
     details: tuple[str, ...] = field(default=())
+    values: str = ""  # a parameter's value, old -> new: it is the edit's name, as an author says it
 
     @property
     def name(self) -> str:
-        """The edit as a pack author names it: ``pricing: derive floor_price (priced_lines, after)``."""
+        """The edit as a pack author names it: ``pricing: derive floor_price (priced_lines, after)``, ``pricing: param margin_floor 10 -> 15``."""
         where = ""
         if self.path[0] == "for_each" and len(self.path) > 3:
             where = f" ({self.path[1]}, {self.path[2] if self.path[2] != 'tables' else 'line-level'})"
         if self.kind in ("window", "invariant"):
             return f"{self.pack}: {'effective window' if self.kind == 'window' else 'invariants'}"
-        return f"{self.pack}: {self.kind} {self.path[-1]}{where}"
+        return f"{self.pack}: {self.kind} {self.path[-1]}{where}" + (f" {self.values}" if self.values else "")
 
     @property
     def separable(self) -> bool:
@@ -152,6 +153,20 @@ def _entries(pack: str, kind: str, path: Path_, a: Any, b: Any) -> list[Edit]:
     return out
 
 
+def _params(pack: str, a: Any, b: Any) -> list[Edit]:
+    """Each parameter whose declaration changed is its own edit, named with its value before and after."""
+    out = []
+    for edit in _entries(pack, "param", ("params",), a, b):
+        x, y = (_named(a).get(edit.path[-1]), _named(b).get(edit.path[-1]))
+        value = {k: text(_plain(d.get("value"))) if isinstance(d, dict) else None for k, d in (("a", x), ("b", y))}
+        values = (f"{value['a']} -> {value['b']}" if edit.change == "changed" and value["a"] != value["b"]
+                  else f"= {value['b']}" if edit.change == "added" else "")
+        rest = [f"{k}: {text(_plain(x.get(k)))} -> {text(_plain(y.get(k)))}" for k in dict.fromkeys([*x, *y])
+                if k != "value" and x.get(k) != y.get(k)] if isinstance(x, dict) and isinstance(y, dict) else list(edit.details)
+        out.append(Edit(edit.pack, edit.path, edit.kind, edit.change, tuple(rest), values))
+    return out
+
+
 def diff_packs(a: PackIR, b: PackIR) -> list[Edit]:
     """What changed from ``a`` to ``b`` (two versions of one pack), in evaluation order."""
     sa, sb, pack = a.source, b.source, a.name
@@ -159,6 +174,7 @@ def diff_packs(a: PackIR, b: PackIR) -> list[Edit]:
     for key in ("effective_from", "effective_to"):
         if sa.get(key) != sb.get(key):
             edits.append(Edit(pack, (key,), "window", "changed", (f"{key}: {text(sa.get(key))} -> {text(sb.get(key))}",)))
+    edits += _params(pack, sa.get("params"), sb.get("params"))
     edits += _entries(pack, "input", ("inputs",), sa.get("inputs"), sb.get("inputs"))
     for edit in _entries(pack, "data", ("data",), sa.get("data"), sb.get("data")):
         edits.append(edit)

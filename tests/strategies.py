@@ -368,12 +368,14 @@ def _line_level(draw: st.DrawFn, doc: dict[str, Any]) -> None:
     doc["for_each"] = [{"id": "priced", "over": "lines", "derive": {"v": "n + m * 2"}, "tables": [table], "keep": ["band"]}]
     doc["rollup"] = {"banded": "count(priced as l, l.band = null)"}
     doc["outputs"]["banded"] = {"type": "integer"}
-# Two versions of a small pack that differ in exactly one thing: a derive, one row, or one data value.
+# Two versions of a small pack that differ in exactly one thing: a derive, one row, one data value, or one parameter.
 TOY_PACK = """pack: toy
 version: 1.0.0
 description: a score from quantity and tier, banded
 owner: tests
 effective_from: 2026-01-01
+params:
+  bonus: {{type: integer, value: {bonus}, description: points every order scores}}
 inputs:
   qty: {{type: integer}}
   tier: {{type: enum, values: [A, B, C]}}
@@ -384,7 +386,7 @@ data:
     rows: [[A, {rate_a}], [B, {rate_b}], [C, {rate_c}]]
 derive:
   rate: coalesce(lookup(rates, "rate", tier), 0)
-  score: qty * {weight} + rate
+  score: qty * {weight} + rate + bonus
 tables:
   - id: band
     hit_policy: first
@@ -407,7 +409,8 @@ def one_edit_versions(draw: st.DrawFn) -> tuple[str, str, str, list[dict[str, An
     params = {"rate_a": draw(st.integers(0, 5)), "rate_b": draw(st.integers(0, 5)), "rate_c": draw(st.integers(0, 5)),
               "weight": draw(st.integers(1, 4)), "mid": draw(st.integers(5, 30))}
     params["high"] = params["mid"] + draw(st.integers(1, 30))
-    kind = draw(st.sampled_from(["derive", "row", "data"]))
+    params["bonus"] = draw(st.integers(0, 5))
+    kind = draw(st.sampled_from(["derive", "row", "data", "param"]))
     changed = dict(params)
     if kind == "derive":
         changed["weight"] = params["weight"] + draw(st.integers(1, 3))
@@ -415,6 +418,9 @@ def one_edit_versions(draw: st.DrawFn) -> tuple[str, str, str, list[dict[str, An
     elif kind == "row":
         changed["high"] = params["high"] + draw(st.integers(-params["high"] + params["mid"] + 1, 20).filter(lambda d: d != 0))
         name = "toy: table band"
+    elif kind == "param":
+        changed["bonus"] = params["bonus"] + draw(st.integers(1, 10))
+        name = f"toy: param bonus {params['bonus']} -> {changed['bonus']}"
     else:
         tier = draw(st.sampled_from(["rate_a", "rate_b", "rate_c"]))
         changed[tier] = params[tier] + draw(st.integers(1, 20))

@@ -156,6 +156,28 @@ def test_arbiter_diff_says_when_no_example_input_can_be_produced() -> None:
     assert any("table credit_decision.decision (year())" in line for line in lines)
 
 
+def test_a_parameter_change_is_its_own_edit_in_the_diff_and_the_causes(tmp_path: Path, retail: Path) -> None:
+    """The margin floor as a pack parameter, 10 -> 15: the diff and the impact report name 'param margin_floor_pct 10 -> 15'."""
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS, packs)
+    param = "params:\n  margin_floor_pct: {type: integer, value: %d, description: net price at least this much over unit cost}\n"
+    source = (packs / "pricing" / "2.0.0.yaml").read_text().replace(FLOOR, 'floor_price: round(unit_cost * (100 + margin_floor_pct) / 100, 2, "half_up")')
+    assert "margin_floor_pct" in source
+    (packs / "pricing" / "2.0.0.yaml").write_text(source.replace("\ninputs:", "\n" + param % 10 + "inputs:", 1))
+    (packs / "pricing" / "2.1.0.yaml").write_text(source.replace("\ninputs:", "\n" + param % 15 + "inputs:", 1)
+                                                  .replace("version: 2.0.0", "version: 2.1.0").replace("effective_from: 2027-01-01", "effective_from: 2027-03-01"))
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "diff", f"{packs}#pricing@2.0.0", f"{packs}#pricing@2.1.0", "pricing", "--examples", "0"],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    assert "  changed pricing: param margin_floor_pct 10 -> 15" in proc.stdout.splitlines()
+    out = tmp_path / "out"
+    simulate("run", "--orders", str(retail), "--baseline", f"{packs}#pricing@2.0.0", "--candidate", f"{packs}#pricing@2.1.0", "--out", str(out),
+             "--workers", "2", "--effective-on", "2027-03-01")
+    s = json.loads((out / "summary.json").read_text())
+    causes = {c["cause"]: c for c in s["causes"]}
+    assert list(causes) == ["pricing: param margin_floor_pct 10 -> 15"]  # the one edit, in the author's words
+    assert causes["pricing: param margin_floor_pct 10 -> 15"]["transitions"].get("release -> hold", 0) > 0
+
+
 def _orders_file(path: Path, orders: list[dict[str, object]]) -> Path:
     path.write_text("".join(json.dumps(o) + "\n" for o in orders))
     return path
