@@ -184,6 +184,9 @@ class Translator:
         self.pos += 1
         self.take("in")
         source = self.disjunction()
+        if self.at(".."):
+            self.pos += 1
+            source = _integers(source, self.disjunction())
         if not (isinstance(source.kind, tuple) and source.kind[0] == "list"):
             raise FeelRefused(f"iterating over a {describe(source.kind)} (ranges, several lists) is not converted")
         return name, source
@@ -200,17 +203,28 @@ class Translator:
             self.scope[name] = saved
         return ident, body
 
-    def loop(self) -> Tr:
-        self.take("for")
+    def loop(self, first: bool = True) -> Tr:
+        """``for i in a, j in b return e``: e for each i and, within it, each j (a flat list, in that order)."""
+        if first:
+            self.take("for")
         name, source = self._binding()
-        if self.at(","):
-            raise FeelRefused("a for over several lists is not converted")
-        ident, body = self._bound(name, source, "return")
-        if source.kind[1] == NULL:  # over []: the language refuses a map whose element is always null
-            return Tr("[]", ("list", NULL))
-        if body.kind == NULL:
-            raise FeelRefused("a list of nulls is not converted")
-        return Tr(f"map({source.text} as {ident}, {body.text})", ("list", body.kind))
+        if not self.at(","):
+            ident, body = self._bound(name, source, "return")
+            if source.kind[1] == NULL:  # over []: the language refuses a map whose element is always null
+                return Tr("[]", ("list", NULL))
+            if body.kind == NULL:
+                raise FeelRefused("a list of nulls is not converted")
+            return Tr(f"map({source.text} as {ident}, {body.text})", ("list", body.kind))
+        self.pos += 1
+        ident = "v_" + identifier(name)
+        saved = dict(self.scope)
+        self.scope[name] = (ident, source.kind[1])
+        inner = self.loop(first=False)
+        self.scope = saved
+        if source.kind[1] == NULL or inner.kind[1] == NULL or _composite(inner.kind[1]):
+            raise FeelRefused("a for over several lists that gives lists, nulls or nothing is not converted")
+        return Tr(f"flatten(map({source.text} as {ident}, {inner.text}))", inner.kind)
+
 
     def quantified(self) -> Tr:
         word = self.peek()[1]
@@ -613,7 +627,7 @@ PARAMETERS = {
     **dict.fromkeys(("substring before", "substring after"), ("string", "match")),
     "abs": ("n",), "modulo": ("dividend", "divisor"), "list contains": ("list", "element"), "not": ("negand",),
     "sqrt": ("number",), "substring": ("string", "start position", "length"), "string join": ("list", "delimiter"),
-    "is": ("value1", "value2"), "get value": ("m", "key"), "context put": ("context", "key", "value"),
+    "is": ("value1", "value2"), "number": ("from", "grouping separator", "decimal separator"), "get value": ("m", "key"), "context put": ("context", "key", "value"),
 }
 
 
@@ -948,6 +962,18 @@ def _undefined(left: Kind, op: str, right: Kind) -> bool:
 BUILTIN_TYPES = {"number": NUMBER, "string": STRING, "boolean": BOOLEAN, "date": DATE, "time": TIME,
                  "date and time": DATE_TIME, "days and time duration": DT_DURATION,
                  "years and months duration": YM_DURATION}
+
+
+def _integers(low: Tr, high: Tr) -> Tr:
+    """``a..b`` iterated over: the whole numbers from a to b, up or down, as a list literal (of at most 1000)."""
+    bounds = [t.const for t in (low, high)]
+    if not all(isinstance(b, Decimal) and b == b.to_integral_value() for b in bounds):
+        raise FeelRefused("iterating over a range whose ends are not whole-number literals is not converted")
+    first, last = (int(b) for b in bounds)
+    step = 1 if last >= first else -1
+    if abs(last - first) >= 1000:
+        raise FeelRefused("iterating over a range of more than 1000 numbers is not converted")
+    return _literal(tuple(Decimal(k) for k in range(first, last + step, step)))
 
 
 def _instance_of(value: Tr, type_name: str) -> Tr:

@@ -223,7 +223,22 @@ def is_(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def number(text: Any, grouping: Any, decimal: Any) -> Decimal | None:
+    """A string's number with a grouping separator (" ", "," or ".", or none) and a decimal separator ("." or ",");
+    null where the separators are other ones, the same, or the string is not a number so written."""
+    if not isinstance(text, str) or (grouping is not None and grouping not in (" ", ",", ".")):
+        return None
+    if (decimal is not None and decimal not in (".", ",")) or (grouping is not None and grouping == decimal):
+        return None
+    plain = text.replace(grouping, "") if grouping else text
+    plain = plain.replace(decimal, ".") if decimal else plain
+    if not re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", plain):
+        return None
+    return Decimal(plain)
+
+
 FOLDS: dict[str, Callable[..., Any]] = {
+    "number": number,
     "sqrt": sqrt, "substring": substring, "substring before": substring_before,
     "substring after": substring_after, "string join": string_join, "product": product, "mean": mean,
     "median": median, "mode": mode, "day of year": day_of_year, "day of week": day_of_week,
