@@ -41,7 +41,7 @@ class Metrics:
         self.decisions: dict[Labels, int] = defaultdict(int)
         self.reloads: dict[Labels, int] = defaultdict(int)
         self.totals: dict[str, int] = defaultdict(int)
-        # counted by the shadow thread while the event loop renders: guarded (api.shadow)
+        # counted by the thread reading the shadow process's counts while the event loop renders: guarded (api.shadow)
         self.shadows: dict[Labels, int] = defaultdict(int)
         self._shadow_lock = threading.Lock()
 
@@ -60,10 +60,10 @@ class Metrics:
     def reload(self, result: str) -> None:
         self.reloads[(("result", result),)] += 1
 
-    def shadow(self, pack: str, output: str, result: str) -> None:
-        """One shadow comparison's result for ``output`` ('' for the decision as a whole)."""
+    def shadow(self, pack: str, output: str, result: str, count: int = 1) -> None:
+        """``count`` shadow comparisons' result for ``output`` ('' for the decision as a whole)."""
         with self._shadow_lock:
-            self.shadows[(("pack", pack), ("output", output), ("result", result))] += 1
+            self.shadows[(("pack", pack), ("output", output), ("result", result))] += count
 
     def set_totals(self, values: dict[str, int]) -> None:
         """This worker's current values of totals kept elsewhere (see ``TOTALS_HELP``)."""

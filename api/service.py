@@ -64,7 +64,7 @@ class Service:
         self.decision_log = DecisionLog(decision_log, log_settings) if decision_log is not None else None
         self.recorder = Recorder(self.decision_log, self.settings.mask) if self.decision_log is not None else None
         self.key_ids = {key: key_id(key) for key in self.api_keys}
-        self.shadow = start_shadow(self.settings, self.packs, self.metrics, decision_log, log_settings)
+        self.shadow = start_shadow(self.settings, root, self.packs, self.metrics, decision_log, log_settings)
         self.fingerprint = self._fingerprint()
         self._reload_lock = threading.Lock()
 

@@ -1,19 +1,23 @@
-"""Loopback load: Arbiter's credit endpoint against a bare FastAPI app, same uvicorn settings.
+"""Loopback load: Arbiter's credit endpoint against a bare FastAPI app, and Arbiter with shadow mode on.
 
-    .venv/bin/python benchmarks/api.py [--seconds 15] [--rounds 3] [--connections 32] [--workers 1]
+    .venv/bin/python benchmarks/api.py [--seconds 4] [--rounds 5] [--connections 32] [--workers 1]
+                                       [--log-level INFO] [--no-batch]
 
+About 2 minutes with the defaults (3 minutes with the batch rows on a loaded machine).
 Runs wrk when it is installed (``apt-get install wrk``), else a Python load generator in a
-separate process. Both servers run under uvicorn with uvloop + httptools and no access
-log, on free loopback ports. Before loading, both answer the same 300 random bodies and
-must agree. Each endpoint is loaded for ``--seconds`` in ``--rounds`` rounds, Arbiter and
-the bare app taking turns, each round on fresh connections; the report gives the median
-round. With several workers the kernel hands a burst of new connections to whichever
-worker accepts first, so a single run can land all 32 on one worker (measured: 6,219 and
-10,678 req/s in consecutive runs of the same server); rounds and medians keep that luck,
-and the machine's drift, out of the ratio. The middle round of Arbiter's single decisions
-reloads the packs half-way through and counts non-2xx responses. Reports requests/s, p50,
-p99, the ratio to the bare app, and decisions/s through the batch endpoint (1,000 per
-request).
+separate process. Three servers run under uvicorn with uvloop + httptools on free loopback
+ports: Arbiter (its JSON logs at ``--log-level``, INFO writing one access line per request,
+to a file as a server's would), the same with ``ARBITER_SHADOW=credit=1.1.0``, and the bare
+app. Before loading, Arbiter and the bare app answer the same 300 random bodies and must
+agree. Then ``--rounds`` rounds: in each, every endpoint is loaded for ``--seconds`` on
+fresh connections, the order rotating from round to round, so the machine's drift lands on
+all of them alike. The report gives each endpoint's median round and the ratios that have
+targets, both as median over median and as the median of the per-round (paired) ratios:
+Arbiter's throughput over the bare app's (>= 0.90), the p99 with shadow on over the p99
+with it off (<= 1.10), with the comparisons the shadow server made and skipped (from its
+/metrics: a shadow that skipped everything would be fast and useless). A last round reloads
+Arbiter's packs half-way and counts non-2xx answers; it is kept out of the medians. The
+load average is printed before and after: on a shared machine, quote ratios, not rates.
 """
 
 from __future__ import annotations
@@ -214,19 +218,112 @@ def load(url: str, bodies: list[bytes], seconds: int, connections: int, tmp: Pat
 
 def median_run(rounds: list[dict[str, float]]) -> dict[str, float]:
     """The median of each measure over the rounds; non-2xx responses are summed (none may hide)."""
-    out = {key: statistics.median(r[key] for r in rounds) for key in ("rps", "p50", "p99")}
+    out = {key: statistics.median(r[key] for r in rounds) for key in ("rps", "p50", "p99", "cpu_us", "child_cpu_us")
+           if all(key in r for r in rounds)}
     out["non2xx"] = sum(r["non2xx"] for r in rounds)
     out["socket_errors"] = sum(r["socket_errors"] for r in rounds)
     return out
 
 
+def scrape(base: str) -> str:
+    import http.client
+
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/metrics")
+    return conn.getresponse().read().decode()
+
+
+def shadow_counts(base: str) -> dict[str, float]:
+    """The shadowed server's comparisons by result (agree, disagree, skipped, ...), from its /metrics."""
+    out: dict[str, float] = {}
+    for line in scrape(base).splitlines():
+        m = re.match(r'arbiter_shadow_comparisons_total\{pack="credit",result="(\w+)"\} (\S+)', line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def ratio_line(label: str, num: list[float], den: list[float], target: str) -> str:
+    """Median over median, and the median of the per-round (paired) ratios: both should say the same."""
+    paired = statistics.median(a / b for a, b in zip(num, den, strict=True))
+    return (f"{label}: {statistics.median(num) / statistics.median(den):.2f} "
+            f"(median of rounds; paired per-round ratios: median {paired:.2f}, "
+            f"{', '.join(f'{a / b:.2f}' for a, b in zip(num, den, strict=True))}) target {target}")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a server's workers, the shadow process), from /proc."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            found += _tree(int(child))
+    return found
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time (user + system) of the server process itself and of its child processes, 0 where /proc is absent."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    out = {"server": 0.0, "children": 0.0}
+    for index, member in enumerate(_tree(pid) if Path(f"/proc/{pid}").exists() else []):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out["server" if index == 0 else "children"] += (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def measure(targets: dict[str, tuple[str, list[bytes]]], groups: list[tuple[str, ...]], args: argparse.Namespace,
+            tmp: Path, pids: dict[str, int]) -> dict[str, list[dict[str, float]]]:
+    """Each group's endpoints loaded in turn, ``args.rounds`` times, the order rotated every round.
+
+    Besides rate and latency, each round records the CPU time its server (and, apart, the
+    server's child processes: the shadow process) spent per request: on a shared machine
+    that stays put while the rates swing with the neighbours' load.
+    """
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+    for group in groups:
+        for r in range(args.rounds):
+            order = group[r % len(group):] + group[:r % len(group)]
+            for name in order:
+                url, bodies = targets[name]
+                before = cpu_seconds(pids[name])
+                result = load(url, bodies, args.seconds, args.connections, tmp)
+                time.sleep(1)  # let the server finish what is still queued
+                after = cpu_seconds(pids[name])
+                served = max(result["rps"] * args.seconds, 1.0)
+                result["cpu_us"] = (after["server"] - before["server"]) / served * 1e6
+                result["child_cpu_us"] = (after["children"] - before["children"]) / served * 1e6
+                runs[name].append(result)
+            print(f"  round {r + 1}/{args.rounds}: " + ", ".join(
+                f"{n} {runs[n][-1]['rps']:.0f} req/s p99 {runs[n][-1]['p99']:.1f} ms" for n in group), flush=True)
+    return runs
+
+
+def reload_round(url: str, base: str, bodies: list[bytes], args: argparse.Namespace, tmp: Path) -> tuple[dict[str, float], int]:
+    """One round of single decisions with an admin reload half-way: what answered, and the reload's status."""
+    status: list[int] = []
+
+    def reload_half_way() -> None:
+        time.sleep(args.seconds / 2)
+        status.append(post(base, "/v1/admin/reload", b"")[0])
+
+    reloader = threading.Thread(target=reload_half_way)
+    reloader.start()
+    result = load(url, bodies, args.seconds, args.connections, tmp)
+    reloader.join()
+    return result, status[0] if status else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=4, help="seconds of load per endpoint per round")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (the order rotates each round)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="INFO", help="Arbiter's ARBITER_LOG_LEVEL (INFO: an access line per request)")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch rows")
     args = parser.parse_args()
 
     orders = random_orders(1000)
@@ -238,6 +335,7 @@ def main() -> int:
     shutil.copytree(ROOT / "policy_packs", packs)
     env = {"ARBITER_PACKS": str(packs), "ARBITER_ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONPATH": str(ROOT),
            "ARBITER_LOG_LEVEL": args.log_level}
+    load_before = os.getloadavg()
     arbiter, arbiter_url = start("api.app:app_from_env", args.workers, env, tmp / "arbiter.log")
     # the same server with credit 1.1.0 as a shadow challenger: every decision is also compared off the request path
     shadowed, shadow_url = start("api.app:app_from_env", args.workers, {**env, "ARBITER_SHADOW": "credit=1.1.0"},
@@ -247,69 +345,82 @@ def main() -> int:
     try:
         verify(arbiter_url, bare_url, random_orders(300, seed=99))
         print(f"verified: both servers agree on 300 random orders; load generator: {generator}; "
-              f"{args.connections} connections, {args.seconds} s per endpoint in {args.rounds} rounds, "
-              f"{args.workers} worker(s); Arbiter's log level {args.log_level}", flush=True)
-        load(f"{arbiter_url}/v1/decisions/credit?as_of=2026-06-01", singles, 3, args.connections, tmp)  # warm-up
-        load(f"{bare_url}/decide", singles, 3, args.connections, tmp)
-
-        reloads: list[int] = []
-        per_round = max(1, args.seconds // args.rounds)
-
-        def reload_half_way() -> None:
-            time.sleep(per_round / 2)
-            status, _ = post(arbiter_url, "/v1/admin/reload", b"")
-            reloads.append(status)
-
+              f"{args.connections} connections, {args.seconds} s per endpoint in each of {args.rounds} interleaved rounds, "
+              f"{args.workers} worker(s); Arbiter's log level {args.log_level}; load average {load_before[0]:.1f} "
+              f"on {os.cpu_count()} cores", flush=True)
+        single = "/v1/decisions/credit?as_of=2026-06-01"
+        for url in (arbiter_url + single, shadow_url + single, f"{bare_url}/decide"):  # warm-up
+            load(url, singles, 2, args.connections, tmp)
         targets = {
-            "arbiter": (f"{arbiter_url}/v1/decisions/credit?as_of=2026-06-01", singles),
+            "arbiter": (arbiter_url + single, singles),
+            "shadow": (shadow_url + single, singles),
             "bare": (f"{bare_url}/decide", singles),
-            "arbiter_shadow": (f"{shadow_url}/v1/decisions/credit?as_of=2026-06-01", singles),
             # as many connections as the single decisions: with a few long-lived connections
             # the workers split them unevenly, and 2 workers served no more than 1
             "arbiter_batch": (f"{arbiter_url}/v1/decisions/credit/batch?as_of=2026-06-01", batches),
             "bare_batch": (f"{bare_url}/decide/batch", bare_batches),
         }
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         # single decisions first, then batches: a batch run leaves seconds of queued work that
         # would land in the next single-decision round's p99
-        for pair in (("arbiter", "arbiter_shadow", "bare"), ("arbiter_batch", "bare_batch")):
-            for r in range(args.rounds):
-                for name in pair if r % 2 == 0 else pair[::-1]:
-                    reloader = threading.Thread(target=reload_half_way) if name == "arbiter" and r == args.rounds // 2 else None
-                    if reloader is not None:
-                        reloader.start()
-                    url, bodies = targets[name]
-                    runs[name].append(load(url, bodies, per_round, args.connections, tmp))
-                    if reloader is not None:
-                        reloader.join()
-                    time.sleep(1)  # let the server finish what is still queued
-        arb, base, arb_batch, bare_batch, arb_shadow = (
-            median_run(runs[n]) for n in ("arbiter", "bare", "arbiter_batch", "bare_batch", "arbiter_shadow"))
-        p99s = {name: [r["p99"] for r in rounds] for name, rounds in runs.items()}
+        groups = [("arbiter", "shadow", "bare")] + ([] if args.no_batch else [("arbiter_batch", "bare_batch")])
+        pids = {"arbiter": arbiter.pid, "shadow": shadowed.pid, "bare": bare.pid, "arbiter_batch": arbiter.pid,
+                "bare_batch": bare.pid}
+        runs = measure(targets, groups, args, tmp, pids)
+        compared = shadow_counts(shadow_url)
+        reloaded, reload_status = reload_round(arbiter_url + single, arbiter_url, singles, args, tmp)
     finally:
         for proc in (arbiter, shadowed, bare):
             proc.terminate()
             proc.wait(timeout=15)
         shutil.rmtree(tmp, ignore_errors=True)
-
-    print(f"\n{'endpoint':<44} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    rows = [("bare FastAPI, hand-written credit", base, 1), ("Arbiter /v1/decisions/credit (reload mid-run)", arb, 1),
-            ("Arbiter, shadow credit 1.1.0 on", arb_shadow, 1),
-            ("bare FastAPI batch (1,000 per request)", bare_batch, 1000),
-            ("Arbiter /v1/decisions/credit/batch (1,000)", arb_batch, 1000)]
-    for name, r, per in rows:
-        print(f"{name:<44} {r['rps']:>9.0f} {r['rps'] * per:>12.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx'] + r['socket_errors']:>8.0f}")
-    print(f"\nArbiter / bare FastAPI throughput: {arb['rps'] / base['rps']:.2f} (target >= 0.80); "
-          f"p99 {arb['p99']:.2f} ms (target < 10); batch {arb_batch['rps'] * 1000:,.0f} decisions/s (target >= 200,000); "
-          f"reload mid-run answered {reloads[0] if reloads else 'n/a'}, non-2xx during the run: {arb['non2xx'] + arb['socket_errors']:.0f}")
-    print(f"shadow on / off: p99 {arb_shadow['p99'] / arb['p99']:.2f} (target <= 1.10), "
-          f"throughput {arb_shadow['rps'] / arb['rps']:.2f}; log level {args.log_level}")
-    summary = {"bare": base, "arbiter": arb, "bare_batch": bare_batch, "arbiter_batch": arb_batch, "reload_status": reloads,
-               "arbiter_shadow": arb_shadow, "shadow_p99_ratio": arb_shadow["p99"] / arb["p99"], "log_level": args.log_level,
-               "ratio": arb["rps"] / base["rps"], "generator": generator, "workers": args.workers,
-               "rounds": {name: [round(r["rps"]) for r in rounds] for name, rounds in runs.items()}, "p99_rounds": p99s}
-    print(json.dumps(summary))
+    load_after = os.getloadavg()
+    report(runs, compared, reloaded, reload_status, args, generator, (load_before[0], load_after[0]))
     return 0
+
+
+def report(runs: dict[str, list[dict[str, float]]], compared: dict[str, float], reloaded: dict[str, float],
+           reload_status: int, args: argparse.Namespace, generator: str, loads: tuple[float, float]) -> None:
+    medians = {name: median_run(rounds) for name, rounds in runs.items() if rounds}
+    print(f"\n{'endpoint (median of rounds)':<44} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+          f"{'CPU us/req':>10}")
+    rows = [("bare FastAPI, hand-written credit", "bare", 1), ("Arbiter /v1/decisions/credit", "arbiter", 1),
+            ("Arbiter, shadow credit 1.1.0 on", "shadow", 1),
+            ("bare FastAPI batch (1,000 per request)", "bare_batch", 1000),
+            ("Arbiter /v1/decisions/credit/batch (1,000)", "arbiter_batch", 1000)]
+    for label, name, per in rows:
+        if name in medians:
+            r = medians[name]
+            print(f"{label:<44} {r['rps']:>9.0f} {r['rps'] * per:>12.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+                  f"{r['non2xx'] + r['socket_errors']:>8.0f} {r.get('cpu_us', float('nan')):>10.0f}")
+    print(f"{'Arbiter, one round with a reload mid-run':<44} {reloaded['rps']:>9.0f} {reloaded['rps']:>12.0f} "
+          f"{reloaded['p50']:>8.2f} {reloaded['p99']:>8.2f} {reloaded['non2xx'] + reloaded['socket_errors']:>8.0f}")
+    rps = {name: [r["rps"] for r in rounds] for name, rounds in runs.items()}
+    p99 = {name: [r["p99"] for r in rounds] for name, rounds in runs.items()}
+    skipped = compared.get("skipped", 0.0)
+    done = sum(v for k, v in compared.items() if k != "skipped")
+    print(f"\nload average {loads[0]:.1f} before, {loads[1]:.1f} after, {os.cpu_count()} cores; "
+          f"generator {generator}; {args.rounds} rounds x {args.seconds} s; Arbiter log level {args.log_level}")
+    print(ratio_line("THROUGHPUT  Arbiter / bare FastAPI", rps["arbiter"], rps["bare"], ">= 0.90"))
+    print(ratio_line("SHADOW P99  shadow on / off", p99["shadow"], p99["arbiter"], "<= 1.10"))
+    print(ratio_line("SHADOW REQ/S  shadow on / off", rps["shadow"], rps["arbiter"], "(none)"))
+    cpu = {name: [r["cpu_us"] for r in rounds] for name, rounds in runs.items()}
+    print(ratio_line("CPU/REQUEST  Arbiter / bare FastAPI (server process)", cpu["arbiter"], cpu["bare"], "(none)"))
+    print(ratio_line("CPU/REQUEST  shadow on / off (serving process only)", cpu["shadow"], cpu["arbiter"], "(none)"))
+    print(f"SHADOW WORK  comparisons made {done:.0f}, skipped (queue full) {skipped:.0f}; the shadow process spent "
+          f"{statistics.median(r['child_cpu_us'] for r in runs['shadow']):.0f} us of CPU per request, the serving "
+          f"process {statistics.median(cpu['shadow']):.0f} us (off: {statistics.median(cpu['arbiter']):.0f} us; "
+          f"bare app {statistics.median(cpu['bare']):.0f} us)")
+    print(f"RELOAD      mid-run reload answered {reload_status}; non-2xx in that round "
+          f"{reloaded['non2xx'] + reloaded['socket_errors']:.0f}")
+    if "arbiter_batch" in medians:
+        print(f"BATCH       {medians['arbiter_batch']['rps'] * 1000:,.0f} decisions/s (target >= 200,000), "
+              f"{medians['arbiter_batch']['rps'] / medians['bare_batch']['rps']:.2f} of the bare app's")
+    summary = {"medians": medians, "rps_rounds": rps, "p99_rounds": p99, "shadow_comparisons": compared,
+               "reload": {"status": reload_status, **reloaded}, "log_level": args.log_level, "load_average": loads,
+               "ratio": statistics.median(rps["arbiter"]) / statistics.median(rps["bare"]),
+               "shadow_p99_ratio": statistics.median(p99["shadow"]) / statistics.median(p99["arbiter"]),
+               "generator": generator, "workers": args.workers}
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

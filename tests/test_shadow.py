@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +12,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.metrics import Metrics
 from api.settings import Settings
-from api.shadow import Challenger, Shadow, parse_challengers
+from api.shadow import Shadow, parse_challengers
+from api.shadow_worker import Comparer, Config
 from engine import jsonio
 from engine.registry import require_pack_set
 from tests.conftest import PACKS
@@ -101,33 +101,32 @@ def test_a_wrong_challenger_stops_the_service_at_start(spec: str) -> None:
         create_app(PACKS, settings=Settings(shadow=(spec,)))
 
 
-class _Held(Shadow):
-    """A shadow whose comparisons wait for a gate: the queue fills deterministically."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.started = threading.Event()
-        self.gate = threading.Event()
-        super().__init__(*args, **kwargs)
-
-    def _compare(self, job: Any) -> None:
-        self.started.set()
-        self.gate.wait(10)
-        super()._compare(job)
-
-
 def test_a_full_queue_skips_the_comparison_and_counts_it() -> None:
     """With the queue full the request is not held up: the comparison is skipped and counted."""
     packs = require_pack_set(PACKS)
     metrics = Metrics()
-    shadow = _Held({"credit": Challenger("credit", version="1.1.0")}, metrics, max_queue=1)
+    # the process is started after the sends, so the one-message queue is full for the second and third
+    shadow = Shadow(Config(PACKS, ("credit=1.1.0",)), frozenset({"credit"}), metrics, max_queue=1, start=False)
     decision = packs.get("credit", "1.0.0").decide(jsonio.loads(TIER_C), dt.date(2026, 6, 1))
-    shadow.submit(decision, jsonio.loads(TIER_C), "r1", packs)
-    assert shadow.started.wait(10)
-    shadow.submit(decision, jsonio.loads(TIER_C), "r2", packs)  # waits in the queue
-    shadow.submit(decision, jsonio.loads(TIER_C), "r3", packs)  # no room: skipped
-    shadow.gate.set()
+    for request_id in ("r1", "r2", "r3"):
+        shadow.submit(decision, jsonio.loads(TIER_C), request_id, packs)
+        shadow.flush()
+    shadow.start()
     shadow.drain()
     shadow.close()
     text = metrics.render()
-    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="skipped"}') == 1
-    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="disagree"}') == 2
+    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="skipped"}') == 2
+    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="disagree"}') == 1
+
+
+def test_the_shadow_process_compiles_the_served_folder_again_after_a_reload(tmp_path: Path) -> None:
+    """A job from a newer generation of served packs makes the shadow side compile the folder again; an older one does not."""
+    shutil.copytree(PACKS / "credit", tmp_path / "credit")
+    comparer = Comparer(Config(tmp_path, ("credit=1.1.0",)))
+    before = comparer.challengers["credit"].resolve(comparer.served, dt.date(2027, 2, 1)).digest
+    path = tmp_path / "credit" / "1.1.0.yaml"
+    path.write_text(path.read_text().replace("  Candidate:", "  Edited candidate:", 1))
+    comparer.follow(1)
+    assert comparer.challengers["credit"].resolve(comparer.served, dt.date(2027, 2, 1)).digest == before
+    comparer.follow(2)
+    assert comparer.challengers["credit"].resolve(comparer.served, dt.date(2027, 2, 1)).digest != before
