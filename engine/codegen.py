@@ -27,6 +27,7 @@ from engine.runtime import QUANTIZE
 from rules import syntax as s
 from rules.functions import FUNCTIONS
 from rules.hit_policy import HitPolicy
+from rules.input_types import INPUT_TYPES, Held
 from rules.ir import DeriveDef, FieldDef, PackIR, ReasonValue, RowDef, SectionDef, Symbol, TableDef
 from rules.types import Type
 
@@ -571,14 +572,15 @@ class Generator:
         if nullable and not spec.optional:
             self.emit(f"if {target} is None:")
             self.emit(f"    fail('output-missing', {'no row matched and no value was computed for required output ' + repr(f.name)!r}, None)")
-        if spec.type in ("money", "decimal") and (spec.scale is not None or spec.type == "money"):
-            places = spec.scale if spec.scale is not None else 2
+        declared = INPUT_TYPES.get(spec.type)
+        places = spec.scale if spec.scale is not None else declared.default_scale if declared is not None else None
+        if declared is not None and declared.scaled and places is not None:
             quantum = self.constant(Decimal(1).scaleb(-places))
             guard = f"if {target} is not None: " if nullable else ""
             # one call on a context that carries the declared rounding (ints are accepted as they are)
             rounder = self.constant(QUANTIZE[spec.rounding or "half_up"])
             self.emit(f"{guard}{target} = {rounder}({target}, {quantum})")
-        elif spec.type == "integer" and f.type.numeric != "integer":
+        elif declared is not None and declared.held is Held.INTEGER and f.type.numeric != "integer":
             self.emit(f"if {target} is not None: {target} = int({target})")
         elif spec.type == "list" and spec.items is not None:
             # an output lists what it declares, not whatever else the elements carried

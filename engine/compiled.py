@@ -15,6 +15,7 @@ from engine.demand import step_outputs as demanded
 from engine.inputs import compile_validator
 from engine.runtime import NAMESPACE
 from rules.errors import DecisionError, InputError
+from rules.input_types import Held, held
 from rules.ir import FieldShape, PackIR
 from rules.syntax import Member, Name, Node
 
@@ -92,7 +93,7 @@ def integer_output_bounds(ir: PackIR) -> list[tuple[str, Any, Any]]:
     """Each whole-number output with the range it must stay in: as declared, within 64 bits."""
     out = []
     for f in ir.outputs:
-        if f.spec.type == "integer":
+        if held(f.spec.type) is Held.INTEGER:
             low = INT64[0] if f.spec.min is None else max(INT64[0], f.spec.min)
             high = INT64[1] if f.spec.max is None else min(INT64[1], f.spec.max)
             out.append((f.name, low, high))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rules import syntax as s
 from rules.functions import FUNCTIONS
+from rules.input_types import INPUT_TYPES
 from rules.ir import FieldDef, PackIR
 
 Wanted = frozenset[str] | None  # None: every output
@@ -50,7 +51,8 @@ def can_leave_out(f: FieldDef) -> bool:
         return False  # set by a table: free to keep, and the table runs anyway
     if f.value.type.nullable and not f.spec.optional:
         return False  # the required-output check can fail
-    if f.spec.type in ("money", "decimal", "integer"):
+    declared = INPUT_TYPES.get(f.spec.type)
+    if declared is not None and declared.numeric:
         return False  # rounded or converted
     return cannot_fail(f.value)
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from rules.errors import FieldProblem, InputError
+from rules.input_types import INPUT_TYPES, Held, held
 from rules.ir import FieldDef, FieldShape
 
 MAX_MAGNITUDE = Decimal("1e18")  # larger amounts are a typo or an attack, not an order
@@ -73,7 +74,7 @@ def _boolean(value: Any, path: Path, problems: Problems) -> Any:
 
 def _string(spec: FieldShape) -> Coerce:
     limit = spec.max_length if spec.max_length is not None else MAX_STRING
-    values = frozenset(spec.values) if spec.type == "enum" and spec.values else None
+    values = frozenset(spec.values) if INPUT_TYPES[spec.type].enumerated and spec.values else None
     listed = ", ".join(spec.values or ())
 
     def coerce(value: Any, path: Path, problems: Problems) -> Any:
@@ -145,18 +146,19 @@ def _list(spec: FieldShape) -> Coerce:
     return coerce
 
 
+# the slow path's check of a value of a declared type, by how the type holds it
+_COERCERS: dict[Held, Callable[[FieldShape], Coerce]] = {
+    Held.DECIMAL: lambda spec: _number(spec, integral=False), Held.INTEGER: lambda spec: _number(spec, integral=True),
+    Held.BOOLEAN: lambda spec: _boolean, Held.STRING: _string, Held.DATE: lambda spec: _date,
+}
+assert set(_COERCERS) == set(Held)
+
+
 def field_coercer(spec: FieldShape) -> Coerce:
     kind = spec.type
-    if kind in ("money", "decimal"):
-        return _number(spec, integral=False)
-    if kind == "integer":
-        return _number(spec, integral=True)
-    if kind == "boolean":
-        return _boolean
-    if kind in ("string", "enum"):
-        return _string(spec)
-    if kind == "date":
-        return _date
+    how = held(kind)
+    if how is not None:
+        return _COERCERS[how](spec)
     if kind == "list":
         return _list(spec)
     return _object(spec.fields or {})
@@ -229,18 +231,20 @@ class _FastPath:
 
     def check(self, spec: FieldShape, v: str) -> list[str]:
         kind = spec.type
-        if kind in ("money", "decimal", "integer"):
+        declared = INPUT_TYPES.get(kind)
+        how = None if declared is None else declared.held
+        if how in (Held.DECIMAL, Held.INTEGER):
             return self.number(spec, v)
-        if kind == "boolean":
+        if how is Held.BOOLEAN:
             return [f"if {v} is not True and {v} is not False:", "    return None"]
-        if kind == "enum":
+        if declared is not None and declared.enumerated:
             values = self.fresh("E")
             self.ns[values] = frozenset(spec.values or ())
             return [f"if {v}.__class__ is not str or {v} not in {values}:", "    return None"]
-        if kind == "string":
+        if how is Held.STRING:
             limit = spec.max_length if spec.max_length is not None else MAX_STRING
             return [f"if {v}.__class__ is not str or len({v}) > {limit}:", "    return None"]
-        if kind == "date":
+        if how is Held.DATE:
             return [f"if {v}.__class__ is str and len({v}) == 10:", "    try:", f"        {v} = fromiso({v})",
                     "    except ValueError:", "        return None", f"elif {v}.__class__ is not date:", "    return None"]
         if kind == "list":
@@ -248,19 +252,19 @@ class _FastPath:
         return self.nested(spec.fields or {}, v)
 
     def number(self, spec: FieldShape, v: str) -> list[str]:
-        kind = spec.type
+        integral = held(spec.type) is Held.INTEGER
         bounds = []
         for name, bound, op in (("LO", spec.min, "<"), ("HI", spec.max, ">")):
             if bound is not None:
                 constant = self.fresh(name)
                 # an int compares with an int several times faster than with a Decimal
-                self.ns[constant] = int(bound) if kind == "integer" and bound == bound.to_integral_value() else bound
+                self.ns[constant] = int(bound) if integral and bound == bound.to_integral_value() else bound
                 bounds.append(f"{v} {op} {constant}")
         lines = [f"if {v}.__class__ is int:", f"    if not NMAXI < {v} < MAXI:", "        return None"]
-        if kind != "integer":
+        if not integral:
             lines.append(f"    {v} = Decimal({v})")
         lines += [f"elif {v}.__class__ is Decimal and {v}.is_finite() and NMAX < {v} < MAX:"]
-        if kind == "integer":
+        if integral:
             lines += [f"    if {v} != {v}.to_integral_value():", "        return None", f"    {v} = int({v})"]
         else:
             lines.append("    pass")

@@ -7,11 +7,13 @@ exactly) and by the test suite, so the two explore inputs the same way.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
+from rules.input_types import INPUT_TYPES, Held, held
 from rules.ir import FieldShape, PackIR
 
 
@@ -21,23 +23,30 @@ def _money(spec: FieldShape) -> st.SearchStrategy[Any]:
     return st.decimals(min_value=low, max_value=high, places=2, allow_nan=False, allow_infinity=False)
 
 
+def _integers(spec: FieldShape) -> st.SearchStrategy[Any]:
+    low = int(spec.min) if spec.min is not None else -1000
+    high = int(spec.max) if spec.max is not None else 100000
+    return st.integers(min_value=low, max_value=max(low, high))
+
+
+def _strings(spec: FieldShape) -> st.SearchStrategy[Any]:
+    return st.sampled_from(spec.values or [""]) if INPUT_TYPES[spec.type].enumerated else st.text(max_size=12)
+
+
+# valid values of a declared type, by how the type holds them
+_VALUES: dict[Held, Callable[[FieldShape], st.SearchStrategy[Any]]] = {
+    Held.DECIMAL: _money, Held.INTEGER: _integers, Held.BOOLEAN: lambda spec: st.booleans(), Held.STRING: _strings,
+    Held.DATE: lambda spec: st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31)),
+}
+assert set(_VALUES) == set(Held)
+
+
 def value_for(spec: FieldShape) -> st.SearchStrategy[Any]:
     """Valid values of one declared field; hypothesis shrinks towards the simplest."""
     kind = spec.type
-    if kind in ("money", "decimal"):
-        base: st.SearchStrategy[Any] = _money(spec)
-    elif kind == "integer":
-        low = int(spec.min) if spec.min is not None else -1000
-        high = int(spec.max) if spec.max is not None else 100000
-        base = st.integers(min_value=low, max_value=max(low, high))
-    elif kind == "boolean":
-        base = st.booleans()
-    elif kind == "enum":
-        base = st.sampled_from(spec.values or [""])
-    elif kind == "string":
-        base = st.text(max_size=12)
-    elif kind == "date":
-        base = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
+    how = held(kind)
+    if how is not None:
+        base: st.SearchStrategy[Any] = _VALUES[how](spec)
     elif kind == "list" and spec.items is not None:
         base = st.lists(object_for(spec.items), max_size=_longest(spec))
     elif kind == "list":
@@ -65,20 +74,20 @@ def simplest_value(spec: FieldShape) -> Any:
     if spec.optional:
         return spec.default
     kind = spec.type
-    if kind in ("money", "decimal", "integer"):
-        zero: Any = 0 if kind == "integer" else Decimal(0)
+    how = held(kind)
+    if how in (Held.DECIMAL, Held.INTEGER):
+        integral = how is Held.INTEGER
+        zero: Any = 0 if integral else Decimal(0)
         if spec.min is not None and spec.min > 0:
-            zero = int(spec.min) if kind == "integer" else spec.min
+            zero = int(spec.min) if integral else spec.min
         if spec.max is not None and spec.max < 0:
-            zero = int(spec.max) if kind == "integer" else spec.max
+            zero = int(spec.max) if integral else spec.max
         return zero
-    if kind == "boolean":
+    if how is Held.BOOLEAN:
         return False
-    if kind == "enum":
-        return (spec.values or [""])[0]
-    if kind == "string":
-        return ""
-    if kind == "date":
+    if how is Held.STRING:
+        return (spec.values or [""])[0] if INPUT_TYPES[kind].enumerated else ""
+    if how is Held.DATE:
         return dt.date(2000, 1, 1)
     if kind == "list":
         return []

@@ -21,6 +21,7 @@ from rules import syntax as s
 from rules.decimals import CTX
 from rules.errors import Diagnostic, Position
 from rules.expressions import ExpressionChecker, Scope, did_you_mean, inline_params, literal_type
+from rules.input_types import INPUT_TYPES, Held, InputType, field_type
 from rules.ir import (
     CarryDef,
     Column,
@@ -43,7 +44,7 @@ from rules.model import DataTable, FieldSpec, PackDocument, ParamSpec, Section, 
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.reasons import is_template, split_template
 from rules.source import PathKey, SourceDoc
-from rules.types import DATE, Type, field_type, join
+from rules.types import DATE, Type, join
 
 RESERVED_NAMES = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else"}
 
@@ -58,8 +59,6 @@ class _Skip(Exception):
 
 def spec_type(spec: FieldSpec) -> Type:
     nullable = spec.optional and spec.default is None
-    if spec.type == "enum":
-        return Type("string", values=tuple(spec.values or ()), nullable=nullable)
     if spec.type == "list":
         if spec.items is not None:
             item = Type("object", fields=tuple((n, spec_type(f)) for n, f in spec.items.items()))
@@ -68,7 +67,7 @@ def spec_type(spec: FieldSpec) -> Type:
         return Type("list", item=item, nullable=nullable)
     if spec.type == "object":
         return Type("object", fields=tuple((n, spec_type(f)) for n, f in (spec.fields or {}).items()), nullable=nullable)
-    return field_type(spec.type).with_null(nullable)
+    return INPUT_TYPES[spec.type].checked(spec.values).with_null(nullable)
 
 
 def shape_of(spec: FieldSpec) -> FieldShape:
@@ -311,18 +310,18 @@ class PackChecker:
         return out
 
     def _param_value(self, path: PathKey, spec: ParamSpec) -> tuple[Any, Type]:
-        if (spec.type == "enum") != (spec.values is not None):
-            self.report(path, "invalid-field", "an enum needs 'values', and only an enum has them", key=True)
+        declared = INPUT_TYPES[spec.type]
+        if declared.enumerated != (spec.values is not None):
+            self.report(path, "invalid-field", f"'values' belong to {_names(lambda t: t.enumerated)}, which need them", key=True)
             raise _Skip
-        if spec.scale is not None and spec.type not in ("money", "decimal"):
-            self.report((*path, "scale"), "invalid-field", "scale belongs to money and decimal", key=True)
+        if spec.scale is not None and not declared.scaled:
+            self.report((*path, "scale"), "invalid-field", f"scale belongs to {_names(lambda t: t.scaled)}", key=True)
             raise _Skip
         value, problem = param_value(spec)
         if problem:
             self.report((*path, "value"), "param-value", problem)
             raise _Skip
-        t = Type("string", values=tuple(spec.values or ())) if spec.type == "enum" else field_type(spec.type)
-        return value, t
+        return value, declared.checked(spec.values)
 
     def inputs(self) -> list[FieldDef]:
         out = []
@@ -342,20 +341,22 @@ class PackChecker:
 
     def _spec_ok(self, path: PathKey, spec: FieldSpec, *, output: bool) -> bool:
         ok = True
-        if spec.type == "enum" and not spec.values:
-            self.report(path, "invalid-field", "an enum needs 'values'", key=True)
+        declared = INPUT_TYPES.get(spec.type)  # None: a list or an object
+        enumerated = declared is not None and declared.enumerated
+        if enumerated and not spec.values:
+            self.report(path, "invalid-field", f"an {spec.type} needs 'values'", key=True)
             ok = False
-        if spec.values is not None and spec.type != "enum":
-            self.report((*path, "values"), "invalid-field", "'values' belongs to an enum", key=True)
+        if spec.values is not None and not enumerated:
+            self.report((*path, "values"), "invalid-field", f"'values' belongs to {_names(lambda t: t.enumerated)}", key=True)
             ok = False
-        if (spec.min is not None or spec.max is not None) and spec.type not in ("money", "decimal", "integer"):
+        if (spec.min is not None or spec.max is not None) and not (declared is not None and declared.numeric):
             self.report((*path, "min" if spec.min is not None else "max"), "invalid-field", "bounds belong to numbers", key=True)
             ok = False
         if spec.type == "list" and (spec.items is None) == (spec.of is None):
             self.report(path, "invalid-field", "a list needs either 'items' (fields of each object) or 'of' (a plain type)", key=True)
             ok = False
-        if (spec.scale is not None or spec.rounding is not None) and spec.type not in ("money", "decimal"):
-            self.report(path, "invalid-field", "scale and rounding belong to money and decimal", key=True)
+        if (spec.scale is not None or spec.rounding is not None) and not (declared is not None and declared.scaled):
+            self.report(path, "invalid-field", f"scale and rounding belong to {_names(lambda t: t.scaled)}", key=True)
             ok = False
         if spec.value is not None and not output:
             self.report((*path, "value"), "invalid-field", "'value' belongs to outputs", key=True)
@@ -671,12 +672,13 @@ class PackChecker:
 
     def _shown_places(self, node: s.Node, t: Type) -> int | None:
         """The places a reason shows a number at: the scale declared for it, else 2 for money, else as it holds them."""
-        if t.numeric not in ("money", "decimal"):
+        shown = INPUT_TYPES.get(t.numeric or "")  # the type a number is checked as: money, decimal or integer
+        if shown is None or not shown.scaled:
             return None
         declared = self._declared(node)
         if declared is not None and declared.scale is not None:
             return declared.scale
-        return 2 if t.numeric == "money" else None
+        return shown.default_scale
 
     def _declared(self, node: s.Node) -> FieldSpec | ParamSpec | None:
         """The declaration of what ``node`` reads: a parameter, an input (or its field), or the output a value sets."""
@@ -997,21 +999,29 @@ class PackChecker:
                 self.report(path, "empty-test", "a test needs 'expect', 'matched' or 'error'")
 
 
-_PARAM_CLASSES: dict[str, tuple[type, ...]] = {
-    "money": (Decimal, int), "decimal": (Decimal, int), "integer": (int,), "boolean": (bool,),
-    "string": (str,), "enum": (str,), "date": (dt.date,),
+def _names(has: Callable[[InputType], bool]) -> str:
+    """The types that have a property, as a sentence names them: ``money and decimal``."""
+    names = [name for name, t in INPUT_TYPES.items() if has(t)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# what a parameter's value may be, as YAML reads it, by how its type is held
+_PARAM_CLASSES: dict[Held, tuple[type, ...]] = {
+    Held.DECIMAL: (Decimal, int), Held.INTEGER: (int,), Held.BOOLEAN: (bool,), Held.STRING: (str,), Held.DATE: (dt.date,),
 }
+assert set(_PARAM_CLASSES) == set(Held)
 
 
 def param_value(spec: ParamSpec) -> tuple[Any, str]:
     """A parameter's value as the compiled code holds it (a Decimal at its scale), or what is wrong with it."""
     value, kind = spec.value, spec.type
-    if not isinstance(value, _PARAM_CLASSES[kind]) or (isinstance(value, bool) and kind != "boolean"):
+    declared = INPUT_TYPES[kind]
+    if not isinstance(value, _PARAM_CLASSES[declared.held]) or (isinstance(value, bool) and declared.held is not Held.BOOLEAN):
         shown = repr(value) if isinstance(value, str) else _literal_text(value)
         return None, f"{shown} is not a valid {kind}"
-    if kind == "enum" and value not in (spec.values or ()):
+    if declared.enumerated and value not in (spec.values or ()):
         return None, f"{value!r} is not one of {', '.join(spec.values or ())}"
-    if kind in ("money", "decimal") and spec.scale is not None:
+    if declared.held is Held.DECIMAL and spec.scale is not None:
         assert isinstance(value, (Decimal, int))
         number = Decimal(value)
         exponent = number.as_tuple().exponent
@@ -1021,7 +1031,7 @@ def param_value(spec: ParamSpec) -> tuple[Any, str]:
             return CTX.quantize(number, Decimal(1).scaleb(-spec.scale)), ""
         except InvalidOperation:
             return None, f"{number} has more than 34 digits at {spec.scale} decimal places"
-    if kind in ("money", "decimal"):
+    if declared.held is Held.DECIMAL:
         assert isinstance(value, (Decimal, int))
         return Decimal(value), ""
     return value, ""
@@ -1045,25 +1055,26 @@ def _literal_text(value: Any) -> str:
 def _data_value(kind: str, value: Any, *, from_text: bool = False) -> Any:
     if value is None:
         return None
+    how = INPUT_TYPES[kind].held
     try:
-        if kind in ("money", "decimal"):
+        if how is Held.DECIMAL:
             if isinstance(value, bool):
                 raise ValueError
             d = Decimal(str(value).strip()) if from_text or isinstance(value, str) else Decimal(value)
             if not d.is_finite():
                 raise ValueError
             return d
-        if kind == "integer":
+        if how is Held.INTEGER:
             if isinstance(value, bool) or (isinstance(value, Decimal) and value != value.to_integral_value()):
                 raise ValueError
             return int(value)
-        if kind == "boolean":
+        if how is Held.BOOLEAN:
             if isinstance(value, bool):
                 return value
             if str(value).lower() in ("true", "false"):
                 return str(value).lower() == "true"
             raise ValueError
-        if kind == "date":
+        if how is Held.DATE:
             return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
         return str(value)
     except (ValueError, InvalidOperation, TypeError):

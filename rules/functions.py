@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from rules import syntax as s
 from rules.decimals import ROUNDING_MODES, quantize
 from rules.errors import DecisionError, did_you_mean
+from rules.input_types import field_type
 from rules.records import by_name
-from rules.types import BOOLEAN, DATE, DECIMAL, INTEGER, STRING, Type, comparable, equatable, field_type, join
+from rules.types import BOOLEAN, DATE, DECIMAL, INTEGER, STRING, Type, comparable, equatable, join
 
 if TYPE_CHECKING:
     from rules.expressions import ExpressionChecker

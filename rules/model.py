@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rules.hit_policy import HitPolicy
+from rules.input_types import PLAIN_TYPE_NAMES, TYPE_NAMES
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
 RowId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
 Scalar = Decimal | int | bool | str | dt.date | None
 
-FieldKind = Literal["money", "decimal", "integer", "boolean", "string", "enum", "date", "list", "object"]
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    TypeName: TypeAlias = str
+    PlainTypeName: TypeAlias = str
+    FieldKind: TypeAlias = str
+else:  # the registered types (rules.input_types), as literals: the pack format's schema lists them
+    TypeName = Literal[TYPE_NAMES]
+    PlainTypeName = Literal[PLAIN_TYPE_NAMES]
+    FieldKind = Literal[(*TYPE_NAMES, "list", "object")]
 Rounding = Literal["half_up", "half_even", "half_down", "down", "up", "floor", "ceiling"]
 Aggregation = Literal["list", "sum", "min", "max", "count"]
 
@@ -42,7 +52,7 @@ class FieldSpec(_Model):
     max_length: int | None = Field(None, ge=0)
     max_items: int | None = Field(None, ge=0)
     items: dict[str, FieldSpec] | None = Field(None, description="fields of each element of a list of objects")
-    of: Literal["money", "decimal", "integer", "boolean", "string", "date"] | None = Field(
+    of: PlainTypeName | None = Field(
         None, description="element type of a list of plain values"
     )
     fields: dict[str, FieldSpec] | None = Field(None, description="fields of an object")
@@ -57,7 +67,7 @@ class FieldSpec(_Model):
 class ParamSpec(_Model):
     """A named constant of a pack version (a margin floor, a tolerance): expressions read it by name."""
 
-    type: Literal["money", "decimal", "integer", "boolean", "string", "enum", "date"]
+    type: TypeName
     value: Scalar = Field(description="the constant, of the declared type (a money or decimal within its scale)")
     description: str = Field(min_length=1, description="what the constant means; a diff and an impact report show it")
     scale: int | None = Field(None, ge=0, le=12, description="decimal places of a money or decimal value")
@@ -69,7 +79,7 @@ class DataTable(_Model):
 
     description: str | None = None
     key: list[Identifier] = Field(min_length=1)
-    columns: dict[Identifier, Literal["money", "decimal", "integer", "boolean", "string", "date"]]
+    columns: dict[Identifier, PlainTypeName]
     rows: list[list[Scalar]] | None = None
     csv: str | None = Field(None, description="path of a CSV file relative to the pack file")
 

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from rules.input_types import INPUT_TYPES, Held
 from rules.ir import FieldShape
 
 
 def field_schema(spec: FieldShape) -> dict[str, Any]:
     out: dict[str, Any]
-    if spec.type in ("money", "decimal"):
-        out = {"type": "number", "format": "decimal"}  # exact: a client generator types it Decimal, not float
-    elif spec.type == "integer":
-        out = {"type": "integer"}
-    elif spec.type == "boolean":
-        out = {"type": "boolean"}
-    elif spec.type == "string":
-        out = {"type": "string"}
-        if spec.max_length is not None:
+    declared = INPUT_TYPES.get(spec.type)
+    if declared is not None:
+        out = dict(declared.schema)
+        if declared.enumerated:
+            out["enum"] = list(spec.values or [])
+        elif declared.held is Held.STRING and spec.max_length is not None:
             out["maxLength"] = spec.max_length
-    elif spec.type == "enum":
-        out = {"type": "string", "enum": list(spec.values or [])}
-    elif spec.type == "date":
-        out = {"type": "string", "format": "date"}
     elif spec.type == "list":
         items = field_schema(FieldShape(type=spec.of)) if spec.of is not None else object_schema(spec.items or {})
         out = {"type": "array", "items": items}

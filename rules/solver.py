@@ -27,6 +27,7 @@ import z3
 
 from rules import syntax as s
 from rules.analysis import TableFinding, name_of, required_readers
+from rules.input_types import INPUT_TYPES, Held, held
 from rules.ir import FieldShape, PackIR, SectionDef, Symbol, TableDef
 
 QUERY_MS = 2000  # per satisfiability query; an undecided query falls back to the search
@@ -70,7 +71,7 @@ def _number(value: Any) -> z3.ArithRef:
 @dataclass
 class Var:
     path: tuple[str | int, ...]  # where the value goes in an input: ("amount",) or ("lines", 0, "price")
-    kind: str  # money | decimal | integer | boolean | enum | string | date
+    kind: Held  # how its declared type holds it
     term: Term
     raw: Any  # the z3 constant itself (an Int for integers and dates)
 
@@ -111,35 +112,35 @@ class Encoder:
         if found is not None:
             return found.term
         name = ".".join(str(p) for p in path)
-        kind = spec.type
-        if kind in ("money", "decimal"):
+        kind = held(spec.type)  # how the value is held decides its z3 sort
+        if kind is Held.DECIMAL:
             raw: Any = z3.Real(name)
             value: Any = raw
-        elif kind in ("integer", "date"):
+        elif kind in (Held.INTEGER, Held.DATE):
             raw = z3.Int(name)
-            value = z3.ToReal(raw) if kind == "integer" else raw
-        elif kind == "boolean":
+            value = z3.ToReal(raw) if kind is Held.INTEGER else raw
+        elif kind is Held.BOOLEAN:
             raw = value = z3.Bool(name)
-        elif kind in ("enum", "string"):
+        elif kind is Held.STRING:
             raw = value = z3.String(name)
         else:
-            raise Unsupported(f"a {kind} input")
+            raise Unsupported(f"a {spec.type} input")
         nullable = spec.optional and spec.default is None
         null = z3.Bool(name + "?null") if nullable else _bool(False)
         self._declare(kind, spec, value, raw)
         self.vars[path] = Var(path, kind, Term(value, null), raw)
         return self.vars[path].term
 
-    def _declare(self, kind: str, spec: FieldShape, value: Any, raw: Any) -> None:
-        if kind in ("money", "decimal", "integer"):
+    def _declare(self, kind: Held, spec: FieldShape, value: Any, raw: Any) -> None:
+        if kind in (Held.DECIMAL, Held.INTEGER):
             self.domain += [value > -_number(MAX_MAGNITUDE), value < _number(MAX_MAGNITUDE)]
             if spec.min is not None:
                 self.domain.append(value >= _number(spec.min))
             if spec.max is not None:
                 self.domain.append(value <= _number(spec.max))
-        elif kind == "enum":
+        elif INPUT_TYPES[spec.type].enumerated:
             self.domain.append(z3.Or(*[raw == z3.StringVal(v) for v in spec.values or [""]]))
-        elif kind == "date":
+        elif kind is Held.DATE:
             self.domain += [raw >= dt.date(1, 1, 1).toordinal(), raw <= dt.date(9999, 12, 31).toordinal()]
 
     # Expressions.
@@ -469,7 +470,7 @@ class Queries:
                 return None
             model = self.solver.model()
             if not all(_finite(model.eval(v.raw, model_completion=True)) for v in self.encoder.vars.values()):
-                self.solver.add(*[_grid(v) for v in self.encoder.vars.values() if v.kind in ("money", "decimal")])
+                self.solver.add(*[_grid(v) for v in self.encoder.vars.values() if v.kind is Held.DECIMAL])
                 if self.solver.check() != z3.sat:
                     return {}
                 model = self.solver.model()
@@ -494,14 +495,14 @@ def _grid(v: Var) -> Any:
 
 
 def _python(v: Var, value: Any) -> Any:
-    if v.kind in ("money", "decimal"):
+    if v.kind is Held.DECIMAL:
         q = Fraction(value.numerator_as_long(), value.denominator_as_long())
         return Decimal(q.numerator) / Decimal(q.denominator)
-    if v.kind == "integer":
+    if v.kind is Held.INTEGER:
         return value.as_long()
-    if v.kind == "date":
+    if v.kind is Held.DATE:
         return dt.date.fromordinal(value.as_long())
-    if v.kind == "boolean":
+    if v.kind is Held.BOOLEAN:
         return z3.is_true(value)
     return value.as_string()
 

@@ -105,17 +105,3 @@ def join(a: Type, b: Type) -> Type | None:
         return a.with_null(nullable) if a.with_null(False) == b.with_null(False) else None
     return a.with_null(nullable)
 
-
-_FIELD_TYPES = {
-    "money": Type("number", "money"),
-    "decimal": DECIMAL,
-    "integer": INTEGER,
-    "boolean": BOOLEAN,
-    "string": STRING,
-    "date": DATE,
-}
-
-
-def field_type(kind: str) -> Type:
-    """The type of a plain declared kind (a data column, a list's ``of``)."""
-    return _FIELD_TYPES[kind]

@@ -1,0 +1,85 @@
+"""The value types a pack declares, each once: what the rest of Arbiter needs of it.
+
+A field (input, output, list element, object field), a data column and a parameter are
+declared with one of these names (``list`` and ``object`` are structure, not types). One
+``InputType`` record per type gives its checked type (``rules.check``), how a value of it is
+held (``held``: the validator, the generated code, the search and the solver work on that),
+its JSON Schema (``rules.schema``, so ``arbiter schema`` and the OpenAPI document), the places
+an output of it is rounded to when it declares none, and its line in ``docs/packs.md``.
+
+Adding a type is one record below and its documentation line. A new way of holding a value
+is a new ``Held`` member: each module's table by ``Held`` then fails its import-time check
+until it covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from rules.records import by_name
+from rules.types import BOOLEAN, DATE, DECIMAL, INTEGER, STRING, Type
+
+
+class Held(StrEnum):
+    """How a value is held at run time: the Python class every backend, the validator and the solver see."""
+
+    DECIMAL = "decimal"  # decimal.Decimal, exact; never a binary float
+    INTEGER = "integer"  # int
+    BOOLEAN = "boolean"  # bool
+    STRING = "string"  # str
+    DATE = "date"  # datetime.date
+
+
+@dataclass(frozen=True)
+class InputType:
+    name: str
+    type: Type  # as the checker sees a value of it
+    held: Held
+    schema: Mapping[str, Any]  # its JSON Schema, before the field's own constraints (bounds, length, values)
+    doc: str
+    default_scale: int | None = None  # places an output of it is rounded to when it declares no scale
+    enumerated: bool = False  # declares `values`, in priority order
+
+    @property
+    def numeric(self) -> bool:
+        """Whether it takes `min` and `max`."""
+        return self.held in (Held.DECIMAL, Held.INTEGER)
+
+    @property
+    def scaled(self) -> bool:
+        """Whether it takes `scale` and `rounding`."""
+        return self.held is Held.DECIMAL
+
+    def checked(self, values: Iterable[str] | None = None) -> Type:
+        """Its checked type; an enumerated type's carries the declared values."""
+        return replace(self.type, values=tuple(values or ())) if self.enumerated else self.type
+
+
+_EXACT = {"type": "number", "format": "decimal"}  # a client generator types it Decimal, not float
+
+INPUT_TYPES: dict[str, InputType] = by_name(
+    InputType("money", Type("number", "money"), Held.DECIMAL, _EXACT,
+              "an amount, an exact decimal; an output is rounded to its scale (2 unless declared)", default_scale=2),
+    InputType("decimal", DECIMAL, Held.DECIMAL, _EXACT, "an exact decimal number, never a binary float"),
+    InputType("integer", INTEGER, Held.INTEGER, {"type": "integer"}, "a whole number"),
+    InputType("boolean", BOOLEAN, Held.BOOLEAN, {"type": "boolean"}, "true or false"),
+    InputType("string", STRING, Held.STRING, {"type": "string"}, "a text of at most max_length characters (10,000 unless declared)"),
+    InputType("enum", STRING, Held.STRING, {"type": "string"}, "one of its values, listed in priority order", enumerated=True),
+    InputType("date", DATE, Held.DATE, {"type": "string", "format": "date"}, "a calendar date, YYYY-MM-DD"),
+)
+TYPE_NAMES = tuple(INPUT_TYPES)
+PLAIN_TYPE_NAMES = tuple(name for name, t in INPUT_TYPES.items() if not t.enumerated)  # a list's `of`, a data column
+
+
+def field_type(kind: str) -> Type:
+    """The checked type of a plain declared type (a data column, a list's ``of``)."""
+    return INPUT_TYPES[kind].type
+
+
+def held(kind: str) -> Held | None:
+    """How a value of a declared type is held; None for ``list`` and ``object``."""
+    found = INPUT_TYPES.get(kind)
+    return None if found is None else found.held
