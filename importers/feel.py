@@ -649,6 +649,8 @@ def _misfit(args: list[Tr], kinds: tuple[Kind, ...]) -> bool:
     for arg, kind in zip(args, kinds, strict=False):
         if arg.kind in (NULL, kind) or (_composite(arg.kind) and arg.kind[0] == "list") or (arg.kind, kind) == (DATE, DATE_TIME):
             continue
+        if arg.kind in (DT_DURATION, YM_DURATION):  # abs() and others take durations too: not certain here
+            raise FeelRefused(f"a {describe(arg.kind)} as an argument is not converted")
         return True
     return False
 
@@ -909,7 +911,7 @@ def _join(a: Kind, b: Kind) -> Kind:
 def _comparable(left: Tr, right: Tr, op: str) -> None:
     kinds = {left.kind, right.kind} - {NULL}
     if len(kinds) > 1:
-        raise FeelRefused(f"comparing a {describe(left.kind)} with a {describe(right.kind)} (FEEL answers null)")
+        raise FeelRefused(f"comparing a {describe(left.kind)} with a {describe(right.kind)} is not converted")
     kind = kinds.pop() if kinds else NULL
     ordered = (NUMBER, STRING, DATE, NULL)
     if kind not in (ordered if op not in ("=", "!=") else (*ordered, BOOLEAN)):
@@ -948,6 +950,8 @@ def _undefined(left: Kind, op: str, right: Kind) -> bool:
     if op in ("<", "<=", ">", ">="):
         if left in TEMPORAL and right in TEMPORAL:
             return left != right and not {left, right} <= {DATE, DATE_TIME}
+        if any(_composite(k) and k[0] == "list" for k in (left, right)):
+            return False  # not certain: a singleton list might be taken for its element
         return left != right or left == BOOLEAN or _composite(left)
     if _composite(left) or _composite(right):
         return True
@@ -993,8 +997,10 @@ def _instance_of(value: Tr, type_name: str) -> Tr:
         raise FeelRefused(f"instance of {type_name} is not converted (only built-in types, Any and list<Any>)")
     if not matches or kind == NULL:
         return Tr("false", BOOLEAN)
-    if OPAQUE in value.text:  # a literal's value, never null
-        return Tr("true", BOOLEAN)
+    if OPAQUE in value.text:
+        if not (value.text.startswith(OPAQUE) and value.text.endswith(OPAQUE) and value.text.count(OPAQUE) == 2):
+            raise FeelRefused(f"instance of on an expression that may give a {describe(kind)} or null is not converted")
+        return Tr("true", BOOLEAN)  # a literal (a time, duration, range or function), never null
     return Tr(f"({value.text} != null)", BOOLEAN)
 
 
