@@ -85,6 +85,16 @@ NULL_VALUE = Tr("null", NULL, None)
 
 
 @dataclass(frozen=True)
+class RangeValue:
+    """A range made by range() of a literal text: its bounds, each included ('[', ']') or not ('(', ')')."""
+
+    opening: str
+    low: Tr
+    high: Tr
+    closing: str
+
+
+@dataclass(frozen=True)
 class Function:
     """A business knowledge model whose body is a FEEL literal expression or a boxed context: inlined where it is called."""
 
@@ -322,6 +332,11 @@ class Translator:
                 return interval
             self.pos = start
         other = self.additive()
+        if isinstance(other.const, RangeValue):  # x in range("[1..3]")
+            bounds = other.const
+            low_test = _compare(value, ">=" if bounds.opening == "[" else ">", bounds.low)
+            high_test = _compare(value, "<=" if bounds.closing == "]" else "<", bounds.high)
+            return Tr(f"({low_test.text} and {high_test.text})", BOOLEAN)
         if isinstance(other.kind, tuple) and other.kind[0] == "list":
             _comparable(value, Tr("", other.kind[1]), "=")
             return Tr(f"any({other.text} as v_in, v_in = {_plain(value).text})", BOOLEAN)
@@ -495,6 +510,24 @@ class Translator:
             return self.additive()
         finally:
             self.bounding = False
+
+    def range_value(self) -> Tr:
+        """A whole text that is a range of two literals, ``[1..3]`` or ``(@"P1D"..@"P2D"]``: its bounds kept."""
+        opening = self.peek()[1]
+        if opening not in ("[", "(", "]"):
+            raise FeelRefused("range() of a text that is not an interval of two literals is not converted")
+        self.pos += 1
+        low = self.additive()
+        self.take("..")
+        high = self.upper_bound()
+        closing = self.peek()[1]
+        self.pos += 1
+        if closing not in ("]", ")", "[") or self.peek()[0] != "end" or NOT_CONSTANT in (low.const, high.const):
+            raise FeelRefused("range() of a text that is not an interval of two literals is not converted")
+        if {low.kind, high.kind} - {NULL} and len({low.kind, high.kind} - {NULL}) != 1:
+            raise FeelRefused("a range whose ends are of two kinds is not converted")
+        return Tr(f"{OPAQUE}range{OPAQUE}", RANGE, RangeValue("[" if opening == "[" else "(", low, high,
+                                                             "]" if closing == "]" else ")"))
 
     def range_rest(self, opening: str) -> Tr:
         """The rest of a range written as a value (``[1..10]``, ``(a..b]``): known by its kind only."""
@@ -717,6 +750,8 @@ def call(name: str, args: list[Tr]) -> Tr:
         return Tr(f"(not {args[0].text})", BOOLEAN)
     if name in ("date", "time", "date and time", "duration", "day of year"):
         return _temporal_call(name, args)
+    if name == "range" and len(args) == 1:
+        return _range_call(args[0])
     if name == "count" and len(args) == 1 and _is_list(args[0]):
         return Tr(f"count({args[0].text})", NUMBER)
     if name == "list contains" and len(args) == 2 and _is_list(args[0]):
@@ -773,6 +808,15 @@ def _connectives(name: str, args: list[Tr]) -> Tr:
     decides, other = ("false", "true") if name == "all" else ("true", "false")
     return Tr(f"(if any({items.text} as v_b, v_b = {decides}) then {decides} else "
               f"(if any({items.text} as v_b, v_b = null) then null else {other}))", BOOLEAN)
+
+
+def _range_call(text: Tr) -> Tr:
+    """range() of a literal text; null of a value that is not a string."""
+    if isinstance(text.const, str):
+        return Translator(text.const, {}).range_value()
+    if text.kind in (NULL, NUMBER, BOOLEAN, DATE):
+        return NULL_VALUE
+    raise FeelRefused("range() of a text that is not a literal is not converted")
 
 
 def _temporal_call(name: str, args: list[Tr]) -> Tr:
@@ -993,6 +1037,9 @@ def _instance_of(value: Tr, type_name: str) -> Tr:
         matches = _composite(kind) and kind[0] == "list"
     elif type_name.startswith("function<"):
         matches = kind == FUNCTION
+    elif type_name.startswith("range<") and isinstance(value.const, RangeValue) and type_name[6:-1] in BUILTIN_TYPES:
+        ends = {value.const.low.kind, value.const.high.kind} - {NULL}
+        matches = ends == {BUILTIN_TYPES[type_name[6:-1]]}
     else:
         raise FeelRefused(f"instance of {type_name} is not converted (only built-in types, Any and list<Any>)")
     if not matches or kind == NULL:

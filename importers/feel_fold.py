@@ -237,7 +237,19 @@ def number(text: Any, grouping: Any, decimal: Any) -> Decimal | None:
     return Decimal(plain)
 
 
+def string(value: Any) -> str | None:
+    """A string as itself, a boolean and a date as FEEL writes them; a number's form is not certain here."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise Unsure("string() of a number, list, time or duration")
+
+
 FOLDS: dict[str, Callable[..., Any]] = {
+    "string": string,
     "number": number,
     "sqrt": sqrt, "substring": substring, "substring before": substring_before,
     "substring after": substring_after, "string join": string_join, "product": product, "mean": mean,
