@@ -155,24 +155,22 @@ def string_join(items: Any, delimiter: Any = "") -> str | None:
     return delimiter.join(v for v in items if v is not None)
 
 
+def _fold(numbers: list[Decimal], step: Callable[[Decimal, Decimal], Decimal]) -> Decimal:
+    """Numbers combined left to right, each step rounded to FEEL's 34 digits."""
+    result = FEEL_DECIMAL.plus(numbers[0])
+    for x in numbers[1:]:
+        result = step(result, x)
+    return result
+
+
 def product(*args: Any) -> Decimal | None:
     numbers = _numbers(args)
-    if not numbers:
-        return None
-    result = Decimal(1)
-    for x in numbers:
-        result = FEEL_DECIMAL.multiply(result, x)
-    return result
+    return _fold(numbers, FEEL_DECIMAL.multiply) if numbers else None
 
 
 def mean(*args: Any) -> Decimal | None:
     numbers = _numbers(args)
-    if not numbers:
-        return None
-    total = Decimal(0)
-    for x in numbers:
-        total = FEEL_DECIMAL.add(total, x)
-    return FEEL_DECIMAL.divide(total, Decimal(len(numbers)))
+    return FEEL_DECIMAL.divide(_fold(numbers, FEEL_DECIMAL.add), Decimal(len(numbers))) if numbers else None
 
 
 def median(*args: Any) -> Decimal | None:
