@@ -108,7 +108,9 @@ class Generator:
             operand = self.expr(node.operand)
             nullable = node.operand.type.nullable
             if node.op == "-":
-                return f"n_neg({operand})" if nullable else f"(-{operand})"
+                # Python's unary minus rounds a Decimal to the thread's context (28 digits by default), CTX's to 34
+                integral = node.operand.type.numeric == "integer"
+                return f"n_neg({operand})" if nullable else f"(-{operand})" if integral else f"_NEG({operand})"
             return f"not3({operand})" if nullable else f"(not {operand})"
         if isinstance(node, s.Binary):
             return self.binary(node)
@@ -338,6 +340,8 @@ class Generator:
                 return f"len({source})"
             return self.aggregate(fn, f"_v for _v in {source}", None)
         nullable = [text for a, text in zip(args, rendered, strict=True) if a.type.nullable]
+        if fn == "abs" and not nullable and args[0].type.numeric != "integer":
+            return f"_ABS({rendered[0]})"  # abs() rounds a Decimal to the thread's context, CTX.abs to 34 digits
         if fn in ("min", "max", "abs") and not nullable:
             return f"{fn}({', '.join(rendered)})"
         if fn in ("min", "max") and self.inline_nulls and all(_REFERENCE.fullmatch(text) for text in nullable):

@@ -42,7 +42,7 @@ def n_div(a: Any, b: Any) -> Any:
 
 
 def n_neg(a: Any) -> Any:
-    return None if a is None else -a
+    return None if a is None else -a if a.__class__ is int else CTX.minus(a)
 
 
 # Whole numbers are Python ints, unbounded: a product past this is an arithmetic error, as a
@@ -183,7 +183,7 @@ NAMESPACE: dict[str, Any] = {
     "len": len, "sum": sum, "min": min, "max": max, "any": any, "all": all, "sorted": sorted, "next": next, "tuple": tuple, "list": list,
     "id": id, "abs": abs,
     "CTX": CTX, "getcontext": getcontext, "setcontext": setcontext,
-    "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide, "_IMUL": imul,
+    "_NEG": CTX.minus, "_ABS": CTX.abs, "_ADD": CTX.add, "_SUB": CTX.subtract, "_MUL": CTX.multiply, "_DIV": CTX.divide, "_IMUL": imul,
     "n_add": n_add, "n_sub": n_sub, "n_mul": n_mul, "n_div": n_div, "n_neg": n_neg,
     "i_add": i_add, "i_sub": i_sub, "i_mul": i_mul,
     "lt": lt, "le": le, "gt": gt, "ge": ge, "and3": and3, "or3": or3, "not3": not3,

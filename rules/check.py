@@ -566,6 +566,11 @@ class PackChecker:
         if table.aggregation is not None and not policy.aggregates:
             self.report((*path, "aggregation"), "invalid-aggregation", "aggregation belongs to the collect hit policy")
             raise _Skip
+        if table.default is not None and policy.multi_hit:
+            self.report((*path, "default"), "multi-hit-default",
+                        f"a {policy} table lists every matching row, [] when none does; a default belongs to a single-hit table",
+                        key=True)
+            raise _Skip
         if table.aggregation not in (None, "list") and len(table.outputs) != 1:
             self.report((*path, "aggregation"), "invalid-aggregation", f"{table.aggregation} aggregates one output column")
             raise _Skip

@@ -65,6 +65,7 @@ CODES: dict[str, Code] = by_name(
     Code("data-row", E, "a data row with the wrong number of values"),
     Code("data-value", E, "a data value that is not of its column's type"),
     Code("reason-template", E, "a reason template with a stray brace or an empty '{}' ('{{' and '}}' are literal braces)"),
+    Code("multi-hit-default", E, "a default on a collect, rule_order or output_order table, which gives [] when no row matches"),
     Code("param-value", E, "a parameter's value that is not of its declared type, or has more places than its scale"),
     Code("duplicate-key", E, "two data rows with the same key"),
     # Names and expressions.

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rules import syntax as s
-from rules.decimals import ROUNDING_MODES, quantize
+from rules.decimals import CTX, ROUNDING_MODES, quantize
 from rules.errors import DecisionError, did_you_mean
 from rules.input_types import field_type
 from rules.records import by_name
@@ -361,7 +361,7 @@ def s_max(*values: Any) -> Any:
 
 
 def f_abs(a: Any) -> Any:
-    return None if a is None else abs(a)
+    return None if a is None else abs(a) if a.__class__ is int else CTX.abs(a)
 
 
 def f_round(a: Any, places: int, mode: str = "half_even") -> Any:
