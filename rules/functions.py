@@ -25,6 +25,7 @@ from rules import syntax as s
 from rules.decimals import CTX, ROUNDING_MODES, quantize
 from rules.errors import DecisionError, did_you_mean
 from rules.input_types import field_type
+from rules.reasons import shown
 from rules.records import by_name
 from rules.types import BOOLEAN, DATE, DECIMAL, INTEGER, STRING, Type, comparable, equatable, join
 
@@ -239,13 +240,16 @@ def _abs(c: ExpressionChecker, node: s.Call) -> Type:
     return c.expect_number(node.args[0], "the argument of abs()")
 
 
+def _places(c: ExpressionChecker, places: s.Node, function: str) -> None:
+    if not isinstance(places, s.Literal) or not isinstance(places.value, int) or isinstance(places.value, bool) or not 0 <= places.value <= 12:
+        raise c.fail(places, "wrong-arguments", f"{function}() takes a whole number of places from 0 to 12")
+    c.check(places)
+
+
 def _round(c: ExpressionChecker, node: s.Call) -> Type:
     arity(c, node, 2, 3)
     t = c.expect_number(node.args[0], "the value to round")
-    places = node.args[1]
-    if not isinstance(places, s.Literal) or not isinstance(places.value, int) or isinstance(places.value, bool) or not 0 <= places.value <= 12:
-        raise c.fail(places, "wrong-arguments", "round() takes a whole number of places from 0 to 12")
-    c.check(places)
+    _places(c, node.args[1], "round")
     if len(node.args) == 3:
         mode = node.args[2]
         if not isinstance(mode, s.Literal) or mode.value not in ROUNDING_MODES:
@@ -275,6 +279,14 @@ def _coalesce(c: ExpressionChecker, node: s.Call) -> Type:
 def _text(c: ExpressionChecker, node: s.Call) -> Type:
     arity(c, node, 1)
     return STRING.with_null(c.expect_number(node.args[0], "the argument of text()").nullable)
+
+
+def _format_number(c: ExpressionChecker, node: s.Call) -> Type:
+    arity(c, node, 1, 2)
+    t = c.expect_number(node.args[0], "the number to format")
+    if len(node.args) == 2:
+        _places(c, node.args[1], "format_number")
+    return STRING.with_null(t.nullable)
 
 
 def _number(c: ExpressionChecker, node: s.Call) -> Type:
@@ -439,6 +451,11 @@ def text(a: Any) -> Any:
 _NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9]{1,4})?")
 
 
+def format_number(a: Any, places: int | None = None) -> Any:
+    """A number as a reason shows it: thousands separators, at ``places`` rounded half up, else the digits it holds."""
+    return None if a is None else shown(a, places)
+
+
 def number(a: Any) -> Any:
     """The number a text spells (``" 12.50 "``, ``"1e3"``, ``"1_000"``), or null when it spells none."""
     if a is None:
@@ -570,6 +587,8 @@ FUNCTIONS: dict[str, Function] = by_name(
     F("length", _length, length, True, False, "the number of characters of a text"),
     F("concat", _concat, concat, False, False, "texts joined; null when any part is null"),
     F("text", _text, text, True, False, "a number in plain notation with the digits it holds"),
+    F("format_number", _format_number, format_number, True, False,
+      "a number with thousands separators, at 0..12 places (half up) or with the digits it holds"),
     F("flatten", _flatten, flatten, True, False, "the elements of each inner list, in order"),
     F("number", _number, number, True, False, "the number a text spells, or null"),
     F("timestamp", _timestamp, timestamp, True, False, "whole seconds since 1970-01-01T00:00Z of a date or ISO 8601 text"),
