@@ -586,11 +586,27 @@ class Generator:
             self.emit(f"{guard}{target} = {rounder}({target}, {quantum})")
         elif declared is not None and declared.held is Held.INTEGER and f.type.numeric != "integer":
             self.emit(f"if {target} is not None: {target} = int({target})")
-        elif spec.type == "list" and spec.items is not None:
+        elif spec.type == "list" and spec.items is not None and not self.exact_records(f, list(spec.items)):
             # an output lists what it declares, not whatever else the elements carried
             picked = ", ".join(f"{k!r}: _e.get({k!r})" for k in spec.items)
             guard = f"if {target} is not None: " if nullable else ""
             self.emit(f"{guard}{target} = [{{{picked}}} for _e in {target}]")
+
+    def exact_records(self, f: FieldDef, keys: list[str]) -> bool:
+        """Whether the output is always null or a list of records this code built with exactly ``keys``, in order.
+
+        Then picking the declared fields from each would copy it as it is (an imported zen
+        graph's ``map(xs as x, {carrier: x, cost: ...})``); records read from an input or a
+        section's result may carry more fields and are picked.
+        """
+        if f.value is not None:
+            return _built_records(f.value, keys)
+        for table in self.pack.tables:
+            for k, symbol in enumerate(table.output_symbols):
+                if symbol is f.source and f.source is not None:
+                    cells = [row.outputs[k] for row in table.rows] + ([table.default[k]] if table.default else [])
+                    return not table.multi_hit and all(_built_records(cell, keys) for cell in cells)
+        return False
 
     def table(self, t: int, table: TableDef) -> None:
         columns = []
@@ -835,6 +851,20 @@ POLICY_CODE: dict[HitPolicy, Callable[[Generator, _Hits], None]] = {
 assert set(POLICY_CODE) == set(HitPolicy), "every hit policy needs its code generation"
 
 _HASHABLE = frozenset({"string", "number", "boolean", "date", "null"})
+
+
+def _built_records(node: s.Node, keys: list[str]) -> bool:
+    """Null, or a list (literal, ``map``, or ``filter`` of one) whose elements are record literals of exactly ``keys``."""
+    if isinstance(node, s.Literal):
+        return node.value is None
+    if isinstance(node, s.ListOf):
+        return all(isinstance(item, s.Record) and item.keys == keys for item in node.items)
+    if isinstance(node, s.Call) and isinstance(node.resolved, s.Projection) and len(node.args) == 2:
+        if node.function == "map":
+            return isinstance(node.args[1], s.Record) and node.args[1].keys == keys
+        if node.function == "filter":
+            return _built_records(node.args[0], keys)
+    return False
 
 
 def _item_field(node: s.Node, scope: int) -> str | None:
