@@ -66,6 +66,9 @@ class Generator:
         self.operators = True  # decimal arithmetic as Python operators where an operand is surely a Decimal
         self.decimals: set[str] = set()  # generated texts whose value is always a Decimal
         self.operator_count = 0
+        # what the function returns instead of (outputs, matched, reasons): lines given each output's local
+        self.result: Callable[[dict[str, str]], list[str]] | None = None
+        self.params: tuple[str, ...] = ()  # more parameters, for ``result``'s lines
 
     # Plumbing.
 
@@ -479,10 +482,14 @@ class Generator:
         for i, f in enumerate(self.outputs):
             value = self.expr(f.value) if f.value is not None else self.name(f.source) if f.source is not None else "None"
             self.output(f, value, f"o{i}")
-        self.emit("out = {" + "".join(f"{f.name!r}: o{i}, " for i, f in enumerate(self.outputs)) + "}")
-        self.emit("return out, matched, reasons")
+        if self.result is not None:
+            for line in self.result({f.name: f"o{i}" for i, f in enumerate(self.outputs)}):
+                self.emit(line)
+        else:
+            self.emit("out = {" + "".join(f"{f.name!r}: o{i}, " for i, f in enumerate(self.outputs)) + "}")
+            self.emit("return out, matched, reasons")
         params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else []) + (
-            ["match"] if self.delegate else [])
+            ["match"] if self.delegate else []) + list(self.params)
         header = f"def evaluate({', '.join(params)}):\n" + self.index_header()
         if not self.operator_count:
             return header + "\n".join(self.lines) + "\n"
@@ -924,7 +931,8 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
 
 
 def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outputs: Wanted = None,
-             fuse: bool = True, inline_nulls: bool = True, operators: bool = True) -> tuple[str, dict[str, Any]]:
+             fuse: bool = True, inline_nulls: bool = True, operators: bool = True,
+             result: Callable[[dict[str, str]], list[str]] | None = None, params: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
     """The source of ``evaluate`` and its constants.
 
     ``outputs`` leaves out the other outputs that cannot fail (engine.demand); ``fuse=False``
@@ -932,12 +940,14 @@ def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outp
     (engine.fusion); ``inline_nulls=False`` checks every nullable operator's operands in a
     helper (``Generator.null_guarded``), ``operators=False`` calls CTX's method for every
     decimal operator (``Generator.arithmetic``): the longhands the tests compare with.
+    ``result`` replaces the return of (outputs, matched, reasons) by its lines, given each
+    output's local; ``params`` are parameters those lines read (importers.jdm_decide).
     """
     gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
-    gen.inline_nulls, gen.operators = inline_nulls, operators
+    gen.inline_nulls, gen.operators, gen.result, gen.params = inline_nulls, operators, result, params
     source = gen.generate()
     if 0 < gen.operator_count < MIN_OPERATORS:
         gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
-        gen.inline_nulls, gen.operators = inline_nulls, False
+        gen.inline_nulls, gen.operators, gen.result, gen.params = inline_nulls, False, result, params
         source = gen.generate()
     return source, gen.constants

@@ -16,13 +16,17 @@ a graph that clears paths rebuilds its result with ``JdmPack.result``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
+from engine.backend import NATIVE, load
+from engine.codegen import generate
 from engine.compiled import CompiledPack
 from engine.inputs import compile_validator
 from importers.jdm import JdmPack
 from importers.jdm_types import ListOf, ObjectOf
+from rules.errors import DecisionError
 from rules.ir import FieldShape
 
 Decide = Callable[[Any], Any]
@@ -91,8 +95,12 @@ class _Source:
         self.lines.append(f"{indent}{target}[{last!r}] = {value}")
 
 
-def _result_source(converted: JdmPack) -> list[str]:
-    """The body rebuilding zen's document from ``request`` and the outputs ``out`` (after ``JdmPack.result``)."""
+def _result_source(converted: JdmPack, value_of: Callable[[str], str] = lambda name: f"out.get({name!r})") -> list[str]:
+    """The body rebuilding zen's document from ``request`` and the outputs (after ``JdmPack.result``).
+
+    ``value_of`` gives the text reading an output's value: from the dict ``out``, or the
+    evaluation's own local when the rebuilding is generated into it (``_fused``).
+    """
     src = _Source()
     names = list(converted.paths)
     if converted.collect:
@@ -103,19 +111,19 @@ def _result_source(converted: JdmPack) -> list[str]:
             src.lines.append(f"        if x{i} is not None:")
             src.write("base", converted.paths[name], f"x{i}", "            ")
         src.lines += ["        return base",
-                      "    return [row(*r) for r in zip(" + ", ".join(f"out[{n!r}] or []" for n in names) + ")]"]
+                      "    return [row(*r) for r in zip(" + ", ".join(f"({value_of(n)} or [])" for n in names) + ")]"]
         return src.lines
     if converted.echo_request or converted.echo_output is not None:
         indent = "    "
         if converted.echo_output is not None:
-            src.lines += [f"    if out.get({converted.echo_output!r}) is not True:", "        base = {}", "    else:"]
+            src.lines += [f"    if {value_of(converted.echo_output)} is not True:", "        base = {}", "    else:"]
             indent = "        "
         src.lines += [f"{indent}base = dict(request)", *_copied_parents(converted, indent)]
     else:
         src.lines.append("    base = {}")
     parent, run = None, ""
     for name, path in converted.paths.items():
-        value = f"elements({name!r}, out.get({name!r}))" if converted.element_paths.get(name) else f"out.get({name!r})"
+        value = f"elements({name!r}, {value_of(name)})" if converted.element_paths.get(name) else value_of(name)
         prefix = path.rpartition(".")[0]
         if prefix and prefix != run:  # a run of paths under one parent starts: none has made it yet
             parent = src.fresh()
@@ -148,13 +156,44 @@ def _copied_parents(converted: JdmPack, indent: str) -> list[str]:
     return lines
 
 
+_REBUILD_NAMES = re.compile(r"\b(base|v|row|request|[pcx]\d+)\b")  # the locals and parameter the rebuilding uses
+
+
+def _fused(converted: JdmPack, pack: CompiledPack) -> Callable[..., Any] | None:
+    """The evaluation with zen's document built from its locals: ``(values, as_of, request) -> document``.
+
+    It skips the outputs' dict and a read per output. None where the plain path's checks
+    would be skipped (whole-number output bounds), for flows, or where the evaluation's own
+    locals could meet the rebuilding's.
+    """
+    if converted.cleared or pack.ir.steps or pack._integer_outputs or pack.backend is not NATIVE:
+        return None
+    if _REBUILD_NAMES.search(pack.source):
+        return None
+    locals_: dict[str, str] = {}
+
+    def result(outputs: dict[str, str]) -> list[str]:
+        locals_.update(outputs)
+        return [line[4:] for line in _result_source(converted, lambda name: locals_[name])]
+
+    source, constants = generate(pack.ir, result=result, params=("request",))
+    constants.update(isinstance=isinstance, dict=dict, zip=zip, elements=converted._elements)
+    return load(source, constants, pack.key)
+
+
+def _arithmetic(exc: ArithmeticError) -> Any:
+    """What ``CompiledPack._plain`` makes of an arithmetic error."""
+    raise DecisionError("arithmetic", f"arithmetic out of range: {type(exc).__name__}") from None
+
+
 def compile_decider(converted: JdmPack, pack: CompiledPack, now: str, as_of: dt.date) -> Decide:
     """``request -> zen's document`` for one imported graph: what ``JdmPack.result(request, decided output)`` gives."""
     fast = _fused_validation(converted, pack)
+    fused = _fused(converted, pack)
     namespace: dict[str, Any] = {
         "__builtins__": {}, "isinstance": isinstance, "dict": dict, "zip": zip,
         "elements": converted._elements, "longhand": converted.result, "fast": fast, "plain": pack._plain,
-        "NOW": now, "AS_OF": as_of,
+        "NOW": now, "AS_OF": as_of, "fused": fused, "ArithmeticError": ArithmeticError, "arithmetic": _arithmetic,
         "slow": lambda request: pack.validate(converted.request(request, now)),
     }
     lines = ["def decide(request):"]
@@ -164,8 +203,12 @@ def compile_decider(converted: JdmPack, pack: CompiledPack, now: str, as_of: dt.
         given = f"{{**request, {converted.clock!r}: NOW}}" if converted.clock else "request"
         lines += [f"    values = fast({given}) if request.__class__ is dict else None",
                   "    if values is None:", "        values = slow(request)"]
-    lines.append("    out = plain(values, AS_OF)[0]")
-    lines += ["    return longhand(request, out)"] if converted.cleared else _result_source(converted)
+    if fused is not None:
+        lines += ["    try:", "        return fused(values, AS_OF, request)", "    except ArithmeticError as exc:",
+                  "        return arithmetic(exc)"]
+    else:
+        lines.append("    out = plain(values, AS_OF)[0]")
+        lines += ["    return longhand(request, out)"] if converted.cleared else _result_source(converted)
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<arbiter zen graph {pack.key}>", "exec"), namespace)  # noqa: S102 - paths only as repr'd literals
     decide: Decide = namespace["decide"]

@@ -90,7 +90,7 @@ class DaskExecutor:
             raise SystemExit("simulate: --executor dask needs dask.distributed: pip install 'arbiter[dask]'") from None
         if self.scheduler is None:
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
+                                        host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
         try:
             self.client = Client(self.cluster if self.cluster is not None else self.scheduler, timeout=self.timeout)  # type: ignore[no-untyped-call]
         except OSError as exc:
