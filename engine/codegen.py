@@ -41,7 +41,24 @@ MIN_OPERATORS = 6
 _REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\['\w+'\])*")
 
 
+@dataclass(frozen=True)
+class Returning:
+    """What a generated evaluation returns instead of (outputs, matched, reasons), for a caller reading outputs only.
+
+    ``lines`` are its last lines given each output's local, reading ``params`` as well; no
+    matched rows and no fixed reasons are recorded, since nothing returns them.
+    """
+
+    lines: Callable[[dict[str, str]], list[str]]
+    params: tuple[str, ...] = ()
+
+
 class Generator:
+    @property
+    def recording(self) -> bool:
+        """Whether the matched rows and fixed reasons are recorded."""
+        return self.returning is None
+
     def __init__(self, pack: PackIR, *, traced: bool, delegate: bool = False, outputs: Wanted = None, fuse: bool = True) -> None:
         self.pack = pack
         self.outputs = kept_outputs(pack, outputs)
@@ -66,9 +83,7 @@ class Generator:
         self.operators = True  # decimal arithmetic as Python operators where an operand is surely a Decimal
         self.decimals: set[str] = set()  # generated texts whose value is always a Decimal
         self.operator_count = 0
-        # what the function returns instead of (outputs, matched, reasons): lines given each output's local
-        self.result: Callable[[dict[str, str]], list[str]] | None = None
-        self.params: tuple[str, ...] = ()  # more parameters, for ``result``'s lines
+        self.returning: Returning | None = None  # what the function returns instead of (outputs, matched, reasons)
 
     # Plumbing.
 
@@ -482,14 +497,14 @@ class Generator:
         for i, f in enumerate(self.outputs):
             value = self.expr(f.value) if f.value is not None else self.name(f.source) if f.source is not None else "None"
             self.output(f, value, f"o{i}")
-        if self.result is not None:
-            for line in self.result({f.name: f"o{i}" for i, f in enumerate(self.outputs)}):
+        if self.returning is not None:
+            for line in self.returning.lines({f.name: f"o{i}" for i, f in enumerate(self.outputs)}):
                 self.emit(line)
         else:
             self.emit("out = {" + "".join(f"{f.name!r}: o{i}, " for i, f in enumerate(self.outputs)) + "}")
             self.emit("return out, matched, reasons")
         params = ["inp", "as_of"] + (["trace"] if self.traced else []) + (["run_step"] if pack.steps else []) + (
-            ["match"] if self.delegate else []) + list(self.params)
+            ["match"] if self.delegate else []) + list(self.returning.params if self.returning else ())
         header = f"def evaluate({', '.join(params)}):\n" + self.index_header()
         if not self.operator_count:
             return header + "\n".join(self.lines) + "\n"
@@ -515,7 +530,7 @@ class Generator:
         for j, table in enumerate(section.tables):
             # a local per table: one append per element, not a dict lookup and an append
             self.row_lists[id(table)] = f"_hits{k}_{j}"
-            self.emit(f"matched[{table.id!r}] = _hits{k}_{j} = []")
+            self.emit(f"matched[{table.id!r}] = _hits{k}_{j} = []" if self.recording else f"_hits{k}_{j} = []")
         if loop.builds_list:
             self.emit(f"sec{k} = []")
         for f in loop.fused:
@@ -655,7 +670,7 @@ class Generator:
             self.emit(f"trace['tables'][{table.id!r}] = {{'columns': {{{cols}}}, 'matched': matched[{table.id!r}]}}")
         if (table.hit_policy != "first" or self.delegate) and any(r.template is not None for r in table.rows):
             self._templated_reasons(t, table)
-        elif (table.hit_policy != "first" or self.delegate) and any(r.reason is not None for r in table.rows):
+        elif (table.hit_policy != "first" or self.delegate) and self.recording and any(r.reason is not None for r in table.rows):
             self.emit(f"reasons.extend(r for r in ({reasons}[i] for i in h{t}) if r is not None)")
 
     def reason(self, row: RowDef) -> str:
@@ -707,16 +722,19 @@ class Generator:
             else:
                 self.emit(f"{keyword} {cond}:")
             self.indent += 1
+            body = len(self.lines)
             for var, value in zip(out_vars, self._row_outputs(table, i), strict=True):
                 self.emit(f"{var} = {value}")
             if table.result is not None:
                 self.emit(f"hit{t} = {i}")
             if self.per_element:
                 self.emit(f"{self.row_lists[id(table)]}.append({table.rows[i].id!r})")
-            else:
+            elif self.recording:
                 self.emit(f"matched[{table.id!r}] = [{table.rows[i].id!r}]")
-            if table.rows[i].reason is not None:
-                self.emit(f"reasons.append({self.reason(table.rows[i])})")
+            if table.rows[i].reason is not None and (self.recording or table.rows[i].template is not None):
+                self.emit(f"reasons.append({self.reason(table.rows[i])})")  # a template's values may fail: kept
+            if len(self.lines) == body:
+                self.emit("pass")
             self.indent -= 1
             if cond == "True":
                 break
@@ -726,7 +744,7 @@ class Generator:
             self._no_match(table, out_vars)
             if table.result is not None:
                 self.emit(f"hit{t} = -1")
-            if not self.per_element:
+            if not self.per_element and self.recording:
                 self.emit(f"matched[{table.id!r}] = []")
             self.indent -= 1
         self.indent -= nested
@@ -745,7 +763,7 @@ class Generator:
         POLICY_CODE[table.hit_policy](self, hits)
         if self.per_element:
             self.emit(f"{self.row_lists[id(table)]}.extend({ids}[i] for i in {h})")
-        else:
+        elif self.recording:
             self.emit(f"matched[{hits.tid}] = [{ids}[i] for i in {h}]")
 
     def _row_function(self, t: int, table: TableDef) -> str:
@@ -932,7 +950,7 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
 
 def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outputs: Wanted = None,
              fuse: bool = True, inline_nulls: bool = True, operators: bool = True,
-             result: Callable[[dict[str, str]], list[str]] | None = None, params: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
+             returning: Returning | None = None) -> tuple[str, dict[str, Any]]:
     """The source of ``evaluate`` and its constants.
 
     ``outputs`` leaves out the other outputs that cannot fail (engine.demand); ``fuse=False``
@@ -940,14 +958,13 @@ def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outp
     (engine.fusion); ``inline_nulls=False`` checks every nullable operator's operands in a
     helper (``Generator.null_guarded``), ``operators=False`` calls CTX's method for every
     decimal operator (``Generator.arithmetic``): the longhands the tests compare with.
-    ``result`` replaces the return of (outputs, matched, reasons) by its lines, given each
-    output's local; ``params`` are parameters those lines read (importers.jdm_decide).
+    ``returning`` replaces the return of (outputs, matched, reasons) (importers.jdm_decide).
     """
     gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
-    gen.inline_nulls, gen.operators, gen.result, gen.params = inline_nulls, operators, result, params
+    gen.inline_nulls, gen.operators, gen.returning = inline_nulls, operators, returning
     source = gen.generate()
     if 0 < gen.operator_count < MIN_OPERATORS:
         gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
-        gen.inline_nulls, gen.operators, gen.result, gen.params = inline_nulls, False, result, params
+        gen.inline_nulls, gen.operators, gen.returning = inline_nulls, False, returning
         source = gen.generate()
     return source, gen.constants

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.backend import NATIVE, load
-from engine.codegen import generate
+from engine.codegen import Returning, generate
 from engine.compiled import CompiledPack
 from engine.inputs import compile_validator
 from importers.jdm import JdmPack
@@ -176,7 +176,7 @@ def _fused(converted: JdmPack, pack: CompiledPack) -> Callable[..., Any] | None:
         locals_.update(outputs)
         return [line[4:] for line in _result_source(converted, lambda name: locals_[name])]
 
-    source, constants = generate(pack.ir, result=result, params=("request",))
+    source, constants = generate(pack.ir, returning=Returning(result, ("request",)))
     constants.update(isinstance=isinstance, dict=dict, zip=zip, elements=converted._elements)
     return load(source, constants, pack.key)
 
