@@ -130,6 +130,13 @@ class Converter:
             self.ledger.take_all(requirement)
         return {self.functions[ref].name: self.functions[ref] for ref in found}
 
+    def table_invocation(self, expression: ET.Element, scope: dict[str, tuple[str, Any]],
+                         functions: dict[str, Function]) -> ET.Element | None:
+        try:
+            return dmn_knowledge.table_invocation(expression, self.ns, self.ledger, self.feel_text, scope, functions)
+        except FeelRefused as exc:
+            raise Refused(expression, f"an invocation: {exc}") from None
+
     def invocation(self, expression: ET.Element, scope: dict[str, tuple[str, Any]], functions: dict[str, Function]) -> Tr:
         return dmn_knowledge.invocation(expression, self.ns, self.ledger, self.feel_text, scope, functions)
 
@@ -211,10 +218,12 @@ class Converter:
               scope: dict[str, tuple[str, Any]], functions: dict[str, Function]) -> Decision:
         kind = local(expression)
         if kind == "decisionTable":
-            return self.table(expression, name, ident, variable)
+            return self.table(expression, name, ident, variable, lambda text: translate(text, scope, functions))
         if kind == "literalExpression":
             text = self.feel_text(expression)
             return self.literal(expression, f"FEEL {text!r}", name, ident, variable, lambda: translate(text, scope, functions))
+        if kind == "invocation" and (table := self.table_invocation(expression, scope, functions)) is not None:
+            return self.table(table, name, ident, variable, lambda text: translate(text, scope, functions))
         if kind in ("invocation", "context"):
             return self.literal(expression, f"the boxed {kind}", name, ident, variable,
                                 lambda: self.boxed.value(expression, scope, functions))
@@ -262,7 +271,8 @@ class Converter:
                     changed = True
         return decisions
 
-    def table(self, table: ET.Element, decision_name: str, result_name: str, variable: ET.Element | None) -> Decision:
+    def table(self, table: ET.Element, decision_name: str, result_name: str, variable: ET.Element | None,
+              feel: Callable[[str], Tr]) -> Decision:
         ns = self.ns
         policy_text = table.get("hitPolicy", "UNIQUE")
         policy = HIT_POLICIES.get(policy_text)
@@ -287,7 +297,7 @@ class Converter:
             if default_element is not None:
                 default[ident] = _output_cell(self.text(default_element) or "null")
             self.ledger.take(element)
-        rows = [self.row(rule, columns, out_names, k) for k, rule in enumerate(table.findall(f"{ns}rule"))]
+        rows = [self.row(rule, columns, out_names, k, feel) for k, rule in enumerate(table.findall(f"{ns}rule"))]
         self.ledger.take(table)
         kinds = [k or _infer_kind([r["then"][n] for r in rows] + ([default[n]] if n in default else []))
                  for k, n in zip(out_kinds, out_names, strict=True)]
@@ -318,7 +328,8 @@ class Converter:
             self.ledger.take_all(values)
         return expr
 
-    def row(self, rule: ET.Element, columns: list[str], out_names: list[str], k: int) -> dict[str, Any]:
+    def row(self, rule: ET.Element, columns: list[str], out_names: list[str], k: int,
+            feel: Callable[[str], Tr]) -> dict[str, Any]:
         ns = self.ns
         # the source's rule id, kept stable (DMN tools prefix '_', which a row id may not start with)
         raw_id = re.sub(r"[^A-Za-z0-9_.\-]", "_", rule.get("id") or "").lstrip("_.-")
@@ -331,9 +342,20 @@ class Converter:
             test = self.text(cell) or "-"
             if test != "-":
                 when[column] = test
-        then = {out_name: _output_cell(self.text(cell) or "null") for out_name, cell in zip(out_names, outs, strict=True)}
+        then = {out_name: self.output_cell(cell, feel) for out_name, cell in zip(out_names, outs, strict=True)}
         self.ledger.take(rule)
         return {"id": raw_id[:64] or f"r{k + 1}", "when": when, "then": then}
+
+    def output_cell(self, cell: ET.Element, feel: Callable[[str], Tr]) -> Any:
+        """An output entry: its literal value, or its FEEL translated (``=expression``)."""
+        text = self.text(cell) or "null"
+        value = _output_cell(text)
+        if not (isinstance(value, str) and value.startswith("=")):
+            return value
+        try:
+            return "=" + feel(text).text
+        except FeelRefused as exc:
+            raise Refused(cell, f"FEEL {text!r}: {exc}") from None
 
     def text(self, element: ET.Element | None) -> str | None:
         """The text of an element's ``<text>``, both recorded as converted."""

@@ -17,7 +17,7 @@ from typing import Any
 from importers.dmn_boxed import Boxed, Scope
 from importers.dmn_ledger import Ledger, Refused, local
 from importers.dmn_types import ItemTypes
-from importers.feel import NULL_VALUE, FeelRefused, Function, Kind, Tr, Translator, kind_of, translate
+from importers.feel import NULL, NULL_VALUE, FeelRefused, Function, Kind, Tr, Translator, kind_of, translate
 
 
 def knowledge_model(element: ET.Element, boxed: Boxed) -> Function:
@@ -28,9 +28,9 @@ def knowledge_model(element: ET.Element, boxed: Boxed) -> Function:
         raise Refused(element, "a business knowledge model with no encapsulated logic")
     params = logic.findall(f"{ns}formalParameter")
     body = [child for child in logic if local(child) != "formalParameter"]
-    if len(body) != 1 or local(body[0]) not in ("literalExpression", "context"):
+    if len(body) != 1 or local(body[0]) not in ("literalExpression", "context", "decisionTable"):
         what = local(body[0]) if body else "no"
-        raise Refused(element, f"a {what} body is not converted (a literal expression or a context is inlined)")
+        raise Refused(element, f"a {what} body is not converted (a literal expression, a context or a table is inlined)")
     kinds = tuple((p.get("name", ""), _kind(types, p.get("typeRef"))) for p in params)
     variable = element.find(f"{ns}variable")
     result = _kind(types, body[0].get("typeRef") or (variable.get("typeRef") if variable is not None else None))
@@ -44,11 +44,14 @@ def knowledge_model(element: ET.Element, boxed: Boxed) -> Function:
 INLINED = frozenset({"context", "contextEntry", "variable", "literalExpression", "text", "invocation", "binding", "parameter"})
 
 
-def _body(element: ET.Element, boxed: Boxed) -> str | Callable[[Scope, dict[str, Function]], Tr]:
+def _body(element: ET.Element, boxed: Boxed) -> str | Callable[[Scope, dict[str, Function]], Tr] | ET.Element:
     """A literal expression's FEEL text; a context, translated at each call site (a refusal there names its element
     and refuses the calling decision). A context holding what cannot be inlined (a table) refuses the model."""
     if local(element) == "literalExpression":
         return boxed.text_of(element)
+    if local(element) == "decisionTable":  # converted where an invocation inlines it, refusing the decision if not
+        boxed.ledger.take_all(element)
+        return element
     for inner in element.iter():
         if local(inner) not in INLINED and not boxed.ledger.taken(inner):
             raise Refused(inner, f"a {local(inner)} in a business knowledge model's body is not converted")
@@ -87,6 +90,33 @@ def required(element: ET.Element, ns: str, converted: dict[str, Function], model
                 found.append(target)
                 pending.append(models[target])
     return found
+
+
+def table_invocation(expression: ET.Element, ns: str, ledger: Ledger, text_of: Callable[[ET.Element], str],
+                     scope: Scope, functions: dict[str, Function]) -> ET.Element | None:
+    """The decision table of the model an invocation calls when it can stand in the decision's place: every parameter
+    is bound to the value of the same name, of the parameter's kind. None when the model's body is not a table."""
+    callee = expression.find(f"{ns}literalExpression")
+    function = functions.get(text_of(callee) if callee is not None else "")
+    if function is None or not isinstance(function.body, ET.Element):
+        return None
+    bindings = expression.findall(f"{ns}binding")
+    bound = {}
+    for binding in bindings:
+        parameter = binding.find(f"{ns}parameter")
+        values = [child for child in binding if local(child) != "parameter"]
+        text = text_of(values[0]) if values and local(values[0]) == "literalExpression" else None
+        name = parameter.get("name", "") if parameter is not None else ""
+        if text != name:
+            raise Refused(binding, "a decision table body is inlined only where each parameter is passed the value "
+                          "of the same name")
+        bound[name] = translate(text, scope, functions).kind
+        ledger.take(binding, parameter)
+    for name, declared in function.params:
+        if name not in bound or (declared is not None and bound[name] not in (declared, NULL)):
+            raise Refused(expression, f"parameter {name!r} of {function.name} is not passed a value of its type")
+    ledger.take(expression)
+    return function.body
 
 
 def invocation(expression: ET.Element, ns: str, ledger: Ledger, text_of: Callable[[ET.Element], str],

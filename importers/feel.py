@@ -100,7 +100,8 @@ class Function:
 
     name: str
     params: tuple[tuple[str, Kind | None], ...]  # name and declared kind (None: the argument's)
-    body: str | Callable[[dict[str, tuple[str, Kind]], dict[str, Function]], Tr]  # FEEL, or a boxed expression's
+    # FEEL, a boxed expression's translation, or a decision table (an XML element, inlined only by an invocation)
+    body: str | Callable[[dict[str, tuple[str, Kind]], dict[str, Function]], Tr] | Any
     result: Kind | None = None  # the declared kind of its value
 
 
@@ -637,6 +638,9 @@ class Translator:
             scope[param] = (f"({value.text})", declared if declared is not None and value.kind != NULL else value.kind)
         if callable(function.body):
             result = function.body(scope, self.functions)
+        elif not isinstance(function.body, str):
+            raise FeelRefused(f"{function.name}() is a decision table: it is inlined only by an invocation that passes "
+                              "each parameter the value of the same name")
         else:
             inner = Translator(function.body, scope, self.functions, self.nesting + 1)
             result = inner.expression()
