@@ -15,6 +15,7 @@ COLOURS = {"baseline": "#8a9bb0", "candidate": "#d9822b", "decision changed": "#
            "only rows or other outputs": "#9a8fc0", "change": "#4f7d5c"}
 LABEL = 420  # room for a cause's name left of its bar
 WIDTH = 440  # the longest bar
+LONGEST = 62  # characters of a row's name that fit left of the bars
 
 
 def _bar(x0: float, y: float, value: Decimal, peak: Decimal, span: float, colour: str, shown: str) -> str:
@@ -46,7 +47,9 @@ def bars(title: str, data: dict[str, dict[str, Any]], signed: bool = False) -> s
         parts.append(f'<line x1="{x0}" y1="20" x2="{x0}" y2="{height - 10}" stroke="#999" stroke-width="1"/>')
     for i, key in enumerate(keys):
         y = 24 + i * step
-        parts.append(f'<text x="{LABEL - 10}" y="{y + 10}" text-anchor="end" font-size="12">{html.escape(str(key))}</text>')
+        name = str(key) if len(str(key)) <= LONGEST else str(key)[:LONGEST - 1] + "…"  # in full in the table below and on hover
+        parts.append(f'<text x="{LABEL - 10}" y="{y + 10}" text-anchor="end" font-size="12"><title>{html.escape(str(key))}</title>'
+                     f'{html.escape(name)}</text>')
         for j, s in enumerate(series):
             if key in values[s]:
                 raw = data[s][key]
