@@ -80,8 +80,9 @@ def _witnesses(a: PackIR, b: PackIR, as_of: dt.date, beyond: dict[str, str]) -> 
             condition = _differ(x, y)
             for path, var in eb.vars.items():  # one input, both versions: a variable named alike is the same z3 constant
                 ea.vars.setdefault(path, var)
-            # a reader follows an example with prices above zero more easily: asked first, dropped when impossible
-            priced = [v.term.value > 0 for v in ea.vars.values() if v.kind == "money"]
+            # a reader follows an example with amounts and quantities above zero more easily: asked first, dropped when impossible
+            numbers = [v for v in ea.vars.values() if v.kind in ("money", "decimal", "integer")]
+            priced = [v.term.value > 0 for v in numbers] + [z3.IsInt(v.raw) for v in numbers if v.kind != "integer"]
             found = queries.witness(*eb.domain, condition, *priced) if priced else None
             if found is None:
                 found = queries.witness(*eb.domain, condition)

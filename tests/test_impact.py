@@ -147,13 +147,30 @@ def test_arbiter_diff_names_the_edits_in_the_packs_terms(pricing_repo: Path) -> 
 
 
 def test_arbiter_diff_says_when_no_example_input_can_be_produced() -> None:
-    """Credit 1.0.0 -> 1.1.0 decides through year() of the date, beyond the analysis: no example, and the diff says why."""
+    """Allocation 1.0.0 -> 1.1.0 computes through sections and map(), beyond the analysis: no example, and the diff says why."""
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "diff", f"{PACKS}#allocation@1.0.0", f"{PACKS}#allocation@1.1.0", "allocation"],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    lines = proc.stdout.splitlines()
+    assert "  no example input: the table analysis cannot encode what these versions compute" in lines
+    assert not any(line.startswith("       input: ") for line in lines)
+    assert any(line.startswith("  beyond the table analysis, so no example can show them: ") and "map()" in line for line in lines)
+
+
+def test_arbiter_diff_finds_a_credit_input_whose_hold_code_changes() -> None:
+    """Credit 1.0.0 -> 1.1.0 (tier C tolerance 5 % -> 2 %): an input the two decide with other hold codes, decided again here."""
+    from engine.registry import require_pack_set
+
     proc = subprocess.run([sys.executable, "-m", "api.cli", "diff", str(PACKS), f"{PACKS}#credit@1.1.0", "credit", "--effective-on",
                            "2026-06-01"], capture_output=True, text=True, cwd=ROOT, check=True)
     lines = proc.stdout.splitlines()
-    assert any(line.startswith("  no example input: ") for line in lines)
-    assert not any(line.startswith("       input: ") for line in lines)
-    assert any("table credit_decision.decision (year())" in line for line in lines)
+    inputs = [jsonio.loads(line.split("input: ", 1)[1]) for line in lines if line.startswith("       input: ")]
+    assert inputs
+    packs = require_pack_set(PACKS)
+    for value in inputs:
+        before = packs.get("credit", "1.0.0").decide({k: v for k, v in value.items() if k != "currency"}, dt.date(2026, 6, 1)).output
+        after = packs.get("credit", "1.1.0").decide(value, dt.date(2026, 6, 1)).output
+        assert before["hold_code"] != after["hold_code"]
+        assert value["risk_tier"] == "C"  # the tier whose tolerance changed
 
 
 def test_a_parameter_change_is_its_own_edit_in_the_diff_and_the_causes(tmp_path: Path, retail: Path) -> None:
