@@ -26,7 +26,7 @@ from api import logs
 from api.audit import FORMAT, Mask
 from api.decision_log import DecisionLog, LogSettings
 from engine import jsonio
-from engine.compiled import CompiledPack
+from engine.compiled import CompiledPack, Decision
 from engine.registry import PackSet, require_pack_set
 from rules.errors import ArbiterError
 
@@ -104,16 +104,18 @@ class Job:
     output: dict[str, Any]
     raw_input: Any
 
-    def wire(self) -> list[Any]:
-        """The job as a JSON-ready list: ``engine.jsonio`` writes it faster than pickle, decimals exact."""
-        return [self.generation, self.decision_id, self.request_id, self.pack, self.version, self.digest, self.steps,
-                self.as_of, self.output, self.raw_input]
-
     @classmethod
     def from_wire(cls, item: list[Any]) -> Job:
+        """A job from its wire form (``wire``)."""
         generation, decision_id, request_id, pack, version, digest, steps, as_of, output, raw_input = item
         return cls(generation, decision_id, request_id, pack, version, digest, steps, dt.date.fromisoformat(as_of),
                    output, raw_input)
+
+
+def wire(generation: int, decision_id: str, request_id: str, champion: Decision, raw_input: Any) -> list[Any]:
+    """A job as a JSON-ready list, made on the request path: ``engine.jsonio`` writes it faster than pickle."""
+    return [generation, decision_id, request_id, champion.pack, champion.version, champion.digest, champion.steps,
+            champion.as_of, champion.output, raw_input]
 
 
 class Comparer:
