@@ -26,3 +26,21 @@ class ServiceUnavailable(ArbiterError):
     """The service cannot answer now but may soon: the decision log cannot be written (audit mode)."""
 
     code = "unavailable"
+
+
+class HeaderTooLarge(ArbiterError):
+    """The request head has more bytes or header fields than the server's limits (api.http_limits)."""
+
+    code = "header-too-large"
+
+
+class RequestTimeout(ArbiterError):
+    """The request's head or body did not arrive in time, or the client left before it did."""
+
+    code = "request-timeout"
+
+
+class Overloaded(ServiceUnavailable):
+    """This worker has no connection or request slot left (ARBITER_MAX_CONNECTIONS)."""
+
+    code = "overloaded"

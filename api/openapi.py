@@ -72,6 +72,10 @@ PROBLEM_STATUSES = {
     "413": "the body, the batch or an order's lines exceed the configured limits",
     "422": "the input does not fit the pack's schema (every field at fault, by JSON pointer), "
            "or the pack cannot decide it",
+    # answered by the server itself (api.http_limits) or by its health, on any route
+    "408": "the request head or body did not arrive within the server's time limits",
+    "431": "the request head has more bytes or header fields than the server's limits",
+    "503": "not ready, or no connection or request slot is free (Retry-After says when to try again)",
 }
 QUERY_PARAMETERS = [
     {"name": "version", "in": "query", "required": False, "schema": {"type": "string"},
@@ -85,6 +89,7 @@ QUERY_PARAMETERS = [
      "description": "pin the versions a flow's steps run, e.g. `pricing@2.0.0,credit@1.1.0` (the decision's "
                     "`steps` says what ran)", "example": "pricing@2.0.0"},
 ]
+SERVER_STATUSES = ("408", "431", "503")
 REQUEST_ID_HEADER = {"X-Request-ID": {"description": "the request's id: the caller's X-Request-ID if valid, else generated",
                                       "schema": {"type": "string"}}}
 
@@ -174,7 +179,8 @@ def _decision_schema(title: str, flow: bool) -> dict[str, Any]:
     if flow:
         properties["steps"] = {"type": "object", "additionalProperties": {"type": "string"},
                                "description": "the version each step of the flow ran"}
-    return {"type": "object", "required": ["pack", "version", "digest", "as_of", "output", "matched", "request_id"],
+    # request_id is the call's: a batch's items have none, a single decision always has it (see _pack_paths)
+    return {"type": "object", "required": ["pack", "version", "digest", "as_of", "output", "matched"],
             "properties": properties}
 
 
@@ -204,11 +210,13 @@ def _pack_paths(packs: PackSet, name: str, today: dt.date, parameters: list[dict
     requests, responses = _examples(live, today)
     summary = ir.description.strip().splitlines()[0][:80] if ir.description.strip() else name
     ok = {"description": "the decision", "headers": REQUEST_ID_HEADER,
-          "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{title}Decision"}, "examples": responses}}}
+          "content": {"application/json": {"schema": {"allOf": [{"$ref": f"#/components/schemas/{title}Decision"},
+                                                                {"required": ["request_id"]}]},
+                                            "examples": responses}}}
     batch_ok = {"description": "each item's decision or problem, in order", "headers": REQUEST_ID_HEADER,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{title}BatchResult"}}}}
     batch_example = {"inputs": [e["value"] for e in requests.values()]}
-    errors = problem_responses("400", "401", "403", "404", "413", "422")
+    errors = problem_responses("400", "401", "403", "404", "413", "422", *SERVER_STATUSES)
     return {
         f"/v1/decisions/{name}": {"post": {
             "tags": ["decisions"], "summary": f"{name}: {summary}", "description": _description(packs, live, today),
@@ -241,6 +249,8 @@ def _complete_service_routes(paths: dict[str, Any]) -> None:
         detail["responses"].update(problem_responses("404"))
     for operations in paths.values():
         for operation in operations.values():
+            for status, response in problem_responses(*SERVER_STATUSES).items():
+                operation["responses"].setdefault(status, response)
             for response in operation["responses"].values():
                 response.setdefault("headers", REQUEST_ID_HEADER)
 

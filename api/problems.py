@@ -10,7 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from api.errors import AuthError, Forbidden, RequestTooLarge, ServiceUnavailable
+from api.errors import (
+    AuthError,
+    Forbidden,
+    HeaderTooLarge,
+    RequestTimeout,
+    RequestTooLarge,
+    ServiceUnavailable,
+)
 from api.logs import request_id_of
 from engine import jsonio
 from rules.errors import (
@@ -33,7 +40,9 @@ STATUS: dict[type[ArbiterError], int] = {
     UnknownPack: 404,
     UnknownVersion: 404,
     FeatureDisabled: 404,
+    RequestTimeout: 408,
     RequestTooLarge: 413,
+    HeaderTooLarge: 431,
     InputError: 422,
     DecisionError: 422,
     PackError: 422,
@@ -41,8 +50,8 @@ STATUS: dict[type[ArbiterError], int] = {
 }
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-          413: "Request too large", 422: "Unprocessable input", 500: "Internal error",
-          503: "Service unavailable"}
+          408: "Request timeout", 413: "Request too large", 422: "Unprocessable input",
+          431: "Request header fields too large", 500: "Internal error", 503: "Service unavailable"}
 
 
 def status_of(exc: ArbiterError) -> int:

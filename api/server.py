@@ -18,6 +18,13 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
     import uvicorn
 
     from api import logs
+    from api.http_limits import HttpLimits, LimitedHttpProtocol
+
+    try:
+        HttpLimits.from_env()  # each worker reads them again (api.http_limits.process_limits)
+    except ValueError as exc:
+        print(f"arbiter serve: {exc}; nothing was started", file=sys.stderr)
+        return 2
 
     level = logs.level_from(log_level)
     os.environ["ARBITER_LOG_LEVEL"] = level  # the workers configure their logs from it (api.app.app_from_env)
@@ -50,7 +57,7 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=LimitedHttpProtocol,  # httptools, with limits on the request head, read times and connections
         access_log=False,  # api.logs writes one JSON access line per request, with the pack and version
         log_config=None,  # logging is configured by api.logs, as JSON lines
         log_level=level.lower(),

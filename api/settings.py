@@ -38,6 +38,11 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("ARBITER_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES), "largest request body; larger gets 413"),
     ("ARBITER_MAX_BATCH", str(DEFAULT_MAX_BATCH), "most inputs in one batch"),
     ("ARBITER_MAX_LINES", str(DEFAULT_MAX_LINES), "most `lines` in one order (an input's `lines` list)"),
+    ("ARBITER_MAX_HEADER_BYTES", "16384", "largest request head (request line and headers); larger gets 431 and the connection closed (docs/operations.md)"),
+    ("ARBITER_MAX_HEADERS", "100", "most header fields in a request; more gets 431"),
+    ("ARBITER_HEADER_TIMEOUT_SECONDS", "10", "time a client has to send a whole request head; then 408 and closed"),
+    ("ARBITER_BODY_TIMEOUT_SECONDS", "30", "time a client has to send a whole body after its head; then 408 and closed"),
+    ("ARBITER_MAX_CONNECTIONS", "1000 (or open-file limit − 64)", "open connections per worker; one more closes the longest-waiting idle or slow one, or gets 503 when all are busy"),
     ("ARBITER_SHADOW", "(off)", "challengers evaluated beside the live packs: `pack=version` pins or "
      "`pack=folder`, comma-separated (docs/shadow.md)"),
     ("ARBITER_BACKEND", "native", "`native` (generated code) or `durable` (durable_rules; needs the `[durable]` extra)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import resource
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from engine import jsonio
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = ROOT / "policy_packs"
@@ -45,13 +48,18 @@ def free_port() -> int:
 
 
 def start_server(env_extra: dict[str, str], packs: Path = PACKS, workers: int = 1,
-                 stderr: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """``arbiter serve`` on 127.0.0.1 and a free port, once /readyz counts every worker."""
+                 stderr: Path | None = None, open_files: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``arbiter serve`` on 127.0.0.1 and a free port, once /readyz counts every worker.
+
+    ``open_files`` lowers the server's limit of file descriptors (RLIMIT_NOFILE) before it starts.
+    """
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
     err = stderr.open("wb") if stderr is not None else subprocess.DEVNULL
+    limit = None if open_files is None else (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(packs), "--port", str(port),
-                             "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+                             "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                            preexec_fn=limit)  # noqa: PLW1509 (only setrlimit, in a single-threaded test process)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90  # every worker compiles the packs; the machine may be busy
     while True:
@@ -100,3 +108,68 @@ def metric(text: str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     return 0.0
+
+
+class RawAnswer:
+    """What a raw client read back: the status, the lower-cased headers, the body, and whether the server closed."""
+
+    def __init__(self, data: bytes, closed: bool) -> None:
+        head, _, self.body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1]) if lines[0].startswith("HTTP/1.1 ") else 0
+        self.headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        self.closed = closed
+
+    def problem(self) -> dict[str, object]:
+        assert self.headers.get("content-type") == "application/problem+json", self.headers
+        body: dict[str, object] = jsonio.loads(self.body)
+        assert body["status"] == self.status
+        return body
+
+
+def raw_socket(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    return sock
+
+
+def read_answer(sock: socket.socket, seconds: float = 30) -> RawAnswer:
+    """Read until the server closes (or ``seconds`` pass): what it answered and whether it closed."""
+    sock.settimeout(seconds)
+    data = b""
+    closed = False
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            break
+        except ConnectionResetError:
+            closed = True
+            break
+        if not chunk:
+            closed = True
+            break
+        data += chunk
+    sock.close()
+    return RawAnswer(data, closed)
+
+
+def send_raw(base: str, data: bytes) -> RawAnswer:
+    """Send ``data`` as it is on a new connection; stop sending if the server closes first."""
+    sock = raw_socket(base)
+    with contextlib.suppress(OSError):  # the server may close while a bomb is still being sent
+        for start in range(0, len(data), 65536):
+            sock.sendall(data[start:start + 65536])
+    return read_answer(sock)
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))

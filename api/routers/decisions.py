@@ -13,12 +13,13 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from api import logs, security
 from api.batch import after_decision, batch_inputs, check_lines, count_decision, count_outcomes, decide_each
 from api.call import Call, Observe
-from api.errors import RequestTooLarge
+from api.errors import RequestTimeout, RequestTooLarge
 from api.fallbacks import fallback_answer, fallback_decision
 from api.pins import PinnedPacks, parse_pins
 from api.routers import respond
@@ -57,11 +58,14 @@ async def _body(request: Request, limit: int) -> Any:
         raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone, or closed by the body timeout (api.http_limits): not a server error
+        raise RequestTimeout("the client left before its body arrived") from None
     return jsonio.loads(b"".join(chunks))
 
 

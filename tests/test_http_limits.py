@@ -1,0 +1,217 @@
+"""HTTP limits against a live server on loopback: header bombs, slow clients, too many connections, big bodies.
+
+Each test talks raw HTTP/1.1 to ``arbiter serve`` (uvicorn, one worker) with small limits set
+through the environment, bounded in connections, bytes and seconds, and asserts the answer is
+problem+json and the connection is closed; nothing here waits on a clock to pass or fail
+except the bounds themselves.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from api.http_limits import HttpLimits, default_connections
+from tests.faults import (
+    EXAMPLE,
+    open_fds,
+    raw_socket,
+    read_answer,
+    rss_bytes,
+    send_raw,
+    start_server,
+    stop,
+)
+
+LIMITS = {"ARBITER_MAX_HEADER_BYTES": "4096", "ARBITER_MAX_HEADERS": "30", "ARBITER_HEADER_TIMEOUT_SECONDS": "1",
+          "ARBITER_BODY_TIMEOUT_SECONDS": "1", "ARBITER_MAX_CONNECTIONS": "8", "ARBITER_MAX_BODY_BYTES": "1000"}
+GET = b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[int, str]]:
+    proc, base = start_server(LIMITS)
+    try:
+        yield proc.pid, base
+    finally:
+        stop(proc)
+
+
+def _served(base: str) -> bool:
+    return httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+
+
+HEAD_BOMBS = {
+    "one field past the size": GET + b"X-Big: " + b"a" * 5000 + b"\r\n\r\n",
+    "more fields than allowed": GET + b"".join(b"X-%d: a\r\n" % i for i in range(31)) + b"\r\n",
+    "a head that never ends": GET + b"X-Big: " + b"a" * 200_000,
+    "a long request line": b"GET /healthz?" + b"q" * 5000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEAD_BOMBS))
+def test_an_oversized_request_head_is_a_431_problem_and_the_connection_closes(server: tuple[int, str], name: str) -> None:
+    """Too many header bytes or fields: 431 problem+json `header-too-large`, closed; others are still served."""
+    answer = send_raw(server[1], HEAD_BOMBS[name])
+    assert answer.status == 431
+    assert answer.problem()["code"] == "header-too-large"
+    assert answer.closed
+    assert _served(server[1])
+
+
+def test_a_head_at_the_limits_is_served(server: tuple[int, str]) -> None:
+    """30 header fields and a head just under 4096 bytes are within the limits: 200."""
+    fields = b"".join(b"X-%d: a\r\n" % i for i in range(27)) + b"Connection: close\r\n"  # with Host and X-Pad: 30
+    head = GET + fields
+    head += b"X-Pad: " + b"p" * (4000 - len(head)) + b"\r\n\r\n"
+    answer = send_raw(server[1], head)
+    assert answer.status == 200, answer.body
+
+
+def test_header_bombs_do_not_grow_the_worker(server: tuple[int, str]) -> None:
+    """Twenty 20 MB header values, one per connection: each is a 431 and the worker grows by under 20 MB."""
+    pid, base = server
+    before = rss_bytes(pid)
+    bomb = GET + b"X-Bomb: " + b"b" * (20 * 1024 * 1024)
+    for _ in range(20):
+        answer = send_raw(base, bomb)
+        assert answer.status == 431
+    assert rss_bytes(pid) - before < 20 * 1024 * 1024
+    assert _served(base)
+
+
+def test_a_slow_head_is_closed_with_a_408_after_the_header_timeout(server: tuple[int, str]) -> None:
+    """Six clients sending a head a byte at a time get 408 `request-timeout` and are closed within the bound."""
+    clients = [raw_socket(server[1]) for _ in range(6)]
+    started = time.monotonic()
+    for index in range(5):  # a byte every 0.3 s: still no whole head when the 1 s timeout passes
+        for sock in clients:
+            sock.sendall(GET[index:index + 1])
+        time.sleep(0.3)
+    answers = [read_answer(sock, seconds=20) for sock in clients]
+    assert time.monotonic() - started < 25  # without the timeout they would wait for ever
+    for answer in answers:
+        assert answer.status == 408
+        assert "ARBITER_HEADER_TIMEOUT_SECONDS" in str(answer.problem()["detail"])
+        assert answer.closed
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(server: tuple[int, str]) -> None:
+    """An idle connection is closed without an answer (there is no request to answer)."""
+    answer = read_answer(raw_socket(server[1]), seconds=20)
+    assert answer.closed
+    assert answer.status == 0
+
+
+@pytest.mark.parametrize("pack", ["credit", "unknown"])
+def test_a_slow_body_is_closed_after_the_body_timeout(server: tuple[int, str], pack: str) -> None:
+    """A body that never completes: 408 problem+json while unanswered (credit); closed after an early 404 (unknown)."""
+    sock = raw_socket(server[1])
+    sock.sendall(b"POST /v1/decisions/%s HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n{" % pack.encode())
+    answer = read_answer(sock, seconds=20)
+    assert answer.closed
+    if pack == "credit":
+        assert answer.status == 408
+        assert "ARBITER_BODY_TIMEOUT_SECONDS" in str(answer.problem()["detail"])
+    else:
+        assert answer.status == 404  # answered before the body: the late 408 is not added to it
+        assert answer.body.count(b"HTTP/1.1") == 0
+
+
+def test_half_open_connections_give_way_to_new_clients_and_hold_few_descriptors(server: tuple[int, str]) -> None:
+    """40 half-open connections against a limit of 8: new clients are still served; the worker holds at most ~8 fds more."""
+    pid, base = server
+    before = open_fds(pid)
+    half_open = []
+    for _ in range(40):
+        sock = raw_socket(base)
+        sock.sendall(GET[:10])
+        half_open.append(sock)
+    time.sleep(0.2)  # let the worker accept them (not an assertion on time)
+    assert open_fds(pid) <= before + 8 + 2
+    for _ in range(5):
+        assert _served(base)
+    answers = [read_answer(sock, seconds=20) for sock in half_open]
+    assert all(answer.closed for answer in answers)
+    evicted = [answer for answer in answers if answer.status == 408]
+    assert len(evicted) >= 40 - 8
+    assert all(answer.problem()["code"] == "request-timeout" for answer in evicted)
+
+
+def test_when_every_connection_is_busy_a_new_client_gets_a_503_problem(server: tuple[int, str]) -> None:
+    """8 connections in the middle of a body hold every slot: the ninth gets 503 `overloaded` with Retry-After."""
+    busy = []
+    for _ in range(8):
+        sock = raw_socket(server[1])
+        sock.sendall(b"POST /v1/decisions/credit HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n{")
+        busy.append(sock)
+    time.sleep(0.2)
+    answer = send_raw(server[1], GET + b"\r\n")
+    for sock in busy:
+        sock.close()
+    assert answer.status == 503, answer.body
+    assert answer.problem()["code"] == "overloaded"
+    assert answer.headers["retry-after"] == "1"
+    assert answer.closed
+
+
+def test_the_default_connection_limit_keeps_the_descriptor_budget() -> None:
+    """With 256 descriptors (the report's case), 300 half-open connections do not shut out a new client."""
+    proc, base = start_server({}, open_files=256)
+    try:
+        pid = proc.pid
+        half_open = []
+        for _ in range(300):
+            sock = raw_socket(base)
+            sock.sendall(GET[:10])
+            half_open.append(sock)
+        time.sleep(0.5)
+        assert open_fds(pid) < 256
+        for _ in range(3):
+            assert _served(base)
+        for sock in half_open:
+            sock.close()
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_limit_is_a_413_problem_from_the_live_server(server: tuple[int, str], chunked: bool) -> None:
+    """A 5,000-byte body against ARBITER_MAX_BODY_BYTES=1000, declared or chunked: 413 problem+json."""
+    body = EXAMPLE.rstrip()[:-1] + b', "pad": "' + b"x" * 5000 + b'"}'
+    content = iter([body[:2000], body[2000:]]) if chunked else body
+    response = httpx.post(f"{server[1]}/v1/decisions/credit?as_of=2026-06-01", content=content, timeout=10)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "request-too-large"
+    assert "ARBITER_MAX_BODY_BYTES" in response.json()["detail"]
+    assert httpx.post(f"{server[1]}/v1/decisions/credit?as_of=2026-06-01", content=EXAMPLE, timeout=10).status_code == 200
+
+
+def test_limits_come_from_the_environment_and_bad_ones_are_refused() -> None:
+    """Each ARBITER_* limit is read; zero, negative, infinite or non-numbers name the variable."""
+    limits = HttpLimits.from_env(LIMITS)
+    assert (limits.header_bytes, limits.headers, limits.connections) == (4096, 30, 8)
+    assert (limits.header_seconds, limits.body_seconds) == (1.0, 1.0)
+    assert HttpLimits.from_env({}) == HttpLimits()
+    assert 1 <= default_connections() <= 1000
+    for name, bad in [("ARBITER_MAX_HEADER_BYTES", "0"), ("ARBITER_MAX_HEADERS", "1.5"),
+                      ("ARBITER_HEADER_TIMEOUT_SECONDS", "-1"), ("ARBITER_BODY_TIMEOUT_SECONDS", "inf"),
+                      ("ARBITER_MAX_CONNECTIONS", "many")]:
+        with pytest.raises(ValueError, match=name):
+            HttpLimits.from_env({name: bad})
+
+
+def test_serve_refuses_to_start_with_a_bad_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`arbiter serve` with ARBITER_HEADER_TIMEOUT_SECONDS=soon exits 2 naming it, before any socket is bound."""
+    from api.server import serve
+
+    monkeypatch.setenv("ARBITER_HEADER_TIMEOUT_SECONDS", "soon")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert serve(packs="policy_packs", host="127.0.0.1", port=port, workers=1) == 2
