@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import logging
 import os
 import re
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -493,21 +495,29 @@ def test_an_unreadable_or_irregular_pack_part_fails_the_reload_and_changes_nothi
     assert client.get("/readyz").json()["packs_digest"] == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder whatever its mode; the FIFO test above covers root")
-def test_an_unreadable_folder_fails_the_reload(tmp_path: Path) -> None:
-    """A pack folder that cannot be listed is an error naming it, not a pack silently gone (404)."""
+def test_an_unreadable_folder_fails_the_reload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pack folder that cannot be listed is `unreadable` naming it, not a pack silently gone (404); nothing changes."""
     root = tmp_path / "packs"
     shutil.copytree(PACKS / "credit", root / "credit")
     shutil.copytree(PACKS / "pricing", root / "pricing")
     client = TestClient(create_app(root, admin_token="t"), raise_server_exceptions=False)
-    (root / "pricing").chmod(0)
-    try:
-        answer = client.post("/v1/admin/reload", headers={"authorization": "Bearer t"})
-        assert answer.status_code == 422
-        assert "pricing" in answer.text
-        assert client.post("/v1/decisions/pricing", json={}).status_code != 404
-    finally:
-        (root / "pricing").chmod(0o755)
+    before = client.get("/readyz").json()["packs_digest"]
+    locked = root / "pricing"
+    listing = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        # root (as CI runs) lists a folder whatever its mode: refuse as the kernel refuses anyone else
+        if Path(os.fsdecode(path)).resolve() == locked.resolve():
+            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    answer = client.post("/v1/admin/reload", headers={"authorization": "Bearer t"})
+    assert answer.status_code == 422, answer.text
+    found = [d for d in answer.json()["diagnostics"] if d["code"] == "unreadable"]
+    assert [Path(d["path"]).name for d in found] == ["pricing"]
+    assert client.get("/readyz").json()["packs_digest"] == before
+    assert client.post("/v1/decisions/pricing", json={}).status_code != 404
 
 
 def test_api_keys_of_only_separators_refuse_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
