@@ -24,6 +24,7 @@ from rules.ir import PackIR
 from rules.load import LoadResult, is_flow, load_pack, pack_files, unreadable_folders
 from rules.source import top_level_scalar
 from rules.stages import Timings, timed
+from rules.syntax import height, walk
 
 
 def semver_key(version: str) -> tuple[int, ...]:
@@ -118,6 +119,17 @@ def _declared_name(path: str) -> str | None:
     return name or Path(path).parent.name
 
 
+def most_complex(ir: PackIR) -> tuple[str, Position]:
+    """The pack's deepest expression (then the largest): where a pack Python cannot compile is most likely split."""
+    found = max(ir.expressions(), key=lambda item: (height(item[1]), len(walk(item[1]))), default=None)
+    if found is None:
+        return "the pack", Position(1, 1)
+    place = found[0]
+    while place not in ir.positions and "." in place:  # "tables.t.R1" is placed by its row, else by its table
+        place = place.rsplit(".", 1)[0]
+    return found[0], ir.positions.get(place, Position(1, 1))
+
+
 def build_pack_set(root: Path, *, partial: bool = False, timings: Timings | None = None) -> tuple[PackSet | None, list[Diagnostic]]:
     """Load, check and compile every pack below ``root``; all diagnostics, sorted.
 
@@ -147,9 +159,11 @@ def build_pack_set(root: Path, *, partial: bool = False, timings: Timings | None
             try:
                 by_name.setdefault(ir.name, []).append(compile_pack(ir))
             except (SyntaxError, RecursionError, MemoryError) as exc:  # Python's own limits on what it compiles
-                diagnostics.append(Diagnostic(result.path, Position(1, 1), "pack-too-complex",
+                place, position = most_complex(ir)
+                diagnostics.append(Diagnostic(result.path, position, "pack-too-complex",
                                               f"the pack compiles to code Python cannot run ({type(exc).__name__}: "
-                                              f"{getattr(exc, 'msg', exc)}); split its longest expressions"))
+                                              f"{getattr(exc, 'msg', exc)}); split its longest expressions, "
+                                              f"starting with {place}"))
     diagnostics = ordered(diagnostics)
     if any(d.severity == "error" for d in diagnostics) and not partial:
         return None, diagnostics

@@ -948,6 +948,8 @@ class PackChecker:
                 self._vocabulary_positions(out, (section, name), spec)
         for i in range(len(self.model.invariants)):
             out[f"invariants.{i}"] = self.doc.position(("invariants", i, "expr"))
+        out.update({f"derive.{name}": self.doc.position(("derive", name)) for name in self.model.derive})
+        out.update({f"rollup.{name}": self.doc.position(("rollup", name)) for name in self.model.rollup})
         return out
 
     def _vocabulary_positions(self, out: dict[str, Position], path: tuple[str, ...], spec: FieldSpec) -> None:

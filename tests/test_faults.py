@@ -528,3 +528,22 @@ def test_api_keys_of_only_separators_refuse_to_start(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ARBITER_API_KEYS", " , ")
     with pytest.raises(ValueError, match="ARBITER_API_KEYS"):
         app_from_env()
+
+
+def test_a_pack_python_cannot_compile_is_placed_at_its_deepest_expression(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """pack-too-complex points at the deepest expression (derive s, line 10), not at 1:1 of the file."""
+    import engine.registry
+
+    root = _write_pack(tmp_path, HOSTILE_PACK.format(description="x", bound="10", expression='"(a + 1) * (a + 2) - a"',
+                                                     extra=""))
+
+    def refuse(*_: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded during compilation")
+
+    monkeypatch.setattr(engine.registry, "compile_pack", refuse)  # the limit itself is CPython's: provoke it directly
+    pack_set, diagnostics = build_pack_set(root)
+    assert pack_set is None
+    [found] = [d for d in diagnostics if d.code == "pack-too-complex"]
+    assert (found.position.line, found.path) == (10, str(root / "hostile" / "1.0.0.yaml"))
+    assert "derive.s" in found.message
