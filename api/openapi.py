@@ -85,7 +85,8 @@ QUERY_PARAMETERS = [
     {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
      "description": "add each table's evaluated conditions to the decision"},
     {"name": "versions", "in": "query", "required": False,
-     "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*@[0-9.]+(,[a-z][a-z0-9_]*@[0-9.]+)*$"},
+     "schema": {"type": "string", "pattern": r"^\s*([a-z][a-z0-9_]*@[0-9]+(\.[0-9]+)*\s*(,\s*[a-z][a-z0-9_]*@[0-9]+(\.[0-9]+)*\s*)*)?$"},
+     # exactly what api.pins accepts: empty means no pins, spaces around each pin are allowed
      "description": "pin the versions a flow's steps run, e.g. `pricing@2.0.0,credit@1.1.0` (the decision's "
                     "`steps` says what ran)", "example": "pricing@2.0.0"},
 ]

@@ -8,6 +8,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.config import SchemathesisConfig
 
 from api.app import create_app
 from engine import jsonio
@@ -16,7 +17,10 @@ from tests.strategies import json_values
 
 APP = create_app(PACKS, admin_token="fuzz-token")
 CLIENT = TestClient(APP)
-SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
+# 413 is how the service rejects too much (ARBITER_MAX_LINES, a body over the limit): a rejection too
+CONFIG = SchemathesisConfig.from_dict({"checks": {"negative_data_rejection": {
+    "expected-statuses": [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]}}})
+SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 
 nasty_text = st.sampled_from([
     b"", b"{", b"[]", b"null", b'{"order_amount": NaN}', b'{"order_amount": Infinity}', b'{"order_amount": -Infinity}',
@@ -42,9 +46,21 @@ def test_generated_bodies_never_give_a_server_error(body: bytes, path: str, quer
     assert response.status_code < 500, response.text
 
 
+# Every check schemathesis has (not_a_server_error, status code, content type, response headers
+# and schema conformance, negative data rejection, unsupported methods, ...) but these:
+# positive_data_acceptance expects every schema-valid input decided, and the document cannot
+# say all the service enforces (a decimal sent as text is held to the field's minimum after it
+# is read; numbers beyond the engine's range of 1e18 are refused), so valid-looking inputs
+# get a documented 422 instead. A batch answers 200 with each invalid item's problem in its
+# place (by design), so negative_data_rejection does not apply to the batch routes.
+CHECKS_OFF = [schemathesis.checks.positive_data_acceptance]
+BATCH_CHECKS_OFF = [*CHECKS_OFF, schemathesis.checks.negative_data_rejection]
+
+
 @SCHEMA.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-def test_schemathesis_finds_no_server_error(case: schemathesis.Case) -> None:
-    """Every operation in /openapi.json answers generated requests without a 5xx."""
-    response = case.call()
-    assert response.status_code < 500, response.text
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_schemathesis_finds_no_failure(case: schemathesis.Case) -> None:
+    """Every operation in /openapi.json answers generated requests as documented: no 5xx, no undeclared status,
+    content type, header or body."""
+    batch = case.operation.path.endswith("/batch")
+    case.call_and_validate(excluded_checks=BATCH_CHECKS_OFF if batch else CHECKS_OFF)
