@@ -139,7 +139,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.waiting_since = self.loop.time()
         self._arm(self.limits.header_seconds, self._head_timed_out)
-        if len(self.connections) > self.limits.connections and not self._make_room():
+        if len(self.connections) > self.limits.connections and self._open() > self.limits.connections \
+                and not self._make_room():
             self.refuse(Overloaded(f"this worker has {self.limits.connections} connections, each busy with a request "
                                    "(ARBITER_MAX_CONNECTIONS); retry shortly"))
 
@@ -217,6 +218,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         """Waiting for a request head (a new, kept-alive or slow client), with no request in progress."""
         return (self.reading_head and not self.transport.is_closing()
                 and (self.cycle is None or self.cycle.response_complete))
+
+    def _open(self) -> int:
+        """Connections not yet closing: one closed to make room stays in the set until the loop drops it."""
+        return sum(1 for c in self.connections if not c.transport.is_closing())
 
     def _make_room(self) -> bool:
         """Close the connection that has waited longest for its head; False when every other one is busy."""

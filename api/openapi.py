@@ -185,6 +185,18 @@ def _decision_schema(title: str, flow: bool) -> dict[str, Any]:
             "properties": properties}
 
 
+def _output_schema(packs: PackSet, name: str, live: CompiledPack) -> dict[str, Any]:
+    """The live version's output; or any served version's, when ``version=`` or ``as_of`` can pick one that differs."""
+    shapes: list[dict[str, Any]] = []
+    for pack in [live, *packs.versions(name)]:
+        shape = {"type": "object", "properties": {f.name: field_schema(f.spec) for f in pack.ir.outputs}}
+        if shape not in shapes:
+            shapes.append(shape)
+    if len(shapes) == 1:
+        return shapes[0]
+    return {"anyOf": shapes, "description": f"the output of the version that decided: {live.version} (live) first"}
+
+
 def _batch_schemas(title: str) -> dict[str, Any]:
     item = {"oneOf": [{"$ref": f"#/components/schemas/{title}Decision"},
                       {"type": "object", "required": ["error"], "properties": {"error": {"$ref": "#/components/schemas/Problem"}}}]}
@@ -205,7 +217,7 @@ def _pack_paths(packs: PackSet, name: str, today: dt.date, parameters: list[dict
     ir = live.ir
     title = "".join(part.capitalize() for part in name.split("_"))
     schemas[f"{title}Input"] = decimal_input(object_schema({f.name: f.spec for f in ir.inputs}))
-    schemas[f"{title}Output"] = {"type": "object", "properties": {f.name: field_schema(f.spec) for f in ir.outputs}}
+    schemas[f"{title}Output"] = _output_schema(packs, name, live)
     schemas[f"{title}Decision"] = _decision_schema(title, bool(ir.steps))
     schemas.update(_batch_schemas(title))
     requests, responses = _examples(live, today)
