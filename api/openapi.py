@@ -186,15 +186,15 @@ def _decision_schema(title: str, flow: bool) -> dict[str, Any]:
 
 
 def _output_schema(packs: PackSet, name: str, live: CompiledPack) -> dict[str, Any]:
-    """The live version's output; or any served version's, when ``version=`` or ``as_of`` can pick one that differs."""
-    shapes: list[dict[str, Any]] = []
+    """The live version's outputs, each also as any other served version writes it (``version=`` or ``as_of`` pick one)."""
+    shapes: dict[str, list[Any]] = {}
     for pack in [live, *packs.versions(name)]:
-        shape = {"type": "object", "properties": {f.name: field_schema(f.spec) for f in pack.ir.outputs}}
-        if shape not in shapes:
-            shapes.append(shape)
-    if len(shapes) == 1:
-        return shapes[0]
-    return {"anyOf": shapes, "description": f"the output of the version that decided: {live.version} (live) first"}
+        for spec in pack.ir.outputs:
+            known = shapes.setdefault(spec.name, [])
+            if (shape := field_schema(spec.spec)) not in known:
+                known.append(shape)
+    return {"type": "object", "properties": {key: found[0] if len(found) == 1 else {"anyOf": found}
+                                             for key, found in shapes.items()}}
 
 
 def _batch_schemas(title: str) -> dict[str, Any]:
