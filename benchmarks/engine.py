@@ -3,11 +3,16 @@
 durable_rules runs as issue 3 specifies (its Host with the timer loop off, post + delete_state
 per session id); the faster C-API recipe of the durable_rules study is a second row.
 
-    .venv/bin/python benchmarks/engine.py [--n 100000] [--rounds 5] [--zen-n 5000] [--only credit|zen]
+    .venv/bin/python benchmarks/engine.py [--n 100000] [--rounds 5] [--zen-n 5000] [--only credit|zen|flow]
 
 Targets (issue 25): the credit table's ``arbiter evaluate`` row at most 2x hand-written; every
 imported zen graph end to end at least 3x faster than zen-engine. Each row says whether it
 meets its target. Defaults take about 2 minutes on a quiet 2-core machine.
+
+The flow row: one whole order (10 lines, 5 warehouses) through the bundled ``order`` flow,
+validation included, as the ERP calls it: the live version against each candidate, each on a
+date inside its window, interleaved, as a ratio to the live version per round (target: the
+candidate within 20 % of the live flow).
 
 Then, per zen graph near our domains imported with ``arbiter import jdm``, µs per decision in
 Arbiter and in zen-engine, side by side in the same run.
@@ -43,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.compiled import compile_pack
 from importers.conformance import AS_OF as conformance_as_of
 from importers.conformance import import_graph, normalized
+from rules.errors import UnknownVersion
 from rules.load import load_text
 
 SEGMENTS = ["smb", "midmarket", "enterprise", "government", "internal", "consumer"]
@@ -339,10 +345,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--slow-n", type=int, default=20_000, help="inputs per timed pass for the slow peers")
     parser.add_argument("--zen-n", type=int, default=5_000, help="decisions per timed pass for the imported zen graphs")
-    parser.add_argument("--only", choices=["credit", "zen"], help="run only the credit table or only the zen graphs")
+    parser.add_argument("--flow-n", type=int, default=2_000, help="orders per timed pass of the flow row")
+    parser.add_argument("--only", choices=["credit", "zen", "flow"], help="run only the credit table, the zen graphs or the flow row")
     args = parser.parse_args()
     if args.only == "zen":
         return zen_graph_rows(args.rounds, args.zen_n)
+    if args.only == "flow":
+        return flow_rows(args.rounds, args.flow_n)
 
     raw = make_inputs(args.n)
     result = load_text(pack_yaml(), "credit_bench.yaml")
@@ -413,7 +422,7 @@ def main() -> int:
         print(f"{name:<30} {us:>12.2f} {statistics.median(ratios[name]):>15.2f} {speedup:>20}")
     ratio = statistics.median(ratios["arbiter evaluate"])
     print(f"target: arbiter evaluate <= 2x hand-written: {ratio:.2f}x, {'met' if ratio <= 2 else 'MISSED'}")
-    return 0 if args.only == "credit" else zen_graph_rows(args.rounds, args.zen_n)
+    return 0 if args.only == "credit" else zen_graph_rows(args.rounds, args.zen_n) or flow_rows(args.rounds, args.flow_n)
 
 
 # The zen graphs nearest our domains, imported with `arbiter import jdm`: µs per decision in
@@ -477,6 +486,73 @@ def _graph_row(zen: Any, path: Path, rounds: int, per_pass: int) -> None:
     per_round = statistics.median(z / a for z, a in zip(times["zen"], times["arbiter"], strict=True))
     verdict = "met" if min(z_us / a_us, per_round) >= 3 else "MISSED"
     print(f"{name:<30} {a_us:>11.2f} {e_us:>13.2f} {z_us:>9.2f} {z_us / a_us:>20.2f} {per_round:>10.2f}  {verdict}")
+
+
+# The order flow, live against the candidates: (version, a date inside its window).
+FLOW_VERSIONS = [("1.0.0", dt.date(2026, 6, 1)), ("1.1.0", dt.date(2027, 2, 1)), ("1.2.0", dt.date(2027, 5, 3))]
+
+
+def flow_orders(n: int, seed: int = 20261207) -> list[dict[str, Any]]:
+    """Canonical orders of 10 lines and 5 warehouses; some lines short, a few SKUs repeated, one customer in ten over its limit."""
+    rng = random.Random(seed)
+    skus = [f"SKU-{i:04d}" for i in range(400)]
+    orders = []
+    for k in range(n):
+        picked = [rng.choice(skus) for _ in range(10)]
+        lines = [{"line_no": i + 1, "sku": sku, "quantity": rng.randint(1, 60),
+                  "list_price": Decimal(rng.randint(100, 20000)) / 100, "unit_cost": Decimal(rng.randint(50, 9000)) / 100}
+                 for i, sku in enumerate(picked)]
+        warehouses = [{"code": f"W-{w}", "distance_km": 10 + 40 * w, "hazmat_certified": w % 2 == 0,
+                       "stock": [{"sku": sku, "quantity": rng.randint(0, 120)} for sku in sorted(set(picked))]}
+                      for w in range(5)]
+        orders.append({
+            "order_id": f"B-{k}", "channel": "web", "currency": "GBP",
+            "customer": {"customer_id": f"C{k % 50}", "price_group": rng.choice(["list", "wholesale", "distributor"]),
+                         "risk_tier": rng.choice(TIERS), "segment": "midmarket", "payment_terms": "net30",
+                         "credit_limit": 50000, "open_receivables": 60000 if k % 10 == 0 else rng.randint(0, 30000),
+                         "open_orders": 0, "days_past_due": rng.choice([0, 0, 0, 15, 45, 75]), "account_age_days": 900},
+            "ship_to": {"zone": "domestic", "country": "United Kingdom", "address_valid": True, "tax_valid": True},
+            "lines": lines, "warehouses": warehouses})
+    return orders
+
+
+def flow_rows(rounds: int, per_pass: int) -> int:
+    """µs per order through each order flow version, interleaved rounds, medians and ratios to the live version."""
+    from engine.registry import require_pack_set
+
+    packs = require_pack_set(Path(__file__).resolve().parent.parent / "policy_packs")
+    orders = flow_orders(per_pass)
+    runs = {}
+    for version, day in FLOW_VERSIONS:
+        try:
+            flow = packs.get("order", version)
+        except UnknownVersion:  # run from a revision without that candidate
+            continue
+        runs[version] = (flow, day)
+        for o in orders[:50]:  # every version decides these orders before it is timed
+            flow.decide(o, day)
+    samples: dict[str, list[float]] = {v: [] for v in runs}
+    ratios: dict[str, list[float]] = {v: [] for v in runs}
+    names = list(runs)
+    for r in range(rounds):
+        this_round = {}
+        for version in names[r % len(names):] + names[:r % len(names)]:
+            flow, day = runs[version]
+            gc.collect()
+            start = time.perf_counter()
+            for o in orders:
+                flow.decide(o, day)
+            this_round[version] = (time.perf_counter() - start) / len(orders) * 1e6
+        for version, us in this_round.items():
+            samples[version].append(us)
+            ratios[version].append(us / this_round[names[0]])
+    load = os.getloadavg()[0]
+    print(f"\norder flow, 10 lines and 5 warehouses, validation included: median of {rounds} interleaved rounds, "
+          f"{per_pass:,} orders per pass; load average {load:.2f}")
+    print(f"{'order flow':<30} {'µs/order':>12} {'x ' + names[0]:>15}")
+    for version in names:
+        print(f"{'order ' + version:<30} {statistics.median(samples[version]):>12.1f} {statistics.median(ratios[version]):>15.3f}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -48,15 +48,15 @@ def _git(folder: Path, *args: str) -> None:
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git to name a base revision")
 def test_a_new_version_effective_in_the_past_is_a_warning_against_the_git_base(tmp_path: Path,
                                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    """credit 1.2.0 added after the base commit, effective 2026-01-01, warns in --format github; committed versions do not."""
+    """credit 1.3.0 added after the base commit, effective 2026-01-01, warns in --format github; committed versions do not."""
     repo = tmp_path / "repo"
     shutil.copytree(PACKS, repo / "policy_packs")
     _git(repo, "init", "-q")
     _git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
     _git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
-    source = (repo / "policy_packs" / "credit" / "1.1.0.yaml").read_text()
-    newer = source.replace("version: 1.1.0", "version: 1.2.0").replace("effective_from: 2027-01-01", "effective_from: 2026-01-01")
-    (repo / "policy_packs" / "credit" / "1.2.0.yaml").write_text(newer)
+    source = (repo / "policy_packs" / "credit" / "1.2.0.yaml").read_text()  # the newest: the flows read what it writes
+    newer = source.replace("version: 1.2.0", "version: 1.3.0").replace("effective_from: 2027-04-01", "effective_from: 2026-01-01")
+    (repo / "policy_packs" / "credit" / "1.3.0.yaml").write_text(newer)
     # --no-analysis leaves out the tables' analysis, not the checks across versions and dates
     code = main(["check", str(repo / "policy_packs"), "--format", "github", "--base", "HEAD", "--no-analysis"])
     out = capsys.readouterr().out
@@ -64,8 +64,8 @@ def test_a_new_version_effective_in_the_past_is_a_warning_against_the_git_base(t
     warnings = [line for line in out.splitlines() if "retroactive-effective-date" in line]
     assert len(warnings) == 1, out
     line = next(i for i, text in enumerate(newer.splitlines(), 1) if text.startswith("effective_from:"))
-    assert warnings[0].startswith(f"::warning file={repo / 'policy_packs' / 'credit' / '1.2.0.yaml'},line={line},")
-    assert "version-never-runs" in out  # 1.2.0 from 2026-01-01 shadows 1.0.0 and 1.1.0 for ever
+    assert warnings[0].startswith(f"::warning file={repo / 'policy_packs' / 'credit' / '1.3.0.yaml'},line={line},")
+    assert "version-never-runs" in out  # 1.3.0 from 2026-01-01 shadows 1.0.0, 1.1.0 and 1.2.0 for ever
 
 
 def test_a_newer_flow_starting_while_an_older_step_contract_runs_is_named(tmp_path: Path) -> None:

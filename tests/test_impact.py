@@ -39,15 +39,15 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=repo, check=True, capture_output=True)
 
 
-def pricing_2_1_0() -> str:
-    """Pricing 2.0.0 with the margin floor at 15 % and a new 1 % break for 12 to 23 units, effective 2027-03-01."""
+def pricing_2_0_1() -> str:
+    """Pricing 2.0.0 with the margin floor at 15 % and a 1 % break for 12 to 23 units, from 2027-03-01 (the bundled 2.1.0 is later)."""
     source = (PACKS / "pricing" / "2.0.0.yaml").read_text()
-    changed = (source.replace("version: 2.0.0", "version: 2.1.0").replace("effective_from: 2027-01-01", "effective_from: 2027-03-01")
+    changed = (source.replace("version: 2.0.0", "version: 2.0.1").replace("effective_from: 2027-01-01", "effective_from: 2027-03-01")
                .replace(FLOOR, FLOOR.replace("110", "115"))
                .replace(CATCH_ALL, '          - {id: QB6, when: {quantity: "[12..24)"}, then: {break_pct: 1, break_code: QB12}}\n' + CATCH_ALL))
     assert changed.count("115 / 100") == 1
     assert "QB6" in changed
-    assert "version: 2.1.0" in changed
+    assert "version: 2.0.1" in changed
     return changed
 
 
@@ -61,21 +61,21 @@ def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def pricing_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Git repository: the bundled packs on main, pricing 2.1.0 committed on a branch that is checked out."""
+    """A Git repository: the bundled packs on main, pricing 2.0.1 committed on a branch that is checked out."""
     repo = tmp_path_factory.mktemp("repo")
     shutil.copytree(PACKS, repo / "policy_packs")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "packs as shipped")
-    git(repo, "checkout", "-qb", "pricing-2.1")
-    (repo / "policy_packs" / "pricing" / "2.1.0.yaml").write_text(pricing_2_1_0())
+    git(repo, "checkout", "-qb", "pricing-2.0.1")
+    (repo / "policy_packs" / "pricing" / "2.0.1.yaml").write_text(pricing_2_0_1())
     git(repo, "add", ".")
-    git(repo, "commit", "-qm", "pricing 2.1.0")
+    git(repo, "commit", "-qm", "pricing 2.0.1")
     return repo
 
 
 def test_a_pricing_branch_is_compared_by_version_and_its_causes_named(pricing_repo: Path, retail: Path) -> None:
-    """git:main against git:HEAD, no --effective-on: 2.0.0 vs 2.1.0 named, new margin holds on the floor, the break price-only."""
+    """git:main against git:HEAD, no --effective-on: 2.0.0 vs 2.0.1 named, new margin holds on the floor, the break price-only."""
     outs = []
     for workers in ("1", "2"):
         out = pricing_repo / f"impact-{workers}"
@@ -86,11 +86,11 @@ def test_a_pricing_branch_is_compared_by_version_and_its_causes_named(pricing_re
     out = pricing_repo / "impact-1"
     s = json.loads((out / "summary.json").read_text())
     assert s["effective_on"] == "2027-03-01"
-    assert "pricing@2.1.0" in s["effective_on_reason"]
-    assert (s["resolved"]["baseline"]["pricing"], s["resolved"]["candidate"]["pricing"]) == ("2.0.0", "2.1.0")
+    assert "pricing@2.0.1" in s["effective_on_reason"]
+    assert (s["resolved"]["baseline"]["pricing"], s["resolved"]["candidate"]["pricing"]) == ("2.0.0", "2.0.1")
     report = (out / "report.md").read_text().splitlines()
     assert "pricing@2.0.0 (1,500 orders)" in report[2]
-    assert "pricing@2.1.0 (1,500 orders)" in report[3]
+    assert "pricing@2.0.1 (1,500 orders)" in report[3]
     causes = {c["cause"]: c for c in s["causes"]}
     floor, qb = causes["pricing: derive floor_price (priced_lines, after)"], causes["pricing: table quantity_break (priced_lines, line-level)"]
     assert floor["transitions"].get("release -> hold", 0) > 0
@@ -129,7 +129,7 @@ def test_arbiter_diff_names_the_edits_in_the_packs_terms(pricing_repo: Path) -> 
     proc = subprocess.run([sys.executable, "-m", "api.cli", "diff", "git:main", "git:HEAD", "pricing"], capture_output=True,
                           text=True, cwd=pricing_repo, check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     lines = proc.stdout.splitlines()
-    assert lines[0] == "pricing@2.0.0 -> pricing@2.1.0: 3 change(s)"
+    assert lines[0] == "pricing@2.0.0 -> pricing@2.0.1: 3 change(s)"
     assert "      effective_from: 2027-01-01 -> 2027-03-01" in lines
     assert any(line.strip().startswith("row QB6 added before QB5:") for line in lines)
     assert '      round(unit_cost * 110 / 100, 2, "half_up") -> round(unit_cost * 115 / 100, 2, "half_up")' in lines
@@ -223,18 +223,18 @@ def test_a_routing_change_adding_a_queue_shows_items_per_day_and_sla_hours(tmp_p
     shutil.copytree(PACKS, packs)
     source = (packs / "exception_routing" / "1.0.0.yaml").read_text()
     row = "      - {id: X09, when: {order_total: \"> 250000\"},"
-    changed = source.replace("version: 1.0.0", "version: 1.1.0").replace("effective_from: 2026-01-01", "effective_from: 2026-07-01").replace(row, (
+    changed = source.replace("version: 1.0.0", "version: 1.0.1").replace("effective_from: 2026-01-01", "effective_from: 2026-07-01").replace(row, (
         "      - {id: X11, when: {order_total: \"> 100\"},\n"
         "         then: {exception: LARGE_REVIEW, queue: review, priority: 3, sla_hours: 12, escalation_role: sales_ops_lead}}\n" + row))
     assert "X11" in changed
     assert "effective_from: 2026-07-01" in changed
-    (packs / "exception_routing" / "1.1.0.yaml").write_text(changed)
+    (packs / "exception_routing" / "1.0.1.yaml").write_text(changed)
     example = json.loads((ROOT / "examples" / "order.json").read_text())
     days = ["2026-06-01"] * 4 + ["2026-06-02"] * 2
     orders = [dict(example, order_id=f"r{n}", as_of=day) for n, day in enumerate(days)]
     out = tmp_path / "out"
     simulate("run", "--orders", str(_orders_file(tmp_path / "o.jsonl", orders)), "--baseline", str(packs),
-             "--candidate", f"{packs}#exception_routing@1.1.0", "--out", str(out), "--workers", "1", "--effective-on", "2026-06-01")
+             "--candidate", f"{packs}#exception_routing@1.0.1", "--out", str(out), "--workers", "1", "--effective-on", "2026-06-01")
     s = jsonio.loads((out / "summary.json").read_bytes())
     review = s["queues"]["review"]
     assert review["baseline"]["items"] == 0
