@@ -28,7 +28,7 @@ from tests.strategies import one_edit_versions
 
 SIM = [sys.executable, str(ROOT / "simulate.py")]
 FLOOR = 'floor_price: round(unit_cost * 110 / 100, 2, "half_up")'
-CATCH_ALL = "          - {id: QB5, then: {break_pct: 0, break_code: null}}"
+CATCH_ALL = '          - {id: QB5, then: {break_pct: 0, break_code: null}, reason: "Under 24 units take no quantity break."}'
 
 
 def simulate(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -125,8 +125,9 @@ def test_a_pricing_branch_is_compared_by_version_and_its_causes_named(pricing_re
 
 
 def test_arbiter_diff_names_the_edits_in_the_packs_terms(pricing_repo: Path) -> None:
-    """`arbiter diff git:main git:HEAD pricing` lists the window, the added row with its place and the derive's expressions."""
-    proc = subprocess.run([sys.executable, "-m", "api.cli", "diff", "git:main", "git:HEAD", "pricing"], capture_output=True,
+    """`arbiter diff git:main git:HEAD pricing` on 2.0.1's date lists the window, the added row with its place and the derive's expressions."""
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "diff", "git:main", "git:HEAD", "pricing", "--effective-on", "2027-03-01"],
+                          capture_output=True,
                           text=True, cwd=pricing_repo, check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     lines = proc.stdout.splitlines()
     assert lines[0] == "pricing@2.0.0 -> pricing@2.0.1: 3 change(s)"
