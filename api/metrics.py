@@ -154,7 +154,7 @@ def _shadow_text(counts: dict[Labels, int]) -> list[str]:
     if not counts:
         return []
     out = ["# HELP arbiter_shadow_comparisons_total Champion and challenger decisions compared, by pack and result "
-           "(agree, disagree, challenger_error, skipped: the queue was full).",
+           "(agree, disagree, challenger_error, skipped: the shadow process was behind).",
            "# TYPE arbiter_shadow_comparisons_total counter"]
     out += [f"arbiter_shadow_comparisons_total{_render_labels((k[0], k[2]))} {v}" for k, v in sorted(counts.items()) if k[1][1] == ""]
     out += ["# HELP arbiter_shadow_outputs_total Compared outputs by pack, output and result (agree, disagree).",

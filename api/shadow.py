@@ -3,17 +3,18 @@
 ``ARBITER_SHADOW=credit=1.1.0,pricing=/srv/candidate_packs`` names, per pack, a challenger:
 a version of the served set (a pin) or a packs folder (its version effective on the
 decision's ``as_of``). Live calls are answered by the champion alone. Each champion decision
-of a shadowed pack is put on a bounded queue to one shadow process per worker
-(``api.shadow_worker``): when the queue is full the comparison is skipped and counted, never
-waited for. The process decides the challenger, counts agreement per pack and output (the
+of a shadowed pack is sent, in batches, to one shadow process per worker
+(``api.shadow_worker``) through a bounded buffer: when it is full the comparison is skipped
+and counted, never waited for. The process decides the challenger, counts agreement per pack and output (the
 counts come back for /metrics), and writes a shadow record under the champion's decision id
 beside the decision log (``<log>.shadow.jsonl``: it replays like the log; docs/shadow.md).
 
 A thread in the serving process would compete with requests for the interpreter lock: it
 doubled the p99 (benchmarks/api.py). Here the request path only appends the decision to a
 list; every 128 decisions, or 50 ms after the first, the list is written as one JSON message
-(``engine.jsonio``: about 2.5 µs a decision, pickle took 6 to 10) and put on the queue,
-whose feeder thread writes it to the pipe.
+(``engine.jsonio``: about 2.5 µs a decision, pickle took 6 to 10) to a pipe that never
+blocks: what the pipe cannot take now waits in a buffer of at most ``MAX_BYTES``, and a
+batch that would overflow it is skipped and counted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import logging
 import multiprocessing
 import os
 import queue
+import struct
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,7 @@ __all__ = ["Challenger", "Shadow", "compare", "parse_challengers", "start_shadow
 
 log = logging.getLogger("arbiter.shadow")
 
-MAX_QUEUE = 16  # batches waiting for the shadow process: up to 2,048 decisions
+MAX_BYTES = 1 << 20  # decisions written but not yet taken by the shadow process, beyond the pipe's own buffer
 BATCH = 128  # decisions sent as one message
 FLUSH_SECONDS = 0.05  # a batch not yet full is sent this long after its first decision
 START_SECONDS = 120.0  # the shadow process compiles the packs before it says it is ready
@@ -51,14 +54,19 @@ WAIT_SECONDS = 30.0  # drain and close: how long to wait for the process
 class Shadow:
     """The serving process's side: submits champion decisions, reads the counts back into ``metrics``."""
 
-    def __init__(self, config: Config, names: frozenset[str], metrics: Metrics, max_queue: int = MAX_QUEUE,
+    def __init__(self, config: Config, names: frozenset[str], metrics: Metrics, max_bytes: int = MAX_BYTES,
                  start: bool = True) -> None:
         self.challengers = names
         self.metrics = metrics
         context = multiprocessing.get_context("spawn")  # never fork a process that runs threads and an event loop
-        self._jobs: Any = context.Queue(max_queue)
+        # a pipe written without blocking by the request path itself: a queue's feeder thread
+        # would take the interpreter lock from the requests for every batch
+        jobs, self._pipe = context.Pipe(duplex=False)
+        os.set_blocking(self._pipe.fileno(), False)
+        self._out = bytearray()  # written frames the pipe has not taken yet
+        self._max_bytes = max_bytes
         self._results: Any = context.Queue()
-        self._process = context.Process(target=run, args=(config, self._jobs, self._results, os.getpid()),
+        self._process = context.Process(target=run, args=(config, jobs, self._results, os.getpid()),
                                         name="arbiter-shadow", daemon=True)
         self._served: PackSet | None = None
         self._generation = 0
@@ -107,16 +115,35 @@ class Shadow:
                 asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
 
     def flush(self) -> None:
-        """Send what is pending as one message; when the queue is full, skip it and count each decision skipped."""
+        """Send what is pending as one frame; when too much is still unsent, skip it and count each decision skipped."""
         with self._lock:
             batch, self._pending = self._pending, []
-        if not batch:
-            return
-        try:
-            self._jobs.put_nowait(jsonio.dumps(batch))
-        except queue.Full:
-            for job in batch:
+            if batch:
+                self._send(jsonio.dumps(batch), batch)
+            elif self._out:
+                self._write()
+            if self._out:  # the process is behind: try again soon
+                with contextlib.suppress(RuntimeError):
+                    asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+
+    def _send(self, data: bytes, batch: list[list[Any]] | None = None) -> bool:
+        if self._out and len(self._out) + len(data) > self._max_bytes:
+            for job in batch or ():
                 self.metrics.shadow(job[3], "", "skipped")
+            return False
+        self._out += struct.pack("!i", len(data)) + data  # the framing Connection.recv_bytes reads
+        self._write()
+        return True
+
+    def _write(self) -> None:
+        try:
+            written = os.write(self._pipe.fileno(), self._out)
+        except BlockingIOError:
+            return
+        except OSError:  # the process is gone; _read reports it
+            self._out.clear()
+            return
+        del self._out[:written]
 
     def _read(self) -> None:
         """Apply the counts the process sends back; note acknowledgements of drains."""
@@ -141,24 +168,29 @@ class Shadow:
                 if kind == "stopped":
                     return
 
-    def _ask(self, message: Any, ack: str) -> bool:
+    def _ask(self, message: list[str], ack: str) -> bool:
+        """Send a control message after everything pending, and wait for its acknowledgement."""
         self.flush()
-        try:
-            self._jobs.put(message, timeout=WAIT_SECONDS)
-        except queue.Full:
-            return False
+        deadline = time.monotonic() + WAIT_SECONDS
+        with self._lock:
+            while not self._send(jsonio.dumps(message)):
+                self._write()
+                time.sleep(0.001)
+            while self._out and time.monotonic() < deadline:
+                self._write()
+                time.sleep(0.001)
         with self._acked:
             return self._acked.wait_for(lambda: ack in self._acks, WAIT_SECONDS)
 
     def drain(self) -> None:
         """Wait until every comparison queued so far is counted (tests, benchmarks)."""
         token = uuid.uuid4().hex
-        if not self._ask(("drain", token), token):
+        if not self._ask(["drain", token], token):
             raise RuntimeError("the shadow process did not finish its comparisons")
 
     def close(self) -> None:
         """Finish what is queued, then stop; the shadow records are all written."""
-        if self._process.is_alive() and not self._ask("stop", "stopped"):
+        if self._process.is_alive() and not self._ask(["stop"], "stopped"):
             log.error("the shadow process did not stop in time; stopping it")
         self._process.join(WAIT_SECONDS)
         if self._process.is_alive():
@@ -166,7 +198,7 @@ class Shadow:
             self._process.join(WAIT_SECONDS)
         if self._reader is not None:
             self._reader.join(WAIT_SECONDS)
-        self._jobs.close()
+        self._pipe.close()
         self._results.close()
 
 

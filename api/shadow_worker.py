@@ -2,7 +2,7 @@
 
 It runs apart from the serving process (``api.shadow`` starts it), so the challenger's
 evaluation never competes with requests for the interpreter lock. Jobs come in batches, one
-JSON list per message. It compiles its own packs
+JSON list per frame of a pipe (``multiprocessing.connection`` framing). It compiles its own packs
 from the served folder (a pin challenger) or the challenger's folder, and compiles again
 when a job says the serving process has reloaded. Counts go back to the serving process
 in batches (at most every ``FLUSH_SECONDS``) for /metrics; each comparison is a line of the
@@ -15,7 +15,6 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import queue
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -201,9 +200,9 @@ def run(config: Config, jobs: Any, results: Any, parent: int) -> None:
     results.put(("stopped", None))
 
 
-def _compare_all(comparer: Comparer, message: bytes) -> None:
-    """A batch of jobs, as the serving process wrote it (``Job.wire`` items in a JSON list)."""
-    for item in jsonio.loads(message):
+def _compare_all(comparer: Comparer, batch: list[Any]) -> None:
+    """A batch of jobs, as the serving process wrote them (``wire`` items in a JSON list)."""
+    for item in batch:
         try:
             comparer.compare(Job.from_wire(item))
         except Exception:  # one failed comparison must never stop the ones that follow
@@ -211,20 +210,24 @@ def _compare_all(comparer: Comparer, message: bytes) -> None:
 
 
 def _serve(comparer: Comparer, jobs: Any, results: Any, parent: int) -> None:
+    """Frames from the serving process: a list of jobs, or a control message (["drain", token], ["stop"])."""
     flushed = time.monotonic()
     while True:
+        message: Any = None
         try:
-            message = jobs.get(timeout=FLUSH_SECONDS)
-        except queue.Empty:
-            message = None
-            if os.getppid() != parent:  # the serving process is gone: nobody reads the counts
+            if jobs.poll(FLUSH_SECONDS):
+                message = jsonio.loads(jobs.recv_bytes())
+            elif os.getppid() != parent:  # the serving process is gone: nobody reads the counts
                 return
-        if isinstance(message, bytes):
+        except (EOFError, OSError):
+            return
+        control = isinstance(message, list) and bool(message) and isinstance(message[0], str)
+        if message and not control:
             _compare_all(comparer, message)
-        if not isinstance(message, bytes) or time.monotonic() - flushed >= FLUSH_SECONDS:
+        if control or message is None or time.monotonic() - flushed >= FLUSH_SECONDS:
             comparer.flush(results)
             flushed = time.monotonic()
-        if isinstance(message, tuple) and message[0] == "drain":
+        if control and message[0] == "drain":
             results.put(("drained", message[1]))
-        elif message == "stop":
+        elif control and message[0] == "stop":
             return

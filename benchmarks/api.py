@@ -406,7 +406,7 @@ def report(runs: dict[str, list[dict[str, float]]], compared: dict[str, float], 
     cpu = {name: [r["cpu_us"] for r in rounds] for name, rounds in runs.items()}
     print(ratio_line("CPU/REQUEST  Arbiter / bare FastAPI (server process)", cpu["arbiter"], cpu["bare"], "(none)"))
     print(ratio_line("CPU/REQUEST  shadow on / off (serving process only)", cpu["shadow"], cpu["arbiter"], "(none)"))
-    print(f"SHADOW WORK  comparisons made {done:.0f}, skipped (queue full) {skipped:.0f}; the shadow process spent "
+    print(f"SHADOW WORK  comparisons made {done:.0f}, skipped (shadow process behind) {skipped:.0f}; the shadow process spent "
           f"{statistics.median(r['child_cpu_us'] for r in runs['shadow']):.0f} us of CPU per request, the serving "
           f"process {statistics.median(cpu['shadow']):.0f} us (off: {statistics.median(cpu['arbiter']):.0f} us; "
           f"bare app {statistics.median(cpu['bare']):.0f} us)")
