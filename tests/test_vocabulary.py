@@ -60,7 +60,7 @@ def test_the_bundled_packs_declare_their_codes_once_and_use_every_one() -> None:
     vocabularies = load_vocabularies(PACKS / "vocabulary.yaml")
     assert vocabularies.diagnostics == []
     used = {m for p in pack_files(PACKS) for m in re.findall(r"vocabulary: (\w+)", p.read_text())}
-    assert used == set(vocabularies.entries) == {"hold_code", "exception_code", "queue", "approver_level"}
+    assert used == set(vocabularies.entries) == {"hold_code", "exception_code", "queue", "approver_level", "override_approver"}
     assert all(meaning for v in vocabularies.entries.values() for meaning in v.codes.values())
     pack_set, diagnostics = build_pack_set(PACKS)
     assert pack_set is not None
