@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,16 @@ def pricing_2_0_1() -> str:
     return changed
 
 
+def copy_packs(target: Path) -> Path:
+    """The bundled packs without the versions taking effect after 2027-01-01: pricing 2.0.0 is the newest, as in the issue."""
+    shutil.copytree(PACKS, target)
+    for path in target.glob("*/*.yaml"):
+        found = re.search(r"^effective_from: (\S+)", path.read_text(), re.MULTILINE)
+        if found and dt.date.fromisoformat(found.group(1)) > dt.date(2027, 1, 1):
+            path.unlink()
+    return target
+
+
 @pytest.fixture(scope="module")
 def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 1,500 Online Retail invoices as canonical orders (they hold new margin holds under a 15 % floor)."""
@@ -63,7 +74,7 @@ def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pricing_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Git repository: the bundled packs on main, pricing 2.0.1 committed on a branch that is checked out."""
     repo = tmp_path_factory.mktemp("repo")
-    shutil.copytree(PACKS, repo / "policy_packs")
+    copy_packs(repo / "policy_packs")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "packs as shipped")
@@ -134,13 +145,13 @@ def test_arbiter_diff_names_the_edits_in_the_packs_terms(pricing_repo: Path) -> 
     assert "      effective_from: 2027-01-01 -> 2027-03-01" in lines
     assert any(line.strip().startswith("row QB6 added before QB5:") for line in lines)
     assert '      round(unit_cost * 110 / 100, 2, "half_up") -> round(unit_cost * 115 / 100, 2, "half_up")' in lines
-    assert any(line.startswith("  inputs pricing@2.0.0 and pricing@2.1.0 decide differently") for line in lines)
+    assert any(line.startswith("  inputs pricing@2.0.0 and pricing@2.0.1 decide differently") for line in lines)
     inputs = [jsonio.loads(line.split("input: ", 1)[1]) for line in lines if line.startswith("       input: ")]
     assert 1 <= len(inputs) <= 3
     from engine.registry import require_pack_set
 
     packs = require_pack_set(pricing_repo / "policy_packs")
-    decided = [[packs.get("pricing", v).decide(i, dt.date(2027, 3, 1)).output for v in ("2.0.0", "2.1.0")] for i in inputs]
+    decided = [[packs.get("pricing", v).decide(i, dt.date(2027, 3, 1)).output for v in ("2.0.0", "2.0.1")] for i in inputs]
     for before, after in decided:  # each example, decided again here by both versions, really differs
         assert before != after
         assert [line["break_code"] for line in after["lines"]] == ["QB12"]  # the new break is what tells them apart
@@ -176,8 +187,7 @@ def test_arbiter_diff_finds_a_credit_input_whose_hold_code_changes() -> None:
 
 def test_a_parameter_change_is_its_own_edit_in_the_diff_and_the_causes(tmp_path: Path, retail: Path) -> None:
     """The margin floor as a pack parameter, 10 -> 15: the diff and the impact report name 'param margin_floor_pct 10 -> 15'."""
-    packs = tmp_path / "packs"
-    shutil.copytree(PACKS, packs)
+    packs = copy_packs(tmp_path / "packs")
     param = "params:\n  margin_floor_pct: {type: integer, value: %d, description: net price at least this much over unit cost}\n"
     source = (packs / "pricing" / "2.0.0.yaml").read_text().replace(FLOOR, 'floor_price: round(unit_cost * (100 + margin_floor_pct) / 100, 2, "half_up")')
     assert "margin_floor_pct" in source
