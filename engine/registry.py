@@ -18,7 +18,7 @@ from engine.backend import NATIVE, BackendRefused
 from engine.backends import BACKENDS
 from engine.compiled import CompiledPack, Decision, compile_pack
 from engine.demand import Wanted
-from rules.check import BrokenPack, Resolve
+from rules.check import BrokenPack, FlowPack, Resolve
 from rules.errors import Diagnostic, PackError, Position, UnknownPack, UnknownVersion, ordered
 from rules.ir import PackIR
 from rules.load import LoadResult, is_flow, load_pack, pack_files, unreadable_folders
@@ -80,6 +80,7 @@ def load_results(root: Path, timings: Timings | None = None) -> list[LoadResult]
         if result.pack is not None:
             decisions.setdefault(result.pack.name, []).append(result.pack)
     broken = {name for r in results if r.pack is None and (name := _declared_name(r.path)) and name not in decisions}
+    flow_names = {name for p in flows if (name := _declared_name(str(p))) and name not in decisions}
 
     def resolver(flow: Path) -> Resolve:
         start, end = _window_of(flow)
@@ -87,6 +88,8 @@ def load_results(root: Path, timings: Timings | None = None) -> list[LoadResult]
         def resolve(name: str, version: str | None) -> PackIR | None:
             if name in broken:
                 raise BrokenPack(name)
+            if name in flow_names:
+                raise FlowPack(name)
             candidates = sorted(decisions.get(name, []), key=lambda ir: semver_key(ir.version))
             if version is not None:
                 candidates = [ir for ir in candidates if ir.version == version]

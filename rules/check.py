@@ -53,6 +53,10 @@ class BrokenPack(Exception):
     """Raised by a resolver for a pack that exists but failed to load (its file has the errors)."""
 
 
+class FlowPack(Exception):
+    """Raised by a resolver for a pack that is itself a flow: a step runs a decision pack."""
+
+
 class _Skip(Exception):
     """An element is broken and has been reported; leave it out of the IR."""
 
@@ -358,6 +362,11 @@ class PackChecker:
         if (spec.scale is not None or spec.rounding is not None) and not (declared is not None and declared.scaled):
             self.report(path, "invalid-field", f"scale and rounding belong to {_names(lambda t: t.scaled)}", key=True)
             ok = False
+        elif (spec.scale is not None or spec.rounding is not None) and not output:
+            # validation takes an input as sent: a scale here would be silently ignored
+            self.report(path, "invalid-field", "scale and rounding round an output; an input is used as given "
+                        "(round it with round() where it is read)", key=True)
+            ok = False
         if spec.value is not None and not output:
             self.report((*path, "value"), "invalid-field", "'value' belongs to outputs", key=True)
             ok = False
@@ -399,6 +408,10 @@ class PackChecker:
             except BrokenPack:  # reported in its own file; this flow is broken with it, without a second error
                 self.poisoned.add(step.id)
                 self.broken_step = True
+                continue
+            except FlowPack:
+                self.poisoned.add(step.id)
+                self.report((*base, "pack"), "nested-flow", f"{step.pack!r} is a flow; a flow step runs a decision pack, not another flow")
                 continue
             if target is None:
                 self.report((*base, "pack"), "unknown-pack",
@@ -878,7 +891,7 @@ class PackChecker:
                 continue
             symbol = self.scope.lookup(name)
             if symbol is None:
-                if not self._declares(name):
+                if not self._declares(name) and name not in self.poisoned:  # a broken input of that name was reported
                     self.report(path, "output-not-set", f"no table, derived value or input sets output {name!r}; add 'value:'", key=True)
                 continue
             if not assignable(declared, symbol.type):

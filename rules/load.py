@@ -11,6 +11,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from decimal import Decimal
@@ -190,6 +191,10 @@ def _check(c: Compilation) -> None:
     assert c.doc is not None
     assert c.model is not None
     c.checker = PackChecker(c.doc, c.model, c.pack_dir, c.resolve, c.data_files)
+    if c.doc.recovered and c.text is not None:  # a name defined on a masked line was reported there, as a syntax error
+        lines = c.text.split("\n")
+        c.checker.poisoned.update(word for n in c.doc.masked_lines if n <= len(lines)
+                                  for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", lines[n - 1]))
     checked = c.checker.check()
     c.diagnostics.extend(c.checker.diagnostics)
     if checked is None:

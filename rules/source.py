@@ -53,16 +53,17 @@ class SourceDoc:
         return bool(self.masked_lines)
 
     def near_masked(self, line: int) -> bool:
-        """Whether ``line`` is likely a consequence of a masked line (the next few lines)."""
-        return any(0 <= line - masked <= 3 for masked in self.masked_lines)
+        """Whether ``line`` is likely a consequence of a masked line: the next few lines, or the key just above
+        whose block it was (a tab-indented entry leaves its parent mapping empty)."""
+        return any(-1 <= line - masked <= 3 for masked in self.masked_lines)
 
     def text_position(self, path: PathKey, offset: int, text: str) -> Position:
         """Where character ``offset`` of the string scalar at ``path`` stands in the file."""
         base = self.position(path)
         before = text[:offset]
         newlines = before.count("\n")
-        if newlines:  # block scalars: assume the usual two-space indent of the content
-            return Position(base.line + newlines, len(before) - before.rfind("\n"))
+        if newlines:  # a block scalar: its later lines share the first one's indent
+            return Position(base.line + newlines, base.col + len(before) - before.rfind("\n") - 1)
         return Position(base.line, base.col + offset + (1 if path in self.quoted else 0))
 
     def position(self, path: PathKey, *, key: bool = False) -> Position:
@@ -85,8 +86,9 @@ MAX_EXPONENT = 999  # |exponent| of a number literal: 1.0e+999999999 as a bound 
 
 
 class _Converter:
-    def __init__(self, doc: SourceDoc) -> None:
+    def __init__(self, doc: SourceDoc, lines: list[str] | None = None) -> None:
         self.doc = doc
+        self.lines = lines or []
         self._constructor = SafeConstructor()
         self._open: set[int] = set()  # nodes on the current path: an alias back to one is a cycle
         self._count = 0
@@ -122,6 +124,8 @@ class _Converter:
         assert isinstance(node, ScalarNode)
         if node.style in ("'", '"'):
             self.doc.quoted.add(path)
+        elif node.style in ("|", ">"):
+            self.doc.values[path] = _block_content(node, self.lines) or self.doc.values[path]
         return self._scalar(node)
 
     def _collection(self, node: Node, path: PathKey) -> Any:
@@ -186,6 +190,15 @@ class _Converter:
             return node.value
         self._error(node, "yaml-tag", f"tag {tag!r} is not allowed in a pack")
         return None
+
+
+def _block_content(node: ScalarNode, lines: list[str]) -> Position | None:
+    """Where a block scalar's text starts (the line after its '|' or '>', at its indent), not the indicator."""
+    after = node.start_mark.line + 1  # 0-based: the line after the indicator
+    if after >= len(lines):
+        return None
+    text = lines[after]
+    return Position(after + 1, len(text) - len(text.lstrip(" ")) + 1)
 
 
 def _mark_position(error: yaml.MarkedYAMLError) -> Position:
@@ -315,7 +328,7 @@ def read_yaml(text: str, path: str) -> SourceDoc:
         if node is None:
             doc.data = None
             return doc
-        doc.data = _Converter(doc).convert(node, ())
+        doc.data = _Converter(doc, lines).convert(node, ())
         _dedupe_syntax(doc)
         return doc
     return doc
