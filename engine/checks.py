@@ -12,17 +12,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
+from random import Random
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, find, given, settings
-from hypothesis.errors import NoSuchExample, Unsatisfiable
+from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 
 from engine.codes import code_contracts
 from engine.compiled import CompiledPack
 from engine.contracts import flow_contracts
 from engine.dates import never_running, retroactive
 from engine.registry import PackSet
-from engine.search import inputs_for, simplest_value
+from engine.search import colliding_inputs, inputs_for, simplest_value
 from engine.testing import DEFAULT_TEST_DATE
 from rules import solver
 from rules.analysis import TableFinding, analysable, analyse_table, input_bounds, required_readers
@@ -31,17 +33,20 @@ from rules.ir import FieldShape, TableDef
 
 SEARCH_EXAMPLES = 300  # one pass watches the searched tables and every invariant (keeps a full check under 10 s)
 INVARIANT_EXAMPLES = 600  # to shrink a violation once found
+SHRINK_SECONDS = 3.0  # per broken invariant: the counterexample is then the smallest found so far
 SCALAR_KINDS = ("number", "string", "boolean", "date")
 
 
-def _settings(examples: int) -> settings:
-    return settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+def _settings(examples: int, seed: int | None = None) -> settings:
+    """Bounded and reproducible: derandomised, or seeded by ``seed`` (the same seed, the same inputs)."""
+    return settings(max_examples=examples, derandomize=seed is None, database=None, deadline=None,
                     suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
 
 
 class PackChecks:
-    def __init__(self, pack: CompiledPack) -> None:
+    def __init__(self, pack: CompiledPack, seed: int | None = None) -> None:
         self.pack = pack
+        self.seed = seed
         self.ir = pack.ir
         self.as_of = self.ir.effective_from or DEFAULT_TEST_DATE
         self.diagnostics: list[Diagnostic] = []
@@ -190,16 +195,16 @@ class PackChecks:
                     if not rows and table_id in single_hit_gaps:
                         found.setdefault((table_id, "gap"), (values, as_of))
 
-        seeds = self.seeds()
+        seeds = self.seeds() + [(values, self.as_of) for values in colliding_inputs(self.ir)]
         for seed, as_of in seeds:
             observe(seed, as_of)
 
         @given(values=inputs_for(self.ir))
-        @_settings(SEARCH_EXAMPLES)
+        @_settings(SEARCH_EXAMPLES, self.seed)
         def generated(values: dict[str, Any]) -> None:
             observe(values, self.as_of)
 
-        generated()
+        (generated if self.seed is None else hypothesis_seed(self.seed)(generated))()
         tried = SEARCH_EXAMPLES + len(seeds)
         for (table_id, code), (example, as_of) in sorted(found.items(), key=lambda item: item[0]):
             table = next(t for t in tables if t.id == table_id)
@@ -213,7 +218,7 @@ class PackChecks:
             for row in table.rows:
                 if row.id not in hit[table.id]:
                     self.add(f"tables.{table.id}.{row.id}", "unreached-row",
-                             f"no input reached row {row.id!r} in {tried} tried (the pack's tests, then generated): "
+                             f"no input reached row {row.id!r} in {tried} tried (the pack's tests, inputs whose lists share keys, then generated): "
                              "a search, not a proof; its cells use expressions, so it cannot be decided exactly",
                              "warning", {"table": table.id, "rows": [row.id], "method": "search"})
         for inv in self.ir.invariants:
@@ -221,21 +226,33 @@ class PackChecks:
                 self.report_invariant(inv.index, inv.name, broken[inv.name])
 
     def report_invariant(self, index: int, name: str, first: tuple[dict[str, Any], dt.date]) -> None:
-        """Shrink a known violation to the simplest input that still breaks the invariant."""
+        """Shrink a known violation to the simplest input that still breaks the invariant, within SHRINK_SECONDS.
+
+        Past the budget every candidate counts as not violating, so the shrinker stops at once; the
+        smallest violation seen so far is the counterexample (else the one the search found).
+        """
+        until = time.perf_counter() + SHRINK_SECONDS
+        smallest: list[dict[str, Any]] = []
 
         def violates(values: dict[str, Any]) -> bool:
+            if time.perf_counter() > until:
+                raise _OutOfTime
             try:
                 validated = self.pack.validate(values)
                 decision = self.pack.evaluate(validated, self.as_of)
             except ArbiterError:
                 return False
-            return name in self.pack.violated_invariants(validated, decision.output, self.as_of)
+            if name not in self.pack.violated_invariants(validated, decision.output, self.as_of):
+                return False
+            smallest[:] = [values]  # the shrinker only tries simpler inputs than the last violation
+            return True
 
-        as_of = self.as_of
-        try:
-            example = find(inputs_for(self.ir), violates, settings=_settings(INVARIANT_EXAMPLES))
-        except (NoSuchExample, Unsatisfiable):
-            example, as_of = first  # the search space did not reproduce it; the seed itself is the counterexample
+        example, as_of = first  # the search space may not reproduce it: the input the search found is the counterexample
+        with contextlib.suppress(NoSuchExample, Unsatisfiable, Flaky, _OutOfTime):
+            find(inputs_for(self.ir), violates, settings=_settings(INVARIANT_EXAMPLES, self.seed),
+                 random=None if self.seed is None else Random(self.seed))  # noqa: S311 (a reproducible search, not a secret)
+        if smallest:
+            example, as_of = smallest[0], self.as_of
         try:
             output: Any = self.pack.decide(example, as_of).output
         except ArbiterError as exc:
@@ -244,6 +261,10 @@ class PackChecks:
                  f"invariant {name!r} does not hold for this input (shrunk counterexample below)", "error",
                  {"invariant": name, "method": "search", "counterexample": example, "as_of": as_of,
                   "output": output, "confirmed": True})
+
+
+class _OutOfTime(Exception):
+    """The shrinking budget is spent: keep the smallest violation found so far."""
 
 
 def _complete(spec: FieldShape, value: Any) -> Any:

@@ -1,7 +1,9 @@
 """Hypothesis strategies for a pack's declared input schema: valid inputs, simplest first.
 
 Used by ``arbiter check`` to search for counterexamples (invariants, tables it cannot decide
-exactly) and by the test suite, so the two explore inputs the same way.
+exactly) and by the test suite, so the two explore inputs the same way. ``colliding_inputs``
+adds small inputs whose lists share every key: where a policy joins lists on keys and sums,
+random text seldom repeats a key, and these shapes are tried on every run.
 """
 
 from __future__ import annotations
@@ -92,3 +94,47 @@ def simplest_value(spec: FieldShape) -> Any:
     if kind == "list":
         return []
     return {name: simplest_value(sub) for name, sub in (spec.fields or {}).items()}
+
+
+KEY = "A"  # the one key every text field of a colliding input holds
+COLLISION_SHAPES = 32  # at most this many list shapes (each list of objects once or twice) per count
+
+
+def colliding_inputs(pack: PackIR) -> list[dict[str, Any]]:
+    """Small inputs whose lists meet on every key: each list of objects holds one element once or twice
+    (every combination, up to COLLISION_SHAPES), every text is the key "A" and every number one count, 1 or 2.
+
+    Where a policy joins lists on keys and sums (two lines of one SKU against one stock of it), one of
+    these shapes is the smallest collision; a random search draws it only now and then.
+    """
+    fields = {f.name: f.spec for f in pack.inputs}
+    lists = sum(_object_lists(spec) for spec in fields.values())
+    out = []
+    for count in (1, 2):
+        for shape in range(min(2 ** lists, COLLISION_SHAPES)):
+            twice = [bool(shape >> i & 1) for i in range(lists)]
+            at = [0]  # which list of the schema comes next, across all the fields
+            out.append({name: _colliding(spec, count, twice, at) for name, spec in fields.items()})
+    return out
+
+
+def _object_lists(spec: FieldShape) -> int:
+    subs = {**(spec.items or {}), **(spec.fields or {})}
+    return (spec.type == "list" and spec.items is not None) + sum(_object_lists(s) for s in subs.values())
+
+
+def _colliding(spec: FieldShape, count: int, twice: list[bool], at: list[int]) -> Any:
+    kind = spec.type
+    if kind == "list" and spec.items is not None:
+        index = at[0]
+        at[0] += 1
+        element = {name: _colliding(sub, count, twice, at) for name, sub in spec.items.items()}
+        return [element, element] if twice[index] and (spec.max_items is None or spec.max_items >= 2) else [element]
+    if kind == "object":
+        return {name: _colliding(sub, count, twice, at) for name, sub in (spec.fields or {}).items()}
+    how = held(kind)
+    if how in (Held.INTEGER, Held.DECIMAL) and (spec.min is None or spec.min <= count) and (spec.max is None or count <= spec.max):
+        return count if how is Held.INTEGER else Decimal(count)
+    if how is Held.STRING and not INPUT_TYPES[kind].enumerated and (spec.max_length is None or spec.max_length >= 1):
+        return KEY
+    return simplest_value(spec)

@@ -1,0 +1,52 @@
+"""The invariant search tries lists whose elements share keys: allocation 1.0.0's over-shipping is found by `check`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from engine.checks import PackChecks
+from engine.compiled import CompiledPack
+from engine.registry import require_pack_set
+from engine.search import colliding_inputs
+from tests.conftest import PACKS
+
+ON_HAND = "for every warehouse and SKU, what ships is at most what the warehouse holds"
+
+
+def _live_allocation_with_the_on_hand_invariant(tmp_path: Path) -> CompiledPack:
+    """allocation 1.0.0 as it is served, plus 1.1.0's aggregate invariant, without the pack's tests (no seed helps)."""
+    live = (PACKS / "allocation" / "1.0.0.yaml").read_text()
+    candidate = (PACKS / "allocation" / "1.1.0.yaml").read_text()
+    start = candidate.index(f"  - name: {ON_HAND}")
+    invariant = candidate[start:candidate.index("  - name:", start + 1)]
+    text = live.replace("invariants:\n", "invariants:\n" + invariant, 1)
+    folder = tmp_path / "allocation"
+    folder.mkdir()
+    (folder / "1.0.0.yaml").write_text(text[:text.index("\ntests:")] + "\n")
+    return require_pack_set(tmp_path).get("allocation", "1.0.0")
+
+
+def test_check_finds_the_live_allocation_over_shipping_a_repeated_sku(tmp_path: Path) -> None:
+    """Two lines of one SKU, each within a site's stock, together beyond it: invariant-violated, with that input."""
+    pack = _live_allocation_with_the_on_hand_invariant(tmp_path)
+    (finding,) = [d for d in PackChecks(pack).run() if d.code == "invariant-violated"]
+    assert finding.extra["invariant"] == ON_HAND
+    example: dict[str, Any] = finding.extra["counterexample"]
+    output = pack.decide(example, finding.extra["as_of"]).output
+    shipped = Counter((line["warehouse"], line["sku"]) for line in output["lines"] if line["warehouse"] is not None)
+    assert max(shipped.values()) >= 2  # one site ships one SKU to several lines
+    assert len(example["lines"]) <= 4  # shrunk: the smallest shape, not a random order
+
+
+def test_colliding_inputs_repeat_each_list_and_share_every_key() -> None:
+    """Every combination of each list (lines, warehouses, stock) once or twice, for counts 1 and 2, all text the key "A"."""
+    pack = require_pack_set(PACKS).get("allocation", "1.0.0")
+    inputs = colliding_inputs(pack.ir)
+    assert len(inputs) == 2 * 2 ** 3
+    shapes = {(len(i["lines"]), len(i["warehouses"]), len(i["warehouses"][0]["stock"])) for i in inputs}
+    assert shapes == {(a, b, c) for a in (1, 2) for b in (1, 2) for c in (1, 2)}
+    for values in inputs:
+        assert {line["sku"] for line in values["lines"]} == {w["code"] for w in values["warehouses"]} == {"A"}
+        pack.validate(values)  # each one is a valid input
