@@ -699,17 +699,15 @@ class PackChecker:
         return shown.default_scale
 
     def _declared(self, node: s.Node) -> FieldSpec | ParamSpec | None:
-        """The declaration of what ``node`` reads: a parameter, an input (or its field), or the output a value sets."""
-        if isinstance(node, s.Member):
-            parent = self._declared(node.target)
-            return (parent.fields or {}).get(node.name) if isinstance(parent, FieldSpec) else None
+        """The declaration of the scale ``node`` shows at: a parameter's, or the output's a value sets.
+
+        An input has none: it is used as sent, and a scale on it is refused (``invalid-field``).
+        """
         if not isinstance(node, s.Name) or node.symbol is None:
             return None
         kind, name = node.symbol.kind, node.symbol.name
         if kind == SymbolKind.PARAM:
             return self.model.params.get(name)
-        if kind == SymbolKind.INPUT:
-            return self.model.inputs.get(name)
         if kind in (SymbolKind.DERIVE, SymbolKind.TABLE_OUTPUT, SymbolKind.TABLE_RESULT):
             return self.model.outputs.get(name)
         return None
