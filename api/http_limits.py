@@ -25,6 +25,8 @@ import functools
 import logging
 import os
 import resource
+import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from api import problems
 from api.errors import HeaderTooLarge, Overloaded, RequestTimeout
+from api.logs import given_request_id
+from api.metrics import TOTALS_HELP
 from engine import jsonio
 from rules.errors import ArbiterError, MalformedRequest
 
@@ -107,13 +111,38 @@ def problem_bytes(exc: ArbiterError, default_headers: list[tuple[bytes, bytes]])
     return b"".join([*head, b"\r\n", body])
 
 
+OVERLOADED_METRIC = "arbiter_overloaded_total"
+# how many requests this worker answered 503 `overloaded`, for /metrics (api.service adds it to the totals)
+refusals = {OVERLOADED_METRIC: 0}
+TOTALS_HELP[OVERLOADED_METRIC] = "Requests answered 503 overloaded: every slot of ARBITER_MAX_CONNECTIONS was busy."
+WARN_EVERY_SECONDS = 10.0  # an overload is logged once per this many seconds, with the count since the last line
+_warned = [float("-inf"), 0]  # when the last overload was logged, and how many since
+
+
 async def overloaded(scope: Any, receive: Any, send: Any) -> None:
     """The ASGI answer when this worker already runs as many requests as it has connections to spare."""
     exc = Overloaded("too many requests in progress on this worker (ARBITER_MAX_CONNECTIONS); retry shortly")
+    request_id = given_request_id(scope)
+    refusals[OVERLOADED_METRIC] += 1
+    _warned[1] += 1
+    now = time.monotonic()
+    if now - _warned[0] >= WARN_EVERY_SECONDS:
+        log.warning("%d request(s) answered 503 overloaded: every slot of ARBITER_MAX_CONNECTIONS is busy", _warned[1],
+                    extra={"code": exc.code, "request_id": request_id, "path": scope.get("path"), "refused": _warned[1]})
+        _warned[:] = [now, 0]
     await send({"type": "http.response.start", "status": 503,
                 "headers": [(b"content-type", b"application/problem+json"), (b"connection", b"close"),
-                            (b"retry-after", b"1")]})
+                            (b"retry-after", b"1"), (b"x-request-id", request_id.encode())]})
     await send({"type": "http.response.body", "body": jsonio.dumps(problems.problem_body(exc))})
+
+
+# the request cycles each server's app is running, by server (a process may run several, in tests)
+_running: weakref.WeakKeyDictionary[Any, set[Any]] = weakref.WeakKeyDictionary()
+
+
+def in_flight(cycles: set[Any]) -> int:
+    """Requests not yet answered in full, including those whose clients left (their answer never completes)."""
+    return sum(1 for cycle in cycles if not cycle.response_complete)
 
 
 class Refused(Exception):
@@ -192,8 +221,21 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.reading_head, self.head_bytes, self.waiting_since = True, 0, self.loop.time()
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
-        # requests whose clients left keep running and are not connections: bound them too
-        super()._start_asgi_task(cycle, overloaded if len(self.tasks) >= self.limits.connections else app)
+        # requests whose clients left keep running and are not connections: bound them too. A task whose
+        # answer is complete is not counted: on a kept-alive connection the previous request's task is
+        # still in the set when the next request starts, which counted each busy connection twice
+        running = _running.setdefault(self.server_state, set())
+        busy = in_flight(running)
+        chosen = overloaded if busy >= self.limits.connections else app
+
+        async def tracked(scope: Any, receive: Any, send: Any) -> None:
+            running.add(cycle)
+            try:
+                await chosen(scope, receive, send)
+            finally:
+                running.discard(cycle)
+
+        super()._start_asgi_task(cycle, tracked)
 
     def refuse(self, error: ArbiterError) -> None:
         """Answer ``error`` as problem+json (unless an answer has begun) and close the connection."""

@@ -176,7 +176,8 @@ def request_id_of(scope: Scope) -> str:
     return found if isinstance(found, str) else ""
 
 
-def _given_id(scope: Scope) -> str:
+def given_request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is a plain token, else a new one."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             text = value.decode("latin-1")
@@ -194,7 +195,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = scope[ID] = _given_id(scope)
+        request_id = scope[ID] = given_request_id(scope)
         header = (b"x-request-id", request_id.encode())
         start = time.perf_counter()
         status = 500

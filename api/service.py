@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api import http_limits
 from api import reload as reloads
 from api.audit import Recorder, key_id
 from api.decision_log import DecisionLog, LogSettings
@@ -121,6 +122,7 @@ class Service:
         os.replace(staged, self.metrics_dir / f"{self.worker}.json")
 
     def refresh_totals(self) -> None:
+        self.metrics.set_totals(http_limits.refusals)
         if self.decision_log is not None:
             self.metrics.set_totals(self.decision_log.totals())
 

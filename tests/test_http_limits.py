@@ -8,14 +8,23 @@ except the bounds themselves.
 
 from __future__ import annotations
 
+import asyncio
+import http.client
+import json
+import logging
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
 
+from api import http_limits
 from api.http_limits import HttpLimits, default_connections
+from api.metrics import Metrics
 from tests.faults import (
     EXAMPLE,
     open_fds,
@@ -215,3 +224,58 @@ def test_serve_refuses_to_start_with_a_bad_limit(monkeypatch: pytest.MonkeyPatch
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     assert serve(packs="policy_packs", host="127.0.0.1", port=port, workers=1) == 2
+
+
+def _keep_alive_client(base: str, count: int) -> list[int]:
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=20)
+    statuses = []
+    try:
+        for _ in range(count):
+            conn.request("POST", "/v1/decisions/credit?as_of=2026-06-01", body=EXAMPLE,
+                         headers={"content-type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+            if response.status != 200:  # a 503 closes the connection
+                conn.close()
+    finally:
+        conn.close()
+    return statuses
+
+
+def test_keep_alive_clients_under_the_connection_limit_are_never_refused() -> None:
+    """6 keep-alive clients looping against ARBITER_MAX_CONNECTIONS=8 all get 200s (each busy connection counts once)."""
+    proc, base = start_server({**LIMITS, "ARBITER_MAX_BODY_BYTES": "100000"})
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            runs = list(pool.map(lambda _: _keep_alive_client(base, 150), range(6)))
+        assert Counter(status for run in runs for status in run) == {200: 900}
+    finally:
+        stop(proc)
+
+
+def test_an_overloaded_answer_has_a_request_id_a_warning_and_a_count(caplog: pytest.LogCaptureFixture,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 503 `overloaded` answer carries X-Request-ID, is counted for /metrics and logged once per interval."""
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    monkeypatch.setattr(http_limits, "_warned", [float("-inf"), 0])
+    before = http_limits.refusals[http_limits.OVERLOADED_METRIC]
+    scope = {"type": "http", "path": "/v1/decisions/credit", "headers": [(b"x-request-id", b"abc-1")]}
+    with caplog.at_level(logging.WARNING, logger="arbiter.http"):
+        for _ in range(3):
+            asyncio.run(http_limits.overloaded(scope, None, send))
+    headers = dict(sent[0]["headers"])
+    assert (sent[0]["status"], headers[b"x-request-id"]) == (503, b"abc-1")
+    assert json.loads(sent[1]["body"])["code"] == "overloaded"
+    assert http_limits.refusals[http_limits.OVERLOADED_METRIC] == before + 3
+    warnings = [r for r in caplog.records if "overloaded" in r.getMessage()]
+    assert len(warnings) == 1  # rate-limited: one line per WARN_EVERY_SECONDS, not one per refusal
+    assert warnings[0].__dict__["request_id"] == "abc-1"
+    metrics = Metrics()
+    metrics.set_totals(http_limits.refusals)
+    assert f"arbiter_overloaded_total {before + 3}\n" in metrics.render()
