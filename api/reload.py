@@ -115,16 +115,22 @@ async def follow(service: Service, seconds: float = FOLLOW_SECONDS) -> None:
         await asyncio.sleep(seconds if not failures else min(MAX_BACKOFF, seconds * 2 ** failures))
         try:
             signal = read_signal(service.reload_signal)
-            if signal is None or signal[0] == service.generation:
+            # a worker behind looks again even at a signal it has seen: its own reload may have set
+            # `generation` while this follower's attempt at an older signal failed (issue 22)
+            if signal is None or (signal[0] == service.generation and service.behind is None):
                 continue
-            if service.served_digest() != signal[1]:  # this worker's watcher may have got there first
+            reloaded = service.served_digest() != signal[1]  # else this worker's watcher got there first
+            if reloaded:
                 await asyncio.to_thread(service.reload)
             digest = service.served_digest()
             if digest != signal[1]:
                 raise RuntimeError(f"the pack files compile to {digest[:12]}, not the {signal[1][:12]} signalled: "
                                    "they changed since; reload again")
+            if service.behind is not None:
+                log.warning("caught up with the last reload (digest %s)", digest[:12])
+            elif reloaded:
+                log.warning("packs reloaded from %s after another worker's reload (digest %s)", service.root, digest[:12])
             service.generation, service.behind, failures = signal[0], None, 0
-            log.warning("packs reloaded from %s after another worker's reload (digest %s)", service.root, digest[:12])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a follower that dies splits the server for good
