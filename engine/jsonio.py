@@ -6,6 +6,8 @@ so that a hostile body fails fast with ``MalformedRequest``.
 
 Writing: ``Decimal`` is emitted as a JSON number from its exact text (via
 ``orjson.Fragment``), dates as ISO strings; key order is the order the engine built.
+Integers past orjson's 64-bit range are written from their exact text too (a request may
+carry one, and the decision log must record it, issue 22).
 """
 
 from __future__ import annotations
@@ -62,7 +64,26 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+INT_RANGE = (-(2 ** 63), 2 ** 64 - 1)  # what orjson writes itself
+
+
+def _exact_ints(value: Any) -> Any:
+    """``value`` with every integer orjson cannot write as a Fragment of its digits."""
+    if isinstance(value, dict):
+        return {key: _exact_ints(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_exact_ints(item) for item in value]
+    if isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        return orjson.Fragment(str(value))
+    return value
+
+
 def dumps(value: Any, *, pretty: bool = False) -> bytes:
     option = orjson.OPT_INDENT_2 if pretty else 0
-    return orjson.dumps(value, default=_default, option=option)
+    try:
+        return orjson.dumps(value, default=_default, option=option)
+    except orjson.JSONEncodeError as exc:
+        if "64-bit" not in str(exc):  # only a big integer is retried: the walk costs a copy of the value
+            raise
+        return orjson.dumps(_exact_ints(value), default=_default, option=option)
 

@@ -488,3 +488,10 @@ def hostile_packs(draw: st.DrawFn) -> str:
     else:
         parts["description"] = draw(st.sampled_from(['"   "', '""', "|\n  \n", '"\\t"']))
     return HOSTILE_PACK.format(**parts)
+
+
+# JSON values with integers on both sides of orjson's 64-bit range and exact decimals (issue 22's big integers)
+JSON_LEAVES = (st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.integers(min_value=-(10 ** 40), max_value=10 ** 40)
+               | st.decimals(allow_nan=False, allow_infinity=False, places=4) | st.booleans() | st.none() | st.text(max_size=5))
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=4), inner, max_size=4), max_leaves=20)

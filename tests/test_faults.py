@@ -34,6 +34,7 @@ from api.errors import ServiceUnavailable
 from engine import jsonio
 from engine.compiled import Decision
 from engine.registry import build_pack_set
+from replay.orders import Refused, parse_record
 from tests.faults import (
     EXAMPLE,
     PACKS,
@@ -46,7 +47,7 @@ from tests.faults import (
     stop,
     wait_until,
 )
-from tests.strategies import HOSTILE_PACK, hostile_packs
+from tests.strategies import HOSTILE_PACK, JSON_VALUES, hostile_packs
 
 DECISION = Decision("credit", "1.0.0", "0" * 64, dt.date(2026, 6, 1), {"decision": "release"}, {}, [])
 
@@ -589,3 +590,29 @@ def test_a_follower_behind_after_a_reload_race_clears_behind_once_it_serves_the_
 
     asyncio.run(asyncio.wait_for(run(), timeout=20))
     assert (worker.reloads, worker.behind, worker.generation, worker.digest) == (1, None, "t2", "d2")
+
+
+@pytest.mark.parametrize("route", ["/v1/decisions/credit", "/v1/decisions/credit/batch"])
+def test_a_refused_input_with_an_integer_past_64_bits_is_logged_exactly_and_replayable(tmp_path: Path, route: str) -> None:
+    """order_amount 2^96-ish: a 422 for the client, and its refusal in the audit log with the integer exact, read by the replay."""
+    huge = 123456789012345678901234567890
+    item = EXAMPLE.rstrip()[:-1] + b', "order_amount": %d}' % huge
+    body = b'{"inputs": [' + EXAMPLE + b", " + item + b"]}" if route.endswith("batch") else item
+    log_path = tmp_path / "log.jsonl"
+    with TestClient(create_app(PACKS, decision_log=log_path, log_settings=LogSettings(mode="audit"))) as client:
+        answer = client.post(f"{route}?as_of=2026-06-01", content=body)
+    assert answer.status_code == (200 if route.endswith("batch") else 422), answer.text
+    lines = log_path.read_bytes().splitlines()
+    assert len(lines) == (2 if route.endswith("batch") else 1)
+    assert b'"order_amount":%d' % huge in lines[-1]  # a JSON number, from its digits
+    _, _, refused = parse_record((len(lines), lines[-1]))
+    assert isinstance(refused, Refused)
+    assert refused.status == "422 input-invalid"
+    assert jsonio.loads(lines[-1])["input"]["order_amount"] == huge
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES)
+def test_json_writes_any_integer_and_decimal_exactly(value: Any) -> None:
+    """Integers past 64 bits and decimals are written as JSON numbers that read back to the same value."""
+    assert jsonio.loads(jsonio.dumps(value)) == value
