@@ -99,12 +99,13 @@ def process_limits() -> HttpLimits:
     return HttpLimits.from_env()
 
 
-def problem_bytes(exc: ArbiterError, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+def problem_bytes(exc: ArbiterError, default_headers: list[tuple[bytes, bytes]], request_id: str) -> bytes:
     """A whole HTTP/1.1 problem+json answer that closes the connection."""
     status = problems.status_of(exc)
     body = jsonio.dumps(problems.problem_body(exc))
     head = [STATUS_LINE[status]]
     head += [name + b": " + value + b"\r\n" for name, value in default_headers]
+    head.append(b"x-request-id: %s\r\n" % request_id.encode())
     head.append(b"content-type: application/problem+json\r\ncontent-length: %d\r\nconnection: close\r\n" % len(body))
     if status == 503:
         head.append(b"retry-after: 1\r\n")
@@ -242,8 +243,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._disarm()
         if self.transport.is_closing():
             return
+        # the caller's X-Request-ID if its field was read before the refusal, else a new one
+        request_id = given_request_id({"headers": self.headers or []})
         log.warning("connection from %s refused: %s", self.client, error.message,
-                    extra={"code": error.code, "client": str(self.client)})
+                    extra={"code": error.code, "client": str(self.client), "request_id": request_id})
         cycle = self.cycle
         if cycle is not None:
             # this request already has (part of) an answer, or an earlier one is still being answered
@@ -253,7 +256,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             if not self.reading_head:  # the app waits for the body: told the client left, its answer is dropped
                 cycle.disconnected = True
                 cycle.message_event.set()
-        self.transport.write(problem_bytes(error, self.server_state.default_headers))
+        self.transport.write(problem_bytes(error, self.server_state.default_headers, request_id))
         self.transport.close()
 
     def idle(self) -> bool:

@@ -12,6 +12,7 @@ import asyncio
 import http.client
 import json
 import logging
+import re
 import socket
 import time
 from collections import Counter
@@ -68,6 +69,7 @@ def test_an_oversized_request_head_is_a_431_problem_and_the_connection_closes(se
     answer = send_raw(server[1], HEAD_BOMBS[name])
     assert answer.status == 431
     assert answer.problem()["code"] == "header-too-large"
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])  # generated: none was sent
     assert answer.closed
     assert _served(server[1])
 
@@ -120,9 +122,11 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(serv
 def test_a_slow_body_is_closed_after_the_body_timeout(server: tuple[int, str], pack: str) -> None:
     """A body that never completes: 408 problem+json while unanswered (credit); closed after an early 404 (unknown)."""
     sock = raw_socket(server[1])
-    sock.sendall(b"POST /v1/decisions/%s HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n{" % pack.encode())
+    sock.sendall(b"POST /v1/decisions/%s HTTP/1.1\r\nHost: t\r\nX-Request-ID: slow-%s\r\nContent-Length: 500\r\n\r\n{"
+                 % (pack.encode(), pack.encode()))
     answer = read_answer(sock, seconds=20)
     assert answer.closed
+    assert answer.headers["x-request-id"] == f"slow-{pack}"  # the caller's id, from the app's answer or the 408
     if pack == "credit":
         assert answer.status == 408
         assert "ARBITER_BODY_TIMEOUT_SECONDS" in str(answer.problem()["detail"])
@@ -165,6 +169,7 @@ def test_when_every_connection_is_busy_a_new_client_gets_a_503_problem(server: t
     assert answer.status == 503, answer.body
     assert answer.problem()["code"] == "overloaded"
     assert answer.headers["retry-after"] == "1"
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
     assert answer.closed
 
 
