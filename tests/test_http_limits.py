@@ -284,3 +284,13 @@ def test_an_overloaded_answer_has_a_request_id_a_warning_and_a_count(caplog: pyt
     metrics = Metrics()
     metrics.set_totals(http_limits.refusals)
     assert f"arbiter_overloaded_total {before + 3}\n" in metrics.render()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_head_on_an_operations_route_is_the_get_without_its_body(server: tuple[int, str], path: str) -> None:
+    """Load balancers probe with HEAD: 200 with the GET's headers and no body, not 405."""
+    answer = send_raw(server[1], b"HEAD %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path.encode())
+    assert answer.status == 200, answer.body
+    assert answer.body == b""
+    assert int(answer.headers["content-length"]) > 0  # the GET's length, as HEAD answers say
+    assert "x-request-id" in answer.headers

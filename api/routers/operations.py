@@ -82,4 +82,8 @@ def router(service: Service) -> APIRouter:
         service.refresh_totals()
         return Response(service.metrics.render(service.other_workers_metrics()), media_type="text/plain; version=0.0.4")
 
+    # load balancers probe with HEAD: the GET's answer, its body left out by the server; not in the
+    # OpenAPI document, where it would repeat the GET's operation
+    for path, endpoint in (("/healthz", healthz), ("/readyz", readyz), ("/metrics", prometheus)):
+        routes.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
     return routes
