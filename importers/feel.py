@@ -19,6 +19,7 @@ from decimal import Context, Decimal
 from typing import Any
 
 from importers import feel_fold
+from rules import regex
 from rules.emit import identifier
 
 NUMBER, STRING, BOOLEAN, DATE, NULL = "number", "string", "boolean", "date", "null"
@@ -664,6 +665,8 @@ PARAMETERS = {
     **dict.fromkeys(("substring before", "substring after"), ("string", "match")),
     "abs": ("n",), "modulo": ("dividend", "divisor"), "list contains": ("list", "element"), "not": ("negand",),
     "sqrt": ("number",), "substring": ("string", "start position", "length"), "string join": ("list", "delimiter"),
+    "matches": ("input", "pattern", "flags"), "replace": ("input", "pattern", "replacement", "flags"),
+    "split": ("string", "delimiter"),
     "is": ("value1", "value2"), "number": ("from", "grouping separator", "decimal separator"), "get value": ("m", "key"), "context put": ("context", "key", "value"),
 }
 
@@ -729,6 +732,9 @@ def _literal(value: Any) -> Tr:
 
 def call(name: str, args: list[Tr]) -> Tr:
     """A FEEL function call with the same meaning, or FeelRefused."""
+    handler = CALLS.get(name)
+    if handler is not None:
+        return handler(name, args)
     if name in NUMERIC and len(args) == NUMERIC[name][0]:
         return _numeric(name, args)
     if (name in ("floor", "ceiling") and len(args) == 2) or (name in ROUNDINGS and len(args) == 2):
@@ -737,8 +743,6 @@ def call(name: str, args: list[Tr]) -> Tr:
         return NULL_VALUE
     if name in STRING_TESTS and len(args) == 2 and _misfit(args, (STRING, STRING)):
         return NULL_VALUE
-    if name in ("all", "any"):
-        return _connectives(name, args)
     if name in ("get value", "context put") and len(args) == (2 if name == "get value" else 3):
         return _context_function(name, args)
     if name in SAME and len(args) == 1:
@@ -761,8 +765,6 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name == "list contains" and len(args) == 2 and _is_list(args[0]):
         _comparable(Tr("", args[0].kind[1]), args[1], "=")
         return Tr(f"any({args[0].text} as v_in, v_in = {_plain(args[1]).text})", BOOLEAN)
-    if name in ("sum", "min", "max"):
-        return _aggregate(name, args)
     raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
 
 
@@ -812,6 +814,43 @@ def _connectives(name: str, args: list[Tr]) -> Tr:
     decides, other = ("false", "true") if name == "all" else ("true", "false")
     return Tr(f"(if any({items.text} as v_b, v_b = {decides}) then {decides} else "
               f"(if any({items.text} as v_b, v_b = null) then null else {other}))", BOOLEAN)
+
+
+# FEEL's regular expression functions (XPath's matches, replace and tokenize): the language's function and the
+# numbers of arguments FEEL takes; any other number is an error (null)
+REGEX_FUNCTIONS = {"matches": ("matches", (2, 3)), "replace": ("replace", (3, 4)), "split": ("tokenize", (2,))}
+
+
+def _regex_call(name: str, args: list[Tr]) -> Tr:
+    """matches, replace and split with a literal pattern (and replacement and flags), checked as XPath reads them:
+    null where an argument is null or no string, or the pattern or flags are invalid; refused where Python's re
+    would read the pattern otherwise (``rules.regex``), or where it is not a literal."""
+    function, counts = REGEX_FUNCTIONS[name]
+    if len(args) == counts[-1] and args[-1].kind == NULL and len(counts) > 1:
+        args = args[:-1]  # null flags are no flags (the TCK's fn-null-flags)
+    if len(args) not in counts:
+        return NULL_VALUE
+    for arg in args:
+        if _is_list(arg) and arg.const != ():
+            raise FeelRefused(f"a list given to {name}() is not converted (FEEL would take a singleton's element)")
+    if any(arg.kind != STRING for arg in args):
+        return NULL_VALUE  # null, an empty list, or another kind than string
+    literals = [arg.const for arg in args[1:]]
+    if any(not isinstance(value, str) for value in literals):
+        raise FeelRefused(f"{name}() with a pattern, replacement or flags that is not a literal is not converted")
+    flags = literals[-1] if len(args) == counts[-1] and len(counts) > 1 else ""
+    template = literals[1] if name == "replace" else None
+    try:
+        regex.checked(literals[0], flags, template, splits=name == "split")
+    except regex.PatternError:
+        return NULL_VALUE
+    except regex.PatternRefused as exc:
+        raise FeelRefused(f"{name}(): {exc}") from None
+    if isinstance(args[0].const, str):
+        value = getattr(regex, function)(args[0].const, *literals)
+        return _literal(tuple(value) if isinstance(value, list) else value)
+    result = {"matches": BOOLEAN, "replace": STRING, "split": ("list", STRING)}[name]
+    return Tr(f"{function}({', '.join(a.text for a in args)})", result)
 
 
 def _range_call(text: Tr) -> Tr:
@@ -898,6 +937,13 @@ def _aggregate(name: str, args: list[Tr]) -> Tr:
     return Tr(f"(if count({items.text}) = 0 or any({items.text} as v_x, v_x = null) then null else {folded})", item)
 
 
+# FEEL functions converted whatever their arguments (each handler refuses or answers null itself)
+CALLS: dict[str, Callable[[str, list[Tr]], Tr]] = {
+    "all": _connectives, "any": _connectives, "sum": _aggregate, "min": _aggregate, "max": _aggregate,
+    **dict.fromkeys(REGEX_FUNCTIONS, _regex_call),
+}
+
+
 def _word_char(text: str, pos: int) -> bool:
     return pos < len(text) and (text[pos].isalnum() or text[pos] == "_")
 
@@ -912,9 +958,8 @@ def _unescape(match: re.Match[str]) -> str:
         if int(code[1:], 16) > 0x10FFFF:
             raise FeelRefused(f"the string escape \\{code} is no character")
         return chr(int(code[1:], 16))
-    if code not in ESCAPES:
-        raise FeelRefused(f"the string escape \\{code} is not converted")
-    return ESCAPES[code]
+    # another escape is kept as written, as the TCK reads it: a pattern's \\d or \\s reaches matches()
+    return ESCAPES.get(code, "\\" + code)
 
 
 def _unquote(text: str) -> str:

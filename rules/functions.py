@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from rules import regex
 from rules import syntax as s
 from rules.decimals import CTX, ROUNDING_MODES, quantize
 from rules.errors import DecisionError, did_you_mean
@@ -361,6 +362,31 @@ def _concat(c: ExpressionChecker, node: s.Call) -> Type:
     return STRING.with_null(any(p.nullable for p in parts))
 
 
+def _pattern_literal(c: ExpressionChecker, node: s.Node, what: str) -> str:
+    """A pattern, replacement or flags argument: a string literal, so that it is checked once, here."""
+    if not isinstance(node, s.Literal) or not isinstance(node.value, str):
+        raise c.fail(node, "wrong-arguments", f"{what} is a string literal")
+    c.check(node)
+    return node.value
+
+
+def _regex(c: ExpressionChecker, node: s.Call) -> Type:
+    """matches(s, pattern[, flags]), replace(s, pattern, replacement[, flags]), tokenize(s, pattern[, flags]):
+    an XPath pattern and flags as literals, checked here (``rules.regex``); null where the text is."""
+    replaces = node.function == "replace"
+    arity(c, node, 3 if replaces else 2, 4 if replaces else 3)
+    text = expect_string(c, node.args[0], f"the text of {node.function}()")
+    pattern = _pattern_literal(c, node.args[1], f"the pattern of {node.function}()")
+    template = _pattern_literal(c, node.args[2], "the replacement of replace()") if replaces else None
+    flags = _pattern_literal(c, node.args[-1], f"the flags of {node.function}()") if len(node.args) == 3 + replaces else ""
+    try:
+        regex.checked(pattern, flags, template, splits=node.function == "tokenize")
+    except (regex.PatternError, regex.PatternRefused) as exc:
+        raise c.fail(node.args[1], "wrong-arguments", f"{node.function}(): {exc}") from None
+    result = {"matches": BOOLEAN, "replace": STRING, "tokenize": Type("list", item=STRING)}[node.function]
+    return result.with_null(text.nullable)
+
+
 # Implementations: what generated code calls. A null argument gives null.
 
 
@@ -595,5 +621,8 @@ FUNCTIONS: dict[str, Function] = by_name(
     F("day_of_year", _timestamp, day_of_year, True, False, "1 to 366: the day of the year of a date or ISO 8601 text"),
     F("time_of_day", _timestamp, time_of_day, True, False, "whole seconds since midnight of an ISO 8601 time or date-time"),
     F("split", _split, split, True, False, "the parts of a text between separators"),
+    F("matches", _regex, regex.matches, True, False, "whether part of a text matches an XPath pattern (flags s, m, i, x, q)"),
+    F("replace", _regex, regex.replace, True, False, "a text with each match of an XPath pattern replaced ($1 a group)"),
+    F("tokenize", _regex, regex.tokenize, True, False, "the parts of a text between the matches of an XPath pattern"),
     F("element_at", _element_at, element_at, True, False, "the n-th element counting from 1 (from the end if negative), or null"),
 )
