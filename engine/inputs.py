@@ -16,6 +16,7 @@ from typing import Any
 from rules.errors import FieldProblem, InputError
 from rules.input_types import INPUT_TYPES, Held, held
 from rules.ir import FieldDef, FieldShape
+from rules.temporal import CLASS_OF_KIND
 
 MAX_MAGNITUDE = Decimal("1e18")  # larger amounts are a typo or an attack, not an order
 MAX_STRING = 10_000
@@ -104,6 +105,28 @@ def _date(value: Any, path: Path, problems: Problems) -> Any:
     return None
 
 
+def _temporal(spec: FieldShape) -> Coerce:
+    declared = INPUT_TYPES[spec.type]
+    parse = declared.parse
+    assert parse is not None
+    example = declared.doc.split("(`", 1)[-1].split("`", 1)[0]
+    held_class = CLASS_OF_KIND[declared.type.kind]
+
+    def coerce(value: Any, path: Path, problems: Problems) -> Any:
+        if value.__class__ is held_class:  # already read (a flow step's input, the search's values), as a date may be
+            return value
+        try:
+            found = parse(value) if isinstance(value, str) else None
+        except ValueError as exc:  # a valid FEEL text Arbiter cannot hold exactly (a year past 9999, a zone on a time)
+            problems.append(FieldProblem(path, "type", f"is not supported: {exc}"))
+            return None
+        if found is None:
+            problems.append(FieldProblem(path, "type", f"expected a {spec.type} as ISO 8601 text, like {example!r}"))
+        return found
+
+    return coerce
+
+
 def _object(fields: dict[str, FieldShape]) -> Coerce:
     members = [(name, spec, field_coercer(spec)) for name, spec in fields.items()]
     known = frozenset(fields)
@@ -150,6 +173,7 @@ def _list(spec: FieldShape) -> Coerce:
 _COERCERS: dict[Held, Callable[[FieldShape], Coerce]] = {
     Held.DECIMAL: lambda spec: _number(spec, integral=False), Held.INTEGER: lambda spec: _number(spec, integral=True),
     Held.BOOLEAN: lambda spec: _boolean, Held.STRING: _string, Held.DATE: lambda spec: _date,
+    Held.TEMPORAL: _temporal,
 }
 assert set(_COERCERS) == set(Held)
 
@@ -247,6 +271,13 @@ class _FastPath:
         if how is Held.DATE:
             return [f"if {v}.__class__ is str and len({v}) == 10:", "    try:", f"        {v} = fromiso({v})",
                     "    except ValueError:", "        return None", f"elif {v}.__class__ is not date:", "    return None"]
+        if how is Held.TEMPORAL:
+            assert declared is not None
+            parse, held_class = self.fresh("P"), self.fresh("C")
+            self.ns[parse], self.ns[held_class] = declared.parse, CLASS_OF_KIND[declared.type.kind]
+            return [f"if {v}.__class__ is str:", "    try:", f"        {v} = {parse}({v})",
+                    "    except ValueError:", "        return None", f"    if {v} is None:", "        return None",
+                    f"elif {v}.__class__ is not {held_class}:", "    return None"]
         if kind == "list":
             return self.listed(spec, v)
         return self.nested(spec.fields or {}, v)

@@ -20,6 +20,7 @@ import jiter
 import orjson
 
 from rules.errors import MalformedRequest
+from rules.temporal import TEMPORAL_CLASSES
 
 
 def loads(raw: bytes | str) -> Any:
@@ -61,6 +62,8 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple):
         return list(value)
+    if isinstance(value, TEMPORAL_CLASSES):
+        return str(value)  # FEEL's text of it, as the input reads it back
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from rules import temporal
 from rules.input_types import INPUT_TYPES, Held, held
 from rules.ir import FieldShape, PackIR
 
@@ -35,10 +36,22 @@ def _strings(spec: FieldShape) -> st.SearchStrategy[Any]:
     return st.sampled_from(spec.values or [""]) if INPUT_TYPES[spec.type].enumerated else st.text(max_size=12)
 
 
+# a few values of each temporal type, edges included: the search tries them, it does not enumerate clocks
+TEMPORAL_SAMPLES: dict[str, list[Any]] = {
+    "time": [temporal.Time(0, 0, Decimal(0)), temporal.Time(12, 0, Decimal(0)), temporal.Time(23, 59, Decimal("59.5")),
+             temporal.Time(12, 0, Decimal(0), 3600)],
+    "date_time": [temporal.DateTime(dt.date(2026, 1, 1), temporal.Time(0, 0, Decimal(0))),
+                  temporal.DateTime(dt.date(2026, 6, 30), temporal.Time(23, 59, Decimal(59)))],
+    "days_time_duration": [temporal.DaysTimeDuration(Decimal(n)) for n in (0, 1, -3600, 86400 * 30)],
+    "years_months_duration": [temporal.YearsMonthsDuration(n) for n in (0, 1, -12, 30)],
+}
+
+
 # valid values of a declared type, by how the type holds them
 _VALUES: dict[Held, Callable[[FieldShape], st.SearchStrategy[Any]]] = {
     Held.DECIMAL: _money, Held.INTEGER: _integers, Held.BOOLEAN: lambda spec: st.booleans(), Held.STRING: _strings,
     Held.DATE: lambda spec: st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31)),
+    Held.TEMPORAL: lambda spec: st.sampled_from(TEMPORAL_SAMPLES[spec.type]),
 }
 assert set(_VALUES) == set(Held)
 
@@ -91,6 +104,8 @@ def simplest_value(spec: FieldShape) -> Any:
         return (spec.values or [""])[0] if INPUT_TYPES[kind].enumerated else ""
     if how is Held.DATE:
         return dt.date(2000, 1, 1)
+    if how is Held.TEMPORAL:
+        return TEMPORAL_SAMPLES[kind][0]
     if kind == "list":
         return []
     return {name: simplest_value(sub) for name, sub in (spec.fields or {}).items()}

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.compiled import CompiledPack
 from rules.errors import ArbiterError, InputError
+from rules.temporal import TEMPORAL_CLASSES
 
 DEFAULT_TEST_DATE = dt.date(2000, 1, 1)
 
@@ -58,6 +59,8 @@ def same(expected: Any, actual: Any) -> bool:
         return expected.isoformat() == actual
     if isinstance(expected, str) and isinstance(actual, dt.date):
         return expected == actual.isoformat()
+    if isinstance(actual, TEMPORAL_CLASSES):  # the same value as written, offset and form included
+        return str(expected) == str(actual) and isinstance(expected, (str, type(actual)))
     return bool(expected == actual)
 
 
@@ -66,6 +69,8 @@ def show(value: Any) -> str:
         return repr(value)
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, TEMPORAL_CLASSES):
+        return f"{type(value).__name__}({value})"
     if value is None:
         return "null"
     if isinstance(value, bool):

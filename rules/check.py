@@ -1026,6 +1026,7 @@ def _names(has: Callable[[InputType], bool]) -> str:
 # what a parameter's value may be, as YAML reads it, by how its type is held
 _PARAM_CLASSES: dict[Held, tuple[type, ...]] = {
     Held.DECIMAL: (Decimal, int), Held.INTEGER: (int,), Held.BOOLEAN: (bool,), Held.STRING: (str,), Held.DATE: (dt.date,),
+    Held.TEMPORAL: (str,),
 }
 assert set(_PARAM_CLASSES) == set(Held)
 
@@ -1052,6 +1053,11 @@ def param_value(spec: ParamSpec) -> tuple[Any, str]:
     if declared.held is Held.DECIMAL:
         assert isinstance(value, (Decimal, int))
         return Decimal(value), ""
+    if declared.held is Held.TEMPORAL:
+        try:
+            return _data_value(kind, value), ""
+        except ValueError as exc:
+            return None, str(exc)
     return value, ""
 
 
@@ -1094,6 +1100,12 @@ def _data_value(kind: str, value: Any, *, from_text: bool = False) -> Any:
             raise ValueError
         if how is Held.DATE:
             return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        parse = INPUT_TYPES[kind].parse
+        if parse is not None:
+            found = parse(str(value))
+            if found is None:
+                raise ValueError
+            return found
         return str(value)
     except (ValueError, InvalidOperation, TypeError):
         raise ValueError(f"{value!r} is not a valid {kind}") from None

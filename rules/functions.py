@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from rules import regex
 from rules import syntax as s
+from rules import temporal_functions
 from rules.decimals import CTX, ROUNDING_MODES, quantize
 from rules.errors import DecisionError, did_you_mean
 from rules.input_types import field_type
@@ -328,7 +329,14 @@ def _two(expect: Expect, result: Type) -> Check:
     return rule
 
 
-_date_part = _one(expect_date, INTEGER)
+def _expect_dated(c: ExpressionChecker, node: s.Node, what: str) -> Type:
+    t = c.check(node)
+    if t.kind not in ("date", "date_time", "null"):
+        raise c.fail(node, "type-mismatch", f"{what} must be a date or date_time, not {t.describe()}")
+    return t
+
+
+_date_part = _one(_expect_dated, INTEGER)
 _days_between = _two(expect_date, INTEGER)
 
 
@@ -601,9 +609,9 @@ FUNCTIONS: dict[str, Function] = by_name(
     F("days_between", _days_between, days_between, True, False, "the days from one date to another"),
     F("add_days", _add_days, add_days, True, False, "a date moved by a whole number of days"),
     F("add_months", _add_days, add_months, True, False, "a date moved by whole months (the day clipped to the month's end)"),
-    F("year", _date_part, year, True, False, "the year of a date"),
-    F("month", _date_part, month, True, False, "the month of a date, 1 to 12"),
-    F("day", _date_part, day, True, False, "the day of the month of a date"),
+    F("year", _date_part, year, True, False, "the year of a date or date_time"),
+    F("month", _date_part, month, True, False, "the month of a date or date_time, 1 to 12"),
+    F("day", _date_part, day, True, False, "the day of the month of a date or date_time"),
     F("starts_with", _string_test, starts_with, True, False, "whether a text starts with another"),
     F("ends_with", _string_test, ends_with, True, False, "whether a text ends with another"),
     F("contains", _string_test, contains, True, False, "whether a text contains another"),
@@ -625,4 +633,5 @@ FUNCTIONS: dict[str, Function] = by_name(
     F("replace", _regex, regex.replace, True, False, "a text with each match of an XPath pattern replaced ($1 a group)"),
     F("tokenize", _regex, regex.tokenize, True, False, "the parts of a text between the matches of an XPath pattern"),
     F("element_at", _element_at, element_at, True, False, "the n-th element counting from 1 (from the end if negative), or null"),
+    *temporal_functions.functions(Function),
 )

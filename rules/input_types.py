@@ -14,13 +14,14 @@ until it covers it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from rules import temporal
 from rules.records import by_name
-from rules.types import BOOLEAN, DATE, DECIMAL, INTEGER, STRING, Type
+from rules.types import BOOLEAN, DATE, DATE_TIME, DAYS_TIME, DECIMAL, INTEGER, STRING, TIME, YEARS_MONTHS, Type
 
 
 class Held(StrEnum):
@@ -31,6 +32,7 @@ class Held(StrEnum):
     BOOLEAN = "boolean"  # bool
     STRING = "string"  # str
     DATE = "date"  # datetime.date
+    TEMPORAL = "temporal"  # a rules.temporal value, read from its ISO 8601 text by its type's ``parse``
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class InputType:
     doc: str
     default_scale: int | None = None  # places an output of it is rounded to when it declares no scale
     enumerated: bool = False  # declares `values`, in priority order
+    parse: Callable[[str], Any] | None = None  # Held.TEMPORAL: its value from a text, None for a text that is none
 
     @property
     def numeric(self) -> bool:
@@ -69,6 +72,16 @@ INPUT_TYPES: dict[str, InputType] = by_name(
     InputType("string", STRING, Held.STRING, {"type": "string"}, "a text of at most max_length characters (10,000 unless declared)"),
     InputType("enum", STRING, Held.STRING, {"type": "string"}, "one of its values, listed in priority order", enumerated=True),
     InputType("date", DATE, Held.DATE, {"type": "string", "format": "date"}, "a calendar date, YYYY-MM-DD"),
+    InputType("time", TIME, Held.TEMPORAL, {"type": "string", "format": "time"},
+              "a time of day, HH:MM:SS with optional fraction and offset (`10:30:00`, `10:30:00.5+01:00`, `10:30:00Z`)",
+              parse=temporal.parse_time),
+    InputType("date_time", DATE_TIME, Held.TEMPORAL, {"type": "string", "format": "date-time"},
+              "a date and time, with an offset, a zone (`2026-03-29T02:30:00@Europe/Paris`) or neither (local)",
+              parse=temporal.parse_date_time),
+    InputType("days_time_duration", DAYS_TIME, Held.TEMPORAL, {"type": "string", "format": "duration"},
+              "an exact span of days and time, ISO 8601 (`P1DT2H`, `-PT0.5S`)", parse=temporal.parse_days_time),
+    InputType("years_months_duration", YEARS_MONTHS, Held.TEMPORAL, {"type": "string", "format": "duration"},
+              "a span of whole years and months, ISO 8601 (`P1Y2M`)", parse=temporal.parse_years_months),
 )
 TYPE_NAMES = tuple(INPUT_TYPES)
 PLAIN_TYPE_NAMES = tuple(name for name, t in INPUT_TYPES.items() if not t.enumerated)  # a list's `of`, a data column

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class Type:
-    """A checked type. ``kind`` is one of number, string, boolean, date, list, object, null."""
+    """A checked type. ``kind`` is one of number, string, boolean, date, list, object, null, or a TEMPORAL kind."""
 
     kind: str
     numeric: str | None = None  # integer | decimal | money, when kind == "number"
@@ -47,6 +47,13 @@ STRING = Type("string")
 BOOLEAN = Type("boolean")
 DATE = Type("date")
 NULL = Type("null", nullable=True)
+TIME = Type("time")
+DATE_TIME = Type("date_time")
+DAYS_TIME = Type("days_time_duration")
+YEARS_MONTHS = Type("years_months_duration")
+# FEEL's time, date and time and durations (rules.temporal): ordered and equal within their own kind only
+TEMPORAL = frozenset({TIME.kind, DATE_TIME.kind, DAYS_TIME.kind, YEARS_MONTHS.kind})
+ORDERED = frozenset({"number", "string", "date", *TEMPORAL})
 
 
 def number_result(a: Type, b: Type, op: str) -> Type:
@@ -64,14 +71,14 @@ def comparable(a: Type, b: Type) -> bool:
     """Whether ``<``/``>`` may compare values of these types."""
     if a.kind == "null" or b.kind == "null":
         return True
-    return a.kind == b.kind and a.kind in ("number", "string", "date")
+    return a.kind == b.kind and a.kind in ORDERED
 
 
 def equatable(a: Type, b: Type) -> bool:
     """Whether ``=``/``!=`` may compare values of these types (null equals only null)."""
     if a.kind == "null" or b.kind == "null":
         return True
-    return a.kind == b.kind and a.kind in ("number", "string", "date", "boolean")
+    return a.kind == b.kind and (a.kind in ORDERED or a.kind == "boolean")
 
 
 def join(a: Type, b: Type) -> Type | None:

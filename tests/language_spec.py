@@ -23,6 +23,7 @@ from engine.compiled import compile_pack
 from rules.errors import ArbiterError
 from rules.load import load_text
 from rules.source import read_yaml
+from rules.temporal import TEMPORAL_CLASSES
 
 SPEC = Path(__file__).parent / "data" / "language_spec.yaml"
 AS_OF = dt.date(2026, 6, 1)
@@ -145,5 +146,7 @@ def same(actual: Any, expected: Any) -> bool:
     """Equal values of the same kind: 1 is not true, an integer is not a decimal."""
     if isinstance(expected, list):
         return isinstance(actual, list) and len(actual) == len(expected) and all(map(same, actual, expected))
+    if isinstance(actual, TEMPORAL_CLASSES):  # as the output's JSON writes it: the text pins the offset and the form
+        return isinstance(expected, str) and str(actual) == expected
     kind = {bool: "boolean", int: "integer", Decimal: "decimal"}
     return bool(kind.get(type(actual), type(actual)) == kind.get(type(expected), type(expected)) and actual == expected)

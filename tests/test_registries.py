@@ -22,6 +22,7 @@ from rules.hit_policy import HitPolicy
 from rules.input_types import INPUT_TYPES
 from rules.load import load_text
 from rules.schema import field_schema
+from rules.temporal import TEMPORAL_CLASSES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -121,7 +122,8 @@ def test_each_input_type_is_checked_validated_described_and_decided(name: str) -
     assert field.type == declared.checked(spec.get("values"))
     assert field_schema(field.spec).items() >= declared.schema.items()
     value = simplest_value(field.spec)
-    wire = value.isoformat() if isinstance(value, dt.date) else value  # as JSON brings it
+    # as JSON brings it: a date and the temporal values as their ISO 8601 text
+    wire = value.isoformat() if isinstance(value, dt.date) else str(value) if isinstance(value, TEMPORAL_CLASSES) else value
     validate = compile_validator(loaded.pack.inputs)
     assert validate.fast({"x": wire}) == validate.slow({"x": wire}) == {"x": value}  # type: ignore[attr-defined]
     assert compile_pack(loaded.pack).decide({"x": wire}, dt.date(2026, 6, 1)).output == {"x": value}
