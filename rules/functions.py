@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from rules import regex
+from rules import regex, temporal_functions
 from rules import syntax as s
-from rules import temporal_functions
 from rules.decimals import CTX, ROUNDING_MODES, quantize
 from rules.errors import DecisionError, did_you_mean
 from rules.input_types import field_type
