@@ -616,7 +616,10 @@ class Translator:
         return args, named
 
     def call(self, name: str) -> Tr:
+        start = self.pos
         args, named = self.arguments()
+        if name == "sort" and len(args) == 2 and args[1].kind == FUNCTION:
+            return _sort(args[0], self.tokens[start:self.pos])
         if name in self.functions:
             return self.inline(self.functions[name], args, named)
         args = _positional(name, named) if named else args
@@ -937,10 +940,101 @@ def _aggregate(name: str, args: list[Tr]) -> Tr:
     return Tr(f"(if count({items.text}) = 0 or any({items.text} as v_x, v_x = null) then null else {folded})", item)
 
 
+# FEEL list functions and the language's: of lists of one kind, null where a list is null
+JOINS = {"concatenate": "concatenate", "union": "union", "distinct values": "distinct", "reverse": "reverse"}
+POSITIONED = {"sublist": ("sublist", (2, 3)), "insert before": ("insert_before", (3,)), "remove": ("remove_at", (2,))}
+
+
+def _list_kind(name: str, lists: list[Tr]) -> Kind:
+    """The element kind of lists given to a list function; FeelRefused where one is not a list or kinds differ."""
+    if not lists or not all(_is_list(a) for a in lists):
+        raise FeelRefused(f"{name}() of a value that is not a list is not converted (FEEL would take it as a singleton)")
+    kinds = {a.kind[1] for a in lists} - {NULL}
+    if len(kinds) != 1:
+        raise FeelRefused(f"{name}() of lists of mixed kinds, or of empty lists only, is not converted")
+    return kinds.pop()
+
+
+def _joins(name: str, args: list[Tr]) -> Tr:
+    """concatenate, union, distinct values and reverse."""
+    if name in ("distinct values", "reverse") and len(args) != 1:
+        raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
+    if any(a.kind == NULL for a in args):
+        return NULL_VALUE
+    kind = _list_kind(name, args)
+    return Tr(f"{JOINS[name]}({', '.join(a.text for a in args)})", ("list", kind))
+
+
+def _append(name: str, args: list[Tr]) -> Tr:
+    """append(list, item, ...): the list and the items, of the list's kind."""
+    if args and args[0].kind == NULL:
+        return NULL_VALUE
+    kind = _list_kind(name, args[:1])
+    if len(args) < 2 or any(a.kind != kind for a in args[1:]):
+        raise FeelRefused("append() of no items, or of items of another kind than the list's (or null), is not converted")
+    return Tr(f"concatenate({args[0].text}, [{', '.join(a.text for a in args[1:])}])", ("list", kind))
+
+
+def _positioned(name: str, args: list[Tr]) -> Tr:
+    """sublist, insert before and remove at whole-number literal positions (null outside the list, as FEEL's error)."""
+    function, counts = POSITIONED[name]
+    if len(args) not in counts:
+        raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
+    positions = args[1:3] if name == "sublist" else args[1:2]
+    if args[0].kind == NULL or any(p.kind == NULL for p in positions):
+        return NULL_VALUE
+    kind = _list_kind(name, args[:1])
+    for position in positions:
+        if not (isinstance(position.const, Decimal) and position.const == position.const.to_integral_value()):
+            raise FeelRefused(f"{name}() at a position that is not a whole-number literal is not converted")
+    if name == "insert before" and args[2].kind != kind:
+        raise FeelRefused(f"insert before() of a {describe(args[2].kind)} into a {describe(args[0].kind)} is not converted")
+    wholes = [str(int(p.const)) if p.const >= 0 else f"(0 - {-int(p.const)})" for p in positions]
+    texts = [args[0].text, *wholes, *(a.text for a in args[1 + len(positions):])]
+    return Tr(f"{function}({', '.join(texts)})", args[0].kind)
+
+
+def _index_of(name: str, args: list[Tr]) -> Tr:
+    if len(args) != 2:
+        raise FeelRefused(f"the function {name}() with {len(args)} argument(s) is not converted")
+    if args[0].kind == NULL:
+        return NULL_VALUE
+    kind = _list_kind(name, args[:1])
+    _comparable(Tr("", kind), args[1], "=")
+    return Tr(f"index_of({args[0].text}, {_plain(args[1]).text})", ("list", NUMBER))
+
+
+def _mean(name: str, args: list[Tr]) -> Tr:
+    """mean() of variables: refused, as the TCK's answers are not FEEL's 34 digits where the mean is inexact (0012
+    expects 5.66666666666667 for 17/3); of literals it is folded (``feel_fold.mean``)."""
+    raise FeelRefused("mean() of variables is not converted: engines round an inexact mean differently")
+
+
+def _sort(items: Tr, tokens: list[tuple[str, str]]) -> Tr:
+    """sort(list, function(a, b) a < b) (or >, <=, >=, either way round) of numbers, strings or dates: the language's
+    stable sort, reversed for a descending order. Equal scalars cannot be told apart, so the order of ties, which
+    FEEL leaves to the engine, does not show; a sort of contexts by an entry is refused for that reason."""
+    lam = tokens[tokens.index(("name", "function")):]
+    shape = [v for _, v in lam]
+    if (len(lam) != 10 or shape[:2] != ["function", "("] or shape[3] != "," or shape[5] != ")" or shape[9] != ")"
+            or shape[7] not in ("<", "<=", ">", ">=") or {shape[6], shape[8]} != {shape[2], shape[4]}
+            or shape[2] == shape[4]):
+        raise FeelRefused("sort() with a function other than 'function(a, b) a < b' (or >) of the elements is not converted")
+    if items.kind == NULL:
+        return NULL_VALUE
+    kind = _list_kind("sort", [items])
+    if kind not in (NUMBER, STRING, DATE):
+        raise FeelRefused(f"sort() of a {describe(items.kind)} is not converted (the order of ties would show)")
+    descending = (shape[7] in (">", ">=")) == (shape[6] == shape[2])
+    ordered = f"sort_by({items.text} as v_sort, v_sort)"
+    return Tr(f"reverse({ordered})" if descending else ordered, items.kind)
+
+
 # FEEL functions converted whatever their arguments (each handler refuses or answers null itself)
 CALLS: dict[str, Callable[[str, list[Tr]], Tr]] = {
     "all": _connectives, "any": _connectives, "sum": _aggregate, "min": _aggregate, "max": _aggregate,
-    **dict.fromkeys(REGEX_FUNCTIONS, _regex_call),
+    **dict.fromkeys(REGEX_FUNCTIONS, _regex_call), **dict.fromkeys(JOINS, _joins),
+    **dict.fromkeys(POSITIONED, _positioned), "append": _append, "index of": _index_of, "mean": _mean,
 }
 
 

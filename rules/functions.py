@@ -233,6 +233,58 @@ def _element_at(c: ExpressionChecker, node: s.Call) -> Type:
     return t.item.with_null()  # null where the list has no such position
 
 
+def _joined_lists(c: ExpressionChecker, node: s.Call) -> Type:
+    """concatenate() and union() of lists of one element type: a list of it, null where a list is."""
+    arity(c, node, 1, 16)
+    result: Type | None = None
+    for arg in node.args:
+        t = c.check(arg)
+        if t.kind == "null":
+            continue
+        if t.kind != "list" or t.item is None:
+            raise c.fail(arg, "type-mismatch", f"{node.function}() joins lists, not {t.describe()}")
+        joined = t.item if result is None else join(result, t.item)
+        if joined is None:
+            raise c.fail(arg, "type-mismatch", f"{node.function}() joins lists of one element type")
+        result = joined
+    if result is None:
+        raise c.fail(node, "type-mismatch", f"{node.function}() of nulls only")
+    return Type("list", item=result, nullable=any(a.type.nullable or a.type.kind == "null" for a in node.args))
+
+
+def _list_same(c: ExpressionChecker, node: s.Call) -> Type:
+    """reverse() and distinct(): a list of the same type."""
+    arity(c, node, 1)
+    return list_arg(c, node)
+
+
+def _positioned(c: ExpressionChecker, node: s.Call) -> Type:
+    """sublist(list, start[, length]), insert_before(list, position, item), remove_at(list, position): positions
+    are whole numbers counted from 1 (from the end if negative); null where a position is outside the list."""
+    low, high = {"sublist": (2, 3), "insert_before": (3, 3), "remove_at": (2, 2)}[node.function]
+    arity(c, node, low, high)
+    t = list_arg(c, node)
+    assert t.item is not None
+    positions = node.args[1:3] if node.function == "sublist" else node.args[1:2]
+    for position in positions:
+        expect_whole(c, position, f"a position in {node.function}()", node.function)
+    if node.function == "insert_before":
+        item = c.check(node.args[2])
+        if join(t.item, item) is None:
+            raise c.fail(node.args[2], "type-mismatch", f"insert_before() of {item.describe()} into {t.describe()}")
+    return t.with_null()
+
+
+def _index_of(c: ExpressionChecker, node: s.Call) -> Type:
+    arity(c, node, 2)
+    t = list_arg(c, node)
+    assert t.item is not None
+    item = c.check(node.args[1])
+    if not equatable(t.item, item):
+        raise c.fail(node.args[1], "type-mismatch", f"index_of() compares {t.item.describe()} with {item.describe()}")
+    return Type("list", item=INTEGER, nullable=t.nullable)
+
+
 # Type rules: numbers.
 
 
@@ -566,6 +618,67 @@ def element_at(a: Any, n: Any) -> Any:
     return a[n - 1] if n > 0 else a[n]
 
 
+def concatenate(*lists: Any) -> Any:
+    return None if any(a is None for a in lists) else [x for a in lists for x in a]
+
+
+def distinct(a: Any) -> Any:
+    """The elements without repeats (by =), each where it first occurs."""
+    if a is None:
+        return None
+    out: list[Any] = []
+    for x in a:
+        if not any(x == y for y in out):
+            out.append(x)
+    return out
+
+
+def union(*lists: Any) -> Any:
+    return distinct(concatenate(*lists))
+
+
+def reverse(a: Any) -> Any:
+    return None if a is None else a[::-1]
+
+
+def _offset(a: list[Any], n: Any) -> int | None:
+    """The 0-based offset of position n (1 is the first, -1 the last), or None outside the list."""
+    if n is None:
+        return None
+    position = int(n)
+    if 1 <= position <= len(a):
+        return position - 1
+    return len(a) + position if -len(a) <= position <= -1 else None
+
+
+_WHOLE = object()
+
+
+def sublist(a: Any, start: Any, length: Any = _WHOLE) -> Any:
+    """The elements from a position on, all or ``length`` of them; null where they are not all in the list."""
+    first = None if a is None else _offset(a, start)
+    if first is None or length is None:
+        return None
+    if length is _WHOLE:
+        return a[first:]
+    return a[first:first + int(length)] if 0 <= int(length) <= len(a) - first else None
+
+
+def insert_before(a: Any, n: Any, item: Any) -> Any:
+    at = None if a is None else _offset(a, n)
+    return None if at is None else [*a[:at], item, *a[at:]]
+
+
+def remove_at(a: Any, n: Any) -> Any:
+    at = None if a is None else _offset(a, n)
+    return None if at is None else [*a[:at], *a[at + 1:]]
+
+
+def index_of(a: Any, item: Any) -> Any:
+    """The positions (from 1) of the elements equal to the item."""
+    return None if a is None else [k + 1 for k, x in enumerate(a) if x == item]
+
+
 def trim(a: Any) -> Any:
     return None if a is None else a.strip()
 
@@ -628,6 +741,14 @@ FUNCTIONS: dict[str, Function] = by_name(
     F("day_of_year", _timestamp, day_of_year, True, False, "1 to 366: the day of the year of a date or ISO 8601 text"),
     F("time_of_day", _timestamp, time_of_day, True, False, "whole seconds since midnight of an ISO 8601 time or date-time"),
     F("split", _split, split, True, False, "the parts of a text between separators"),
+    F("concatenate", _joined_lists, concatenate, False, False, "the elements of lists one after another; null where a list is"),
+    F("union", _joined_lists, union, False, False, "the elements of lists one after another, without repeats"),
+    F("distinct", _list_same, distinct, False, False, "the elements of a list without repeats, each where it first occurs"),
+    F("reverse", _list_same, reverse, False, False, "the elements of a list in the opposite order"),
+    F("sublist", _positioned, sublist, True, False, "the elements from a position on (all, or a length); null outside"),
+    F("insert_before", _positioned, insert_before, True, False, "a list with an element put before a position"),
+    F("remove_at", _positioned, remove_at, True, False, "a list without the element at a position"),
+    F("index_of", _index_of, index_of, False, False, "the positions (from 1) of the elements equal to a value"),
     F("matches", _regex, regex.matches, True, False, "whether part of a text matches an XPath pattern (flags s, m, i, x, q)"),
     F("replace", _regex, regex.replace, True, False, "a text with each match of an XPath pattern replaced ($1 a group)"),
     F("tokenize", _regex, regex.tokenize, True, False, "the parts of a text between the matches of an XPath pattern"),
