@@ -26,6 +26,8 @@ NUMBER, STRING, BOOLEAN, DATE, NULL = "number", "string", "boolean", "date", "nu
 # kinds the language has no values of: known from a literal, so an operation FEEL does not define on them is null
 TIME, DATE_TIME, DT_DURATION, YM_DURATION = "time", "date and time", "days and time duration", "years and months duration"
 RANGE, FUNCTION = "range", "function"
+MIXED = "mixed kinds"  # the element kind of a list literal of values of several kinds: known only to be folded
+EMPTY_CONTEXT, MIXED_LIST = "empty context", "list of mixed kinds"
 TEMPORAL = (DATE, TIME, DATE_TIME, DT_DURATION, YM_DURATION)
 OPAQUE = "\x00"  # marks the text of a value with no counterpart: a translation holding it is refused
 Kind = Any  # a scalar kind above, ("list", Kind) or ("record", ((name, Kind), ...))
@@ -501,9 +503,11 @@ class Translator:
         kinds = {i.kind for i in items if i.kind != NULL}
         if not items:
             return Tr("[]", ("list", NULL), ())
+        const = tuple(i.const for i in items) if all(i.const is not NOT_CONSTANT for i in items) else NOT_CONSTANT
+        if len(kinds) > 1 and const is not NOT_CONSTANT:  # of literals: its value kept, only to be folded
+            return Tr(f"{OPAQUE}{MIXED_LIST}{OPAQUE}", ("list", MIXED), const)
         if len(kinds) != 1:
             raise FeelRefused("a list of nulls or of mixed kinds is not converted")
-        const = tuple(i.const for i in items) if all(i.const is not NOT_CONSTANT for i in items) else NOT_CONSTANT
         return Tr("[" + ", ".join(i.text for i in items) + "]", ("list", kinds.pop()), const)
 
     def upper_bound(self) -> Tr:
@@ -562,6 +566,7 @@ class Translator:
     def context_literal(self) -> Tr:
         """``{a: 1, b: a + 1}``: a record; an entry reads the entries before it (their expressions, inlined)."""
         entries: dict[str, Tr] = {}
+        keys: dict[str, str] = {}  # as written
         saved = dict(self.scope)
         while not self.at("}"):
             if entries:
@@ -572,9 +577,13 @@ class Translator:
             self.take(":")
             value = self.expression()
             entries[identifier(key)] = value
+            keys[identifier(key)] = key
             self.scope[key] = (f"({value.text})", value.kind)
         self.take("}")
         self.scope = saved
+        if all(v.const is not NOT_CONSTANT for v in entries.values()) and all(k == keys[k] for k in entries):
+            # of literals: its value is kept, for the context functions to fold
+            return _literal({keys[k]: v.const for k, v in entries.items()})
         if not entries:
             raise FeelRefused("an empty context is not converted")
         text = "{" + ", ".join(f"{k}: {v.text}" for k, v in entries.items()) + "}"
@@ -622,6 +631,10 @@ class Translator:
             return _sort(args[0], self.tokens[start:self.pos])
         if name in self.functions:
             return self.inline(self.functions[name], args, named)
+        if _misused(name, args, named):
+            return NULL_VALUE
+        if "keys" in named and name == "context put":
+            named["key"] = named.pop("keys")
         args = _positional(name, named) if named else args
         folded = fold(name, args)
         return folded if folded is not None else call(name, args)
@@ -671,6 +684,7 @@ PARAMETERS = {
     "matches": ("input", "pattern", "flags"), "replace": ("input", "pattern", "replacement", "flags"),
     "split": ("string", "delimiter"),
     "is": ("value1", "value2"), "number": ("from", "grouping separator", "decimal separator"), "get value": ("m", "key"), "context put": ("context", "key", "value"),
+    "get entries": ("m",), "context merge": ("contexts",), "context": ("entries",),
 }
 
 
@@ -727,10 +741,41 @@ def _literal(value: Any) -> Tr:
         return _date_value(lambda: value)
     if isinstance(value, feel_fold.Temporal):
         raise FeelRefused(f"its value is a {value.kind}, which is not converted")
+    if isinstance(value, dict):
+        return _context_value(value)
     items = [_literal(v) for v in value]
     if not items or len({i.kind for i in items}) != 1:
         raise FeelRefused("an empty list or one of mixed kinds is not converted")
     return Tr("[" + ", ".join(i.text for i in items) + "]", ("list", items[0].kind), value)
+
+
+def _context_value(value: dict[str, Any]) -> Tr:
+    """A context of literals as the language's record literal, its value kept for the context functions."""
+    if not value:  # the language has no empty record: a value only to be folded
+        return Tr(f"{OPAQUE}{EMPTY_CONTEXT}{OPAQUE}", ("record", ()), {})
+    entries = {}
+    for key, item in value.items():
+        if identifier(key) != key:
+            raise FeelRefused(f"a context key {key!r} that is not a plain name is not converted")
+        entries[key] = _literal(item)
+    text = "{" + ", ".join(f"{k}: {v.text}" for k, v in entries.items()) + "}"
+    return Tr(text, ("record", tuple((k, v.kind) for k, v in entries.items())), value)
+
+
+# FEEL's context functions: their numbers of arguments; another number, or an argument named otherwise, is null
+CONTEXT_ARITY = {"get entries": 1, "get value": 2, "context put": 3, "context merge": 1, "context": 1}
+
+
+def _misused(name: str, args: list[Tr], named: dict[str, Tr]) -> bool:
+    """Whether a call of a context function is an error in FEEL (null): a wrong number of arguments, a parameter
+    name it lacks, or ``key:`` given a list (a path is ``keys:``)."""
+    if name not in CONTEXT_ARITY:
+        return False
+    if named:
+        params = {*PARAMETERS[name], "keys"} if name == "context put" else set(PARAMETERS[name])
+        key = named.get("key")
+        return bool(set(named) - params) or (key is not None and _is_list(key)) or len(named) != CONTEXT_ARITY[name]
+    return len(args) != CONTEXT_ARITY[name]
 
 
 def call(name: str, args: list[Tr]) -> Tr:
@@ -812,6 +857,8 @@ def _connectives(name: str, args: list[Tr]) -> Tr:
         raise FeelRefused(f"{name}() with no arguments is not converted")
     if items.kind[1] == NULL and items.text == "[]":
         return Tr("true" if name == "all" else "false", BOOLEAN)
+    if items.kind[1] == MIXED:
+        raise FeelRefused(f"{name}() of a list of mixed kinds is not converted")
     if items.kind[1] != BOOLEAN:
         return NULL_VALUE  # its elements are never true or false
     decides, other = ("false", "true") if name == "all" else ("true", "false")
@@ -879,25 +926,51 @@ def _temporal_call(name: str, args: list[Tr]) -> Tr:
 
 
 def _context_function(name: str, args: list[Tr]) -> Tr:
-    """get value(m, key) and context put(context, key, value) with a literal key naming an entry as it is written."""
+    """get value(m, key) and context put(context, key or keys, value) with literal keys naming entries as written."""
     record, key = args[0], args[1].const
-    if _composite(args[1].kind):
-        raise FeelRefused(f"{name}() with a list of keys (a path) is not converted")
+    if _composite(args[1].kind) and name == "get value":
+        raise FeelRefused(f"{name}() with a list of keys is not converted")
     if NULL in (record.kind, args[1].kind) or args[1].kind in (NUMBER, BOOLEAN, DATE):
         return NULL_VALUE  # FEEL: a null context, or a key that is not a string
     if not (_composite(record.kind) and record.kind[0] == "record"):
         if _composite(record.kind):
             raise FeelRefused(f"{name}() of a {describe(record.kind)} is not converted")
         return NULL_VALUE  # not a context
-    if not isinstance(key, str) or key != identifier(key):
-        raise FeelRefused(f"{name}() with a key that is not a literal name is not converted")
-    fields = dict(record.kind[1])
+    keys = key if isinstance(key, tuple) else (key,)
+    if not keys or not all(isinstance(k, str) and k == identifier(k) for k in keys):
+        raise FeelRefused(f"{name}() with a key that is not a literal name (or a list of them) is not converted")
     if name == "get value":
+        fields = dict(record.kind[1])
         return Tr(f"{record.text}.{key}", fields[key]) if key in fields else NULL_VALUE
-    if not record.text.startswith("{"):  # a context that may be null at run time: FEEL's answer would be null
-        raise FeelRefused("context put() on a context that is not a literal is not converted")
-    fields[key] = args[2].kind
-    entries = {field: f"{record.text}.{field}" for field in dict(record.kind[1])} | {key: args[2].text}
+    guards: list[str] = []
+    put = _put(record, keys, args[2], guards)
+    if put is None:
+        return NULL_VALUE
+    if not guards:
+        return put
+    # FEEL: null where the context, or a context on the path, is null at run time
+    return Tr(f"(if {' or '.join(guards)} then null else {put.text})", put.kind)
+
+
+def _put(record: Tr, keys: tuple[str, ...], value: Tr, guards: list[str]) -> Tr | None:
+    """The record with the entry at the path set (None where the path leads through a value that is not a context);
+    ``guards`` gets a null test of each record read that is not a literal."""
+    if not record.text.startswith("{"):
+        guards.append(f"{record.text} = null")
+    fields = dict(record.kind[1])
+    if len(keys) > 1:
+        inner = fields.get(keys[0])
+        if inner in SCALARS:
+            return None  # FEEL: a path through a number, string, boolean or date is null
+        if inner is None or not (_composite(inner) and inner[0] == "record"):
+            raise FeelRefused(f"context put() along a path through a {describe(inner) if inner else 'missing entry'} "
+                              "is not converted")
+        value_or_none = _put(Tr(f"{record.text}.{keys[0]}", inner), keys[1:], value, guards)
+        if value_or_none is None:
+            return None
+        value = value_or_none
+    fields[keys[0]] = value.kind
+    entries = {field: f"{record.text}.{field}" for field in dict(record.kind[1])} | {keys[0]: value.text}
     return Tr("{" + ", ".join(f"{k}: {v}" for k, v in entries.items()) + "}", ("record", tuple(fields.items())))
 
 
@@ -1220,6 +1293,8 @@ def _temporal(literal: str, written: str) -> Tr:
 
 def _opaque_in(text: str) -> str:
     inner = text.split(OPAQUE)[1]
+    if inner in (EMPTY_CONTEXT, MIXED_LIST):
+        return inner
     if inner == "function" or ".." in inner:
         return "function" if inner == "function" else "range"
     if inner.startswith(("@", "time(", "date and time(", "duration(")):

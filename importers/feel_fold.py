@@ -216,8 +216,8 @@ def week_of_year(date: Any) -> Decimal | None:
 
 def is_(a: Any, b: Any) -> bool:
     """Whether two values are the same element of FEEL's domain: of one kind and equal."""
-    if a is None or b is None or isinstance(a, (tuple, Temporal)) or isinstance(b, (tuple, Temporal)):
-        raise Unsure("is() of null, of lists or of times and durations")
+    if a is None or b is None or isinstance(a, (tuple, dict, Temporal)) or isinstance(b, (tuple, dict, Temporal)):
+        raise Unsure("is() of null, of lists or contexts, or of times and durations")
     return type(a) is type(b) and a == b
 
 
@@ -246,6 +246,84 @@ def string(value: Any) -> str | None:
     raise Unsure("string() of a number, list, time or duration")
 
 
+class _NoEntry(Exception):
+    """A path of context put() leads through a value that is not a context: FEEL answers null."""
+
+
+def _context(value: Any) -> dict[str, Any] | None:
+    """A context argument; None where FEEL answers null (null, or another kind)."""
+    if isinstance(value, tuple) and len(value) == 1:
+        raise Unsure("a singleton list where a context is wanted")
+    return value if isinstance(value, dict) else None
+
+
+def _contexts(value: Any) -> tuple[Any, ...] | None:
+    """A list argument of contexts (a context alone is the list of it, as FEEL takes it); None for another kind."""
+    return (value,) if isinstance(value, dict) else value if isinstance(value, tuple) else None
+
+
+def get_entries(m: Any) -> tuple[dict[str, Any], ...] | None:
+    context = _context(m)
+    return None if context is None else tuple({"key": k, "value": v} for k, v in context.items())
+
+
+def get_value(m: Any, key: Any) -> Any:
+    context = _context(m)
+    if context is None or isinstance(key, tuple):
+        if isinstance(key, tuple):
+            raise Unsure("get value() with a list as the key")
+        return None
+    return context.get(key) if isinstance(key, str) else None
+
+
+def context_put(context: Any, key: Any, value: Any) -> dict[str, Any] | None:
+    """The context with the entry set (in its place, or last); a list of keys is a path into nested contexts."""
+    original = _context(context)
+    keys = key if isinstance(key, tuple) else (key,)
+    if original is None or not keys or not all(isinstance(k, str) for k in keys):
+        return None
+    try:
+        return _put(original, keys, value)
+    except _NoEntry:
+        return None
+
+
+def _put(context: dict[str, Any], keys: tuple[str, ...], value: Any) -> dict[str, Any]:
+    if len(keys) > 1:
+        inner = context.get(keys[0])
+        if not isinstance(inner, dict):
+            raise _NoEntry
+        value = _put(inner, keys[1:], value)
+    return {**context, keys[0]: value}
+
+
+def context_merge(contexts: Any) -> dict[str, Any] | None:
+    """The entries of each context in turn, a later one's replacing an earlier one's of the same key."""
+    items = _contexts(contexts)
+    if items is None or not all(isinstance(c, dict) for c in items):
+        return None
+    merged: dict[str, Any] = {}
+    for context in items:
+        merged.update(context)
+    return merged
+
+
+def context(entries: Any) -> dict[str, Any] | None:
+    """A context of ``{key, value}`` entries (other fields ignored); null for a key given twice, or an entry without a
+    string key or without a value."""
+    items = _contexts(entries)
+    if items is None:
+        return None
+    made: dict[str, Any] = {}
+    for entry in items:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or "value" not in entry:
+            return None
+        if entry["key"] in made:
+            return None
+        made[entry["key"]] = entry["value"]
+    return made
+
+
 FOLDS: dict[str, Callable[..., Any]] = {
     "string": string,
     "number": number,
@@ -253,4 +331,6 @@ FOLDS: dict[str, Callable[..., Any]] = {
     "substring after": substring_after, "string join": string_join, "product": product, "mean": mean,
     "median": median, "mode": mode, "day of year": day_of_year, "day of week": day_of_week,
     "month of year": month_of_year, "week of year": week_of_year, "is": is_,
+    "get entries": get_entries, "get value": get_value, "context put": context_put, "context merge": context_merge,
+    "context": context,
 }
