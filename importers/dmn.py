@@ -26,7 +26,7 @@ from importers import dmn_knowledge
 from importers.dmn_boxed import Boxed, fits
 from importers.dmn_ledger import Ledger, Refused, local
 from importers.dmn_types import ItemTypes, primitive
-from importers.feel import NULL, FeelRefused, Function, Tr, describe, kind_of, spec_of, translate
+from importers.feel import NULL, PACK_TYPES, FeelRefused, Function, Tr, describe, kind_of, spec_of, translate
 from rules.emit import identifier
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
@@ -376,7 +376,7 @@ class Converter:
             except Refused:
                 return ""
             kind = {"enum": "string"}.get(spec["type"], spec["type"])
-        return kind if kind in ("decimal", "string", "boolean", "date") else ""
+        return kind if kind in ("decimal", "string", "boolean", "date", *PACK_TYPES.values()) else ""
 
     def assemble(self, decisions: list[Decision]) -> DmnPack:
         document: dict[str, Any] = {}

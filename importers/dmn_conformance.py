@@ -29,6 +29,8 @@ from rules.emit import render_pack
 from rules.errors import ArbiterError, InputError
 
 AS_OF = dt.date(2026, 1, 1)
+# decision errors that say FEEL's answer is not given here (rules.temporal), rather than give a wrong one
+REFUSALS = frozenset({"undefined-temporal", "unsupported-value"})
 
 
 def write_dmn(converted: dmn.DmnPack, out: Path) -> list[Path]:
@@ -89,6 +91,8 @@ def run_case(converted: dmn.DmnPack, pack: CompiledPack | None, case: Case, why_
             return "passed", ""
         if exc.code == "step-input" and "got NoneType" in exc.message:  # a list holding null, passed to a step
             return "unsupported", "a decision's list holds a null, which a pack's input does not take: DMN passes it on"
+        if exc.code in REFUSALS:
+            return "unsupported", f"the decision refuses to answer ({exc.code}): {exc.message}"
         return "failed", f"{exc.code}: {exc.message}"
     wrong = [f"{name}: expected {show(value)}, got {show(output.get(converted.names[name]))}"
              for name, value in case.expected.items() if not same(value, output.get(converted.names[name]))]

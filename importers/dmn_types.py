@@ -1,11 +1,12 @@
 """DMN item definitions as pack field types: records, lists and allowed values, nested ones included.
 
-FEEL's number, string, boolean and date map to decimal, string, boolean and date; an item
+FEEL's number, string, boolean and date map to decimal, string, boolean and date, and its
+time, date and time and durations to the pack types of rules.temporal; an item
 definition with components is an object (its components are its fields), ``isCollection``
 makes a list of it, and ``allowedValues`` of strings make an enum (a list's elements are
 strings: their allowed values are not checked). Every value may be null
-in FEEL, so every field is optional. What has no pack type (date and time, time, durations,
-lists of lists, ranges other than a closed interval) is refused with the definition's name.
+in FEEL, so every field is optional. What has no pack type (lists of lists, ranges other
+than a closed interval) is refused with the definition's name.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from typing import Any
 from importers.dmn_ledger import Ledger, Refused
 from rules.emit import identifier
 
-PRIMITIVES = {"number": "decimal", "string": "string", "boolean": "boolean", "date": "date"}
+PRIMITIVES = {"number": "decimal", "string": "string", "boolean": "boolean", "date": "date", "time": "time",
+              "dateTime": "date_time", "date and time": "date_time", "dayTimeDuration": "days_time_duration",
+              "days and time duration": "days_time_duration", "yearMonthDuration": "years_months_duration",
+              "years and months duration": "years_months_duration"}
 
 
 def primitive(type_ref: str) -> str | None:

@@ -28,6 +28,8 @@ TIME, DATE_TIME, DT_DURATION, YM_DURATION = "time", "date and time", "days and t
 RANGE, FUNCTION = "range", "function"
 MIXED = "mixed kinds"  # the element kind of a list literal of values of several kinds: known only to be folded
 EMPTY_CONTEXT, MIXED_LIST = "empty context", "list of mixed kinds"
+PACK_TYPES = {TIME: "time", DATE_TIME: "date_time", DT_DURATION: "days_time_duration",
+              YM_DURATION: "years_months_duration"}  # the pack types of FEEL's temporal kinds (rules.temporal)
 TEMPORAL = (DATE, TIME, DATE_TIME, DT_DURATION, YM_DURATION)
 OPAQUE = "\x00"  # marks the text of a value with no counterpart: a translation holding it is refused
 Kind = Any  # a scalar kind above, ("list", Kind) or ("record", ((name, Kind), ...))
@@ -56,7 +58,7 @@ MULTIWORD = sorted({*SAME, *STRING_TESTS, *ROUNDINGS, "list contains", "date and
                     "days and time duration",
                     "string join", "substring before", "substring after", "distinct values", "index of",
                     "insert before", "get value", "get entries", "context put", "context merge", "day of year",
-                    "day of week", "month of year", "week of year", "is defined"}, key=len, reverse=True)
+                    "day of week", "month of year", "week of year", "is defined", "time offset"}, key=len, reverse=True)
 
 
 SCALARS = (NUMBER, STRING, BOOLEAN, DATE)
@@ -65,6 +67,7 @@ TEMPORAL_LITERALS = (
     (re.compile(r"\d{4}-\d{2}-\d{2}"), DATE),
     (re.compile(_TIME), TIME),
     (re.compile(r"-?\d{4,9}-\d{2}-\d{2}T" + _TIME), DATE_TIME),
+    (re.compile(r"-?\d{4,9}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?@[A-Za-z][\w/+-]*"), DATE_TIME),  # in a named zone
     (re.compile(r"-?P(?=\d)(\d+Y)?(\d+M)?"), YM_DURATION),
     (re.compile(r"-?P(?=[\dT])(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"), DT_DURATION),
 )
@@ -396,6 +399,11 @@ class Translator:
             operand = self.unary()
             if operand.kind in (STRING, BOOLEAN, DATE, TIME, DATE_TIME) or _composite(operand.kind):
                 return NULL_VALUE  # FEEL negates numbers and durations only
+            from importers import feel_temporal
+
+            negative = feel_temporal.negated(operand)
+            if negative is not None:
+                return negative
             if operand.kind not in (NUMBER, NULL):
                 raise FeelRefused(f"negating a {describe(operand.kind)}")
             return Tr(f"(0 - {operand.text})", NUMBER, -operand.const if isinstance(operand.const, Decimal) else NOT_CONSTANT)
@@ -424,6 +432,11 @@ class Translator:
             return Tr(f"{name}({value.text})", NUMBER)
         if name in (props := feel_fold.properties(value.const)):
             return _literal(props[name])
+        from importers import feel_temporal
+
+        found = feel_temporal.path(value, name)
+        if found is not None:
+            return found
         if isinstance(value.kind, tuple) and value.kind[0] == "record":
             fields = dict(value.kind[1])
             if identifier(name) in fields:
@@ -683,12 +696,16 @@ PARAMETERS = {
     "sqrt": ("number",), "substring": ("string", "start position", "length"), "string join": ("list", "delimiter"),
     "matches": ("input", "pattern", "flags"), "replace": ("input", "pattern", "replacement", "flags"),
     "split": ("string", "delimiter"),
+    "time": ("hour", "minute", "second", "offset"), "date and time": ("date", "time"),
+    "years and months duration": ("from", "to"), "duration": ("from",),
     "is": ("value1", "value2"), "number": ("from", "grouping separator", "decimal separator"), "get value": ("m", "key"), "context put": ("context", "key", "value"),
     "get entries": ("m",), "context merge": ("contexts",), "context": ("entries",),
 }
 
 
 def _positional(name: str, named: dict[str, Tr]) -> list[Tr]:
+    if set(named) == {"from"} and name in ("time", "date and time"):  # their one-argument form
+        return [named["from"]]
     params = PARAMETERS.get(name, ())
     if not params or set(named) - set(params):
         raise FeelRefused(f"named arguments {', '.join(named)} to {name}() are not converted")
@@ -804,6 +821,12 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name == "not" and len(args) == 1:
         _want(args[0], BOOLEAN, "not")
         return Tr(f"(not {args[0].text})", BOOLEAN)
+    if name in ("time", "date and time", "duration", "years and months duration", "now", "today"):
+        from importers import feel_temporal
+
+        found = feel_temporal.call(name, args)
+        if found is not None:
+            return found
     if name in ("date", "time", "date and time", "duration", "day of year"):
         return _temporal_call(name, args)
     if name == "range" and len(args) == 1:
@@ -1173,7 +1196,7 @@ def _comparable(left: Tr, right: Tr, op: str) -> None:
     if len(kinds) > 1:
         raise FeelRefused(f"comparing a {describe(left.kind)} with a {describe(right.kind)} is not converted")
     kind = kinds.pop() if kinds else NULL
-    ordered = (NUMBER, STRING, DATE, NULL)
+    ordered = (NUMBER, STRING, DATE, NULL, TIME, DATE_TIME, DT_DURATION, YM_DURATION)
     if kind not in (ordered if op not in ("=", "!=") else (*ordered, BOOLEAN)):
         raise FeelRefused(f"{op} on a {describe(kind)} is not converted")
 
@@ -1288,7 +1311,9 @@ def _temporal(literal: str, written: str) -> Tr:
     kind = _opaque_kind(literal)
     if kind == DATE:
         return _date([Tr(f'"{literal}"', STRING)])
-    return Tr(f"{OPAQUE}{written}{OPAQUE}", kind, feel_fold.Temporal(kind, literal))
+    from importers import feel_temporal
+
+    return feel_temporal.literal(kind, literal.lstrip("@").strip('"'))
 
 
 def _opaque_in(text: str) -> str:
@@ -1330,6 +1355,11 @@ def _opaque_kind(literal: str) -> Kind:
 def _arithmetic(left: Tr, op: str, right: Tr) -> Tr:
     if _undefined(left.kind, op, right.kind):
         return NULL_VALUE
+    from importers import feel_temporal
+
+    moved = feel_temporal.arithmetic(left, op, right)
+    if moved is not None:
+        return moved
     if left.kind not in (NUMBER, NULL) or right.kind not in (NUMBER, NULL):
         raise FeelRefused(f"{describe(left.kind)} {op} {describe(right.kind)} is not converted (dates, durations, mixed kinds)")
     return Tr(f"({left.text} {op} {right.text})", NUMBER)
@@ -1353,7 +1383,7 @@ def kind_of(spec: dict[str, Any]) -> Kind:
         return ("list", kind_of({"type": spec["of"]}))
     if kind == "object":
         return ("record", tuple((n, kind_of(f)) for n, f in spec["fields"].items()))
-    return kind
+    return {pack_type: feel_kind for feel_kind, pack_type in PACK_TYPES.items()}.get(kind, kind)
 
 
 def spec_of(kind: Kind) -> dict[str, Any]:
@@ -1369,4 +1399,4 @@ def spec_of(kind: Kind) -> dict[str, Any]:
         return {"type": "list", "of": item["type"], "optional": True}
     if isinstance(kind, tuple):
         return {"type": "object", "fields": {identifier(n): spec_of(k) for n, k in kind[1]}, "optional": True}
-    return {"type": {NUMBER: "decimal"}.get(kind, kind), "optional": True}
+    return {"type": {NUMBER: "decimal", **PACK_TYPES}.get(kind, kind), "optional": True}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rules import temporal
 from rules.emit import identifier
 
 TC = "{http://www.omg.org/spec/DMN/20160719/testcase}"
@@ -15,7 +16,7 @@ XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 
 class NotConverted(Exception):
-    """A TCK value with no pack counterpart (a time, a duration, a date and time)."""
+    """A TCK value with no pack counterpart (a year past 9999, a time in a named zone)."""
 
 
 def tck_value(element: ET.Element | None) -> Any:
@@ -42,6 +43,8 @@ def tck_value(element: ET.Element | None) -> Any:
                 raise NotConverted(f"the date {text!r}") from None
         if kind == "string":
             return text
+        if kind in TEMPORAL_READERS:
+            return _temporal(kind, text.strip())
         raise NotConverted(f"a value of type {kind!r}")
     components = element.findall(f"{TC}component")
     if components:
@@ -50,6 +53,21 @@ def tck_value(element: ET.Element | None) -> Any:
     if listed is not None:
         return [tck_value(item) for item in listed.findall(f"{TC}item")]
     return None
+
+
+# XML Schema's temporal types as the TCK writes them, read as FEEL reads the same text
+TEMPORAL_READERS = {"time": temporal.parse_time, "dateTime": temporal.parse_date_time, "duration": temporal.parse_duration,
+                    "dayTimeDuration": temporal.parse_days_time, "yearMonthDuration": temporal.parse_years_months}
+
+
+def _temporal(kind: str, text: str) -> Any:
+    try:
+        found = TEMPORAL_READERS[kind](text)
+    except temporal.TemporalUnsupported as exc:
+        raise NotConverted(str(exc)) from None
+    if found is None:
+        raise NotConverted(f"the {kind} {text!r}")
+    return found
 
 
 @dataclass

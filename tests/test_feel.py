@@ -27,6 +27,8 @@ INPUTS: dict[str, dict[str, Any]] = {
     "s": {"type": "string", "optional": True}, "b": {"type": "boolean", "optional": True},
     "l": {"type": "list", "of": "decimal", "optional": True}, "d": {"type": "date", "optional": True},
     "r": {"type": "object", "fields": {"a": {"type": "decimal", "optional": True}}, "optional": True},
+    "t": {"type": "time", "optional": True}, "dt": {"type": "date_time", "optional": True},
+    "p": {"type": "days_time_duration", "optional": True}, "y": {"type": "years_months_duration", "optional": True},
 }
 SCOPE = {name: (name, kind_of(spec)) for name, spec in INPUTS.items()}
 
