@@ -189,22 +189,29 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from importers import dmn, jdm
+    from importers.dmn_conformance import compiled_conversion, write_dmn
 
     source = Path(args.model)
+    diagnostics: list[Diagnostic] = []
     try:
-        converted: dmn.DmnPack | jdm.JdmPack = dmn.convert(source) if args.format == "dmn" else jdm.convert(source)
+        if args.format == "dmn":  # a decision whose pack would not compile is refused by its element id
+            converted: dmn.DmnPack | jdm.JdmPack
+            converted, packs, diagnostics = compiled_conversion(source)
+            diagnostics = [] if packs is not None else [d for d in diagnostics if d.severity == "error"]
+        else:
+            converted = jdm.convert(source)
     except (OSError, ValueError) as exc:  # ElementTree's ParseError and JSONDecodeError are ValueErrors
         print(f"arbiter import: cannot read {source}: {exc}", file=sys.stderr)
         return 1
+    for diagnostic in diagnostics:  # what is left does not compile as a whole: nothing is written
+        print(f"{source}: not converted: the converted packs do not compile: {diagnostic}", file=sys.stderr)
     for item in converted.unsupported:
         print(f"{source}: not converted: {item}", file=sys.stderr)
     for remark in converted.remarks() if isinstance(converted, jdm.JdmPack) else []:
         print(f"{source}: note: {remark}", file=sys.stderr)
-    if not converted.document:
+    if not converted.document or diagnostics:
         return 1
     if isinstance(converted, dmn.DmnPack):
-        from importers.dmn_conformance import write_dmn
-
         written = write_dmn(converted, Path(args.out))
     else:
         folder = Path(args.out) / converted.document["pack"]

@@ -27,7 +27,8 @@ from importers.dmn_boxed import Boxed, fits
 from importers.dmn_ledger import Ledger, Refused, local
 from importers.dmn_types import ItemTypes, primitive
 from importers.feel import NULL, PACK_TYPES, FeelRefused, Function, Tr, describe, kind_of, spec_of, translate
-from rules.emit import identifier
+from rules.emit import identifier, render_pack
+from rules.load import load_text
 from rules.parser import ExpressionError, parse_expression
 from rules.syntax import Literal
 
@@ -75,7 +76,8 @@ def _ns(root: ET.Element) -> str:
 class Converter:
     """One model's conversion: what is converted, and every refusal, recorded in a ledger."""
 
-    def __init__(self, root: ET.Element, source: str) -> None:
+    def __init__(self, root: ET.Element, source: str, each_decision: bool = False) -> None:
+        self.each_decision = each_decision  # compile each decision's pack alone (to name one that does not compile)
         self.root = root
         self.ns = _ns(root)
         self.source = source
@@ -111,6 +113,8 @@ class Converter:
                 decisions[key] = decision
         decisions = self.without_refused_requirements(decisions)
         self.types.convert_all()
+        if self.each_decision:
+            decisions = self.without_refused_requirements(self.compiling(decisions))
         for element in self.root:  # business knowledge models, decision services, imports, ...
             if local(element) not in ("inputData", "decision", *REFERENCED) and not self.ledger.taken(element):
                 self.ledger.refuse(element, f"{local(element)} is not converted")
@@ -255,6 +259,31 @@ class Converter:
         self.ledger.take(expression)
         return Decision(name, ident, [], {ident: {**spec, "value": translated.text}},
                         kind=NULL if translated.kind == NULL else None)
+
+    def compiling(self, decisions: dict[str, Decision]) -> dict[str, Decision]:
+        """The decisions whose pack compiles, checked one at a time in requirement order (each with the inputs and
+        the outputs of the decisions before it): another is refused by its element id with the compiler's first
+        error, so that a written pack never fails to compile and the refusal says which DMN element caused it."""
+        earlier: dict[str, Any] = {}
+        for element_id, decision in list(decisions.items()):
+            if any(ref in self.refused for ref in decision.requires):
+                continue  # refused below, naming the requirement
+            inputs = {**self.inputs, **{n: {**{k: v for k, v in spec.items() if k != "value"}, "optional": True}
+                                        for n, spec in earlier.items()}}
+            pack = {"pack": "decision", "version": "1.0.0", "description": decision.name, "owner": "dmn-import",
+                    "inputs": inputs, "tables": [decision.table] if decision.table is not None else [],
+                    "outputs": decision.outputs}
+            loaded = load_text(render_pack(pack, []), f"{decision.ident}.yaml")
+            errors = [d for d in loaded.diagnostics if d.severity == "error"]
+            if errors:
+                assert decision.element is not None
+                first = errors[0]
+                self.refuse(decision.element, f"its converted pack does not compile: {first.code}: {first.message}")
+                self.names.pop(decision.name, None)
+                del decisions[element_id]
+                continue
+            earlier.update(decision.outputs)
+        return decisions
 
     def without_refused_requirements(self, decisions: dict[str, Decision]) -> dict[str, Decision]:
         """Decisions whose requirements are all converted; the others refused, naming what they require."""
@@ -436,8 +465,9 @@ def _no_match_refused(spec: dict[str, Any], outputs: dict[str, Any]) -> dict[str
     return {name: {**{k: v for k, v in out_spec.items() if k != "optional"}, "value": f"if count({rows}) = 0 then null else {rows}"}}
 
 
-def convert(path: Path) -> DmnPack:
-    return Converter(safe_xml.parse(path).getroot(), path.name).run()
+def convert(path: Path, each_decision: bool = False) -> DmnPack:
+    """The model's packs; with ``each_decision``, a decision whose pack does not compile is refused by its id."""
+    return Converter(safe_xml.parse(path).getroot(), path.name, each_decision).run()
 
 
 def _literal_list(text: str | None) -> list[Any] | None:

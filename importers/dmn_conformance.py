@@ -21,12 +21,12 @@ from typing import Any
 import defusedxml.ElementTree as safe_xml
 
 from engine.compiled import CompiledPack
-from engine.registry import build_pack_set, with_backend
+from engine.registry import PackSet, build_pack_set, with_backend
 from engine.testing import same, show
 from importers import dmn
 from importers.tck import TC, Case, tck_cases
 from rules.emit import render_pack
-from rules.errors import ArbiterError, InputError
+from rules.errors import ArbiterError, Diagnostic, InputError
 
 AS_OF = dt.date(2026, 1, 1)
 # decision errors that say FEEL's answer is not given here (rules.temporal), rather than give a wrong one
@@ -46,14 +46,30 @@ def write_dmn(converted: dmn.DmnPack, out: Path) -> list[Path]:
     return written
 
 
-def import_dmn(path: Path, backend: str = "native") -> tuple[dmn.DmnPack, CompiledPack | None, list[str]]:
-    """A DMN model converted and compiled as ``arbiter import dmn`` writes it (what it could convert), or why not."""
-    converted = dmn.convert(path)
+def _built(converted: dmn.DmnPack) -> tuple[PackSet | None, list[Diagnostic]]:
     if not converted.document:
-        return converted, None, list(converted.unsupported) or ["no decision is converted"]
+        return None, []
     with tempfile.TemporaryDirectory() as tmp:
         write_dmn(converted, Path(tmp))
-        packs, diagnostics = build_pack_set(Path(tmp))
+        return build_pack_set(Path(tmp))
+
+
+def compiled_conversion(path: Path) -> tuple[dmn.DmnPack, PackSet | None, list[Diagnostic]]:
+    """The model converted and its packs compiled. Where they do not compile, it is converted again with each
+    decision compiled alone, and one that does not is refused by its element id (the rest is kept)."""
+    converted = dmn.convert(path)
+    packs, diagnostics = _built(converted)
+    if packs is None and converted.document:
+        converted = dmn.convert(path, each_decision=True)
+        packs, diagnostics = _built(converted)
+    return converted, packs, diagnostics
+
+
+def import_dmn(path: Path, backend: str = "native") -> tuple[dmn.DmnPack, CompiledPack | None, list[str]]:
+    """A DMN model converted and compiled as ``arbiter import dmn`` writes it (what it could convert), or why not."""
+    converted, packs, diagnostics = compiled_conversion(path)
+    if not converted.document:
+        return converted, None, list(converted.unsupported) or ["no decision is converted"]
     if packs is None:
         return converted, None, [f"the converted pack does not compile: {d}" for d in diagnostics if d.severity == "error"]
     packs, _ = with_backend(packs, backend)  # a flow stays native; its decision packs switch

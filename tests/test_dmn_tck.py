@@ -124,6 +124,23 @@ def test_a_requirements_cycle_is_reported_not_imported(tmp_path: Path) -> None:
     assert "wrote" not in proc.stderr
 
 
+def test_a_decision_whose_pack_does_not_compile_is_refused_by_its_element_id(tmp_path: Path) -> None:
+    """A decision whose translation compiles to no pack is refused naming its DMN id; the other decision is written."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "import", "dmn", str(CHAINED / "uncompilable.dmn"), "--out",
+                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "not converted: decision d_bad: its converted pack does not compile: type-mismatch: a sort key" in proc.stderr
+    assert proc.stderr.count("wrote ") == 1
+    packs, diagnostics = build_pack_set(tmp_path)
+    assert packs is not None, [str(d) for d in diagnostics]
+    assert [o.name for o in packs.get("uncompilable").ir.outputs] == ["Doubled"]
+
+
 def _all_models() -> list[Path]:
     return [*sorted(shared("dmn-tck").glob("compliance-level-*/*/*.dmn")), *sorted(CHAINED.glob("*.dmn"))]
 
