@@ -153,6 +153,9 @@ def arithmetic(left: Tr, op: str, right: Tr) -> Tr | None:
         return None
     if NULL in (left.kind, right.kind):
         return NULL_VALUE
+    scaled = _scaled(left, op, right)
+    if scaled is not None:
+        return scaled
     if op == "-" and left.kind == right.kind and left.kind in (DATE, TIME, DATE_TIME):
         return Tr(f"duration_between({right.text}, {left.text})", DT_DURATION)
     if op == "+" and (right.kind, left.kind) in _MOVES and left.kind in (DT_DURATION, YM_DURATION) \
@@ -163,6 +166,18 @@ def arithmetic(left: Tr, op: str, right: Tr) -> Tr | None:
         raise FeelRefused(f"{describe(left.kind)} {op} {describe(right.kind)} is not converted")
     function = "add_duration" if op == "+" else "subtract_duration"
     return Tr(f"{function}({left.text}, {right.text})", result)
+
+
+def _scaled(left: Tr, op: str, right: Tr) -> Tr | None:
+    """``d * n``, ``n * d``, ``d / n`` and ``d / e`` of durations (of one kind for ``d / e``)."""
+    durations = (DT_DURATION, YM_DURATION)
+    if op == "*" and left.kind == NUMBER and right.kind in durations:
+        left, right = right, left
+    if op == "*" and left.kind in durations and right.kind == NUMBER:
+        return Tr(f"multiply_duration({left.text}, {right.text})", left.kind)
+    if op == "/" and left.kind in durations and right.kind in (NUMBER, left.kind):
+        return Tr(f"divide_duration({left.text}, {right.text})", left.kind if right.kind == NUMBER else NUMBER)
+    return None
 
 
 def negated(operand: Tr) -> Tr | None:

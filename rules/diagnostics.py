@@ -131,7 +131,7 @@ CODES: dict[str, Code] = by_name(
     Code("arithmetic", E, "arithmetic outside the decimal context's range"),
     Code("output-out-of-range", E, "a whole-number output outside its declared range or 64 bits"),
     Code("date-out-of-range", E, "date arithmetic left the calendar"),
-    Code("undefined-temporal", E, "a local time or date and time ordered against, or subtracted from, one with an offset"),
+    Code("undefined-temporal", E, "a local time or date and time compared with one with an offset, or two within one second ordered"),
     Code("unsupported-value", E, "a valid FEEL time, date and time or duration Arbiter cannot hold exactly (a year past 9999)"),
     Code("step-input", E, "a flow step gave its pack an input that pack refuses"),
     Code("flow-unbound", E, "a flow evaluated outside a pack set, with no steps to run"),

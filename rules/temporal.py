@@ -4,7 +4,8 @@ Seconds are Decimals, so ``12:00:00.123456789`` keeps its nanoseconds and a dura
 arithmetic is exact. A time or date and time has an offset (seconds east of UTC), a zone
 name (a date and time only: a time of day has no fixed offset in a named zone), or
 neither (local). Local and zoned values are not ordered or subtracted: FEEL leaves that
-to the engine, so here it is an ``undefined-temporal`` decision error, never a guess.
+to the engine, so here it is an ``undefined-temporal`` decision error, never a guess (their
+difference is null: DMN 1.5 defines that one).
 
 ``parse_*`` give None for a text FEEL reads as no value (FEEL's null) and raise
 ``TemporalUnsupported`` for a valid FEEL text this module cannot hold exactly (a year
@@ -175,7 +176,8 @@ class _Ordered:
     FEEL compares times and dates and times to the second (the TCK's ``time("10:30:00.0001")
     = time("10:30:00.0002")`` is true), so equality ignores the fraction; two values within
     one second that differ in it are not ordered (``undefined-temporal``), as ``<`` and ``=``
-    would otherwise disagree.
+    would otherwise disagree. A local value is not compared with one with an offset
+    (``undefined-temporal``: the TCK leaves it out); their difference is null, as DMN 1.5 says.
     """
 
     def key(self) -> tuple[bool, Decimal]:
@@ -188,6 +190,11 @@ class _Ordered:
         if zoned != other_zoned:
             raise undefined(f"comparing {self} with {other} (one has an offset, one does not)")
         return a, b
+
+    def _difference(self, other: Any) -> DaysTimeDuration | None:
+        """``self - other``; null where one has an offset and the other not (DMN 1.5: both or neither, the TCK's 0100)."""
+        (zoned, a), (other_zoned, b) = self.key(), other.key()
+        return DaysTimeDuration(CTX.subtract(a, b)) if zoned == other_zoned else None
 
     def _ordered(self, other: Any) -> tuple[Decimal, Decimal]:
         a, b = self._pair(other)
@@ -243,10 +250,11 @@ class Time(_Ordered):
         return Decimal(self.hour * 3600 + self.minute * 60) + self.second
 
     def key(self) -> tuple[bool, Decimal]:
-        # FEEL: a time is the seconds since midnight, taken in UTC where it has an offset (valuet, 10.3.2.3.4)
+        # FEEL's valuet: the seconds since midnight less the offset, not wrapped at midnight (the TCK's 0100:
+        # 10:10:10+11:00 - 11:10:10+11:00 is -PT1H)
         if self.offset is None:
             return False, self.of_day()
-        return True, _floormod(self.of_day() - self.offset)
+        return True, self.of_day() - self.offset
 
     def __add__(self, other: Any) -> Any:
         if not isinstance(other, DaysTimeDuration):
@@ -257,8 +265,7 @@ class Time(_Ordered):
         if isinstance(other, DaysTimeDuration):
             return self + -other
         if isinstance(other, Time):
-            a, b = self._pair(other)
-            return DaysTimeDuration(CTX.subtract(a, b))
+            return self._difference(other)
         return NotImplemented
 
     def properties(self) -> dict[str, Any]:
@@ -316,8 +323,7 @@ class DateTime(_Ordered):
         if isinstance(other, (DaysTimeDuration, YearsMonthsDuration)):
             return self + -other
         if isinstance(other, DateTime):
-            a, b = self._pair(other)
-            return DaysTimeDuration(CTX.subtract(a, b))
+            return self._difference(other)
         return NotImplemented
 
     @property
@@ -462,6 +468,28 @@ def parse_duration(text: str) -> DaysTimeDuration | YearsMonthsDuration | None:
     except InvalidOperation:
         return None
     return DaysTimeDuration(-seconds if m[1] else seconds)
+
+
+def scaled(duration: DaysTimeDuration | YearsMonthsDuration, factor: Decimal) -> DaysTimeDuration | YearsMonthsDuration:
+    """A duration times a number: exact seconds, or whole months truncated toward zero (FEEL: -2.5 * P1Y11M is -P4Y9M)."""
+    if isinstance(duration, DaysTimeDuration):
+        return DaysTimeDuration(CTX.multiply(duration.seconds, factor))
+    return YearsMonthsDuration(int(CTX.multiply(Decimal(duration.months), factor).to_integral_value(rounding="ROUND_DOWN")))
+
+
+def divided(duration: DaysTimeDuration | YearsMonthsDuration, divisor: Any) -> Any:
+    """A duration over a number (a duration, as ``scaled``) or over a duration of its kind (a number); null for zero."""
+    if isinstance(divisor, (DaysTimeDuration, YearsMonthsDuration)):
+        if type(divisor) is not type(duration):
+            raise TypeError("durations of two kinds")
+        a, b = (Decimal(d.months) if isinstance(d, YearsMonthsDuration) else d.seconds for d in (duration, divisor))
+        return None if not b else CTX.divide(a, b)
+    if not divisor:
+        return None
+    if isinstance(duration, DaysTimeDuration):
+        return DaysTimeDuration(CTX.divide(duration.seconds, divisor))
+    months = CTX.divide(Decimal(duration.months), divisor)
+    return YearsMonthsDuration(int(months.to_integral_value(rounding="ROUND_DOWN")))
 
 
 def parse_days_time(text: str) -> DaysTimeDuration | None:

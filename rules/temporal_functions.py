@@ -153,12 +153,33 @@ def _between(c: ExpressionChecker, node: s.Call) -> Type:
 
 
 def duration_between(a: Any, b: Any) -> Any:
-    """``b - a``: for dates, the days between their midnights."""
+    """``b - a``: for dates, the days between their midnights; null where one has an offset and the other not."""
     if a is None or b is None:
         return None
     if isinstance(a, dt.date):
         return temporal.DaysTimeDuration(Decimal((b - a).days * temporal.DAY))
     return b - a
+
+
+def _scale(c: ExpressionChecker, node: s.Call) -> Type:
+    """multiply_duration(d, n) and divide_duration(d, n): a duration; divide_duration(d, e) of one kind: a number."""
+    _arity(c, node, 2)
+    d = _kind(c, node.args[0], DURATIONS, f"the first argument of {node.function}()")
+    kinds = ("number", d.kind) if node.function == "divide_duration" and d.kind != "null" else ("number",)
+    by = _kind(c, node.args[1], kinds, f"the second argument of {node.function}()")
+    if "null" in (d.kind, by.kind):
+        return Type("null", nullable=True)
+    divides = node.function == "divide_duration"
+    result = DECIMAL if by.kind != "number" else d
+    return result.with_null(d.nullable or by.nullable or divides)  # null for a zero divisor
+
+
+def multiply_duration(d: Any, n: Any) -> Any:
+    return None if d is None or n is None else temporal.scaled(d, Decimal(n))
+
+
+def divide_duration(d: Any, by: Any) -> Any:
+    return None if d is None or by is None else temporal.divided(d, by)
 
 
 # Properties (DMN 1.5, table 65).
@@ -215,6 +236,10 @@ def functions(make: type[Function]) -> tuple[Function, ...]:
              "or two durations of one kind added"),
         make("subtract_duration", _add_duration, subtract_duration, True, False,
              "a date, time or date and time moved back by a duration, or a duration less another"),
+        make("multiply_duration", _scale, multiply_duration, True, False,
+             "a duration times a number (a years and months duration's months truncated toward zero)"),
+        make("divide_duration", _scale, divide_duration, True, False,
+             "a duration over a number (a duration), or over a duration of its kind (a number); null for zero"),
         make("duration_between", _between, duration_between, True, False,
              "the days and time duration from one date, time or date and time to another of its kind"),
         *properties,
