@@ -18,9 +18,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
-from engine.demand import Wanted, kept_outputs
+from engine.demand import Wanted, cannot_fail, kept_outputs
 from engine.fusion import Fused, SectionPlan, deferred, loop_invariant
 from engine.fusion import plan as plan_loops
 from engine.runtime import QUANTIZE
@@ -114,14 +115,7 @@ class Generator:
             assert self.column_var is not None
             return self.column_var
         if isinstance(node, s.Member):
-            if isinstance(node.target, s.Name) and node.target.symbol.kind == "item":
-                fused = self.field(node.target.symbol.scope, node.name)
-                if fused is not None:
-                    return fused
-            target = self.expr(node.target)
-            if node.target.type.nullable:
-                return f"member({target}, {node.name!r})"
-            return f"{target}[{node.name!r}]"
+            return self.member(node)
         if isinstance(node, s.Unary):
             operand = self.expr(node.operand)
             nullable = node.operand.type.nullable
@@ -143,6 +137,21 @@ class Generator:
         if isinstance(node, s.Record):
             return "{" + "".join(f"{k!r}: {self.expr(v)}, " for k, v in zip(node.keys, node.values, strict=True)) + "}"
         raise TypeError(f"cannot generate {type(node).__name__}")
+
+    def member(self, node: s.Member) -> str:
+        if isinstance(node.target, s.Name) and node.target.symbol.kind == "item":
+            fused = self.field(node.target.symbol.scope, node.name)
+            if fused is not None:
+                return fused
+        if not node.target.type.nullable:
+            return f"{self.expr(node.target)}[{node.name!r}]"
+        found = self.first_field(node.target, node.name)
+        if found is not None:
+            return found
+        target = self.expr(node.target)
+        if self.inline_nulls and _REFERENCE.fullmatch(target):  # a read twice costs less than a call
+            return f"(None if {target} is None else {target}.get({node.name!r}))"
+        return f"member({target}, {node.name!r})"
 
     def literal(self, value: Any) -> str:
         if value is None or isinstance(value, bool):
@@ -301,6 +310,19 @@ class Generator:
             return self.projection(node, resolved.function, resolved.scope)
         return self.builtin(node)
 
+    def first_field(self, node: s.Node, name: str) -> str | None:
+        """``first(xs as x, c).f`` over records never null: the field taken in the search, not by a call on its result."""
+        if not (isinstance(node, s.Call) and isinstance(node.resolved, s.Projection) and node.resolved.function == "first"):
+            return None
+        item = node.args[0].type.item
+        if item is None or item.nullable or item.kind != "object":
+            return None
+        found = self.projection(node, "first", node.resolved.scope)
+        var = f"_it{node.resolved.scope}"
+        prefix = f"next(({var} for {var} in "
+        assert found.startswith(prefix)
+        return f"next(({var}.get({name!r}) for {var} in " + found[len(prefix):]
+
     def projection(self, node: s.Call, fn: str, scope: int) -> str:
         """An aggregation or projection whose later arguments are evaluated per list element (``_it<scope>``)."""
         args = node.args
@@ -318,6 +340,10 @@ class Generator:
         if fn == "map":
             return f"[{self.expr(args[1])} for {var} in {source}]"
         if fn == "sort_by":
+            fields = [_item_field(k, scope) for k in args[1:]]
+            if all(fields):
+                # itemgetter orders as the tuple of the same fields does (one field: as the 1-tuple), in C
+                return f"sorted({source}, key={self.constant(itemgetter(*fields))})"
             sort_keys = "".join(f"{self.expr(k)}, " for k in args[1:])
             return f"sorted({source}, key=lambda {var}: ({sort_keys}))"
         if len(args) == 1:
@@ -365,6 +391,10 @@ class Generator:
         if fn in ("min", "max") and self.inline_nulls and all(_REFERENCE.fullmatch(text) for text in nullable):
             checks = " or ".join(f"{text} is None" for text in dict.fromkeys(nullable))
             return f"(None if {checks} else {fn}({', '.join(rendered)}))"
+        if fn in _TEXTS and not nullable:
+            return _TEXTS[fn](args, rendered)
+        if fn == "coalesce" and self.inline_nulls and _REFERENCE.fullmatch(rendered[0]) and all(map(cannot_fail, args[1:])):
+            return self.coalesced(args, rendered)
         if fn == "round":
             mode = args[2].value if len(args) == 3 else "half_even"  # type: ignore[attr-defined]
             if isinstance(args[1], s.Literal) and not args[0].type.nullable:
@@ -374,6 +404,21 @@ class Generator:
             return f"f_round({rendered[0]}, {rendered[1]}, {mode!r})"
         assert function.runtime is not None, f"{fn}() has no implementation to call"
         return f"{function.runtime.__name__}({', '.join(rendered)})"
+
+    def coalesced(self, args: list[s.Node], rendered: list[str]) -> str:
+        """``coalesce(x, ...)`` with ``x`` a plain reference and the rest unable to fail: tests inline, not a call.
+
+        The later arguments are evaluated only when needed, which changes nothing since they cannot fail.
+        """
+        text = rendered[-1]
+        for node, value in zip(args[-2::-1], rendered[-2::-1], strict=True):
+            if _REFERENCE.fullmatch(value):
+                text = f"({value} if {value} is not None else {text})"
+            elif node.type.nullable:
+                return f"coalesce({', '.join(rendered)})"
+            else:
+                text = value  # never null: what follows is never reached
+        return text
 
     def keyed_sum(self, source: str, scope: int, body: s.Conditional, named: bool) -> str | None:
         """sum(xs as x, if x.key = k then x.amount else 0), k not about x: a hash lookup, not a scan.
@@ -621,6 +666,10 @@ class Generator:
         graph's ``map(xs as x, {carrier: x, cost: ...})``); records read from an input or a
         section's result may carry more fields and are picked.
         """
+        if isinstance(f.value, s.Name) and f.value.symbol is not None and f.value.symbol.kind == "table_result":
+            # a multi-hit table's result is built as one record of its outputs per row (``_bind_result``)
+            return any(table.result is f.value.symbol and table.multi_hit and table.output_names == keys
+                       and len(keys) > 1 and table.result.name not in keys for table in self.pack.all_tables)
         if f.value is not None:
             return _built_records(f.value, keys)
         for table in self.pack.tables:
@@ -678,8 +727,15 @@ class Generator:
         if row.template is None:
             return repr(row.reason)
         text = "".join(p.replace("%", "%%") if isinstance(p, str) else "%s" for p in row.template)
-        values = "".join(f"shown({self.expr(p.expr)}, {p.places}), " for p in row.template if isinstance(p, ReasonValue))
+        values = "".join(f"{self.shown(p)}, " for p in row.template if isinstance(p, ReasonValue))
         return f"({text!r} % ({values}))"
+
+    def shown(self, part: ReasonValue) -> str:
+        """A template's value as ``shown`` formats it; a text never null is shown as it is, without the call."""
+        value = self.expr(part.expr)
+        if part.places is None and part.expr.type.kind == "string" and not part.expr.type.nullable:
+            return value
+        return f"shown({value}, {part.places})"
 
     def _templated_reasons(self, t: int, table: TableDef) -> None:
         """The reasons of the matching rows, in match order, each template formatted only for a row that matched."""
@@ -875,21 +931,41 @@ POLICY_CODE: dict[HitPolicy, Callable[[Generator, _Hits], None]] = {
 }
 assert set(POLICY_CODE) == set(HitPolicy), "every hit policy needs its code generation"
 
+def _concat(args: list[s.Node], rendered: list[str]) -> str:
+    return f"''.join(({''.join(f'{text}, ' for text in rendered)}))"
+
+
+def _text(args: list[s.Node], rendered: list[str]) -> str:
+    return rendered[0] if args[0].type.kind == "string" else f"text({rendered[0]})"
+
+
+# Functions on texts, inline when no argument can be null: concat joins (its parts are texts), text of a text is itself.
+_TEXTS: dict[str, Callable[[list[s.Node], list[str]], str]] = {"concat": _concat, "text": _text}
+
 _HASHABLE = frozenset({"string", "number", "boolean", "date", "null"})
 
 
 def _built_records(node: s.Node, keys: list[str]) -> bool:
-    """Null, or a list (literal, ``map``, or ``filter`` of one) whose elements are record literals of exactly ``keys``."""
+    """Null, or a list (literal, ``map``, ``filter`` of one, ``flatten`` of a list of them) whose elements are record literals of exactly ``keys``."""
     if isinstance(node, s.Literal):
         return node.value is None
     if isinstance(node, s.ListOf):
         return all(isinstance(item, s.Record) and item.keys == keys for item in node.items)
     if isinstance(node, s.Call) and isinstance(node.resolved, s.Projection) and len(node.args) == 2:
         if node.function == "map":
-            return isinstance(node.args[1], s.Record) and node.args[1].keys == keys
+            return _built_record(node.args[1], keys)
         if node.function == "filter":
             return _built_records(node.args[0], keys)
+    if isinstance(node, s.Call) and node.function == "flatten" and isinstance(node.args[0], s.ListOf):
+        return all(_built_records(inner, keys) for inner in node.args[0].items)  # a null inner list adds nothing
     return False
+
+
+def _built_record(node: s.Node, keys: list[str]) -> bool:
+    """A record literal of exactly ``keys``, or a choice between such literals."""
+    if isinstance(node, s.Conditional):
+        return _built_record(node.then, keys) and _built_record(node.otherwise, keys)
+    return isinstance(node, s.Record) and node.keys == keys
 
 
 def _item_field(node: s.Node, scope: int) -> str | None:

@@ -43,6 +43,8 @@ def _call_cannot_fail(call: s.Call) -> bool:
     function = FUNCTIONS[call.function]
     if isinstance(resolved, s.Projection):
         return not function.can_fail
+    if call.function == "count":
+        return True  # the length of a list (or of none: 0)
     return not function.can_fail and not function.aggregates
 
 
