@@ -2,8 +2,14 @@
 
 Used by ``arbiter check`` to search for counterexamples (invariants, tables it cannot decide
 exactly) and by the test suite, so the two explore inputs the same way. ``colliding_inputs``
-adds small inputs whose lists share every key: where a policy joins lists on keys and sums,
-random text seldom repeats a key, and these shapes are tried on every run.
+adds small inputs whose lists share every key, tried on every run.
+
+Policies join lists on keys (a line's SKU against a warehouse's stock, a line's warehouse
+against the warehouses' codes) and go wrong where keys repeat (two lines of one SKU drawing
+on one stock). Random text almost never repeats, so text is drawn from a small pool of keys
+shared by every text field as often as freely, whole numbers as often from a small range
+(so that one quantity fits a stock and two do not), and a list of objects may repeat one of
+its elements.
 """
 
 from __future__ import annotations
@@ -26,14 +32,8 @@ def _money(spec: FieldShape) -> st.SearchStrategy[Any]:
     return st.decimals(min_value=low, max_value=high, places=2, allow_nan=False, allow_infinity=False)
 
 
-def _integers(spec: FieldShape) -> st.SearchStrategy[Any]:
-    low = int(spec.min) if spec.min is not None else -1000
-    high = int(spec.max) if spec.max is not None else 100000
-    return st.integers(min_value=low, max_value=max(low, high))
-
-
-def _strings(spec: FieldShape) -> st.SearchStrategy[Any]:
-    return st.sampled_from(spec.values or [""]) if INPUT_TYPES[spec.type].enumerated else st.text(max_size=12)
+def _strings(spec: FieldShape, name: str) -> st.SearchStrategy[Any]:
+    return st.sampled_from(spec.values or [""]) if INPUT_TYPES[spec.type].enumerated else _text(spec, name)
 
 
 # a few values of each temporal type, edges included: the search tries them, it does not enumerate clocks
@@ -47,23 +47,25 @@ TEMPORAL_SAMPLES: dict[str, list[Any]] = {
 }
 
 
-# valid values of a declared type, by how the type holds them
-_VALUES: dict[Held, Callable[[FieldShape], st.SearchStrategy[Any]]] = {
-    Held.DECIMAL: _money, Held.INTEGER: _integers, Held.BOOLEAN: lambda spec: st.booleans(), Held.STRING: _strings,
-    Held.DATE: lambda spec: st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31)),
-    Held.TEMPORAL: lambda spec: st.sampled_from(TEMPORAL_SAMPLES[spec.type]),
+# valid values of a declared type, by how the type holds them (``name``: the field's, to share keys by)
+_VALUES: dict[Held, Callable[[FieldShape, str], st.SearchStrategy[Any]]] = {
+    Held.DECIMAL: lambda spec, name: _money(spec), Held.INTEGER: lambda spec, name: _integers(spec),
+    Held.BOOLEAN: lambda spec, name: st.booleans(), Held.STRING: _strings,
+    Held.DATE: lambda spec, name: st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31)),
+    Held.TEMPORAL: lambda spec, name: st.sampled_from(TEMPORAL_SAMPLES[spec.type]),
 }
 assert set(_VALUES) == set(Held)
 
 
-def value_for(spec: FieldShape) -> st.SearchStrategy[Any]:
-    """Valid values of one declared field; hypothesis shrinks towards the simplest."""
+def value_for(spec: FieldShape, name: str = "") -> st.SearchStrategy[Any]:
+    """Valid values of one declared field (``name``: its name, to share keys by); hypothesis shrinks towards the simplest."""
     kind = spec.type
     how = held(kind)
     if how is not None:
-        base: st.SearchStrategy[Any] = _VALUES[how](spec)
+        base: st.SearchStrategy[Any] = _VALUES[how](spec, name)
     elif kind == "list" and spec.items is not None:
-        base = st.lists(object_for(spec.items), max_size=_longest(spec))
+        most = spec.max_items if spec.max_items is not None else _longest(spec) + 1
+        base = st.lists(object_for(spec.items), max_size=_longest(spec)).flatmap(lambda xs: _repeat_one(xs, most))
     elif kind == "list":
         base = st.lists(value_for(FieldShape(type=spec.of or "string")), max_size=_longest(spec))
     else:
@@ -71,12 +73,49 @@ def value_for(spec: FieldShape) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), base) if spec.optional else base
 
 
+KEYS = ("A", "B")  # shared by every text field: lines and stock meet on them
+COUNTS = (1, 2, 3)  # shared by every whole-number field: two lines of 2 against a stock of 3
+
+
+def _text(spec: FieldShape, name: str) -> st.SearchStrategy[str]:
+    longest = 12 if spec.max_length is None else min(12, spec.max_length)
+    keys = [k for k in KEYS if len(k) <= longest]
+    free = st.text(max_size=longest)
+    if not keys:
+        return free
+    # one key drawn per input and field name, shared by the fields of that name: a line's SKU is a stock's SKU
+    return st.one_of(st.shared(st.sampled_from(keys), key=f"arbiter-key-{name}-{longest}"), st.sampled_from(keys), free)
+
+
+def _integers(spec: FieldShape) -> st.SearchStrategy[int]:
+    """A pool of small counts shared by every whole-number field, a small range, or anything in bounds."""
+    low = int(spec.min) if spec.min is not None else -1000
+    high = max(low, int(spec.max) if spec.max is not None else 100000)
+    full = st.integers(min_value=low, max_value=high)
+    counts = [n for n in COUNTS if low <= n <= high]
+    small_low, small_high = max(low, 0), min(high, 12)
+    if not counts or small_low > small_high:
+        return full
+    # one count drawn per input and shared: two lines of 2 and a stock of 2
+    shared = st.shared(st.sampled_from(counts), key=f"arbiter-count-{counts}")
+    return st.one_of(shared, st.sampled_from(counts), st.integers(min_value=small_low, max_value=small_high), full)
+
+
+def _repeat_one(items: list[Any], most: int) -> st.SearchStrategy[list[Any]]:
+    """The list as drawn, or with one of its elements repeated at some place (the same keys twice), within ``most``."""
+    if not items or len(items) >= most:
+        return st.just(items)
+    where = st.tuples(st.integers(0, len(items) - 1), st.integers(0, len(items)))
+    repeated = where.map(lambda ij: [*items[:ij[1]], items[ij[0]], *items[ij[1]:]])
+    return st.one_of(st.just(items), repeated, repeated)
+
+
 def _longest(spec: FieldShape) -> int:
-    return 5 if spec.max_items is None else min(5, spec.max_items)
+    return 4 if spec.max_items is None else min(4, spec.max_items)
 
 
 def object_for(fields: dict[str, FieldShape]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({name: value_for(spec) for name, spec in fields.items()})
+    return st.fixed_dictionaries({name: value_for(spec, name) for name, spec in fields.items()})
 
 
 def inputs_for(pack: PackIR) -> st.SearchStrategy[dict[str, Any]]:
@@ -111,7 +150,6 @@ def simplest_value(spec: FieldShape) -> Any:
     return {name: simplest_value(sub) for name, sub in (spec.fields or {}).items()}
 
 
-KEY = "A"  # the one key every text field of a colliding input holds
 COLLISION_SHAPES = 32  # at most this many list shapes (each list of objects once or twice) per count
 
 
@@ -151,5 +189,5 @@ def _colliding(spec: FieldShape, count: int, twice: list[bool], at: list[int]) -
     if how in (Held.INTEGER, Held.DECIMAL) and (spec.min is None or spec.min <= count) and (spec.max is None or count <= spec.max):
         return count if how is Held.INTEGER else Decimal(count)
     if how is Held.STRING and not INPUT_TYPES[kind].enumerated and (spec.max_length is None or spec.max_length >= 1):
-        return KEY
+        return KEYS[0]
     return simplest_value(spec)

@@ -6,11 +6,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+
 from engine.checks import PackChecks
 from engine.compiled import CompiledPack
 from engine.registry import require_pack_set
 from engine.search import colliding_inputs
 from tests.conftest import PACKS
+from tests.strategies import inputs_for
 
 ON_HAND = "for every warehouse and SKU, what ships is at most what the warehouse holds"
 
@@ -50,3 +53,22 @@ def test_colliding_inputs_repeat_each_list_and_share_every_key() -> None:
     for values in inputs:
         assert {line["sku"] for line in values["lines"]} == {w["code"] for w in values["warehouses"]} == {"A"}
         pack.validate(values)  # each one is a valid input
+
+
+def test_the_random_search_draws_shared_keys_and_repeated_elements_often() -> None:
+    """In generated allocation inputs, a line's SKU is often a stocked SKU, and two lines often share one (free text: ~never)."""
+    pack = require_pack_set(PACKS).get("allocation", "1.0.0")
+    seen: Counter[str] = Counter()
+
+    @given(inputs_for(pack.ir))
+    @settings(max_examples=200, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    def draw(values: dict[str, Any]) -> None:
+        skus = [line["sku"] for line in values["lines"] if line["sku"]]  # "" repeats even in free text
+        stocked = {p["sku"] for w in values["warehouses"] for p in w["stock"]}
+        seen["drawn"] += 1
+        seen["stocked"] += any(sku in stocked for sku in skus)
+        seen["repeated"] += len(set(skus)) < len(skus)
+
+    draw()
+    assert seen["stocked"] >= seen["drawn"] // 10
+    assert seen["repeated"] >= seen["drawn"] // 10
