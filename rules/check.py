@@ -21,7 +21,7 @@ from rules import syntax as s
 from rules.decimals import CTX
 from rules.errors import Diagnostic, Position
 from rules.expressions import ExpressionChecker, Scope, did_you_mean, inline_params, literal_type
-from rules.input_types import INPUT_TYPES, Held, InputType, field_type
+from rules.input_types import INPUT_TYPES, Held, InputType, field_type, held
 from rules.ir import (
     CarryDef,
     Column,
@@ -40,7 +40,7 @@ from rules.ir import (
     SymbolKind,
     TableDef,
 )
-from rules.model import DataTable, FieldSpec, PackDocument, ParamSpec, Section, Table
+from rules.model import DataColumn, DataTable, FieldSpec, PackDocument, ParamSpec, Section, Table
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.reasons import is_template, split_template
 from rules.source import PathKey, SourceDoc
@@ -222,7 +222,8 @@ class PackChecker:
 
     def data_table(self, name: str, table: DataTable) -> DataDef:
         base: PathKey = ("data", name)
-        columns: dict[str, str] = dict(table.columns)
+        columns = {c: spec if isinstance(spec, str) else spec.type for c, spec in table.columns.items()}
+        bounded = {c: spec for c, spec in table.columns.items() if not isinstance(spec, str)}
         for k in table.key:
             if k not in columns:
                 self.report((*base, "key"), "unknown-column", f"key column {k!r} is not among the columns")
@@ -238,12 +239,12 @@ class PackChecker:
                     self.report((*base, "rows", i), "data-row", f"row has {len(raw)} values for {len(names)} columns")
                     continue
                 try:
-                    rows.append({c: _data_value(columns[c], v) for c, v in zip(names, raw, strict=True)})
+                    rows.append({c: _bounded(bounded.get(c), _data_value(columns[c], v)) for c, v in zip(names, raw, strict=True)})
                 except ValueError as exc:
                     self.report((*base, "rows", i), "data-value", str(exc))
         else:
             assert table.csv is not None
-            rows = self._csv_rows((*base, "csv"), table.csv, columns)
+            rows = self._csv_rows((*base, "csv"), table.csv, columns, bounded)
         seen: dict[Any, int] = {}
         for i, row in enumerate(rows):
             key_values = tuple(row[c] for c in table.key)
@@ -251,9 +252,27 @@ class PackChecker:
                 self.report((*base, "rows", i) if table.rows is not None else (*base, "csv"), "duplicate-key",
                             f"key {key_values!r} appears twice in data table {name!r}")
             seen[key_values] = i
+        if table.numbered is not None:
+            self._numbering(base, name, table, columns, rows)
         return DataDef(name, list(table.key), columns, rows)
 
-    def _csv_rows(self, path: PathKey, relative: str, columns: dict[str, Any]) -> list[dict[str, Any]]:
+    def _numbering(self, base: PathKey, name: str, table: DataTable, columns: dict[str, str], rows: list[dict[str, Any]]) -> None:
+        """Each rest of the key numbers its rows 1, 2, ... without gaps: a reader stopping at the first absent number sees them all."""
+        numbered = table.numbered
+        if numbered not in table.key or held(columns[numbered]) is not Held.INTEGER:
+            self.report((*base, "numbered"), "data-numbering", f"{numbered!r} must be a whole-number column of the key")
+            return
+        numbers: dict[tuple[Any, ...], list[int]] = {}
+        for row in rows:
+            if row[numbered] is not None:
+                numbers.setdefault(tuple(row[c] for c in table.key if c != numbered), []).append(row[numbered])
+        where: PathKey = (*base, "rows") if table.rows is not None else (*base, "csv")
+        for rest, found in numbers.items():
+            if sorted(found) != list(range(1, len(found) + 1)):
+                self.report(where, "data-numbering", f"in data table {name!r} the {numbered} numbers of {rest!r} are "
+                            f"{sorted(found)}; they must run 1 to {len(found)}, or a row past a gap is never read")
+
+    def _csv_rows(self, path: PathKey, relative: str, columns: dict[str, Any], bounded: dict[str, DataColumn]) -> list[dict[str, Any]]:
         file = (self.pack_dir / relative).resolve()
         if self.pack_dir.resolve() not in file.parents:
             self.report(path, "data-source", f"CSV file {relative!r} must be inside the pack folder")
@@ -289,7 +308,7 @@ class PackChecker:
             col = 1
             for (column, kind), value in zip(columns.items(), values, strict=True):
                 try:
-                    row[column] = _data_value(kind, value.strip() if value.strip() != "" else None, from_text=True)
+                    row[column] = _bounded(bounded.get(column), _data_value(kind, value.strip() if value.strip() != "" else None, from_text=True))
                 except ValueError as exc:
                     self.report_at(Position(line_no, col), "data-value", str(exc), display)
                 col += len(value) + 1
@@ -1074,6 +1093,18 @@ def _literal_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return f'date("{value.isoformat()}")'
     return str(value)
+
+
+def _bounded(column: DataColumn | None, value: Any) -> Any:
+    """The value, if within its column's declared min and max."""
+    if column is not None and value is not None:
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            raise ValueError(f"min and max apply to number columns, not to {column.type}")
+        if column.min is not None and value < column.min:
+            raise ValueError(f"{value} is below the column's min {column.min}")
+        if column.max is not None and value > column.max:
+            raise ValueError(f"{value} is above the column's max {column.max}")
+    return value
 
 
 def _data_value(kind: str, value: Any, *, from_text: bool = False) -> Any:

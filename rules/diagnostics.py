@@ -63,11 +63,12 @@ CODES: dict[str, Code] = by_name(
     Code("data-source", E, "a data table's rows or CSV file cannot be used"),
     Code("data-columns", E, "a CSV header that differs from the declared columns"),
     Code("data-row", E, "a data row with the wrong number of values"),
-    Code("data-value", E, "a data value that is not of its column's type"),
+    Code("data-value", E, "a data value that is not of its column's type, or outside its column's min and max"),
     Code("reason-template", E, "a reason template with a stray brace or an empty '{}' ('{{' and '}}' are literal braces)"),
     Code("multi-hit-default", E, "a default on a collect, rule_order or output_order table, which gives [] when no row matches"),
     Code("param-value", E, "a parameter's value that is not of its declared type, or has more places than its scale"),
     Code("duplicate-key", E, "two data rows with the same key"),
+    Code("data-numbering", E, "a numbered data column whose numbers for one key do not run 1, 2, ... without gaps"),
     # Names and expressions.
     Code("syntax", E, "an expression or cell that cannot be parsed"),
     Code("unsafe-expression", E, "an expression reaching outside the language (attributes, dunders, statements)"),

@@ -74,12 +74,24 @@ class ParamSpec(_Model):
     values: list[str] | None = Field(None, description="allowed values of an enum")
 
 
+class DataColumn(_Model):
+    """A data column with bounds: a value outside them is an error at its row, not a silent miss."""
+
+    type: PlainTypeName
+    min: Decimal | None = Field(None, description="the smallest value a row may hold")
+    max: Decimal | None = Field(None, description="the largest value a row may hold")
+    description: str | None = None
+
+
 class DataTable(_Model):
     """A lookup table: inline rows or a CSV file beside the pack."""
 
     description: str | None = None
     key: list[Identifier] = Field(min_length=1)
-    columns: dict[Identifier, PlainTypeName]
+    columns: dict[Identifier, PlainTypeName | DataColumn]
+    numbered: Identifier | None = Field(
+        None, description="a whole-number key column that numbers the rows of each rest of the key 1, 2, ... without gaps "
+                          "(a pack reading windows 1, 2, ... until one is absent would never see a row past a gap)")
     rows: list[list[Scalar]] | None = None
     csv: str | None = Field(None, description="path of a CSV file relative to the pack file")
 

@@ -2,36 +2,71 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
-from collections import defaultdict
+import shutil
 from pathlib import Path
 
-from engine.registry import require_pack_set
+import pytest
+
+from engine.registry import build_pack_set, require_pack_set
 from tests.conftest import PACKS
 
-WINDOWS_READ = 4  # pricing 2.1.0 looks at windows 1 to 4 of a key: first([1, 2, 3, 4] as n, ...)
+WINDOWS_READ = 52  # pricing 2.1.0 reads windows 1, 2, ... up to 52 of a key (data.promotions declares max: 52)
 
 
-def promotion_windows(path: Path) -> dict[tuple[str, str], list[int]]:
-    """(scope, key) -> the window numbers promotions.csv gives it, in file order."""
-    out: dict[tuple[str, str], list[int]] = defaultdict(list)
-    with path.open(newline="") as f:
-        for row in csv.DictReader(f):
-            out[(row["scope"], row["key"])].append(int(row["window"]))
-    return out
+def _pricing_with_windows(tmp_path: Path, windows: list[int]) -> Path:
+    """The bundled pricing pack with promotions.csv giving CABLE-07 these window numbers, a week each from 2027-01-04."""
+    target = tmp_path / "packs"
+    shutil.copytree(PACKS / "pricing", target / "pricing")
+    rows = ["scope,key,window,promo_pct,code,starts,ends"]
+    for n in windows:
+        starts = dt.date(2027, 1, 4) + dt.timedelta(weeks=n - 1)
+        rows.append(f"sku,CABLE-07,{n},10,CABLE-{n},{starts},{starts + dt.timedelta(days=6)}")
+    (target / "pricing" / "promotions.csv").write_text("\n".join(rows) + "\n")
+    return target
 
 
-def test_promotion_windows_are_numbered_from_one_without_gaps_within_what_the_pack_reads() -> None:
-    """A key's windows are 1..n with n <= 4: a gap or a fifth window would never apply, silently."""
-    pack_text = (PACKS / "pricing" / "2.1.0.yaml").read_text()
-    assert f"first([{', '.join(str(n) for n in range(1, WINDOWS_READ + 1))}] as n" in pack_text
-    windows = promotion_windows(PACKS / "pricing" / "promotions.csv")
-    assert any(len(numbers) > 1 for numbers in windows.values())  # several windows for one key, the point of the table
-    for key, numbers in windows.items():
-        assert sorted(numbers) == list(range(1, len(numbers) + 1)), key
-        assert len(numbers) <= WINDOWS_READ, key
+def test_pricing_reads_every_window_its_promotions_table_allows() -> None:
+    """The window list the pack searches runs 1 to the declared max, for SKUs and for groups alike."""
+    pack = require_pack_set(PACKS).get("pricing", "2.1.0")
+    window = pack.ir.data["promotions"].columns["window"]
+    assert window == "integer"
+    text = (PACKS / "pricing" / "2.1.0.yaml").read_text()
+    assert f"window: {{type: integer, min: 1, max: {WINDOWS_READ}}}" in text
+    assert "numbered: window" in text
+    assert text.count(f"first([{', '.join(str(n) for n in range(1, WINDOWS_READ + 1))}] as n") == 2
+
+
+def test_the_fifty_second_window_of_a_key_applies(tmp_path: Path) -> None:
+    """A key with 52 weekly windows: the last week is promoted, the week after is not (no silent cap at 4)."""
+    pricing = require_pack_set(_pricing_with_windows(tmp_path, list(range(1, WINDOWS_READ + 1)))).get("pricing", "2.1.0")
+    order = {"customer_id": "C999", "price_group": "list", "currency": "GBP", "ship_zone": "domestic",
+             "lines": [{"line_no": 1, "sku": "CABLE-07", "quantity": 10, "list_price": 3, "unit_cost": 1}]}
+    last = dt.date(2027, 1, 4) + dt.timedelta(weeks=WINDOWS_READ - 1)
+    assert pricing.decide(order, last).output["lines"][0]["promo_code"] == f"CABLE-{WINDOWS_READ}"
+    assert pricing.decide(order, last + dt.timedelta(days=7)).output["lines"][0]["promo_code"] is None
+
+
+@pytest.mark.parametrize(("windows", "code", "line", "message"), [
+    (list(range(1, WINDOWS_READ + 2)), "data-value", WINDOWS_READ + 2, f"{WINDOWS_READ + 1} is above the column's max {WINDOWS_READ}"),
+    ([1, 2, 4], "data-numbering", None, "are [1, 2, 4]; they must run 1 to 3"),
+    ([2], "data-numbering", None, "are [2]; they must run 1 to 1"),
+])
+def test_a_window_the_pack_would_never_read_is_a_located_error(tmp_path: Path, windows: list[int], code: str,
+                                                               line: int | None, message: str) -> None:
+    """A 53rd window is an error at its CSV line; a gap (or no window 1) an error at the table's csv: field."""
+    pack_set, diagnostics = build_pack_set(_pricing_with_windows(tmp_path, windows))
+    assert pack_set is None
+    [found] = [d for d in diagnostics if d.code == code]
+    assert message in found.message
+    if line is not None:
+        assert found.path.endswith("promotions.csv")
+        assert found.position.line == line
+        assert found.position.col == len("sku,CABLE-07,") + 1
+    else:
+        assert found.path.endswith("2.1.0.yaml")
+        assert found.position.line > 1
 
 
 def test_a_credit_decision_lists_every_hold_and_its_reasons_show_the_values_formatted() -> None:
