@@ -23,7 +23,7 @@ from typing import Any
 import defusedxml.ElementTree as safe_xml
 
 from importers import dmn_knowledge
-from importers.dmn_boxed import Boxed, fits
+from importers.dmn_boxed import AS_FEEL, Boxed, fits
 from importers.dmn_ledger import Ledger, Refused, local
 from importers.dmn_types import ItemTypes, primitive
 from importers.feel import NULL, PACK_TYPES, FeelRefused, Function, Tr, describe, kind_of, spec_of, translate
@@ -228,7 +228,7 @@ class Converter:
             return self.literal(expression, f"FEEL {text!r}", name, ident, variable, lambda: translate(text, scope, functions))
         if kind == "invocation" and (table := self.table_invocation(expression, scope, functions)) is not None:
             return self.table(table, name, ident, variable, lambda text: translate(text, scope, functions))
-        if kind in ("invocation", "context"):
+        if kind in ("invocation", "context", *AS_FEEL):
             return self.literal(expression, f"the boxed {kind}", name, ident, variable,
                                 lambda: self.boxed.value(expression, scope, functions))
         raise Refused(expression, f"a {kind} is not converted")

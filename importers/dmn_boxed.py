@@ -6,6 +6,7 @@ entries, as FEEL defines a context.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,14 @@ from importers.feel import NULL, FeelRefused, Function, Kind, Tr, describe, kind
 from rules.emit import identifier
 
 Scope = dict[str, tuple[str, Any]]
+# DMN 1.5's boxed conditional, iterators and filter: their parts, and the FEEL they stand for
+AS_FEEL = {
+    "conditional": (("if", "then", "else"), "if ({0}) then ({1}) else ({2})"),
+    "for": (("in", "return"), "for {var} in ({0}) return ({1})"),
+    "some": (("in", "satisfies"), "some {var} in ({0}) satisfies ({1})"),
+    "every": (("in", "satisfies"), "every {var} in ({0}) satisfies ({1})"),
+    "filter": (("in", "match"), "({0})[{1}]"),
+}
 
 
 @dataclass
@@ -44,7 +53,31 @@ class Boxed:
                 return self.invoke(element, scope, functions)
             except FeelRefused as exc:
                 raise Refused(element, f"an invocation: {exc}") from None
+        if kind in AS_FEEL:
+            text = self.as_feel(element)
+            try:
+                return translate(text, scope, functions)
+            except FeelRefused as exc:
+                raise Refused(element, f"a {kind} as FEEL {text!r}: {exc}") from None
         raise Refused(element, f"a {kind} is not converted")
+
+    def as_feel(self, element: ET.Element) -> str:
+        """A boxed conditional, iterator or filter whose parts are literal expressions, as the FEEL it stands for."""
+        kind = local(element)
+        parts, template = AS_FEEL[kind]
+        texts = []
+        for part in parts:
+            holder = element.find(f"{self.ns}{part}")
+            inner = list(holder) if holder is not None else []
+            if len(inner) != 1 or local(inner[0]) != "literalExpression":
+                raise Refused(element, f"a {kind} whose {part} is not one literal expression is not converted")
+            texts.append(self.text_of(inner[0]))
+            self.ledger.take(holder)
+        variable = element.get("iteratorVariable", "")
+        if "{var}" in template and not re.fullmatch(r"[^\W\d][\w']*", variable):
+            raise Refused(element, f"a {kind} over the variable {variable!r} is not converted (not a plain name)")
+        self.ledger.take(element)
+        return template.format(*texts, var=variable)
 
     def context(self, element: ET.Element, scope: Scope, functions: dict[str, Function]) -> Tr:
         entries: dict[str, Tr] = {}

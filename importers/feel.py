@@ -191,7 +191,10 @@ class Translator:
         yes = self.expression()
         self.take("else")
         no = self.expression()
-        _want(condition, BOOLEAN, "an if's condition")
+        if _is_list(condition):
+            raise FeelRefused("an if's condition that is a list is not converted (FEEL might take a singleton's element)")
+        if condition.kind not in (BOOLEAN, NULL):
+            return NULL_VALUE  # FEEL: a condition that is not a boolean gives null (the TCK's 1150 decision003)
         return Tr(f"(if {condition.text} then {yes.text} else {no.text})", _join(yes.kind, no.kind))
 
     def _binding(self) -> tuple[str, Tr]:
