@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +82,50 @@ def test_a_credit_decision_lists_every_hold_and_its_reasons_show_the_values_form
     assert "Exposure 65,000.00 GBP is above the limit with tolerance 63,000.00 GBP (tier B, 5 %)." in decision.reasons
     assert "Account opened 30 days ago (under 90) with an order of 6,000.00 GBP, above 5,000.00 GBP." in decision.reasons
     assert not any(re.search(r"\d{4}\.\d\d", reason) for reason in decision.reasons)  # no amount without its separator
+
+
+# The live versions compare raw amounts in any currency (the issue's currency-blind money): their
+# texts name no currency, rightly, and are left as they run. Every candidate names its amounts.
+CURRENCY_BLIND = {("credit", "1.0.0"), ("pricing", "1.0.0"), ("exception_routing", "1.0.0"), ("allocation", "1.0.0"), ("order", "1.0.0")}
+AMOUNT = re.compile(r"(\S+) (GBP|EUR|USD|JPY)\b")
+FORMATTED = re.compile(r"^-?\d{1,3}(,\d{3})*\.\d{2}$")
+BARE_DIGITS = re.compile(r"(?<![\w.,-])\d{4,}(?![\w])")
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every reason and hold text in a decision's output."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in ("reason", "detail") and isinstance(inner, str):
+                yield inner
+            else:
+                yield from _texts(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _texts(inner)
+
+
+def _candidate_reasons() -> Iterator[tuple[str, str]]:
+    """(pack@version: test name, text) for every reason a candidate version gives on its own tests."""
+    pack_set = require_pack_set(PACKS)
+    for pack in pack_set:
+        if (pack.name, pack.version) in CURRENCY_BLIND:
+            continue
+        for test in pack.ir.tests:
+            if test.error is not None:
+                continue
+            decision = pack.decide(test.input, test.as_of or pack.ir.effective_from or dt.date(2000, 1, 1))
+            for text in [*decision.reasons, *_texts(decision.output)]:
+                yield f"{pack.name}@{pack.version}: {test.name}", text
+
+
+def test_every_amount_in_every_candidate_reason_reads_with_separators_places_and_currency() -> None:
+    """Each amount before a currency code reads like 65,550.55 GBP; no bare run of 4+ digits and no £ sign is left."""
+    seen = 0
+    for where, text in _candidate_reasons():
+        for amount, _ in AMOUNT.findall(text):
+            seen += 1
+            assert FORMATTED.match(amount.lstrip("(")), f"{where}: {text}"
+        assert not BARE_DIGITS.search(text), f"{where}: {text}"
+        assert "£" not in text, f"{where}: {text}"
+    assert seen >= 40  # the candidates' tests show many amounts: the check is not vacuous
