@@ -824,7 +824,7 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name == "not" and len(args) == 1:
         _want(args[0], BOOLEAN, "not")
         return Tr(f"(not {args[0].text})", BOOLEAN)
-    if name in ("time", "date and time", "duration", "years and months duration", "now", "today"):
+    if name in ("date", "time", "date and time", "duration", "years and months duration", "now", "today"):
         from importers import feel_temporal
 
         found = feel_temporal.call(name, args)

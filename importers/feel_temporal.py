@@ -92,12 +92,16 @@ def _duration_const(arg: Tr) -> bool:
 
 def call(name: str, args: list[Tr]) -> Tr | None:
     """time(), date and time(), duration() and years and months duration(), or None for another function."""
-    if name in NOT_DETERMINISTIC:
+    if name in NOT_DETERMINISTIC:  # FEEL's now() and today()
         raise FeelRefused(f"{name}() reads the clock: a decision is a function of its input and as_of, so it is not converted")
     if name == "years and months duration" and len(args) == 2:
         return _between_months(args)
     if name == "time" and len(args) in (3, 4):
         return time_of_parts(args)
+    if name in ("time", "date") and len(args) == 1 and args[0].kind in (DATE, DATE_TIME):
+        return _part_of(name, args[0])
+    if name == "date" and len(args) == 3 and NULL in (a.kind for a in args):
+        return NULL_VALUE
     if name == "date and time" and len(args) == 2:
         if NULL in (args[0].kind, args[1].kind):
             return NULL_VALUE
@@ -130,6 +134,17 @@ def _of_text(name: str, text: str) -> Tr:
     except temporal.TemporalUnsupported as exc:
         raise FeelRefused(f"{exc} is not converted") from None
     return NULL_VALUE  # not a text of FEEL's grammar (rules.temporal reads exactly that grammar)
+
+
+def _part_of(name: str, value: Tr) -> Tr:
+    """time() and date() of a date and time (a date's time is midnight UTC, as FEEL has it)."""
+    if isinstance(value.const, feel_fold.Temporal) and "@" in value.const.text and name == "time":
+        raise FeelRefused("the time of a date and time in a named zone is not converted (a time keeps no zone name)")
+    if name == "date":
+        return Tr(f"date_of({value.text})", DATE)
+    if value.kind == DATE:
+        return Tr(f"(if {value.text} = null then null else time(\"00:00:00Z\"))", TIME)
+    return Tr(f"time({value.text})", TIME)
 
 
 def _between_months(args: list[Tr]) -> Tr:

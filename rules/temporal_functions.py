@@ -71,8 +71,32 @@ def _read(parse: Callable[[str], Any], text: Any) -> Any:
         raise DecisionError("unsupported-value", str(exc)) from None
 
 
-def t_time(text: Any) -> Any:
-    return _read(temporal.parse_time, text)
+def _time(c: ExpressionChecker, node: s.Call) -> Type:
+    """time(text), or time(date_time): its time of day, its offset kept."""
+    _arity(c, node, 1)
+    if c.check(node.args[0]).kind == "date_time":
+        return TIME.with_null(node.args[0].type.nullable)
+    return _reader(TIME, temporal.parse_time)(c, node)
+
+
+def t_time(value: Any) -> Any:
+    if isinstance(value, temporal.DateTime):
+        if value.zone is not None:
+            raise DecisionError("unsupported-value", f"the time of {value} is in a named zone, which gives a time of day "
+                                                     "no fixed offset")
+        return value.time
+    return _read(temporal.parse_time, value)
+
+
+def _date_of(c: ExpressionChecker, node: s.Call) -> Type:
+    _arity(c, node, 1)
+    t = _kind(c, node.args[0], ("date", "date_time"), "the argument of date_of()")
+    return DATE.with_null(t.nullable or t.kind == "null")
+
+
+def date_of(value: Any) -> Any:
+    """The date of a date_time, as written (not moved to UTC); a date is its own."""
+    return value.date if isinstance(value, temporal.DateTime) else value
 
 
 def t_days_time(text: Any) -> Any:
@@ -223,8 +247,9 @@ def functions(make: type[Function]) -> tuple[Function, ...]:
              f"the {name.replace('_', ' ')} of a {' or '.join(kinds)}" + (" (null where it has none)" if name in _MAYBE_NULL else ""))
         for name, (kinds, _) in _PROPERTIES.items())
     return (
-        make("time", _reader(TIME, temporal.parse_time), t_time, True, False,
-             'a time of day from ISO 8601 text (`time("10:30:00+01:00")`), null where the text is none'),
+        make("time", _time, t_time, True, False,
+             'a time of day from ISO 8601 text (`time("10:30:00+01:00")`), null where the text is none, or of a date_time'),
+        make("date_of", _date_of, date_of, False, False, "the date of a date_time, as written (not moved to UTC)"),
         make("date_and_time", _date_and_time, t_date_and_time, True, False,
              "a date and time from ISO 8601 text (a zone as `@Europe/Paris`), or of a date and a time"),
         make("days_time_duration", _reader(DAYS_TIME, temporal.parse_days_time), t_days_time, True, False,
