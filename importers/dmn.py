@@ -105,6 +105,11 @@ class Converter:
             self.input_data(data)
         for bkm in self.root.findall(f"{self.ns}businessKnowledgeModel"):
             self.knowledge_model(bkm)
+        for service in self.root.findall(f"{self.ns}decisionService"):
+            try:
+                self.functions[service.get("id", "")] = dmn_knowledge.decision_service(service, self.boxed, self.root)
+            except Refused as exc:
+                self.ledger.refuse(exc.element if exc.element is not None else service, exc.reason)
         decisions: dict[str, Decision] = {}
         for key, element in self.in_requirement_order():
             decision = self.decision(element, decisions)
@@ -129,6 +134,7 @@ class Converter:
     def required_functions(self, element: ET.Element) -> dict[str, Function]:
         """The business knowledge models a decision may call, by name; Refused when one is not converted."""
         models = {m.get("id", ""): m for m in self.root.findall(f"{self.ns}businessKnowledgeModel")}
+        models |= {s.get("id", ""): s for s in self.root.findall(f"{self.ns}decisionService") if s.get("id") in self.functions}
         found = dmn_knowledge.required(element, self.ns, self.functions, models)
         for requirement in element.findall(f"{self.ns}knowledgeRequirement"):
             self.ledger.take_all(requirement)

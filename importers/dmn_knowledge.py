@@ -41,6 +41,44 @@ def knowledge_model(element: ET.Element, boxed: Boxed) -> Function:
     return function
 
 
+def decision_service(element: ET.Element, boxed: Boxed, root: ET.Element) -> Function:
+    """The function a decision service defines, called by name in FEEL: its parameters are its input data, then its
+    input decisions (the TCK's 0085 011 and 012), and its body its one output decision's literal expression or
+    context. A service with several output decisions (a context of them), or whose output decision reads a decision
+    it encapsulates, is refused with its id."""
+    ns = boxed.ns
+    by_id = {e.get("id", ""): e for e in root if local(e) in ("decision", "inputData")}
+
+    def referenced(tag: str) -> list[ET.Element]:
+        refs = [(r.get("href") or "").rsplit("#", 1)[-1] for r in element.findall(f"{ns}{tag}")]
+        if any(ref not in by_id for ref in refs):
+            raise Refused(element, f"a decision service whose {tag} is not in this model is not converted")
+        return [by_id[ref] for ref in refs]
+
+    outputs, data, decisions = referenced("outputDecision"), referenced("inputData"), referenced("inputDecision")
+    if len(outputs) != 1:
+        raise Refused(element, "a decision service with other than one output decision (a context of them) is not converted")
+    output = outputs[0]
+    given = {e.get("id", "") for e in (*data, *decisions)}
+    for requirement in output.findall(f"{ns}informationRequirement"):
+        ref = next(iter(requirement), None)
+        if ref is None or (ref.get("href") or "").rsplit("#", 1)[-1] not in given:
+            raise Refused(element, "a decision service whose output decision reads what is not its input is not converted")
+    body = [child for child in output if local(child) in ("literalExpression", "context")]
+    if len(body) != 1 or output.find(f"{ns}knowledgeRequirement") is not None:
+        raise Refused(element, "a decision service whose output decision is not a literal expression or a context "
+                               "(or calls a model) is not converted")
+    params = []
+    for param in (*data, *decisions):
+        variable = param.find(f"{ns}variable")
+        params.append((param.get("name", ""), _kind(boxed.types, variable.get("typeRef") if variable is not None else None)))
+    out_variable = output.find(f"{ns}variable")
+    result = _kind(boxed.types, out_variable.get("typeRef") if out_variable is not None else None)
+    function = Function(element.get("name", ""), tuple(params), _body(body[0], boxed), result)
+    boxed.ledger.take_all(element)
+    return function
+
+
 INLINED = frozenset({"context", "contextEntry", "variable", "literalExpression", "text", "invocation", "binding", "parameter"})
 
 

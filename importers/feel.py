@@ -660,8 +660,8 @@ class Translator:
         if self.nesting >= MAX_INLINING:
             raise FeelRefused(f"{function.name}() calls nest more than {MAX_INLINING} deep (recursion is not converted)")
         names = [p for p, _ in function.params]
-        if (args and len(args) != len(names)) or set(named) - set(names):
-            raise FeelRefused(f"{function.name}() takes the parameters {', '.join(names)}")
+        if set(named) - set(names) or (not named and len(args) != len(names)):
+            return NULL_VALUE  # FEEL: an invocation with other arguments than the parameters is an error
         bound = dict(zip(names, args, strict=True)) if args else named
         scope = {}
         for param, declared in function.params:
