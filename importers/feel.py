@@ -54,7 +54,7 @@ SAME = {"abs": ("abs", NUMBER, NUMBER), "floor": ("floor", NUMBER, NUMBER), "cei
 STRING_TESTS = {"contains": "contains", "starts with": "starts_with", "ends with": "ends_with"}
 ROUNDINGS = {"decimal": "half_even", "round half up": "half_up", "round half down": "half_down",
              "round up": "up", "round down": "down"}
-MULTIWORD = sorted({*SAME, *STRING_TESTS, *ROUNDINGS, "list contains", "date and time", "years and months duration",
+MULTIWORD = sorted({*SAME, *STRING_TESTS, *ROUNDINGS, "list contains", "list replace", "date and time", "years and months duration",
                     "days and time duration",
                     "string join", "substring before", "substring after", "distinct values", "index of",
                     "insert before", "get value", "get entries", "context put", "context merge", "day of year",
@@ -698,7 +698,7 @@ PARAMETERS = {
     "abs": ("n",), "modulo": ("dividend", "divisor"), "list contains": ("list", "element"), "not": ("negand",),
     "sqrt": ("number",), "substring": ("string", "start position", "length"), "string join": ("list", "delimiter"),
     "matches": ("input", "pattern", "flags"), "replace": ("input", "pattern", "replacement", "flags"),
-    "split": ("string", "delimiter"),
+    "split": ("string", "delimiter"), "list replace": ("list", "position", "newItem"),
     "time": ("hour", "minute", "second", "offset"), "date and time": ("date", "time"),
     "years and months duration": ("from", "to"), "duration": ("from",),
     "is": ("value1", "value2"), "number": ("from", "grouping separator", "decimal separator"), "get value": ("m", "key"), "context put": ("context", "key", "value"),

@@ -324,6 +324,19 @@ def context(entries: Any) -> dict[str, Any] | None:
     return made
 
 
+def list_replace(items: Any, position: Any, new_item: Any) -> tuple[Any, ...] | None:
+    """The list with the element at a position (from 1, or from the end if negative; a fraction is cut to a whole
+    number, as the TCK's 1155 reads 2.5 as 2) replaced; a value that is not a list is the list of it."""
+    if items is None or not isinstance(position, Decimal):
+        return None
+    values = items if isinstance(items, tuple) else (items,)
+    at = int(position)
+    if at == 0 or abs(at) > len(values):
+        return None
+    index = at - 1 if at > 0 else len(values) + at
+    return (*values[:index], new_item, *values[index + 1:])
+
+
 FOLDS: dict[str, Callable[..., Any]] = {
     "string": string,
     "number": number,
@@ -332,5 +345,5 @@ FOLDS: dict[str, Callable[..., Any]] = {
     "median": median, "mode": mode, "day of year": day_of_year, "day of week": day_of_week,
     "month of year": month_of_year, "week of year": week_of_year, "is": is_,
     "get entries": get_entries, "get value": get_value, "context put": context_put, "context merge": context_merge,
-    "context": context,
+    "context": context, "list replace": list_replace,
 }
