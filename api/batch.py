@@ -40,7 +40,8 @@ def after_decision(decision: Decision, raw_input: Any, call: Call, recorder: Rec
                    route: str, latency: float, index: int | None = None, fallback: dict[str, Any] | None = None) -> Any:
     """Record the decision and hand it to shadow mode, under one decision id; the writer's ticket (audit mode).
 
-    A fallback is recorded with its cause and not shadowed: the champion did not decide.
+    A fallback is recorded with its cause and not shadowed: the champion did not decide. A
+    single decision's response (``call.answer``) and body go to shadow mode as they are.
     """
     ticket = decision_id = None
     if fallback is not None:
@@ -53,7 +54,8 @@ def after_decision(decision: Decision, raw_input: Any, call: Call, recorder: Rec
         decision_id = record["decision_id"]
         ticket = recorder.write(record)
     if shadow is not None and fallback is None:
-        shadow.submit(decision, raw_input, call.request_id, call.packs, decision_id)
+        body = call.raw if call.answer is not None else None
+        shadow.submit(decision, raw_input, call.request_id, call.packs, decision_id, body, call.answer)
     return ticket
 
 

@@ -56,6 +56,8 @@ class Call:
     caller: str | None = None
     day: dt.date | None = None
     body: Any = None
+    raw: bytes | None = None  # the body as it came, before it was parsed into ``body``
+    answer: bytes | None = None  # a single decision's response, once written
     steps_from: Any = None  # api.pins.PinnedPacks when the request pins step versions
     packs: Any = None  # the PackSet served when the call resolved its pack (a reload swaps the service's)
     pack: CompiledPack | None = None  # the pack version resolved

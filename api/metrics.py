@@ -43,6 +43,7 @@ class Metrics:
         self.totals: dict[str, int] = defaultdict(int)
         # counted by the thread reading the shadow process's counts while the event loop renders: guarded (api.shadow)
         self.shadows: dict[Labels, int] = defaultdict(int)
+        self.shadow_sampling: dict[Labels, int] = defaultdict(int)  # champion decisions of a shadowed pack, in the sample or not
         self._shadow_lock = threading.Lock()
 
     def observe(self, route: str, pack: str, version: str, status: int, seconds: float) -> None:
@@ -65,6 +66,11 @@ class Metrics:
         with self._shadow_lock:
             self.shadows[(("pack", pack), ("output", output), ("result", result))] += count
 
+    def shadow_sampled(self, pack: str, sampled: bool, count: int = 1) -> None:
+        """``count`` champion decisions of a shadowed pack, sent to be compared or left out by ARBITER_SHADOW_SAMPLE."""
+        with self._shadow_lock:
+            self.shadow_sampling[(("pack", pack), ("sampled", "true" if sampled else "false"))] += count
+
     def set_totals(self, values: dict[str, int]) -> None:
         """This worker's current values of totals kept elsewhere (see ``TOTALS_HELP``)."""
         self.totals.update(values)
@@ -78,11 +84,11 @@ class Metrics:
             "reloads": [[k, v] for k, v in self.reloads.items()],
             "totals": dict(self.totals),
             "shadows": self._shadow_counts(),
+            "shadow_sampling": [[k, v] for k, v in self._shadow_map()[1].items()],
         }
 
     def _shadow_counts(self) -> list[list[Any]]:
-        with self._shadow_lock:
-            return [[k, v] for k, v in self.shadows.items()]
+        return [[k, v] for k, v in self._shadow_map()[0].items()]
 
     def absorb(self, snapshot: dict[str, Any]) -> None:
         """Add another worker's counts to these."""
@@ -102,6 +108,8 @@ class Metrics:
             self.totals[str(name)] += int(value)
         for labels, value in snapshot.get("shadows", []):
             self.shadows[_labels(labels)] += value
+        for labels, value in snapshot.get("shadow_sampling", []):
+            self.shadow_sampling[_labels(labels)] += value
 
     def render(self, others: Iterable[dict[str, Any]] = ()) -> str:
         """Prometheus text of these counts plus the ``others`` (other workers' snapshots)."""
@@ -142,18 +150,24 @@ class Metrics:
         for name, value in sorted(self.totals.items()):
             kind = "counter" if name.endswith("_total") else "gauge"
             out += [f"# HELP {name} {TOTALS_HELP.get(name, name)}", f"# TYPE {name} {kind}", f"{name} {value}"]
-        return "\n".join(out + _shadow_text(self._shadow_map())) + "\n"
+        return "\n".join(out + _shadow_text(*self._shadow_map())) + "\n"
 
-    def _shadow_map(self) -> dict[Labels, int]:
+    def _shadow_map(self) -> tuple[dict[Labels, int], dict[Labels, int]]:
         with self._shadow_lock:
-            return dict(self.shadows)
+            return dict(self.shadows), dict(self.shadow_sampling)
 
 
-def _shadow_text(counts: dict[Labels, int]) -> list[str]:
+def _shadow_text(counts: dict[Labels, int], sampling: dict[Labels, int]) -> list[str]:
     """Shadow comparisons by pack and result, by pack, output and result, and the agreement ratio of each."""
+    out = []
+    if sampling:
+        out += ["# HELP arbiter_shadow_decisions_total Champion decisions of a shadowed pack, by whether they were sent "
+                "to be compared (ARBITER_SHADOW_SAMPLE): sampled=\"true\" ones end as a comparison's result or skipped.",
+                "# TYPE arbiter_shadow_decisions_total counter"]
+        out += [f"arbiter_shadow_decisions_total{_render_labels(k)} {v}" for k, v in sorted(sampling.items())]
     if not counts:
-        return []
-    out = ["# HELP arbiter_shadow_comparisons_total Champion and challenger decisions compared, by pack and result "
+        return out
+    out += ["# HELP arbiter_shadow_comparisons_total Champion and challenger decisions compared, by pack and result "
            "(agree, disagree, challenger_error, skipped: the shadow process was behind).",
            "# TYPE arbiter_shadow_comparisons_total counter"]
     out += [f"arbiter_shadow_comparisons_total{_render_labels((k[0], k[2]))} {v}" for k, v in sorted(counts.items()) if k[1][1] == ""]

@@ -45,6 +45,10 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("ARBITER_MAX_CONNECTIONS", "1000 (or open-file limit − 64)", "open connections per worker; one more closes the longest-waiting idle or slow one, or gets 503 when all are busy"),
     ("ARBITER_SHADOW", "(off)", "challengers evaluated beside the live packs: `pack=version` pins or "
      "`pack=folder`, comma-separated (docs/shadow.md)"),
+    ("ARBITER_SHADOW_SAMPLE", "1", "share of requests shadow mode compares, 0 < rate <= 1; chosen by the request id's "
+     "hash, so a request (its `X-Request-ID`) is always in the sample or always out (docs/shadow.md)"),
+    ("ARBITER_SHADOW_NICE", "19", "added to the shadow process's nice value (0 to 19): at 19 it takes only CPU the "
+     "server leaves, and skips (counted) what it cannot compare in time (docs/shadow.md)"),
     ("ARBITER_BACKEND", "native", "`native` (generated code) or `durable` (durable_rules; needs the `[durable]` extra)"),
     ("ARBITER_RELOAD_WAIT_SECONDS", "10", "how long an admin reload waits for every worker to serve the new packs "
      "before answering 503 `reload-incomplete` (docs/operations.md)"),
@@ -59,6 +63,28 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"{name}={text!r} is not a positive whole number")
+    return int(text)
+
+
+def _sample(env: Mapping[str, str]) -> float:
+    text = env.get("ARBITER_SHADOW_SAMPLE", "").strip()
+    if not text:
+        return 1.0
+    try:
+        rate = float(text)  # a share of requests, not money
+    except ValueError:
+        rate = -1.0
+    if not 0 < rate <= 1:
+        raise ValueError(f"ARBITER_SHADOW_SAMPLE={text!r} is not a share of requests above 0 and at most 1 (e.g. 0.25)")
+    return rate
+
+
+def _nice(env: Mapping[str, str]) -> int:
+    text = env.get("ARBITER_SHADOW_NICE", "").strip()
+    if not text:
+        return 19
+    if not text.isdigit() or int(text) > 19:
+        raise ValueError(f"ARBITER_SHADOW_NICE={text!r} is not a whole number from 0 to 19")
     return int(text)
 
 
@@ -87,6 +113,8 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     mask: tuple[str, ...] = ()
     shadow: tuple[str, ...] = ()
+    shadow_sample: float = 1.0  # share of requests compared (ARBITER_SHADOW_SAMPLE)
+    shadow_nice: int = 19  # the shadow process's nice increment (ARBITER_SHADOW_NICE)
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC), compare=False)
 
     def today(self) -> dt.date:
@@ -99,7 +127,8 @@ class Settings:
         limits = Limits(_int(env, "ARBITER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
                         _int(env, "ARBITER_MAX_BATCH", DEFAULT_MAX_BATCH),
                         _int(env, "ARBITER_MAX_LINES", DEFAULT_MAX_LINES))
-        return cls(_zone(env), limits, tuple(_list(env, "ARBITER_LOG_MASK")), tuple(_list(env, "ARBITER_SHADOW")))
+        return cls(_zone(env), limits, tuple(_list(env, "ARBITER_LOG_MASK")), tuple(_list(env, "ARBITER_SHADOW")),
+                   _sample(env), _nice(env))
 
 
 def optional_path(env: Mapping[str, str], name: str) -> Path | None:

@@ -29,13 +29,15 @@ import struct
 import threading
 import time
 import uuid
+import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from api.decision_log import LogSettings
 from api.metrics import Metrics
 from api.settings import Settings
-from api.shadow_worker import Challenger, Config, compare, parse_challengers, run, wire
+from api.shadow_worker import Challenger, Config, answer_of, compare, parse_challengers, run, wire
 from engine import jsonio
 from engine.compiled import Decision
 from engine.registry import PackSet
@@ -55,9 +57,12 @@ class Shadow:
     """The serving process's side: submits champion decisions, reads the counts back into ``metrics``."""
 
     def __init__(self, config: Config, names: frozenset[str], metrics: Metrics, max_bytes: int = MAX_BYTES,
-                 start: bool = True) -> None:
+                 start: bool = True, sample: float = 1.0) -> None:
         self.challengers = names
         self.metrics = metrics
+        self.sample = sample
+        # a request is compared when its id's CRC-32 is below this; None: every request (no hashing)
+        self._threshold = None if sample >= 1 else int(sample * (1 << 32))
         context = multiprocessing.get_context("spawn")  # never fork a process that runs threads and an event loop
         # a pipe written without blocking by the request path itself: a queue's feeder thread
         # would take the interpreter lock from the requests for every batch
@@ -70,7 +75,7 @@ class Shadow:
                                         name="arbiter-shadow", daemon=True)
         self._served: PackSet | None = None
         self._generation = 0
-        self._pending: list[list[Any]] = []  # jobs in their wire form (api.shadow_worker.wire)
+        self._pending: list[tuple[str, bytes]] = []  # (pack, job in its wire form: api.shadow_worker.wire)
         self._prefix = uuid.uuid4().hex[:16]
         self._count = 0
         self._lock = threading.Lock()  # submits come from the event loop, flushes also from its timer
@@ -94,18 +99,36 @@ class Shadow:
         self._reader = threading.Thread(target=self._read, name="arbiter-shadow-counts", daemon=True)
         self._reader.start()
 
+    def sampled(self, request_id: str) -> bool:
+        """Whether ``request_id`` is in the sample (``ARBITER_SHADOW_SAMPLE``): the same id always gives the same answer.
+
+        CRC-32 of the id, not ``hash``: it is the same in every worker and after a restart,
+        so a retried request (the caller's ``X-Request-ID``) is compared or not, again.
+        """
+        return self._threshold is None or zlib.crc32(request_id.encode()) < self._threshold
+
     def submit(self, champion: Decision, raw_input: Any, request_id: str, served: PackSet,
-               decision_id: str | None = None) -> None:
-        """Queue the champion's decision for comparison; never blocks the request."""
-        if champion.pack not in self.challengers:
+               decision_id: str | None = None, body: bytes | None = None, answer: bytes | None = None) -> None:
+        """Queue the champion's decision for comparison; never blocks the request.
+
+        ``body`` and ``answer``, when the route has them, are the request body the champion
+        read and the JSON it answered: they are passed on as they are, not written again.
+        """
+        pack = champion.pack
+        if pack not in self.challengers:
+            return
+        if not self.sampled(request_id):
+            self.metrics.shadow_sampled(pack, False)
             return
         if served is not self._served:  # a reload: the shadow process compiles the served folder again
             self._served = served
             self._generation += 1
         self._count += 1  # an id for the shadow record when no decision log gave one: unique, and cheap
-        job = wire(self._generation, decision_id or f"{self._prefix}{self._count:016x}", request_id, champion, raw_input)
+        job = wire(self._generation, decision_id or f"{self._prefix}{self._count:016x}", request_id,
+                   jsonio.dumps(raw_input) if body is None else body,
+                   jsonio.dumps(answer_of(champion)) if answer is None else answer)
         with self._lock:
-            self._pending.append(job)
+            self._pending.append((pack, job))
             waiting = len(self._pending)
         if waiting >= BATCH:
             self.flush()
@@ -119,17 +142,19 @@ class Shadow:
         with self._lock:
             batch, self._pending = self._pending, []
             if batch:
-                self._send(jsonio.dumps(batch), batch)
+                for pack, count in Counter(pack for pack, _ in batch).items():  # counted here, not on the request path
+                    self.metrics.shadow_sampled(pack, True, count)
+                self._send(b"[" + b",".join(job for _, job in batch) + b"]", batch)
             elif self._out:
                 self._write()
             if self._out:  # the process is behind: try again soon
                 with contextlib.suppress(RuntimeError):
                     asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
 
-    def _send(self, data: bytes, batch: list[list[Any]] | None = None) -> bool:
+    def _send(self, data: bytes, batch: list[tuple[str, bytes]] | None = None) -> bool:
         if self._out and len(self._out) + len(data) > self._max_bytes:
-            for job in batch or ():
-                self.metrics.shadow(job[3], "", "skipped")
+            for pack, count in Counter(pack for pack, _ in batch or ()).items():
+                self.metrics.shadow(pack, "", "skipped", count)
             return False
         self._out += struct.pack("!i", len(data)) + data  # the framing Connection.recv_bytes reads
         self._write()
@@ -213,7 +238,9 @@ def start_shadow(settings: Settings, root: Path, served: PackSet, metrics: Metri
     if decision_log is not None:
         log_path = decision_log.with_name(f"{decision_log.stem}.shadow{decision_log.suffix or '.jsonl'}")
     level = logging.getLevelName(logging.getLogger("arbiter").getEffectiveLevel())  # the process logs as this one
-    config = Config(root.resolve(), settings.shadow, settings.mask, log_path, log_settings, level)
-    log.info("shadow mode: %s", ", ".join(c.source for c in challengers.values()),
-             extra={"challengers": {name: c.source for name, c in challengers.items()}})
-    return Shadow(config, frozenset(challengers), metrics)
+    config = Config(root.resolve(), settings.shadow, settings.mask, log_path, log_settings, level, settings.shadow_nice)
+    log.info("shadow mode: %s; sample %s of requests; shadow process nice +%d", ", ".join(c.source for c in challengers.values()),
+             settings.shadow_sample, settings.shadow_nice,
+             extra={"challengers": {name: c.source for name, c in challengers.items()}, "sample": settings.shadow_sample,
+                    "nice": settings.shadow_nice})
+    return Shadow(config, frozenset(challengers), metrics, sample=settings.shadow_sample)

@@ -1,8 +1,11 @@
 """The shadow process: decides each challenger, compares it with the champion, counts and records the result.
 
 It runs apart from the serving process (``api.shadow`` starts it), so the challenger's
-evaluation never competes with requests for the interpreter lock. Jobs come in batches, one
-JSON list per frame of a pipe (``multiprocessing.connection`` framing). It compiles its own packs
+evaluation never competes with requests for the interpreter lock, and at the lowest CPU
+priority (``ARBITER_SHADOW_NICE``, 19 by default), so on a busy host it takes only the CPU
+the server and its neighbours leave: when it falls behind, the serving process's bounded
+buffer fills and comparisons are skipped and counted. Jobs come in batches, one JSON list
+per frame of a pipe (``multiprocessing.connection`` framing). It compiles its own packs
 from the served folder (a pin challenger) or the challenger's folder, and compiles again
 when a job says the serving process has reloaded. Counts go back to the serving process
 in batches (at most every ``FLUSH_SECONDS``) for /metrics; each comparison is a line of the
@@ -32,6 +35,7 @@ from rules.errors import ArbiterError
 log = logging.getLogger("arbiter.shadow")
 
 FLUSH_SECONDS = 0.2
+MAX_DAYS = 4096  # as_of dates whose challenger version is kept resolved
 Labels = tuple[str, str, str]  # pack, output ('' for the whole decision), result
 
 
@@ -86,35 +90,66 @@ class Config:
     log_path: Path | None = None  # the shadow log, beside the decision log
     log_settings: LogSettings | None = None
     log_level: str = "WARNING"
+    nice: int = 0  # added to the process's nice value at start (ARBITER_SHADOW_NICE)
 
 
-@dataclass(frozen=True)
-class Job:
-    """One champion decision to compare: what the serving process knew, nothing it would have to compute."""
-
-    generation: int  # of the packs the serving process served: a new one makes this process compile again
-    decision_id: str
-    request_id: str
-    pack: str
-    version: str
-    digest: str
-    steps: Any
-    as_of: dt.date
-    output: dict[str, Any]
-    raw_input: Any
-
-    @classmethod
-    def from_wire(cls, item: list[Any]) -> Job:
-        """A job from its wire form (``wire``)."""
-        generation, decision_id, request_id, pack, version, digest, steps, as_of, output, raw_input = item
-        return cls(generation, decision_id, request_id, pack, version, digest, steps, dt.date.fromisoformat(as_of),
-                   output, raw_input)
+def answer_of(champion: Decision) -> dict[str, Any]:
+    """What the shadow process needs of the champion's answer: the part of the response it compares and records."""
+    answer = {"pack": champion.pack, "version": champion.version, "digest": champion.digest, "as_of": champion.as_of,
+              "output": champion.output}
+    if champion.steps is not None:
+        answer["steps"] = champion.steps
+    return answer
 
 
-def wire(generation: int, decision_id: str, request_id: str, champion: Decision, raw_input: Any) -> list[Any]:
-    """A job as a JSON-ready list, made on the request path: ``engine.jsonio`` writes it faster than pickle."""
-    return [generation, decision_id, request_id, champion.pack, champion.version, champion.digest, champion.steps,
-            champion.as_of, champion.output, raw_input]
+def wire(generation: int, decision_id: str, request_id: str, raw_input: bytes, answer: bytes) -> bytes:
+    """A job as JSON, ``[generation, decision_id, request_id, input, answer]``, made on the request path.
+
+    ``raw_input`` and ``answer`` are JSON texts spliced in as they are: for a single decision,
+    the request body the champion read and the response it answered, so nothing is written
+    twice; the shadow process reads the body with the same parser as the champion did.
+    """
+    return b"".join((jsonio.dumps([generation, decision_id, request_id])[:-1], b",", raw_input, b",", answer, b"]"))
+
+
+class Tally:
+    """Comparison counts, kept per job in a few counters and expanded to per-output labels when sent."""
+
+    def __init__(self) -> None:
+        self.results: Counter[tuple[str, str]] = Counter()  # (pack, result) of whole decisions
+        self.compared: Counter[tuple[str, tuple[str, ...], tuple[str, ...]]] = Counter()  # (pack, output names of each side)
+        self.disagreed: Counter[tuple[str, str]] = Counter()  # (pack, output)
+
+    def __bool__(self) -> bool:
+        return bool(self.results)
+
+    def labels(self) -> dict[Labels, int]:
+        """The counts by (pack, output, result), '' for the decision as a whole, as /metrics adds them up."""
+        out: Counter[Labels] = Counter()
+        for (pack, result), count in self.results.items():
+            out[(pack, "", result)] += count
+        for (pack, champion, challenger), count in self.compared.items():
+            for name in set(champion) & set(challenger):
+                out[(pack, name, "agree")] += count
+        for (pack, name), count in self.disagreed.items():
+            out[(pack, name, "agree")] -= count
+            out[(pack, name, "disagree")] += count
+        return dict(out)
+
+    def clear(self) -> None:
+        self.results.clear()
+        self.compared.clear()
+        self.disagreed.clear()
+
+
+def differing(champion: dict[str, Any], challenger: dict[str, Any]) -> list[str]:
+    """``compare`` for a challenger output as decided (not read back from JSON): the same answer, cheaper.
+
+    Values equal as decided are equal as JSON; only the ones that are not (a date against its
+    ISO text, a tuple against a list, or a real difference) are written and read back first.
+    """
+    found = [name for name in champion if name in challenger and champion[name] != challenger[name]]
+    return [name for name in found if champion[name] != jsonio.loads(jsonio.dumps(challenger[name]))]
 
 
 class Comparer:
@@ -124,7 +159,9 @@ class Comparer:
         self.generation = 1
         self.served = require_pack_set(config.root)
         self.challengers = parse_challengers(config.specs, self.served)
-        self.counts: Counter[Labels] = Counter()
+        self.counts = Tally()
+        self._days: dict[str, dt.date] = {}
+        self._resolved: dict[tuple[str, str], CompiledPack] = {}  # (pack, as_of) -> challenger, for this generation
         self.sink: DecisionLog | None = None
         if config.log_path is not None:
             # best-effort whatever the decision log's mode: a comparison never holds up an answer
@@ -140,45 +177,63 @@ class Comparer:
         except ArbiterError as exc:  # the serving process reloaded what compiled then; keep the last good set
             log.error("shadow: the served packs do not compile now: %s", exc.message)
         self.generation = generation
+        self._resolved.clear()
 
-    def compare(self, job: Job) -> None:
-        self.follow(job.generation)
-        challenger = self.challengers[job.pack]
+    def challenger(self, name: str, as_of: str) -> tuple[CompiledPack, dt.date]:
+        """The challenger's version for ``as_of`` (ISO text, as the answer gave it), and the date."""
+        day = self._days.get(as_of)
+        if day is None:
+            if len(self._days) >= MAX_DAYS:  # callers choose as_of: the caches stay bounded
+                self._days.clear()
+                self._resolved.clear()
+            day = self._days[as_of] = dt.date.fromisoformat(as_of)
+        found = self._resolved.get((name, as_of))
+        if found is None:
+            found = self._resolved[(name, as_of)] = self.challengers[name].resolve(self.served, day)
+        return found, day
+
+    def compare(self, job: list[Any]) -> None:
+        """One job in its wire form (``wire``): the challenger decides the champion's input on the champion's as_of."""
+        generation, decision_id, request_id, raw_input, answer = job
+        self.follow(generation)
+        name = answer["pack"]
         start = time.perf_counter()
-        side: dict[str, Any] = {"source": challenger.source}
+        side: dict[str, Any] = {"source": self.challengers[name].source}
         try:
-            pack = challenger.resolve(self.served, job.as_of)
+            pack, day = self.challenger(name, answer["as_of"])
             side.update(version=pack.version, digest=pack.digest)
-            decided = pack.decide(job.raw_input, job.as_of)
+            decided = pack.decide(raw_input, day)
         except ArbiterError as exc:
             side["problem"] = {"code": exc.code, "detail": exc.message}
-            self.counts[(job.pack, "", "challenger_error")] += 1
-            self.record(job, side, None, time.perf_counter() - start)
+            self.counts.results[(name, "challenger_error")] += 1
+            self.record(decision_id, request_id, raw_input, answer, side, None, time.perf_counter() - start)
             return
-        # the champion's output came as JSON; the challenger's is compared as JSON too (as a caller would see it)
-        output = jsonio.loads(jsonio.dumps(decided.output))
-        side.update(steps=decided.steps, output=self.mask(output), one_side=sorted(job.output.keys() ^ output.keys()))
-        differ = compare(job.output, output)
-        for name in job.output.keys() & output.keys():
-            self.counts[(job.pack, name, "disagree" if name in differ else "agree")] += 1
-        self.counts[(job.pack, "", "disagree" if differ else "agree")] += 1
-        self.record(job, side, differ, time.perf_counter() - start)
+        champion, output = answer["output"], decided.output
+        differ = differing(champion, output)
+        self.counts.compared[(name, tuple(champion), tuple(output))] += 1
+        for output_name in differ:
+            self.counts.disagreed[(name, output_name)] += 1
+        self.counts.results[(name, "disagree" if differ else "agree")] += 1
+        if self.sink is not None:
+            side.update(steps=decided.steps, output=self.mask(output), one_side=sorted(champion.keys() ^ output.keys()))
+            self.record(decision_id, request_id, raw_input, answer, side, differ, time.perf_counter() - start)
 
-    def record(self, job: Job, challenger: dict[str, Any], differ: list[str] | None, latency: float) -> None:
+    def record(self, decision_id: str, request_id: str, raw_input: Any, answer: dict[str, Any],
+               challenger: dict[str, Any], differ: list[str] | None, latency: float) -> None:
         if self.sink is None:
             return
         # laid out as a decision-log record of the champion (the replay reads it so), plus the challenger's side
         self.sink.put({
-            "format": FORMAT, "record": "shadow", "ts": dt.datetime.now(dt.UTC), "decision_id": job.decision_id,
-            "request_id": job.request_id, "pack": job.pack, "version": job.version,
-            "digest": job.digest, "steps": job.steps, "as_of": job.as_of,
-            "input": self.mask(job.raw_input), "output": self.mask(job.output),
+            "format": FORMAT, "record": "shadow", "ts": dt.datetime.now(dt.UTC), "decision_id": decision_id,
+            "request_id": request_id, "pack": answer["pack"], "version": answer["version"],
+            "digest": answer["digest"], "steps": answer.get("steps"), "as_of": answer["as_of"],
+            "input": self.mask(raw_input), "output": self.mask(answer["output"]),
             "challenger": challenger, "agree": differ == [], "disagree": differ, "latency_ms": round(latency * 1000, 3),
         })
 
     def flush(self, results: Any) -> None:
         if self.counts:
-            results.put(("counts", dict(self.counts)))
+            results.put(("counts", self.counts.labels()))
             self.counts.clear()
 
     def close(self) -> None:
@@ -186,9 +241,20 @@ class Comparer:
             self.sink.close()
 
 
+def lower_priority(nice: int) -> None:
+    """Yield the CPU to the server and its neighbours: the process then runs on what they leave."""
+    if nice <= 0:
+        return
+    try:
+        os.nice(nice)
+    except (AttributeError, OSError) as exc:  # not on this platform, or not allowed: compare at the same priority
+        log.warning("shadow: could not lower the process's priority: %s", exc)
+
+
 def run(config: Config, jobs: Any, results: Any, parent: int) -> None:
     """The shadow process's main: say ready (or why not), then compare until told to stop or the server is gone."""
     logs.configure(config.log_level)
+    lower_priority(config.nice)  # before any thread starts: a Linux thread's nice value is its own, inherited by those it starts
     try:
         comparer = Comparer(config)
     except (ArbiterError, ValueError, OSError) as exc:
@@ -204,7 +270,7 @@ def _compare_all(comparer: Comparer, batch: list[Any]) -> None:
     """A batch of jobs, as the serving process wrote them (``wire`` items in a JSON list)."""
     for item in batch:
         try:
-            comparer.compare(Job.from_wire(item))
+            comparer.compare(item)
         except Exception:  # one failed comparison must never stop the ones that follow
             log.exception("shadow comparison failed", extra={"decision_id": item[1]})
 

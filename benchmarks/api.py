@@ -1,14 +1,17 @@
 """Loopback load: Arbiter's credit endpoint against a bare FastAPI app, and Arbiter with shadow mode on.
 
     .venv/bin/python benchmarks/api.py [--seconds 4] [--rounds 5] [--connections 32] [--workers 1]
-                                       [--log-level INFO] [--no-batch]
+                                       [--log-level INFO] [--no-batch] [--only shadow]
+                                       [--shadow-nice 19] [--shadow-sample 0.25]
 
 About 2 minutes with the defaults (3 minutes with the batch rows on a loaded machine).
 Runs wrk when it is installed (``apt-get install wrk``), else a Python load generator in a
 separate process. Three servers run under uvicorn with uvloop + httptools on free loopback
 ports: Arbiter (its JSON logs at ``--log-level``, INFO writing one access line per request,
-to a file as a server's would), the same with ``ARBITER_SHADOW=credit=1.1.0``, and the bare
-app. Before loading, Arbiter and the bare app answer the same 300 random bodies and must
+to a file as a server's would), the same with ``ARBITER_SHADOW=credit=1.1.0`` (every request
+compared, the shadow process at ``ARBITER_SHADOW_NICE=--shadow-nice``), and the bare app;
+with ``--shadow-sample``, a fourth server compares that share of requests
+(``ARBITER_SHADOW_SAMPLE``). ``--only shadow`` loads Arbiter and its shadowed servers alone. Before loading, Arbiter and the bare app answer the same 300 random bodies and must
 agree. Then ``--rounds`` rounds: in each, every endpoint is loaded for ``--seconds`` on
 fresh connections, the order rotating from round to round, so the machine's drift lands on
 all of them alike. The report gives each endpoint's median round and the ratios that have
@@ -235,12 +238,15 @@ def scrape(base: str) -> str:
 
 
 def shadow_counts(base: str) -> dict[str, float]:
-    """The shadowed server's comparisons by result (agree, disagree, skipped, ...), from its /metrics."""
+    """The shadowed server's comparisons by result (agree, disagree, skipped, ...) and its (not) sampled decisions."""
     out: dict[str, float] = {}
     for line in scrape(base).splitlines():
         m = re.match(r'arbiter_shadow_comparisons_total\{pack="credit",result="(\w+)"\} (\S+)', line)
         if m:
             out[m.group(1)] = float(m.group(2))
+        m = re.match(r'arbiter_shadow_decisions_total\{pack="credit",sampled="(\w+)"\} (\S+)', line)
+        if m:
+            out["sampled" if m.group(1) == "true" else "not_sampled"] = float(m.group(2))
     return out
 
 
@@ -324,6 +330,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="INFO", help="Arbiter's ARBITER_LOG_LEVEL (INFO: an access line per request)")
     parser.add_argument("--no-batch", action="store_true", help="skip the batch rows")
+    parser.add_argument("--only", choices=("all", "shadow"), default="all",
+                        help="shadow: only Arbiter with shadow mode off and on (no bare app, no batch, no reload round)")
+    parser.add_argument("--shadow-nice", type=int, default=19, help="ARBITER_SHADOW_NICE of the shadowed servers")
+    parser.add_argument("--shadow-sample", type=float, default=None,
+                        help="also load a server with ARBITER_SHADOW_SAMPLE at this rate")
     args = parser.parse_args()
 
     orders = random_orders(1000)
@@ -335,41 +346,25 @@ def main() -> int:
     shutil.copytree(ROOT / "policy_packs", packs)
     env = {"ARBITER_PACKS": str(packs), "ARBITER_ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONPATH": str(ROOT),
            "ARBITER_LOG_LEVEL": args.log_level}
+    # the same server with credit 1.1.0 as a shadow challenger: every decision (or a sample) also compared off the request path
+    shadow_env = {**env, "ARBITER_SHADOW": "credit=1.1.0", "ARBITER_SHADOW_NICE": str(args.shadow_nice)}
+    servers = {"arbiter": ("api.app:app_from_env", env), "shadow": ("api.app:app_from_env", shadow_env)}
+    if args.shadow_sample is not None:
+        servers["sampled"] = ("api.app:app_from_env", {**shadow_env, "ARBITER_SHADOW_SAMPLE": str(args.shadow_sample)})
+    if args.only == "all":
+        servers["bare"] = ("benchmarks.bare_app:app", {"PYTHONPATH": str(ROOT)})
     load_before = os.getloadavg()
-    arbiter, arbiter_url = start("api.app:app_from_env", args.workers, env, tmp / "arbiter.log")
-    # the same server with credit 1.1.0 as a shadow challenger: every decision is also compared off the request path
-    shadowed, shadow_url = start("api.app:app_from_env", args.workers, {**env, "ARBITER_SHADOW": "credit=1.1.0"},
-                                 tmp / "arbiter-shadow.log")
-    bare, bare_url = start("benchmarks.bare_app:app", args.workers, {"PYTHONPATH": str(ROOT)})
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    urls: dict[str, str] = {}
     generator = "wrk" if shutil.which("wrk") else "python (asyncio, separate process)"
     try:
-        verify(arbiter_url, bare_url, random_orders(300, seed=99))
-        print(f"verified: both servers agree on 300 random orders; load generator: {generator}; "
-              f"{args.connections} connections, {args.seconds} s per endpoint in each of {args.rounds} interleaved rounds, "
-              f"{args.workers} worker(s); Arbiter's log level {args.log_level}; load average {load_before[0]:.1f} "
-              f"on {os.cpu_count()} cores", flush=True)
-        single = "/v1/decisions/credit?as_of=2026-06-01"
-        for url in (arbiter_url + single, shadow_url + single, f"{bare_url}/decide"):  # warm-up
-            load(url, singles, 2, args.connections, tmp)
-        targets = {
-            "arbiter": (arbiter_url + single, singles),
-            "shadow": (shadow_url + single, singles),
-            "bare": (f"{bare_url}/decide", singles),
-            # as many connections as the single decisions: with a few long-lived connections
-            # the workers split them unevenly, and 2 workers served no more than 1
-            "arbiter_batch": (f"{arbiter_url}/v1/decisions/credit/batch?as_of=2026-06-01", batches),
-            "bare_batch": (f"{bare_url}/decide/batch", bare_batches),
-        }
-        # single decisions first, then batches: a batch run leaves seconds of queued work that
-        # would land in the next single-decision round's p99
-        groups = [("arbiter", "shadow", "bare")] + ([] if args.no_batch else [("arbiter_batch", "bare_batch")])
-        pids = {"arbiter": arbiter.pid, "shadow": shadowed.pid, "bare": bare.pid, "arbiter_batch": arbiter.pid,
-                "bare_batch": bare.pid}
-        runs = measure(targets, groups, args, tmp, pids)
-        compared = shadow_counts(shadow_url)
-        reloaded, reload_status = reload_round(arbiter_url + single, arbiter_url, singles, args, tmp)
+        for name, (app, server_env) in servers.items():
+            logs = tmp / f"{name}.log" if name != "bare" else None
+            procs[name], urls[name] = start(app, args.workers, server_env, logs)
+        runs, compared, reloaded, reload_status = _run(args, urls, procs, singles, batches, bare_batches, tmp, generator,
+                                                       load_before[0])
     finally:
-        for proc in (arbiter, shadowed, bare):
+        for proc in procs.values():
             proc.terminate()
             proc.wait(timeout=15)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -378,13 +373,51 @@ def main() -> int:
     return 0
 
 
-def report(runs: dict[str, list[dict[str, float]]], compared: dict[str, float], reloaded: dict[str, float],
+def _run(args: argparse.Namespace, urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]], singles: list[bytes],
+         batches: list[bytes], bare_batches: list[bytes], tmp: Path, generator: str,
+         load_before: float) -> tuple[dict[str, list[dict[str, float]]], dict[str, dict[str, float]], dict[str, float] | None, int]:
+    """Verify, warm up, then the interleaved rounds; the shadowed servers' counts and the reload round after them."""
+    single = "/v1/decisions/credit?as_of=2026-06-01"
+    if "bare" in urls:
+        verify(urls["arbiter"], urls["bare"], random_orders(300, seed=99))
+        print("verified: both servers agree on 300 random orders", flush=True)
+    print(f"load generator: {generator}; {args.connections} connections, {args.seconds} s per endpoint in each of "
+          f"{args.rounds} interleaved rounds, {args.workers} worker(s); Arbiter's log level {args.log_level}; "
+          f"shadow nice +{args.shadow_nice}, sample {args.shadow_sample}; load average {load_before:.1f} "
+          f"on {os.cpu_count()} cores", flush=True)
+    targets = {name: (url + single, singles) for name, url in urls.items() if name != "bare"}
+    if "bare" in urls:
+        targets["bare"] = (f"{urls['bare']}/decide", singles)
+    for url, bodies in targets.values():  # warm-up
+        load(url, bodies, 2, args.connections, tmp)
+    shadowed = tuple(name for name in ("shadow", "sampled") if name in urls)
+    groups = [("arbiter", *shadowed, *(("bare",) if "bare" in urls else ()))]
+    pids = {name: proc.pid for name, proc in procs.items()}
+    if "bare" in urls and not args.no_batch:
+        # as many connections as the single decisions: with a few long-lived connections
+        # the workers split them unevenly, and 2 workers served no more than 1
+        targets["arbiter_batch"] = (f"{urls['arbiter']}/v1/decisions/credit/batch?as_of=2026-06-01", batches)
+        targets["bare_batch"] = (f"{urls['bare']}/decide/batch", bare_batches)
+        pids.update(arbiter_batch=pids["arbiter"], bare_batch=pids["bare"])
+        # single decisions first, then batches: a batch run leaves seconds of queued work that
+        # would land in the next single-decision round's p99
+        groups.append(("arbiter_batch", "bare_batch"))
+    runs = measure(targets, groups, args, tmp, pids)
+    compared = {name: shadow_counts(urls[name]) for name in shadowed}
+    if "bare" not in urls:
+        return runs, compared, None, 0
+    reloaded, reload_status = reload_round(urls["arbiter"] + single, urls["arbiter"], singles, args, tmp)
+    return runs, compared, reloaded, reload_status
+
+
+def report(runs: dict[str, list[dict[str, float]]], compared: dict[str, dict[str, float]], reloaded: dict[str, float] | None,
            reload_status: int, args: argparse.Namespace, generator: str, loads: tuple[float, float]) -> None:
     medians = {name: median_run(rounds) for name, rounds in runs.items() if rounds}
     print(f"\n{'endpoint (median of rounds)':<44} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
           f"{'CPU us/req':>10}")
     rows = [("bare FastAPI, hand-written credit", "bare", 1), ("Arbiter /v1/decisions/credit", "arbiter", 1),
-            ("Arbiter, shadow credit 1.1.0 on", "shadow", 1),
+            (f"Arbiter, shadow credit 1.1.0, all, nice +{args.shadow_nice}", "shadow", 1),
+            (f"Arbiter, shadow credit 1.1.0, sample {args.shadow_sample}", "sampled", 1),
             ("bare FastAPI batch (1,000 per request)", "bare_batch", 1000),
             ("Arbiter /v1/decisions/credit/batch (1,000)", "arbiter_batch", 1000)]
     for label, name, per in rows:
@@ -392,35 +425,50 @@ def report(runs: dict[str, list[dict[str, float]]], compared: dict[str, float], 
             r = medians[name]
             print(f"{label:<44} {r['rps']:>9.0f} {r['rps'] * per:>12.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
                   f"{r['non2xx'] + r['socket_errors']:>8.0f} {r.get('cpu_us', float('nan')):>10.0f}")
-    print(f"{'Arbiter, one round with a reload mid-run':<44} {reloaded['rps']:>9.0f} {reloaded['rps']:>12.0f} "
-          f"{reloaded['p50']:>8.2f} {reloaded['p99']:>8.2f} {reloaded['non2xx'] + reloaded['socket_errors']:>8.0f}")
+    if reloaded is not None:
+        print(f"{'Arbiter, one round with a reload mid-run':<44} {reloaded['rps']:>9.0f} {reloaded['rps']:>12.0f} "
+              f"{reloaded['p50']:>8.2f} {reloaded['p99']:>8.2f} {reloaded['non2xx'] + reloaded['socket_errors']:>8.0f}")
     rps = {name: [r["rps"] for r in rounds] for name, rounds in runs.items()}
     p99 = {name: [r["p99"] for r in rounds] for name, rounds in runs.items()}
-    skipped = compared.get("skipped", 0.0)
-    done = sum(v for k, v in compared.items() if k != "skipped")
+    cpu = {name: [r["cpu_us"] for r in rounds] for name, rounds in runs.items()}
     print(f"\nload average {loads[0]:.1f} before, {loads[1]:.1f} after, {os.cpu_count()} cores; "
           f"generator {generator}; {args.rounds} rounds x {args.seconds} s; Arbiter log level {args.log_level}")
-    print(ratio_line("THROUGHPUT  Arbiter / bare FastAPI", rps["arbiter"], rps["bare"], ">= 0.90"))
-    print(ratio_line("SHADOW P99  shadow on / off", p99["shadow"], p99["arbiter"], "<= 1.10"))
-    print(ratio_line("SHADOW REQ/S  shadow on / off", rps["shadow"], rps["arbiter"], "(none)"))
-    cpu = {name: [r["cpu_us"] for r in rounds] for name, rounds in runs.items()}
-    print(ratio_line("CPU/REQUEST  Arbiter / bare FastAPI (server process)", cpu["arbiter"], cpu["bare"], "(none)"))
-    print(ratio_line("CPU/REQUEST  shadow on / off (serving process only)", cpu["shadow"], cpu["arbiter"], "(none)"))
-    print(f"SHADOW WORK  comparisons made {done:.0f}, skipped (shadow process behind) {skipped:.0f}; the shadow process spent "
-          f"{statistics.median(r['child_cpu_us'] for r in runs['shadow']):.0f} us of CPU per request, the serving "
-          f"process {statistics.median(cpu['shadow']):.0f} us (off: {statistics.median(cpu['arbiter']):.0f} us; "
-          f"bare app {statistics.median(cpu['bare']):.0f} us)")
-    print(f"RELOAD      mid-run reload answered {reload_status}; non-2xx in that round "
-          f"{reloaded['non2xx'] + reloaded['socket_errors']:.0f}")
+    if "bare" in runs:
+        print(ratio_line("THROUGHPUT  Arbiter / bare FastAPI", rps["arbiter"], rps["bare"], ">= 0.90"))
+        print(ratio_line("CPU/REQUEST  Arbiter / bare FastAPI (server process)", cpu["arbiter"], cpu["bare"], "(none)"))
+    for name, label in (("shadow", f"every request, nice +{args.shadow_nice}"),
+                        ("sampled", f"sample {args.shadow_sample}, nice +{args.shadow_nice}")):
+        if name in runs:
+            _shadow_rows(name, label, runs, compared[name], p99, rps, cpu)
+    if reloaded is not None:
+        print(f"RELOAD      mid-run reload answered {reload_status}; non-2xx in that round "
+              f"{reloaded['non2xx'] + reloaded['socket_errors']:.0f}")
     if "arbiter_batch" in medians:
         print(f"BATCH       {medians['arbiter_batch']['rps'] * 1000:,.0f} decisions/s (target >= 200,000), "
               f"{medians['arbiter_batch']['rps'] / medians['bare_batch']['rps']:.2f} of the bare app's")
     summary = {"medians": medians, "rps_rounds": rps, "p99_rounds": p99, "shadow_comparisons": compared,
-               "reload": {"status": reload_status, **reloaded}, "log_level": args.log_level, "load_average": loads,
-               "ratio": statistics.median(rps["arbiter"]) / statistics.median(rps["bare"]),
-               "shadow_p99_ratio": statistics.median(p99["shadow"]) / statistics.median(p99["arbiter"]),
-               "generator": generator, "workers": args.workers}
+               "reload": {"status": reload_status, **(reloaded or {})}, "log_level": args.log_level, "load_average": loads,
+               "shadow_nice": args.shadow_nice, "shadow_sample": args.shadow_sample, "generator": generator,
+               "workers": args.workers}
+    if "bare" in runs:
+        summary["ratio"] = statistics.median(rps["arbiter"]) / statistics.median(rps["bare"])
+    summary.update({f"{name}_p99_ratio": statistics.median(p99[name]) / statistics.median(p99["arbiter"])
+                    for name in ("shadow", "sampled") if name in runs})
     print(json.dumps(summary))
+
+
+def _shadow_rows(name: str, label: str, runs: dict[str, list[dict[str, float]]], compared: dict[str, float],
+                 p99: dict[str, list[float]], rps: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
+    """The p99 target's row for one shadowed server, with the work its shadow process did, skipped or left out."""
+    print(ratio_line(f"SHADOW P99  on ({label}) / off", p99[name], p99["arbiter"], "<= 1.10"))
+    print(ratio_line(f"SHADOW REQ/S  on ({label}) / off", rps[name], rps["arbiter"], "(none)"))
+    print(ratio_line(f"CPU/REQUEST  on ({label}) / off (serving process only)", cpu[name], cpu["arbiter"], "(none)"))
+    made = sum(v for k, v in compared.items() if k in ("agree", "disagree", "challenger_error"))
+    print(f"SHADOW WORK ({label}): decisions sampled {compared.get('sampled', 0):.0f}, not sampled "
+          f"{compared.get('not_sampled', 0):.0f}; comparisons made {made:.0f} (disagree {compared.get('disagree', 0):.0f}), "
+          f"skipped (shadow process behind) {compared.get('skipped', 0):.0f}; the shadow process spent "
+          f"{statistics.median(r['child_cpu_us'] for r in runs[name]):.0f} us of CPU per request, the serving process "
+          f"{statistics.median(cpu[name]):.0f} us (off: {statistics.median(cpu['arbiter']):.0f} us)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,8 +15,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.metrics import Metrics
 from api.settings import Settings
-from api.shadow import Shadow, parse_challengers
-from api.shadow_worker import Comparer, Config
+from api.shadow import Shadow, compare, parse_challengers
+from api.shadow_worker import Comparer, Config, differing
 from engine import jsonio
 from engine.registry import require_pack_set
 from tests.conftest import PACKS
@@ -132,3 +135,69 @@ def test_the_shadow_process_compiles_the_served_folder_again_after_a_reload(tmp_
     assert comparer.challengers["credit"].resolve(comparer.served, dt.date(2027, 2, 1)).digest == before
     comparer.follow(2)
     assert comparer.challengers["credit"].resolve(comparer.served, dt.date(2027, 2, 1)).digest != before
+
+
+def test_a_sample_compares_the_same_requests_every_time(tmp_path: Path) -> None:
+    """ARBITER_SHADOW_SAMPLE: a request id is always in or always out; the counts say how many were left out."""
+    client = TestClient(create_app(PACKS, decision_log=tmp_path / "d.jsonl",
+                                   settings=Settings(shadow=("credit=1.1.0",), shadow_sample=0.5)))
+    client.__enter__()
+    ids = [f"req-{n}" for n in range(40)]
+    for request_id in ids + ids:  # each request sent twice, as a retry would be
+        client.post("/v1/decisions/credit?as_of=2026-06-01", content=TIER_C, headers={"x-request-id": request_id})
+    client.app.state.service.shadow.drain()  # type: ignore[attr-defined]
+    text = client.get("/metrics").text
+    client.__exit__(None, None, None)
+    sampled = _metric(text, 'arbiter_shadow_decisions_total{pack="credit",sampled="true"}')
+    assert sampled + _metric(text, 'arbiter_shadow_decisions_total{pack="credit",sampled="false"}') == 80
+    assert 0 < sampled < 80
+    compared = Counter(jsonio.loads(line)["request_id"] for line in (tmp_path / "d.shadow.jsonl").read_bytes().splitlines())
+    assert set(compared.values()) == {2}  # a retry is compared exactly when its first try was
+    assert sum(compared.values()) == sampled
+    assert _metric(text, 'arbiter_shadow_comparisons_total{pack="credit",result="disagree"}') == sampled
+    assert _metric(text, 'arbiter_shadow_agreement_ratio{pack="credit",output="hold_code"}') == 0.0
+
+
+def test_the_shadow_process_runs_at_the_configured_lower_priority() -> None:
+    """ARBITER_SHADOW_NICE is added to the shadow process's nice value, not the server's."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    if own > 14:
+        pytest.skip("this process already runs at nice 15 or more")  # the increment would be capped at 19
+    shadow = Shadow(Config(PACKS, ("credit=1.1.0",), nice=5), frozenset({"credit"}), Metrics())
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, shadow._process.pid or 0) == own + 5
+        assert os.getpriority(os.PRIO_PROCESS, 0) == own
+    finally:
+        shadow.close()
+
+
+@pytest.mark.parametrize(("name", "value"), [("ARBITER_SHADOW_SAMPLE", "0"), ("ARBITER_SHADOW_SAMPLE", "1.5"),
+                                             ("ARBITER_SHADOW_SAMPLE", "nan"), ("ARBITER_SHADOW_SAMPLE", "half"),
+                                             ("ARBITER_SHADOW_NICE", "20"), ("ARBITER_SHADOW_NICE", "-1")])
+def test_a_wrong_sample_or_nice_stops_the_service_at_start(name: str, value: str) -> None:
+    """A sample rate outside (0, 1] or a nice increment outside 0..19 is refused with the variable's name."""
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_sample_and_nice_are_read_from_the_environment() -> None:
+    """Both have defaults (every request, nice +19) and take the operator's values."""
+    assert (Settings.from_env({}).shadow_sample, Settings.from_env({}).shadow_nice) == (1.0, 19)
+    chosen = Settings.from_env({"ARBITER_SHADOW_SAMPLE": "0.25", "ARBITER_SHADOW_NICE": "0"})
+    assert (chosen.shadow_sample, chosen.shadow_nice) == (0.25, 0)
+
+
+@pytest.mark.parametrize(("champion", "challenger"), [
+    ({"when": "2026-06-01"}, {"when": dt.date(2026, 6, 1)}),
+    ({"when": "2026-06-01"}, {"when": dt.date(2026, 6, 2)}),
+    ({"codes": ["A", "B"]}, {"codes": ("A", "B")}),
+    ({"codes": ["A", "B"]}, {"codes": ("B", "A")}),
+    ({"amount": Decimal("1.0")}, {"amount": Decimal("1.00")}),
+    ({"amount": 1}, {"amount": Decimal("1.5")}),
+    ({"rows": [{"x": Decimal("2.5")}]}, {"rows": [{"x": Decimal("2.50")}]}),
+    ({"a": "x", "b": "y"}, {"a": "x", "c": "z"}),
+])
+def test_outputs_compared_as_decided_agree_exactly_when_they_agree_as_json(champion: dict[str, object],
+                                                                          challenger: dict[str, object]) -> None:
+    """The shadow process compares the challenger's output as decided; the answer is the one JSON would give."""
+    assert differing(champion, challenger) == compare(champion, jsonio.loads(jsonio.dumps(challenger)))

@@ -52,7 +52,7 @@ def _flag(value: str | None) -> bool:
     raise MalformedRequest(f"trace={value!r} is not a boolean")
 
 
-async def _body(request: Request, limit: int) -> Any:
+async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
@@ -66,7 +66,7 @@ async def _body(request: Request, limit: int) -> Any:
             chunks.append(chunk)
     except ClientDisconnect:  # gone, or closed by the body timeout (api.http_limits): not a server error
         raise RequestTimeout("the client left before its body arrived") from None
-    return jsonio.loads(b"".join(chunks))
+    return b"".join(chunks)
 
 
 async def resolve(service: Service, call: Call, request: Request) -> tuple[CompiledPack, dt.date]:
@@ -82,7 +82,8 @@ async def resolve(service: Service, call: Call, request: Request) -> tuple[Compi
     compiled = call.pack = call.observe.resolved(packs.get(name, query.get("version") or pins.get(name), call.day))
     if service.decision_log is not None:
         service.decision_log.admit()  # audit mode: no decision the log could not hold
-    call.body = await _body(request, service.settings.limits.body_bytes)
+    call.raw = await _body(request, service.settings.limits.body_bytes)
+    call.body = jsonio.loads(call.raw)
     return compiled, call.day
 
 
@@ -109,13 +110,14 @@ def router(service: Service) -> APIRouter:
                     raise
                 decision, fallback = found
             count_decision(metrics, decision, fallback)
+            out = fallback_answer(decision, fallback) if fallback is not None else decision.as_dict()
+            out["request_id"] = call.request_id
+            answer = call.answer = jsonio.dumps(out)  # written once: shadow mode passes these bytes on
             ticket = after_decision(decision, call.body, call, service.recorder, service.shadow, "decide",
                                     time.perf_counter() - observe.start, fallback=fallback)
             if service.decision_log is not None:
                 await service.decision_log.settled([ticket])
-            out = fallback_answer(decision, fallback) if fallback is not None else decision.as_dict()
-            out["request_id"] = call.request_id
-            return respond(out)
+            return Response(answer, media_type="application/json")
 
     async def decide_batch(request: Request) -> Response:
         request.scope[logs.ROUTE] = BATCH
