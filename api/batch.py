@@ -14,7 +14,7 @@ from api.fallbacks import fallback_answer, fallback_decision
 from api.metrics import Metrics
 from api.shadow import Shadow
 from engine.compiled import CompiledPack, Decision
-from rules.errors import ArbiterError, MalformedRequest
+from rules.errors import ArbiterError, FieldProblem, InputError, MalformedRequest
 
 log = logging.getLogger("arbiter.api")
 
@@ -28,8 +28,12 @@ def check_lines(item: Any, limit: int) -> None:
 
 
 def batch_inputs(body: Any, limit: int) -> list[Any]:
+    """The batch's inputs; any other key is refused as a single decision refuses an undeclared field (422)."""
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
         raise MalformedRequest('body must be {"inputs": [...]}')
+    unknown = [key for key in body if key != "inputs"]
+    if unknown:
+        raise InputError([FieldProblem((key,), "unknown", 'is not a field of a batch (only "inputs")') for key in unknown])
     inputs: list[Any] = body["inputs"]
     if len(inputs) > limit:
         raise RequestTooLarge(f"a batch holds at most {limit} inputs (ARBITER_MAX_BATCH); this one {len(inputs)}")

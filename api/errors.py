@@ -22,6 +22,18 @@ class RequestTooLarge(ArbiterError):
     code = "request-too-large"
 
 
+class UnsupportedMediaType(ArbiterError):
+    """The body is declared as something other than JSON (``Content-Type``)."""
+
+    code = "unsupported-media-type"
+
+
+class VersionsNotApplicable(ArbiterError):
+    """``versions=`` pins what the request's pack never runs: a pack that is not a flow, or not one of its steps."""
+
+    code = "versions-not-applicable"
+
+
 class ServiceUnavailable(ArbiterError):
     """The service cannot answer now but may soon: the decision log cannot be written (audit mode)."""
 

@@ -70,8 +70,9 @@ PROBLEM_STATUSES = {
     "403": "the API key is not valid",
     "404": "unknown pack or version, or no version effective on as_of",
     "413": "the body, the batch or an order's lines exceed the configured limits",
-    "422": "the input does not fit the pack's schema (every field at fault, by JSON pointer), "
-           "or the pack cannot decide it",
+    "415": "the body is declared (Content-Type) as something other than JSON",
+    "422": "the input does not fit the pack's schema (every field at fault, by JSON pointer; a key given twice "
+           "in one object too), versions= pins a pack the flow never runs, or the pack cannot decide it",
     # answered by the server itself (api.http_limits) or by its health, on any route
     "408": "the request head or body did not arrive within the server's time limits",
     "431": "the request head has more bytes or header fields than the server's limits",
@@ -229,7 +230,7 @@ def _pack_paths(packs: PackSet, name: str, today: dt.date, parameters: list[dict
     batch_ok = {"description": "each item's decision or problem, in order", "headers": REQUEST_ID_HEADER,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{title}BatchResult"}}}}
     batch_example = {"inputs": [e["value"] for e in requests.values()]}
-    errors = problem_responses("400", "401", "403", "404", "413", "422", *SERVER_STATUSES)
+    errors = problem_responses("400", "401", "403", "404", "413", "415", "422", *SERVER_STATUSES)
     return {
         f"/v1/decisions/{name}": {"post": {
             "tags": ["decisions"], "summary": f"{name}: {summary}", "description": _description(packs, live, today),

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from api.errors import VersionsNotApplicable
 from engine.compiled import CompiledPack, Decision
 from engine.registry import PackSet
 from rules.errors import MalformedRequest
@@ -36,6 +37,31 @@ def parse_pins(text: str | None, packs: PackSet) -> dict[str, str]:
         packs.get(name, version)  # UnknownPack / UnknownVersion: a 404 naming what is known
         pins[name] = version
     return pins
+
+
+def reachable(name: str, packs: PackSet) -> set[str]:
+    """The packs a decision of ``name`` can run: itself, and the steps of any served version of it, transitively."""
+    found = {name}
+    waiting = [name]
+    while waiting:
+        for version in packs.versions(waiting.pop()):
+            for step in version.ir.steps:
+                if step.pack not in found:
+                    found.add(step.pack)
+                    waiting.append(step.pack)
+    return found
+
+
+def check_pins(name: str, pins: dict[str, str], packs: PackSet) -> None:
+    """Pins that ``name`` never runs are refused (422), not ignored: a pin on a pack that is not a flow, or not its step."""
+    unused = sorted(set(pins) - reachable(name, packs))
+    if not unused:
+        return
+    if not any(version.ir.steps for version in packs.versions(name)):
+        raise VersionsNotApplicable(f"versions= pins the steps of a flow, and {name!r} is not a flow "
+                                    f"(pin its own version with version=)")
+    raise VersionsNotApplicable(f"versions= pins {', '.join(map(repr, unused))}, which no version of the flow "
+                                f"{name!r} runs as a step")
 
 
 class PinnedPacks:

@@ -17,6 +17,8 @@ from api.errors import (
     RequestTimeout,
     RequestTooLarge,
     ServiceUnavailable,
+    UnsupportedMediaType,
+    VersionsNotApplicable,
 )
 from api.logs import request_id_of
 from engine import jsonio
@@ -42,15 +44,17 @@ STATUS: dict[type[ArbiterError], int] = {
     FeatureDisabled: 404,
     RequestTimeout: 408,
     RequestTooLarge: 413,
+    UnsupportedMediaType: 415,
     HeaderTooLarge: 431,
     InputError: 422,
+    VersionsNotApplicable: 422,
     DecisionError: 422,
     PackError: 422,
     ServiceUnavailable: 503,
 }
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-          408: "Request timeout", 413: "Request too large", 422: "Unprocessable input",
+          408: "Request timeout", 413: "Request too large", 415: "Unsupported media type", 422: "Unprocessable input",
           431: "Request header fields too large", 500: "Internal error", 503: "Service unavailable"}
 
 

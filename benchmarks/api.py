@@ -335,6 +335,8 @@ def main() -> int:
     parser.add_argument("--shadow-nice", type=int, default=19, help="ARBITER_SHADOW_NICE of the shadowed servers")
     parser.add_argument("--shadow-sample", type=float, default=None,
                         help="also load a server with ARBITER_SHADOW_SAMPLE at this rate")
+    parser.add_argument("--control", action="store_true",
+                        help="also load a second Arbiter with shadow off: its p99 ratio to the first is the noise floor")
     args = parser.parse_args()
 
     orders = random_orders(1000)
@@ -349,6 +351,8 @@ def main() -> int:
     # the same server with credit 1.1.0 as a shadow challenger: every decision (or a sample) also compared off the request path
     shadow_env = {**env, "ARBITER_SHADOW": "credit=1.1.0", "ARBITER_SHADOW_NICE": str(args.shadow_nice)}
     servers = {"arbiter": ("api.app:app_from_env", env), "shadow": ("api.app:app_from_env", shadow_env)}
+    if args.control:
+        servers["control"] = ("api.app:app_from_env", env)
     if args.shadow_sample is not None:
         servers["sampled"] = ("api.app:app_from_env", {**shadow_env, "ARBITER_SHADOW_SAMPLE": str(args.shadow_sample)})
     if args.only == "all":
@@ -391,7 +395,7 @@ def _run(args: argparse.Namespace, urls: dict[str, str], procs: dict[str, subpro
     for url, bodies in targets.values():  # warm-up
         load(url, bodies, 2, args.connections, tmp)
     shadowed = tuple(name for name in ("shadow", "sampled") if name in urls)
-    groups = [("arbiter", *shadowed, *(("bare",) if "bare" in urls else ()))]
+    groups = [("arbiter", *shadowed, *(name for name in ("control", "bare") if name in urls))]
     pids = {name: proc.pid for name, proc in procs.items()}
     if "bare" in urls and not args.no_batch:
         # as many connections as the single decisions: with a few long-lived connections
@@ -418,6 +422,7 @@ def report(runs: dict[str, list[dict[str, float]]], compared: dict[str, dict[str
     rows = [("bare FastAPI, hand-written credit", "bare", 1), ("Arbiter /v1/decisions/credit", "arbiter", 1),
             (f"Arbiter, shadow credit 1.1.0, all, nice +{args.shadow_nice}", "shadow", 1),
             (f"Arbiter, shadow credit 1.1.0, sample {args.shadow_sample}", "sampled", 1),
+            ("Arbiter again, shadow off (control)", "control", 1),
             ("bare FastAPI batch (1,000 per request)", "bare_batch", 1000),
             ("Arbiter /v1/decisions/credit/batch (1,000)", "arbiter_batch", 1000)]
     for label, name, per in rows:
@@ -436,6 +441,9 @@ def report(runs: dict[str, list[dict[str, float]]], compared: dict[str, dict[str
     if "bare" in runs:
         print(ratio_line("THROUGHPUT  Arbiter / bare FastAPI", rps["arbiter"], rps["bare"], ">= 0.90"))
         print(ratio_line("CPU/REQUEST  Arbiter / bare FastAPI (server process)", cpu["arbiter"], cpu["bare"], "(none)"))
+    if "control" in runs:
+        print(ratio_line("CONTROL P99  a second Arbiter, shadow off / off (the noise floor)", p99["control"], p99["arbiter"],
+                         "(1.00 on a quiet machine)"))
     for name, label in (("shadow", f"every request, nice +{args.shadow_nice}"),
                         ("sampled", f"sample {args.shadow_sample}, nice +{args.shadow_nice}")):
         if name in runs:
@@ -453,7 +461,7 @@ def report(runs: dict[str, list[dict[str, float]]], compared: dict[str, dict[str
     if "bare" in runs:
         summary["ratio"] = statistics.median(rps["arbiter"]) / statistics.median(rps["bare"])
     summary.update({f"{name}_p99_ratio": statistics.median(p99[name]) / statistics.median(p99["arbiter"])
-                    for name in ("shadow", "sampled") if name in runs})
+                    for name in ("shadow", "sampled", "control") if name in runs})
     print(json.dumps(summary))
 
 

@@ -9,6 +9,7 @@ Starlette routes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -21,7 +22,8 @@ from api.batch import after_decision, batch_inputs, check_lines, count_decision,
 from api.call import Call, Observe
 from api.errors import RequestTimeout, RequestTooLarge
 from api.fallbacks import fallback_answer, fallback_decision
-from api.pins import PinnedPacks, parse_pins
+from api.pins import PinnedPacks, check_pins, parse_pins
+from api.request_body import check_media_type, loads
 from api.routers import respond
 from api.service import Service
 from api.settings import Settings
@@ -29,6 +31,7 @@ from engine import jsonio
 from engine.compiled import CompiledPack
 from rules.errors import ArbiterError, MalformedRequest
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DECIDE = "/v1/decisions/{pack}"
 BATCH = "/v1/decisions/{pack}/batch"
 
@@ -37,6 +40,9 @@ def _as_of(value: str | None, settings: Settings) -> dt.date:
     if value is None:
         return settings.today()
     try:
+        # the calendar form only: fromisoformat also reads 20260601 and week dates (2026-W23-1)
+        if ISO_DATE.fullmatch(value) is None:
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise MalformedRequest(f"as_of {value!r} is not a date (YYYY-MM-DD)") from None
@@ -76,14 +82,16 @@ async def resolve(service: Service, call: Call, request: Request) -> tuple[Compi
     call.day = _as_of(query.get("as_of"), service.settings)
     packs = call.packs = service.packs
     pins = parse_pins(query.get("versions"), packs)
-    if pins:
-        call.steps_from = PinnedPacks(packs, pins)
     name = request.path_params["pack"]
+    if pins:
+        check_pins(name, pins, packs)
+        call.steps_from = PinnedPacks(packs, pins)
     compiled = call.pack = call.observe.resolved(packs.get(name, query.get("version") or pins.get(name), call.day))
     if service.decision_log is not None:
         service.decision_log.admit()  # audit mode: no decision the log could not hold
+    check_media_type(request.headers.get("content-type"))
     call.raw = await _body(request, service.settings.limits.body_bytes)
-    call.body = jsonio.loads(call.raw)
+    call.body = loads(call.raw)
     return compiled, call.day
 
 
