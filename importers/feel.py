@@ -692,7 +692,7 @@ PARAMETERS = {
     **dict.fromkeys(("contains", "starts with", "ends with"), ("string", "match")),
     **dict.fromkeys(("count", "sum", "min", "max", "mean", "all", "any"), ("list",)),
     **dict.fromkeys(("odd", "even"), ("number",)),
-    **dict.fromkeys(("product", "median", "mode"), ("list",)),
+    **dict.fromkeys(("product", "median", "mode", "stddev"), ("list",)), "exp": ("number",), "log": ("number",),
     **dict.fromkeys(("day of year", "day of week", "month of year", "week of year"), ("date",)),
     **dict.fromkeys(("substring before", "substring after"), ("string", "match")),
     "abs": ("n",), "modulo": ("dividend", "divisor"), "list contains": ("list", "element"), "not": ("negand",),
@@ -782,20 +782,37 @@ def _context_value(value: dict[str, Any]) -> Tr:
     return Tr(text, ("record", tuple((k, v.kind) for k, v in entries.items())), value)
 
 
-# FEEL's context functions: their numbers of arguments; another number, or an argument named otherwise, is null
-CONTEXT_ARITY = {"get entries": 1, "get value": 2, "context put": 3, "context merge": 1, "context": 1}
+# FEEL built-ins and the numbers of positional arguments they take (None: one or more, a list or the values); a call
+# with another number, or with a parameter name it lacks, is an error in FEEL, so null (the TCK's 0050 to 0063)
+ARITIES: dict[str, tuple[int, ...] | None] = {
+    **dict.fromkeys(("abs", "sqrt", "exp", "log", "even", "odd", "not", "string length", "upper case", "lower case",
+                     "reverse", "distinct values", "flatten", "day of year", "day of week", "month of year",
+                     "week of year", "get entries", "context merge", "context"), (1,)),
+    **dict.fromkeys(("modulo", "decimal", "round up", "round down", "round half up", "round half down", "contains",
+                     "starts with", "ends with", "substring before", "substring after", "list contains", "index of",
+                     "remove", "is", "get value", "split"), (2,)),
+    **dict.fromkeys(("insert before", "context put", "list replace"), (3,)),
+    **dict.fromkeys(("floor", "ceiling", "string join"), (1, 2)),
+    **dict.fromkeys(("substring", "sublist", "matches"), (2, 3)), "replace": (3, 4),
+    **dict.fromkeys(("min", "max", "sum", "mean", "median", "stddev", "mode", "product", "all", "any"), None),
+}
+
+
+# the parameter names of a built-in's other signature (a path of keys; a match function instead of a position)
+OTHER_PARAMETERS = {"context put": ("keys",), "list replace": ("match",)}
 
 
 def _misused(name: str, args: list[Tr], named: dict[str, Tr]) -> bool:
-    """Whether a call of a context function is an error in FEEL (null): a wrong number of arguments, a parameter
-    name it lacks, or ``key:`` given a list (a path is ``keys:``)."""
-    if name not in CONTEXT_ARITY:
+    """Whether a call of a built-in is an error in FEEL (null): a wrong number of arguments, a parameter name it
+    lacks, or context put's ``key:`` given a list (a path is ``keys:``)."""
+    counts = ARITIES.get(name, ())
+    if counts == ():
         return False
     if named:
-        params = {*PARAMETERS[name], "keys"} if name == "context put" else set(PARAMETERS[name])
-        key = named.get("key")
-        return bool(set(named) - params) or (key is not None and _is_list(key)) or len(named) != CONTEXT_ARITY[name]
-    return len(args) != CONTEXT_ARITY[name]
+        params = {*PARAMETERS.get(name, ()), *OTHER_PARAMETERS.get(name, ())}
+        key = named.get("key") if name == "context put" else None
+        return bool(set(named) - params) or (key is not None and _is_list(key))  # a parameter left out is null
+    return not args if counts is None else len(args) not in counts
 
 
 def call(name: str, args: list[Tr]) -> Tr:
