@@ -12,6 +12,7 @@ carry one, and the decision log must record it, issue 22).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -64,6 +65,8 @@ def _default(value: Any) -> Any:
         return list(value)
     if isinstance(value, TEMPORAL_CLASSES):
         return str(value)  # FEEL's text of it, as the input reads it back
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)  # what orjson writes of a dataclass itself
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
@@ -82,7 +85,8 @@ def _exact_ints(value: Any) -> Any:
 
 
 def dumps(value: Any, *, pretty: bool = False) -> bytes:
-    option = orjson.OPT_INDENT_2 if pretty else 0
+    # the temporal values are dataclasses, which orjson would write field by field, not as their text
+    option = orjson.OPT_PASSTHROUGH_DATACLASS | (orjson.OPT_INDENT_2 if pretty else 0)
     try:
         return orjson.dumps(value, default=_default, option=option)
     except orjson.JSONEncodeError as exc:

@@ -62,6 +62,16 @@ class InputType:
 
 
 _EXACT = {"type": "number", "format": "decimal"}  # a client generator types it Decimal, not float
+# FEEL's texts, as patterns: JSON Schema's "time", "date-time" and "duration" formats are RFC 3339's and ISO 8601's,
+# which need an offset where FEEL's may have none or a zone name, and allow weeks and mixed durations FEEL's do not
+_CLOCK = r"\d{2}:\d{2}:\d{2}(\.\d+)?"
+_OFFSET = r"(Z|[+-]\d{2}:\d{2}(:\d{2})?)"
+_TEMPORAL_SCHEMAS = {
+    "time": {"type": "string", "pattern": f"^{_CLOCK}{_OFFSET}?$"},
+    "date_time": {"type": "string", "pattern": rf"^-?\d{{4,9}}-\d{{2}}-\d{{2}}(T{_CLOCK}({_OFFSET}|@[A-Za-z][\w/+-]*)?)?$"},
+    "days_time_duration": {"type": "string", "pattern": r"^-?P(?=[\dT])(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d*)?S)?)?$"},
+    "years_months_duration": {"type": "string", "pattern": r"^-?P(?=\d)(\d+Y)?(\d+M)?$"},
+}
 
 INPUT_TYPES: dict[str, InputType] = by_name(
     InputType("money", Type("number", "money"), Held.DECIMAL, _EXACT,
@@ -72,15 +82,15 @@ INPUT_TYPES: dict[str, InputType] = by_name(
     InputType("string", STRING, Held.STRING, {"type": "string"}, "a text of at most max_length characters (10,000 unless declared)"),
     InputType("enum", STRING, Held.STRING, {"type": "string"}, "one of its values, listed in priority order", enumerated=True),
     InputType("date", DATE, Held.DATE, {"type": "string", "format": "date"}, "a calendar date, YYYY-MM-DD"),
-    InputType("time", TIME, Held.TEMPORAL, {"type": "string", "format": "time"},
+    InputType("time", TIME, Held.TEMPORAL, _TEMPORAL_SCHEMAS["time"],
               "a time of day, HH:MM:SS with optional fraction and offset (`10:30:00`, `10:30:00.5+01:00`, `10:30:00Z`)",
               parse=temporal.parse_time),
-    InputType("date_time", DATE_TIME, Held.TEMPORAL, {"type": "string", "format": "date-time"},
+    InputType("date_time", DATE_TIME, Held.TEMPORAL, _TEMPORAL_SCHEMAS["date_time"],
               "a date and time, with an offset, a zone (`2026-03-29T02:30:00@Europe/Paris`) or neither (local)",
               parse=temporal.parse_date_time),
-    InputType("days_time_duration", DAYS_TIME, Held.TEMPORAL, {"type": "string", "format": "duration"},
+    InputType("days_time_duration", DAYS_TIME, Held.TEMPORAL, _TEMPORAL_SCHEMAS["days_time_duration"],
               "an exact span of days and time, ISO 8601 (`P1DT2H`, `-PT0.5S`)", parse=temporal.parse_days_time),
-    InputType("years_months_duration", YEARS_MONTHS, Held.TEMPORAL, {"type": "string", "format": "duration"},
+    InputType("years_months_duration", YEARS_MONTHS, Held.TEMPORAL, _TEMPORAL_SCHEMAS["years_months_duration"],
               "a span of whole years and months, ISO 8601 (`P1Y2M`)", parse=temporal.parse_years_months),
 )
 TYPE_NAMES = tuple(INPUT_TYPES)

@@ -316,7 +316,12 @@ class DateTime(_Ordered):
         if isinstance(other, YearsMonthsDuration):
             moved = DateTime(add_months(self.date, other.months), Time(self.time.hour, self.time.minute, self.time.second,
                                                                        self.time.offset), None)
-            return moved if self.zone is None else with_zone(moved, self.zone)
+            if self.zone is None:
+                return moved
+            try:
+                return with_zone(moved, self.zone)
+            except TemporalUnsupported as exc:
+                raise DecisionError("unsupported-value", str(exc)) from None
         return NotImplemented
 
     def __sub__(self, other: Any) -> Any:
@@ -375,10 +380,16 @@ def _zoned(instant: Decimal, zone: str) -> DateTime:
 
 
 def with_zone(value: DateTime, zone: str) -> DateTime:
-    """A local date and time read in a named zone: the zone's offset on that day (the earlier one in a fold)."""
+    """A local date and time read in a named zone: the zone's offset on that day (the earlier one in a fold).
+
+    A wall-clock time the zone skips (02:30 on a spring-forward night) is ``TemporalUnsupported``:
+    engines move it by the gap, and FEEL does not say so.
+    """
     t = value.time
     local = dt.datetime(value.date.year, value.date.month, value.date.day, t.hour, t.minute, int(t.second),
                         tzinfo=zoneinfo.ZoneInfo(zone))
+    if local.astimezone(dt.UTC).astimezone(local.tzinfo).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise TemporalUnsupported(f"{value.date}T{Time(t.hour, t.minute, t.second)} does not exist in {zone} (a clock change skips it)")
     offset = local.utcoffset()
     assert offset is not None
     return DateTime(value.date, Time(t.hour, t.minute, t.second, int(offset.total_seconds())), zone)
@@ -446,7 +457,9 @@ def parse_date_time(text: str) -> DateTime | None:
         return DateTime(date, time)
     try:
         return with_zone(DateTime(date, time), zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except TemporalUnsupported:
+        raise
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # no such zone: FEEL's null
         return None
 
 

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from engine.search import inputs_for, object_for, value_for
 from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
+from rules import temporal
 
 __all__ = ["analysable_packs", "decided_values", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events",
-           "object_for", "one_edit_versions", "random_tables", "table_inputs", "value_for"]
+           "object_for", "one_edit_versions", "random_tables", "table_inputs", "temporal_values", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -495,3 +496,28 @@ JSON_LEAVES = (st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.integer
                | st.decimals(allow_nan=False, allow_infinity=False, places=4) | st.booleans() | st.none() | st.text(max_size=5))
 JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=4), inner, max_size=4), max_leaves=20)
+
+
+# FEEL's times, dates and times and durations (rules/temporal.py), over the whole range Arbiter holds
+_seconds = st.decimals(min_value=0, max_value=Decimal("59.999999999"), places=9)
+_offsets = st.one_of(st.none(), st.integers(min_value=-14 * 3600, max_value=14 * 3600).map(lambda s: s - s % 60))
+times = st.builds(temporal.Time, st.integers(0, 23), st.integers(0, 59), _seconds, _offsets)
+
+
+def _zoned(day: dt.date, time: temporal.Time, zone: str) -> temporal.DateTime | None:
+    try:
+        return temporal.with_zone(temporal.DateTime(day, temporal.Time(time.hour, time.minute, time.second)), zone)
+    except temporal.TemporalUnsupported:  # a wall-clock time the zone skips
+        return None
+
+
+date_times = st.one_of(
+    st.builds(temporal.DateTime, st.dates(), times),
+    st.builds(_zoned, st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)), times,
+              st.sampled_from(["Europe/Paris", "Asia/Dhaka", "America/New_York", "Etc/UTC", "Australia/Melbourne"]),
+              ).filter(lambda value: value is not None),
+)
+days_time_durations = st.builds(temporal.DaysTimeDuration,
+                                st.decimals(min_value=-(10**12), max_value=10**12, places=9, allow_nan=False))
+years_months_durations = st.builds(temporal.YearsMonthsDuration, st.integers(-(10**9), 10**9))
+temporal_values = st.one_of(times, date_times, days_time_durations, years_months_durations)
