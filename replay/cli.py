@@ -32,18 +32,19 @@ from engine.extras import require
 from replay.attribution import changed_packs
 from replay.compare import check_sides, choose_date, resolved, unused
 from replay.decide import BOOKKEEPING, decide_both, fired, what_changed
+from replay.enrichment import load_enrichment, read_provenance, write_enriched
 from replay.errors import BadInput
 from replay.executors import executor
 from replay.history import import_northwind, import_online_retail
 from replay.html_report import report_html
 from replay.markdown import report_md
-from replay.orders import Logged, Refused, parse_record, read_parquet_records, read_records, write_orders
+from replay.orders import Logged, Refused, parse_record, read_parquet_records, read_records
 from replay.packdiff import diff_packs, render
 from replay.run import DIFF_HEADER, replay
 from replay.specs import Production, Spec, SpecPacks, effective_date, load_spec, resolve_spec
 from replay.summary import build
 from replay.tally import Tally
-from replay.text import summary_lines
+from replay.text import enrichment_line, summary_lines
 from replay.witness import examples, render_examples
 from rules.errors import ArbiterError
 
@@ -126,6 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         versions = {"baseline": resolved(baseline, args.pack), "candidate": resolved(candidate, args.pack)}
         result = build(tally, compared, diff, rows, command)
         result["resolved"] = versions
+        provenance = read_provenance(orders)
+        if provenance is not None:
+            result["enrichment"] = provenance
         (staging / "summary.json").write_bytes(jsonio.dumps(result, pretty=True) + b"\n")
         (staging / "report.md").write_text(report_md(result), encoding="utf-8")
         (staging / "report.html").write_text(report_html(result), encoding="utf-8")
@@ -190,7 +194,10 @@ def cmd_order(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     source = import_online_retail(Path(args.src)) if args.source == "online-retail" else import_northwind(Path(args.src))
     out = Path(args.out)
-    count = write_orders(source, out)
+    enrichment = load_enrichment(Path(args.enrich)) if args.enrich else None
+    count = write_enriched(source, out, enrichment)
+    if enrichment is not None:
+        print(enrichment_line({"enrichment": enrichment.provenance()}), file=sys.stderr)
     print(f"wrote {count:,} canonical orders to {out}", file=sys.stderr)
     return 0
 
@@ -202,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("source", choices=["online-retail", "northwind"])
     imp.add_argument("src")
     imp.add_argument("--out", required=True)
+    imp.add_argument("--enrich", metavar="FILE", help="join the facts this file states (stops, blocks, typed prices, product groups; "
+                     "docs/simulation.md) into the orders, recorded beside them as ORDERS.enrichment.json and named in every report")
     imp.set_defaults(func=cmd_import)
     run = sub.add_parser("run", help="replay orders against a baseline and a candidate")
     run.add_argument("--orders", required=True, help="canonical orders (JSONL, .gz or .parquet) or an API decision log")

@@ -17,6 +17,18 @@ def versions_line(s: dict[str, Any], side: str) -> str:
     return f"{side:<9} {s[side]['spec']}: {', '.join(runs)}" + (f"; steps {', '.join(steps)}" if steps else "")
 
 
+def enrichment_line(s: dict[str, Any]) -> str | None:
+    """The facts joined into the orders that the history does not record, or None when none were."""
+    e = s.get("enrichment")
+    if not e:
+        return None
+    applied = e["applied"]
+    return (f"enrichment applied: {e['name']} ({e['file']}, sha256 {e['sha256'][:12]}) changed {fmt(applied['orders'])} orders: "
+            f"{fmt(applied['account_on_stop'])} on an account on stop, {fmt(applied['order_block'])} blocked, "
+            f"{fmt(applied['override_price'])} lines with a typed price, {fmt(applied['product_group'])} lines with a product group "
+            "(stated facts, not history)")
+
+
 def production_line(s: dict[str, Any]) -> str:
     """The decision log's check: does each record's own version still answer what production answered?"""
     logged = s["logged"]
@@ -35,6 +47,8 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
     lines = [versions_line(s, "baseline"), versions_line(s, "candidate"),
              f"effective on {s['effective_on']}: {s['effective_on_reason']}"]
     lines += [f"warning: {w}" for w in s["warnings"]]
+    if enrichment_line(s):
+        lines.append(f"{enrichment_line(s)}")
     if s["logged"]["records"]:
         lines.append(production_line(s))
     if s["logged"]["refused"]:
