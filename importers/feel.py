@@ -274,8 +274,7 @@ class Translator:
         while self.at(word):
             self.pos += 1
             right = operand()
-            _want(left, BOOLEAN, word)
-            _want(right, BOOLEAN, word)
+            left, right = _as_boolean(left, word), _as_boolean(right, word)
             left = Tr(f"({left.text} {word} {right.text})", BOOLEAN)
         return left
 
@@ -839,8 +838,8 @@ def call(name: str, args: list[Tr]) -> Tr:
         _want(args[1], STRING, name)
         return Tr(f"{STRING_TESTS[name]}({args[0].text}, {args[1].text})", BOOLEAN)
     if name == "not" and len(args) == 1:
-        _want(args[0], BOOLEAN, "not")
-        return Tr(f"(not {args[0].text})", BOOLEAN)
+        operand = _as_boolean(args[0], "not")
+        return NULL_VALUE if operand.kind == NULL else Tr(f"(not {operand.text})", BOOLEAN)
     if name in ("date", "time", "date and time", "duration", "years and months duration", "now", "today"):
         from importers import feel_temporal
 
@@ -1197,6 +1196,14 @@ def quote(text: str) -> str:
 def _want(value: Tr, kind: Kind, where: str) -> None:
     if value.kind not in (kind, NULL):
         raise FeelRefused(f"{where} takes a {describe(kind)}, not a {describe(value.kind)} (FEEL answers null)")
+
+
+def _as_boolean(value: Tr, where: str) -> Tr:
+    """An operand of and, or and not: a value of another kind is null to them (DMN 1.5 table 53: ``false and 123``
+    is false, ``true and 123`` null); a list is refused (FEEL might take a singleton's element)."""
+    if _is_list(value) or value.kind in (RANGE, FUNCTION):
+        raise FeelRefused(f"{where} takes a boolean, not a {describe(value.kind)}")
+    return value if value.kind in (BOOLEAN, NULL) else NULL_VALUE
 
 
 def _is_list(value: Tr) -> bool:
