@@ -34,7 +34,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from api import problems
+from api import logs, problems
 from api.errors import HeaderTooLarge, Overloaded, RequestTimeout
 from api.logs import given_request_id
 from api.metrics import TOTALS_HELP
@@ -113,9 +113,22 @@ def problem_bytes(exc: ArbiterError, default_headers: list[tuple[bytes, bytes]],
 
 
 OVERLOADED_METRIC = "arbiter_overloaded_total"
-# how many requests this worker answered 503 `overloaded`, for /metrics (api.service adds it to the totals)
+REFUSED_METRIC = "arbiter_refused_before_app_total"
+# how many requests this worker answered 503 `overloaded`, and every answer given before the app by status and
+# code, for /metrics (api.service adds them to the totals)
 refusals = {OVERLOADED_METRIC: 0}
 TOTALS_HELP[OVERLOADED_METRIC] = "Requests answered 503 overloaded: every slot of ARBITER_MAX_CONNECTIONS was busy."
+TOTALS_HELP[REFUSED_METRIC] = ("Requests the server answered before the app (HTTP limits: 400, 408, 431, 503), by status "
+                               "and code; arbiter_requests_total counts the app's answers.")
+PATH_CHARS = 200  # of a refused request's path in its access line: a 431 may be a 20 MB URL
+
+
+def answered_before_app(error: ArbiterError, method: str, path: str, latency_ms: float, request_id: str) -> None:
+    """Count an answer the app never saw, and write its access line: every request has one."""
+    status = problems.status_of(error)
+    key = f'{REFUSED_METRIC}{{status="{status}",code="{error.code}"}}'
+    refusals[key] = refusals.get(key, 0) + 1
+    logs.refused_access(method, path[:PATH_CHARS], status, latency_ms, request_id)
 WARN_EVERY_SECONDS = 10.0  # an overload is logged once per this many seconds, with the count since the last line
 _warned = [float("-inf"), 0]  # when the last overload was logged, and how many since
 
@@ -131,19 +144,16 @@ async def overloaded(scope: Any, receive: Any, send: Any) -> None:
         log.warning("%d request(s) answered 503 overloaded: every slot of ARBITER_MAX_CONNECTIONS is busy", _warned[1],
                     extra={"code": exc.code, "request_id": request_id, "path": scope.get("path"), "refused": _warned[1]})
         _warned[:] = [now, 0]
+    answered_before_app(exc, scope.get("method", "-"), scope.get("path", "-"), 0.0, request_id)
     await send({"type": "http.response.start", "status": 503,
                 "headers": [(b"content-type", b"application/problem+json"), (b"connection", b"close"),
                             (b"retry-after", b"1"), (b"x-request-id", request_id.encode())]})
     await send({"type": "http.response.body", "body": jsonio.dumps(problems.problem_body(exc))})
 
 
-# the request cycles each server's app is running, by server (a process may run several, in tests)
-_running: weakref.WeakKeyDictionary[Any, set[Any]] = weakref.WeakKeyDictionary()
-
-
-def in_flight(cycles: set[Any]) -> int:
-    """Requests not yet answered in full, including those whose clients left (their answer never completes)."""
-    return sum(1 for cycle in cycles if not cycle.response_complete)
+# the requests each server's app is running and has not answered in full, including those whose clients
+# left (their answer never completes), by server (a process may run several, in tests)
+_busy: weakref.WeakKeyDictionary[Any, list[int]] = weakref.WeakKeyDictionary()
 
 
 class Refused(Exception):
@@ -161,6 +171,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.limits = process_limits()
         self.head_bytes = 0  # bytes received since the current request head began
+        self.head_began = 0.0  # when its first byte came
         self.reading_head = True
         self.waiting_since = self.loop.time()
         self.deadline: asyncio.TimerHandle | None = None
@@ -181,6 +192,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
         if self.reading_head:
+            if not self.head_bytes:
+                self.head_began = self.loop.time()
             self.head_bytes += len(data)
         try:
             self.parser.feed_data(data)
@@ -222,19 +235,29 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.reading_head, self.head_bytes, self.waiting_since = True, 0, self.loop.time()
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
-        # requests whose clients left keep running and are not connections: bound them too. A task whose
-        # answer is complete is not counted: on a kept-alive connection the previous request's task is
-        # still in the set when the next request starts, which counted each busy connection twice
-        running = _running.setdefault(self.server_state, set())
-        busy = in_flight(running)
-        chosen = overloaded if busy >= self.limits.connections else app
+        # requests whose clients left keep running and are not connections: bound them too. A request
+        # stops counting when its answer is complete, not when its task ends: on a kept-alive connection
+        # the previous request's task may still be ending when the next request starts, which counted
+        # each busy connection twice. A counter, not a scan of the running requests on every request
+        busy = _busy.setdefault(self.server_state, [0])
+        chosen = overloaded if busy[0] >= self.limits.connections else app
 
         async def tracked(scope: Any, receive: Any, send: Any) -> None:
-            running.add(cycle)
+            busy[0] += 1
+            counted = True
+
+            async def sending(message: Any) -> None:
+                nonlocal counted
+                await send(message)
+                if counted and cycle.response_complete:
+                    counted = False
+                    busy[0] -= 1
+
             try:
-                await chosen(scope, receive, send)
+                await chosen(scope, receive, sending)
             finally:
-                running.discard(cycle)
+                if counted:
+                    busy[0] -= 1
 
         super()._start_asgi_task(cycle, tracked)
 
@@ -247,6 +270,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         request_id = given_request_id({"headers": self.headers or []})
         log.warning("connection from %s refused: %s", self.client, error.message,
                     extra={"code": error.code, "client": str(self.client), "request_id": request_id})
+        if self.reading_head:  # else the app has the request and writes its line (a body timeout: its 408)
+            self._before_app(error, request_id)
         cycle = self.cycle
         if cycle is not None:
             # this request already has (part of) an answer, or an earlier one is still being answered
@@ -258,6 +283,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 cycle.message_event.set()
         self.transport.write(problem_bytes(error, self.server_state.default_headers, request_id))
         self.transport.close()
+
+    def _before_app(self, error: ArbiterError, request_id: str) -> None:
+        """The refused request's access line and count, with what was read of its request line."""
+        url = getattr(self, "url", b"")
+        method = self.parser.get_method().decode("ascii", "replace") if url else "-"  # the method is read before the URL
+        path = url.split(b"?", 1)[0][:PATH_CHARS].decode("latin-1") if url else "-"
+        began = self.head_began if self.head_bytes else self.loop.time()
+        answered_before_app(error, method, path, round((self.loop.time() - began) * 1000, 3), request_id)
 
     def idle(self) -> bool:
         """Waiting for a request head (a new, kept-alive or slow client), with no request in progress."""

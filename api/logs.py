@@ -218,6 +218,16 @@ class RequestContext:
             REQUEST_ID.reset(token)
 
 
+def refused_access(method: str, path: str, status: int, latency_ms: float, request_id: str) -> None:
+    """The access line of a request the server answered before the app (``api.http_limits``): none else is written."""
+    if access.isEnabledFor(logging.INFO):
+        token = REQUEST_ID.set(request_id)
+        try:
+            access.handle(_access_record({"method": method, "path": path, ROUTE: None}, status, latency_ms))
+        finally:
+            REQUEST_ID.reset(token)
+
+
 _template: dict[str, Any] = {}
 
 

@@ -21,7 +21,8 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 Labels = tuple[tuple[str, str], ...]
 
 # Totals other parts of the server keep (the decision log's), by metric name: their HELP text.
-# A part registers its names here and hands its values to ``Metrics.set_totals``.
+# A part registers its names here and hands its values to ``Metrics.set_totals``, each under its
+# name, or its name and labels (``name{label="value"}``) for a counter with labels.
 TOTALS_HELP: dict[str, str] = {}
 
 
@@ -147,9 +148,13 @@ class Metrics:
         out += [f"arbiter_decisions_total{_render_labels(k)} {v}" for k, v in sorted(self.decisions.items())]
         out += ["# HELP arbiter_reloads_total Pack reloads by result.", "# TYPE arbiter_reloads_total counter"]
         out += [f"arbiter_reloads_total{_render_labels(k)} {v}" for k, v in sorted(self.reloads.items())]
-        for name, value in sorted(self.totals.items()):
-            kind = "counter" if name.endswith("_total") else "gauge"
-            out += [f"# HELP {name} {TOTALS_HELP.get(name, name)}", f"# TYPE {name} {kind}", f"{name} {value}"]
+        family = ""
+        for name, value in sorted(self.totals.items()):  # a name may carry its labels: 'x_total{status="431"}'
+            if name.split("{", 1)[0] != family:
+                family = name.split("{", 1)[0]
+                kind = "counter" if family.endswith("_total") else "gauge"
+                out += [f"# HELP {family} {TOTALS_HELP.get(family, family)}", f"# TYPE {family} {kind}"]
+            out.append(f"{name} {value}")
         return "\n".join(out + _shadow_text(*self._shadow_map())) + "\n"
 
     def _shadow_map(self) -> tuple[dict[Labels, int], dict[Labels, int]]:

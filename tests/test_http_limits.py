@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -294,3 +295,37 @@ def test_head_on_an_operations_route_is_the_get_without_its_body(server: tuple[i
     assert answer.body == b""
     assert int(answer.headers["content-length"]) > 0  # the GET's length, as HEAD answers say
     assert "x-request-id" in answer.headers
+
+
+# (what is sent, then read until closed; the status, code and the access line's method and path)
+BEFORE_THE_APP = [
+    (GET.replace(b"Host: t\r\n", b"Host: t\r\nX-Request-ID: bomb-1\r\n") + b"X-Big: " + b"a" * 5000 + b"\r\n\r\n",
+     "bomb-1", 431, "header-too-large", "GET", "/healthz"),
+    (b"GET /metrics?" + b"q" * 5000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", None, 431, "header-too-large", "GET", "/metrics"),
+    (b"POST /v1/decisions/credit HTTP/1.1\r\nX-Request-ID: partial-1\r\nHost: t", "partial-1", 408, "request-timeout",
+     "POST", "/v1/decisions/credit"),
+    (b"NOT HTTP AT ALL\r\n\r\n", None, 400, "request-malformed", "-", "-"),
+]
+
+
+def test_answers_given_before_the_app_have_an_access_line_and_a_count(tmp_path: Path) -> None:
+    """A 431, a 408 (a head never finished) and a 400 each write an access line with the request id, and are counted."""
+    log = tmp_path / "server.log"
+    proc, base = start_server({**LIMITS, "ARBITER_LOG_LEVEL": "INFO"}, stderr=log)
+    try:
+        answers = [send_raw(base, sent) for sent, *_ in BEFORE_THE_APP]
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+    finally:
+        stop(proc)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if '"arbiter.access"' in line]
+    for answer, (_, request_id, status, code, method, path) in zip(answers, BEFORE_THE_APP, strict=True):
+        assert (answer.status, answer.problem()["code"]) == (status, code)
+        given = answer.headers["x-request-id"]
+        assert request_id in (None, given)
+        line = next(line for line in lines if line.get("request_id") == given)
+        assert (line["status"], line["method"], line["route"]) == (status, method, path)
+        assert line["latency_ms"] >= 0
+    counted = Counter((status, code) for _, _, status, code, _, _ in BEFORE_THE_APP)
+    for (status, code), count in counted.items():
+        assert f'arbiter_refused_before_app_total{{status="{status}",code="{code}"}} {count}\n' in metrics
+    assert metrics.count("# HELP arbiter_refused_before_app_total") == 1
