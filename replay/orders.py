@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import jsonio
+from engine.compiled import CompiledPack
+from engine.decode import Decoded, compile_decoder
 from engine.extras import require
 from replay.pool import chunks
 from rules.errors import MalformedRequest
@@ -127,12 +129,65 @@ def _logged_id(parsed: dict[str, Any], raw: Any) -> str:
     return str(parsed["request_id"]) + ("" if index is None else f"[{index}]")
 
 
+class Checked(dict[str, Any]):
+    """An order validated for one pack version in the pass that decoded it: ``decide.admit`` takes it as it is."""
+
+    __slots__ = ("digest",)
+
+    def __init__(self, values: dict[str, Any], digest: str) -> None:
+        super().__init__(values)
+        self.digest = digest
+
+
+METADATA = ("order_id", "as_of")  # a record's own fields, not the pack's unless it declares them
+_DECODER: list[tuple[str, frozenset[str], Decoded]] = []  # this process's: the replayed root version's
+
+
+def decode_for(pack: CompiledPack | None) -> None:
+    """Decode and validate orders for ``pack`` in one pass from now on (engine.decode); None: parse, validate later.
+
+    A replay sets it in each worker when both sides' root is this one version, so one
+    validated order serves both; a pack whose inputs the decoder cannot mirror keeps the old path.
+    """
+    _DECODER.clear()
+    if pack is None:
+        return
+    declared = frozenset(f.name for f in pack.ir.inputs)
+    if "as_of" in declared or {"input", "request_id"} <= declared:  # parse_record reads those as the record's, not the order's
+        return
+    decoder = compile_decoder(pack.ir.inputs, METADATA)
+    if decoder is not None:
+        _DECODER.append((pack.digest, frozenset(m for m in METADATA if m not in declared), decoder))
+
+
+_ABSENT = object()
+
+
+def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:
+    """The fast path of ``parse_record``: the same id, date and (validated) order, or None to take the slow one."""
+    digest, undeclared, decode = _DECODER[0]
+    value = decode(line)
+    if value is None:
+        return None
+    as_of = value.pop("as_of", _ABSENT) if "as_of" in undeclared else _ABSENT
+    order_id = value.pop("order_id", f"line-{number}") if "order_id" in undeclared else value["order_id"]
+    if order_id is None or (as_of is not _ABSENT and as_of.__class__ is not str):
+        return None  # the slow path says what it makes of them
+    day = dt.date(2000, 1, 1) if as_of is _ABSENT else dt.date.fromisoformat(as_of)  # type: ignore[arg-type]
+    return str(order_id), day, Checked(value, digest)
+
+
 def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
     """(order id, as_of, pack input) from a canonical order or an API decision log line.
 
     A log line's input is a ``Logged`` (replayed through its own pack), or a ``Refused``.
+    A canonical order is a ``Checked`` when this process decodes for its pack (``decode_for``).
     """
     number, line = record
+    if _DECODER:
+        fast = _decoded(number, line)
+        if fast is not None:
+            return fast
     parsed = jsonio.loads(line)
     if not isinstance(parsed, dict):
         raise MalformedRequest(f"line {number} is not a JSON object")

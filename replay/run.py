@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from engine import jsonio
+from engine.compiled import CompiledPack
 from engine.demand import Wanted
 from replay.attribution import Variant, attribute, kind_of, variants
 from replay.cache import CachedSides, SideCache, order_digest, side_digest
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
 from replay.executors import Executor
 from replay.kpis import Kpis, load_kpis
-from replay.orders import CHUNK, Logged, Refused, parse_record
+from replay.orders import CHUNK, Logged, Refused, decode_for, parse_record
 from replay.packdiff import Edit
 from replay.pool import chunks, in_order
 from replay.shared import SharedSteps
@@ -42,6 +43,16 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["side_caches"] = None
     _WORKER["variants"] = {}
     _WORKER["roots"] = {}
+    decode_for(_shared_root(_WORKER["baseline"], _WORKER["candidate"], pack))
+
+
+def _shared_root(base: SpecPacks, cand: SpecPacks, name: str) -> CompiledPack | None:
+    """The replayed pack's version when both sides decide orders with it: orders are then decoded validated, once."""
+    try:
+        a, b = base.get(name), cand.get(name)
+    except ArbiterError:
+        return None
+    return a if a.digest == b.digest and not isinstance(base, Production) else None
 
 
 def _pack(name: str) -> tuple[Kpis, Wanted]:
