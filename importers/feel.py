@@ -735,6 +735,8 @@ def fold(name: str, args: list[Tr]) -> Tr | None:
     """A call of a function ``importers.feel_fold`` computes, of literals only: its value as a literal."""
     if name not in feel_fold.FOLDS or any(a.const is NOT_CONSTANT for a in args):
         return None
+    if name == "string" and any(isinstance(a.const, feel_fold.Temporal) for a in args):
+        return None  # the language writes a time, date and time or duration as FEEL does: text()
     try:
         return _literal(feel_fold.FOLDS[name](*(a.const for a in args)))
     except TypeError:
@@ -840,7 +842,7 @@ def call(name: str, args: list[Tr]) -> Tr:
     if name == "not" and len(args) == 1:
         operand = _as_boolean(args[0], "not")
         return NULL_VALUE if operand.kind == NULL else Tr(f"(not {operand.text})", BOOLEAN)
-    if name in ("date", "time", "date and time", "duration", "years and months duration", "now", "today"):
+    if name in ("date", "time", "date and time", "duration", "years and months duration", "now", "today", "string"):
         from importers import feel_temporal
 
         found = feel_temporal.call(name, args)

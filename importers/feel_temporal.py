@@ -94,6 +94,8 @@ def call(name: str, args: list[Tr]) -> Tr | None:
     """time(), date and time(), duration() and years and months duration(), or None for another function."""
     if name in NOT_DETERMINISTIC:  # FEEL's now() and today()
         raise FeelRefused(f"{name}() reads the clock: a decision is a function of its input and as_of, so it is not converted")
+    if name == "string" and len(args) == 1 and args[0].kind in (TIME, DATE_TIME, DT_DURATION, YM_DURATION):
+        return Tr(f"text({args[0].text})", STRING)  # FEEL writes them as rules.temporal does
     if name == "years and months duration" and len(args) == 2:
         return _between_months(args)
     if name == "time" and len(args) in (3, 4):

@@ -28,7 +28,7 @@ from rules.errors import DecisionError, did_you_mean
 from rules.input_types import field_type
 from rules.reasons import shown
 from rules.records import by_name
-from rules.types import BOOLEAN, DATE, DECIMAL, INTEGER, STRING, Type, comparable, equatable, join
+from rules.types import BOOLEAN, DATE, DECIMAL, INTEGER, STRING, TEMPORAL, Type, comparable, equatable, join
 
 if TYPE_CHECKING:
     from rules.expressions import ExpressionChecker
@@ -331,6 +331,8 @@ def _coalesce(c: ExpressionChecker, node: s.Call) -> Type:
 
 def _text(c: ExpressionChecker, node: s.Call) -> Type:
     arity(c, node, 1)
+    if c.check(node.args[0]).kind in TEMPORAL:  # as FEEL's string() writes it, the text it is read from
+        return STRING.with_null(node.args[0].type.nullable)
     return STRING.with_null(c.expect_number(node.args[0], "the argument of text()").nullable)
 
 
@@ -732,7 +734,7 @@ FUNCTIONS: dict[str, Function] = by_name(
     F("trim", _string_map, trim, True, False, "a text without leading and trailing white space"),
     F("length", _length, length, True, False, "the number of characters of a text"),
     F("concat", _concat, concat, False, False, "texts joined; null when any part is null"),
-    F("text", _text, text, True, False, "a number in plain notation with the digits it holds"),
+    F("text", _text, text, True, False, "a number in plain notation with the digits it holds, or a time, date_time or duration as FEEL writes it"),
     F("format_number", _format_number, format_number, True, False,
       "a number with thousands separators, at 0..12 places (half up) or with the digits it holds"),
     F("flatten", _flatten, flatten, True, False, "the elements of each inner list, in order"),
