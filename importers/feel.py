@@ -284,6 +284,12 @@ class Translator:
         if kind == "op" and op in ("=", "!=", "<", "<=", ">", ">="):
             self.pos += 1
             right = self.additive()
+            if op in ("=", "!=") and _composite_constants(left, right):
+                try:
+                    same = feel_fold.equal(left.const, right.const)
+                except feel_fold.Unsure as exc:
+                    raise FeelRefused(f"{op}: {exc} is not converted") from None
+                return _literal(None if same is None else same == (op == "="))
             return NULL_VALUE if _undefined(left.kind, op, right.kind) else _compare(left, op, right)
         if self.at("between"):
             self.pos += 1
@@ -1206,6 +1212,12 @@ def _as_boolean(value: Tr, where: str) -> Tr:
     if _is_list(value) or value.kind in (RANGE, FUNCTION):
         raise FeelRefused(f"{where} takes a boolean, not a {describe(value.kind)}")
     return value if value.kind in (BOOLEAN, NULL) else NULL_VALUE
+
+
+def _composite_constants(left: Tr, right: Tr) -> bool:
+    """Whether both sides of = are values known at import and one is a list or a context: compared there, deeply."""
+    known = left.const is not NOT_CONSTANT and right.const is not NOT_CONSTANT
+    return known and any(isinstance(v, (tuple, dict)) for v in (left.const, right.const))
 
 
 def _is_list(value: Tr) -> bool:

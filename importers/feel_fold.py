@@ -337,6 +337,34 @@ def list_replace(items: Any, position: Any, new_item: Any) -> tuple[Any, ...] | 
     return (*values[:index], new_item, *values[index + 1:])
 
 
+def equal(a: Any, b: Any) -> bool | None:
+    """FEEL's = of two values, lists and contexts element by element: null between kinds that do not compare (a list
+    and a context, or a number); Unsure where FEEL might take a singleton list for its element, or for times."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, Temporal) or isinstance(b, Temporal):
+        raise Unsure("= of times or durations")
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return _all_equal(list(zip(a, b, strict=False))) if len(a) == len(b) else False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return _all_equal([(a[k], b[k]) for k in a]) if a.keys() == b.keys() else False
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        if (a if isinstance(a, tuple) else b) == () or isinstance(a, dict) or isinstance(b, dict):
+            return None  # an empty list against a value, or a list against a context
+        raise Unsure("= of a list and a value (FEEL might take a singleton's element)")
+    if isinstance(a, dict) or isinstance(b, dict):
+        return None
+    kinds = {type(v) for v in (a, b)}
+    return a == b if len(kinds) == 1 else None
+
+
+def _all_equal(pairs: list[tuple[Any, Any]]) -> bool:
+    results = [equal(x, y) for x, y in pairs]
+    if any(r is None for r in results):
+        raise Unsure("= of lists or contexts holding values that do not compare")
+    return all(results)
+
+
 FOLDS: dict[str, Callable[..., Any]] = {
     "string": string,
     "number": number,
