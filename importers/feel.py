@@ -460,6 +460,8 @@ class Translator:
         """``list[condition]`` or ``list[index]``; in the condition ``item`` is the element, and a context element's
         entries are names too (they shadow ``item``, as in FEEL)."""
         self.take("[")
+        if value.kind in SCALARS:  # FEEL: a value that is not a list is filtered as the list of it
+            value = Tr(f"[{value.text}]", ("list", value.kind))
         if not (isinstance(value.kind, tuple) and value.kind[0] == "list"):
             raise FeelRefused(f"a filter on a {describe(value.kind)} is not converted")
         var = f"v_item{self.depth or ''}"
