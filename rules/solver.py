@@ -259,6 +259,9 @@ class Encoder:
         resolved = node.resolved
         if isinstance(resolved, s.Lookup):
             return self.lookup(resolved.table, resolved.column, node.args[2:])
+        shaped = _SHAPED.get(node.function)  # functions whose literal arguments shape the encoding
+        if shaped is not None and isinstance(resolved, s.Builtin) and node.binding is None:
+            return shaped(self, node)
         handler = _FUNCTIONS.get(node.function)
         if handler is None or not isinstance(resolved, s.Builtin) or node.binding is not None:
             raise Unsupported(f"{node.function}()")
@@ -430,6 +433,60 @@ def _days_between(args: list[Term]) -> Term:
     return Term(z3.ToReal(b.value - a.value), z3.Or(a.null, b.null))
 
 
+def _literal(node: s.Node, kind: type) -> Any:
+    if not isinstance(node, s.Literal) or not isinstance(node.value, kind) or isinstance(node.value, bool):
+        raise Unsupported(f"a computed {kind.__name__} argument")
+    return node.value
+
+
+def _whole(x: Any) -> Any:
+    """The largest whole number at most ``x`` (z3's ToInt is the floor), as a Real."""
+    return z3.ToReal(z3.ToInt(x))
+
+
+# each rounding mode of round() (rules/decimals.py) on y = x * 10**places, as whole numbers
+_ROUNDINGS: dict[str, Callable[[Any], Any]] = {
+    "floor": _whole,
+    "ceiling": lambda y: -_whole(-y),
+    "down": lambda y: z3.If(y >= 0, _whole(y), -_whole(-y)),
+    "up": lambda y: z3.If(y >= 0, -_whole(-y), _whole(y)),
+    "half_up": lambda y: z3.If(y >= 0, _whole(y + z3.RealVal("1/2")), -_whole(-y + z3.RealVal("1/2"))),
+    "half_down": lambda y: z3.If(y >= 0, -_whole(-y + z3.RealVal("1/2")), _whole(y + z3.RealVal("1/2"))),
+    # half_up, except that a tie goes to the even neighbour
+    "half_even": lambda y: z3.If(z3.And(z3.IsInt(y + z3.RealVal("1/2")), z3.ToInt(y + z3.RealVal("1/2")) % 2 == 1),
+                                 _whole(y + z3.RealVal("1/2")) - 1, _whole(y + z3.RealVal("1/2"))),
+}
+
+
+def _round(encoder: Encoder, node: s.Call) -> Term:
+    """round(x, places[, mode]) exactly: the places and the mode are literals, so each is one expression over x."""
+    x = encoder.expr(node.args[0])
+    places = _literal(node.args[1], int)
+    mode = _literal(node.args[2], str) if len(node.args) > 2 else "half_even"
+    if x.value is None or mode not in _ROUNDINGS:
+        raise Unsupported(f"round() with {mode!r}")
+    scale = _number(Decimal(10) ** places)
+    return Term(_ROUNDINGS[mode](x.value * scale) / scale, x.null)
+
+
+def _january_first(year: Any) -> Any:
+    """The ordinal of 1 January of ``year`` (proleptic Gregorian, as date.toordinal), for year >= 1."""
+    y = year - 1
+    return 365 * y + y / 4 - y / 100 + y / 400 + 1
+
+
+def _year(encoder: Encoder, node: s.Call) -> Term:
+    """year(d) as a fresh whole number bound by the two New Year's days around d (dates are ordinals)."""
+    (arg,) = node.args
+    d = encoder.expr(arg)
+    if d.value is None:
+        return Term(None, _bool(True))
+    year = z3.Int(f"year#{len(encoder.domain)}")
+    encoder.domain += [year >= 1, year <= 9999, _january_first(year) <= d.value, d.value < _january_first(year + 1)]
+    return Term(z3.ToReal(year), d.null)
+
+
+_SHAPED: dict[str, Callable[[Encoder, s.Call], Term]] = {"round": _round, "year": _year}
 _FUNCTIONS: dict[str, Callable[[list[Term]], Term]] = {
     "min": _minmax(lambda x, y: x < y), "max": _minmax(lambda x, y: x > y), "coalesce": _coalesce,
     "abs": _abs, "floor": _floor, "ceiling": _ceiling, "days_between": _days_between,
