@@ -14,7 +14,8 @@ doubled the p99 (benchmarks/api.py). Here the request path only appends the deci
 list; every 128 decisions, or 50 ms after the first, the list is written as one JSON message
 (``engine.jsonio``: about 2.5 µs a decision, pickle took 6 to 10) to a pipe that never
 blocks: what the pipe cannot take now waits in a buffer of at most ``MAX_BYTES``, and a
-batch that would overflow it is skipped and counted.
+batch that would overflow it is skipped and counted; until the buffer is half empty again,
+decisions are skipped (and counted) before any work is done for them.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Shadow:
         jobs, self._pipe = context.Pipe(duplex=False)
         os.set_blocking(self._pipe.fileno(), False)
         self._out = bytearray()  # written frames the pipe has not taken yet
+        self._behind = False  # a batch was skipped and the buffer is still over half full: skip at once
         self._max_bytes = max_bytes
         self._results: Any = context.Queue()
         self._process = context.Process(target=run, args=(config, jobs, self._results, os.getpid()),
@@ -120,6 +122,10 @@ class Shadow:
         if not self.sampled(request_id):
             self.metrics.shadow_sampled(pack, False)
             return
+        if self._behind:  # shed before any work: the process cannot take more now (counted, as a skipped batch is)
+            self.metrics.shadow_sampled(pack, True)
+            self.metrics.shadow(pack, "", "skipped")
+            return
         if served is not self._served:  # a reload: the shadow process compiles the served folder again
             self._served = served
             self._generation += 1
@@ -155,6 +161,8 @@ class Shadow:
         if self._out and len(self._out) + len(data) > self._max_bytes:
             for pack, count in Counter(pack for pack, _ in batch or ()).items():
                 self.metrics.shadow(pack, "", "skipped", count)
+            if batch is not None:
+                self._behind = True
             return False
         self._out += struct.pack("!i", len(data)) + data  # the framing Connection.recv_bytes reads
         self._write()
@@ -169,6 +177,8 @@ class Shadow:
             self._out.clear()
             return
         del self._out[:written]
+        if len(self._out) <= self._max_bytes // 2:
+            self._behind = False
 
     def _read(self) -> None:
         """Apply the counts the process sends back; note acknowledgements of drains."""

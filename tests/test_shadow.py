@@ -105,7 +105,7 @@ def test_a_wrong_challenger_stops_the_service_at_start(spec: str) -> None:
 
 
 def test_a_full_buffer_skips_the_comparison_and_counts_it() -> None:
-    """With the shadow process behind, the request is not held up: the comparison is skipped and counted."""
+    """With the shadow process behind, the request is not held up: the comparison is skipped and counted, then shed early."""
     packs = require_pack_set(PACKS)
     metrics = Metrics()
     # the process starts after the sends; the first batch is larger than a pipe holds (64 KiB), so
@@ -115,6 +115,8 @@ def test_a_full_buffer_skips_the_comparison_and_counts_it() -> None:
     decision.output["memo"] = "x" * 200_000  # an output only the champion has: named, not compared
     for request_id in ("r1", "r2", "r3"):
         shadow.submit(decision, jsonio.loads(TIER_C), request_id, packs)
+        if request_id == "r3":
+            assert not shadow._pending  # behind: shed at submit, before its bytes are even written
         shadow.flush()
     shadow.start()
     shadow.drain()
