@@ -21,7 +21,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from engine.demand import Wanted, cannot_fail, kept_outputs
+from engine.demand import Wanted, cannot_fail, evaluated, kept_outputs
 from engine.fusion import Fused, SectionPlan, deferred, loop_invariant
 from engine.fusion import plan as plan_loops
 from engine.runtime import QUANTIZE
@@ -80,6 +80,8 @@ class Generator:
         self.per_element = False  # inside a for_each loop: tables append their matches
         self.index_caches = 0  # keyed sums: each has a per-evaluation cache ``_ix<n>`` of totals by list
         self.unguarded: dict[str, tuple[str, tuple[str, ...]]] = {}  # null_guarded: its text -> (body, references)
+        self.lifted: dict[str, tuple[str, tuple[str, ...]]] = {}  # lift: its text -> (inner, references)
+        self._read: set[int] | None = None
         self.inline_nulls = True
         self.operators = True  # decimal arithmetic as Python operators where an operand is surely a Decimal
         self.decimals: set[str] = set()  # generated texts whose value is always a Decimal
@@ -202,7 +204,11 @@ class Generator:
                 return guarded if guarded is not None else f"{_ORDER_OPS[op]}({a}, {b})"
             return f"({a} {op} {b})"
         if op == "/":
-            return f"n_div({a}, {b})" if node.type.nullable else self.arithmetic(op, a, b)
+            if not node.type.nullable:
+                return self.arithmetic(op, a, b)
+            if a in self.unguarded and not node.right.type.nullable:
+                return self.lift(f"n_div({self.unguarded[a][0]}, {b})", self.unguarded[a][1])
+            return f"n_div({a}, {b})"
         integral = lt.numeric == "integer" and rt.numeric == "integer"
         fn = {"+": "add", "-": "sub", "*": "mul"}[op]
         if nullable:
@@ -263,6 +269,16 @@ class Generator:
         if node.op in _ARITHMETIC:
             self.unguarded[guarded] = (body, references)
         return guarded
+
+    def lift(self, inner: str, references: tuple[str, ...]) -> str:
+        """``inner`` (which may still give null) under the null check of the references it propagates null from.
+
+        ``round((floor - override) * 100 / floor, 2)`` with ``override`` null is null: one test,
+        not a division helper and a rounding helper called with null on every line without an override.
+        """
+        text = f"(None if {' or '.join(f'{r} is None' for r in references)} else {inner})"
+        self.lifted[text] = (inner, references)
+        return text
 
     def conditional(self, node: s.Conditional, then: str, otherwise: str) -> str:
         cond = self.expr(node.condition)
@@ -354,10 +370,12 @@ class Generator:
         if fn == "any" and (needle := _compared_with_item(body, scope)) is not None:
             return f"({self.expr(needle)} in {source})"  # = is never null: any(x = k) is membership
         value, loop = self.expr(body), f"for {var} in {source}"
+        if body.type.nullable:
+            value = f"({value}) is True"
         if fn == "count":  # one comprehension, not a generator feeding another
-            return f"len([1 {loop} if ({value}) is True])"
+            return f"len([1 {loop} if {value}])"
         if fn in ("any", "all"):
-            return f"{fn}(({value}) is True {loop})"
+            return f"{fn}({value} {loop})"
         return self.aggregate(fn, f"{value} {loop}", body.type)
 
     def filtered_sum(self, listed: s.Node, source: str, scope: int, body: s.Node) -> str:
@@ -386,6 +404,10 @@ class Generator:
         nullable = [text for a, text in zip(args, rendered, strict=True) if a.type.nullable]
         if fn == "abs" and not nullable and args[0].type.numeric != "integer":
             return f"_ABS({rendered[0]})"  # abs() rounds a Decimal to the thread's context, CTX.abs to 34 digits
+        if fn in ("min", "max") and not nullable and len(args) == 2 and all(map(_plain_operand, args, rendered)):
+            # as the builtins choose: the second only when strictly beyond the first
+            a, b = rendered
+            return f"({b} if {b} {'<' if fn == 'min' else '>'} {a} else {a})"
         if fn in ("min", "max", "abs") and not nullable:
             return f"{fn}({', '.join(rendered)})"
         if fn in ("min", "max") and self.inline_nulls and all(_REFERENCE.fullmatch(text) for text in nullable):
@@ -401,6 +423,9 @@ class Generator:
                 # the usual case, round(x, 2, "half_up"): one C call on a context carrying the rounding
                 quantum = self.constant(Decimal(1).scaleb(-args[1].value))
                 return f"{self.constant(QUANTIZE[mode])}({rendered[0]}, {quantum})"
+            if isinstance(args[1], s.Literal) and rendered[0] in self.lifted:
+                inner, references = self.lifted[rendered[0]]
+                return self.lift(f"f_round({inner}, {rendered[1]}, {mode!r})", references)
             return f"f_round({rendered[0]}, {rendered[1]}, {mode!r})"
         assert function.runtime is not None, f"{fn}() has no implementation to call"
         return f"{function.runtime.__name__}({', '.join(rendered)})"
@@ -611,7 +636,7 @@ class Generator:
             if f.body is None:
                 self.emit(f"_n{f.rollup} += 1")
             elif f.function == "count":
-                self.emit(f"if ({self.expr(f.body)}) is True:")
+                self.emit(f"if ({self.expr(f.body)}) is True:" if f.body.type.nullable else f"if {self.expr(f.body)}:")
                 self.emit(f"    _n{f.rollup} += 1")
             else:
                 self.emit(f"_f{f.rollup}.append({self.expr(f.body)})")
@@ -869,6 +894,8 @@ class Generator:
         t, h, agg = hits.t, hits.h, hits.table.aggregation
         self.emit(f"_rows{t} = [{hits.row_of}(i) for i in {h}]")
         for k, var in enumerate(hits.out_vars):
+            if self.unread_column(hits.table, k):
+                continue
             values = f"[_r[{k}] for _r in _rows{t}]"
             if agg == "sum":
                 self.emit(f"{var} = agg_sum({values})")
@@ -878,6 +905,19 @@ class Generator:
                 self.emit(f"{var} = len({h})")
             else:
                 self.emit(f"{var} = {values}")
+
+    def unread_column(self, table: TableDef, k: int) -> bool:
+        """Whether a multi-hit table's output column ``k`` is read by nothing this evaluation computes (its result is built from the rows)."""
+        if self.traced or self.per_element or (table.result is not None and (
+                len(table.output_names) == 1 or table.result.name in table.output_names)):
+            return False
+        if self._read is None:
+            nodes = evaluated(self.pack, self.outputs)
+            nodes += [n for section in self.pack.sections for c in section.carries for n in [*s.walk(c.init), *s.walk(c.next)]]
+            self._read = {id(n.symbol) for n in nodes if isinstance(n, s.Name) and n.symbol is not None}
+            self._read |= {id(f.source) for f in self.outputs if f.source is not None}
+            self._read |= {id(symbol) for section in self.pack.sections for symbol in section.keep}
+        return id(table.output_symbols[k]) not in self._read
 
     def _ranks(self, table: TableDef) -> str:
         return self.constant(tuple(r.rank for r in table.rows))
@@ -930,6 +970,11 @@ POLICY_CODE: dict[HitPolicy, Callable[[Generator, _Hits], None]] = {
     HitPolicy.OUTPUT_ORDER: Generator._output_order,
 }
 assert set(POLICY_CODE) == set(HitPolicy), "every hit policy needs its code generation"
+
+def _plain_operand(node: s.Node, text: str) -> bool:
+    """A literal or a plain reference: evaluated twice at no cost and without failing."""
+    return isinstance(node, s.Literal) or bool(_REFERENCE.fullmatch(text))
+
 
 def _concat(args: list[s.Node], rendered: list[str]) -> str:
     return f"''.join(({''.join(f'{text}, ' for text in rendered)}))"
