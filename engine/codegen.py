@@ -147,7 +147,7 @@ class Generator:
                 return fused
         if not node.target.type.nullable:
             return f"{self.expr(node.target)}[{node.name!r}]"
-        found = self.first_field(node.target, node.name)
+        found = self.first_field(node.target, node.name) if self.inline_nulls else None
         if found is not None:
             return found
         target = self.expr(node.target)
@@ -357,7 +357,7 @@ class Generator:
             return f"[{self.expr(args[1])} for {var} in {source}]"
         if fn == "sort_by":
             fields = [_item_field(k, scope) for k in args[1:]]
-            if all(fields):
+            if self.inline_nulls and all(fields):
                 # itemgetter orders as the tuple of the same fields does (one field: as the 1-tuple), in C
                 return f"sorted({source}, key={self.constant(itemgetter(*fields))})"
             sort_keys = "".join(f"{self.expr(k)}, " for k in args[1:])
@@ -370,12 +370,11 @@ class Generator:
         if fn == "any" and (needle := _compared_with_item(body, scope)) is not None:
             return f"({self.expr(needle)} in {source})"  # = is never null: any(x = k) is membership
         value, loop = self.expr(body), f"for {var} in {source}"
-        if body.type.nullable:
-            value = f"({value}) is True"
-        if fn == "count":  # one comprehension, not a generator feeding another
-            return f"len([1 {loop} if {value}])"
-        if fn in ("any", "all"):
-            return f"{fn}({value} {loop})"
+        if fn in ("count", "any", "all"):
+            condition = f"({value}) is True" if body.type.nullable or not self.inline_nulls else value
+            if fn == "count":  # one comprehension, not a generator feeding another
+                return f"len([1 {loop} if {condition}])"
+            return f"{fn}({condition} {loop})"
         return self.aggregate(fn, f"{value} {loop}", body.type)
 
     def filtered_sum(self, listed: s.Node, source: str, scope: int, body: s.Node) -> str:
@@ -404,7 +403,7 @@ class Generator:
         nullable = [text for a, text in zip(args, rendered, strict=True) if a.type.nullable]
         if fn == "abs" and not nullable and args[0].type.numeric != "integer":
             return f"_ABS({rendered[0]})"  # abs() rounds a Decimal to the thread's context, CTX.abs to 34 digits
-        if fn in ("min", "max") and not nullable and len(args) == 2 and all(map(_plain_operand, args, rendered)):
+        if fn in ("min", "max") and self.inline_nulls and not nullable and len(args) == 2 and all(map(_plain_operand, args, rendered)):
             # as the builtins choose: the second only when strictly beyond the first
             a, b = rendered
             return f"({b} if {b} {'<' if fn == 'min' else '>'} {a} else {a})"
@@ -413,7 +412,7 @@ class Generator:
         if fn in ("min", "max") and self.inline_nulls and all(_REFERENCE.fullmatch(text) for text in nullable):
             checks = " or ".join(f"{text} is None" for text in dict.fromkeys(nullable))
             return f"(None if {checks} else {fn}({', '.join(rendered)}))"
-        if fn in _TEXTS and not nullable:
+        if fn in _TEXTS and self.inline_nulls and not nullable:
             return _TEXTS[fn](args, rendered)
         if fn == "coalesce" and self.inline_nulls and _REFERENCE.fullmatch(rendered[0]) and all(map(cannot_fail, args[1:])):
             return self.coalesced(args, rendered)
@@ -636,7 +635,7 @@ class Generator:
             if f.body is None:
                 self.emit(f"_n{f.rollup} += 1")
             elif f.function == "count":
-                self.emit(f"if ({self.expr(f.body)}) is True:" if f.body.type.nullable else f"if {self.expr(f.body)}:")
+                self.emit(f"if {self.expr(f.body)}:" if self.inline_nulls and not f.body.type.nullable else f"if ({self.expr(f.body)}) is True:")
                 self.emit(f"    _n{f.rollup} += 1")
             else:
                 self.emit(f"_f{f.rollup}.append({self.expr(f.body)})")
@@ -691,12 +690,12 @@ class Generator:
         graph's ``map(xs as x, {carrier: x, cost: ...})``); records read from an input or a
         section's result may carry more fields and are picked.
         """
-        if isinstance(f.value, s.Name) and f.value.symbol is not None and f.value.symbol.kind == "table_result":
+        if self.inline_nulls and isinstance(f.value, s.Name) and f.value.symbol is not None and f.value.symbol.kind == "table_result":
             # a multi-hit table's result is built as one record of its outputs per row (``_bind_result``)
             return any(table.result is f.value.symbol and table.multi_hit and table.output_names == keys
                        and len(keys) > 1 and table.result.name not in keys for table in self.pack.all_tables)
         if f.value is not None:
-            return _built_records(f.value, keys)
+            return _built_records(f.value, keys, flattened=self.inline_nulls)
         for table in self.pack.tables:
             for k, symbol in enumerate(table.output_symbols):
                 if symbol is f.source and f.source is not None:
@@ -758,7 +757,7 @@ class Generator:
     def shown(self, part: ReasonValue) -> str:
         """A template's value as ``shown`` formats it; a text never null is shown as it is, without the call."""
         value = self.expr(part.expr)
-        if part.places is None and part.expr.type.kind == "string" and not part.expr.type.nullable:
+        if self.inline_nulls and part.places is None and part.expr.type.kind == "string" and not part.expr.type.nullable:
             return value
         return f"shown({value}, {part.places})"
 
@@ -908,7 +907,7 @@ class Generator:
 
     def unread_column(self, table: TableDef, k: int) -> bool:
         """Whether a multi-hit table's output column ``k`` is read by nothing this evaluation computes (its result is built from the rows)."""
-        if self.traced or self.per_element or (table.result is not None and (
+        if self.traced or self.per_element or not self.inline_nulls or (table.result is not None and (
                 len(table.output_names) == 1 or table.result.name in table.output_names)):
             return False
         if self._read is None:
@@ -990,7 +989,7 @@ _TEXTS: dict[str, Callable[[list[s.Node], list[str]], str]] = {"concat": _concat
 _HASHABLE = frozenset({"string", "number", "boolean", "date", "null"})
 
 
-def _built_records(node: s.Node, keys: list[str]) -> bool:
+def _built_records(node: s.Node, keys: list[str], flattened: bool = True) -> bool:
     """Null, or a list (literal, ``map``, ``filter`` of one, ``flatten`` of a list of them) whose elements are record literals of exactly ``keys``."""
     if isinstance(node, s.Literal):
         return node.value is None
@@ -1000,8 +999,8 @@ def _built_records(node: s.Node, keys: list[str]) -> bool:
         if node.function == "map":
             return _built_record(node.args[1], keys)
         if node.function == "filter":
-            return _built_records(node.args[0], keys)
-    if isinstance(node, s.Call) and node.function == "flatten" and isinstance(node.args[0], s.ListOf):
+            return _built_records(node.args[0], keys, flattened)
+    if flattened and isinstance(node, s.Call) and node.function == "flatten" and isinstance(node.args[0], s.ListOf):
         return all(_built_records(inner, keys) for inner in node.args[0].items)  # a null inner list adds nothing
     return False
 
@@ -1077,7 +1076,9 @@ def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outp
     ``outputs`` leaves out the other outputs that cannot fail (engine.demand); ``fuse=False``
     computes every per-element value per element and reads every rollup back from its list
     (engine.fusion); ``inline_nulls=False`` checks every nullable operator's operands in a
-    helper (``Generator.null_guarded``), ``operators=False`` calls CTX's method for every
+    helper (``Generator.null_guarded``) and keeps every other shortcut out (helpers called for
+    coalesce, member, min, max, concat, text and reason values, a lambda for sort keys, ``is True``
+    on every condition, every table column collected, every list output copied), ``operators=False`` calls CTX's method for every
     decimal operator (``Generator.arithmetic``): the longhands the tests compare with.
     ``returning`` replaces the return of (outputs, matched, reasons) (importers.jdm_decide).
     """

@@ -1,4 +1,4 @@
-"""Nullable arithmetic checked inline gives what the null-aware helpers give, on every pack that has it."""
+"""Nullable arithmetic checked inline, and the other inline forms, give what the helpers give, on every pack that has them."""
 
 from __future__ import annotations
 
@@ -37,8 +37,17 @@ def test_the_nullable_arithmetic_pack_and_the_cost_tables_check_inline() -> None
     names = {p.name for p, _ in guarded()}
     assert {"nullable_arithmetic", "shipping_carrier_selector", "credit_limit_adjustment"} <= names
     pack = next(p for p, _ in guarded() if p.name == "nullable_arithmetic")
-    assert "n_add(n_div(" in pack.source  # a division inside keeps the helpers
+    assert "n_add((None if v0 is None or v1 is None else n_div(" in pack.source  # a division inside keeps the helpers, under the guard
     assert "(None if v0 is None or v1 is None else max(v0, v1))" in pack.source
+
+
+def test_the_order_flow_steps_use_the_inline_forms() -> None:
+    """The bundled steps join texts, sort by itemgetter and take min, max and coalesce inline: the property below compares them."""
+    sources = {f"{p.name}@{p.version}": p.source for p, _ in guarded()}
+    assert "''.join((" in sources["credit@1.2.0"]
+    assert "sorted(v4, key=K" in sources["allocation@1.1.0"]
+    assert " if 0 > _it2['quantity'] else " in sources["allocation@1.1.0"]
+    assert " is not None else " in sources["pricing@2.1.0"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
