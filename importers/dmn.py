@@ -86,6 +86,7 @@ class Converter:
         self.names: dict[str, str] = {}
         self.inputs: dict[str, dict[str, Any]] = {}
         self.by_id: dict[str, str] = {}  # element id -> identifier, for requirement hrefs
+        self.claimed: dict[str, str] = {}  # identifier -> the DMN name that has it, so two names never share one
         self.refused: dict[str, str] = {}  # element id -> refusal, of input data and decisions
         self.refused_names: dict[str, str] = {}
         self.functions: dict[str, Function] = {}  # converted business knowledge models, by element id
@@ -155,6 +156,7 @@ class Converter:
         variable = data.find(f"{self.ns}variable")
         self.by_id[data.get("id", "")] = identifier(name)
         try:
+            self.claim(data, name)
             spec = self.types.spec(variable.get("typeRef") if variable is not None else None)
         except Refused as exc:
             self.refuse(data, exc.reason)
@@ -162,6 +164,13 @@ class Converter:
         self.ledger.take(data, variable)
         self.names[name] = identifier(name)
         self.inputs[identifier(name)] = spec
+
+    def claim(self, element: ET.Element, name: str) -> None:
+        """Give a name its pack identifier, refusing a second name that would read or overwrite the first's."""
+        ident = identifier(name)
+        holder = self.claimed.setdefault(ident, name)
+        if holder != name:
+            raise Refused(element, f"its name {name!r} becomes the pack name {ident!r}, as {holder!r} does")
 
     def in_requirement_order(self) -> list[tuple[str, ET.Element]]:
         """The model's decisions, each after the decisions it requires (a cycle is left to the flow to refuse)."""
@@ -210,6 +219,7 @@ class Converter:
             self.refuse(element, "no decision logic" if not logic else "more than one expression")
             return None
         try:
+            self.claim(element, name)
             functions = self.required_functions(element)
             if functions and local(logic[0]) == "decisionTable":
                 raise Refused(logic[0], "a decision table that invokes a business knowledge model is not converted")

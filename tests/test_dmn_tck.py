@@ -191,3 +191,12 @@ def test_refusal_comments_quoting_open_brackets_do_not_nest() -> None:
     refusals = [f"decision d{k}: FEEL 'n in [1..10)' is not converted" for k in range(100)]
     result = load_text(render_pack(document, refusals), "p.yaml")
     assert result.ok, [str(d) for d in result.diagnostics]
+
+
+def test_names_sharing_a_pack_name_are_refused_not_overwritten() -> None:
+    """Two DMN names with one pack name: the second is refused by its id, and the first keeps FEEL's answer."""
+    converted, pack, problems = import_dmn(CHAINED / "name-clash.dmn")
+    assert problems == ["inputData in_rate_pct: its name 'Rate%' becomes the pack name 'Rate', as 'Rate' does",
+                        "decision d_minus: its name 'Rounded -2.5' becomes the pack name 'Rounded_2_5', as 'Rounded 2.5' does"]
+    verdicts = [run_case(converted, pack, case, "") for case in tck_cases(ET.parse(CHAINED / "name-clash-cases.xml").getroot())]
+    assert verdicts == [("passed", ""), ("unsupported", problems[1])]
