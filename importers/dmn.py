@@ -86,7 +86,7 @@ class Converter:
         self.names: dict[str, str] = {}
         self.inputs: dict[str, dict[str, Any]] = {}
         self.by_id: dict[str, str] = {}  # element id -> identifier, for requirement hrefs
-        self.claimed: dict[str, str] = {}  # identifier -> the DMN name that has it, so two names never share one
+        self.claimed: dict[str, str] = {}  # identifier, case folded as pack names are -> the DMN name that has it
         self.refused: dict[str, str] = {}  # element id -> refusal, of input data and decisions
         self.refused_names: dict[str, str] = {}
         self.functions: dict[str, Function] = {}  # converted business knowledge models, by element id
@@ -168,9 +168,9 @@ class Converter:
     def claim(self, element: ET.Element, name: str) -> None:
         """Give a name its pack identifier, refusing a second name that would read or overwrite the first's."""
         ident = identifier(name)
-        holder = self.claimed.setdefault(ident, name)
+        holder = self.claimed.setdefault(ident.casefold(), name)
         if holder != name:
-            raise Refused(element, f"its name {name!r} becomes the pack name {ident!r}, as {holder!r} does")
+            raise Refused(element, f"its name {name!r} would share the pack name {ident!r} with {holder!r} (pack names drop punctuation and case)")
 
     def in_requirement_order(self) -> list[tuple[str, ET.Element]]:
         """The model's decisions, each after the decisions it requires (a cycle is left to the flow to refuse)."""
