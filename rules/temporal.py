@@ -54,8 +54,27 @@ def _offset_text(offset: int) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
 
 
+class _Span:
+    """A duration's order: by its size, within its own kind (the checker never lets two kinds meet)."""
+
+    def size(self) -> Decimal:
+        raise NotImplementedError
+
+    def __lt__(self, other: _Span) -> bool:
+        return self.size() < other.size()
+
+    def __le__(self, other: _Span) -> bool:
+        return self.size() <= other.size()
+
+    def __gt__(self, other: _Span) -> bool:
+        return self.size() > other.size()
+
+    def __ge__(self, other: _Span) -> bool:
+        return self.size() >= other.size()
+
+
 @dataclass(frozen=True)
-class DaysTimeDuration:
+class DaysTimeDuration(_Span):
     """``days and time duration``: an exact number of seconds (negative for a negative duration)."""
 
     seconds: Decimal
@@ -97,17 +116,8 @@ class DaysTimeDuration:
     def __neg__(self) -> DaysTimeDuration:
         return DaysTimeDuration(CTX.minus(self.seconds))
 
-    def __lt__(self, other: DaysTimeDuration) -> bool:
-        return self.seconds < other.seconds
-
-    def __le__(self, other: DaysTimeDuration) -> bool:
-        return self.seconds <= other.seconds
-
-    def __gt__(self, other: DaysTimeDuration) -> bool:
-        return self.seconds > other.seconds
-
-    def __ge__(self, other: DaysTimeDuration) -> bool:
-        return self.seconds >= other.seconds
+    def size(self) -> Decimal:
+        return Decimal(self.seconds)
 
     def properties(self) -> dict[str, Any]:
         sign = -1 if self.seconds < 0 else 1
@@ -118,7 +128,7 @@ class DaysTimeDuration:
 
 
 @dataclass(frozen=True)
-class YearsMonthsDuration:
+class YearsMonthsDuration(_Span):
     """``years and months duration``: a whole number of months."""
 
     months: int
@@ -153,17 +163,8 @@ class YearsMonthsDuration:
     def __neg__(self) -> YearsMonthsDuration:
         return YearsMonthsDuration(-self.months)
 
-    def __lt__(self, other: YearsMonthsDuration) -> bool:
-        return self.months < other.months
-
-    def __le__(self, other: YearsMonthsDuration) -> bool:
-        return self.months <= other.months
-
-    def __gt__(self, other: YearsMonthsDuration) -> bool:
-        return self.months > other.months
-
-    def __ge__(self, other: YearsMonthsDuration) -> bool:
-        return self.months >= other.months
+    def size(self) -> Decimal:
+        return Decimal(self.months)
 
     def properties(self) -> dict[str, Any]:
         sign = -1 if self.months < 0 else 1
