@@ -116,15 +116,20 @@ class SpecPacks:
         self.effective_on = effective_on
         self.shared = shared
         self.steps_decided: list[tuple[str, Decision]] = []  # this order's steps, in the order they ran
+        self._found: dict[tuple[str, str | None], CompiledPack] = {}  # a side's choice never changes: looked up once
         for name, version in pins.items():
             packs.get(name, version)  # unknown pins fail at start, not per order
 
     def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
-        if name in self.pins:
-            return self.packs.get(name, self.pins[name])
-        if version is not None:
-            return self.packs.get(name, version)
-        return self.packs.get(name, None, self.effective_on)
+        """The pinned version, else ``version``, else the newest effective on the spec's date (``as_of`` does not choose)."""
+        found = self._found.get((name, version))
+        if found is None:  # an unknown pack or version raises, every time
+            if name in self.pins:
+                found = self.packs.get(name, self.pins[name])
+            else:
+                found = self.packs.get(name, version, None if version is not None else self.effective_on)
+            self._found[(name, version)] = found
+        return found
 
     def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
                     outputs: Wanted = None) -> Decision:
