@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import fields
+from functools import partial
 from typing import Any, NamedTuple
 
 from engine import jsonio
@@ -146,6 +147,8 @@ class CompiledPack:
         self._step_gaps: dict[tuple[int, str], list[str]] = {}  # flows: outputs a step version lacks, per (step, version)
         self._integer_outputs = integer_output_bounds(ir)
         self._flow = bool(ir.steps)
+        if not self._flow and not self._integer_outputs:
+            self.evaluate = self._plain_evaluate()  # type: ignore[method-assign]
 
     @property
     def key(self) -> str:
@@ -174,6 +177,24 @@ class CompiledPack:
             except ArithmeticError as exc:
                 raise arithmetic_error(exc) from None
         return _new_tuple(Decision, (self.name, self.version, self.digest, as_of, output, matched, reasons, None, None))
+
+    def _plain_evaluate(self) -> Callable[..., Decision]:
+        """``evaluate`` of a decision pack without integer outputs, as a closure: no method to bind, no attribute to read per call."""
+        evaluate, slow, new = self._evaluate, partial(CompiledPack.evaluate, self), tuple.__new__
+        name, version, digest = self.name, self.version, self.digest
+
+        def plain(values: dict[str, Any], as_of: dt.date, *, trace: bool = False, outputs: Wanted = None,
+                  pack_set: Any = None) -> Decision:
+            if trace or outputs is not None:
+                return slow(values, as_of, trace=trace, outputs=outputs, pack_set=pack_set)
+            try:
+                output, matched, reasons = evaluate(values, as_of)
+            except ArithmeticError as exc:
+                raise arithmetic_error(exc) from None
+            return new(Decision, (name, version, digest, as_of, output, matched, reasons, None, None))
+
+        plain.__doc__ = CompiledPack.evaluate.__doc__
+        return plain
 
     def _plain(self, values: dict[str, Any], as_of: dt.date,
                outputs: Wanted = None) -> tuple[dict[str, Any], dict[str, list[str]], list[str]]:
