@@ -359,6 +359,8 @@ class Converter:
         outputs = _table_outputs(spec, result_name, out_names, kinds, multi_output, multi_hit)
         if default and multi_hit:
             outputs = _no_match_refused(spec, outputs)
+        if aggregation == "SUM":
+            outputs = _empty_sum_null(spec, outputs)
         return Decision(decision_name, result_name, [], outputs, table=spec)
 
     def column(self, element: ET.Element) -> str:
@@ -471,6 +473,20 @@ def _no_match_refused(spec: dict[str, Any], outputs: dict[str, Any]) -> dict[str
     that is null (an ``output-missing`` error) when the list is empty.
     """
     (name, out_spec), = outputs.items()
+    rows = _rows_bound(spec, name)
+    return {name: {**{k: v for k, v in out_spec.items() if k != "optional"}, "value": f"if count({rows}) = 0 then null else {rows}"}}
+
+
+def _empty_sum_null(spec: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    """A C+ table where no row matches answers null, as FEEL's sum([]) does; a pack's sum of no rows is 0."""
+    (name, out_spec), = outputs.items()
+    del spec["aggregation"]
+    rows = _rows_bound(spec, name)
+    return {name: {**out_spec, "value": f"if count({rows}) = 0 then null else sum({rows}, item)"}}
+
+
+def _rows_bound(spec: dict[str, Any], name: str) -> str:
+    """The table's matching rows' outputs, bound to ``<name>_rows`` for an output value to read."""
     rows = f"{name}_rows"
     if "result" in spec:
         spec["result"] = rows
@@ -478,7 +494,7 @@ def _no_match_refused(spec: dict[str, Any], outputs: dict[str, Any]) -> dict[str
         spec["outputs"] = [rows]
         for row in spec["rows"]:
             row["then"] = {rows: row["then"][name]}
-    return {name: {**{k: v for k, v in out_spec.items() if k != "optional"}, "value": f"if count({rows}) = 0 then null else {rows}"}}
+    return rows
 
 
 def convert(path: Path, each_decision: bool = False) -> DmnPack:
