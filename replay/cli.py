@@ -23,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,9 @@ from replay.executors import executor
 from replay.history import import_northwind, import_online_retail
 from replay.html_report import report_html
 from replay.markdown import report_md
-from replay.orders import Logged, Refused, parse_record, read_parquet_records, read_records
+from replay.orders import CHUNK, Logged, Refused, parse_record, read_parquet_records, read_records
 from replay.packdiff import diff_packs, render
+from replay.parts import FileParts
 from replay.run import DIFF_HEADER, replay
 from replay.specs import Production, Spec, SpecPacks, effective_date, load_spec, resolve_spec
 from replay.summary import build
@@ -105,12 +107,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         tally = Tally()
         orders = Path(args.orders)
         progress = Progress(_count_orders(orders))
-        records = read_parquet_records(orders) if orders.suffix == ".parquet" else read_records(orders)
+        records: Iterable[Any] | FileParts = read_parquet_records(orders) if orders.suffix == ".parquet" else read_records(orders)
         with (staging / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
             writer = csv.writer(diff_file, lineterminator="\n")
             writer.writerow(DIFF_HEADER)
             reused = 0
             with executor(args.executor, args.workers, args.scheduler) as runner:
+                if orders.suffix not in (".gz", ".parquet") and runner.sees(orders):  # the workers read the orders
+                    records = FileParts(orders, CHUNK)
                 for chunk in replay(records, baseline_spec, candidate_spec, effective_on, args.pack, runner,
                                     args.backend, cache=Path(args.cache) if args.cache else None):
                     tally.merge(chunk.tally)

@@ -19,6 +19,7 @@ from replay.executors import Executor
 from replay.kpis import Kpis, load_kpis
 from replay.orders import CHUNK, Logged, Refused, decode_for, parse_record
 from replay.packdiff import Edit
+from replay.parts import Part, Parts
 from replay.pool import chunks, in_order
 from replay.shared import SharedSteps
 from replay.specs import Production, Spec, SpecPacks, load_spec, local, packed
@@ -93,8 +94,9 @@ class Chunk:
     reused: int = 0  # outcomes read from the cache instead of decided (replay.cache)
 
 
-def _replay_chunk(part: tuple[int, list[Any]]) -> Chunk:
-    index, records = part  # a batch's number names its part in the outcome cache
+def _replay_chunk(batch: tuple[int, list[Any] | Part]) -> Chunk:
+    index, part = batch  # a batch's number names its part in the outcome cache
+    records = part if isinstance(part, list) else part.records()  # a part of the orders file is read here
     cached = CachedSides(_side_caches(), index) if _WORKER["cache"] is not None else None
     tally = Tally()
     diff: list[list[str]] = []
@@ -191,15 +193,17 @@ def side_kpis(candidate: Spec, baseline: Spec, pack: str) -> Kpis:
     return found if found.outputs or found.dimensions else load_kpis(baseline.folder, pack)
 
 
-def replay(records: Iterable[Any], baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str,
+def replay(records: Iterable[Any] | Parts, baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str,
            runner: int | Executor, backend: str = "native", parse: Callable[[Any], tuple[str, dt.date, Any]] = parse_record,
            cache: Path | None = None) -> Iterator[Chunk]:
     """Chunks of results in input order, whatever runs them: ``runner`` workers of the local pool, or an executor.
 
-    Workers parse, decide and tally; the parent only reads records and merges chunk tallies,
-    so it does not compete with the workers for the cores.
+    Workers parse, decide and tally; the parent only reads records (given ``Parts``, only where
+    each batch starts in the file: the workers read the orders) and merges chunk tallies, so it
+    does not compete with the workers for the cores.
     """
-    batches = enumerate(chunks(records, CHUNK))  # a batch's number names its part in the outcome cache
+    # a batch's number names its part in the outcome cache; file parts are the same batches, read by the workers
+    batches: Iterable[tuple[int, list[Any] | Part]] = enumerate(records if isinstance(records, Parts) else chunks(records, CHUNK))
     kept = None if cache is None else str(cache)
     if isinstance(runner, int):
         return in_order(_replay_chunk, batches, runner, _init_worker, (baseline, candidate, effective_on, pack, backend, parse, kept))

@@ -16,8 +16,8 @@ from engine.search import inputs_for, object_for, value_for
 from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 from rules import temporal
 
-__all__ = ["analysable_packs", "decided_values", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "metric_events",
-           "object_for", "one_edit_versions", "random_tables", "table_inputs", "temporal_values", "value_for"]
+__all__ = ["analysable_packs", "decided_values", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "jsonl_files",
+           "metric_events", "object_for", "one_edit_versions", "random_tables", "table_inputs", "temporal_values", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -521,3 +521,11 @@ days_time_durations = st.builds(temporal.DaysTimeDuration,
                                 st.decimals(min_value=-(10**12), max_value=10**12, places=9, allow_nan=False))
 years_months_durations = st.builds(temporal.YearsMonthsDuration, st.integers(-(10**9), 10**9))
 temporal_values = st.one_of(times, date_times, days_time_durations, years_months_durations)
+
+
+# An orders file as it may come: blank and whitespace-only lines, CRLF, no newline at the end.
+jsonl_files = st.builds(
+    lambda lines, end: b"\n".join(lines) + end,
+    st.lists(st.sampled_from([b'{"order_id":"A"}', b"", b"  ", b"\r", b'{"order_id":\r"C"}', b'{"order_id":"B"}\r', b"[1]", b"not json"]), max_size=30),
+    st.sampled_from([b"", b"\n", b"\n\n"]),
+)
