@@ -129,8 +129,8 @@ class SideCache:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        try:
-            table = pq.read_table(path)
+        try:  # one thread: the replay's workers already fill the cores, and a part is small
+            table = pq.ParquetFile(path, memory_map=True).read(use_threads=False)
             return dict(zip(table.column("order").to_pylist(), table.column("outcome").to_pylist(), strict=True))
         except (OSError, KeyError, pa.ArrowException) as exc:  # a damaged part is decided again and rewritten
             print(f"simulate: cache part {path} is unreadable ({exc}); its orders are decided again", file=sys.stderr)
@@ -145,7 +145,9 @@ class SideCache:
         table = pa.table({"order": pa.array(list(outcomes), pa.string()), "outcome": pa.array(list(outcomes.values()), pa.binary())})
         handle, staging = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         os.close(handle)
-        pq.write_table(table, staging, compression="zstd")
+        # no dictionary and no statistics: every outcome is unique and none is searched by value; with
+        # them, writing and reading a part took 65 and 128 us an order, without 16 and 7 (500 orders, 1.1 KB each)
+        pq.write_table(table, staging, compression="zstd", use_dictionary=False, write_statistics=False)
         os.replace(staging, self.part(index))
 
 
