@@ -22,7 +22,7 @@ from replay.packdiff import Edit
 from replay.parts import Part, Parts
 from replay.pool import chunks, in_order
 from replay.shared import SharedSteps
-from replay.specs import Production, Spec, SpecPacks, load_spec, local, packed
+from replay.specs import LOGGED, Production, Spec, SpecPacks, load_spec, local, packed
 from replay.tally import Tally
 from rules.errors import ArbiterError
 
@@ -34,7 +34,10 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     baseline, candidate = local(baseline), local(candidate)
     shared = SharedSteps()
     _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
-    _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
+    if candidate.folder == baseline.folder and candidate.text != LOGGED:  # one folder, two sets of pins: compiled once
+        _WORKER["candidate"] = SpecPacks(_WORKER["baseline"].packs, candidate.pins, effective_on, shared)
+    else:
+        _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
     _WORKER["specs"] = (candidate, baseline)
     _WORKER["pack"] = pack
     _WORKER["parse"] = parse
