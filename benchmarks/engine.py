@@ -11,8 +11,8 @@ meets its target. Defaults take about 2 minutes on a quiet 2-core machine.
 
 The flow row: one whole order (10 lines, 5 warehouses) through the bundled ``order`` flow,
 validation included, as the ERP calls it: the live version against each candidate, each on a
-date inside its window, interleaved, as a ratio to the live version per round (target: the
-candidate within 20 % of the live flow).
+date inside its window, interleaved, as a ratio to the live version per round, in wall time and
+in CPU time (steadier when the machine is crowded) (target: the candidate within 20 % of the live flow).
 
 Then, per zen graph near our domains imported with ``arbiter import jdm``, µs per decision in
 Arbiter and in zen-engine, side by side in the same run.
@@ -533,25 +533,29 @@ def flow_rows(rounds: int, per_pass: int) -> int:
             flow.decide(o, day)
     samples: dict[str, list[float]] = {v: [] for v in runs}
     ratios: dict[str, list[float]] = {v: [] for v in runs}
+    cpu_ratios: dict[str, list[float]] = {v: [] for v in runs}  # CPU time: steadier than wall time on a crowded machine
     names = list(runs)
     for r in range(rounds):
-        this_round = {}
+        this_round, this_cpu = {}, {}
         for version in names[r % len(names):] + names[:r % len(names)]:
             flow, day = runs[version]
             gc.collect()
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for o in orders:
                 flow.decide(o, day)
             this_round[version] = (time.perf_counter() - start) / len(orders) * 1e6
+            this_cpu[version] = time.process_time() - cpu
         for version, us in this_round.items():
             samples[version].append(us)
             ratios[version].append(us / this_round[names[0]])
+            cpu_ratios[version].append(this_cpu[version] / this_cpu[names[0]])
     load = os.getloadavg()[0]
     print(f"\norder flow, 10 lines and 5 warehouses, validation included: median of {rounds} interleaved rounds, "
           f"{per_pass:,} orders per pass; load average {load:.2f}")
-    print(f"{'order flow':<30} {'µs/order':>12} {'x ' + names[0]:>15}")
+    print(f"{'order flow':<30} {'µs/order':>12} {'x ' + names[0]:>15} {'x, CPU time':>12}")
     for version in names:
-        print(f"{'order ' + version:<30} {statistics.median(samples[version]):>12.1f} {statistics.median(ratios[version]):>15.3f}")
+        print(f"{'order ' + version:<30} {statistics.median(samples[version]):>12.1f} {statistics.median(ratios[version]):>15.3f}"
+              f" {statistics.median(cpu_ratios[version]):>12.3f}")
     return 0
 
 
