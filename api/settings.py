@@ -48,7 +48,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("ARBITER_SHADOW_SAMPLE", "1", "share of requests shadow mode compares, 0 < rate <= 1; chosen by the request id's "
      "hash, so a request (its `X-Request-ID`) is always in the sample or always out (docs/shadow.md)"),
     ("ARBITER_SHADOW_NICE", "19", "added to the shadow process's nice value (0 to 19): at 19 it takes only CPU the "
-     "server leaves, and skips (counted) what it cannot compare in time (docs/shadow.md)"),
+     "server leaves (on Linux also in the idle scheduling class: preempted at once), and skips (counted) what it cannot compare in time (docs/shadow.md)"),
     ("ARBITER_BACKEND", "native", "`native` (generated code) or `durable` (durable_rules; needs the `[durable]` extra)"),
     ("ARBITER_RELOAD_WAIT_SECONDS", "10", "how long an admin reload waits for every worker to serve the new packs "
      "before answering 503 `reload-incomplete` (docs/operations.md)"),

@@ -168,7 +168,18 @@ def test_the_shadow_process_runs_at_the_configured_lower_priority() -> None:
     shadow = Shadow(Config(PACKS, ("credit=1.1.0",), nice=5), frozenset({"credit"}), Metrics())
     try:
         assert os.getpriority(os.PRIO_PROCESS, shadow._process.pid or 0) == own + 5
+        assert os.sched_getscheduler(shadow._process.pid or 0) == os.SCHED_OTHER
         assert os.getpriority(os.PRIO_PROCESS, 0) == own
+    finally:
+        shadow.close()
+
+
+def test_at_nice_19_the_shadow_process_is_in_the_idle_scheduling_class() -> None:
+    """The default: any other task preempts the shadow process at once, not after its slice."""
+    shadow = Shadow(Config(PACKS, ("credit=1.1.0",), nice=19), frozenset({"credit"}), Metrics())
+    try:
+        assert os.sched_getscheduler(shadow._process.pid or 0) == os.SCHED_IDLE
+        assert os.sched_getscheduler(0) != os.SCHED_IDLE
     finally:
         shadow.close()
 
