@@ -12,6 +12,7 @@ from typing import Any
 from engine import jsonio
 from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
+from replay.canonical import Stripped, strip
 from replay.kpis import Kpis
 from replay.orders import Checked
 from replay.specs import SpecPacks
@@ -36,10 +37,12 @@ def admit(pack: CompiledPack, value: Any) -> Admitted:
     if isinstance(value, dict):  # record metadata, unless the pack itself takes it
         dropped = _metadata_to_drop(pack)
         value = {k: v for k, v in value.items() if k not in dropped}
+    value, undeclared = strip(pack, value)
     try:
-        return pack.validate(value)
+        valid = pack.validate(value)
     except ArbiterError as exc:
         return exc
+    return Stripped(valid, undeclared) if undeclared else valid
 
 
 def compared(kpis: Kpis) -> Wanted:
@@ -62,6 +65,8 @@ def outcome(side: SpecPacks, pack: CompiledPack, admitted: Admitted, as_of: dt.d
     # the rows stay per table (a line-level table lists one row per line): they are named,
     # table:row, only where a report needs them, not for every order
     result: dict[str, Any] = {"decision": out.get(name, "decided"), "matched": d.matched, "steps": d.steps}
+    if admitted.__class__ is Stripped:  # canonical fields this version does not declare, counted per version
+        result["dropped"] = [f"{pack.name}@{pack.version} {f}" for f in admitted.dropped]
     for key in kept:
         if key in out and key != name:
             result[key] = out[key]
@@ -134,7 +139,7 @@ _WORKER: dict[str, Any] = {}
 
 
 
-BOOKKEEPING = ("matched", "steps")  # how an outcome came about, not what was decided
+BOOKKEEPING = ("matched", "steps", "dropped")  # how an outcome came about, not what was decided
 
 
 def decided(r: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from replay.formatting import fmt, signed
-from replay.text import KIND_WORDS, enrichment_line, production_line, refused_line, versions_line
+from replay.text import KIND_WORDS, dropped_line, enrichment_line, production_line, refused_line, versions_line
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -22,6 +22,7 @@ def head(s: dict[str, Any]) -> list[str]:
              f"- {versions_line(s, 'baseline')}", f"- {versions_line(s, 'candidate')}",
              f"- effective on {s['effective_on']}: {s['effective_on_reason']}"]
     lines += [f"- **warning:** {w}" for w in s["warnings"]]
+    lines += [f"- **{line}**" for side in ("baseline", "candidate") if (line := dropped_line(s, side))]
     if enrichment_line(s):
         lines.append(f"- **{enrichment_line(s)}**")
     if s["logged"]["records"]:

@@ -87,7 +87,8 @@ def build(t: Tally, compared: dict[str, Any], diff: list[str], all_rows: dict[st
     return {
         "pack": compared["pack"],
         "orders": t.orders,
-        **{side: {"spec": compared[side], "packs": dict(sorted(t.roots[side].items())), "versions": t.versions(side)} for side in SIDES},
+        **{side: {"spec": compared[side], "packs": dict(sorted(t.roots[side].items())), "versions": t.versions(side),
+                  "dropped": dict(sorted(t.dropped[side].items()))} for side in SIDES},
         "effective_on": compared["effective_on"],
         "effective_on_reason": compared["reason"],
         "warnings": compared["warnings"],

@@ -89,6 +89,7 @@ class Tally:
     mismatches: list[dict[str, Any]] = field(default_factory=list)
     refused: Counter[str] = field(default_factory=Counter)  # decision-log refusals, not replayed: "status code" -> records
     roots: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> pack@version that decided -> orders
+    dropped: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> "pack@version field" -> orders decided without it
 
     def merge(self, other: Tally) -> None:
         """Add another run's counts: merged in input order, chunk by chunk, the result equals one tally of all."""
@@ -111,7 +112,7 @@ class Tally:
             for v, kinds in values.items():
                 mine.setdefault(v, Counter()).update(kinds)
         for side in SIDES:
-            for name in ("mix", "errors", "steps", "sla", "approvals", "roots"):
+            for name in ("mix", "errors", "steps", "sla", "approvals", "roots", "dropped"):
                 getattr(self, name)[side].update(getattr(other, name)[side])
             for table, rows in other.fired[side].items():
                 self.fired[side].setdefault(table, Counter()).update(rows)
@@ -149,6 +150,8 @@ class Tally:
                     rows[ids[0]] += 1
                 else:
                     rows.update(ids)
+            if "dropped" in r:
+                self.dropped[side].update(r["dropped"])
             steps = r.get("steps")
             if steps:  # counted as the whole set of versions: one count an order, named at the end
                 self.steps[side][tuple(steps.items())] += 1

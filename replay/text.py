@@ -29,6 +29,15 @@ def enrichment_line(s: dict[str, Any]) -> str | None:
             "(stated facts, not history)")
 
 
+def dropped_line(s: dict[str, Any], side: str) -> str | None:
+    """The canonical fields a side's versions do not declare, decided without: per version, each field and its orders."""
+    dropped = s[side].get("dropped")
+    if not dropped:
+        return None
+    return (f"{side} decided without canonical fields its versions do not declare: "
+            + ", ".join(f"{k} ({fmt(n)} orders)" for k, n in dropped.items()))
+
+
 def production_line(s: dict[str, Any]) -> str:
     """The decision log's check: does each record's own version still answer what production answered?"""
     logged = s["logged"]
@@ -47,6 +56,7 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
     lines = [versions_line(s, "baseline"), versions_line(s, "candidate"),
              f"effective on {s['effective_on']}: {s['effective_on_reason']}"]
     lines += [f"warning: {w}" for w in s["warnings"]]
+    lines += [line for side in ("baseline", "candidate") if (line := dropped_line(s, side))]
     if enrichment_line(s):
         lines.append(f"{enrichment_line(s)}")
     if s["logged"]["records"]:

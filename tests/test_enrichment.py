@@ -7,13 +7,19 @@ import itertools
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from engine import jsonio
+from engine.registry import require_pack_set
+from replay.canonical import Stripped
+from replay.decide import admit
 from replay.enrichment import load_enrichment, sidecar, write_enriched
 from replay.errors import BadInput
 from replay.history import import_online_retail
+from rules.errors import ArbiterError
 from tests.conftest import ROOT, shared
 
 EXAMPLE = ROOT / "examples" / "enrichment" / "online-retail.json"
@@ -56,6 +62,15 @@ def test_the_replay_says_the_enrichment_was_applied_and_shows_the_new_rules_chan
     only_candidate = {r["row"] for r in s["rows_causing_changes"] if r["fired_only_on"] == "candidate"}
     # the rules the facts reach, by name: an order block, an account on stop, a typed price under the floor by band
     assert {"credit.credit_holds:H01", "credit.credit_holds:H02", "pricing.override_approval:OA3", "pricing.override_approval:OA4"} <= only_candidate
+    # order 1.1.0 declares none of the three facts: it decides every order without them, and says so per field
+    assert "error" not in s["decision_mix"]["baseline"]
+    orders = [json.loads(line) for line in enriched.read_text().splitlines()]
+    stopped = sum(1 for o in orders if o["customer"].get("account_on_stop"))
+    assert s["baseline"]["dropped"] == {"order@1.1.0 customer.account_on_stop": stopped, "order@1.1.0 lines[].override_price": 3,
+                                        "order@1.1.0 order_block": 2}
+    assert s["candidate"]["dropped"] == {}
+    assert f"order@1.1.0 customer.account_on_stop ({stopped} orders)" in proc.stdout
+    assert "order@1.1.0 order_block (2 orders)" in (out / "report.md").read_text()
     with (out / "diff.csv").open() as f:
         changed = {row["order_id"]: row for row in csv.DictReader(f)}
     for order_id in ("536367", "536371"):
@@ -83,3 +98,23 @@ def test_a_bad_enrichment_file_is_one_line_naming_the_field(tmp_path: Path, doc:
     path.write_text(json.dumps(doc))
     with pytest.raises(BadInput, match=message.replace("/", "/")):
         load_enrichment(path)
+
+
+def test_a_version_drops_only_the_canonical_fields_it_does_not_declare() -> None:
+    """order 1.1.0 decides without a stop, a block and typed prices, names them, and still refuses a field outside the canonical order."""
+    pack_set = require_pack_set(ROOT / "policy_packs")
+    order = jsonio.loads((ROOT / "examples" / "order.json").read_bytes())
+    order["customer"]["account_on_stop"] = True
+    order["order_block"] = "legal"
+    order["lines"][0]["override_price"] = Decimal("1.00")
+    admitted = admit(pack_set.get("order", "1.1.0"), order)
+    assert isinstance(admitted, Stripped)
+    assert admitted.dropped == ["customer.account_on_stop", "lines[].override_price", "order_block"]
+    assert "order_block" not in admitted
+    assert "account_on_stop" not in admitted["customer"]
+    assert order["order_block"] == "legal"  # the order itself is left as it came
+    assert not isinstance(admit(pack_set.get("order", "1.2.0"), order), (Stripped, ArbiterError))
+    order["fax_number"] = "0"
+    refused = admit(pack_set.get("order", "1.1.0"), order)
+    assert isinstance(refused, ArbiterError)
+    assert refused.code == "input-invalid"
