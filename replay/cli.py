@@ -261,7 +261,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
             print("\n".join(render(edits, a.ir, b.ir)))
             if edits and args.examples:
                 day = effective_date(args.effective_on) if args.effective_on else b.ir.effective_from or effective_date(None)
-                print("\n".join(render_examples(examples(a, b, day, args.examples), a, b, day, {e.path[-1] for e in edits})))
+                edited = frozenset(e.path[-1] for e in edits)
+                print("\n".join(render_examples(examples(a, b, day, args.examples, edited), a, b, day, set(edited))))
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -69,12 +69,20 @@ def _differ(x: solver.Term, y: solver.Term) -> Any:
     return z3.Or(x.null != y.null, *both)
 
 
-def _witnesses(a: PackIR, b: PackIR, as_of: dt.date, beyond: dict[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(value, witness) for each value both versions compute that the solver can tell apart on some input."""
+def _edited_name(target: str) -> str:
+    """The table or derive a target belongs to: ``table quantity_break.break_pct`` -> ``quantity_break``."""
+    return target.rsplit(maxsplit=1)[-1].split(".", maxsplit=1)[0]
+
+
+def _witnesses(a: PackIR, b: PackIR, as_of: dt.date, beyond: dict[str, str],
+               edited: frozenset[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(value, witness) for each value both versions compute that the solver can tell apart on some input, edited values first."""
     ea, eb = solver.Encoder(a, as_of), solver.Encoder(b, as_of)
     ta, tb = _targets(ea, a), _targets(eb, b)
     queries = solver.Queries(ea)
-    for name in [n for n in ta if n in tb][:MAX_TARGETS]:
+    # the edited values come first: with a few examples shown, each edit should get its own before knock-on effects do
+    shared = sorted((n for n in ta if n in tb), key=lambda n: _edited_name(n) not in edited)
+    for name in shared[:MAX_TARGETS]:
         try:
             x, y = ta[name](), tb[name]()
             condition = _differ(x, y)
@@ -115,14 +123,14 @@ def _at(value: Any, path: str) -> Any:
     return value
 
 
-def examples(a: CompiledPack, b: CompiledPack, as_of: dt.date, limit: int = 3) -> Examples:
+def examples(a: CompiledPack, b: CompiledPack, as_of: dt.date, limit: int = 3, edited: frozenset[str] = frozenset()) -> Examples:
     """Up to ``limit`` inputs ``a`` and ``b`` decide differently on ``as_of``, each confirmed by deciding it on both."""
     beyond: dict[str, str] = {}
     found: list[Example] = []
     seen: set[frozenset[str]] = set()
     compared = 0
     checks = (PackChecks(a), PackChecks(b))
-    for name, witness in _witnesses(a.ir, b.ir, as_of, beyond):
+    for name, witness in _witnesses(a.ir, b.ir, as_of, beyond, edited):
         compared += 1
         if not witness or len(found) >= limit:
             continue
@@ -153,7 +161,7 @@ def _text(value: Any) -> str:
 
 def render_examples(found: Examples, a: CompiledPack, b: CompiledPack, as_of: dt.date, edited: set[str]) -> list[str]:
     """The examples as lines under a diff; when there are none, why; and the edited values the analysis could not compare."""
-    unsearched = [f"{name} ({why})" for name, why in found.beyond.items() if name.split()[-1].split(".")[0] in edited]
+    unsearched = [f"{name} ({why})" for name, why in found.beyond.items() if _edited_name(name) in edited]
     beyond = [f"  beyond the table analysis, so no example can show them: {', '.join(unsearched)}"] if unsearched else []
     if not found.found:
         why = (f"none of the {found.compared} value(s) the table analysis could compare differs on an input the engine confirms"
