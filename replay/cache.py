@@ -35,16 +35,19 @@ from engine.demand import Wanted
 from replay.decide import admit, decide_both, outcome
 from replay.kpis import Kpis
 from replay.specs import SpecPacks
+from rules import temporal
 
 ROOT = Path(__file__).resolve().parent.parent
+# the temporal values are dataclasses: passed to _tagged, not written field by field and read back as dicts
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 @functools.cache
 def code_digest() -> str:
-    """The engine's, the compiler's and the replay's source: another version of any may decide otherwise."""
+    """The engine's, the compiler's and the replay's source, and the canonical order's schema (which fields each version drops)."""
     digest = hashlib.sha256()
-    for package in ("engine", "rules", "replay"):
-        for path in sorted((ROOT / package).rglob("*.py")):
+    for package, pattern in (("engine", "*.py"), ("rules", "*.py"), ("replay", "*.py"), ("schemas", "*.json")):
+        for path in sorted((ROOT / package).rglob(pattern)):
             digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -74,15 +77,17 @@ def _tagged(value: Any) -> Any:
         return {"$date": value.isoformat()}
     if isinstance(value, tuple):
         return list(value)
+    if (tag := _TEMPORAL_TAGS.get(type(value))) is not None:  # FEEL text, read back by the same class's parser
+        return {tag: str(value)}
     raise TypeError(f"cannot keep {type(value).__name__} in the outcome cache")
 
 
 def encode(result: dict[str, Any]) -> bytes:
     """An outcome as JSON that decodes to the same values, types and key order."""
     try:
-        return orjson.dumps(result, default=_tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        return orjson.dumps(result, default=_tagged, option=_OPTIONS)
     except TypeError:  # a whole number beyond 64 bits, which orjson does not write: tagged as text
-        return orjson.dumps(_big_ints(result), default=_tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        return orjson.dumps(_big_ints(result), default=_tagged, option=_OPTIONS)
 
 
 def _big_ints(value: Any) -> Any:
@@ -95,7 +100,11 @@ def _big_ints(value: Any) -> Any:
     return value
 
 
-_TAGS: dict[str, Callable[[str], Any]] = {"$date": dt.date.fromisoformat, "$datetime": dt.datetime.fromisoformat, "$int": int}
+_TEMPORAL_TAGS: dict[type, str] = {temporal.Time: "$time", temporal.DateTime: "$date_time",
+                                    temporal.DaysTimeDuration: "$days_time", temporal.YearsMonthsDuration: "$years_months"}
+_TAGS: dict[str, Callable[[str], Any]] = {"$date": dt.date.fromisoformat, "$datetime": dt.datetime.fromisoformat, "$int": int,
+                                          "$time": temporal.parse_time, "$date_time": temporal.parse_date_time,
+                                          "$days_time": temporal.parse_days_time, "$years_months": temporal.parse_years_months}
 
 
 def _untagged(value: Any) -> Any:

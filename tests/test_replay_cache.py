@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
+from engine import jsonio
 from replay.cache import decode, encode
 from tests.conftest import PACKS, ROOT, shared
-from tests.strategies import decided_values
+from tests.strategies import decided_values, temporal_values
 
 OUTPUTS = ("summary.json", "diff.csv", "report.md", "report.html")
 
@@ -71,3 +72,15 @@ def test_a_kept_outcome_reads_back_as_decided(value: Any) -> None:
     outcome = {"decision": "approve", "value": value}
     back = decode(encode(outcome))
     assert repr(back) == repr(outcome)
+
+
+@given(temporal_values)
+@settings(max_examples=200, deadline=None)
+def test_a_kept_time_or_duration_reads_back_as_decided(value: Any) -> None:
+    """A FEEL time, date and time or duration output is kept as its text and read back as the same value, not a dict of fields."""
+    outcome = {"decision": "approve", "value": value, "values": [value]}
+    back = decode(encode(outcome))
+    assert type(back["value"]) is type(value)
+    assert type(back["values"][0]) is type(value)
+    assert back == outcome  # equal as values: 00:00:00 may come back with fewer zero digits of its seconds
+    assert jsonio.dumps(back) == jsonio.dumps(outcome)  # and written the same in every report
