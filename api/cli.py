@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,7 +71,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if pack_set is not None:  # --no-analysis still checks across packs (codes, step contracts, dates): it is quick
         known = _known_versions(Path(args.dir), args.base)
         with timed(timings, "analyse"):
-            diagnostics = ordered(diagnostics + check_pack_set(pack_set, known, analyse=not args.no_analysis))
+            diagnostics = ordered(diagnostics + check_pack_set(pack_set, known, analyse=not args.no_analysis,
+                                                                 workers=len(os.sched_getaffinity(0))))
     if args.timings:
         for stage, seconds in timings.items():
             print(f"{stage:>10} {seconds * 1000:9.1f} ms", file=sys.stderr)

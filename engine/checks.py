@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import multiprocessing
 import time
 from random import Random
 from typing import Any
@@ -276,17 +277,38 @@ def _complete(spec: FieldShape, value: Any) -> Any:
     return value
 
 
+_FORKED: list[CompiledPack] = []  # the versions a forked analysis worker reads by index (inherited, never pickled)
+
+
+def _analyse_forked(index: int) -> list[Diagnostic]:
+    return PackChecks(_FORKED[index]).run()
+
+
+def _analyse(packs: list[CompiledPack], workers: int) -> list[Diagnostic]:
+    """Each version's analysis, on ``workers`` forked processes when there are several (each version is seeded
+    alone, so the findings are the same whichever process runs it); in this process where fork is not offered."""
+    if workers <= 1 or len(packs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [d for pack in packs for d in PackChecks(pack).run()]
+    _FORKED[:] = packs
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(packs))) as pool:
+            # the slowest versions (flows, with the largest inputs to draw) first, so no worker is left with one at the end
+            order = sorted(range(len(packs)), key=lambda i: -len(packs[i].ir.steps))
+            return [d for found in pool.map(_analyse_forked, order, chunksize=1) for d in found]
+    finally:
+        _FORKED.clear()
+
+
 def check_pack_set(pack_set: PackSet, known: set[tuple[str, str]] | None = None,
-                   today: dt.date | None = None, *, analyse: bool = True) -> list[Diagnostic]:
+                   today: dt.date | None = None, *, analyse: bool = True, workers: int = 1) -> list[Diagnostic]:
     """Findings of every pack version, across versions and flows, sorted by file and position.
 
     ``known``: (pack, version) pairs at the git base; versions outside it are new in this change
     and checked for a retroactive effective_from (None: not checked). ``analyse=False`` leaves out
     the tables' analysis and the invariant search (the slow part), not the checks across packs.
+    ``workers``: processes the versions' analyses are spread over (the search is CPU-bound).
     """
-    out: list[Diagnostic] = []
-    for pack in pack_set if analyse else ():
-        out.extend(PackChecks(pack).run())
+    out: list[Diagnostic] = _analyse(list(pack_set), workers) if analyse else []
     out.extend(never_running(pack_set))
     out.extend(flow_contracts(pack_set))
     out.extend(code_contracts(pack_set))

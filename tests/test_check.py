@@ -184,3 +184,12 @@ def test_the_credit_tables_are_decided_by_the_solver_not_sampled() -> None:
     checks = PackChecks(require_pack_set(PACKS).get("credit", "1.0.0"))
     assert checks.run() == []
     assert {table: fallback for table, (_, _, fallback) in checks.solver_times.items()} == {"credit_decision": "", "approver": ""}
+
+
+def test_the_analysis_finds_the_same_on_one_process_and_on_several() -> None:
+    """Spread over forked workers (as `arbiter check` does), the versions' findings are those of one process, in order."""
+    pack_set, _ = build_pack_set(FLAWED, partial=True)  # the flawed packs that compile: gaps, overlaps, broken invariants
+    assert pack_set is not None
+    one = check_pack_set(pack_set, workers=1)
+    assert any(d.extra.get("method") == "search" for d in one)  # found by the searches the workers run
+    assert check_pack_set(pack_set, workers=2) == one
