@@ -72,7 +72,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         known = _known_versions(Path(args.dir), args.base)
         with timed(timings, "analyse"):
             diagnostics = ordered(diagnostics + check_pack_set(pack_set, known, analyse=not args.no_analysis,
-                                                                 workers=len(os.sched_getaffinity(0))))
+                                                                 workers=os.cpu_count() or 1))
     if args.timings:
         for stage, seconds in timings.items():
             print(f"{stage:>10} {seconds * 1000:9.1f} ms", file=sys.stderr)
