@@ -44,7 +44,7 @@ from rules.model import DataColumn, DataTable, FieldSpec, PackDocument, ParamSpe
 from rules.parser import ExpressionError, parse_expression, parse_unary_tests
 from rules.reasons import is_template, split_template
 from rules.source import PathKey, SourceDoc
-from rules.types import DATE, Type, join
+from rules.types import DATE, ORDERED, Type, join
 
 RESERVED_NAMES = {"as_of", "item", "null", "true", "false", "and", "or", "not", "in", "if", "then", "else"}
 
@@ -233,6 +233,8 @@ class PackChecker:
             raise _Skip
         names = list(columns)
         rows: list[dict[str, Any]] = []
+        lines: list[int] = []  # each CSV row's line
+        display = ""
         if table.rows is not None:
             for i, raw in enumerate(table.rows):
                 if len(raw) != len(names):
@@ -244,13 +246,15 @@ class PackChecker:
                     self.report((*base, "rows", i), "data-value", str(exc))
         else:
             assert table.csv is not None
-            rows = self._csv_rows((*base, "csv"), table.csv, columns, bounded)
+            rows, lines, display = self._csv_rows((*base, "csv"), table.csv, columns, bounded)
         seen: dict[Any, int] = {}
         for i, row in enumerate(rows):
             key_values = tuple(row[c] for c in table.key)
-            if key_values in seen:
-                self.report((*base, "rows", i) if table.rows is not None else (*base, "csv"), "duplicate-key",
-                            f"key {key_values!r} appears twice in data table {name!r}")
+            if key_values in seen and table.csv is not None:  # at the CSV line, where the analyst fixes it
+                self.report_at(Position(lines[i], 1), "duplicate-key", f"key {key_values!r} appears twice in data "
+                               f"table {name!r}, first on line {lines[seen[key_values]]}", display)
+            elif key_values in seen:
+                self.report((*base, "rows", i), "duplicate-key", f"key {key_values!r} appears twice in data table {name!r}")
             seen[key_values] = i
         if table.numbered is not None:
             self._numbering(base, name, table, columns, rows)
@@ -272,7 +276,9 @@ class PackChecker:
                 self.report(where, "data-numbering", f"in data table {name!r} the {numbered} numbers of {rest!r} are "
                             f"{sorted(found)}; they must run 1 to {len(found)}, or a row past a gap is never read")
 
-    def _csv_rows(self, path: PathKey, relative: str, columns: dict[str, Any], bounded: dict[str, DataColumn]) -> list[dict[str, Any]]:
+    def _csv_rows(self, path: PathKey, relative: str, columns: dict[str, Any],
+                  bounded: dict[str, DataColumn]) -> tuple[list[dict[str, Any]], list[int], str]:
+        """The rows that read, each one's line, and the file as diagnostics name it."""
         file = (self.pack_dir / relative).resolve()
         if self.pack_dir.resolve() not in file.parents:
             self.report(path, "data-source", f"CSV file {relative!r} must be inside the pack folder")
@@ -287,7 +293,7 @@ class PackChecker:
             self.report(path, "data-source", f"cannot read {relative!r}: {found.strerror}")
             raise _Skip
         try:
-            text = found.decode("utf-8")
+            text = found.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte order mark
         except UnicodeDecodeError as exc:
             self.report(path, "data-source", f"{relative!r} is not UTF-8: {exc.reason}")
             raise _Skip from None
@@ -295,9 +301,11 @@ class PackChecker:
         header = next(reader, [])
         display = str(file)
         if [h.strip() for h in header] != list(columns):
-            self.report_at(Position(1, 1), "data-columns", f"header must be {', '.join(columns)}", display)
+            self.report_at(Position(1, 1), "data-columns",
+                           f"header must be {','.join(columns)}, not {','.join(header)}", display)
             raise _Skip
-        rows = []
+        rows: list[dict[str, Any]] = []
+        lines: list[int] = []
         for line_no, values in enumerate(reader, start=2):
             if not values:
                 continue
@@ -314,7 +322,8 @@ class PackChecker:
                 col += len(value) + 1
             if len(row) == len(columns):
                 rows.append(row)
-        return rows
+                lines.append(line_no)
+        return rows, lines, display
 
     def params(self) -> list[ParamDef]:
         """Named constants, in scope everywhere; each value checked against its declared type and scale."""
@@ -374,6 +383,9 @@ class PackChecker:
             ok = False
         if (spec.min is not None or spec.max is not None) and not (declared is not None and declared.numeric):
             self.report((*path, "min" if spec.min is not None else "max"), "invalid-field", "bounds belong to numbers", key=True)
+            ok = False
+        elif spec.min is not None and spec.max is not None and spec.min > spec.max:
+            self.report((*path, "max"), "invalid-field", f"max {spec.max} is below min {spec.min}: no value fits", key=True)
             ok = False
         if spec.type == "list" and (spec.items is None) == (spec.of is None):
             self.report(path, "invalid-field", "a list needs either 'items' (fields of each object) or 'of' (a plain type)", key=True)
@@ -615,6 +627,7 @@ class PackChecker:
         if broken:
             raise _Skip
         output_types = self._output_types(path, table, declared, cell_types)
+        self._aggregated_type(path, table, output_types)
         default = self._default(path, table, output_types)
         if policy.ranked:
             self._rank_rows(path, table, rows, output_types)
@@ -747,6 +760,17 @@ class PackChecker:
                     t = joined
             output_types.append(t)
         return output_types
+
+    def _aggregated_type(self, path: PathKey, table: Table, output_types: list[Type]) -> None:
+        """sum adds numbers and min/max order values: on anything else the fold would fail at every decision."""
+        agg, t = table.aggregation, output_types[0] if output_types else None
+        if t is None or t.kind == "null" or agg not in ("sum", "min", "max"):
+            return
+        if (t.kind != "number") if agg == "sum" else (t.kind not in ORDERED):
+            what = "numbers" if agg == "sum" else "numbers, texts, dates or times"
+            self.report((*path, "aggregation"), "invalid-aggregation",
+                        f"{agg} folds {what}, but output {table.outputs[0]!r} is {t.describe()}")
+            raise _Skip
 
     def _default(self, path: PathKey, table: Table, output_types: list[Type]) -> list[s.Node] | None:
         if table.default is None:

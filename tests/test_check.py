@@ -21,6 +21,7 @@ from tests.conftest import PACKS, ROOT
 FLAWED = Path(__file__).parent / "packs" / "flawed"
 FLAWED_SETS = Path(__file__).parent / "packs" / "flawed_sets"
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z-]+)$", re.MULTILINE)
+EXPECT_AT = re.compile(r"^# expect-at: (\S+) (\d+):(\d+) ([a-z-]+)$", re.MULTILINE)  # in another file of the set (a CSV)
 
 
 def _findings(path: Path) -> tuple[Any, list[Diagnostic]]:
@@ -143,8 +144,9 @@ def test_flow_steps_read_only_what_earlier_steps_wrote() -> None:
 @pytest.mark.parametrize("folder", sorted(p for p in FLAWED_SETS.iterdir() if p.is_dir()), ids=lambda p: p.name)
 def test_flawed_pack_set_is_reported_in_each_file(folder: Path) -> None:
     """A folder of packs checked together yields exactly the findings its files' '# expect:' lines declare."""
-    expected = sorted((str(f.relative_to(folder)), int(a), int(b), c)
-                      for f in folder.rglob("*.yaml") for a, b, c in EXPECT.findall(f.read_text()))
+    texts = {str(f.relative_to(folder)): f.read_text() for f in folder.rglob("*.yaml")}
+    expected = sorted([(name, int(a), int(b), c) for name, text in texts.items() for a, b, c in EXPECT.findall(text)]
+                      + [(name, int(a), int(b), c) for text in texts.values() for name, a, b, c in EXPECT_AT.findall(text)])
     _, diagnostics = _findings(folder)
     assert sorted((str(Path(d.path).relative_to(folder)), d.position.line, d.position.col, d.code) for d in diagnostics) == expected
 
