@@ -387,6 +387,9 @@ class PackChecker:
         elif spec.min is not None and spec.max is not None and spec.min > spec.max:
             self.report((*path, "max"), "invalid-field", f"max {spec.max} is below min {spec.min}: no value fits", key=True)
             ok = False
+        if problem := _default_problem(spec):
+            self.report((*path, "default"), "invalid-field", problem)
+            ok = False
         if spec.type == "list" and (spec.items is None) == (spec.of is None):
             self.report(path, "invalid-field", "a list needs either 'items' (fields of each object) or 'of' (a plain type)", key=True)
             ok = False
@@ -1102,6 +1105,22 @@ def param_value(spec: ParamSpec) -> tuple[Any, str]:
         except ValueError as exc:
             return None, str(exc)
     return value, ""
+
+
+def _default_problem(spec: FieldSpec) -> str:
+    """What is wrong with a field's default: input validation never sees it, so it would reach the rules unchecked."""
+    if spec.default is None or spec.type not in INPUT_TYPES:
+        return ""
+    value, problem = param_value(ParamSpec.model_construct(type=spec.type, value=spec.default, values=spec.values, description="default"))
+    if problem:
+        return f"default {problem}"
+    if spec.min is not None and value < spec.min:
+        return f"default {value} is below min {spec.min}"
+    if spec.max is not None and value > spec.max:
+        return f"default {value} is above max {spec.max}"
+    if spec.max_length is not None and isinstance(value, str) and len(value) > spec.max_length:
+        return f"default is longer than max_length {spec.max_length}"
+    return ""
 
 
 def _word_at(text: str, offset: int) -> str:
