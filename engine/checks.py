@@ -197,6 +197,7 @@ class PackChecks:
                         found.setdefault((table_id, "gap"), (values, as_of))
 
         seeds = self.seeds() + [(values, self.as_of) for values in colliding_inputs(self.ir)]
+        seeds += [(self.counterexample(w), self.as_of) for w in solver.invariant_witnesses(self.ir, self.as_of)]
         for seed, as_of in seeds:
             observe(seed, as_of)
 

@@ -174,10 +174,18 @@ class Encoder:
             term = self.expr(self.defining[key])
         elif key in self.tables:
             term = self.table_value(*self.tables[key])
+        elif symbol.kind == "output":  # an invariant reads the pack's output: its value, else what sets it
+            term = self.output(symbol.name)
         else:
             raise Unsupported(f"a {symbol.kind}")
         self.memo[key] = term
         return term
+
+    def output(self, name: str) -> Term:
+        found = next((f for f in self.pack.outputs if f.name == name), None)
+        if found is None or (found.value is None and found.source is None):
+            raise Unsupported(f"output {name}")
+        return self.expr(found.value if found.value is not None else name_of(found.source))  # type: ignore[arg-type]
 
     def element_field(self, symbol: Symbol) -> Term:
         found = self.elements.get(symbol.scope)
@@ -614,6 +622,25 @@ def analyse(pack: PackIR, table: TableDef, as_of: dt.date) -> tuple[list[TableFi
         if gap is not None:
             findings.append(gap)
     return findings, queries.queries
+
+
+def invariant_witnesses(pack: PackIR, as_of: dt.date) -> list[dict[str, Any]]:
+    """For each invariant the encoding takes, an input that may break it: candidates the search then evaluates.
+
+    Outputs are taken unrounded, so a witness may not break the invariant as decided; the engine's evaluation
+    is the judge, and a band too narrow for the sampled search (a hold at 1.06 times the limit, an invariant
+    promising 1.05) is still tried.
+    """
+    out = []
+    for inv in pack.invariants:
+        encoder = Encoder(pack, as_of)
+        try:
+            found = Queries(encoder).witness(_false(encoder.expr(inv.expr)))
+        except (Unsupported, Unknown):
+            continue
+        if found:
+            out.append(found)
+    return out
 
 
 def _gap(encoder: Encoder, pack: PackIR, table: TableDef, conditions: list[Any], queries: Queries) -> TableFinding | None:
