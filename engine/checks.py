@@ -70,6 +70,8 @@ class PackChecks:
                 self.report_exact(table, finding)
         if searched or self.ir.invariants:
             self.explore(searched)
+        for place, message, witness in solver.zero_divisors(self.ir, self.as_of):
+            self.add(place, "division-by-zero", message, "warning", {"place": place, "counterexample": self.counterexample(witness)})
         return self.diagnostics
 
     def decide(self, table: TableDef) -> list[TableFinding] | None:

@@ -110,6 +110,7 @@ CODES: dict[str, Code] = by_name(
     Code("dead-row", E, "a row no input can reach: rows before it match everything it matches"),
     Code("unreachable-row", E, "a row whose conditions no input satisfies"),
     Code("unreached-row", W, "a row neither the analysis nor the search could reach"),
+    Code("division-by-zero", W, "a division whose divisor can be 0 where it is computed: its value is then null"),
     Code("overlap", E, "two rows of a unique or any table match one input"),
     Code("gap", E, "no row matches some input (a warning when no required output depends on the table)"),
     Code("invariant-violated", E, "an input for which the decision breaks a declared invariant"),

@@ -643,6 +643,51 @@ def invariant_witnesses(pack: PackIR, as_of: dt.date) -> list[dict[str, Any]]:
     return out
 
 
+def zero_divisors(pack: PackIR, as_of: dt.date) -> list[tuple[str, str, dict[str, Any]]]:
+    """Each place with a division whose divisor can be 0 where it is computed: (place, what is wrong, a witness).
+
+    ``x / 0`` is null (docs/expressions.md), so a unit price over a quantity that may be 0 decides on
+    null without a word. Guards are followed (``if q > 0 then t / q else null``, ``q > 0 and t / q > 5``),
+    and a division inside ``coalesce()`` has its null handled on purpose.
+    """
+    encoder = Encoder(pack, as_of)
+    queries = Queries(encoder)
+    out = []
+    for place, tree in pack.expressions():
+        if place.startswith(("invariants.", "steps.")):
+            continue
+        for division, guards in _divisions(tree, ()):
+            try:
+                divisor = encoder.expr(division.right)
+                if divisor.value is None:
+                    continue
+                conditions = [_true(encoder.expr(g)) if holds else z3.Not(_true(encoder.expr(g))) for g, holds in guards]
+                found = queries.witness(*conditions, z3.Not(divisor.null), divisor.value == 0)
+            except (Unsupported, Unknown, z3.Z3Exception):
+                continue
+            if found is not None:
+                shown = f"{division.right.name!r}" if isinstance(division.right, s.Name) else "a divisor"
+                out.append((place, f"{shown} can be 0 here, and the division is then null: guard it "
+                            "(if ... > 0 then ... else ...) or say what a zero means", found))
+                break
+    return out
+
+
+def _divisions(node: s.Node, guards: tuple[tuple[s.Node, bool], ...]) -> list[tuple[s.Binary, tuple[tuple[s.Node, bool], ...]]]:
+    """The divisions in ``node``, each with the conditions under which it is computed (a condition, and whether it holds)."""
+    if isinstance(node, s.Call) and node.function == "coalesce":
+        return []
+    if isinstance(node, s.Conditional):
+        return [*_divisions(node.condition, guards), *_divisions(node.then, (*guards, (node.condition, True))),
+                *_divisions(node.otherwise, (*guards, (node.condition, False)))]
+    if isinstance(node, s.Binary) and node.op in ("and", "or"):  # the right side decides only when the left does not
+        left = node.left if node.op == "or" else s.Unary(node.left.start, node.left.end, "not", node.left)
+        left.type = node.left.type
+        return [*_divisions(node.left, guards), *_divisions(node.right, (*guards, (left, False)))]
+    found = [(node, guards)] if isinstance(node, s.Binary) and node.op == "/" else []
+    return found + [d for child in s._children(node) for d in _divisions(child, guards)]
+
+
 def _gap(encoder: Encoder, pack: PackIR, table: TableDef, conditions: list[Any], queries: Queries) -> TableFinding | None:
     """An input no row matches; an error when it leaves a required output null (proven, or not ruled out)."""
     nothing = z3.Not(z3.Or(*conditions)) if conditions else _bool(True)
