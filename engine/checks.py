@@ -23,7 +23,7 @@ from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 from engine.codes import code_contracts
 from engine.compiled import CompiledPack
 from engine.contracts import flow_contracts
-from engine.dates import never_running, retroactive
+from engine.dates import never_running, pins_outside_window, retroactive, window_gaps
 from engine.registry import PackSet
 from engine.search import colliding_inputs, inputs_for, simplest_value
 from engine.testing import DEFAULT_TEST_DATE
@@ -312,7 +312,7 @@ def check_pack_set(pack_set: PackSet, known: set[tuple[str, str]] | None = None,
     ``workers``: processes the versions' analyses are spread over (the search is CPU-bound).
     """
     out: list[Diagnostic] = _analyse(list(pack_set), workers) if analyse else []
-    out.extend(never_running(pack_set))
+    out.extend(never_running(pack_set) + window_gaps(pack_set) + pins_outside_window(pack_set))
     out.extend(flow_contracts(pack_set))
     out.extend(code_contracts(pack_set))
     if known is not None:

@@ -81,6 +81,46 @@ def never_running(pack_set: PackSet) -> list[Diagnostic]:
     return out
 
 
+def window_gaps(pack_set: PackSet) -> list[Diagnostic]:
+    """Dates between a pack's versions on which none is effective: a decision there is refused (unknown-version)."""
+    out = []
+    for name in pack_set.names():
+        versions = pack_set.versions(name)
+        for pack in versions:
+            end = window(pack)[1]
+            if end == LAST_DAY or any(window(p)[0] <= end < window(p)[1] for p in versions):
+                continue
+            later = [window(p)[0] for p in versions if window(p)[0] > end]
+            if not later:
+                continue  # the pack is retired from here: no version after it
+            resumes = min(later)
+            out.append(Diagnostic(pack.ir.path, field_position(pack.ir.path, "effective_to"), "version-gap",
+                                  f"no version of {name!r} is effective from {end.isoformat()} until {resumes.isoformat()}: "
+                                  f"{pack.key} ends there (effective_to is its first day without it) and the next version "
+                                  "starts later, so every decision on those dates is refused"))
+    return out
+
+
+def pins_outside_window(pack_set: PackSet) -> list[Diagnostic]:
+    """Flow steps pinned to a version on dates outside its window: the flow runs it before it takes effect or after it ends."""
+    out = []
+    for flow in pack_set:
+        for step in flow.ir.steps:
+            if step.version is None:
+                continue
+            pinned = next((p for p in pack_set.versions(step.pack) if p.version == step.version), None) \
+                if step.pack in pack_set.names() else None
+            if pinned is None:
+                continue  # an unknown pin is the flow's own error
+            outside = subtract([window(flow)], window(pinned))
+            if outside:
+                out.append(Diagnostic(flow.ir.path, flow.ir.positions.get(f"steps.{step.id}.version", Position(1, 1)),
+                                      "pin-outside-window",
+                                      f"step {step.id!r} pins {pinned.key}, effective {describe(window(pinned))}, but "
+                                      f"{flow.key} runs it {describe(outside[0])}: a version not in force decides there"))
+    return out
+
+
 def base_ref(root: Path, given: str | None) -> str | None:
     """The git revision new versions are judged against.
 

@@ -998,6 +998,8 @@ class PackChecker:
             for name in table.default or {}:
                 out[f"tables.{table.id}.default.{name}"] = self.doc.position((*path, "default", name))
         for i, step in enumerate(self.model.steps):
+            if step.version is not None:
+                out[f"steps.{step.id}.version"] = self.doc.position(("steps", i, "version"))
             for name in step.inputs:
                 out[f"steps.{step.id}.inputs.{name}"] = self.doc.position(("steps", i, "inputs", name))
         for section in ("inputs", "outputs"):

@@ -116,6 +116,8 @@ CODES: dict[str, Code] = by_name(
     Code("invariant-violated", E, "an input for which the decision breaks a declared invariant"),
     # Across versions, dates and packs.
     Code("version-never-runs", E, "newer versions take every date of this version's window"),
+    Code("version-gap", E, "dates between a pack's versions on which none is effective: every decision there is refused"),
+    Code("pin-outside-window", W, "a flow step pinned to a version on dates outside that version's effective window"),
     Code("retroactive-effective-date", W, "a version new in this change (against the git base) takes effect before today"),
     Code("step-contract", E, "on some dates of a flow's window a step runs a version whose inputs or outputs break the flow"),
     Code("code-not-produced", E, "a router's row tests a code no producer sets on those dates (a renamed code); joined by a vocabulary or a flow's wiring"),
