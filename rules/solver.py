@@ -652,11 +652,16 @@ def zero_divisors(pack: PackIR, as_of: dt.date) -> list[tuple[str, str, dict[str
     """
     encoder = Encoder(pack, as_of)
     queries = Queries(encoder)
-    out = []
+    out: list[tuple[str, str, dict[str, Any]]] = []
     for place, tree in pack.expressions():
         if place.startswith(("invariants.", "steps.")):
             continue
         for division, guards in _divisions(tree, ()):
+            empty = _counted_input(division.right)
+            if empty is not None and not guards:  # count(lines) of an input list, which may hold nothing
+                out.append((place, f"count({empty}) is 0 when {empty!r} is empty, and the division is then null: guard it "
+                            f"(if count({empty}) > 0 then ... else ...) or say what an empty list means", {empty: []}))
+                break
             try:
                 divisor = encoder.expr(division.right)
                 if divisor.value is None:
@@ -671,6 +676,15 @@ def zero_divisors(pack: PackIR, as_of: dt.date) -> list[tuple[str, str, dict[str
                             "(if ... > 0 then ... else ...) or say what a zero means", found))
                 break
     return out
+
+
+def _counted_input(node: s.Node) -> str | None:
+    """The input list ``node`` counts (``count(lines)``), if that is what it is."""
+    if isinstance(node, s.Call) and node.function == "count" and len(node.args) == 1 and node.binding is None:
+        arg = node.args[0]
+        if isinstance(arg, s.Name) and arg.symbol is not None and arg.symbol.kind == "input":
+            return arg.name
+    return None
 
 
 def _divisions(node: s.Node, guards: tuple[tuple[s.Node, bool], ...]) -> list[tuple[s.Binary, tuple[tuple[s.Node, bool], ...]]]:
