@@ -17,6 +17,7 @@ is said on the console and in ``cache.json`` beside them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -24,6 +25,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,11 @@ from typing import Any
 import orjson
 
 from engine import jsonio
+from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
 from replay.decide import admit, decide_both, outcome
 from replay.kpis import Kpis
+from replay.shared import SharedSteps
 from replay.specs import SpecPacks
 from rules import temporal
 
@@ -168,31 +172,159 @@ def _alone(side: SpecPacks, name: str, value: Any, as_of: dt.date, outputs: Want
     return outcome(side, pack, admit(pack, value), as_of, outputs, kpis)
 
 
+# repr writes these exactly and apart from each other (1, True, Decimal('1'), Decimal('1.0'), '1'), a few times faster than JSON
+_EXACT_REPR = frozenset({str, int, bool, Decimal, dt.date, type(None)})
+STEPS_KEPT_PER_ORDER = 4  # a step version's part keeps this many of its outcomes an order: this run's, then the latest others
+
+
+@dataclass
+class _StepPart:
+    """One step version's outcomes for one batch: those kept, and those this run read or decided, in order."""
+
+    cache: SideCache
+    kept: dict[str, bytes]
+    used: dict[str, bytes] = field(default_factory=dict)
+    decided: int = 0
+
+
+class KeptSteps(SharedSteps):
+    """Step outcomes kept between replays: a step an earlier replay decided on the same order is read, not decided.
+
+    A step's outcome is a pure function of (its input, its pack version, as_of). Kept are the
+    steps that take part of the order itself (a flow binding ``lines: lines`` hands the step the
+    very object of the order being decided): pricing and allocation, the costly ones. Their
+    outcome is keyed by the order's digest (which covers that part), the fields the step takes
+    that way, its other inputs written exactly, as_of, the outputs the flow reads of it, the
+    fields it trusts, the backend and the engine's code; so a new candidate that changes only
+    pricing reads allocation's outcome from the replay before it. A step fed by earlier steps'
+    outputs (credit, routing) costs about what keying, reading and keeping its outcome would
+    (15 us against 10-25), so it is decided. Each step version's outcomes live in
+    ``DIR/steps/<pack>-<version>-<digest>/part-<batch>.parquet``, read the first time the batch
+    needs that version and rewritten only when the batch decided one of its outcomes.
+    Outside ``begin``/``end`` it only shares steps within an order, as ``SharedSteps`` does.
+    """
+
+    def __init__(self, folder: Path, backend: str) -> None:
+        super().__init__()
+        self.folder = folder / "steps"
+        self.salt = [code_digest(), backend]
+        self.index = -1
+        self.parts: dict[str, _StepPart] = {}  # step pack digest -> its part for this batch
+        self.orders = self.steps_reused = 0
+        self.order: str | None = None
+        self.fields: dict[int, str] = {}  # id of a list or object of the order being decided -> its field
+        self.heads: dict[tuple[str, Wanted, frozenset[str]], str] = {}  # what keys a step's outcomes besides its input
+
+    def load(self, index: int) -> None:
+        """Start a batch: each step version's part is read when the batch first needs it."""
+        self.index, self.parts = index, {}
+        self.orders = self.steps_reused = 0
+
+    def begin(self, key: str, value: Any) -> None:
+        """The order (digest ``key``) whose steps are decided next."""
+        self.order, self.orders = key, self.orders + 1
+        self.fields = {id(v): k for k, v in value.items() if isinstance(v, (list, dict))} if isinstance(value, dict) else {}
+
+    def end(self) -> None:
+        self.order, self.fields = None, {}
+
+    def fresh(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+              outputs: Wanted) -> Decision:
+        key = None if self.order is None or pack.ir.steps else self._key(pack, values, as_of, trusted, outputs)
+        if key is None:  # not an order's step, or not fed by the order: decided
+            return super().fresh(pack, values, as_of, trusted, outputs)
+        part = self._part(pack)
+        blob = part.kept.get(key)
+        if blob is not None:
+            part.used[key] = blob
+            self.steps_reused += 1
+            kept = decode(blob)
+            return Decision(pack.name, pack.version, pack.digest, as_of, kept["output"], kept["matched"], kept["reasons"])
+        decision = super().fresh(pack, values, as_of, trusted, outputs)
+        with contextlib.suppress(TypeError):  # an output the cache cannot write exactly is not kept
+            part.used[key] = encode({"output": decision.output, "matched": decision.matched, "reasons": decision.reasons})
+            part.decided += 1
+        return decision
+
+    def _part(self, pack: CompiledPack) -> _StepPart:
+        part = self.parts.get(pack.digest)
+        if part is None:
+            cache = SideCache(self.folder, f"{pack.name}-{pack.version}-{pack.digest[:16]}")
+            part = self.parts[pack.digest] = _StepPart(cache, cache.read(self.index))
+        return part
+
+    def _key(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str], outputs: Wanted) -> str | None:
+        fields = self.fields
+        # both live, so an id of the order's is that very object, whose content the order's digest covers
+        if not any(id(v) in fields for v in values.values()):
+            return None
+        head = self.heads.get((pack.digest, outputs, trusted))
+        if head is None:
+            what = [self.salt, pack.key, pack.digest, sorted(outputs) if outputs is not None else None, sorted(trusted)]
+            head = self.heads[(pack.digest, outputs, trusted)] = hashlib.blake2b(encode({"step": what}), digest_size=16).hexdigest()
+        texts = [head, self.order or "", repr(as_of)]
+        for name, v in values.items():
+            found = fields.get(id(v))
+            if found is not None:
+                texts += [name, "o", found]
+            elif v.__class__ in _EXACT_REPR:
+                texts += [name, "r", repr(v)]
+            else:
+                try:
+                    texts += [name, "j", encode(v).decode()]
+                except TypeError:  # a value the cache cannot write exactly: decided every time, never kept
+                    return None
+        return hashlib.blake2b("\0".join(texts).encode(), digest_size=16).hexdigest()
+
+    def flush(self) -> None:
+        """Each step version's part that decided something, rewritten: this run's outcomes first, then the latest others, bounded."""
+        for part in self.parts.values():
+            if not part.decided:
+                continue
+            keep = dict(part.used)
+            for key, blob in part.kept.items():
+                if len(keep) >= STEPS_KEPT_PER_ORDER * max(1, self.orders):
+                    break
+                keep.setdefault(key, blob)
+            part.cache.write(self.index, keep)
+
+
 class CachedSides:
     """Both sides' outcomes for the orders of one batch: read from the cache where kept, else decided and kept."""
 
-    def __init__(self, caches: tuple[SideCache, SideCache], index: int) -> None:
+    def __init__(self, caches: tuple[SideCache, SideCache], index: int, steps: KeptSteps | None = None) -> None:
         self.caches = caches
         self.index = index
         self.kept = (caches[0].read(index), caches[1].read(index))
         self.fresh: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})
         self.reused = 0
+        self.steps = steps
+        if steps is not None:
+            steps.load(index)
 
     def decide(self, sides: tuple[SpecPacks, SpecPacks], name: str, key: str, value: Any, as_of: dt.date,
                outputs: Wanted, kpis: Kpis | None) -> tuple[dict[str, Any], dict[str, Any]]:
         blobs = [kept.get(key) for kept in self.kept]
-        if blobs[0] is None and blobs[1] is None:  # both decided together, sharing what they share
-            results = list(decide_both(sides[0], sides[1], name, value, as_of, outputs, kpis))
-        else:
-            results = [decode(blob) if blob is not None else _alone(side, name, value, as_of, outputs, kpis)
-                       for side, blob in zip(sides, blobs, strict=True)]
-            self.reused += sum(blob is not None for blob in blobs)
+        if self.steps is not None:
+            self.steps.begin(key, value)
+        try:
+            if blobs[0] is None and blobs[1] is None:  # both decided together, sharing what they share
+                results = list(decide_both(sides[0], sides[1], name, value, as_of, outputs, kpis))
+            else:
+                results = [decode(blob) if blob is not None else _alone(side, name, value, as_of, outputs, kpis)
+                           for side, blob in zip(sides, blobs, strict=True)]
+                self.reused += sum(blob is not None for blob in blobs)
+        finally:
+            if self.steps is not None:
+                self.steps.end()
         for fresh, blob, result in zip(self.fresh, blobs, results, strict=True):
             fresh[key] = blob if blob is not None else encode(result)
         return results[0], results[1]
 
     def flush(self) -> None:
-        """Each side's part, rewritten where this batch decided something the part did not hold."""
+        """Each side's part, rewritten where this batch decided something the part did not hold; then the steps' part."""
         for cache, kept, fresh in zip(self.caches, self.kept, self.fresh, strict=True):
             if fresh.keys() != kept.keys():
                 cache.write(self.index, fresh)
+        if self.steps is not None:
+            self.steps.flush()

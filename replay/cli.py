@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with (staging / "diff.csv").open("w", newline="", encoding="utf-8") as diff_file:
             writer = csv.writer(diff_file, lineterminator="\n")
             writer.writerow(DIFF_HEADER)
-            reused = 0
+            reused = steps_reused = 0
             with executor(args.executor, args.workers, args.scheduler) as runner:
                 if orders.suffix not in (".gz", ".parquet") and runner.sees(orders):  # the workers read the orders
                     records = FileParts(orders, CHUNK)
@@ -119,6 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                     args.backend, cache=Path(args.cache) if args.cache else None):
                     tally.merge(chunk.tally)
                     reused += chunk.reused
+                    steps_reused += chunk.steps_reused
                     writer.writerows(chunk.diff)
                     progress.update(tally.orders + tally.refused.total())
         progress.update(tally.orders + tally.refused.total(), final=True)
@@ -142,8 +143,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         staging.rename(out)
         print_summary(result)
         if args.cache:  # beside the outputs, not in them: a cached run writes an uncached run's bytes
-            (out / "cache.json").write_bytes(jsonio.dumps({"folder": args.cache, "outcomes": 2 * tally.orders, "reused": reused}) + b"\n")
-            print(f"cache: reused {reused:,} of {2 * tally.orders:,} outcomes (both sides) from {args.cache}", file=sys.stderr)
+            (out / "cache.json").write_bytes(jsonio.dumps({"folder": args.cache, "outcomes": 2 * tally.orders, "reused": reused,
+                                                           "steps_reused": steps_reused}) + b"\n")
+            print(f"cache: reused {reused:,} of {2 * tally.orders:,} outcomes (both sides) and {steps_reused:,} step outcomes "
+                  f"of the sides decided from {args.cache}", file=sys.stderr)
         print(f"wrote {out}/summary.json, diff.csv, report.md, report.html", file=sys.stderr)
         return 0
     finally:

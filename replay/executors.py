@@ -67,6 +67,16 @@ class LocalPool:
         return True
 
 
+# A local cluster's own bookkeeping, set for the clusters started here (the workers get it from their nannies).
+# The workers' sampling profiler walks the deciding thread's stack every 10 ms: about 10 % of the replay's
+# CPU (a 1-worker cluster, 5,000 orders, 2 rounds: 803 -> 715 and 662 -> 598 us an order). The event-loop
+# tick (20 ms), the memory monitors (100 ms), the system monitors (500 ms) and work stealing (100 ms) kept an
+# idle 2-worker cluster at 57-78 ms of CPU a second across its processes; at these intervals, 11 ms. A replay
+# batch is a few seconds of one thread's work, so nothing here needs a finer grain.
+QUIET = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+         "distributed.worker.memory.monitor-interval": "1s", "distributed.admin.system-monitor.interval": "2s",
+         "distributed.admin.system-monitor.disk": False, "distributed.scheduler.work-stealing": False}
+
 _loaded: dict[str, str] = {}  # in a Dask worker process: the digest of the setup its globals hold
 _counts = {"loads": 0, "batches": 0}  # in a Dask worker process: what it did (the tests read it)
 _loading = threading.Lock()
@@ -106,9 +116,7 @@ class DaskExecutor:
         if self.scheduler is None:
             import dask
 
-            # the workers' sampling profiler walks the deciding thread's stack every 10 ms: about 10 % of the
-            # replay's CPU (a 1-worker cluster, 5,000 orders, 2 rounds: 803 -> 715 and 662 -> 598 us an order)
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
+            with dask.config.set(QUIET):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                             dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
         try:

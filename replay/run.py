@@ -13,7 +13,7 @@ from engine import jsonio
 from engine.compiled import CompiledPack
 from engine.demand import Wanted
 from replay.attribution import Variant, attribute, kind_of, variants
-from replay.cache import CachedSides, SideCache, order_digest, side_digest
+from replay.cache import CachedSides, KeptSteps, SideCache, order_digest, side_digest
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
 from replay.executors import Executor
 from replay.kpis import Kpis, load_kpis
@@ -32,7 +32,7 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str,
                  parse: Callable[[Any], tuple[str, dt.date, Any]], cache: str | None = None) -> None:
     baseline, candidate = local(baseline), local(candidate)
-    shared = SharedSteps()
+    shared = SharedSteps() if cache is None else KeptSteps(Path(cache), backend)  # one per worker: both sides share it
     _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
     if candidate.folder == baseline.folder and candidate.text != LOGGED:  # one folder, two sets of pins: compiled once
         _WORKER["candidate"] = SpecPacks(_WORKER["baseline"].packs, candidate.pins, effective_on, shared)
@@ -45,6 +45,7 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["backend"] = backend
     _WORKER["cache"] = None if cache is None else Path(cache)
     _WORKER["side_caches"] = None
+    _WORKER["steps"] = shared if isinstance(shared, KeptSteps) else None
     _WORKER["variants"] = {}
     _WORKER["roots"] = {}
     decode_for(_shared_root(_WORKER["baseline"], _WORKER["candidate"], pack))
@@ -95,12 +96,13 @@ class Chunk:
     diff: list[list[str]]
     peak_rss_mb: float = 0.0  # of the process that decided it: memory must stay flat as input grows
     reused: int = 0  # outcomes read from the cache instead of decided (replay.cache)
+    steps_reused: int = 0  # steps of outcomes decided here that were read from the cache (replay.cache.KeptSteps)
 
 
 def _replay_chunk(batch: tuple[int, list[Any] | Part]) -> Chunk:
     index, part = batch  # a batch's number names its part in the outcome cache
     records = part if isinstance(part, list) else part.records()  # a part of the orders file is read here
-    cached = CachedSides(_side_caches(), index) if _WORKER["cache"] is not None else None
+    cached = CachedSides(_side_caches(), index, _WORKER["steps"]) if _WORKER["cache"] is not None else None
     tally = Tally()
     diff: list[list[str]] = []
     for record in records:
@@ -117,7 +119,8 @@ def _replay_chunk(batch: tuple[int, list[Any] | Part]) -> Chunk:
         _replay_one(tally, diff, order_id, as_of, value, cached)
     if cached is not None:
         cached.flush()
-    return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, cached.reused if cached else 0)
+    return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, cached.reused if cached else 0,
+                 _WORKER["steps"].steps_reused if cached and _WORKER["steps"] else 0)
 
 
 def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.date, value: Any,

@@ -33,9 +33,14 @@ class SharedSteps:
             if seen_as_of == as_of and _same_input(seen_values, values):
                 self.reused += 1
                 return decision
-        decision = pack.decide_step(values, as_of, trusted, outputs)
+        decision = self.fresh(pack, values, as_of, trusted, outputs)
         seen.append((as_of, values, decision))
         return decision
+
+    def fresh(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+              outputs: Wanted) -> Decision:
+        """A step this order has not decided yet (``replay.cache.KeptSteps`` may have it from an earlier replay)."""
+        return pack.decide_step(values, as_of, trusted, outputs)
 
 
 def _same_input(a: dict[str, Any], b: dict[str, Any]) -> bool:

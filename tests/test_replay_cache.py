@@ -35,8 +35,8 @@ def _replay(orders: Path, out: Path, candidate: str, *extra: str) -> dict[str, b
     return {name: (out / name).read_bytes() for name in OUTPUTS}
 
 
-def _reused(out: Path) -> int:
-    return int(json.loads((out / "cache.json").read_text())["reused"])
+def _reused(out: Path, what: str = "reused") -> int:
+    return int(json.loads((out / "cache.json").read_text())[what])
 
 
 def test_a_new_candidate_reuses_the_baseline_and_writes_the_uncached_bytes(orders: Path, tmp_path: Path) -> None:
@@ -48,17 +48,33 @@ def test_a_new_candidate_reuses_the_baseline_and_writes_the_uncached_bytes(order
     second = _replay(orders, tmp_path / "second", "credit@1.1.0,pricing@2.0.0", "--cache", cache)
     assert second == uncached
     assert _reused(tmp_path / "second") == 830  # the baseline side of every order, none of the new candidate's
+    assert _reused(tmp_path / "second", "steps_reused") == 830  # the candidate's allocation, decided by replay 1, not its pricing
     again = _replay(orders, tmp_path / "again", "credit@1.1.0,pricing@2.0.0", "--cache", cache)
     assert again == uncached
     assert _reused(tmp_path / "again") == 2 * 830
+    assert _reused(tmp_path / "again", "steps_reused") == 0  # no side decided: no step read
+
+
+def test_a_candidate_that_changes_one_step_reads_the_other_kept_steps(orders: Path, tmp_path: Path) -> None:
+    """After a replay of new pricing, a candidate with new credit reads pricing's and allocation's outcomes and writes the uncached bytes."""
+    cache = str(tmp_path / "cache")
+    uncached = _replay(orders, tmp_path / "plain", "credit@1.1.0")
+    _replay(orders, tmp_path / "first", "pricing@2.0.0", "--cache", cache)
+    assert _reused(tmp_path / "first", "steps_reused") == 0
+    second = _replay(orders, tmp_path / "second", "credit@1.1.0", "--cache", cache)
+    assert second == uncached
+    assert _reused(tmp_path / "second") == 830
+    # the candidate's pricing 1.0.0 (replay 1's baseline) and allocation of every order; credit and routing take
+    # pricing's total, so they are decided
+    assert _reused(tmp_path / "second", "steps_reused") == 2 * 830
 
 
 def test_a_damaged_part_is_decided_again(orders: Path, tmp_path: Path) -> None:
     """A cache part that is not Parquet is a miss, said on stderr, rewritten; the outputs do not change."""
     cache = tmp_path / "cache"
     clean = _replay(orders, tmp_path / "fill", "credit@1.1.0", "--cache", str(cache))
-    parts = sorted(cache.rglob("part-000000.parquet"))
-    assert len(parts) == 2  # one per side
+    parts = sorted(p for p in cache.rglob("part-000000.parquet") if p.parent.parent == cache)
+    assert len(parts) == 2  # one per side (beside them, steps/ keeps the steps' outcomes)
     parts[0].write_bytes(b"not parquet")
     assert _replay(orders, tmp_path / "after", "credit@1.1.0", "--cache", str(cache)) == clean
     assert _reused(tmp_path / "after") == 2 * 830 - 500  # the damaged batch's 500 outcomes of one side
