@@ -185,8 +185,10 @@ class PackChecker:
         """Every definition checked, each mistake reported; None when any is an error."""
         m = self.model
         for name, table in m.data.items():
-            with contextlib.suppress(_Skip):
+            try:
                 self.data[name] = self.data_table(name, table)
+            except _Skip:
+                self.poisoned.add(name)  # its lookups are not reported again as an unknown table
         params = self.params()
         inputs = self.inputs()
         derives = self.derives()
@@ -876,7 +878,11 @@ class PackChecker:
             try:
                 checker.check_test(node)
             except ExpressionError as exc:
-                self.report(path, exc.code, exc.message)
+                message = exc.message
+                if isinstance(value, bool) and column_type.kind == "string":  # Norway: country NO is false in YAML 1.1
+                    message = (f"this cell is the boolean {str(value).lower()}, not {column_type.describe()}: YAML reads "
+                               "an unquoted NO, no, off or on as a boolean; quote it, as in 'NO'")
+                self.report(path, exc.code, message)
                 raise _Skip from None
             return node
         try:

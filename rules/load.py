@@ -75,8 +75,17 @@ def _shape_diagnostics(doc: SourceDoc, exc: ValidationError) -> list[Diagnostic]
             out.append(Diagnostic(doc.path, doc.position(loc[:-1]), "missing-field", f"missing required field {loc[-1]!r}"))
         else:
             where = ".".join(str(p) for p in loc)
-            out.append(Diagnostic(doc.path, doc.position(loc), "invalid-value", f"{where}: {error['msg']}"))
+            out.append(Diagnostic(doc.path, doc.position(loc), "invalid-value", f"{where}: {error['msg']}{_unquoted(error)}"))
     return _dedupe(out)
+
+
+def _unquoted(error: Any) -> str:
+    """Why a text is not one: YAML read an unquoted NO (Norway), on or 1.10 as a boolean or a number."""
+    found = error.get("input")
+    if error["type"] != "string_type" or not isinstance(found, bool | int | float | Decimal):
+        return ""
+    shown = ("true" if found else "false") if isinstance(found, bool) else str(found)
+    return f" (YAML read it, unquoted, as {shown}: quote it, as in 'NO' or '1.10')"
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

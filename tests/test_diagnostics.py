@@ -106,3 +106,11 @@ def test_yaml_errors_keep_pyyaml_s_own_words(tmp_path: Path) -> None:
     path.write_text("pack: x\nversion: @1\n")
     messages = [d.message for d in load_pack(path).diagnostics if d.code == "yaml-syntax"]
     assert messages == ["while scanning for the next token; found character '@' that cannot start any token"]
+
+
+def test_an_unquoted_no_is_named_as_yamls_boolean_where_it_stands() -> None:
+    """Norway's NO, read by YAML as false, is said to be a boolean to quote, in the enum's values and in a cell."""
+    messages = [d.message for d in load_pack(INVALID / "adv_norway.yaml").diagnostics]
+    assert len(messages) == 2
+    assert all("as false" in m or "boolean false" in m for m in messages), messages
+    assert all("quote it" in m for m in messages), messages
