@@ -166,7 +166,7 @@ class Bench:
         n = self.source.n
         tally = tallying.Tally()
         rows: list[list[str]] = []
-        worker_rss, reused = 0.0, 0
+        worker_rss, reused, steps_reused = 0.0, 0, 0
         if executor is not None:  # each run loads the packs in every worker, as the local pool's fresh processes do
             executor.client.run(executors.forget)
         cpu, start = cpu_seconds(), time.perf_counter()
@@ -180,6 +180,7 @@ class Bench:
             rows += chunk.diff
             worker_rss = max(worker_rss, chunk.peak_rss_mb)
             reused += chunk.reused
+            steps_reused += chunk.steps_reused
             if checkpoints and tally.orders >= checkpoints[0]:
                 checkpoints = [c for c in checkpoints if c > tally.orders]
                 elapsed = time.perf_counter() - start
@@ -190,7 +191,8 @@ class Bench:
         digest = hashlib.sha256(jsonio.dumps([tally.orders, tally.changed, rows])).hexdigest()[:16]
         return {"seconds": round(seconds, 1), "cpu_us_per_order": round(cpu_us), "first_chunk_s": round(first, 1),
                 "orders_per_s": round(tally.orders / seconds), "changed": tally.changed, "digest": digest,
-                "parent_rss_mb": round(rss_mb()), "worker_rss_mb": round(worker_rss), "reused": reused}
+                "parent_rss_mb": round(rss_mb()), "worker_rss_mb": round(worker_rss), "reused": reused,
+                "steps_reused": steps_reused}
 
     def floor(self) -> dict[str, Any]:
         cpu, start = cpu_seconds(), time.perf_counter()
