@@ -25,7 +25,7 @@ from engine.compiled import CompiledPack
 from engine.contracts import flow_contracts
 from engine.dates import never_running, pins_outside_window, retroactive, window_gaps
 from engine.registry import PackSet
-from engine.search import colliding_inputs, inputs_for, simplest_value
+from engine.search import colliding_inputs, inputs_for, object_for, restricted, schema_of, shared_schema, simplest_value
 from engine.testing import DEFAULT_TEST_DATE
 from rules import solver
 from rules.analysis import TableFinding, analysable, analyse_table, input_bounds, required_readers
@@ -60,6 +60,13 @@ class PackChecks:
         self.diagnostics.append(Diagnostic(self.ir.path, self.position(key), code, message, severity, extra))
 
     def run(self) -> list[Diagnostic]:
+        watch = self.decide_all()
+        if watch is not None:
+            search([watch], self.seed)
+        return self.diagnostics
+
+    def decide_all(self) -> _Watch | None:
+        """Report what is decided exactly; what the search must watch (the other tables, the invariants), if anything."""
         searched: list[TableDef] = []
         for table in self.ir.all_tables:
             findings = self.decide(table)
@@ -68,11 +75,9 @@ class PackChecks:
                 continue
             for finding in findings:
                 self.report_exact(table, finding)
-        if searched or self.ir.invariants:
-            self.explore(searched)
         for place, message, witness in solver.zero_divisors(self.ir, self.as_of):
             self.add(place, "division-by-zero", message, "warning", {"place": place, "counterexample": self.counterexample(witness)})
-        return self.diagnostics
+        return _Watch(self, searched) if searched or self.ir.invariants else None
 
     def decide(self, table: TableDef) -> list[TableFinding] | None:
         """A table's findings decided exactly (z3, else intervals over literal cells); None: search it."""
@@ -169,66 +174,6 @@ class PackChecks:
                 continue
         return out
 
-    def explore(self, tables: list[TableDef]) -> None:
-        """One seeded pass over generated inputs: watch the searched tables and every invariant."""
-        hit: dict[str, set[str]] = {t.id: set() for t in tables}
-        found: dict[tuple[str, str], tuple[dict[str, Any], dt.date]] = {}
-        broken: dict[str, tuple[dict[str, Any], dt.date]] = {}
-        wanted = {t.id for t in tables}
-        single_hit_gaps = {t.id for t in tables if not t.hit_policy.multi_hit
-                           and t.default is None and not t.always_matches}
-
-        def observe(values: dict[str, Any], as_of: dt.date) -> None:
-            try:
-                validated = self.pack.validate(values)
-                decision = self.pack.evaluate(validated, as_of, trace=True)
-            except InputError:
-                return  # the schema's strategy drew what validation refuses: not an input at all
-            except DecisionError as exc:
-                matched = self._partial_matches(values, as_of)
-                if exc.table in wanted and exc.code in ("unique-violated", "any-conflict"):
-                    found.setdefault((exc.table, "overlap"), (values, as_of))
-            else:
-                matched = {t: v["matched"] for t, v in (decision.trace or {}).get("tables", {}).items()}
-                for name in self.pack.violated_invariants(validated, decision.output, as_of):
-                    broken.setdefault(name, (values, as_of))
-            for table_id, rows in matched.items():
-                if table_id in hit:
-                    hit[table_id].update(rows)
-                    if not rows and table_id in single_hit_gaps:
-                        found.setdefault((table_id, "gap"), (values, as_of))
-
-        seeds = self.seeds() + [(values, self.as_of) for values in colliding_inputs(self.ir)]
-        seeds += [(self.counterexample(w), self.as_of) for w in solver.invariant_witnesses(self.ir, self.as_of)]
-        for seed, as_of in seeds:
-            observe(seed, as_of)
-
-        @given(values=inputs_for(self.ir))
-        @_settings(SEARCH_EXAMPLES, self.seed)
-        def generated(values: dict[str, Any]) -> None:
-            observe(values, self.as_of)
-
-        (generated if self.seed is None else hypothesis_seed(self.seed)(generated))()
-        tried = SEARCH_EXAMPLES + len(seeds)
-        for (table_id, code), (example, as_of) in sorted(found.items(), key=lambda item: item[0]):
-            table = next(t for t in tables if t.id == table_id)
-            message = (f"no row of table {table_id!r} matches this input" if code == "gap"
-                       else f"several rows of table {table_id!r} match this input, but the hit policy is {table.hit_policy}")
-            severity = self.gap_severity(table) if code == "gap" else "error"
-            self.add(f"tables.{table_id}", code, message + " (found by search)", severity,
-                     {"table": table_id, "rows": [], "method": "search", "counterexample": example, "as_of": as_of,
-                      "confirmed": True})
-        for table in tables:
-            for row in table.rows:
-                if row.id not in hit[table.id]:
-                    self.add(f"tables.{table.id}.{row.id}", "unreached-row",
-                             f"no input reached row {row.id!r} in {tried} tried (the pack's tests, inputs whose lists share keys, then generated): "
-                             "a search, not a proof; its cells use expressions, so it cannot be decided exactly",
-                             "warning", {"table": table.id, "rows": [row.id], "method": "search"})
-        for inv in self.ir.invariants:
-            if inv.name in broken:
-                self.report_invariant(inv.index, inv.name, broken[inv.name])
-
     def report_invariant(self, index: int, name: str, first: tuple[dict[str, Any], dt.date]) -> None:
         """Shrink a known violation to the simplest input that still breaks the invariant, within SHRINK_SECONDS.
 
@@ -267,6 +212,97 @@ class PackChecks:
                   "output": output, "confirmed": True})
 
 
+# the seed the search has drawn with since it was derandomised (the digest of its test function then):
+# a version searched alone draws what it always drew
+SEARCH_SEED = int("4f5e013ee13efa294cba7203944de113c5b56b955c7445a103661d483a0273434ff88acda3bb66af16bea2fbf15400d2", 16)
+
+
+def search(watches: list[_Watch], seed: int | None = None) -> None:
+    """One seeded pass of generated inputs, drawn once for ``watches`` (versions of one pack whose schemas
+    agree), each version seeing the fields it declares: drawing, not evaluating, is most of a search's cost."""
+    schema = shared_schema(w.schema for w in watches)
+    assert schema is not None, "the versions searched together declare a field differently"
+    for watch in watches:
+        watch.observe_seeds()
+
+    @given(values=object_for(schema))
+    @_settings(SEARCH_EXAMPLES, SEARCH_SEED if seed is None else seed)
+    def generated(values: dict[str, Any]) -> None:
+        for watch in watches:
+            watch.observe(restricted(watch.schema, values), watch.checks.as_of)
+
+    hypothesis_seed(SEARCH_SEED if seed is None else seed)(generated)()
+    for watch in watches:
+        watch.report()
+
+
+class _Watch:
+    """What one version's search watches (the tables not decided exactly, every invariant), and what it saw."""
+
+    def __init__(self, checks: PackChecks, tables: list[TableDef]) -> None:
+        self.checks = checks
+        self.pack = checks.pack
+        self.tables = tables
+        self.schema = schema_of(checks.ir)
+        self.hit: dict[str, set[str]] = {t.id: set() for t in tables}
+        self.found: dict[tuple[str, str], tuple[dict[str, Any], dt.date]] = {}
+        self.broken: dict[str, tuple[dict[str, Any], dt.date]] = {}
+        self.single_hit_gaps = {t.id for t in tables if not t.hit_policy.multi_hit
+                                and t.default is None and not t.always_matches}
+        self.seeded = 0
+
+    def observe_seeds(self) -> None:
+        """The pack's own tests, the inputs whose lists share every key, the solver's witnesses of broken invariants."""
+        checks = self.checks
+        seeds = checks.seeds() + [(values, checks.as_of) for values in colliding_inputs(checks.ir)]
+        seeds += [(checks.counterexample(w), checks.as_of) for w in solver.invariant_witnesses(checks.ir, checks.as_of)]
+        for seed, as_of in seeds:
+            self.observe(seed, as_of)
+        self.seeded = len(seeds)
+
+    def observe(self, values: dict[str, Any], as_of: dt.date) -> None:
+        try:
+            validated = self.pack.validate(values)
+            decision = self.pack.evaluate(validated, as_of, trace=True)
+        except InputError:
+            return  # the schema's strategy drew what validation refuses: not an input at all
+        except DecisionError as exc:
+            matched = self.checks._partial_matches(values, as_of)
+            if exc.table in self.hit and exc.code in ("unique-violated", "any-conflict"):
+                self.found.setdefault((exc.table, "overlap"), (values, as_of))
+        else:
+            matched = {t: v["matched"] for t, v in (decision.trace or {}).get("tables", {}).items()}
+            for name in self.pack.violated_invariants(validated, decision.output, as_of):
+                self.broken.setdefault(name, (values, as_of))
+        for table_id, rows in matched.items():
+            if table_id in self.hit:
+                self.hit[table_id].update(rows)
+                if not rows and table_id in self.single_hit_gaps:
+                    self.found.setdefault((table_id, "gap"), (values, as_of))
+
+    def report(self) -> None:
+        checks = self.checks
+        tried = SEARCH_EXAMPLES + self.seeded
+        for (table_id, code), (example, as_of) in sorted(self.found.items(), key=lambda item: item[0]):
+            table = next(t for t in self.tables if t.id == table_id)
+            message = (f"no row of table {table_id!r} matches this input" if code == "gap"
+                       else f"several rows of table {table_id!r} match this input, but the hit policy is {table.hit_policy}")
+            severity = checks.gap_severity(table) if code == "gap" else "error"
+            checks.add(f"tables.{table_id}", code, message + " (found by search)", severity,
+                       {"table": table_id, "rows": [], "method": "search", "counterexample": example, "as_of": as_of,
+                        "confirmed": True})
+        for table in self.tables:
+            for row in table.rows:
+                if row.id not in self.hit[table.id]:
+                    checks.add(f"tables.{table.id}.{row.id}", "unreached-row",
+                               f"no input reached row {row.id!r} in {tried} tried (the pack's tests, inputs whose lists share keys, then generated): "
+                               "a search, not a proof; its cells use expressions, so it cannot be decided exactly",
+                               "warning", {"table": table.id, "rows": [row.id], "method": "search"})
+        for inv in checks.ir.invariants:
+            if inv.name in self.broken:
+                checks.report_invariant(inv.index, inv.name, self.broken[inv.name])
+
+
 class _OutOfTime(Exception):
     """The shrinking budget is spent: keep the smallest violation found so far."""
 
@@ -280,24 +316,59 @@ def _complete(spec: FieldShape, value: Any) -> Any:
     return value
 
 
-_FORKED: list[CompiledPack] = []  # the versions a forked analysis worker reads by index (inherited, never pickled)
+def check_versions(packs: list[CompiledPack]) -> list[Diagnostic]:
+    """The analysis of versions of one pack, searched together (``search_groups`` says which may be)."""
+    checks = [PackChecks(pack) for pack in packs]
+    watches = [watch for c in checks if (watch := c.decide_all()) is not None]
+    if watches:
+        search(watches)
+    return [d for c in checks for d in c.diagnostics]
+
+
+def search_groups(packs: list[CompiledPack]) -> list[list[CompiledPack]]:
+    """The versions of each pack, those whose schemas agree searched together; most costly first (drawing
+    nested lists, then evaluating each version, flows most), so that no worker is left with a long one at the end."""
+    groups: list[list[CompiledPack]] = []
+    for pack in packs:
+        same = next((g for g in groups if g[0].ir.name == pack.ir.name
+                     and shared_schema(schema_of(p.ir) for p in [*g, pack]) is not None), None)
+        if same is None:
+            groups.append([pack])
+        else:
+            same.append(pack)
+    return sorted(groups, key=lambda g: -_cost(g))
+
+
+def _cost(group: list[CompiledPack]) -> int:
+    drawn = _leaves(FieldShape(type="object", fields=shared_schema(schema_of(p.ir) for p in group)))
+    return drawn + sum(_leaves(FieldShape(type="object", fields=schema_of(p.ir))) * (1 + len(p.ir.steps)) for p in group) // 2
+
+
+def _leaves(spec: FieldShape) -> int:
+    """The values one input holds, about: a list of objects holds two elements."""
+    subs = {**(spec.items or {}), **(spec.fields or {})}
+    if not subs:
+        return 1
+    return (2 if spec.items is not None else 1) * sum(_leaves(sub) for sub in subs.values())
+
+
+_FORKED: list[list[CompiledPack]] = []  # the groups a forked analysis worker reads by index (inherited, never pickled)
 
 
 def _analyse_forked(index: int) -> list[Diagnostic]:
-    return PackChecks(_FORKED[index]).run()
+    return check_versions(_FORKED[index])
 
 
 def _analyse(packs: list[CompiledPack], workers: int) -> list[Diagnostic]:
-    """Each version's analysis, on ``workers`` forked processes when there are several (each version is seeded
+    """Each group's analysis, on ``workers`` forked processes when there are several (each group is seeded
     alone, so the findings are the same whichever process runs it); in this process where fork is not offered."""
-    if workers <= 1 or len(packs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [d for pack in packs for d in PackChecks(pack).run()]
-    _FORKED[:] = packs
+    groups = search_groups(packs)
+    if workers <= 1 or len(groups) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [d for group in groups for d in check_versions(group)]
+    _FORKED[:] = groups
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(packs))) as pool:
-            # the slowest versions (flows, with the largest inputs to draw) first, so no worker is left with one at the end
-            order = sorted(range(len(packs)), key=lambda i: -len(packs[i].ir.steps))
-            return [d for found in pool.map(_analyse_forked, order, chunksize=1) for d in found]
+        with multiprocessing.get_context("fork").Pool(min(workers, len(groups))) as pool:
+            return [d for found in pool.map(_analyse_forked, range(len(groups)), chunksize=1) for d in found]
     finally:
         _FORKED.clear()
 

@@ -14,8 +14,9 @@ its elements.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -120,7 +121,65 @@ def object_for(fields: dict[str, FieldShape]) -> st.SearchStrategy[dict[str, Any
 
 def inputs_for(pack: PackIR) -> st.SearchStrategy[dict[str, Any]]:
     """Valid inputs of a pack, drawn from its declared schema."""
-    return object_for({f.name: f.spec for f in pack.inputs})
+    return object_for(schema_of(pack))
+
+
+def schema_of(pack: PackIR) -> dict[str, FieldShape]:
+    return {f.name: f.spec for f in pack.inputs}
+
+
+def shared_schema(schemas: Iterable[dict[str, FieldShape]]) -> dict[str, FieldShape] | None:
+    """One schema holding every field of ``schemas`` (the versions of one pack), whose inputs restricted to one
+    of them (``restricted``) are drawn as that schema's own would be; None if two declare a field differently.
+
+    The versions of a pack mostly add fields: drawing once for all of them costs the drawing of one.
+    """
+    out: dict[str, FieldShape] | None = {}
+    for fields in schemas:
+        out = _merged_fields(out, fields) if out is not None else None
+    return out
+
+
+def _merged_fields(a: dict[str, FieldShape], b: dict[str, FieldShape]) -> dict[str, FieldShape] | None:
+    out = dict(a)
+    for name, spec in b.items():
+        merged = _merged(out[name], spec) if name in out else spec
+        if merged is None:
+            return None
+        out[name] = merged
+    return out
+
+
+def _merged(a: FieldShape, b: FieldShape) -> FieldShape | None:
+    if _drawn_as(a) != _drawn_as(b):
+        return None
+    items = _merged_fields(a.items, b.items) if a.items is not None and b.items is not None else a.items
+    fields = _merged_fields(a.fields, b.fields) if a.fields is not None and b.fields is not None else a.fields
+    if (a.items is not None and items is None) or (a.fields is not None and fields is None):
+        return None
+    return dataclasses.replace(a, items=items, fields=fields)
+
+
+def _drawn_as(spec: FieldShape) -> tuple[Any, ...]:
+    """What ``value_for`` draws a field by, but its sub-fields: at most 4 elements and one repeated, so any cap past 5 is 5."""
+    most = 5 if spec.max_items is None else min(spec.max_items, 5)
+    return (spec.type, spec.optional, spec.min, spec.max, spec.values, spec.max_length, most, spec.of,
+            spec.items is None, spec.fields is None)
+
+
+def restricted(fields: dict[str, FieldShape], values: dict[str, Any]) -> dict[str, Any]:
+    """An input drawn for a ``shared_schema`` with only the fields one of its schemas declares, in its order."""
+    return {name: _restricted(spec, values[name]) for name, spec in fields.items()}
+
+
+def _restricted(spec: FieldShape, value: Any) -> Any:
+    if value is None:
+        return None
+    if spec.items is not None:
+        return [restricted(spec.items, v) for v in value]
+    if spec.fields is not None:
+        return restricted(spec.fields, value)
+    return value
 
 
 def simplest_value(spec: FieldShape) -> Any:

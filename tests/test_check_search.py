@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
-from engine.checks import PackChecks
+from engine.checks import SEARCH_EXAMPLES, PackChecks, _Watch, check_versions, search_groups
 from engine.compiled import CompiledPack
 from engine.registry import require_pack_set
-from engine.search import colliding_inputs
+from engine.search import colliding_inputs, shared_schema
+from rules.ir import FieldShape
 from tests.conftest import PACKS
 from tests.strategies import inputs_for
 
@@ -72,3 +75,54 @@ def test_the_random_search_draws_shared_keys_and_repeated_elements_often() -> No
     draw()
     assert seen["stocked"] >= seen["drawn"] // 10
     assert seen["repeated"] >= seen["drawn"] // 10
+
+
+def _keys(schema: dict[str, Any], value: dict[str, Any]) -> bool:
+    """True when ``value`` holds exactly the fields of ``schema``, at every depth."""
+    if set(value) != set(schema):
+        return False
+    for name, spec in schema.items():
+        inner = value[name]
+        subs = spec.items if spec.items is not None else spec.fields
+        if subs is None or inner is None:
+            continue
+        if not all(_keys(subs, v) for v in (inner if spec.items is not None else [inner])):
+            return False
+    return True
+
+
+def test_versions_searched_together_each_see_every_input_with_their_own_fields(monkeypatch: Any) -> None:
+    """allocation 1.0.0 and 1.1.0 (which adds fields, nested ones too) share one draw: each version gets all of it, as its own valid input."""
+    pack_set = require_pack_set(PACKS)
+    group = [pack_set.get("allocation", "1.0.0"), pack_set.get("allocation", "1.1.0")]
+    assert group in search_groups(list(pack_set))
+    seen: dict[str, list[bool]] = {"1.0.0": [], "1.1.0": []}
+    observe = _Watch.observe
+
+    def watched(self: _Watch, values: dict[str, Any], as_of: Any) -> None:
+        if self.seeded:  # past the pack's tests and the colliding inputs: a generated input
+            self.pack.validate(values)  # refused: the version would have lost this input
+            seen[self.pack.ir.version].append(_keys(self.schema, values))
+        observe(self, values, as_of)
+
+    monkeypatch.setattr(_Watch, "observe", watched)
+    assert check_versions(group) == []
+    assert len(seen["1.0.0"]) == len(seen["1.1.0"]) == SEARCH_EXAMPLES
+    assert all(seen["1.0.0"])
+    assert all(seen["1.1.0"])
+
+
+@pytest.mark.parametrize(("a", "b", "together"), [
+    ({"n": FieldShape(type="integer")}, {"n": FieldShape(type="integer"), "m": FieldShape(type="boolean")}, True),
+    ({"n": FieldShape(type="integer")}, {"n": FieldShape(type="integer", description="the same, explained")}, True),
+    ({"xs": FieldShape(type="list", max_items=1000, items={})}, {"xs": FieldShape(type="list", max_items=2000, items={})}, True),
+    ({"n": FieldShape(type="integer")}, {"n": FieldShape(type="integer", min=Decimal(0))}, False),
+    ({"n": FieldShape(type="integer")}, {"n": FieldShape(type="integer", optional=True)}, False),
+    ({"e": FieldShape(type="enum", values=("a",))}, {"e": FieldShape(type="enum", values=("a", "b"))}, False),
+    ({"xs": FieldShape(type="list", max_items=4, items={})}, {"xs": FieldShape(type="list", max_items=5, items={})}, False),
+    ({"o": FieldShape(type="object", fields={"n": FieldShape(type="integer")})},
+     {"o": FieldShape(type="object", fields={"n": FieldShape(type="money")})}, False),
+])
+def test_schemas_are_drawn_together_only_where_they_agree(a: dict[str, Any], b: dict[str, Any], together: bool) -> None:
+    """Added fields and descriptions merge; a field drawn otherwise (bounds, optional, values, a list's cap, a nested type) does not."""
+    assert (shared_schema([a, b]) is not None) == together
