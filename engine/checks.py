@@ -63,6 +63,7 @@ class PackChecks:
         watch = self.decide_all()
         if watch is not None:
             search([watch], self.seed)
+        self.report_divisors()
         return self.diagnostics
 
     def decide_all(self) -> _Watch | None:
@@ -75,9 +76,12 @@ class PackChecks:
                 continue
             for finding in findings:
                 self.report_exact(table, finding)
+        return _Watch(self, searched) if searched or self.ir.invariants else None
+
+    def report_divisors(self) -> None:
+        """After the search: z3 answers by what it was asked before, so the order of questions stays the same."""
         for place, message, witness in solver.zero_divisors(self.ir, self.as_of):
             self.add(place, "division-by-zero", message, "warning", {"place": place, "counterexample": self.counterexample(witness)})
-        return _Watch(self, searched) if searched or self.ir.invariants else None
 
     def decide(self, table: TableDef) -> list[TableFinding] | None:
         """A table's findings decided exactly (z3, else intervals over literal cells); None: search it."""
@@ -322,6 +326,8 @@ def check_versions(packs: list[CompiledPack]) -> list[Diagnostic]:
     watches = [watch for c in checks if (watch := c.decide_all()) is not None]
     if watches:
         search(watches)
+    for c in checks:
+        c.report_divisors()
     return [d for c in checks for d in c.diagnostics]
 
 
@@ -360,14 +366,15 @@ def _analyse_forked(index: int) -> list[Diagnostic]:
 
 
 def _analyse(packs: list[CompiledPack], workers: int) -> list[Diagnostic]:
-    """Each group's analysis, on ``workers`` forked processes when there are several (each group is seeded
-    alone, so the findings are the same whichever process runs it); in this process where fork is not offered."""
+    """Each group's analysis in a process forked for it alone, ``workers`` at a time; in this process where fork
+    is not offered. Each group is seeded alone, and z3's models depend on what it was asked before (the terms it
+    has met), so a group analysed in a fresh fork finds the same whichever worker runs it, and after whichever groups."""
     groups = search_groups(packs)
-    if workers <= 1 or len(groups) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(groups) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [d for group in groups for d in check_versions(group)]
     _FORKED[:] = groups
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(groups))) as pool:
+        with multiprocessing.get_context("fork").Pool(min(max(workers, 1), len(groups)), maxtasksperchild=1) as pool:
             return [d for found in pool.map(_analyse_forked, range(len(groups)), chunksize=1) for d in found]
     finally:
         _FORKED.clear()
