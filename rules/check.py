@@ -1069,6 +1069,15 @@ class PackChecker:
                                     f"table {table_id!r} has no row {row_id!r}{did_you_mean(row_id, sorted(row_ids[table_id]))}")
             if test.expect is None and test.matched is None and test.error is None:
                 self.report(path, "empty-test", "a test needs 'expect', 'matched' or 'error'")
+            self._test_date(path, test.as_of)
+
+    def _test_date(self, path: PathKey, as_of: dt.date | None) -> None:
+        """A test dated outside the version's window shows a decision this version never makes on that date."""
+        start, end = self.model.effective_from, self.model.effective_to
+        if as_of is not None and ((start is not None and as_of < start) or (end is not None and as_of >= end)):
+            window = f"from {start or 'the beginning'}" + (f" until {end}" if end is not None else "")
+            self.report((*path, "as_of"), "test-outside-window", f"the test decides on {as_of}, but this version runs "
+                        f"{window}: on that date another version, or none, decides", severity="warning")
 
 
 def _names(has: Callable[[InputType], bool]) -> str:

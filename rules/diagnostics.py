@@ -102,6 +102,7 @@ CODES: dict[str, Code] = by_name(
     # Embedded tests.
     Code("duplicate-test", E, "two tests with one name"),
     Code("empty-test", E, "a test without expect, matched or error"),
+    Code("test-outside-window", W, "a test's as_of is outside its version's effective window"),
     Code("unknown-input", E, "a test gives an input the pack does not declare"),
     Code("unknown-output", E, "a test expects an output the pack does not declare"),
     Code("unknown-table", E, "a test names a table the pack does not have"),
