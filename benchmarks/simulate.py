@@ -204,7 +204,7 @@ class Bench:
 def interleaved(bench: Bench, kinds: list[str], count: int, cluster: Any) -> dict[str, Any]:
     """The floor, the local pool and Dask (2 workers, started once) in rotating order each round: medians and ratios."""
     runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
-    for r in range(count):
+    for r in range(count if kinds else 0):  # --only cache --no-floor times none of them
         load = os.getloadavg()[0]
         for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
             if kind == "floor":

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 from engine import jsonio
-from replay.cache import decode, encode
+from replay.cache import STEPS_KEPT_PER_ORDER, KeptSteps, SideCache, _StepPart, decode, encode
 from tests.conftest import PACKS, ROOT, shared
 from tests.strategies import decided_values, temporal_values
 
@@ -79,6 +79,19 @@ def test_a_damaged_part_is_decided_again(orders: Path, tmp_path: Path) -> None:
     assert _replay(orders, tmp_path / "after", "credit@1.1.0", "--cache", str(cache)) == clean
     assert _reused(tmp_path / "after") == 2 * 830 - 500  # the damaged batch's 500 outcomes of one side
     assert _reused(tmp_path / "fill") == 0
+
+
+def test_a_step_part_keeps_this_runs_outcomes_first_and_stays_bounded(tmp_path: Path) -> None:
+    """A step version's part is rewritten with this run's outcomes, then the latest kept ones, up to its bound an order."""
+    cache = SideCache(tmp_path / "steps", "allocation-1.0.0-0123")
+    cache.write(0, {f"old-{i}": b"{}" for i in range(10)})
+    steps = KeptSteps(tmp_path, "native")
+    steps.load(0)
+    steps.begin("an order's digest", {})
+    steps.end()
+    steps.parts["0123"] = _StepPart(cache, cache.read(0), {"old-5": b"{}", "new": b"{}"}, decided=1)
+    steps.flush()
+    assert list(cache.read(0)) == ["old-5", "new", "old-0", "old-1"][:STEPS_KEPT_PER_ORDER]
 
 
 @given(decided_values)
