@@ -16,8 +16,8 @@ import re
 import sys
 import threading
 import time
-import uuid
 import weakref
+from os import urandom
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,9 +60,13 @@ class JsonFormatter(logging.Formatter):
         request_id = REQUEST_ID.get()
         if request_id is not None:
             out["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value
+        fields = record.__dict__.get("_fields")
+        if fields is not None:  # an access line (_access_record): its fields without a walk of every attribute
+            out.update(fields)
+        else:
+            for key, value in record.__dict__.items():
+                if key not in _STANDARD and not key.startswith("_"):
+                    out[key] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return jsonio.dumps(out).decode()
@@ -176,13 +180,18 @@ def request_id_of(scope: Scope) -> str:
     return found if isinstance(found, str) else ""
 
 
+def new_request_id() -> str:
+    """128 random bits as 32 hex digits: what ``uuid.uuid4().hex`` gave, without building a UUID (a fifth of the cost)."""
+    return urandom(16).hex()
+
+
 def given_request_id(scope: Scope) -> str:
     """The caller's X-Request-ID when it is a plain token, else a new one."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             text = value.decode("latin-1")
-            return text if VALID_REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
-    return uuid.uuid4().hex
+            return text if VALID_REQUEST_ID.fullmatch(text) else new_request_id()
+    return new_request_id()
 
 
 class RequestContext:
@@ -244,9 +253,10 @@ def _access_record(scope: Scope, status: int, latency_ms: float) -> logging.LogR
     record = logging.LogRecord.__new__(logging.LogRecord)
     route = scope.get(ROUTE) or getattr(scope.get("route"), "path", scope["path"])
     now = time.time()
+    fields = {"method": scope["method"], "route": route, "pack": scope.get(PACK), "version": scope.get(VERSION),
+              "status": status, "latency_ms": latency_ms}
+    # the fields are attributes too, as ``extra=`` makes them, for any other handler or filter
     record.__dict__.update(_template, created=now, msecs=(now - int(now)) * 1000,
                            relativeCreated=_template["relativeCreated"] + (now - _template["created"]) * 1000,
-                           msg=f"{scope['method']} {scope['path']} {status}", method=scope["method"],
-                           route=route, pack=scope.get(PACK),
-                           version=scope.get(VERSION), status=status, latency_ms=latency_ms)
+                           msg=f"{scope['method']} {scope['path']} {status}", _fields=fields, **fields)
     return record

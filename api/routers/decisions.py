@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from api import logs, security
 from api.batch import after_decision, batch_inputs, check_lines, count_decision, count_outcomes, decide_each
@@ -58,27 +60,56 @@ def _flag(value: str | None) -> bool:
     raise MalformedRequest(f"trace={value!r} is not a boolean")
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+def _content(scope: Scope) -> tuple[str | None, str | None]:
+    """The request's Content-Length and Content-Type, in one walk of its header fields (ASGI names are lower case)."""
+    length = kind = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value.decode("latin-1")
+        elif name == b"content-type":
+            kind = value.decode("latin-1")
+    return length, kind
+
+
+async def _body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The body, at most ``limit`` bytes, read from the ASGI messages (Starlette's stream adds a generator per request)."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
     chunks = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
-            chunks.append(chunk)
-    except ClientDisconnect:  # gone, or closed by the body timeout (api.http_limits): not a server error
-        raise RequestTimeout("the client left before its body arrived") from None
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # gone, or closed by the body timeout (api.http_limits): not a server error
+            raise RequestTimeout("the client left before its body arrived")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"body is larger than {limit} bytes (ARBITER_MAX_BODY_BYTES)")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+_queries: dict[bytes, dict[str, str]] = {}
+QUERIES_KEPT = 256  # distinct query strings parsed and kept: ERP clients send a few forms again and again
+
+
+def query_of(scope: Scope) -> Mapping[str, str]:
+    """The query's parameters as Starlette reads them (the last of a repeated name), parsed once per distinct query."""
+    raw: bytes = scope["query_string"]
+    found = _queries.get(raw)
+    if found is None:
+        if len(_queries) >= QUERIES_KEPT:
+            _queries.clear()
+        found = _queries[raw] = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+    return found
 
 
 async def resolve(service: Service, call: Call, request: Request) -> tuple[CompiledPack, dt.date]:
     """What both decision routes need first: the caller allowed, the date, the pack version, the body."""
     call.caller = security.caller(service, request)
-    query = request.query_params
+    scope = request.scope
+    query = query_of(scope)
     call.day = _as_of(query.get("as_of"), service.settings)
     packs = call.packs = service.packs
     pins = parse_pins(query.get("versions"), packs)
@@ -89,8 +120,9 @@ async def resolve(service: Service, call: Call, request: Request) -> tuple[Compi
     compiled = call.pack = call.observe.resolved(packs.get(name, query.get("version") or pins.get(name), call.day))
     if service.decision_log is not None:
         service.decision_log.admit()  # audit mode: no decision the log could not hold
-    check_media_type(request.headers.get("content-type"))
-    call.raw = await _body(request, service.settings.limits.body_bytes)
+    length, kind = _content(scope)
+    check_media_type(kind)
+    call.raw = await _body(request.receive, length, service.settings.limits.body_bytes)
     call.body = loads(call.raw)
     return compiled, call.day
 
@@ -107,7 +139,7 @@ def router(service: Service) -> APIRouter:
             try:
                 compiled, day = await resolve(service, call, request)
                 check_lines(call.body, service.settings.limits.lines)
-                trace = _flag(request.query_params.get("trace"))
+                trace = _flag(query_of(request.scope).get("trace"))
                 decision = compiled.evaluate(compiled.validate(call.body), day, trace=trace, pack_set=call.steps_from)
             except ArbiterError as exc:
                 found = fallback_decision(call.pack, call.day, exc)
