@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -112,3 +114,68 @@ def test_versions_that_the_pack_never_runs_are_refused(with_credit_b: TestClient
     assert answer.status_code == status, answer.text
     if status == 422:
         assert answer.json()["code"] == "versions-not-applicable"
+
+
+QUERIES = ["as_of=2026-06-01", "as_of=2026-06-01&as_of=2026-07-01", "trace=&as_of=2026-06-01", "a+b=c%20d&x=%E2%82%AC",
+           "", "versions=pricing@2.1.0,credit@1.0.0&version=1.0.0", "as_of", "=x&y=%zz"]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_query_is_read_as_starlette_reads_it_whether_parsed_or_kept(query: str) -> None:
+    """query_of gives Starlette's QueryParams (the last of a repeated name), the first time and from its kept parse."""
+    from starlette.datastructures import QueryParams
+
+    from api.routers.decisions import query_of
+
+    scope = {"query_string": query.encode()}
+    expected = dict(QueryParams(query.encode()))
+    assert query_of(scope) == expected
+    assert query_of({"query_string": query.encode()}) == expected
+
+
+def test_the_kept_queries_are_bounded() -> None:
+    """More distinct queries than QUERIES_KEPT never grow the kept parses past it, and each is still read right."""
+    from api.routers import decisions
+
+    for day in range(decisions.QUERIES_KEPT * 2 + 3):
+        raw = f"as_of=2026-01-01&n={day}".encode()
+        assert decisions.query_of({"query_string": raw})["n"] == str(day)
+        assert len(decisions._queries) <= decisions.QUERIES_KEPT
+
+
+def _messages(*parts: bytes, gone: bool = False) -> Any:
+    """An ASGI receive giving ``parts`` as http.request messages, then a disconnect when ``gone``."""
+    messages = [{"type": "http.request", "body": part, "more_body": i < len(parts) - 1 or gone} for i, part in enumerate(parts)]
+    if gone:
+        messages.append({"type": "http.disconnect"})
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    return receive
+
+
+def test_a_body_sent_in_parts_is_read_whole() -> None:
+    """A body in several ASGI messages is joined in order: the bytes sent, whole."""
+    from api.routers.decisions import _body
+
+    assert asyncio.run(_body(_messages(EXAMPLE[:7], EXAMPLE[7:40], b"", EXAMPLE[40:]), None, 10_000)) == EXAMPLE
+
+
+@pytest.mark.parametrize(("declared", "parts"), [(None, (EXAMPLE[:40], EXAMPLE[40:])), (str(len(EXAMPLE)), (EXAMPLE,))])
+def test_a_body_past_the_limit_is_413(declared: str | None, parts: tuple[bytes, ...]) -> None:
+    """Past the limit by its Content-Length, or counted over its parts as they come: 413, not the decision."""
+    from api.errors import RequestTooLarge
+    from api.routers.decisions import _body
+
+    with pytest.raises(RequestTooLarge):
+        asyncio.run(_body(_messages(*parts), declared, 64))
+
+
+def test_a_client_that_leaves_mid_body_is_a_timeout_not_a_server_error() -> None:
+    """A disconnect before the body's last part is RequestTimeout (408), as the body timeout's is."""
+    from api.errors import RequestTimeout
+    from api.routers.decisions import _body
+
+    with pytest.raises(RequestTimeout):
+        asyncio.run(_body(_messages(EXAMPLE[:40], gone=True), None, 10_000))
