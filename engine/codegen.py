@@ -414,6 +414,8 @@ class Generator:
             return f"(None if {checks} else {fn}({', '.join(rendered)}))"
         if fn in _TEXTS and self.inline_nulls and not nullable:
             return _TEXTS[fn](args, rendered)
+        if fn == "format_number" and self.inline_nulls and nullable == rendered[:1] and _REFERENCE.fullmatch(rendered[0]):
+            return f"(None if {rendered[0]} is None else {_format_number(args, rendered)})"
         if fn == "coalesce" and self.inline_nulls and _REFERENCE.fullmatch(rendered[0]) and all(map(cannot_fail, args[1:])):
             return self.coalesced(args, rendered)
         if fn == "round":
@@ -425,6 +427,10 @@ class Generator:
             if isinstance(args[1], s.Literal) and rendered[0] in self.lifted:
                 inner, references = self.lifted[rendered[0]]
                 return self.lift(f"f_round({inner}, {rendered[1]}, {mode!r})", references)
+            if isinstance(args[1], s.Literal) and self.inline_nulls and _REFERENCE.fullmatch(rendered[0]):
+                # round(override_price, 2) on a line without one: one test, not a call with null
+                quantum = self.constant(Decimal(1).scaleb(-args[1].value))
+                return self.lift(f"{self.constant(QUANTIZE[mode])}({rendered[0]}, {quantum})", (rendered[0],))
             return f"f_round({rendered[0]}, {rendered[1]}, {mode!r})"
         assert function.runtime is not None, f"{fn}() has no implementation to call"
         return f"{function.runtime.__name__}({', '.join(rendered)})"
@@ -983,8 +989,13 @@ def _text(args: list[s.Node], rendered: list[str]) -> str:
     return rendered[0] if args[0].type.kind == "string" else f"text({rendered[0]})"
 
 
-# Functions on texts, inline when no argument can be null: concat joins (its parts are texts), text of a text is itself.
-_TEXTS: dict[str, Callable[[list[s.Node], list[str]], str]] = {"concat": _concat, "text": _text}
+def _format_number(args: list[s.Node], rendered: list[str]) -> str:
+    return f"shown({rendered[0]}, {rendered[1] if len(rendered) > 1 else None})"
+
+
+# Functions on texts, inline when no argument can be null: concat joins (its parts are texts), text of a text is
+# itself, format_number of a number is how a reason shows it.
+_TEXTS: dict[str, Callable[[list[s.Node], list[str]], str]] = {"concat": _concat, "text": _text, "format_number": _format_number}
 
 _HASHABLE = frozenset({"string", "number", "boolean", "date", "null"})
 

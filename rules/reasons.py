@@ -19,6 +19,7 @@ Part = str | tuple[int, str]  # literal text, or (offset of the expression in th
 
 NULL_TEXT = "unknown"  # what a null value reads as in a reason
 _QUANTUM = [Decimal(1).scaleb(-n) for n in range(13)]
+_HALF_UP = QUANTIZE["half_up"]
 
 
 def is_template(reason: str) -> bool:
@@ -75,6 +76,10 @@ def _closing(reason: str, start: int) -> int:
 
 def shown(value: Any, places: int | None) -> str:
     """A value as a reason shows it: numbers with thousands separators (at ``places``, rounded half up), dates ISO."""
+    if value.__class__ is Decimal:  # the usual value, tested first
+        if places is not None:
+            value = _HALF_UP(value, _QUANTUM[places])
+        return format(value if value else value.copy_abs(), ",f")  # -0.00 reads 0.00
     if value is None:
         return NULL_TEXT
     if value is True or value is False:
