@@ -24,7 +24,7 @@ from typing import Any
 from engine.demand import Wanted, cannot_fail, evaluated, kept_outputs
 from engine.fusion import Fused, SectionPlan, deferred, loop_invariant
 from engine.fusion import plan as plan_loops
-from engine.runtime import QUANTIZE
+from engine.runtime import CTX, INT_LIMIT, QUANTIZE
 from rules import syntax as s
 from rules.functions import FUNCTIONS
 from rules.hit_policy import HitPolicy
@@ -186,6 +186,8 @@ class Generator:
         return kept.get(name) or f"{element}[{name!r}]"
 
     def binary(self, node: s.Binary) -> str:
+        if self.inline_nulls and (value := _folded(node)) is not None:
+            return self.literal(value)  # 1 + margin_floor_pct / 100: computed once, here, as the function would
         lt, rt = node.left.type, node.right.type
         a, b = self.operand(node.left, rt), self.operand(node.right, lt)
         nullable = lt.nullable or rt.nullable
@@ -975,6 +977,33 @@ POLICY_CODE: dict[HitPolicy, Callable[[Generator, _Hits], None]] = {
     HitPolicy.OUTPUT_ORDER: Generator._output_order,
 }
 assert set(POLICY_CODE) == set(HitPolicy), "every hit policy needs its code generation"
+
+_CTX_OPS = {"+": CTX.add, "-": CTX.subtract, "*": CTX.multiply, "/": CTX.divide}
+
+
+def _folded(node: s.Node) -> Any:
+    """The value of arithmetic over number literals and parameters, as the generated code would compute it; None if not constant or if it fails.
+
+    Whole numbers add, subtract and multiply as Python ints (a product within ``INT_LIMIT``,
+    as ``imul`` allows); anything else, and every division, under CTX, as ``arithmetic`` and
+    the helpers compute it. A division by zero is left to the code (null, or the error).
+    """
+    if isinstance(node, s.Literal):
+        value = node.value
+        return value if isinstance(value, (int, Decimal)) and not isinstance(value, bool) else None
+    if not isinstance(node, s.Binary) or node.op not in _CTX_OPS:
+        return None
+    a, b = _folded(node.left), _folded(node.right)
+    if a is None or b is None or (node.op == "/" and b == 0):
+        return None
+    if node.op != "/" and node.left.type.numeric == "integer" and node.right.type.numeric == "integer":
+        value = a + b if node.op == "+" else a - b if node.op == "-" else a * b
+        return value if -INT_LIMIT < value < INT_LIMIT else None
+    try:
+        return _CTX_OPS[node.op](a, b)
+    except ArithmeticError:
+        return None
+
 
 def _plain_operand(node: s.Node, text: str) -> bool:
     """A literal or a plain reference: evaluated twice at no cost and without failing."""

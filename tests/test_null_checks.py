@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -14,6 +15,7 @@ from engine.codegen import generate
 from engine.compiled import CompiledPack
 from engine.registry import require_pack_set
 from importers.conformance import import_graph
+from rules.load import load_text
 from tests.conftest import PACKS, ROOT, evaluated_bytes, shared
 from tests.strategies import inputs_for
 
@@ -57,3 +59,48 @@ def test_inline_null_checks_equal_the_helpers(data: st.DataObject) -> None:
     pack, longhand = data.draw(st.sampled_from(guarded()))
     values = pack.validate(data.draw(inputs_for(pack.ir)))
     assert evaluated_bytes(pack._evaluate, values, AS_OF) == evaluated_bytes(longhand, values, AS_OF)
+
+
+FOLDED = """
+pack: folded
+version: 1.0.0
+description: arithmetic over literals and parameters, computed once when the code is generated
+owner: tests
+params:
+  pct: {type: decimal, value: 10, description: a share}
+  big: {type: integer, value: 1000000000000000000, description: a large whole number}
+inputs:
+  x: {type: decimal}
+outputs:
+  factor: {type: decimal, value: '1 + pct / 100'}
+  whole: {type: integer, value: '(2 + 3) * 4 - 1'}
+  mixed: {type: decimal, value: '100 + pct'}
+  thirds: {type: decimal, value: '1 / 3 + 0'}
+  scaled: {type: decimal, value: 'x * (100 + pct) / 100'}
+  nothing: {type: decimal, optional: true, value: 'pct / (pct - pct)'}
+  past: {type: integer, value: 'if x > 0 then big * big * 10 else 0'}
+"""
+FOLDED_CASES = [Decimal("-1"), Decimal("0"), Decimal("2.50"), Decimal("12345678901234567890.123456789")]
+
+
+def test_constant_arithmetic_is_folded_to_what_the_code_computes() -> None:
+    """Literals and parameters fold to the value and type the generated code gives (int or Decimal, 34 digits); a division by zero and a product past 10^36 are left to run and fail alike."""
+    result = load_text(FOLDED, "folded.yaml")
+    assert result.pack is not None, [str(d) for d in result.diagnostics]
+    source, constants = generate(result.pack)
+    assert Decimal("1.1") in constants.values()
+    assert Decimal("110") in constants.values()
+    for line in ("o0 = K", "o1 = 19", "o2 = K"):
+        assert line in source
+    folded, longhand = load(source, constants, "folded"), load(*generate(result.pack, inline_nulls=False), "folded")
+    for x in FOLDED_CASES:
+        try:
+            got: Any = repr(folded({"x": x}, AS_OF))
+        except ArithmeticError as exc:
+            got = type(exc).__name__
+        try:
+            want: Any = repr(longhand({"x": x}, AS_OF))
+        except ArithmeticError as exc:
+            want = type(exc).__name__
+        assert got == want, x
+    assert got == "OverflowError"  # the last case: 10^37, past what a whole number may hold
