@@ -847,7 +847,10 @@ class Generator:
                 else:
                     self.emit(f"if {cond}:")
                     self.emit(f"    {h}.append({i})")
-        hits = _Hits(t, table, h, self._row_function(t, table), out_vars, ids)
+        # a collecting table builds its rows in a loop of its own: no function defined per evaluation (a closure
+        # over the values its cells read) and no call per hit
+        inline = table.hit_policy in (HitPolicy.COLLECT, HitPolicy.RULE_ORDER, HitPolicy.OUTPUT_ORDER) and not _literal_rows(table)
+        hits = _Hits(t, table, h, "" if inline else self._row_function(t, table), out_vars, ids)
         POLICY_CODE[table.hit_policy](self, hits)
         if self.per_element:
             self.emit(f"{self.row_lists[id(table)]}.extend({ids}[i] for i in {h})")
@@ -856,7 +859,7 @@ class Generator:
 
     def _row_function(self, t: int, table: TableDef) -> str:
         """What gives a row's output values by its index: a constant table's ``__getitem__``, or a local function."""
-        if all(isinstance(n, s.Literal) for r in table.rows for n in r.outputs):
+        if _literal_rows(table):
             rows = self.constant(tuple(tuple(n.value for n in r.outputs) for r in table.rows))  # type: ignore[attr-defined]
             return f"{rows}.__getitem__"
         fn = f"_row{t}"
@@ -899,7 +902,14 @@ class Generator:
 
     def _collect(self, hits: _Hits) -> None:
         t, h, agg = hits.t, hits.h, hits.table.aggregation
-        self.emit(f"_rows{t} = [{hits.row_of}(i) for i in {h}]")
+        if hits.row_of:
+            self.emit(f"_rows{t} = [{hits.row_of}(i) for i in {h}]")
+        else:
+            self.emit(f"_rows{t} = []")
+            self.emit(f"for _i in {h}:")
+            for i in range(len(hits.table.rows)):
+                self.emit(f"    {'if' if i == 0 else 'elif'} _i == {i}:")
+                self.emit(f"        _rows{t}.append(({', '.join(self._row_outputs(hits.table, i))},))")
         for k, var in enumerate(hits.out_vars):
             if self.unread_column(hits.table, k):
                 continue
@@ -1003,6 +1013,10 @@ def _folded(node: s.Node) -> Any:
         return _CTX_OPS[node.op](a, b)
     except ArithmeticError:
         return None
+
+
+def _literal_rows(table: TableDef) -> bool:
+    return all(isinstance(n, s.Literal) for r in table.rows for n in r.outputs)
 
 
 def _plain_operand(node: s.Node, text: str) -> bool:
