@@ -86,6 +86,23 @@ def shape_of(spec: FieldSpec) -> FieldShape:
     )
 
 
+def _fraction_into_whole(target: Type, node: s.Node) -> bool:
+    """A money or decimal value set into a whole-number output: 1.0833 would be answered as an integer.
+
+    A value rounded to whole units at its top (round(x, 0, ...), floor, ceiling) is whole.
+    """
+    t = node.type
+    if target.kind != "number" or target.numeric != "integer" or t is None or t.kind != "number" or t.numeric in (None, "integer"):
+        return False
+    if isinstance(node, s.Call) and node.function in ("floor", "ceiling"):
+        return False
+    return not (isinstance(node, s.Call) and node.function == "round" and len(node.args) >= 2
+                and isinstance(node.args[1], s.Literal) and node.args[1].value == 0)
+
+
+_WHOLE_HINT = ": round it to whole units (round(x, 0, \"floor\"), floor, ceiling) or declare the output decimal"
+
+
 def assignable(target: Type, value: Type) -> bool:
     if value.kind == "null":
         return True
@@ -137,6 +154,7 @@ class PackChecker:
         self.row_ids: dict[str, PathKey] = {}
         self.table_ids: set[str] = set()
         self.poisoned: set[str] = set()  # names whose definition failed: their uses stay quiet
+        self.derived: dict[int, s.Node] = {}  # each derived value's expression, by its symbol's id
         self.broken_step = False  # a step's pack failed to load: no IR for this flow, and no second error
         self.param_symbols: list[Symbol] = []
 
@@ -429,6 +447,7 @@ class PackChecker:
                 self.define(path, symbol)
             except _Skip:
                 continue
+            self.derived[id(symbol)] = expr
             out.append(DeriveDef(symbol, expr))
         return out
 
@@ -918,7 +937,15 @@ class PackChecker:
             else:
                 self.report(path, "type-mismatch", f"output is {declared.describe()}, this is {node.type.describe()}")
             raise _Skip
+        if declared is not None and _fraction_into_whole(declared, self._defining(node)):
+            self.report(path, "type-mismatch", f"output is {declared.describe()}, this is {node.type.describe()}{_WHOLE_HINT}")
+            raise _Skip
         return node
+
+    def _defining(self, node: s.Node) -> s.Node:
+        """A derived value's name read as the expression that computes it (is it rounded to whole units?)."""
+        symbol = node.symbol if isinstance(node, s.Name) else None
+        return self.derived.get(id(symbol), node) if symbol is not None else node
 
     # Outputs and tests.
 
@@ -934,8 +961,10 @@ class PackChecker:
                     node = self.expression((*path, "value"), spec.value)
                 except _Skip:
                     continue
-                if not assignable(declared, node.type):
-                    self.report((*path, "value"), "type-mismatch", f"output {name!r} is {declared.describe()}, its value is {node.type.describe()}")
+                whole = _fraction_into_whole(declared, self._defining(node))
+                if not assignable(declared, node.type) or whole:
+                    self.report((*path, "value"), "type-mismatch", f"output {name!r} is {declared.describe()}, its value is "
+                                f"{node.type.describe()}{_WHOLE_HINT if whole else ''}")
                     continue
                 out.append(FieldDef(name, shape_of(spec), declared, value=node))
                 continue
@@ -944,8 +973,11 @@ class PackChecker:
                 if not self._declares(name) and name not in self.poisoned:  # a broken input of that name was reported
                     self.report(path, "output-not-set", f"no table, derived value or input sets output {name!r}; add 'value:'", key=True)
                 continue
-            if not assignable(declared, symbol.type):
-                self.report(path, "type-mismatch", f"output {name!r} is {declared.describe()}, but {symbol.kind.replace('_', ' ')} {name!r} is {symbol.type.describe()}", key=True)
+            defined = self.derived.get(id(symbol))
+            whole = defined is not None and _fraction_into_whole(declared, defined)
+            if not assignable(declared, symbol.type) or whole:
+                self.report(path, "type-mismatch", f"output {name!r} is {declared.describe()}, but {symbol.kind.replace('_', ' ')} "
+                            f"{name!r} is {symbol.type.describe()}{_WHOLE_HINT if whole else ''}", key=True)
                 continue
             self.used.add(id(symbol))
             out.append(FieldDef(name, shape_of(spec), declared, source=symbol))
