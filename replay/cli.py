@@ -97,10 +97,29 @@ def _sides(args: argparse.Namespace, workdir: Path) -> tuple[Spec, Spec, SpecPac
     return baseline_spec, candidate_spec, baseline, candidate, reason
 
 
+REPORT_FILES = frozenset({"summary.json", "diff.csv", "report.md", "report.html", "cache.json"})
+
+
+def check_out(out: Path) -> None:
+    """Refuse, before any work, an --out the run could not write or would wrongly replace.
+
+    The run replaces ``out`` whole at its end: a folder holding anything but an earlier
+    report's files (``--out .``, a packs folder) would be deleted with it.
+    """
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: is a file, not a folder")
+    if out.is_dir() and not {entry.name for entry in out.iterdir()} <= REPORT_FILES:
+        raise BadInput(f"--out {out}: holds files that are not an earlier report's ({', '.join(sorted(REPORT_FILES))}); "
+                       "the run replaces the folder whole: choose a new or an earlier report's folder")
+    if not out.resolve().parent.is_dir():
+        raise BadInput(f"--out {out}: its folder {out.resolve().parent} does not exist")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="arbiter-sim-"))
     out = Path(args.out)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.resolve().parent if out.resolve().parent.exists() else None))
+    check_out(out)
+    workdir = Path(tempfile.mkdtemp(prefix="arbiter-sim-"))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.resolve().parent))
     try:
         baseline_spec, candidate_spec, baseline, candidate, reason = _sides(args, workdir)
         effective_on = baseline.effective_on

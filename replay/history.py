@@ -6,13 +6,66 @@ import csv
 import datetime as dt
 import gzip
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from replay.errors import BadInput
+
 CENT = Decimal("0.01")
+LIMIT = Decimal("1e18")
+
+
+def _decimal(text: str) -> object:
+    if not abs(Decimal(text)) < LIMIT:  # NaN, infinities and amounts past what the engine decides (1e18)
+        raise ValueError(text)
+    return None
+
+
+def _day(text: str) -> object:
+    return dt.date.fromisoformat(text[:10])
+
+
+# what each column the importers read must hold, and how that is said when it does not
+WHOLE: tuple[Callable[[str], object], str] = (int, "a whole number")
+DECIMAL: tuple[Callable[[str], object], str] = (_decimal, "a decimal number below 1e18")
+STAMP: tuple[Callable[[str], object], str] = (_day, "a date and time (YYYY-MM-DD hh:mm:ss)")
+DATE: tuple[Callable[[str], object], str] = (dt.date.fromisoformat, "a date (YYYY-MM-DD)")
+TEXT: tuple[Callable[[str], object], str] = (str, "text")
+
+
+def read_rows(path: Path, raw: Iterable[bytes], columns: dict[str, tuple[Callable[[str], object], str]]) -> list[dict[str, str]]:
+    """The CSV rows of the file ``raw`` reads, each column of ``columns`` checked; a bad one is BadInput at ``path:line``."""
+    reader = csv.DictReader(_utf8_lines(path, raw))
+    rows = []
+    try:
+        missing = sorted(set(columns) - set(reader.fieldnames or ()))
+        if missing:
+            raise BadInput(f"{path}:1: the header has no column {', '.join(missing)}")
+        for row in reader:
+            for name, (check, kind) in columns.items():
+                value = row[name]
+                if value is None:
+                    raise BadInput(f"{path}:{reader.line_num}: the row has no {name} (fewer fields than the header)")
+                try:
+                    check(value)
+                except (ValueError, InvalidOperation):
+                    raise BadInput(f"{path}:{reader.line_num}: {name} {value!r} is not {kind}") from None
+            rows.append(row)
+    except (OSError, EOFError, csv.Error) as exc:  # not gzip, a truncated file, a broken quote
+        raise BadInput(f"{path}:{reader.line_num + 1}: {exc}") from None
+    return rows
+
+
+def _utf8_lines(path: Path, raw: Iterable[bytes]) -> Iterator[str]:
+    """Each line of ``raw`` as text, decoded one line at a time so that a byte that is not UTF-8 is placed on its line."""
+    for number, line in enumerate(raw, 1):
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"{path}:{number}: not UTF-8 (byte {exc.start + 1} of the line: {exc.reason})") from None
 
 
 EU = {"Austria", "Belgium", "Denmark", "Finland", "France", "Germany", "Ireland", "EIRE", "Italy", "Poland", "Portugal",
@@ -113,8 +166,9 @@ def _remember(history: dict[str, CustomerHistory], customer_id: str | None, day:
 
 def import_online_retail(src: Path) -> Iterator[dict[str, Any]]:
     path = src / "online_retail.csv.gz" if src.is_dir() else src
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    with gzip.open(path, "rb") as f:
+        rows = read_rows(path, f, {"InvoiceNo": TEXT, "StockCode": TEXT, "Description": TEXT, "Quantity": WHOLE,
+                                   "InvoiceDate": STAMP, "UnitPrice": DECIMAL, "CustomerID": TEXT, "Country": TEXT})
     min_price: dict[str, Decimal] = {}
     demand: Counter[str] = Counter()
     days: set[dt.date] = set()
@@ -145,15 +199,20 @@ def import_online_retail(src: Path) -> Iterator[dict[str, Any]]:
 def import_northwind(src: Path) -> Iterator[dict[str, Any]]:
     folder = src / "csv" if (src / "csv").is_dir() else src
 
-    def table(name: str) -> list[dict[str, str]]:
-        with (folder / f"{name}.csv").open(encoding="utf-8") as f:
-            return list(csv.DictReader(f))
+    def table(name: str, columns: dict[str, tuple[Callable[[str], object], str]]) -> list[dict[str, str]]:
+        path = folder / f"{name}.csv"
+        with path.open("rb") as f:
+            return read_rows(path, f, columns)
 
-    products = {p["product_id"]: p for p in table("products")}
+    products = {p["product_id"]: p for p in table("products", {"product_id": TEXT, "product_name": TEXT})}
     details: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for d in table("order_details"):
+    for d in table("order_details", {"order_id": TEXT, "product_id": TEXT, "unit_price": DECIMAL, "quantity": WHOLE}):
+        if d["product_id"] not in products:
+            raise BadInput(f"{folder / 'order_details.csv'}: order {d['order_id']}: no product {d['product_id']!r} "
+                           f"in {folder / 'products.csv'}")
         details[d["order_id"]].append(d)
-    orders = sorted(table("orders"), key=lambda o: (o["order_date"], int(o["order_id"])))
+    columns = {"order_id": WHOLE, "customer_id": TEXT, "order_date": DATE, "ship_country": TEXT}
+    orders = sorted(table("orders", columns), key=lambda o: (o["order_date"], int(o["order_id"])))
     days = {o["order_date"] for o in orders}
     demand: Counter[str] = Counter()
     min_price: dict[str, Decimal] = {}

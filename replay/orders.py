@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -73,7 +74,25 @@ def arrow_type(node: dict[str, Any]) -> Any:
 
 
 def write_orders(orders: Iterable[dict[str, Any]], out: Path) -> int:
-    """Canonical orders to JSONL (optionally .gz) or Parquet, by the file's extension."""
+    """Canonical orders to JSONL (optionally .gz) or Parquet, by the file's extension.
+
+    Written beside ``out`` and renamed onto it at the end: an import that fails on a bad
+    row leaves the earlier file as it was, not a truncated one. A link or anything but a plain
+    file (``/dev/stdout``, a pipe) is written through, as the orders come: renaming onto it
+    would replace the link itself.
+    """
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        return _write_orders(orders, out)
+    staged = out.with_name(f".{out.name}.{os.getpid()}.partial{''.join(out.suffixes)}")
+    try:
+        count = _write_orders(orders, staged)
+        os.replace(staged, out)
+    finally:
+        staged.unlink(missing_ok=True)
+    return count
+
+
+def _write_orders(orders: Iterable[dict[str, Any]], out: Path) -> int:
     count = 0
     if out.suffix == ".parquet":
         pa = require("pyarrow", "writing Parquet orders")
@@ -177,6 +196,13 @@ def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:
     return str(order_id), day, Checked(value, digest)
 
 
+def _as_of(value: Any, number: int) -> dt.date:
+    """A record's date; anything but its text (null, a number) is the line's problem, not a crash of the run."""
+    if not isinstance(value, str):
+        raise MalformedRequest(f"line {number}: as_of {value!r} is not a date (YYYY-MM-DD)")
+    return dt.date.fromisoformat(value)
+
+
 def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
     """(order id, as_of, pack input) from a canonical order or an API decision log line.
 
@@ -196,11 +222,11 @@ def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
         refused = _refusal(parsed)
         if refused is not None:  # its date may be what was wrong with it
             return _logged_id(parsed, raw), dt.date.min, refused
-        as_of = dt.date.fromisoformat(parsed["as_of"])
+        as_of = _as_of(parsed["as_of"], number)
         steps = parsed.get("steps")
         return _logged_id(parsed, raw), as_of, Logged(str(parsed["pack"]), str(parsed["version"]), raw, parsed.get("output"),
                                                       {str(k): str(v) for k, v in steps.items()} if isinstance(steps, dict) else None)
     value = parsed
-    as_of = dt.date.fromisoformat(parsed.pop("as_of")) if "as_of" in parsed else dt.date(2000, 1, 1)
+    as_of = _as_of(parsed.pop("as_of"), number) if "as_of" in parsed else dt.date(2000, 1, 1)
     order_id = str(parsed.get("order_id", f"line-{number}"))
     return order_id, as_of, value

@@ -52,6 +52,14 @@ def refused_line(s: dict[str, Any]) -> str:
             + ", ".join(f"{status}: {fmt(n)}" for status, n in refused.items()) + ")")
 
 
+def invalid_line(invalid: list[dict[str, Any]]) -> str:
+    """Orders a side could not decide, said on the console too: a file of lines that are not orders is no quiet success."""
+    first = invalid[0]
+    orders = len({i["order_id"] for i in invalid})
+    return (f"warning: {fmt(orders)} order(s) not decided on a side, their input refused (first: {first['order_id']}, "
+            f"{first['side']}: {first['error']}: {first['detail']}); report.md lists each")
+
+
 def summary_lines(s: dict[str, Any]) -> list[str]:
     lines = [versions_line(s, "baseline"), versions_line(s, "candidate"),
              f"effective on {s['effective_on']}: {s['effective_on_reason']}"]
@@ -63,6 +71,8 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
         lines.append(production_line(s))
     if s["logged"]["refused"]:
         lines.append(refused_line(s))
+    if s["invalid_orders"]:
+        lines.append(invalid_line(s["invalid_orders"]))
     lines.append(f"{fmt(s['orders'])} orders; {fmt(s['changed'])} ({s['changed_pct']} %) changed:")
     for kind, words in KIND_WORDS.items():
         h = s["headline"][kind]
