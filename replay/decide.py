@@ -135,10 +135,6 @@ def _same(x: Any, y: Any) -> bool:
     return bool(x == y) and (not isinstance(x, Decimal) or str(x) == str(y))
 
 
-_WORKER: dict[str, Any] = {}
-
-
-
 BOOKKEEPING = ("matched", "steps", "dropped")  # how an outcome came about, not what was decided
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import resource
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str,
                  parse: Callable[[Any], tuple[str, dt.date, Any]], cache: str | None = None) -> None:
+    gc.unfreeze()  # a worker taking another setup: the last one's packs may be collected now
     baseline, candidate = local(baseline), local(candidate)
     shared = SharedSteps() if cache is None else KeptSteps(Path(cache), backend)  # one per worker: both sides share it
     _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
@@ -49,6 +51,10 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["variants"] = {}
     _WORKER["roots"] = {}
     decode_for(_shared_root(_WORKER["baseline"], _WORKER["candidate"], pack))
+    # the packs live as long as the worker: out of the collector's sight, the full collections an
+    # order's many short-lived objects set off no longer walk them (about 10 % of a replay's CPU)
+    gc.collect()
+    gc.freeze()
 
 
 def _shared_root(base: SpecPacks, cand: SpecPacks, name: str) -> CompiledPack | None:
