@@ -10,18 +10,20 @@ counts come back for /metrics), and writes a shadow record under the champion's 
 beside the decision log (``<log>.shadow.jsonl``: it replays like the log; docs/shadow.md).
 
 A thread in the serving process would compete with requests for the interpreter lock: it
-doubled the p99 (benchmarks/api.py). Here the request path only appends the decision to a
-list; every 128 decisions, or 50 ms after the first, the list is written as one JSON message
-(``engine.jsonio``: about 2.5 µs a decision, pickle took 6 to 10) to a pipe that never
-blocks: what the pipe cannot take now waits in a buffer of at most ``MAX_BYTES``, and a
-batch that would overflow it is skipped and counted; until the buffer is half empty again,
-decisions are skipped (and counted) before any work is done for them.
+doubled the p99 (benchmarks/api.py). Here the request path only appends the decision's
+parts (ids and the JSON bytes it already has) to a list; every 128 decisions, or 50 ms after
+the first, the list is written as one JSON message (one ``engine.jsonio`` call for the
+batch; pickle took 6 to 10 µs a decision) to a pipe that never blocks: what the pipe cannot
+take now waits, as the frames themselves (no copy), in a buffer of at most ``MAX_BYTES``,
+and a batch that would overflow it is skipped and counted; until the buffer is half empty
+again, decisions are skipped (and counted) before any work is done for them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import multiprocessing
 import os
@@ -31,7 +33,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,8 @@ class Shadow:
         # would take the interpreter lock from the requests for every batch
         jobs, self._pipe = context.Pipe(duplex=False)
         os.set_blocking(self._pipe.fileno(), False)
-        self._out = bytearray()  # written frames the pipe has not taken yet
+        self._out: deque[memoryview] = deque()  # frames (and the rest of one) the pipe has not taken yet
+        self._unsent = 0  # their bytes
         self._behind = False  # a batch was skipped and the buffer is still over half full: skip at once
         self._max_bytes = max_bytes
         self._results: Any = context.Queue()
@@ -77,7 +80,8 @@ class Shadow:
                                         name="arbiter-shadow", daemon=True)
         self._served: PackSet | None = None
         self._generation = 0
-        self._pending: list[tuple[str, bytes]] = []  # (pack, job in its wire form: api.shadow_worker.wire)
+        # (pack, (generation, decision_id, request_id, input JSON, answer JSON)): api.shadow_worker.wire's parts
+        self._pending: list[tuple[str, tuple[int, str, str, bytes, bytes]]] = []
         self._prefix = uuid.uuid4().hex[:16]
         self._count = 0
         self._lock = threading.Lock()  # submits come from the event loop, flushes also from its timer
@@ -130,9 +134,9 @@ class Shadow:
             self._served = served
             self._generation += 1
         self._count += 1  # an id for the shadow record when no decision log gave one: unique, and cheap
-        job = wire(self._generation, decision_id or f"{self._prefix}{self._count:016x}", request_id,
-                   jsonio.dumps(raw_input) if body is None else body,
-                   jsonio.dumps(answer_of(champion)) if answer is None else answer)
+        job = (self._generation, decision_id or f"{self._prefix}{self._count:016x}", request_id,
+               jsonio.dumps(raw_input) if body is None else body,
+               jsonio.dumps(answer_of(champion)) if answer is None else answer)
         with self._lock:
             self._pending.append((pack, job))
             waiting = len(self._pending)
@@ -150,35 +154,50 @@ class Shadow:
             if batch:
                 for pack, count in Counter(pack for pack, _ in batch).items():  # counted here, not on the request path
                     self.metrics.shadow_sampled(pack, True, count)
-                self._send(b"[" + b",".join(job for _, job in batch) + b"]", batch)
+                self._send(wire([job for _, job in batch]), batch)
             elif self._out:
                 self._write()
             if self._out:  # the process is behind: try again soon
                 with contextlib.suppress(RuntimeError):
                     asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
 
-    def _send(self, data: bytes, batch: list[tuple[str, bytes]] | None = None) -> bool:
-        if self._out and len(self._out) + len(data) > self._max_bytes:
+    def _send(self, data: bytes, batch: list[tuple[str, Any]] | None = None) -> bool:
+        if self._out and self._unsent + len(data) > self._max_bytes:
             for pack, count in Counter(pack for pack, _ in batch or ()).items():
                 self.metrics.shadow(pack, "", "skipped", count)
             if batch is not None:
                 self._behind = True
             return False
-        self._out += struct.pack("!i", len(data)) + data  # the framing Connection.recv_bytes reads
+        self._out += (memoryview(struct.pack("!i", len(data))), memoryview(data))  # Connection.recv_bytes's framing
+        self._unsent += 4 + len(data)
         self._write()
         return True
 
     def _write(self) -> None:
-        try:
-            written = os.write(self._pipe.fileno(), self._out)
-        except BlockingIOError:
-            return
-        except OSError:  # the process is gone; _read reports it
-            self._out.clear()
-            return
-        del self._out[:written]
-        if len(self._out) <= self._max_bytes // 2:
-            self._behind = False
+        """Write what the pipe takes now, in order; the rest stays as views of the frames (nothing copied or moved)."""
+        while self._out:
+            chunk = list(itertools.islice(self._out, 64))
+            try:
+                written = os.writev(self._pipe.fileno(), chunk)
+            except BlockingIOError:
+                return
+            except OSError:  # the process is gone; _read reports it
+                self._out.clear()
+                self._unsent = 0
+                return
+            self._unsent -= written
+            if self._unsent <= self._max_bytes // 2:
+                self._behind = False
+            full = written < sum(len(view) for view in chunk)  # the pipe took part: it is full for now
+            while written:
+                head = self._out[0]
+                if len(head) > written:
+                    self._out[0] = head[written:]
+                    break
+                written -= len(head)
+                self._out.popleft()
+            if full:
+                return
 
     def _read(self) -> None:
         """Apply the counts the process sends back; note acknowledgements of drains."""

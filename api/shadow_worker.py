@@ -8,7 +8,7 @@ buffer fills and comparisons are skipped and counted. Jobs come in batches, one 
 per frame of a pipe (``multiprocessing.connection`` framing). It compiles its own packs
 from the served folder (a pin challenger) or the challenger's folder, and compiles again
 when a job says the serving process has reloaded. Counts go back to the serving process
-in batches (at most every ``FLUSH_SECONDS``) for /metrics; each comparison is a line of the
+in batches (at most every ``COUNTS_SECONDS``) for /metrics; each comparison is a line of the
 shadow log, under the champion's decision id.
 """
 
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from api import logs
 from api.audit import FORMAT, Mask
 from api.decision_log import DecisionLog, LogSettings
@@ -35,6 +37,10 @@ from rules.errors import ArbiterError
 log = logging.getLogger("arbiter.shadow")
 
 FLUSH_SECONDS = 0.2
+# counts go back at most this often: each message wakes a thread of the serving process that takes the
+# interpreter lock from the requests (five a second showed in the shadowed server's p99); /metrics of a
+# server with several workers is a second behind too (api.service)
+COUNTS_SECONDS = 1.0
 MAX_NICE = 19
 MAX_DAYS = 4096  # as_of dates whose challenger version is kept resolved
 Labels = tuple[str, str, str]  # pack, output ('' for the whole decision), result
@@ -103,14 +109,16 @@ def answer_of(champion: Decision) -> dict[str, Any]:
     return answer
 
 
-def wire(generation: int, decision_id: str, request_id: str, raw_input: bytes, answer: bytes) -> bytes:
-    """A job as JSON, ``[generation, decision_id, request_id, input, answer]``, made on the request path.
+def wire(jobs: list[tuple[int, str, str, bytes, bytes]]) -> bytes:
+    """Jobs as one JSON list of ``[generation, decision_id, request_id, input, answer]``, written once per batch.
 
-    ``raw_input`` and ``answer`` are JSON texts spliced in as they are: for a single decision,
-    the request body the champion read and the response it answered, so nothing is written
-    twice; the shadow process reads the body with the same parser as the champion did.
+    ``input`` and ``answer`` are JSON texts spliced in as they are (``orjson.Fragment``): for a
+    single decision, the request body the champion read and the response it answered, so
+    nothing is written twice; the shadow process reads the body with the same parser as the
+    champion did. One call for the batch: the request path only keeps the job's parts.
     """
-    return b"".join((jsonio.dumps([generation, decision_id, request_id])[:-1], b",", raw_input, b",", answer, b"]"))
+    return jsonio.dumps([[generation, decision_id, request_id, orjson.Fragment(raw_input), orjson.Fragment(answer)]
+                         for generation, decision_id, request_id, raw_input, answer in jobs])
 
 
 class Tally:
@@ -299,7 +307,7 @@ def _serve(comparer: Comparer, jobs: Any, results: Any, parent: int) -> None:
         control = isinstance(message, list) and bool(message) and isinstance(message[0], str)
         if message and not control:
             _compare_all(comparer, message)
-        if control or message is None or time.monotonic() - flushed >= FLUSH_SECONDS:
+        if control or time.monotonic() - flushed >= COUNTS_SECONDS:
             comparer.flush(results)
             flushed = time.monotonic()
         if control and message[0] == "drain":

@@ -13,8 +13,9 @@ compared, the shadow process at ``ARBITER_SHADOW_NICE=--shadow-nice``), and the 
 with ``--shadow-sample``, a fourth server compares that share of requests
 (``ARBITER_SHADOW_SAMPLE``). ``--only shadow`` loads Arbiter and its shadowed servers alone. Before loading, Arbiter and the bare app answer the same 300 random bodies and must
 agree. Then ``--rounds`` rounds: in each, every endpoint is loaded for ``--seconds`` on
-fresh connections, the order rotating from round to round, so the machine's drift lands on
-all of them alike. The report gives each endpoint's median round and the ratios that have
+fresh connections, in the order shadowed, Arbiter, bare (then the sampled and control
+servers), reversed every other round: each ratio with a target compares neighbours in
+time, first one then the other first, so the machine's drift cancels in the pairs. The report gives each endpoint's median round and the ratios that have
 targets, both as median over median and as the median of the per-round (paired) ratios:
 Arbiter's throughput over the bare app's (>= 0.90), the p99 with shadow on over the p99
 with it off (<= 1.10), with the comparisons the shadow server made and skipped (from its
@@ -282,7 +283,7 @@ def cpu_seconds(pid: int) -> dict[str, float]:
 
 def measure(targets: dict[str, tuple[str, list[bytes]]], groups: list[tuple[str, ...]], args: argparse.Namespace,
             tmp: Path, pids: dict[str, int]) -> dict[str, list[dict[str, float]]]:
-    """Each group's endpoints loaded in turn, ``args.rounds`` times, the order rotated every round.
+    """Each group's endpoints loaded in turn, ``args.rounds`` times, the order reversed every other round.
 
     Besides rate and latency, each round records the CPU time its server (and, apart, the
     server's child processes: the shadow process) spent per request: on a shared machine
@@ -291,7 +292,7 @@ def measure(targets: dict[str, tuple[str, list[bytes]]], groups: list[tuple[str,
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
     for group in groups:
         for r in range(args.rounds):
-            order = group[r % len(group):] + group[:r % len(group)]
+            order = group if r % 2 == 0 else group[::-1]
             for name in order:
                 url, bodies = targets[name]
                 before = cpu_seconds(pids[name])
@@ -395,7 +396,8 @@ def _run(args: argparse.Namespace, urls: dict[str, str], procs: dict[str, subpro
     for url, bodies in targets.values():  # warm-up
         load(url, bodies, 2, args.connections, tmp)
     shadowed = tuple(name for name in ("shadow", "sampled") if name in urls)
-    groups = [("arbiter", *shadowed, *(name for name in ("control", "bare") if name in urls))]
+    # Arbiter between its two targets' peers: the shadowed server's p99 and the bare app's rate are paired with it
+    groups = [tuple(name for name in ("shadow", "arbiter", "bare", "sampled", "control") if name in urls)]
     pids = {name: proc.pid for name, proc in procs.items()}
     if "bare" in urls and not args.no_batch:
         # as many connections as the single decisions: with a few long-lived connections
