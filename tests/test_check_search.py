@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from engine.checks import SEARCH_EXAMPLES, PackChecks, _Watch, check_versions, search_groups
+from engine.checks import SEARCH_EXAMPLES, PackChecks, _Watch, check_pack_set, check_versions, search_groups
 from engine.compiled import CompiledPack
 from engine.registry import require_pack_set
 from engine.search import colliding_inputs, shared_schema
@@ -126,3 +127,20 @@ def test_versions_searched_together_each_see_every_input_with_their_own_fields(m
 def test_schemas_are_drawn_together_only_where_they_agree(a: dict[str, Any], b: dict[str, Any], together: bool) -> None:
     """Added fields and descriptions merge; a field drawn otherwise (bounds, optional, values, a list's cap, a nested type) does not."""
     assert (shared_schema([a, b]) is not None) == together
+
+
+def test_check_finds_the_sub_yen_override_that_pricing_2_1_0_once_let_through(tmp_path: Path) -> None:
+    """pricing 2.1.0 before its minor-unit fix, searched with 1.0.0 and 2.0.0 as `check` groups them: its invariant is broken, in yen."""
+    folder = tmp_path / "pricing"
+    shutil.copytree(PACKS / "pricing", folder)
+    shutil.copy(PACKS / "vocabulary.yaml", tmp_path)
+    shutil.copy(Path(__file__).parent / "packs" / "searched" / "pricing_2.1.0_sub_yen.yaml", folder / "2.1.0.yaml")
+    pack_set = require_pack_set(tmp_path)
+    assert [p.ir.version for p in max(search_groups(list(pack_set)), key=len)] == ["1.0.0", "2.0.0", "2.1.0"]
+    (finding,) = [d for d in check_pack_set(pack_set) if d.severity == "error"]  # beside a division-by-zero warning
+    assert finding.code == "invariant-violated"
+    assert finding.path.endswith("2.1.0.yaml")
+    output = pack_set.get("pricing", "2.1.0").decide(finding.extra["counterexample"], finding.extra["as_of"]).output
+    assert finding.extra["counterexample"]["currency"] == "JPY"
+    assert not output["approval_required"]
+    assert any(line["net_price"] < line["floor_price"] for line in output["lines"])
