@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,7 +18,7 @@ from api import docs, logs, openapi, problems
 from api.decision_log import LogSettings
 from api.routers import decisions, operations, packs
 from api.service import Service, lifespan
-from api.settings import Settings
+from api.settings import Settings, optional_path
 
 
 def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = None,
@@ -47,23 +48,41 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     return app
 
 
-def app_from_env() -> FastAPI:
-    """Factory for uvicorn: configuration comes from the environment."""
-    logs.configure()
+def _seconds(name: str) -> float | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name}={text!r} is not a number of seconds above 0")
+    return value
+
+
+def options_from_env() -> dict[str, Any]:
+    """``create_app``'s arguments from the environment; a value that does not parse is a ValueError naming its variable."""
     keys = [k.strip() for k in os.environ.get("ARBITER_API_KEYS", "").split(",") if k.strip()]
     if os.environ.get("ARBITER_API_KEYS", "").strip() and not keys:  # " , " must not quietly mean "no auth"
         raise ValueError("ARBITER_API_KEYS is set but holds no key; unset it to run without keys")
-    log_path = os.environ.get("ARBITER_DECISION_LOG")
-    watch = os.environ.get("ARBITER_WATCH")
-    return create_app(
-        os.environ.get("ARBITER_PACKS", "policy_packs"),
-        admin_token=os.environ.get("ARBITER_ADMIN_TOKEN") or None,
-        api_keys=keys,
-        decision_log=Path(log_path) if log_path else None,
-        watch_seconds=float(watch) if watch else None,
-        backend=os.environ.get("ARBITER_BACKEND", "native"),
-        reload_signal=Path(os.environ["ARBITER_RELOAD_SIGNAL"]) if os.environ.get("ARBITER_RELOAD_SIGNAL") else None,
-        metrics_dir=Path(os.environ["ARBITER_METRICS_DIR"]) if os.environ.get("ARBITER_METRICS_DIR") else None,
-        settings=Settings.from_env(),
-        log_settings=LogSettings.from_env(),
-    )
+    _seconds("ARBITER_RELOAD_WAIT_SECONDS")  # read by each admin reload (api.reload): refused at start, not then
+    return {
+        "root": os.environ.get("ARBITER_PACKS", "policy_packs"),
+        "admin_token": os.environ.get("ARBITER_ADMIN_TOKEN") or None,
+        "api_keys": keys,
+        "decision_log": optional_path(os.environ, "ARBITER_DECISION_LOG"),
+        "watch_seconds": _seconds("ARBITER_WATCH"),
+        "backend": os.environ.get("ARBITER_BACKEND", "native"),
+        "reload_signal": optional_path(os.environ, "ARBITER_RELOAD_SIGNAL"),
+        "metrics_dir": optional_path(os.environ, "ARBITER_METRICS_DIR"),
+        "settings": Settings.from_env(),
+        "log_settings": LogSettings.from_env(),
+    }
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn: configuration comes from the environment."""
+    logs.configure()
+    options = options_from_env()
+    return create_app(options.pop("root"), **options)

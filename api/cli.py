@@ -10,10 +10,12 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from api import request_body
 from engine import jsonio
 from engine.backend import NATIVE
 from engine.backends import BACKENDS
@@ -21,7 +23,7 @@ from engine.checks import check_pack_set
 from engine.compiled import compile_pack
 from engine.registry import build_pack_set
 from engine.testing import run_pack_tests
-from rules.errors import ArbiterError, Diagnostic, InputError, ordered
+from rules.errors import ArbiterError, Diagnostic, InputError, MalformedRequest, UnknownPack, UnknownVersion, ordered
 from rules.model import pack_format_schema
 from rules.schema import input_document
 from rules.stages import Timings, timed
@@ -136,9 +138,27 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if failed or short else 0
 
 
+CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # as the API reads as_of: not 20260601, not week dates
+JSON_PLACE = re.compile(r"(.*) at line (\d+) column (\d+)")
+
+
 def _read_input(source: str) -> object:
+    """The input file as the API reads a body: exact decimals, and a key given twice refused at its JSON pointer."""
     raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    return jsonio.loads(raw)
+    return request_body.loads(raw)
+
+
+def _refused_input(source: str, exc: ArbiterError) -> int:
+    """Input the pack cannot take: each problem at file:line:col or its JSON pointer; exit 2, as for a bad argument."""
+    name = "<stdin>" if source == "-" else source
+    if isinstance(exc, InputError):
+        for problem in exc.problems:
+            print(f"{name}: {problem.pointer or '/'}: {problem.code}: {problem.message}", file=sys.stderr)
+        return 2
+    place = JSON_PLACE.fullmatch(exc.message)
+    where = f"{name}:{place[2]}:{place[3]}: {place[1]}" if place else f"{name}: {exc.message}"
+    print(f"{where}", file=sys.stderr)
+    return 2
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
@@ -147,6 +167,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
         _print_diagnostics(diagnostics, "human")
         return 1
     try:
+        if args.as_of and CALENDAR_DATE.fullmatch(args.as_of) is None:
+            raise ValueError(args.as_of)
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
     except ValueError:
         print(f"arbiter decide: --as-of {args.as_of!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
@@ -160,13 +182,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"arbiter decide: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
         return 2
-    except InputError as exc:
-        for problem in exc.problems:
-            print(f"{args.input}: {problem.pointer or '/'}: {problem.code}: {problem.message}", file=sys.stderr)
-        return 1
+    except (InputError, MalformedRequest) as exc:
+        return _refused_input(args.input, exc)
     except ArbiterError as exc:
         print(f"arbiter decide: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, (UnknownPack, UnknownVersion)) else 1
     sys.stdout.buffer.write(jsonio.dumps(decision.as_dict(), pretty=args.pretty) + b"\n")
     return 0
 
@@ -259,7 +279,10 @@ def _zen_conformance(graphs: Path) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
-    return serve(packs=args.packs, host=args.host, port=args.port, workers=args.workers, backend=args.backend,
+    # the flags win; without them the variables the README lists for them, never ignored
+    packs = args.packs or os.environ.get("ARBITER_PACKS") or DEFAULT_PACKS
+    backend = args.backend or os.environ.get("ARBITER_BACKEND") or NATIVE.name
+    return serve(packs=packs, host=args.host, port=args.port, workers=args.workers, backend=backend,
                  log_level=args.log_level)
 
 
@@ -337,13 +360,21 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     check.set_defaults(func=cmd_check)
 
 
+def _ranged(low: int, high: int) -> Callable[[str], int]:
+    def whole(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
+        return int(text)
+    return whole
+
+
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve the packs over HTTP")
-    serve.add_argument("--packs", default=DEFAULT_PACKS)
+    serve.add_argument("--packs", help=f"folder of packs (default: ARBITER_PACKS, else {DEFAULT_PACKS})")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--backend", choices=sorted(BACKENDS), default="native")
+    serve.add_argument("--port", type=_ranged(0, 65535), default=8000)
+    serve.add_argument("--workers", type=_ranged(1, 1024), default=1)
+    serve.add_argument("--backend", choices=sorted(BACKENDS), help="default: ARBITER_BACKEND, else native")
     serve.add_argument("--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                        help="JSON logs on stderr from this level (default: ARBITER_LOG_LEVEL, else INFO, which logs "
                             "one access line per request)")

@@ -84,8 +84,11 @@ class LogSettings:
             text = env.get(prefix + name)
             if text is None or not text.strip():
                 return default
-            value = float(text)
-            if not value >= 0:
+            try:
+                value = float(text)
+            except ValueError:
+                value = float("nan")
+            if not 0 <= value < float("inf"):
                 raise ValueError(f"{prefix}{name} must be a number >= 0, not {text!r}")
             return value
 

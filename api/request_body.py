@@ -18,14 +18,27 @@ from rules.errors import FieldProblem, InputError, MalformedRequest
 JSON_TYPES = ("application/json", "text/json")  # and any application/...+json
 
 
-def check_media_type(content_type: str | None) -> None:
-    """A body declared as something other than JSON is a 415; no declaration is read as JSON."""
+def check_media_type(content_type: str | None, content_encoding: str | None = None) -> None:
+    """A body declared as something other than JSON in UTF-8, or compressed, is a 415; no declaration is read as JSON.
+
+    The body is read as UTF-8 bytes: a latin-1 one would be read as other text, or refused as
+    malformed JSON when it is gzip, never what the client meant.
+    """
+    if content_encoding is not None and content_encoding.strip().lower() not in ("", "identity"):
+        raise UnsupportedMediaType(f"the body is encoded as {content_encoding.strip()!r}; send it uncompressed "
+                                   "(Content-Encoding: identity)")
     if content_type is None:
         return
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
-        return
-    raise UnsupportedMediaType(f"the body is declared as {media or 'nothing'!r}; send it as application/json")
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if not (media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))):
+        raise UnsupportedMediaType(f"the body is declared as {media or 'nothing'!r}; send it as application/json")
+    if params:
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            charset = value.strip().strip('"').lower()
+            if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+                raise UnsupportedMediaType(f"the body is declared as {charset!r} text; JSON is read as UTF-8 (RFC 8259)")
 
 
 def loads(raw: bytes) -> Any:

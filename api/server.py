@@ -12,6 +12,36 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rules.errors import ArbiterError
+
+if TYPE_CHECKING:
+    from engine.registry import PackSet
+
+
+def preflight(pack_set: PackSet) -> None:
+    """Check once, before any worker starts, what each would refuse at its start (api.app.app_from_env)."""
+    from api.app import options_from_env
+    from api.audit import Mask
+    from api.shadow_worker import parse_challengers
+    from engine.backends import BACKENDS
+
+    options = options_from_env()
+    if options["backend"] not in BACKENDS:
+        raise ValueError(f"ARBITER_BACKEND={options['backend']!r} is not one of {', '.join(sorted(BACKENDS))}")
+    settings = options["settings"]
+    Mask(settings.mask)
+    try:
+        parse_challengers(settings.shadow, pack_set)
+    except ArbiterError as exc:
+        raise ValueError(f"ARBITER_SHADOW: {exc.message}") from None
+    log = options["decision_log"]
+    if log is not None:
+        try:
+            os.close(os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644))
+        except OSError as exc:
+            raise ValueError(f"ARBITER_DECISION_LOG={str(log)!r} cannot be opened for appending: {exc.strerror}") from None
 
 
 def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "native", log_level: str | None = None) -> int:
@@ -40,6 +70,12 @@ def serve(*, packs: str, host: str, port: int, workers: int, backend: str = "nat
         return 1
     os.environ["ARBITER_PACKS"] = str(Path(packs).resolve())
     os.environ["ARBITER_BACKEND"] = backend
+    try:
+        preflight(pack_set)
+    except (ValueError, OSError, ArbiterError) as exc:
+        # each worker would stop at start on it, with a traceback; uvicorn would start it again and again
+        print(f"arbiter serve: {getattr(exc, 'message', exc)}; nothing was started", file=sys.stderr)
+        return 2
     shared = None
     if workers > 1 and not (os.environ.get("ARBITER_RELOAD_SIGNAL") and os.environ.get("ARBITER_METRICS_DIR")):
         # each worker holds its own packs and counts: an admin reload answered by one reaches the

@@ -144,3 +144,39 @@ def test_an_import_through_a_link_writes_its_target_and_keeps_the_link(tmp_path:
     assert code == 0, err
     assert link.is_symlink()
     assert json.loads(target.read_text())["order_id"] == "536365"
+
+
+EXAMPLE = (ROOT / "examples" / "credit.json").read_bytes()
+
+# (the input file's bytes, extra arguments, what the one line on stderr says after the file's name); each exits 2
+DECIDE_INPUTS = [
+    (EXAMPLE[:40], [], ":3:10: invalid JSON: EOF while parsing a string"),
+    (EXAMPLE.replace(b"18250.40", b"NaN"), [], ":2:19: invalid JSON: expected value"),
+    (b"", [], ":1:0: invalid JSON: EOF while parsing a value"),
+    (b"\xef\xbb\xbf" + EXAMPLE, [], ":1:1: invalid JSON: expected value"),
+    (EXAMPLE.replace(b'"risk_tier": "B"', b'"risk_tier": "B", "risk_tier": "D"'), [],
+     ": /risk_tier: duplicate-key: is given more than once in its object"),
+    (EXAMPLE.replace(b"18250.40", b'"lots"'), [], ": /order_amount: type: expected a number, got str"),
+    (EXAMPLE, ["--as-of", "20260601"], "--as-of '20260601' is not a date (YYYY-MM-DD)"),
+    (EXAMPLE, ["--version", "9.9.9"], "unknown-version: pack 'credit' has no version '9.9.9'"),
+]
+
+
+@pytest.mark.parametrize(("raw", "extra", "says"), DECIDE_INPUTS)
+def test_arbiter_decide_refuses_bad_input_at_its_place_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                   raw: bytes, extra: list[str], says: str) -> None:
+    """Bad JSON at file:line:col, a repeated key or a wrong type at its pointer, a bad date or pin: exit 2, no output.
+
+    A repeated key was decided on its last value, as the API refuses it (422); JSON errors did not name the file.
+    """
+    from api import cli as arbiter
+
+    given = tmp_path / "input.json"
+    given.write_bytes(raw)
+    code = arbiter.main(["decide", "credit", str(given), "--packs", str(PACKS), *extra])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert says in captured.err, captured.err
+    if not extra:
+        assert captured.err.startswith(f"{given}{says}"), captured.err

@@ -36,6 +36,8 @@ from rules.errors import ArbiterError, MalformedRequest
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DECIDE = "/v1/decisions/{pack}"
 BATCH = "/v1/decisions/{pack}/batch"
+DECIDE_PARAMS = frozenset({"as_of", "version", "versions", "trace"})
+BATCH_PARAMS = frozenset({"as_of", "version", "versions"})
 
 
 def _as_of(value: str | None, settings: Settings) -> dt.date:
@@ -60,15 +62,17 @@ def _flag(value: str | None) -> bool:
     raise MalformedRequest(f"trace={value!r} is not a boolean")
 
 
-def _content(scope: Scope) -> tuple[str | None, str | None]:
-    """The request's Content-Length and Content-Type, in one walk of its header fields (ASGI names are lower case)."""
-    length = kind = None
+def _content(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """The request's Content-Length, Content-Type and Content-Encoding, in one walk of its header fields (ASGI names are lower case)."""
+    length = kind = encoding = None
     for name, value in scope["headers"]:
         if name == b"content-length":
             length = value.decode("latin-1")
         elif name == b"content-type":
             kind = value.decode("latin-1")
-    return length, kind
+        elif name == b"content-encoding":
+            encoding = value.decode("latin-1")
+    return length, kind, encoding
 
 
 async def _body(receive: Receive, declared: str | None, limit: int) -> bytes:
@@ -95,33 +99,56 @@ QUERIES_KEPT = 256  # distinct query strings parsed and kept: ERP clients send a
 
 
 def query_of(scope: Scope) -> Mapping[str, str]:
-    """The query's parameters as Starlette reads them (the last of a repeated name), parsed once per distinct query."""
+    """The query's parameters, parsed once per distinct query; a name given twice is a 400.
+
+    Keeping the last of two (as Starlette does) decided ``versions=a&versions=b`` without
+    ``a``'s pins and ``as_of`` twice on the second date, silently.
+    """
     raw: bytes = scope["query_string"]
     found = _queries.get(raw)
     if found is None:
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+        found = dict(pairs)
+        if len(found) != len(pairs):
+            names = [name for name, _ in pairs]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise MalformedRequest(f"query parameter {', '.join(map(repr, twice))} given more than once")
         if len(_queries) >= QUERIES_KEPT:
             _queries.clear()
-        found = _queries[raw] = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+        _queries[raw] = found
     return found
 
 
-async def resolve(service: Service, call: Call, request: Request) -> tuple[CompiledPack, dt.date]:
+def _check_names(query: Mapping[str, str], known: frozenset[str]) -> None:
+    """A parameter the route does not read (``asof=``, ``trace=`` on a batch) is a 400: ignored, it decided on a guess."""
+    if not known.issuperset(query):
+        unknown = sorted(set(query) - known)
+        raise MalformedRequest(f"unknown query parameter {', '.join(map(repr, unknown))} "
+                               f"(this route reads {', '.join(sorted(known))})")
+
+
+async def resolve(service: Service, call: Call, request: Request,
+                  known: frozenset[str] = DECIDE_PARAMS) -> tuple[CompiledPack, dt.date]:
     """What both decision routes need first: the caller allowed, the date, the pack version, the body."""
     call.caller = security.caller(service, request)
     scope = request.scope
     query = query_of(scope)
+    _check_names(query, known)
     call.day = _as_of(query.get("as_of"), service.settings)
     packs = call.packs = service.packs
     pins = parse_pins(query.get("versions"), packs)
     name = request.path_params["pack"]
+    version = query.get("version") or None
     if pins:
         check_pins(name, pins, packs)
         call.steps_from = PinnedPacks(packs, pins)
-    compiled = call.pack = call.observe.resolved(packs.get(name, query.get("version") or pins.get(name), call.day))
+        if version is not None and pins.get(name, version) != version:
+            raise MalformedRequest(f"version={version} and versions={name}@{pins[name]} pin {name!r} differently")
+    compiled = call.pack = call.observe.resolved(packs.get(name, version or pins.get(name), call.day))
     if service.decision_log is not None:
         service.decision_log.admit()  # audit mode: no decision the log could not hold
-    length, kind = _content(scope)
-    check_media_type(kind)
+    length, kind, encoding = _content(scope)
+    check_media_type(kind, encoding)
     call.raw = await _body(request.receive, length, service.settings.limits.body_bytes)
     call.body = loads(call.raw)
     return compiled, call.day
@@ -164,7 +191,7 @@ def router(service: Service) -> APIRouter:
         with Observe(metrics, "batch", request) as observe:
             call = Call(observe, logs.request_id_of(request.scope))
             try:
-                compiled, _ = await resolve(service, call, request)
+                compiled, _ = await resolve(service, call, request, BATCH_PARAMS)
                 inputs = batch_inputs(call.body, service.settings.limits.batch)
             except ArbiterError as exc:
                 call.refuse(service.recorder, exc, "batch", service.settings.today())
