@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -59,9 +60,10 @@ def start_server(env_extra: dict[str, str], packs: Path = PACKS, workers: int = 
     limit = None if open_files is None else (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--packs", str(packs), "--port", str(port),
                              "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
-                            preexec_fn=limit)  # noqa: PLW1509 (only setrlimit, in a single-threaded test process)
+                            preexec_fn=limit,  # noqa: PLW1509 (only setrlimit, in a single-threaded test process)
+                            start_new_session=True)  # its own process group: a failed start takes its workers with it
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90  # every worker compiles the packs; the machine may be busy
+    deadline = time.monotonic() + 180  # every worker compiles the packs; a loaded machine took over 90 s for two
     while True:
         try:
             ready = httpx.get(f"{base}/readyz", timeout=1)
@@ -70,9 +72,16 @@ def start_server(env_extra: dict[str, str], packs: Path = PACKS, workers: int = 
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+            kill_group(proc)
             raise AssertionError("server did not start")
         time.sleep(0.2)
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the server and every worker it spawned (killing the parent alone orphans uvicorn's workers)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=5)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -80,8 +89,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
+        kill_group(proc)
+        return
+    with contextlib.suppress(ProcessLookupError):  # a worker that outlived its parent's shutdown
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def limit_file_size(pid: int, limit: int) -> None:
