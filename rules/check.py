@@ -261,7 +261,7 @@ class PackChecker:
                     self.report((*base, "rows", i), "data-row", f"row has {len(raw)} values for {len(names)} columns")
                     continue
                 try:
-                    rows.append({c: _bounded(bounded.get(c), _data_value(columns[c], v)) for c, v in zip(names, raw, strict=True)})
+                    rows.append({c: _bounded(bounded.get(c), _data_value(columns[c], v), c) for c, v in zip(names, raw, strict=True)})
                 except ValueError as exc:
                     self.report((*base, "rows", i), "data-value", str(exc))
         else:
@@ -336,7 +336,8 @@ class PackChecker:
             col = 1
             for (column, kind), value in zip(columns.items(), values, strict=True):
                 try:
-                    row[column] = _bounded(bounded.get(column), _data_value(kind, value.strip() if value.strip() != "" else None, from_text=True))
+                    row[column] = _bounded(bounded.get(column), _data_value(kind, value.strip() if value.strip() != "" else None, from_text=True),
+                                           column)
                 except ValueError as exc:
                     self.report_at(Position(line_no, col), "data-value", str(exc), display)
                 col += len(value) + 1
@@ -1187,8 +1188,15 @@ def _literal_text(value: Any) -> str:
     return str(value)
 
 
-def _bounded(column: DataColumn | None, value: Any) -> Any:
-    """The value, if within its column's declared min and max."""
+def _bounded(column: DataColumn | None, value: Any, name: str) -> Any:
+    """The value, if within its column's declared min and max, and present unless the column is optional.
+
+    A blank price in a CSV would read as null, and a lookup would fall back to the list price
+    without a word; so a missing value is an error unless the column says a row may omit it.
+    """
+    if value is None and (column is None or not column.optional):
+        raise ValueError(f"column {name!r} is empty; give a value, or declare the column {{type: ..., optional: true}} "
+                         "if a row may omit it")
     if column is not None and value is not None:
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise ValueError(f"min and max apply to number columns, not to {column.type}")

@@ -80,6 +80,8 @@ class DataColumn(_Model):
     type: PlainTypeName
     min: Decimal | None = Field(None, description="the smallest value a row may hold")
     max: Decimal | None = Field(None, description="the largest value a row may hold")
+    optional: bool = Field(False, description="a row may leave this column empty (null); otherwise an empty cell is an "
+                                              "error at its row, not a null that a lookup silently falls back from")
     description: str | None = None
 
 
