@@ -63,7 +63,8 @@ CODES: dict[str, Code] = by_name(
     Code("data-source", E, "a data table's rows or CSV file cannot be used"),
     Code("data-columns", E, "a CSV header that differs from the declared columns"),
     Code("data-row", E, "a data row with the wrong number of values"),
-    Code("data-value", E, "a data value that is not of its column's type, or outside its column's min and max"),
+    Code("data-value", E, "a data value that is not of its column's type, outside its column's min and max, or empty "
+                          "in a column that is not `optional`"),
     Code("reason-template", E, "a reason template with a stray brace or an empty '{}' ('{{' and '}}' are literal braces)"),
     Code("multi-hit-default", E, "a default on a collect, rule_order or output_order table, which gives [] when no row matches"),
     Code("param-value", E, "a parameter's value that is not of its declared type, or has more places than its scale"),
