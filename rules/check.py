@@ -1197,7 +1197,7 @@ def _bounded(column: DataColumn | None, value: Any, name: str) -> Any:
     if value is None and (column is None or not column.optional):
         raise ValueError(f"column {name!r} is empty; give a value, or declare the column {{type: ..., optional: true}} "
                          "if a row may omit it")
-    if column is not None and value is not None:
+    if column is not None and value is not None and (column.min is not None or column.max is not None):
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise ValueError(f"min and max apply to number columns, not to {column.type}")
         if column.min is not None and value < column.min:
