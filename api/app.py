@@ -18,7 +18,7 @@ from api import docs, logs, openapi, problems
 from api.decision_log import LogSettings
 from api.routers import decisions, operations, packs
 from api.service import Service, lifespan
-from api.settings import Settings, optional_path
+from api.settings import Settings, optional_path, seconds
 
 
 def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = None,
@@ -48,31 +48,18 @@ def create_app(root: Path | str = "policy_packs", *, admin_token: str | None = N
     return app
 
 
-def _seconds(name: str) -> float | None:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise ValueError(f"{name}={text!r} is not a number of seconds above 0")
-    return value
-
-
 def options_from_env() -> dict[str, Any]:
     """``create_app``'s arguments from the environment; a value that does not parse is a ValueError naming its variable."""
     keys = [k.strip() for k in os.environ.get("ARBITER_API_KEYS", "").split(",") if k.strip()]
     if os.environ.get("ARBITER_API_KEYS", "").strip() and not keys:  # " , " must not quietly mean "no auth"
         raise ValueError("ARBITER_API_KEYS is set but holds no key; unset it to run without keys")
-    _seconds("ARBITER_RELOAD_WAIT_SECONDS")  # read by each admin reload (api.reload): refused at start, not then
+    seconds(os.environ, "ARBITER_RELOAD_WAIT_SECONDS")  # read by each admin reload (api.reload): refused at start, not then
     return {
         "root": os.environ.get("ARBITER_PACKS", "policy_packs"),
         "admin_token": os.environ.get("ARBITER_ADMIN_TOKEN") or None,
         "api_keys": keys,
         "decision_log": optional_path(os.environ, "ARBITER_DECISION_LOG"),
-        "watch_seconds": _seconds("ARBITER_WATCH"),
+        "watch_seconds": seconds(os.environ, "ARBITER_WATCH"),
         "backend": os.environ.get("ARBITER_BACKEND", "native"),
         "reload_signal": optional_path(os.environ, "ARBITER_RELOAD_SIGNAL"),
         "metrics_dir": optional_path(os.environ, "ARBITER_METRICS_DIR"),

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from api.settings import seconds
 from engine import jsonio
 from rules.errors import MalformedRequest, PackError
 
@@ -98,7 +99,7 @@ async def converged(service: Service) -> dict[str, Any]:
     this worker's digest; how many do, and how long they took."""
     digest = service.served_digest()
     start = time.monotonic()
-    deadline = start + float(os.environ.get("ARBITER_RELOAD_WAIT_SECONDS", "") or 10)
+    deadline = start + (seconds(os.environ, "ARBITER_RELOAD_WAIT_SECONDS") or 10)  # checked at start (api.app)
     while True:
         states = workers(service)
         on = sum(1 for s in states if s["packs_digest"] == digest)

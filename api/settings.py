@@ -131,6 +131,20 @@ class Settings:
                    _sample(env), _nice(env))
 
 
+def seconds(env: Mapping[str, str], name: str) -> float | None:
+    """A number of seconds above 0, or None when unset or blank; anything else is a ValueError naming the variable."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name}={text!r} is not a number of seconds above 0")
+    return value
+
+
 def optional_path(env: Mapping[str, str], name: str) -> Path | None:
     text = env.get(name, "").strip()
     return Path(text) if text else None

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from api import cli
 from api.app import create_app
 from api.server import preflight
+from api.settings import seconds
 from engine.registry import build_pack_set
 from tests.conftest import PACKS, ROOT
 
@@ -139,3 +140,20 @@ def test_a_repeated_name_is_refused_every_time_not_kept() -> None:
     for _ in range(2):
         with pytest.raises(MalformedRequest, match="'as_of' given more than once"):
             query_of({"query_string": b"as_of=2026-06-01&as_of=2026-07-01"})
+
+
+# (value, seconds or the error): one reader for serve's start check and each admin reload, so a
+# blank that start let through as "unset" cannot fail every reload later (float("  ") was a 500)
+SECONDS = [("", None), ("  ", None), ("2.5", 2.5), (" 3 ", 3.0), ("0", "is not a number of seconds above 0"),
+           ("inf", "is not a number of seconds above 0"), ("soon", "is not a number of seconds above 0")]
+
+
+@pytest.mark.parametrize(("value", "expected"), SECONDS)
+def test_seconds_settings_read_alike_at_start_and_on_reload(value: str, expected: float | str | None) -> None:
+    """A seconds variable is unset when blank, a number above 0, or refused naming the variable."""
+    env = {"ARBITER_RELOAD_WAIT_SECONDS": value}
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=f"ARBITER_RELOAD_WAIT_SECONDS={value!r} {expected}"):
+            seconds(env, "ARBITER_RELOAD_WAIT_SECONDS")
+    else:
+        assert seconds(env, "ARBITER_RELOAD_WAIT_SECONDS") == expected
