@@ -76,7 +76,7 @@ def _closing(reason: str, start: int) -> int:
 
 def shown(value: Any, places: int | None) -> str:
     """A value as a reason shows it: numbers with thousands separators (at ``places``, rounded half up), dates ISO."""
-    if value.__class__ is Decimal:  # the usual value, tested first
+    if isinstance(value, Decimal):  # the usual value, tested first
         if places is not None:
             value = _HALF_UP(value, _QUANTUM[places])
         return format(value if value else value.copy_abs(), ",f")  # -0.00 reads 0.00
@@ -84,10 +84,6 @@ def shown(value: Any, places: int | None) -> str:
         return NULL_TEXT
     if value is True or value is False:
         return "true" if value else "false"
-    if isinstance(value, Decimal):
-        if places is not None:
-            value = QUANTIZE["half_up"](value, _QUANTUM[places])
-        return format(value.copy_abs() if value == 0 else value, ",f")  # -0.00 reads 0.00
     if isinstance(value, int):
         return format(value, ",") if places is None else format(Decimal(value).quantize(_QUANTUM[places]), ",f")
     if isinstance(value, dt.date):

@@ -57,7 +57,7 @@ def _offset_text(offset: int) -> str:
 class _Span:
     """A duration's order: by its size, within its own kind (the checker never lets two kinds meet)."""
 
-    def size(self) -> Decimal:
+    def size(self) -> Decimal | int:
         raise NotImplementedError
 
     def __lt__(self, other: _Span) -> bool:
@@ -117,7 +117,7 @@ class DaysTimeDuration(_Span):
         return DaysTimeDuration(CTX.minus(self.seconds))
 
     def size(self) -> Decimal:
-        return Decimal(self.seconds)
+        return self.seconds
 
     def properties(self) -> dict[str, Any]:
         sign = -1 if self.seconds < 0 else 1
@@ -163,8 +163,8 @@ class YearsMonthsDuration(_Span):
     def __neg__(self) -> YearsMonthsDuration:
         return YearsMonthsDuration(-self.months)
 
-    def size(self) -> Decimal:
-        return Decimal(self.months)
+    def size(self) -> int:
+        return self.months
 
     def properties(self) -> dict[str, Any]:
         sign = -1 if self.months < 0 else 1
