@@ -82,3 +82,15 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
     with pytest.raises(SystemExit, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"), \
             executors.DaskExecutor("tcp://127.0.0.1:9", 1, timeout=2):
         pass
+
+
+@pytest.mark.parametrize("size", [10, executors.ENDS + 10, 3 * executors.ENDS])
+def test_a_stale_copy_of_the_same_size_is_not_taken_for_the_orders(tmp_path: Path, size: int) -> None:
+    """A worker's file at the same path and of the same size but other content does not count as the orders file."""
+    orders, stale, same = tmp_path / "orders.jsonl", tmp_path / "stale.jsonl", tmp_path / "same.jsonl"
+    orders.write_bytes(b"a" * size)
+    stale.write_bytes(b"a" * (size - 1) + b"b")  # the last byte differs
+    same.write_bytes(b"a" * size)
+    assert executors.fingerprint(str(orders)) == executors.fingerprint(str(same))
+    assert executors.fingerprint(str(orders)) != executors.fingerprint(str(stale))
+    assert executors.fingerprint(str(tmp_path / "missing")) is None
