@@ -67,6 +67,8 @@ def check_pins(name: str, pins: dict[str, str], packs: PackSet) -> None:
 class PinnedPacks:
     """A served pack set whose pinned packs always resolve to their pinned version (a flow's steps read it)."""
 
+    steps_unread = True  # nothing but the flow reads its steps' outputs: they build only what it reads (engine.records)
+
     def __init__(self, packs: PackSet, pins: dict[str, str]) -> None:
         self.packs = packs
         self.pins = pins

@@ -24,6 +24,7 @@ from typing import Any
 from engine.demand import Wanted, cannot_fail, evaluated, kept_outputs
 from engine.fusion import Fused, SectionPlan, deferred, loop_invariant
 from engine.fusion import plan as plan_loops
+from engine.records import asked_fields, fields_read, readers
 from engine.runtime import CTX, INT_LIMIT, QUANTIZE
 from rules import syntax as s
 from rules.functions import FUNCTIONS
@@ -87,6 +88,8 @@ class Generator:
         self.decimals: set[str] = set()  # generated texts whose value is always a Decimal
         self.operator_count = 0
         self.returning: Returning | None = None  # what the function returns instead of (outputs, matched, reasons)
+        self.asked = asked_fields(outputs)  # per list output, the fields its caller reads of its records (engine.records)
+        self.record_keys: dict[int, list[str]] = {}  # a section -> the fields its records are built with, when not all
 
     # Plumbing.
 
@@ -635,9 +638,8 @@ class Generator:
         for i, derive in enumerate(section.after):
             self.bind(derive.symbol, f"a{k}_{i}")
             self.emit(f"a{k}_{i} = {self.expr(derive.expr)}")
-        kept = "".join(f"{symbol.name!r}: {self.name(symbol)}, " for symbol in section.keep)
         if loop.builds_list:
-            self.emit(f"sec{k}.append({{**{var}, {kept}}})")
+            self.emit(f"sec{k}.append({self.section_record(k, section, var)})")
         for f in loop.fused:
             self.element_fields[f.scope] = (var, {symbol.name: self.name(symbol) for symbol in section.keep})
             if f.body is None:
@@ -655,6 +657,33 @@ class Generator:
         if self.traced:
             for table in section.tables:
                 self.emit(f"trace['tables'][{table.id!r}] = {{'matched': matched[{table.id!r}]}}")
+
+    def section_record(self, k: int, section: SectionDef, var: str) -> str:
+        """One element's record: the element's fields and the kept values, or only the fields anything reads (engine.records)."""
+        kept = {symbol.name: self.name(symbol) for symbol in section.keep}
+        keys = None if self.traced else self.read_fields(section)
+        if keys is None:
+            return "{**" + var + ", " + "".join(f"{name!r}: {value}, " for name, value in kept.items()) + "}"
+        self.record_keys[k] = keys
+        return "{" + "".join(f"{name!r}: {kept.get(name) or f'{var}[{name!r}]'}, " for name in keys) + "}"
+
+    def read_fields(self, section: SectionDef) -> list[str] | None:
+        """The fields read of the section's records, in the order of the first output that picks them; None if read whole."""
+        fused = frozenset(f.rollup for loop in self.loops.values() for f in loop.fused)
+        found = readers(self.pack, self.outputs, fused, self.picked)
+        fields = fields_read(found, found.uses.get(id(section.result), []))
+        if fields is None:
+            return None
+        order = [name for f in self.outputs for name in self.picked(f) or []] + [symbol.name for symbol in section.keep]
+        return [*dict.fromkeys(name for name in order if name in fields), *sorted(fields.difference(order))]
+
+    def picked(self, f: FieldDef) -> list[str] | None:
+        """The fields an output picks of each record it lists (those its caller reads, if it says); None if written whole."""
+        items = f.spec.items if f.spec.type == "list" else None
+        if items is None or self.exact_records(f, list(items)):
+            return None
+        asked = self.asked.get(f.name)
+        return [name for name in items if asked is None or name in asked]
 
     def carry_on(self, k: int, section: SectionDef) -> None:
         """Every carried value's next, computed from this element's values before any is replaced."""
@@ -685,11 +714,27 @@ class Generator:
             self.emit(f"{guard}{target} = {rounder}({target}, {quantum})")
         elif declared is not None and declared.held is Held.INTEGER and f.type.numeric != "integer":
             self.emit(f"if {target} is not None: {target} = int({target})")
-        elif spec.type == "list" and spec.items is not None and not self.exact_records(f, list(spec.items)):
-            # an output lists what it declares, not whatever else the elements carried
-            picked = ", ".join(f"{k!r}: _e.get({k!r})" for k in spec.items)
+        elif (keys := self.picked(f)) is not None and keys != self.built_keys(f.value):
+            # an output lists what it declares (or what its caller reads of it), not whatever else the elements carried
+            picked = ", ".join(f"{k!r}: _e.get({k!r})" for k in keys)
             guard = f"if {target} is not None: " if nullable else ""
             self.emit(f"{guard}{target} = [{{{picked}}} for _e in {target}]")
+
+    def built_keys(self, node: s.Node | None) -> list[str] | None:
+        """The keys, in order, of every record of ``node`` when it is a section's list, or a filter or sort of one; else None.
+
+        A derived value or rollup is followed to its expression (``sort_by(plan as p, p.line_no)``).
+        """
+        exprs = {id(d.symbol): d.expr for d in [*self.pack.derives, *self.pack.rollups]}
+        results = {id(section.result): k for k, section in enumerate(self.pack.sections)}
+        while node is not None:
+            if isinstance(node, s.Call) and node.function in ("filter", "sort_by") and isinstance(node.resolved, s.Projection):
+                node = node.args[0]
+            elif isinstance(node, s.Name) and id(node.symbol) in results:
+                return self.record_keys.get(results[id(node.symbol)])
+            else:
+                node = exprs.get(id(node.symbol)) if isinstance(node, s.Name) else None
+        return None
 
     def exact_records(self, f: FieldDef, keys: list[str]) -> bool:
         """Whether the output is always null or a list of records this code built with exactly ``keys``, in order.

@@ -14,10 +14,11 @@ from engine.codegen import generate_invariants
 from engine.demand import Wanted
 from engine.demand import step_outputs as demanded
 from engine.inputs import compile_validator
+from engine.records import asking, step_fields
 from engine.runtime import NAMESPACE
 from rules.errors import DecisionError, InputError
 from rules.input_types import Held, held
-from rules.ir import FieldShape, PackIR
+from rules.ir import FieldDef, FieldShape, PackIR
 from rules.syntax import Member, Name, Node
 
 
@@ -124,6 +125,11 @@ def check_integer_outputs(bounds: list[tuple[str, Any, Any]], output: dict[str, 
             raise DecisionError("output-out-of-range", f"output {name!r} = {value} is outside its range [{low}, {high}]")
 
 
+def _listed_fields(f: FieldDef) -> list[str] | None:
+    """The fields an output of a flow lists of its records (it picks its declared items), None if it writes them whole."""
+    return list(f.spec.items) if f.spec.type == "list" and f.spec.items is not None else None
+
+
 class CompiledPack:
     """One pack version, compiled once; evaluation is a pure function of (input, as_of)."""
 
@@ -145,6 +151,7 @@ class CompiledPack:
         self._partial: dict[frozenset[str], Evaluate] = {}  # by the outputs asked for
         self._step_outputs: dict[frozenset[str], list[Wanted]] = {}  # flows: what each step must give
         self._step_gaps: dict[tuple[int, str], list[str]] = {}  # flows: outputs a step version lacks, per (step, version)
+        self._served: list[Wanted] | None = None  # flows: what each step must give when the flow alone reads it
         self._integer_outputs = integer_output_bounds(ir)
         self._flow = bool(ir.steps)
         if not self._flow and not self._integer_outputs:
@@ -254,12 +261,13 @@ class CompiledPack:
                      outputs: Wanted, pack_set: Any = None,
                      traces: dict[str, Any] | None = None) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
         """Runs a flow's steps; with ``traces``, each step is decided traced and its trace kept under its id."""
+        unread = traces is None and (pack_set is None or getattr(pack_set, "steps_unread", False))
         if pack_set is None:
             pack_set = self.pack_set
         if pack_set is None:
             raise DecisionError("flow-unbound", f"flow {self.key} is not served from a pack set")
         if outputs is None:
-            step_outputs: list[Wanted] = [None] * len(self.ir.steps)
+            step_outputs: list[Wanted] = self._served_step_outputs() if unread else [None] * len(self.ir.steps)
         else:
             found = self._step_outputs.get(outputs)
             step_outputs = found if found is not None else self._step_outputs.setdefault(outputs, demanded(self.ir, outputs))
@@ -287,6 +295,20 @@ class CompiledPack:
             return output
 
         return run_step
+
+    def _served_step_outputs(self) -> list[Wanted]:
+        """What each step must give a flow deciding in full when nothing but the flow reads the steps' outputs.
+
+        The outputs the flow reads of it, and of a list of records the fields it reads
+        (engine.records), so the step builds no field nobody reads. A replay reads the steps'
+        outputs (what changed, step by step), and a trace shows them: they decide in full.
+        """
+        if self._served is None:
+            everything = frozenset(f.name for f in self.ir.outputs)
+            fields = step_fields(self.ir, list(self.ir.outputs), _listed_fields)
+            self._served = [None if read is None else frozenset(read.union(*(asking(name, f) for name, f in trimmed.items() if name in read)))
+                            for read, trimmed in zip(demanded(self.ir, everything), fields, strict=True)]
+        return self._served
 
     def _require_step_contract(self, index: int, pack: CompiledPack, as_of: dt.date) -> None:
         """Refuse a step version that lacks an output the flow reads of it (a flow pinned outside its window).

@@ -180,6 +180,11 @@ def _children(node: Node) -> list[Node]:
     return found
 
 
+def children(node: Node) -> list[Node]:
+    """The nodes directly under ``node``."""
+    return _children(node)
+
+
 def walk(node: Node) -> list[Node]:
     """Every node of a tree, parents before children."""
     out: list[Node] = []
