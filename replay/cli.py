@@ -31,6 +31,7 @@ from engine import jsonio
 from engine.backends import BACKENDS
 from engine.extras import require
 from replay.attribution import changed_packs
+from replay.caveats import not_compared, outside_windows
 from replay.compare import check_sides, choose_date, resolved, unused
 from replay.decide import BOOKKEEPING, decide_both, fired, what_changed
 from replay.enrichment import load_enrichment, read_provenance, write_enriched
@@ -42,7 +43,7 @@ from replay.markdown import report_md
 from replay.orders import CHUNK, Logged, Refused, parse_record, read_parquet_records, read_records
 from replay.packdiff import diff_packs, render
 from replay.parts import FileParts
-from replay.run import DIFF_HEADER, replay
+from replay.run import DIFF_HEADER, replay, side_kpis
 from replay.specs import Production, Spec, SpecPacks, effective_date, load_spec, resolve_spec
 from replay.summary import build
 from replay.tally import Tally
@@ -144,13 +145,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.update(tally.orders + tally.refused.total(), final=True)
         diff = [line for a, b in changed_packs(baseline, candidate, args.pack) for line in render(diff_packs(a, b), a, b)]
         compared = {"pack": args.pack, "baseline": args.baseline, "candidate": args.candidate, "effective_on": effective_on,
-                    "reason": reason, "warnings": unused(tally.versions("candidate"), tally.roots["candidate"], baseline, candidate, args.pack)}
+                    "reason": reason, "warnings": unused(tally.versions("candidate"), tally.roots["candidate"], baseline, candidate, args.pack)
+                    + outside_windows(tally.days, (baseline, candidate), args.pack)}
         command = (f"python simulate.py order --orders {args.orders} --pack {args.pack} --baseline '{args.baseline}' "
                    f"--candidate '{args.candidate}' --effective-on {effective_on.isoformat()}")
         rows = {"baseline": baseline.all_rows(args.pack), "candidate": candidate.all_rows(args.pack)}
         versions = {"baseline": resolved(baseline, args.pack), "candidate": resolved(candidate, args.pack)}
         result = build(tally, compared, diff, rows, command)
         result["resolved"] = versions
+        result["not_compared"] = not_compared((baseline, candidate), args.pack, side_kpis(candidate_spec, baseline_spec, args.pack))
         provenance = read_provenance(orders)
         if provenance is not None:
             result["enrichment"] = provenance

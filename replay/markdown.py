@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from replay.formatting import fmt, signed
-from replay.text import KIND_WORDS, dropped_line, enrichment_line, production_line, refused_line, versions_line
+from replay.text import (
+    KIND_WORDS,
+    dropped_line,
+    enrichment_line,
+    production_line,
+    refused_line,
+    uncompared_words,
+    versions_line,
+)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -33,7 +41,8 @@ def head(s: dict[str, Any]) -> list[str]:
         lines += ["", *_table(["order", "logged version", "outputs that differ", "detail"],
                               [[m["order_id"], m["version"], " ".join(m["differs"]), m["detail"]] for m in s["logged"]["mismatches"]])]
     lines += ["", "### What changed in the policy", "", "```", *s["diff"], "```", ""]
-    lines.append(f"{fmt(s['orders'])} orders replayed through `{s['pack']}`; {fmt(s['changed'])} ({s['changed_pct']} %) changed.")
+    lines.append(f"{fmt(s['orders'])} orders replayed through `{s['pack']}`; {fmt(s['changed'])} ({s['changed_pct']} %) changed"
+                 + (f" {uncompared_words(s)}" if s.get("not_compared") else "") + ".")
     lines += ["", *_table(["kind of change", "orders", "share"],
                           [[KIND_WORDS[k], fmt(h["orders"]), f"{h['pct']} %"] for k, h in s["headline"].items()])]
     return lines

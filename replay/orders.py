@@ -180,6 +180,7 @@ def decode_for(pack: CompiledPack | None) -> None:
 
 
 _ABSENT = object()
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, before the first line of a file some editors save
 
 
 def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:
@@ -210,6 +211,8 @@ def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
     A canonical order is a ``Checked`` when this process decodes for its pack (``decode_for``).
     """
     number, line = record
+    if number == 1 and line.startswith(BOM):  # a file saved by Excel or PowerShell: its first order is an order too
+        line = line[len(BOM):]
     if _DECODER:
         fast = _decoded(number, line)
         if fast is not None:

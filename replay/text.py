@@ -52,6 +52,11 @@ def refused_line(s: dict[str, Any]) -> str:
             + ", ".join(f"{status}: {fmt(n)}" for status, n in refused.items()) + ")")
 
 
+def uncompared_words(s: dict[str, Any]) -> str:
+    """What "changed" counts: the outputs replay.yml compares and rows, not the root's other outputs (named)."""
+    return f"in the outputs compared and rows fired (not compared: {', '.join(s['not_compared'])})"
+
+
 def invalid_line(invalid: list[dict[str, Any]]) -> str:
     """Orders a side could not decide, said on the console too: a file of lines that are not orders is no quiet success."""
     first = invalid[0]
@@ -73,7 +78,8 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
         lines.append(refused_line(s))
     if s["invalid_orders"]:
         lines.append(invalid_line(s["invalid_orders"]))
-    lines.append(f"{fmt(s['orders'])} orders; {fmt(s['changed'])} ({s['changed_pct']} %) changed:")
+    lines.append(f"{fmt(s['orders'])} orders; {fmt(s['changed'])} ({s['changed_pct']} %) changed"
+                 + (f" {uncompared_words(s)}" if s.get("not_compared") else "") + ":")
     for kind, words in KIND_WORDS.items():
         h = s["headline"][kind]
         lines.append(f"  {words:<30}{fmt(h['orders']):>10}  ({h['pct']} %)")
