@@ -329,6 +329,9 @@ class Generator:
             return f"{index}.get({key})"
         if isinstance(resolved, s.Projection):
             return self.projection(node, resolved.function, resolved.scope)
+        lists = node.args[0] if node.function == "flatten" and self.inline_nulls else None
+        if isinstance(lists, s.ListOf) and not any(i.type.nullable for i in lists.items):
+            return "[" + ", ".join(map(self.spliced, lists.items)) + "]"  # a list written out: no call, no loop
         return self.builtin(node)
 
     def first_field(self, node: s.Node, name: str) -> str | None:
@@ -359,7 +362,7 @@ class Generator:
                 return f"next(({var} for {var} in {source} if {cond}), None)"
             return f"[{var} for {var} in {source} if {cond}]"
         if fn == "map":
-            return f"[{self.expr(args[1])} for {var} in {source}]"
+            return f"[{self.expr(args[1])} {self.loop(var, args[0], source)}]"
         if fn == "sort_by":
             fields = [_item_field(k, scope) for k in args[1:]]
             if self.inline_nulls and all(fields):
@@ -381,6 +384,17 @@ class Generator:
                 return f"len([1 {loop} if {condition}])"
             return f"{fn}({condition} {loop})"
         return self.aggregate(fn, f"{value} {loop}", body.type)
+
+    def loop(self, var: str, listed: s.Node, source: str) -> str:
+        """A map's loop; over a filter whose test cannot fail, the filter's own loop and test: no list between."""
+        if not (isinstance(listed, s.Call) and isinstance(listed.resolved, s.Projection) and listed.function == "filter"
+                and not listed.type.nullable and cannot_fail(listed.args[1])):
+            return f"for {var} in {source}"
+        inner = f"_it{listed.resolved.scope}"
+        if not source.startswith(f"[{inner} for {inner} in "):
+            return f"for {var} in {source}"
+        # the filter's comprehension without its brackets; a one-element loop is an assignment since Python 3.9
+        return f"{source[len(inner) + 2:-1]} for {var} in [{inner}]"
 
     def filtered_sum(self, listed: s.Node, source: str, scope: int, body: s.Node) -> str:
         """sum(xs as x, if c then v else 0) adds v where c holds: filter, do not add zeros."""
@@ -439,6 +453,12 @@ class Generator:
             return f"f_round({rendered[0]}, {rendered[1]}, {mode!r})"
         assert function.runtime is not None, f"{fn}() has no implementation to call"
         return f"{function.runtime.__name__}({', '.join(rendered)})"
+
+    def spliced(self, inner: s.Node) -> str:
+        """An inner list of a flatten written out, as the elements of the list around it."""
+        if isinstance(inner, s.ListOf):
+            return ", ".join(self.expr(i) for i in inner.items) or "*()"
+        return f"*{self.expr(inner)}"
 
     def coalesced(self, args: list[s.Node], rendered: list[str]) -> str:
         """``coalesce(x, ...)`` with ``x`` a plain reference and the rest unable to fail: tests inline, not a call.

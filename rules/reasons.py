@@ -20,6 +20,10 @@ Part = str | tuple[int, str]  # literal text, or (offset of the expression in th
 NULL_TEXT = "unknown"  # what a null value reads as in a reason
 _QUANTUM = [Decimal(1).scaleb(-n) for n in range(13)]
 _HALF_UP = QUANTIZE["half_up"]
+# The longest str() of a non-negative number quantized to n places (n <= 6) with at most three
+# whole digits: str() spells such a number in plain notation with exactly the digits format(",f")
+# gives, and below 1,000 there is no separator to add; it is a fifth of format's cost.
+_PLAIN_LENGTH = [3, 5, 6, 7, 8, 9, 10]
 
 
 def is_template(reason: str) -> bool:
@@ -79,6 +83,10 @@ def shown(value: Any, places: int | None) -> str:
     if isinstance(value, Decimal):  # the usual value, tested first
         if places is not None:
             value = _HALF_UP(value, _QUANTUM[places])
+            if places < 7 and value:
+                text = str(value)
+                if len(text) <= _PLAIN_LENGTH[places] + (text[0] == "-"):
+                    return text
         return format(value if value else value.copy_abs(), ",f")  # -0.00 reads 0.00
     if value is None:
         return NULL_TEXT
