@@ -150,7 +150,7 @@ class CompiledPack:
         self._trusted: dict[tuple[int, str], frozenset[str]] = {}  # flows: per (step, step digest)
         self._partial: dict[frozenset[str], Evaluate] = {}  # by the outputs asked for
         self._step_outputs: dict[frozenset[str], list[Wanted]] = {}  # flows: what each step must give
-        self._step_gaps: dict[tuple[int, str], list[str]] = {}  # flows: outputs a step version lacks, per (step, version)
+        self._step_gaps: dict[tuple[int, str], list[str]] = {}  # flows: outputs a step version lacks, per (step, step digest)
         self._served: list[Wanted] | None = None  # flows: what each step must give when the flow alone reads it
         self._integer_outputs = integer_output_bounds(ir)
         self._flow = bool(ir.steps)
@@ -252,9 +252,9 @@ class CompiledPack:
             raise arithmetic_error(exc) from None
         if self._integer_outputs:
             check_integer_outputs(self._integer_outputs, output)
-        if steps is not None:
-            matched = {**step_matched, **matched}
-            reasons = step_reasons + reasons
+        if steps is not None:  # a flow's own tables and reasons come after its steps' (a flow without its own: theirs)
+            matched = {**step_matched, **matched} if matched else step_matched
+            reasons = step_reasons + reasons if reasons else step_reasons
         return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons, log, steps)
 
     def _step_runner(self, as_of: dt.date, steps: dict[str, str], matched: dict[str, list[str]], reasons: list[str],
@@ -316,7 +316,7 @@ class CompiledPack:
         `arbiter check` reports such a version inside the flow's window; outside it, as_of can still
         pick one, and reading the missing output would otherwise fail as a server error.
         """
-        key = (index, pack.key)
+        key = (index, pack.digest)
         missing = self._step_gaps.get(key)
         if missing is None:
             everything = frozenset(f.name for f in self.ir.outputs)
@@ -338,7 +338,10 @@ class CompiledPack:
         if validate is None:
             validate = self._step_validators[trusted] = compile_validator(
                 [f for f in self.ir.inputs if f.name not in trusted], strict=False, passthrough=trusted)
-        return self.evaluate(validate(values), as_of, outputs=outputs, trace=trace)
+        if trace or self._flow:
+            return self.evaluate(validate(values), as_of, outputs=outputs, trace=trace)
+        output, matched, reasons = self._plain(validate(values), as_of, outputs)  # evaluate's path, without its calls
+        return _new_tuple(Decision, (self.name, self.version, self.digest, as_of, output, matched, reasons, None, None))
 
     def trusted_step_inputs(self, index: int, step_pack: CompiledPack) -> frozenset[str]:
         """The inputs of step ``index`` that this flow reads, unchanged, from an input whose declaration covers the step's."""
