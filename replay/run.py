@@ -14,7 +14,7 @@ from engine import jsonio
 from engine.compiled import CompiledPack
 from engine.demand import Wanted
 from replay.attribution import Variant, attribute, kind_of, variants
-from replay.cache import CachedSides, KeptSteps, SideCache, order_digest, side_digest
+from replay.cache import CachedSides, KeptSteps, SideCache, order_digest, parser_digest, record_digest, side_digest
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
 from replay.executors import Executor
 from replay.kpis import Kpis, load_kpis
@@ -46,6 +46,7 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["packs"] = {}
     _WORKER["backend"] = backend
     _WORKER["cache"] = None if cache is None else Path(cache)
+    _WORKER["parser"] = None if cache is None else parser_digest(parse)  # orders keyed by their lines (replay.cache)
     _WORKER["side_caches"] = None
     _WORKER["steps"] = shared if isinstance(shared, KeptSteps) else None
     _WORKER["variants"] = {}
@@ -122,7 +123,8 @@ def _replay_chunk(batch: tuple[int, list[Any] | Part]) -> Chunk:
         if isinstance(value, Refused):  # the service decided nothing: there is nothing to reproduce or compare
             tally.refused[value.status] += 1
             continue
-        _replay_one(tally, diff, order_id, as_of, value, cached)
+        key = record_digest(_WORKER["parser"], record) if cached is not None and _WORKER["parser"] is not None else None
+        _replay_one(tally, diff, order_id, as_of, value, cached, key)
     if cached is not None:
         cached.flush()
     return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, cached.reused if cached else 0,
@@ -130,7 +132,7 @@ def _replay_chunk(batch: tuple[int, list[Any] | Part]) -> Chunk:
 
 
 def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.date, value: Any,
-                cached: CachedSides | None = None) -> None:
+                cached: CachedSides | None = None, key: str | None = None) -> None:
     base, cand, name = _WORKER["baseline"], _WORKER["candidate"], _WORKER["pack"]
     version = None
     if isinstance(value, Logged):  # each record through its own pack; a logged baseline through the versions it names
@@ -141,7 +143,7 @@ def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.da
             tally.reproduce(order_id, logged, base, value, as_of)
     kpis, outputs = _pack(name)
     if cached is not None and name == _WORKER["pack"] and version is None and not isinstance(base, Production):
-        a, b = cached.decide((base, cand), name, order_digest(order_id, as_of, value), value, as_of, outputs, kpis)
+        a, b = cached.decide((base, cand), name, key or order_digest(order_id, as_of, value), value, as_of, outputs, kpis)
     else:
         a, b = _decide(base, cand, name, value, as_of, outputs, kpis, version)
     tally.ran(*_roots(name, version))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 import subprocess
 import sys
@@ -12,7 +14,20 @@ import pytest
 from hypothesis import given, settings
 
 from engine import jsonio
-from replay.cache import STEPS_KEPT_PER_ORDER, KeptSteps, SideCache, _StepPart, decode, encode
+from replay import run
+from replay.cache import (
+    STEPS_KEPT_PER_ORDER,
+    KeptSteps,
+    SideCache,
+    _StepPart,
+    decode,
+    encode,
+    parser_digest,
+    record_digest,
+)
+from replay.orders import parse_record, read_records
+from replay.specs import Spec
+from replay.tally import Tally
 from tests.conftest import PACKS, ROOT, shared
 from tests.strategies import decided_values, temporal_values
 
@@ -79,6 +94,49 @@ def test_a_damaged_part_is_decided_again(orders: Path, tmp_path: Path) -> None:
     assert _replay(orders, tmp_path / "after", "credit@1.1.0", "--cache", str(cache)) == clean
     assert _reused(tmp_path / "after") == 2 * 830 - 500  # the damaged batch's 500 outcomes of one side
     assert _reused(tmp_path / "fill") == 0
+
+
+def _one_more(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
+    """Another parser of the same lines: each line of the order one unit more."""
+    order_id, as_of, value = parse_record(record)
+    for line in value["lines"]:
+        line["quantity"] += 1
+    return order_id, as_of, value
+
+
+def _replayed(records: list[tuple[int, bytes]], parse: Any, cache: Path | None) -> tuple[Tally, list[list[str]], int]:
+    candidate = Spec(f"{PACKS}#pricing@2.0.0", PACKS, {"pricing": "2.0.0"})
+    tally, diff, reused = Tally(), [], 0
+    for chunk in run.replay(records, Spec(str(PACKS), PACKS, {}), candidate, dt.date(2026, 11, 24), "order", 1, parse=parse,
+                            cache=cache):
+        tally.merge(chunk.tally)
+        diff += chunk.diff
+        reused += chunk.reused
+    return tally, diff, reused
+
+
+def test_the_same_lines_read_by_another_parser_are_not_read_from_the_cache(orders: Path, tmp_path: Path) -> None:
+    """Orders are keyed by their lines and the parser that read them: another parser's orders are decided, not read."""
+    records = list(itertools.islice(read_records(orders), 40))
+    _replayed(records, parse_record, tmp_path)
+    assert _replayed(records, parse_record, tmp_path)[2] == 2 * 40  # the same lines, the same parser: both sides read
+    tally, diff, reused = _replayed(records, _one_more, tmp_path)
+    assert reused == 0
+    assert (tally, diff) == _replayed(records, _one_more, None)[:2]
+    assert tally != _replayed(records, parse_record, None)[0]  # the parsers do read other orders
+
+
+def test_a_record_is_keyed_by_its_number_its_bytes_and_its_parser() -> None:
+    """Each part of a line record changes its key; a closure, whose state no source shows, is keyed by content (None)."""
+    salt = parser_digest(parse_record)
+    assert salt is not None
+    assert salt != parser_digest(_one_more)
+    keys = {record_digest(salt, (1, b"{}")), record_digest(salt, (2, b"{}")), record_digest(salt, (1, b"{ }")),
+            record_digest(parser_digest(_one_more) or b"", (1, b"{}"))}
+    assert len(keys) == 4
+    assert record_digest(salt, {"order_id": "1"}) is None
+    bump = 1
+    assert parser_digest(lambda record: (record, bump)) is None
 
 
 def test_a_step_part_keeps_this_runs_outcomes_first_and_stays_bounded(tmp_path: Path) -> None:
