@@ -19,6 +19,14 @@ another candidate) and warm on both sides. Targets are medians of the rounds' ra
 run's tally and diff rows must agree. ``--orders`` takes fewer orders (the machine is
 shared: 50,000 is enough to compare).
 
+The issue's run is ``--orders 1000000 --rounds 1``: eight replays of 1,000,000 orders (floor,
+local pool, Dask 2 and 1 workers, cache cold, fill, warm, warm both), about 25 minutes on a
+quiet 2-core machine at 200k-order speeds times five (round 4: 72, 185, 192, 338, 240, 240,
+157 and 75 s). Nothing of N size is held: at 1,000,000 orders the parent hands out 2,008
+parts of rounds 0-38 of the 25,900-order history at a flat 181 MB (most of it the history
+itself, kept for the floor's check and the parts' offsets), and the outcome cache's two
+temporary folders take about 0.34 and 0.41 KB an order on disk (cold; filled, then warm).
+
 The floor (``benchmarks/replay_floor.py``) parses each order and prices it twice by hand,
 reading the same parts through the same pool. The ratio says how far the engine is from the
 least any Python replay must do; its order totals are checked equal to the engine's on the
@@ -259,6 +267,7 @@ def main() -> int:
                         help="this process reads the orders and ships them to the workers (else they read parts of the file)")
     args = parser.parse_args()
     only = set(args.only or ["local", "dask", "cache"])
+    started = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "online-retail.jsonl"
@@ -280,6 +289,7 @@ def main() -> int:
         if "cache" in only:
             results.update(cached(bench, args.rounds, specs.Spec(f"{packs}#credit@1.1.0", packs, {"credit": "1.1.0"})))
     results["load_average_end"] = os.getloadavg()[0]
+    results["wall_s"] = round(time.perf_counter() - started)
     digests = {k: v["digest"] for k, v in results.items() if isinstance(v, dict) and "digest" in v and k != "cache_fill"}
     if len(set(digests.values())) > 1:
         raise SystemExit(f"the runs disagree: {digests}")
@@ -309,7 +319,8 @@ def print_targets(results: dict[str, Any]) -> None:
               ("cache warm / cache cold", "cache_warm_over_cache_cold", 0.7),
               ("cache warm both sides / cache cold", "cache_warm_both_over_cache_cold", None)]
     print(f"targets ({results['orders']:,} orders, medians of the rounds' ratios; load average "
-          f"{results['load_average_start']:.1f} at the start, {results['load_average_end']:.1f} at the end):")
+          f"{results['load_average_start']:.1f} at the start, {results['load_average_end']:.1f} at the end; "
+          f"{results['wall_s']:,} s in all):")
     for label, key, target in checks:
         found = results.get(key)
         if found is None:
