@@ -31,7 +31,7 @@ from engine import jsonio
 from engine.backends import BACKENDS
 from engine.extras import require
 from replay.attribution import changed_packs
-from replay.caveats import not_compared, outside_windows
+from replay.caveats import not_compared, outside_windows, repeated
 from replay.compare import check_sides, choose_date, resolved, unused
 from replay.decide import BOOKKEEPING, decide_both, fired, what_changed
 from replay.enrichment import load_enrichment, read_provenance, write_enriched
@@ -146,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         diff = [line for a, b in changed_packs(baseline, candidate, args.pack) for line in render(diff_packs(a, b), a, b)]
         compared = {"pack": args.pack, "baseline": args.baseline, "candidate": args.candidate, "effective_on": effective_on,
                     "reason": reason, "warnings": unused(tally.versions("candidate"), tally.roots["candidate"], baseline, candidate, args.pack)
-                    + outside_windows(tally.days, (baseline, candidate), args.pack)}
+                    + outside_windows(tally.days, (baseline, candidate), args.pack) + repeated(tally.ids)}
         command = (f"python simulate.py order --orders {args.orders} --pack {args.pack} --baseline '{args.baseline}' "
                    f"--candidate '{args.candidate}' --effective-on {effective_on.isoformat()}")
         rows = {"baseline": baseline.all_rows(args.pack), "candidate": candidate.all_rows(args.pack)}

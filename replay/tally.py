@@ -7,6 +7,8 @@ currencies. Everything merges in input order, so the summary is the same whateve
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from array import array
 from collections import Counter, _count_elements  # type: ignore[attr-defined]  # Counter.update's own counter, in C
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -90,6 +92,8 @@ class Tally:
     refused: Counter[str] = field(default_factory=Counter)  # decision-log refusals, not replayed: "status code" -> records
     roots: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> pack@version that decided -> orders
     dropped: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> "pack@version field" -> orders decided without it
+    # 8 bytes an order, a digest of its id: an id given twice is found without keeping the ids (replay.caveats.repeated)
+    ids: array[int] = field(default_factory=lambda: array("Q"))
 
     def merge(self, other: Tally) -> None:
         """Add another run's counts: merged in input order, chunk by chunk, the result equals one tally of all."""
@@ -100,6 +104,7 @@ class Tally:
         self.reproduced += other.reproduced
         self.mismatches += other.mismatches
         self.days |= other.days
+        self.ids.extend(other.ids)
         _add_into(self.price_effect, other.price_effect)
         for name in ("transitions", "change_rows", "changed_outputs", "kinds", "hold_codes", "refused"):
             getattr(self, name).update(getattr(other, name))
@@ -166,6 +171,7 @@ class Tally:
 
     def observe(self, order_id: str, as_of: str, value: Any, a: dict[str, Any], b: dict[str, Any], kpis: Kpis) -> None:
         """Money per currency, queues and approvals of every order, and the orders a side refused, by id."""
+        self.ids.append(int.from_bytes(hashlib.blake2b(order_id.encode(), digest_size=8).digest()))
         if as_of:
             self.days.add(as_of)
         currency = str(field_at(value, kpis.currency)) if kpis.currency else "-"

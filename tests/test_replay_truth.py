@@ -171,4 +171,19 @@ def test_a_byte_order_mark_does_not_lose_the_first_order(tmp_path: Path) -> None
     assert with_bom["orders"] == 3
     assert with_bom["invalid_orders"] == []
     assert [r["order_id"] for r in diff] == ["H-0", "H-1", "H-2"]
-    assert with_bom["money"] == simulate(plain, cand, tmp_path / "plain")[0]["money"]
+    plain_summary = simulate(plain, cand, tmp_path / "plain")[0]
+    assert with_bom["money"] == plain_summary["money"]
+    assert not [w for w in plain_summary["warnings"] if "repeat an order id" in w]
+
+
+def test_an_order_id_given_twice_is_said_with_its_copies_counted(tmp_path: Path) -> None:
+    """The same order twice (and one id reused for another order): decided and counted per copy, and the report says so."""
+    first, second = order(0), order(1)
+    reused = {**order(2, price="20.25"), "order_id": "H-1"}
+    history = write_history(tmp_path / "orders.jsonl", [first, second, first, reused])
+    summary, diff, report = simulate(history, candidate(tmp_path, CASES["half_even"][0]), tmp_path / "out")
+    [warning] = [w for w in summary["warnings"] if "repeat an order id" in w]
+    assert warning.startswith("2 order(s) repeat an order id given earlier")
+    assert f"**warning:** {warning}" in report
+    assert summary["orders"] == 4
+    assert [r["order_id"] for r in diff] == ["H-0", "H-1", "H-0", "H-1"]
