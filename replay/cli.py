@@ -116,6 +116,14 @@ def check_out(out: Path) -> None:
         raise BadInput(f"--out {out}: its folder {out.resolve().parent} does not exist")
 
 
+def _finished(progress: Progress, tally: Tally, orders: Path) -> None:
+    """The last progress line; a file that held no orders is refused before anything is written."""
+    read = tally.orders + tally.refused.total()
+    progress.update(read, final=True)
+    if not read:  # a CI gate reading "0 changed" off an empty export would pass a change nobody replayed
+        raise BadInput(f"{orders}: no orders (the file is empty or only blank lines): nothing to replay")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_out(out)
@@ -142,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     steps_reused += chunk.steps_reused
                     writer.writerows(chunk.diff)
                     progress.update(tally.orders + tally.refused.total())
-        progress.update(tally.orders + tally.refused.total(), final=True)
+        _finished(progress, tally, orders)
         diff = [line for a, b in changed_packs(baseline, candidate, args.pack) for line in render(diff_packs(a, b), a, b)]
         compared = {"pack": args.pack, "baseline": args.baseline, "candidate": args.candidate, "effective_on": effective_on,
                     "reason": reason, "warnings": unused(tally.versions("candidate"), tally.roots["candidate"], baseline, candidate, args.pack)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import gzip
 import itertools
 import json
 import shutil
@@ -187,3 +188,20 @@ def test_an_order_id_given_twice_is_said_with_its_copies_counted(tmp_path: Path)
     assert f"**warning:** {warning}" in report
     assert summary["orders"] == 4
     assert [r["order_id"] for r in diff] == ["H-0", "H-1", "H-0", "H-1"]
+
+
+@pytest.mark.parametrize(("name", "data"), [("empty.jsonl", b""), ("blank.jsonl", b"\n \r\n\n"), ("empty.jsonl.gz", gzip.compress(b"", mtime=0))],
+                         ids=["empty", "blank", "gzip"])
+def test_a_history_without_orders_is_refused_and_the_earlier_report_kept(tmp_path: Path, name: str, data: bytes) -> None:
+    """An empty export is exit 2 with one line, not a report of "0 changed" a CI gate would pass; the earlier report stays."""
+    orders = tmp_path / name
+    orders.write_bytes(data)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("earlier")
+    done = subprocess.run([sys.executable, str(ROOT / "simulate.py"), "run", "--orders", str(orders), "--baseline", str(PACKS),
+                           "--candidate", f"{PACKS}#pricing@2.0.0", "--out", str(out), "--workers", "1", "--effective-on", REPLAY_DAY],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(f"{orders}: no orders (the file is empty or only blank lines): nothing to replay")
+    assert (out / "summary.json").read_text() == "earlier"
