@@ -334,14 +334,20 @@ class CompiledPack:
         ``trusted`` fields were validated by the flow against a schema that covers the step's,
         so they are passed through as they are; the others are validated, undeclared fields dropped.
         """
-        validate = self._step_validators.get(trusted)
-        if validate is None:
-            validate = self._step_validators[trusted] = compile_validator(
-                [f for f in self.ir.inputs if f.name not in trusted], strict=False, passthrough=trusted)
+        validate = self._step_validators.get(trusted) or self._step_validator(trusted)
         if trace or self._flow:
             return self.evaluate(validate(values), as_of, outputs=outputs, trace=trace)
         output, matched, reasons = self._plain(validate(values), as_of, outputs)  # evaluate's path, without its calls
         return _new_tuple(Decision, (self.name, self.version, self.digest, as_of, output, matched, reasons, None, None))
+
+    def step_input(self, values: dict[str, Any], trusted: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """``values`` validated as ``decide_step`` validates them (``trusted`` fields passed through)."""
+        return (self._step_validators.get(trusted) or self._step_validator(trusted))(values)
+
+    def _step_validator(self, trusted: frozenset[str]) -> Callable[[Any], dict[str, Any]]:
+        validate = self._step_validators[trusted] = compile_validator(
+            [f for f in self.ir.inputs if f.name not in trusted], strict=False, passthrough=trusted)
+        return validate
 
     def trusted_step_inputs(self, index: int, step_pack: CompiledPack) -> frozenset[str]:
         """The inputs of step ``index`` that this flow reads, unchanged, from an input whose declaration covers the step's."""

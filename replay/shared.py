@@ -8,6 +8,8 @@ from typing import Any
 
 from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
+from engine.pairing import PairedDecisions
+from rules.errors import ArbiterError
 
 
 class SharedSteps:
@@ -22,6 +24,17 @@ class SharedSteps:
     def __init__(self) -> None:
         self.decisions: dict[tuple[str, Wanted], list[tuple[dt.date, dict[str, Any], Decision]]] = {}
         self.reused = 0
+        self.sides: tuple[Any, Any] | None = None  # (baseline, candidate) SpecPacks whose step versions are paired
+        self.partners: dict[str, CompiledPack | None] = {}
+        self.paired = PairedDecisions()
+
+    def pair(self, baseline: Any, candidate: Any) -> None:
+        """Decide each step the baseline runs together with the candidate's version of that pack (engine.pairing).
+
+        The candidate's decision is kept for the same order's candidate side, which finds it as a
+        shared step when it hands its version the same input; otherwise it is not used.
+        """
+        self.sides = (baseline, candidate)
 
     def clear(self) -> None:
         self.decisions.clear()
@@ -33,9 +46,28 @@ class SharedSteps:
             if seen_as_of == as_of and _same_input(seen_values, values):
                 self.reused += 1
                 return decision
-        decision = self.fresh(pack, values, as_of, trusted, outputs)
+        partner = self.partner(pack)
+        both = None if partner is None else self.paired.decide(pack, partner, values, as_of, trusted, outputs)
+        if both is None:
+            decision = self.fresh(pack, values, as_of, trusted, outputs)
+        else:
+            decision = both[0]
+            self.decisions.setdefault((partner.digest, outputs), []).append((as_of, values, both[1]))  # type: ignore[union-attr]
         seen.append((as_of, values, decision))
         return decision
+
+    def partner(self, pack: CompiledPack) -> CompiledPack | None:
+        """The candidate's version of a step pack the baseline runs as ``pack``, when the two differ."""
+        if self.sides is None:
+            return None
+        found = self.partners.get(pack.digest, pack)
+        if found is pack:
+            try:
+                other = self.sides[1].get(pack.name) if self.sides[0].get(pack.name) is pack else pack
+            except ArbiterError:
+                other = pack
+            found = self.partners[pack.digest] = None if other.digest == pack.digest else other
+        return found
 
     def fresh(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
               outputs: Wanted) -> Decision:

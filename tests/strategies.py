@@ -17,7 +17,7 @@ from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 from rules import temporal
 
 __all__ = ["analysable_packs", "decided_values", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "jsonl_files",
-           "metric_events", "object_for", "one_edit_versions", "random_tables", "table_inputs", "temporal_values", "value_for"]
+           "metric_events", "object_for", "one_edit_versions", "pricing_edits", "pricing_inputs", "random_tables", "table_inputs", "temporal_values", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -429,6 +429,42 @@ def one_edit_versions(draw: st.DrawFn) -> tuple[str, str, str, list[dict[str, An
     orders = draw(st.lists(st.fixed_dictionaries({"qty": st.integers(0, 25), "tier": st.sampled_from(["A", "B", "C"])}),
                            min_size=5, max_size=30))
     return TOY_PACK.format(**params), TOY_PACK.format(**changed), name, orders
+
+# One value of pricing 1.0.0 each (its text, then what it may become): a candidate that differs from it in that alone.
+PRICING_EDITS = {
+    "ceiling": ("discount_pct: min(requested_pct, 30)", "discount_pct: min(requested_pct, {n})"),
+    "break": ('quantity: ">= 1000"', 'quantity: ">= {n}0"'),
+    "promotion": ("[GADGET-02, 10, 2026-01-01, 2026-12-31]", "[GADGET-02, {n}, 2026-0{m}-01, 2026-12-31]"),
+    "group": ("[wholesale, 10]", "[wholesale, {n}]"),
+    "floor": ("unit_cost * 110 / 100", "unit_cost * 1{n} / 100"),
+    "freight": ("then: {freight: 12.50,", "then: {freight: {n}.50,"),
+    "reason": ('reason: "The price list\'s price."', 'reason: "The list price ({n})."'),
+}
+
+
+@st.composite
+def pricing_edits(draw: st.DrawFn) -> tuple[str, str]:
+    """(the edit's name, pricing 1.0.0's text with that one value changed) for a candidate beside pricing 1.0.0."""
+    from tests.conftest import PACKS
+
+    name = draw(st.sampled_from(sorted(PRICING_EDITS)))
+    old, new = PRICING_EDITS[name]
+    text = (PACKS / "pricing" / "1.0.0.yaml").read_text()
+    assert text.count(old) == 1, old
+    value = new.replace("{n}", str(draw(st.integers(10, 40)))).replace("{m}", str(draw(st.integers(2, 9))))
+    return name, text.replace(old, value).replace("version: 1.0.0", "version: 1.0.1")
+
+
+_PRICING_LINES = st.fixed_dictionaries({
+    "line_no": st.integers(1, 9), "sku": st.sampled_from(["WIDGET-01", "GADGET-02", "BOLT-03", "NUT-04", "PIN-05"]),
+    "quantity": st.one_of(st.integers(-5, 30), st.sampled_from([24, 99, 100, 499, 500, 999, 1000, 1200])),
+    "list_price": st.decimals(0, 500, places=2), "unit_cost": st.decimals(0, 300, places=2),
+}, optional={"description": st.just("a line the pricing step does not read")})
+pricing_inputs = st.fixed_dictionaries({
+    "customer_id": st.sampled_from(["C100", "C200", "C999"]), "price_group": st.sampled_from(["list", "wholesale", "distributor"]),
+    "currency": st.sampled_from(["GBP", "EUR", "USD", "JPY"]), "ship_zone": st.sampled_from(["domestic", "eu", "international"]),
+    "lines": st.lists(_PRICING_LINES, max_size=6),
+})
 
 # What a decision's outputs hold: exact decimals (any exponent), whole numbers, dates, text, and lists and
 # objects of them, keyed by the names a pack gives its outputs.

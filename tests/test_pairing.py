@@ -1,0 +1,133 @@
+"""Two versions of a pack decided together (engine.pairing): each side's decision is the one it makes alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import jsonio
+from engine.codegen import generate
+from engine.compiled import CompiledPack, compile_pack
+from engine.pairing import PairedDecisions, merge_sources, pair_evaluator
+from engine.registry import require_pack_set
+from replay.decide import decide_both
+from replay.shared import SharedSteps
+from replay.specs import SpecPacks
+from rules.errors import ArbiterError
+from rules.load import load_text
+from tests.conftest import PACKS, ROOT
+from tests.strategies import one_edit_versions, pricing_edits, pricing_inputs
+
+DAYS = st.dates(dt.date(2025, 12, 1), dt.date(2027, 2, 1))
+PRICED = frozenset({"order_total", "subtotal", "freight", "surcharge", "margin", "approval_required"})
+
+
+def compiled(text: str, path: Path) -> CompiledPack:
+    loaded = load_text(text, str(path))
+    assert loaded.pack is not None, [str(d) for d in loaded.diagnostics]
+    return compile_pack(loaded.pack)
+
+
+def alone(pack: CompiledPack, values: dict[str, Any], day: dt.date, outputs: frozenset[str] | None) -> Any:
+    """The decision as bytes, or the code of the error it raised."""
+    try:
+        return pack.decide_step(values, day, outputs=outputs).to_json()
+    except ArbiterError as exc:
+        return exc.code
+
+
+def assert_paired_as_alone(a: CompiledPack, b: CompiledPack, values: dict[str, Any], day: dt.date,
+                           outputs: frozenset[str] | None = None) -> None:
+    pairs = PairedDecisions()
+    both = pairs.decide(a, b, values, day, frozenset(), outputs)
+    expected = (alone(a, values, day, outputs), alone(b, values, day, outputs))
+    if both is None:  # a pair not made, or a failing side, sends both back to be decided alone
+        assert not pairs.pairable(a, b, outputs) or any(isinstance(x, str) for x in expected), expected
+    else:
+        assert (both[0].to_json(), both[1].to_json()) == expected
+
+
+BASE_PRICING = compiled((PACKS / "pricing" / "1.0.0.yaml").read_text(), PACKS / "pricing" / "1.0.0.yaml")
+
+
+@settings(max_examples=60, deadline=None)
+@given(edit=pricing_edits(), orders=st.lists(pricing_inputs, min_size=1, max_size=4), day=DAYS,
+       outputs=st.sampled_from([None, PRICED]))
+def test_a_pricing_version_differing_in_one_value_decides_as_alone(edit: tuple[str, str], orders: list[dict[str, Any]],
+                                                                   day: dt.date, outputs: frozenset[str] | None) -> None:
+    """Pricing 1.0.0 and a copy with one value changed (a ceiling, a break, a promotion, a rate, a text): paired equals alone."""
+    candidate = compiled(edit[1], PACKS / "pricing" / "1.0.1.yaml")
+    assert PairedDecisions().pairable(BASE_PRICING, candidate, outputs)
+    for values in orders:
+        assert_paired_as_alone(BASE_PRICING, candidate, values, day, outputs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=one_edit_versions(), day=DAYS)
+def test_a_toy_version_differing_in_one_derive_row_datum_or_parameter_decides_as_alone(
+        case: tuple[str, str, str, list[dict[str, Any]]], day: dt.date) -> None:
+    """Two versions of a small pack differing in one derive, row, data value or parameter: paired equals alone."""
+    base_text, cand_text, _, orders = case
+    a = compiled(base_text, ROOT / "toy" / "1.0.0.yaml")
+    b = compiled(cand_text.replace("version: 1.0.0", "version: 1.0.1"), ROOT / "toy" / "1.0.1.yaml")
+    assert PairedDecisions().pairable(a, b, None)
+    for values in orders:
+        assert_paired_as_alone(a, b, values, day)
+
+
+SAME_INPUTS = {("pricing", "1.0.0", "2.0.0")}  # the other bundled pairs declare different inputs: each decided alone
+
+
+@pytest.mark.parametrize(("name", "x", "y"), [(name, a.version, b.version) for name in ("pricing", "credit", "allocation", "exception_routing")
+                                              for a, b in itertools.combinations(require_pack_set(PACKS).versions(name), 2)])
+def test_the_bundled_versions_paired_decide_their_tests_as_alone(name: str, x: str, y: str) -> None:
+    """Each bundled pair of versions, on every input of either version's embedded tests, on both versions' dates."""
+    packs = require_pack_set(PACKS)
+    a, b = packs.get(name, x), packs.get(name, y)
+    assert PairedDecisions().pairable(a, b, None) == ((name, x, y) in SAME_INPUTS)
+    cases = [t.input for t in (*a.ir.tests, *b.ir.tests) if isinstance(t.input, dict)]
+    assert cases
+    for values in cases:
+        for day in (dt.date(2026, 6, 15), dt.date(2027, 6, 15)):
+            assert_paired_as_alone(a, b, values, day)
+
+
+def test_what_both_pricing_versions_compute_alike_is_computed_once() -> None:
+    """Pricing 1.0.0 against 2.0.0: the contract price and the quantity break run once a line, the ceiling twice."""
+    packs = require_pack_set(PACKS)
+    a, b = packs.get("pricing", "1.0.0"), packs.get("pricing", "2.0.0")
+    source, _ = merge_sources(generate(a.ir, outputs=PRICED), generate(b.ir, outputs=PRICED))
+    assert source.count(".get((v0, _it1['sku']))") == 1  # the contract price lookup by (customer, sku)
+    assert source.count("if c1_0 >= 1000:") == 1
+    assert source.count("30 if 30 < ") == 1
+    assert source.count("25 if 25 < ") == 1
+
+
+def test_code_that_cannot_be_aligned_is_not_paired() -> None:
+    """A generated function of another shape (a flow's, with its step runner) is refused, and deciding falls back to alone."""
+    order = require_pack_set(PACKS).get("order", "1.0.0")
+    assert pair_evaluator(generate(order.ir), generate(order.ir), "order") is None
+
+
+def test_a_replay_decides_the_candidates_step_with_the_baselines() -> None:
+    """Both sides of the order flow, paired and not: the same outcomes, the candidate's pricing step read, not decided again."""
+    packs = require_pack_set(PACKS)
+    day = dt.date(2026, 11, 24)
+    orders = [jsonio.loads((ROOT / "examples" / name).read_bytes()) for name in ("order.json", "order-northwind-10248.json")]
+    results = []
+    for paired in (False, True):
+        shared = SharedSteps()
+        base = SpecPacks(packs, {}, day, shared)
+        cand = SpecPacks(packs, {"credit": "1.1.0", "pricing": "2.0.0"}, day, shared)
+        if paired:
+            shared.pair(base, cand)
+        results.append([jsonio.dumps(decide_both(base, cand, "order", order, day)) for order in orders])
+        # allocation is shared either way; pricing only when paired (credit 1.1.0 declares another input)
+        assert shared.reused == len(orders) * (2 if paired else 1)
+    assert results[0] == results[1]
