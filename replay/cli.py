@@ -189,12 +189,19 @@ def print_summary(s: dict[str, Any]) -> None:
 
 
 def _find_order(path: Path, order_id: str) -> tuple[dt.date, Any]:
+    """The order a report names: lines that are not orders are passed over, as the run passed them (its invalid orders)."""
     records = read_parquet_records(path) if path.suffix == ".parquet" else read_records(path)
+    unread: list[str] = []
     for record in records:
-        found_id, as_of, value = parse_record(record)
+        try:
+            found_id, as_of, value = parse_record(record)
+        except (ArbiterError, ValueError, KeyError) as exc:
+            unread.append(f"{path}:{record[0]}: {getattr(exc, 'message', exc)}")
+            continue
         if found_id == order_id and not isinstance(value, Refused):
             return as_of, value.input if isinstance(value, Logged) else value
-    raise BadInput(f"no order {order_id!r} in {path}")
+    skipped = f" ({len(unread)} line(s) not orders, the first {unread[0]})" if unread else ""
+    raise BadInput(f"no order {order_id!r} in {path}{skipped}")
 
 
 def cmd_order(args: argparse.Namespace) -> int:

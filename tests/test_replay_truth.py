@@ -205,3 +205,22 @@ def test_a_history_without_orders_is_refused_and_the_earlier_report_kept(tmp_pat
     assert done.returncode == 2
     assert done.stderr.strip().endswith(f"{orders}: no orders (the file is empty or only blank lines): nothing to replay")
     assert (out / "summary.json").read_text() == "earlier"
+
+
+def test_the_reports_order_command_passes_over_lines_that_are_not_orders(tmp_path: Path) -> None:
+    """`simulate.py order --order-id` (the command each cause prints) finds its order past a cut line, and names the lines it passed."""
+    good = jsonio.dumps(order(0))
+    history = tmp_path / "orders.jsonl"
+    history.write_bytes(good[:40] + b"\n" + good + b"\n" + jsonio.dumps({**order(1), "order_id": "BAD", "as_of": "2027-02-30"}) + b"\n")
+
+    def show(order_id: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(ROOT / "simulate.py"), "order", "--orders", str(history), "--order-id", order_id,
+                               "--baseline", str(PACKS), "--candidate", f"{PACKS}#pricing@2.0.0", "--effective-on", REPLAY_DAY],
+                              capture_output=True, text=True, cwd=ROOT, check=False)
+
+    found = show("H-0")
+    assert found.returncode == 0, found.stderr
+    assert '"H-0"' in found.stdout
+    missing = show("BAD")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith(f"simulate: no order 'BAD' in {history} (2 line(s) not orders, the first {history}:1: invalid JSON")
