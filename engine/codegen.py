@@ -13,6 +13,7 @@ strings are emitted with ``repr``.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -202,7 +203,7 @@ class Generator:
                 return f"{op}3({a}, {b})"
             return f"({a} {op} {b})"
         if op in ("=", "!="):
-            return f"({a} {'==' if op == '=' else '!='} {b})"
+            return _equality(a, op, b)
         if op in _ORDER_OPS:
             if nullable:
                 guarded = self.null_guarded(node, a, b)
@@ -540,7 +541,7 @@ class Generator:
         if isinstance(node, s.CompareTest):
             operand = self.expr(node.operand)
             if node.op in ("=", "!="):
-                return f"({column} {'==' if node.op == '=' else '!='} {operand})"
+                return _equality(column, node.op, operand)
             if column_type.nullable or node.operand.type.nullable:
                 return f"({_ORDER_OPS[node.op]}({column}, {operand}) is True)"
             return f"({column} {node.op} {operand})"
@@ -1078,6 +1079,24 @@ def _folded(node: s.Node) -> Any:
         return _CTX_OPS[node.op](a, b)
     except ArithmeticError:
         return None
+
+
+def _equality(a: str, op: str, b: str) -> str:
+    """``a = b``: against null, an identity test, what == gives for every value a pack holds without its dispatch.
+
+    Not against a constant, which Python warns of (``None is 3``); that comparison is settled when compiling anyway.
+    """
+    if "None" in (a, b) and not _constant(b if a == "None" else a):
+        return f"({a} {'is' if op == '=' else 'is not'} {b})"
+    return f"({a} {'==' if op == '=' else '!='} {b})"
+
+
+def _constant(text: str) -> bool:
+    try:
+        ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _literal_rows(table: TableDef) -> bool:
