@@ -33,10 +33,12 @@ def _shape(spec: FieldShape) -> Any:
 
 
 def _covers(given: Any, declared: Any) -> bool:
-    """Whether values valid under the ``given`` shape pass the ``declared`` one unchanged.
+    """Whether values valid under the ``given`` shape pass the ``declared`` one once its defaults fill their nulls.
 
     The same constraints, field by field; objects may carry fields the declared shape does
-    not have (a flow's order lines carry descriptions a pricing step does not read).
+    not have (a flow's order lines carry descriptions a pricing step does not read). A
+    default is no constraint: the step's adapter (``compile_validator``'s passthrough) puts
+    it where the value is null, as validation would; a required field fits an optional one.
     """
     if not isinstance(given, dict) or not isinstance(declared, dict):
         return bool(given == declared)
@@ -44,7 +46,10 @@ def _covers(given: Any, declared: Any) -> bool:
         if key in ("items", "fields") and isinstance(value, dict) and isinstance(given.get(key), dict):
             if not all(name in given[key] and _covers(given[key][name], sub) for name, sub in value.items()):
                 return False
-        elif given.get(key) != value:
+        elif key == "optional":
+            if given.get(key) and not value:
+                return False
+        elif key != "default" and given.get(key) != value:
             return False
     return True
 
@@ -332,7 +337,8 @@ class CompiledPack:
         """Decide as a flow's step: ``values`` come from a validated flow input and may carry more fields.
 
         ``trusted`` fields were validated by the flow against a schema that covers the step's,
-        so they are passed through as they are; the others are validated, undeclared fields dropped.
+        so they are passed through, only the step's defaults put where they are null; the
+        others are validated, undeclared fields dropped.
         """
         validate = self._step_validators.get(trusted) or self._step_validator(trusted)
         if trace or self._flow:
@@ -346,7 +352,8 @@ class CompiledPack:
 
     def _step_validator(self, trusted: frozenset[str]) -> Callable[[Any], dict[str, Any]]:
         validate = self._step_validators[trusted] = compile_validator(
-            [f for f in self.ir.inputs if f.name not in trusted], strict=False, passthrough=trusted)
+            [f for f in self.ir.inputs if f.name not in trusted], strict=False,
+            passthrough=[f for f in self.ir.inputs if f.name in trusted])
         return validate
 
     def trusted_step_inputs(self, index: int, step_pack: CompiledPack) -> frozenset[str]:

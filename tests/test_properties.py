@@ -15,9 +15,12 @@ from hypothesis import strategies as st
 
 from engine import jsonio
 from engine.compiled import CompiledPack, compile_pack
+from engine.inputs import compile_validator
 from engine.registry import require_pack_set
 from rules.errors import ArbiterError, DecisionError, InputError
+from rules.ir import FieldDef, FieldShape
 from rules.load import load_text
+from rules.types import INTEGER
 from tests.conftest import PACKS, ROOT, inside_window
 from tests.reference import ReferenceError_, evaluate
 from tests.strategies import RandomTable, inputs_for, json_values, random_tables, table_inputs
@@ -220,8 +223,8 @@ def test_keyed_sums_equal_the_longhand_sum(data: st.DataObject) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_flow_steps_decide_alike_with_and_without_passing_inputs_through(data: st.DataObject) -> None:
-    """A flow passes a step the inputs it declared identically without re-validating them; decisions do not change."""
-    flow = next(p for p in bundled() if p.ir.steps)
+    """A flow passes a step the inputs it validated under covering declarations, filling the step's defaults; decisions do not change."""
+    flow = data.draw(st.sampled_from([p for p in bundled() if p.ir.steps]), label="flow")
     values = data.draw(inputs_for(flow.ir))
     outcomes = []
     for trust in (True, False):
@@ -229,27 +232,66 @@ def test_flow_steps_decide_alike_with_and_without_passing_inputs_through(data: s
         original = flow.trusted_step_inputs
         if not trust:
             flow.trusted_step_inputs = lambda index, step_pack: frozenset()  # type: ignore[method-assign]
+        steps = _StepOutputs(flow.pack_set)
         try:
-            outcomes.append(flow.decide(values, AS_OF).to_json())
+            outcomes.append([flow.evaluate(values, inside_window(flow, AS_OF), pack_set=steps).to_json(), *steps.seen])
         except ArbiterError as exc:
-            outcomes.append(exc.code.encode())
+            outcomes.append([exc.code.encode(), *steps.seen])
         finally:
             flow.trusted_step_inputs = original  # type: ignore[method-assign]
     assert outcomes[0] == outcomes[1]
 
 
-def test_only_step_inputs_the_flow_declared_as_strictly_are_passed_through() -> None:
-    """Pricing trusts the order's lines (same constraints, more fields); allocation does not (it adds a default)."""
+class _StepOutputs:
+    """A flow's pack set that keeps every step's whole output: a step input's default can change what the flow does not show."""
+
+    def __init__(self, packs: Any) -> None:
+        self.packs, self.seen = packs, list[bytes]()
+
+    def get(self, name: str, version: str | None = None, as_of: dt.date | None = None) -> CompiledPack:
+        return self.packs.get(name, version, as_of)  # type: ignore[no-any-return]
+
+    def decide_step(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+                    outputs: Any = None) -> Any:
+        decision = pack.decide_step(values, as_of, trusted)
+        self.seen.append(jsonio.dumps([decision.output, decision.matched]))
+        return decision
+
+
+def test_step_inputs_the_flow_validated_under_covering_declarations_are_passed_through() -> None:
+    """Allocation trusts the order's lines though it adds a default (filled, not re-validated); a computed input is validated."""
     flow = next(p for p in bundled() if p.ir.steps)
     steps = {step.id: (i, flow.pack_set.get(step.pack, step.version, AS_OF)) for i, step in enumerate(flow.ir.steps)}
     index, allocation = steps["allocation"]
-    assert flow.trusted_step_inputs(index, allocation) == {"warehouses"}
+    assert flow.trusted_step_inputs(index, allocation) == {"warehouses", "lines", "no_split"}
     index, pricing = steps["pricing"]
     assert "lines" in flow.trusted_step_inputs(index, pricing)
     index, credit = steps["credit"]
     trusted = flow.trusted_step_inputs(index, credit)
-    assert "credit_limit" in trusted
-    assert "prepaid_amount" not in trusted  # credit gives it a default the order does not
+    assert {"credit_limit", "prepaid_amount"} <= trusted  # credit gives prepaid_amount a default the order does not
+    assert "order_amount" not in trusted  # computed from pricing's output: validated by the step
+
+
+def test_a_passed_through_input_gets_the_step_defaults_and_nothing_else() -> None:
+    """Nulls of a trusted input take the step's defaults at any depth; other values, extra fields included, are left as they are."""
+    lines = FieldShape(type="list", items={"sku": FieldShape(type="string"),
+                                           "hazmat": FieldShape(type="boolean", optional=True, default=False)})
+    flag = FieldShape(type="boolean", optional=True, default=False)
+    declared = [FieldDef("count", FieldShape(type="integer"), INTEGER)]
+    validate = compile_validator(declared, strict=False, passthrough=[FieldDef("lines", lines, INTEGER), FieldDef("flag", flag, INTEGER)])
+    raw: dict[str, Any] = {"count": 2, "flag": None, "lines": [{"sku": "a", "hazmat": None, "note": "kept"}, {"sku": "b", "hazmat": True}, {"sku": "c"}]}
+    for sent in (raw, {**raw, "count": Decimal("2.0")}):  # the fast path, then the slow one (a decimal integer)
+        assert validate(sent) == {"count": 2, "flag": False, "lines": [
+            {"sku": "a", "hazmat": False, "note": "kept"}, {"sku": "b", "hazmat": True}, {"sku": "c", "hazmat": False}]}
+    assert raw["lines"][0]["hazmat"] is None  # the flow's own value is not changed
+    unchecked = {"count": 1, "flag": True, "lines": [{"sku": 5, "hazmat": True}]}
+    assert validate(unchecked)["lines"][0] is unchecked["lines"][0]  # validated by the flow: not checked, not copied
+    try:
+        validate({"count": "two", "lines": []})
+    except InputError as exc:
+        assert [p.path for p in exc.problems] == [("count",)]
+    else:
+        raise AssertionError("a step's own input is still validated")
 
 
 def test_the_fast_path_refuses_what_the_schema_bounds_at_any_depth() -> None:
@@ -293,7 +335,7 @@ def test_the_fast_path_past_its_inline_depth_checks_each_object_in_a_function_al
 
 
 def test_a_declaration_covers_another_only_when_no_value_would_change() -> None:
-    """Extra object fields are fine; a looser bound, a missing field, another default or a longer list are not."""
+    """Extra fields, another default (the step fills it), required for optional: fine; a looser bound, a missing field, optional for required, a longer list: not."""
     from engine.compiled import _covers, _shape
     from rules.check import shape_of
     from rules.model import FieldSpec
@@ -307,7 +349,9 @@ def test_a_declaration_covers_another_only_when_no_value_would_change() -> None:
     assert not _covers(spec(type="list", max_items=20, items=line), step)
     assert not _covers(spec(type="list", max_items=10, items={"sku": {"type": "string"}}), step)
     assert not _covers(spec(type="money"), spec(type="money", min=0))
-    assert not _covers(spec(type="boolean", optional=True), spec(type="boolean", optional=True, default=False))
+    assert _covers(spec(type="boolean", optional=True), spec(type="boolean", optional=True, default=False))
+    assert _covers(spec(type="boolean"), spec(type="boolean", optional=True, default=False))
+    assert not _covers(spec(type="boolean", optional=True), spec(type="boolean"))
     assert _covers(spec(type="money", min=0, description="a"), spec(type="money", min=0, description="b"))
 
 
