@@ -8,7 +8,7 @@ from dataclasses import fields
 from functools import partial
 from typing import Any, NamedTuple
 
-from engine import jsonio
+from engine import jsonio, order_contract
 from engine.backend import NATIVE, Backend, Evaluate, Evaluator
 from engine.codegen import generate_invariants
 from engine.demand import Wanted
@@ -150,7 +150,7 @@ class CompiledPack:
         self._traced: Callable[..., Any] | None = None
         self._invariants: Callable[..., Any] | None = None
         self.pack_set: Any = None  # set by the registry; flows run their steps from it
-        self.validate = compile_validator(ir.inputs)
+        self.validate = order_contract.guarded(ir, compile_validator(ir.inputs))
         self._step_validators: dict[frozenset[str], Callable[[Any], dict[str, Any]]] = {}
         self._trusted: dict[tuple[int, str], frozenset[str]] = {}  # flows: per (step, step digest)
         self._partial: dict[frozenset[str], Evaluate] = {}  # by the outputs asked for

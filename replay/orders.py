@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine import jsonio
+from engine import jsonio, order_contract
 from engine.compiled import CompiledPack
 from engine.decode import Decoded, compile_decoder
 from engine.extras import require
@@ -175,8 +175,21 @@ def decode_for(pack: CompiledPack | None) -> None:
     if "as_of" in declared or {"input", "request_id"} <= declared:  # parse_record reads those as the record's, not the order's
         return
     decoder = compile_decoder(pack.ir.inputs, METADATA)
+    if decoder is not None and order_contract.holds(pack.ir):
+        decoder = _keeping(decoder)
     if decoder is not None:
         _DECODER.append((pack.digest, frozenset(m for m in METADATA if m not in declared), decoder))
+
+
+def _keeping(decode: Decoded) -> Decoded:
+    """The decoder, passing an order that breaks the canonical order's rules to the slow path, which names its field."""
+    kept = order_contract.kept
+
+    def decoded(raw: bytes) -> dict[str, Any] | None:
+        value = decode(raw)
+        return value if value is None or kept(value) else None
+
+    return decoded
 
 
 _ABSENT = object()
