@@ -157,3 +157,34 @@ def test_seconds_settings_read_alike_at_start_and_on_reload(value: str, expected
             seconds(env, "ARBITER_RELOAD_WAIT_SECONDS")
     else:
         assert seconds(env, "ARBITER_RELOAD_WAIT_SECONDS") == expected
+
+
+# (headers, status, code): every credential presented is checked and none wins; a wrong X-API-Key beside a good
+# bearer key was accepted, as were an empty X-API-Key and a Basic header beside a good key
+KEYED = [
+    ([("x-api-key", "wrong"), ("authorization", "Bearer k1")], 403, "forbidden"),
+    ([("authorization", "Bearer wrong"), ("x-api-key", "k1")], 403, "forbidden"),
+    ([("x-api-key", ""), ("authorization", "Bearer k1")], 401, "unauthorized"),
+    ([("authorization", "Basic azE6"), ("x-api-key", "k1")], 401, "unauthorized"),
+    ([("authorization", "Bearer ")], 401, "unauthorized"),
+    ([("x-api-key", "k1"), ("x-api-key", "wrong")], 401, "unauthorized"),
+    ([("x-api-key", "k1"), ("x-api-key", "k1")], 401, "unauthorized"),
+    ([("authorization", "Bearer k1"), ("authorization", "Bearer k1")], 401, "unauthorized"),
+    ([("x-api-key", "k1"), ("authorization", "Bearer k2")], 401, "unauthorized"),
+    ([("x-api-key", "k1 k1")], 403, "forbidden"),
+    ([("x-api-key", "k1"), ("authorization", "Bearer k1")], 200, ""),
+    ([("authorization", "bearer   k2\t")], 200, ""),
+    ([("x-api-key", "k2")], 200, ""),
+]
+
+
+@pytest.mark.parametrize(("headers", "status", "code"), KEYED)
+def test_a_wrong_or_garbled_credential_is_refused_whatever_else_is_sent(headers: list[tuple[str, str]], status: int,
+                                                                        code: str) -> None:
+    """Both headers are read, every value of each: a wrong key is 403, an ambiguous or empty one 401; one key is served."""
+    keyed = TestClient(create_app(PACKS, api_keys=["k1", "k2"]))
+    for route, body in (("credit?as_of=2026-06-01", EXAMPLE), ("credit/batch?as_of=2026-06-01", BATCH)):
+        answer = keyed.post(f"/v1/decisions/{route}", content=body, headers=headers)
+        assert answer.status_code == status, answer.text
+        if status != 200:
+            assert answer.json()["code"] == code
