@@ -21,6 +21,7 @@ from engine.backend import NATIVE
 from engine.backends import BACKENDS
 from engine.checks import check_pack_set
 from engine.compiled import compile_pack
+from engine.dates import calendar_date
 from engine.registry import build_pack_set
 from engine.testing import run_pack_tests
 from rules.errors import ArbiterError, Diagnostic, InputError, MalformedRequest, UnknownPack, UnknownVersion, ordered
@@ -138,7 +139,6 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if failed or short else 0
 
 
-CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # as the API reads as_of: not 20260601, not week dates
 JSON_PLACE = re.compile(r"(.*) at line (\d+) column (\d+)")
 
 
@@ -167,9 +167,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         _print_diagnostics(diagnostics, "human")
         return 1
     try:
-        if args.as_of and CALENDAR_DATE.fullmatch(args.as_of) is None:
-            raise ValueError(args.as_of)
-        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
+        as_of = calendar_date(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
     except ValueError:
         print(f"arbiter decide: --as-of {args.as_of!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
         return 2

@@ -20,10 +20,23 @@ from pathlib import Path
 
 from engine.compiled import CompiledPack
 from engine.registry import PackSet
-from rules.errors import Diagnostic, Position
+from rules.errors import Diagnostic, Position, UnknownPack, UnknownVersion
 
 FIRST_DAY, LAST_DAY = dt.date.min, dt.date.max
 Window = tuple[dt.date, dt.date]  # [start, end): dates on which a version is effective
+
+
+CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def calendar_date(text: str) -> dt.date:
+    """A business date written YYYY-MM-DD (the API's ``as_of``, the CLIs' ``--as-of``), else ValueError.
+
+    The calendar form only: ``date.fromisoformat`` also reads 20260601 and week dates (2026-W23-1).
+    """
+    if CALENDAR_DATE.fullmatch(text) is None:
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
 
 
 def window(pack: CompiledPack) -> Window:
@@ -108,9 +121,9 @@ def pins_outside_window(pack_set: PackSet) -> list[Diagnostic]:
         for step in flow.ir.steps:
             if step.version is None:
                 continue
-            pinned = next((p for p in pack_set.versions(step.pack) if p.version == step.version), None) \
-                if step.pack in pack_set.names() else None
-            if pinned is None:
+            try:
+                pinned = pack_set.get(step.pack, step.version)
+            except (UnknownPack, UnknownVersion):
                 continue  # an unknown pin is the flow's own error
             outside = subtract([window(flow)], window(pinned))
             if outside:

@@ -216,7 +216,7 @@ def cmd_order(args: argparse.Namespace) -> int:
         else:
             raise BadInput("give ORDER.json, or --orders FILE --order-id ID")
         if args.as_of:
-            as_of = dt.date.fromisoformat(args.as_of)
+            as_of = effective_date(args.as_of, "--as-of")
         a, b = decide_both(base, cand, args.pack, value, as_of)
         keys = [k for k in dict.fromkeys([*a, *b]) if k not in BOOKKEEPING]
         print(f"{'':<18}{'baseline':<34}{'candidate':<34}")

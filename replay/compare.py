@@ -8,7 +8,7 @@ from typing import Any
 from engine.registry import PackSet
 from replay.attribution import changed_packs, flow_packs
 from replay.errors import BadInput
-from replay.specs import SpecPacks
+from replay.specs import SpecPacks, effective_date
 from rules.errors import ArbiterError
 
 
@@ -21,7 +21,7 @@ def new_versions(base: PackSet, cand: PackSet) -> list[Any]:
 def choose_date(base: PackSet, cand: PackSet, pins: dict[str, str], given: str | None) -> tuple[dt.date, str]:
     """``--effective-on``, else the latest effective_from among the candidate's new versions (pinned ones run anyway)."""
     if given:
-        return dt.date.fromisoformat(given), "given (--effective-on)"
+        return effective_date(given), "given (--effective-on)"
     dated = [p for p in new_versions(base, cand) if p.ir.effective_from is not None and pins.get(p.name) != p.version]
     if not dated:
         return dt.datetime.now(dt.UTC).date(), "today: the candidate adds or changes no dated version"

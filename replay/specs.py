@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.compiled import CompiledPack, Decision
+from engine.dates import calendar_date
 from engine.demand import Wanted
 from engine.registry import PackSet, build_pack_set, with_backend
 from replay.errors import BadInput
@@ -187,8 +188,14 @@ def load_spec(spec: Spec, effective_on: dt.date, backend: str = "native", shared
     return SpecPacks(packs, spec.pins, effective_on, shared)
 
 
-def effective_date(text: str | None) -> dt.date:
-    return dt.date.fromisoformat(text) if text else dt.datetime.now(dt.UTC).date()
+def effective_date(text: str | None, flag: str = "--effective-on") -> dt.date:
+    """The date a flag names (as the API reads ``as_of``), else today."""
+    if not text:
+        return dt.datetime.now(dt.UTC).date()
+    try:
+        return calendar_date(text)
+    except ValueError:
+        raise BadInput(f"{flag} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 

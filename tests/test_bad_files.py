@@ -180,3 +180,22 @@ def test_arbiter_decide_refuses_bad_input_at_its_place_with_exit_2(tmp_path: Pat
     assert says in captured.err, captured.err
     if not extra:
         assert captured.err.startswith(f"{given}{says}"), captured.err
+
+
+# (simulate's arguments, the flag refused): fromisoformat read 20270101 and week dates, where the API and `arbiter decide`
+# refuse them, and an impossible date was "cannot read the input: ValueError"
+SIMULATE_DATES = [
+    (["order", str(ROOT / "examples" / "order.json"), "--as-of", "2026-W23-1"], "--as-of '2026-W23-1'"),
+    (["order", str(ROOT / "examples" / "order.json"), "--as-of", "2026-13-01"], "--as-of '2026-13-01'"),
+    (["order", str(ROOT / "examples" / "order.json"), "--effective-on", "20270101"], "--effective-on '20270101'"),
+    (["run", "--orders", str(ROOT / "examples" / "order.json"), "--effective-on", "2027-1-1"], "--effective-on '2027-1-1'"),
+]
+
+
+@pytest.mark.parametrize(("args", "flag"), SIMULATE_DATES)
+def test_simulate_reads_a_date_flag_as_the_api_reads_as_of(capsys: pytest.CaptureFixture[str], args: list[str],
+                                                           flag: str) -> None:
+    """A date flag not written YYYY-MM-DD is one line naming it and exit 2, before any decision."""
+    code, out, err = _simulate(capsys, *args, "--baseline", str(PACKS), "--candidate", f"{PACKS}#credit@1.1.0")
+    assert (code, out) == (2, "")
+    assert err.strip() == f"simulate: {flag} is not a date (YYYY-MM-DD)"

@@ -9,7 +9,6 @@ Starlette routes.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -31,9 +30,9 @@ from api.service import Service
 from api.settings import Settings
 from engine import jsonio
 from engine.compiled import CompiledPack
+from engine.dates import calendar_date
 from rules.errors import ArbiterError, MalformedRequest
 
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DECIDE = "/v1/decisions/{pack}"
 BATCH = "/v1/decisions/{pack}/batch"
 DECIDE_PARAMS = frozenset({"as_of", "version", "versions", "trace"})
@@ -44,10 +43,7 @@ def _as_of(value: str | None, settings: Settings) -> dt.date:
     if value is None:
         return settings.today()
     try:
-        # the calendar form only: fromisoformat also reads 20260601 and week dates (2026-W23-1)
-        if ISO_DATE.fullmatch(value) is None:
-            raise ValueError(value)
-        return dt.date.fromisoformat(value)
+        return calendar_date(value)
     except ValueError:
         raise MalformedRequest(f"as_of {value!r} is not a date (YYYY-MM-DD)") from None
 
