@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 
+from engine import order_contract
 from engine.codes import code_contracts
 from engine.compiled import CompiledPack
 from engine.contracts import flow_contracts
@@ -233,7 +234,7 @@ def search(watches: list[_Watch], seed: int | None = None) -> None:
     @_settings(SEARCH_EXAMPLES, SEARCH_SEED if seed is None else seed)
     def generated(values: dict[str, Any]) -> None:
         for watch in watches:
-            watch.observe(restricted(watch.schema, values), watch.checks.as_of)
+            watch.observe(order_contract.conform(watch.checks.ir, restricted(watch.schema, values)), watch.checks.as_of)
 
     hypothesis_seed(SEARCH_SEED if seed is None else seed)(generated)()
     for watch in watches:

@@ -1,9 +1,10 @@
 """What the canonical order promises beyond the types its flow declares, held by every version of that flow.
 
 A pack's inputs say a line's quantity is a whole number; they cannot say that an order's line
-numbers are its lines' names, each used once, or that a line of zero quantity is a fault of the
-system that sent it. Decided anyway, such an order is priced and allocated without a word: two
-lines numbered 1 leave the output's lines and allocation naming one line twice. These rules
+numbers and warehouse codes name one line or one warehouse each, or that an order of no lines
+or a line of zero quantity is a fault of the system that sent it. Decided anyway, such an order
+is priced and allocated without a word: two lines numbered 1 leave the output naming one line
+twice, an order of no lines is released with freight to pay. These rules
 belong to the canonical order (schemas/order.schema.json), not to one version of its flow: a
 live version's YAML cannot change (its digest is in decision logs), and an old version must
 refuse what a new one refuses. So the order flow's validator holds every input to them, the one
@@ -36,20 +37,22 @@ def kept(order: dict[str, Any]) -> bool:
     """Whether a validated order keeps the rules: the quick test every order pays."""
     lines = order.get("lines")
     if not lines:
-        return True
+        return False
     numbers = set()
     for line in lines:
         if not line["quantity"] or line["line_no"] < 1:
             return False
         numbers.add(line["line_no"])
-    return len(numbers) == len(lines)
+    warehouses = order.get("warehouses") or ()
+    return len(numbers) == len(lines) and len({w["code"] for w in warehouses}) == len(warehouses)
 
 
 def problems(order: dict[str, Any]) -> list[FieldProblem]:
     """Every broken rule of a validated order, at its field."""
-    out: list[FieldProblem] = []
-    first: dict[int, int] = {}
-    for i, line in enumerate(order.get("lines") or ()):
+    lines = order.get("lines")
+    out = [] if lines else [FieldProblem(("lines",), "empty-order", "an order of no lines orders nothing")]
+    first: dict[Any, int] = {}
+    for i, line in enumerate(lines or ()):
         if line["quantity"] == 0:
             out.append(FieldProblem(("lines", i, "quantity"), "zero-quantity",
                                     "a line of quantity 0 orders nothing; leave it out (a return line is negative)"))
@@ -60,7 +63,35 @@ def problems(order: dict[str, Any]) -> list[FieldProblem]:
         if seen != i:
             out.append(FieldProblem(("lines", i, "line_no"), "duplicate-line",
                                     f"line_no {number} is also /lines/{seen}'s: each line needs its own number"))
+    first.clear()
+    for i, warehouse in enumerate(order.get("warehouses") or ()):
+        seen = first.setdefault(warehouse["code"], i)
+        if seen != i:
+            out.append(FieldProblem(("warehouses", i, "code"), "duplicate-warehouse",
+                                    f"warehouse {warehouse['code']!r} is also /warehouses/{seen}'s: whose stock is it?"))
     return out
+
+
+def conform(ir: PackIR, order: dict[str, Any]) -> dict[str, Any]:
+    """The order a search drew from the declared schema, changed as little as the rules need: lines numbered from 1
+    where numbers repeat or start below 1, a zero quantity 1, a repeated warehouse code made its own. A search keeps
+    the colliding SKUs and stock it drew: those, not the numbers, are what policies get wrong. No line is invented:
+    an order of none stays refused. Any other pack's input is returned as it is.
+    """
+    if not holds(ir) or not isinstance(order.get("lines"), list):
+        return order
+    lines = [dict(line) for line in order["lines"]]
+    renumber = len({line["line_no"] for line in lines}) < len(lines) or any(line["line_no"] < 1 for line in lines)
+    for i, line in enumerate(lines):
+        line["line_no"] = i + 1 if renumber else line["line_no"]
+        line["quantity"] = line["quantity"] or 1
+    warehouses = [dict(w) for w in order.get("warehouses") or ()]
+    codes: set[str] = set()
+    for i, warehouse in enumerate(warehouses):
+        if warehouse["code"] in codes:
+            warehouse["code"] = f"{warehouse['code'][:16]}#{i}"
+        codes.add(warehouse["code"])
+    return {**order, "lines": lines, "warehouses": warehouses}
 
 
 def guarded(ir: PackIR, validate: Validate) -> Validate:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
+from engine import order_contract
 from rules import temporal
 from rules.input_types import INPUT_TYPES, Held, held
 from rules.ir import FieldShape, PackIR
@@ -120,8 +122,11 @@ def object_for(fields: dict[str, FieldShape]) -> st.SearchStrategy[dict[str, Any
 
 
 def inputs_for(pack: PackIR) -> st.SearchStrategy[dict[str, Any]]:
-    """Valid inputs of a pack, drawn from its declared schema."""
-    return object_for(schema_of(pack))
+    """Valid inputs of a pack, drawn from its declared schema; the canonical order's keep its rules too."""
+    drawn = object_for(schema_of(pack))
+    if not order_contract.holds(pack):
+        return drawn
+    return drawn.map(functools.partial(order_contract.conform, pack)).filter(order_contract.kept)
 
 
 def schema_of(pack: PackIR) -> dict[str, FieldShape]:
@@ -226,7 +231,7 @@ def colliding_inputs(pack: PackIR) -> list[dict[str, Any]]:
         for shape in range(min(2 ** lists, COLLISION_SHAPES)):
             twice = [bool(shape >> i & 1) for i in range(lists)]
             at = [0]  # which list of the schema comes next, across all the fields
-            out.append({name: _colliding(spec, count, twice, at) for name, spec in fields.items()})
+            out.append(order_contract.conform(pack, {name: _colliding(spec, count, twice, at) for name, spec in fields.items()}))
     return out
 
 
