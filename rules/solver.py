@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 import z3
 
@@ -666,7 +666,7 @@ def zero_divisors(pack: PackIR, as_of: dt.date) -> list[tuple[str, str, dict[str
                 divisor = encoder.expr(division.right)
                 if divisor.value is None:
                     continue
-                conditions = [_true(encoder.expr(g)) if holds else z3.Not(_true(encoder.expr(g))) for g, holds in guards]
+                conditions = [_GUARDS[how](encoder.expr(g)) for g, how in guards]
                 found = queries.witness(*conditions, z3.Not(divisor.null), divisor.value == 0)
             except (Unsupported, Unknown, z3.Z3Exception):
                 continue
@@ -687,17 +687,22 @@ def _counted_input(node: s.Node) -> str | None:
     return None
 
 
-def _divisions(node: s.Node, guards: tuple[tuple[s.Node, bool], ...]) -> list[tuple[s.Binary, tuple[tuple[s.Node, bool], ...]]]:
-    """The divisions in ``node``, each with the conditions under which it is computed (a condition, and whether it holds)."""
+Guard = Literal["true", "not true", "not false"]
+_GUARDS: dict[Guard, Callable[[Term], Any]] = {
+    "true": _true, "not true": lambda t: z3.Not(_true(t)), "not false": lambda t: z3.Not(_false(t))}
+
+
+def _divisions(node: s.Node, guards: tuple[tuple[s.Node, Guard], ...]) -> list[tuple[s.Binary, tuple[tuple[s.Node, Guard], ...]]]:
+    """The divisions in ``node``, each with the conditions under which it is computed (a condition, and what it is then)."""
     if isinstance(node, s.Call) and node.function == "coalesce":
         return []
     if isinstance(node, s.Conditional):
-        return [*_divisions(node.condition, guards), *_divisions(node.then, (*guards, (node.condition, True))),
-                *_divisions(node.otherwise, (*guards, (node.condition, False)))]
-    if isinstance(node, s.Binary) and node.op in ("and", "or"):  # the right side decides only when the left does not
-        left = node.left if node.op == "or" else s.Unary(node.left.start, node.left.end, "not", node.left)
-        left.type = node.left.type
-        return [*_divisions(node.left, guards), *_divisions(node.right, (*guards, (left, False)))]
+        return [*_divisions(node.condition, guards), *_divisions(node.then, (*guards, (node.condition, "true"))),
+                *_divisions(node.otherwise, (*guards, (node.condition, "not true")))]
+    if isinstance(node, s.Binary) and node.op in ("and", "or"):  # the right side decides only when the left does not:
+        # "or" when the left is not true, "and" when it is not false (null and false is false, a null left still reads it)
+        left: tuple[s.Node, Guard] = (node.left, "not true" if node.op == "or" else "not false")
+        return [*_divisions(node.left, guards), *_divisions(node.right, (*guards, left))]
     found = [(node, guards)] if isinstance(node, s.Binary) and node.op == "/" else []
     return found + [d for child in s._children(node) for d in _divisions(child, guards)]
 
