@@ -60,15 +60,16 @@ _VALUES: dict[Held, Callable[[FieldShape, str], st.SearchStrategy[Any]]] = {
 assert set(_VALUES) == set(Held)
 
 
-def value_for(spec: FieldShape, name: str = "") -> st.SearchStrategy[Any]:
-    """Valid values of one declared field (``name``: its name, to share keys by); hypothesis shrinks towards the simplest."""
+def value_for(spec: FieldShape, name: str = "", least: int = 0) -> st.SearchStrategy[Any]:
+    """Valid values of one declared field (``name``: its name, to share keys by; ``least``: the fewest items of a list
+    of objects); hypothesis shrinks towards the simplest."""
     kind = spec.type
     how = held(kind)
     if how is not None:
         base: st.SearchStrategy[Any] = _VALUES[how](spec, name)
     elif kind == "list" and spec.items is not None:
         most = spec.max_items if spec.max_items is not None else _longest(spec) + 1
-        base = st.lists(object_for(spec.items), max_size=_longest(spec)).flatmap(lambda xs: _repeat_one(xs, most))
+        base = st.lists(object_for(spec.items), min_size=least, max_size=_longest(spec)).flatmap(lambda xs: _repeat_one(xs, most))
     elif kind == "list":
         base = st.lists(value_for(FieldShape(type=spec.of or "string")), max_size=_longest(spec))
     else:
@@ -123,10 +124,11 @@ def object_for(fields: dict[str, FieldShape]) -> st.SearchStrategy[dict[str, Any
 
 def inputs_for(pack: PackIR) -> st.SearchStrategy[dict[str, Any]]:
     """Valid inputs of a pack, drawn from its declared schema; the canonical order's keep its rules too."""
-    drawn = object_for(schema_of(pack))
+    fields = schema_of(pack)
     if not order_contract.holds(pack):
-        return drawn
-    return drawn.map(functools.partial(order_contract.conform, pack)).filter(order_contract.kept)
+        return object_for(fields)
+    drawn = st.fixed_dictionaries({name: value_for(spec, name, int(name == "lines")) for name, spec in fields.items()})
+    return drawn.map(functools.partial(order_contract.conform, pack))
 
 
 def schema_of(pack: PackIR) -> dict[str, FieldShape]:
