@@ -81,6 +81,7 @@ class Generator:
         self.table_count = 0
         self.per_element = False  # inside a for_each loop: tables append their matches
         self.index_caches = 0  # keyed sums: each has a per-evaluation cache ``_ix<n>`` of totals by list
+        self.index_names: dict[tuple[str, str, bool], str] = {}  # sums by the same key and amount share one
         self.unguarded: dict[str, tuple[str, tuple[str, ...]]] = {}  # null_guarded: its text -> (body, references)
         self.lifted: dict[str, tuple[str, tuple[str, ...]]] = {}  # lift: its text -> (inner, references)
         self._read: set[int] | None = None
@@ -492,8 +493,10 @@ class Generator:
             key_field = _item_field(item_side, scope)
             if key_field is not None and item_side.type.kind in _HASHABLE and not _mentions(key_side, scope):
                 exact = amount.type.numeric != "integer"
-                cache = f"_ix{self.index_caches}"
-                self.index_caches += 1
+                cache = self.index_names.get((key_field, amount_field, exact), f"_ix{self.index_caches}")
+                if cache == f"_ix{self.index_caches}":  # a list's totals by this key and amount are the same whoever asks
+                    self.index_names[(key_field, amount_field, exact)] = cache
+                    self.index_caches += 1
                 totals = f"sum_by({cache}, {source}, {key_field!r}, {amount_field!r}, {exact})"
                 if named:
                     totals = f"({cache}.get(id({source})) or {totals})"

@@ -207,6 +207,8 @@ def test_keyed_sums_equal_the_longhand_sum(data: st.DataObject) -> None:
     assert result.pack is not None, [str(d) for d in result.diagnostics]
     pack = compile_pack(result.pack)
     assert pack.source.count("sum_by(") == 4  # self_keyed's key reads its own item: it must stay a scan
+    assert "_ix2 = {}" in pack.source  # on_hand and per_line share one index of sku totals: three, not four
+    assert "_ix3" not in pack.source
     skus = st.sampled_from(["A", "B", "C", None])
     stock: list[dict[str, Any]] = data.draw(st.lists(st.fixed_dictionaries({
         "sku": skus, "batch": st.integers(-2, 2), "quantity": st.integers(-10**6, 10**6),
