@@ -114,15 +114,7 @@ class _Builder:
     def check(self, spec: FieldShape, x: str, target: str, depth: int) -> list[str]:
         how = held(spec.type)
         if how is Held.DECIMAL:
-            lines = [f"if {x}.__class__ is Decimal:", f"    if not ({x}.is_finite() and NMAX < {x} < MAX):", "        return False",
-                     f"elif {x}.__class__ is int and NMAXI < {x} < MAXI:", f"    {target} = {x} = Decimal({x})",
-                     "else:", "    return False"]
-            for bound, op in ((spec.min, "<"), (spec.max, ">")):
-                if bound is not None:
-                    constant = f"B{next(self.names)}"
-                    self.ns[constant] = bound
-                    lines += [f"if {x} {op} {constant}:", "    return False"]
-            return lines
+            return self.decimal(spec, x, target)
         if how is not None:
             return []
         if spec.type == "list" and spec.of is not None:
@@ -141,6 +133,26 @@ class _Builder:
             body = self.block(fields, e, depth + 1)
             return [f"for {e} in {x}:", *("    " + b for b in body)] if body else []
         return self.block(fields, x, depth + 1)
+
+
+    def decimal(self, spec: FieldShape, x: str, target: str) -> list[str]:
+        """A JSON number's Decimal (finite: the decoder reads no NaN) within the range and the bounds, in one chained
+        comparison; an int within them is made a Decimal."""
+        low, high = "NMAX <", "< MAX"
+        bounds = []
+        for bound, op in ((spec.min, "<"), (spec.max, ">")):
+            if bound is not None:
+                constant = f"B{next(self.names)}"
+                self.ns[constant] = bound
+                bounds.append(f"{x} {op} {constant}")
+                if op == "<" and bound > -MAX_MAGNITUDE:
+                    low = f"{constant} <="
+                elif op == ">" and bound < MAX_MAGNITUDE:
+                    high = f"<= {constant}"
+        return [f"if {x}.__class__ is Decimal:", f"    if not ({low} {x} {high}):", "        return False",
+                f"elif {x}.__class__ is int and NMAXI < {x} < MAXI:", f"    {target} = {x} = Decimal({x})",
+                *([f"    if {' or '.join(bounds)}:", "        return False"] if bounds else []),
+                "else:", "    return False"]
 
 
 def compile_decoder(fields: list[FieldDef], metadata: tuple[str, ...] = ()) -> Decoded | None:

@@ -231,6 +231,7 @@ def test_flow_steps_decide_alike_with_and_without_passing_inputs_through(data: s
     outcomes = []
     for trust in (True, False):
         flow._trusted.clear()
+        flow._step_plans.clear()
         original = flow.trusted_step_inputs
         if not trust:
             flow.trusted_step_inputs = lambda index, step_pack: frozenset()  # type: ignore[method-assign]
