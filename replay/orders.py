@@ -204,10 +204,9 @@ def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:
         return None
     as_of = value.pop("as_of", _ABSENT) if "as_of" in undeclared else _ABSENT
     order_id = value.pop("order_id", f"line-{number}") if "order_id" in undeclared else value["order_id"]
-    if order_id is None or (as_of is not _ABSENT and as_of.__class__ is not str):
+    if order_id is None or as_of.__class__ is not str:
         return None  # the slow path says what it makes of them
-    day = dt.date(2000, 1, 1) if as_of is _ABSENT else dt.date.fromisoformat(as_of)  # type: ignore[arg-type]
-    return str(order_id), day, Checked(value, digest)
+    return str(order_id), dt.date.fromisoformat(as_of), Checked(value, digest)
 
 
 def _as_of(value: Any, number: int) -> dt.date:
@@ -243,6 +242,8 @@ def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
         return _logged_id(parsed, raw), as_of, Logged(str(parsed["pack"]), str(parsed["version"]), raw, parsed.get("output"),
                                                       {str(k): str(v) for k, v in steps.items()} if isinstance(steps, dict) else None)
     value = parsed
-    as_of = _as_of(parsed.pop("as_of"), number) if "as_of" in parsed else dt.date(2000, 1, 1)
+    if "as_of" not in parsed:  # deciding it on some default day would answer for a date nobody gave
+        raise MalformedRequest(f"line {number}: no as_of: a replay decides each order on its own date (YYYY-MM-DD)")
+    as_of = _as_of(parsed.pop("as_of"), number)
     order_id = str(parsed.get("order_id", f"line-{number}"))
     return order_id, as_of, value

@@ -167,8 +167,8 @@ def test_a_record_decoded_for_its_pack_reads_as_the_parsed_one() -> None:
     order = json.loads(ORDER)
     credit = json.loads((ROOT / "examples" / "credit.json").read_bytes())
     cases = [("order", {**order, "as_of": "2026-06-01"}, ("SO-1001", dt.date(2026, 6, 1))),
-             ("credit", {"order_id": "C-7", "as_of": "2026-06-02", **credit}, ("C-7", dt.date(2026, 6, 2))),
-             ("credit", credit, ("line-3", dt.date(2000, 1, 1)))]
+             ("credit", {"as_of": "2026-06-03", **credit}, ("line-2", dt.date(2026, 6, 3))),
+             ("credit", {"order_id": "C-7", "as_of": "2026-06-02", **credit}, ("C-7", dt.date(2026, 6, 2)))]
     for number, (name, record, expected) in enumerate(cases, start=1):
         pack = PACK_SET.get(name, "1.0.0")
         line = json.dumps(record).encode()
@@ -183,6 +183,18 @@ def test_a_record_decoded_for_its_pack_reads_as_the_parsed_one() -> None:
         assert decide.admit(pack, checked) is checked
         assert _typed(dict(checked)) == _typed(decide.admit(pack, raw))
         assert decide.admit(PACK_SET.get(name, "1.1.0"), checked) is not checked  # another version validates it itself
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_record_without_as_of_is_refused_at_its_line(fast: bool) -> None:
+    """A replayed order with no date is not decided on some default day: both parse paths refuse it, naming its line."""
+    record = json.dumps({"order_id": "C-8", **json.loads((ROOT / "examples" / "credit.json").read_bytes())}).encode()
+    order_io.decode_for(PACK_SET.get("credit", "1.0.0") if fast else None)
+    try:
+        with pytest.raises(ArbiterError, match="line 4: no as_of"):
+            order_io.parse_record((4, record))
+    finally:
+        order_io.decode_for(None)
 
 
 def _replayed(lines: list[bytes]) -> bytes:
