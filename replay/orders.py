@@ -13,6 +13,7 @@ from typing import Any
 
 from engine import jsonio, order_contract
 from engine.compiled import CompiledPack
+from engine.dates import calendar_date
 from engine.decode import Decoded, compile_decoder
 from engine.extras import require
 from replay.pool import chunks
@@ -204,16 +205,17 @@ def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:
         return None
     as_of = value.pop("as_of", _ABSENT) if "as_of" in undeclared else _ABSENT
     order_id = value.pop("order_id", f"line-{number}") if "order_id" in undeclared else value["order_id"]
-    if order_id is None or as_of.__class__ is not str:
+    if order_id is None or as_of is _ABSENT:
         return None  # the slow path says what it makes of them
-    return str(order_id), dt.date.fromisoformat(as_of), Checked(value, digest)
+    return str(order_id), _as_of(as_of, number), Checked(value, digest)
 
 
 def _as_of(value: Any, number: int) -> dt.date:
     """A record's date; anything but its text (null, a number) is the line's problem, not a crash of the run."""
-    if not isinstance(value, str):
-        raise MalformedRequest(f"line {number}: as_of {value!r} is not a date (YYYY-MM-DD)")
-    return dt.date.fromisoformat(value)
+    try:
+        return calendar_date(value)  # the API's reading: 20260601 and week dates are not dates here either
+    except (TypeError, ValueError):
+        raise MalformedRequest(f"line {number}: as_of {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:

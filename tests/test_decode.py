@@ -186,12 +186,15 @@ def test_a_record_decoded_for_its_pack_reads_as_the_parsed_one() -> None:
 
 
 @pytest.mark.parametrize("fast", [False, True])
-def test_a_record_without_as_of_is_refused_at_its_line(fast: bool) -> None:
-    """A replayed order with no date is not decided on some default day: both parse paths refuse it, naming its line."""
-    record = json.dumps({"order_id": "C-8", **json.loads((ROOT / "examples" / "credit.json").read_bytes())}).encode()
+@pytest.mark.parametrize(("as_of", "error"), [(None, "line 4: no as_of"), ("20260601", "line 4: as_of '20260601' is not a date"),
+                                             ("2026-W23-1", "line 4: as_of '2026-W23-1' is not"), (20260601, "line 4: as_of 20260601 is not")])
+def test_a_record_without_a_calendar_as_of_is_refused_at_its_line(fast: bool, as_of: Any, error: str) -> None:
+    """A replayed order with no date, or one the API would refuse, is not decided: both parse paths refuse it at its line."""
+    order = json.loads((ROOT / "examples" / "credit.json").read_bytes())
+    record = json.dumps({"order_id": "C-8", **order, **({} if as_of is None else {"as_of": as_of})}).encode()
     order_io.decode_for(PACK_SET.get("credit", "1.0.0") if fast else None)
     try:
-        with pytest.raises(ArbiterError, match="line 4: no as_of"):
+        with pytest.raises(ArbiterError, match=error):
             order_io.parse_record((4, record))
     finally:
         order_io.decode_for(None)
