@@ -12,7 +12,8 @@ whose test is shared branches once, a loop over a shared list runs once with bot
 The result equals deciding each side alone: evaluation is a pure function of (input, as_of), a
 shared statement computes the same value from the same values with the same code, and whatever
 the merged function raises (a decision error on either side) the caller decides each side
-alone instead. Versions whose generated code the merge does not know how to align are not paired.
+alone instead. Versions whose generated code the merge does not know how to align (a lambda, a
+loop's else, an exception handler) are not paired.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from engine.codegen import generate
 from engine.compiled import CompiledPack, Decision, _shape, check_integer_outputs, integer_output_bounds
 from engine.demand import Wanted
 from engine.runtime import NAMESPACE
-from rules.errors import ArbiterError
 
 Paired = Callable[[dict[str, Any], Any], tuple[Any, Any]]
 
@@ -60,7 +60,7 @@ class PairedDecisions:
             (out_a, matched_a, reasons_a), (out_b, matched_b, reasons_b) = paired(a.step_input(values, trusted), as_of)
             check_integer_outputs(bounds_a, out_a)
             check_integer_outputs(bounds_b, out_b)
-        except (ArbiterError, ArithmeticError, LookupError, TypeError, ValueError):  # either side fails: each is decided alone
+        except Exception:
             return None
         return (Decision(a.name, a.version, a.digest, as_of, out_a, matched_a, reasons_a),
                 Decision(b.name, b.version, b.digest, as_of, out_b, matched_b, reasons_b))
@@ -130,6 +130,8 @@ def _function(source: str) -> ast.FunctionDef:
             raise Unpairable(f"statement {type(node).__name__}")
         if isinstance(node, (ast.For, ast.Try)) and (node.orelse or getattr(node, "handlers", None)):
             raise Unpairable("loop else or exception handler")
+        if isinstance(node, ast.Lambda):  # its parameters are locals of their own, which the renaming does not scope
+            raise Unpairable("a lambda")
     return function
 
 
@@ -269,9 +271,9 @@ class _Merger:
         for x in xs:
             out += [*self.kill(_stored(x)), self.a(x)]
         for y in ys:
+            # a candidate local held by a baseline one gets its own copy first: y may read it before it assigns it (a loop's counter)
+            out += [_assign(name + _SUFFIX, self.alias.pop(name)) for name in sorted(_stored(y)) if name in self.alias]
             out.append(self.b(y))
-            for name in _stored(y):
-                self.alias.pop(name, None)
         return out
 
     def kill(self, names: set[str]) -> list[ast.stmt]:

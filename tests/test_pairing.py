@@ -131,3 +131,21 @@ def test_a_replay_decides_the_candidates_step_with_the_baselines() -> None:
         # allocation is shared either way; pricing only when paired (credit 1.1.0 declares another input)
         assert shared.reused == len(orders) * (2 if paired else 1)
     assert results[0] == results[1]
+
+
+COUNTING = "def evaluate(inp, as_of):\n    n = 0\n    m = n\n    return ({'n': m}, {}, [])\n"
+
+
+@pytest.mark.parametrize("update", ["n = n + x", "n += x"])
+def test_a_candidate_only_loop_counts_from_its_own_value(update: str) -> None:
+    """A name both sides set alike, then only the candidate updates in a loop: it counts from its own value, not the baseline's."""
+    candidate = f"def evaluate(inp, as_of):\n    n = 0\n    for x in inp['b']:\n        {update}\n    return ({{'n': n}}, {{}}, [])\n"
+    paired = pair_evaluator((COUNTING, {}), (candidate, {}), "counting")
+    assert paired is not None
+    assert paired({"b": [1, 2, 3]}, None) == (({"n": 0}, {}, []), ({"n": 6}, {}, []))
+
+
+def test_a_lambda_is_not_paired() -> None:
+    """A sort key's lambda has parameters of its own, which the merge does not rename: such code is decided alone."""
+    sort = "def evaluate(inp, as_of):\n    d = sorted(inp['l'], key=lambda _it8: (_it8['p'],))\n    return ({'d': d}, {}, [])\n"
+    assert pair_evaluator((sort, {}), (sort.replace("'p'", "'q'"), {}), "sorting") is None
