@@ -21,6 +21,12 @@ from rules.errors import MalformedRequest
 
 CHUNK = 500
 MONEY_SCALE = 6  # Parquet decimal columns: amounts to a millionth
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, before the first line of a file some editors save
+
+
+def holds_text(number: int, line: bytes) -> bool:
+    """Whether a line holds more than blanks (and, on line 1, the byte-order mark some editors write first)."""
+    return bool((line[len(BOM):] if number == 1 and line.startswith(BOM) else line).strip())
 
 
 def read_records(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -28,7 +34,7 @@ def read_records(path: Path) -> Iterator[tuple[int, bytes]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         for number, line in enumerate(f, start=1):
-            if line.strip():
+            if holds_text(number, line):
                 yield number, line
 
 
@@ -194,7 +200,6 @@ def _keeping(decode: Decoded) -> Decoded:
 
 
 _ABSENT = object()
-BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, before the first line of a file some editors save
 
 
 def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from replay.orders import holds_text
+
 
 class Part(Protocol):
     def records(self) -> Iterator[Any]:
@@ -39,7 +41,7 @@ class LinePart:
             f.seek(self.start)
             data = f.read(self.length)
         for number, line in enumerate(io.BytesIO(data), start=self.first):
-            if line.strip():
+            if holds_text(number, line):
                 yield number, line
 
 
@@ -64,7 +66,7 @@ class FileParts(Parts):
         with self.path.open("rb") as f:
             for number, line in enumerate(f, start=1):
                 offset += len(line)
-                if line.strip():
+                if holds_text(number, line):
                     count += 1
                 if count == self.size:
                     yield LinePart(str(self.path.resolve()), start, offset - start, first)

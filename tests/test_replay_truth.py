@@ -190,8 +190,9 @@ def test_an_order_id_given_twice_is_said_with_its_copies_counted(tmp_path: Path)
     assert [r["order_id"] for r in diff] == ["H-0", "H-1", "H-0", "H-1"]
 
 
-@pytest.mark.parametrize(("name", "data"), [("empty.jsonl", b""), ("blank.jsonl", b"\n \r\n\n"), ("empty.jsonl.gz", gzip.compress(b"", mtime=0))],
-                         ids=["empty", "blank", "gzip"])
+@pytest.mark.parametrize(("name", "data"), [("empty.jsonl", b""), ("blank.jsonl", b"\n \r\n\n"), ("empty.jsonl.gz", gzip.compress(b"", mtime=0)),
+                                             ("bom.jsonl", b"\xef\xbb\xbf\r\n\n"), ("bom-only.jsonl", b"\xef\xbb\xbf")],
+                         ids=["empty", "blank", "gzip", "bom", "bom-only"])
 def test_a_history_without_orders_is_refused_and_the_earlier_report_kept(tmp_path: Path, name: str, data: bytes) -> None:
     """An empty export is exit 2 with one line, not a report of "0 changed" a CI gate would pass; the earlier report stays."""
     orders = tmp_path / name
