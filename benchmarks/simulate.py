@@ -22,9 +22,10 @@ shared: 50,000 is enough to compare).
 The issue's run is ``--orders 1000000 --rounds 1``: eight replays of 1,000,000 orders (floor,
 local pool, Dask 2 and 1 workers, cache cold, fill, warm, warm both), about 25 minutes on a
 quiet 2-core machine at 200k-order speeds times five (round 4: 72, 185, 192, 338, 240, 240,
-157 and 75 s). Nothing of N size is held: at 1,000,000 orders the parent hands out 2,008
-parts of rounds 0-38 of the 25,900-order history at a flat 181 MB (most of it the history
-itself, kept for the floor's check and the parts' offsets), and the outcome cache's two
+157 and 75 s). Almost nothing of N size is held: at 1,000,000 orders the parent hands out
+2,008 parts of rounds 0-38 of the 25,900-order history at 181 MB (most of it the history
+itself, kept for the floor's check and the parts' offsets; measured before the tally kept an
+8-byte digest of each order id, 8 MB more a million orders), and the outcome cache's two
 temporary folders take about 0.34 and 0.41 KB an order on disk (cold; filled, then warm).
 
 The floor (``benchmarks/replay_floor.py``) parses each order and prices it twice by hand,
