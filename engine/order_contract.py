@@ -99,12 +99,22 @@ def guarded(ir: PackIR, validate: Validate) -> Validate:
     if not holds(ir):
         return validate
 
+    checked: Validate = _held(validate)
+    checked.slow = _held(validate.slow)  # type: ignore[attr-defined]
+
+    def fast(raw: Any) -> dict[str, Any] | None:  # None asks the full validator, which says what breaks the rules
+        value: dict[str, Any] | None = validate.fast(raw)  # type: ignore[attr-defined]
+        return value if value is None or kept(value) else None
+
+    checked.fast = fast  # type: ignore[attr-defined]  # a path read alone keeps the rules too
+    return checked
+
+
+def _held(path: Validate) -> Validate:
+    """``path``, then the canonical order's rules."""
     def checked(raw: Any) -> dict[str, Any]:
-        value = validate(raw)
+        value = path(raw)
         if not kept(value):
             raise InputError(problems(value))
         return value
-
-    checked.fast = validate.fast  # type: ignore[attr-defined]
-    checked.slow = validate.slow  # type: ignore[attr-defined]
     return checked

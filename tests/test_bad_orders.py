@@ -138,3 +138,13 @@ def _validates_every_draw(pack: CompiledPack) -> None:
         pack.validate(values)
 
     draw()
+
+
+@pytest.mark.parametrize(("changes", "expected"), BAD)
+def test_each_path_of_the_order_validator_keeps_the_rules(changes: list[tuple[int, str, int]], expected: list[tuple[str, str]]) -> None:
+    """The order flow's fast path answers None (ask the full one) and its slow path refuses: neither lets the order through."""
+    validate = require_pack_set(PACKS).get("order", "1.0.0").validate
+    order = _with(changes)
+    assert validate.fast(order) is None  # type: ignore[attr-defined]
+    with pytest.raises(InputError):
+        validate.slow(order)  # type: ignore[attr-defined]
