@@ -38,6 +38,7 @@ from api import logs, problems
 from api.errors import HeaderTooLarge, Overloaded, RequestTimeout
 from api.logs import given_request_id
 from api.metrics import TOTALS_HELP
+from api.settings import seconds, whole_number
 from engine import jsonio
 from rules.errors import ArbiterError, MalformedRequest
 
@@ -62,19 +63,6 @@ def default_connections() -> int:
     return max(1, min(1000, soft - FD_RESERVE))
 
 
-def _number(env: Mapping[str, str], name: str, default: float, kind: Callable[[str], float]) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = kind(text)
-    except ValueError:
-        value = 0
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{name}={text!r} is not a positive {'whole ' if kind is int else ''}number")
-    return value
-
-
 @dataclass(frozen=True)
 class HttpLimits:
     header_bytes: int = DEFAULT_HEADER_BYTES
@@ -86,11 +74,11 @@ class HttpLimits:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpLimits:
         env = os.environ if env is None else env
-        return cls(int(_number(env, "ARBITER_MAX_HEADER_BYTES", DEFAULT_HEADER_BYTES, int)),
-                   int(_number(env, "ARBITER_MAX_HEADERS", DEFAULT_HEADERS, int)),
-                   _number(env, "ARBITER_HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_SECONDS, float),
-                   _number(env, "ARBITER_BODY_TIMEOUT_SECONDS", DEFAULT_BODY_SECONDS, float),
-                   int(_number(env, "ARBITER_MAX_CONNECTIONS", default_connections(), int)))
+        return cls(whole_number(env, "ARBITER_MAX_HEADER_BYTES", DEFAULT_HEADER_BYTES),
+                   whole_number(env, "ARBITER_MAX_HEADERS", DEFAULT_HEADERS),
+                   seconds(env, "ARBITER_HEADER_TIMEOUT_SECONDS") or DEFAULT_HEADER_SECONDS,
+                   seconds(env, "ARBITER_BODY_TIMEOUT_SECONDS") or DEFAULT_BODY_SECONDS,
+                   whole_number(env, "ARBITER_MAX_CONNECTIONS", default_connections()))
 
 
 @functools.cache

@@ -57,7 +57,8 @@ SETTINGS: list[tuple[str, str, str]] = [
 ]
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number above 0, or ``default`` when unset or blank; anything else is a ValueError naming the variable."""
     text = env.get(name, "").strip()
     if not text:
         return default
@@ -124,9 +125,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        limits = Limits(_int(env, "ARBITER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-                        _int(env, "ARBITER_MAX_BATCH", DEFAULT_MAX_BATCH),
-                        _int(env, "ARBITER_MAX_LINES", DEFAULT_MAX_LINES))
+        limits = Limits(whole_number(env, "ARBITER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+                        whole_number(env, "ARBITER_MAX_BATCH", DEFAULT_MAX_BATCH),
+                        whole_number(env, "ARBITER_MAX_LINES", DEFAULT_MAX_LINES))
         return cls(_zone(env), limits, tuple(_list(env, "ARBITER_LOG_MASK")), tuple(_list(env, "ARBITER_SHADOW")),
                    _sample(env), _nice(env))
 
