@@ -79,9 +79,10 @@ def parser_digest(parse: Callable[..., Any]) -> bytes | None:
     """What turns a record into an order: the parser's name and its module's source; None for anything but a plain function.
 
     The replay's own parsers and the decoding they call are in ``code_digest`` already; a parser
-    elsewhere (the benchmark's) is covered by its module's text, so editing it is a miss, never
-    a stale hit. A closure or a callable object may hold state no source shows: its orders are
-    keyed by their content (``order_digest``).
+    elsewhere (the benchmark's) is covered by its own module's text only: editing that module is
+    a miss, but a helper it calls in another module outside ``code_digest`` is not seen, so such
+    a parser must keep its reading in its own module. A closure or a callable object may hold
+    state no source shows: its orders are keyed by their content (``order_digest``).
     """
     if not isinstance(parse, types.FunctionType) or parse.__closure__:
         return None
