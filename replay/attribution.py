@@ -156,6 +156,7 @@ def attribute(variants_: list[Variant], alone: list[Edit], root: str, value: Any
     credits = []
     for v in variants_:
         pack = v.side.get(root)
+        v.side.steps_decided.clear()  # this order's steps only: a variant lives as long as the worker (it held every one)
         o = outcome(v.side, pack, admit(pack, value), as_of, None, kpis)
         aspects = tuple(aspect for aspect in present if _differs(aspect, a, o, kpis))
         if aspects:
