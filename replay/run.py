@@ -120,8 +120,7 @@ def _replay_chunk(batch: tuple[int, list[Any] | Part]) -> Chunk:
             order_id, as_of, value = _WORKER["parse"](record)
         except (ArbiterError, ValueError, KeyError) as exc:  # a line that is not an order: counted, not fatal
             refused: dict[str, Any] = {"decision": "error", "error": getattr(exc, "code", "malformed"), "detail": str(exc), "matched": {}}
-            tally.observe(f"line-{record[0] if isinstance(record, tuple) else '?'}", "", None, refused, refused, _pack(_WORKER["pack"])[0])
-            tally.add(refused, refused)
+            tally.order(f"line-{record[0] if isinstance(record, tuple) else '?'}", "", None, refused, refused, _pack(_WORKER["pack"])[0])
             continue
         if isinstance(value, Refused):  # the service decided nothing: there is nothing to reproduce or compare
             tally.refused[value.status] += 1
@@ -150,8 +149,7 @@ def _replay_one(tally: Tally, diff: list[list[str]], order_id: str, as_of: dt.da
     else:
         a, b = _decide(base, cand, name, value, as_of, outputs, kpis, version)
     tally.ran(*_roots(name, version))
-    tally.observe(order_id, as_of.isoformat(), value, a, b, kpis)
-    if tally.add(a, b):
+    if tally.order(order_id, as_of.isoformat(), value, a, b, kpis):
         # the changed orders, a few in a thousand, are decided again in full: every step's output is compared
         full_a, full_b = _decide(base, cand, name, value, as_of, None, kpis, version)
         changed = what_changed(full_a, full_b, base, cand)

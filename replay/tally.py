@@ -7,16 +7,15 @@ currencies. Everything merges in input order, so the summary is the same whateve
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from array import array
 from collections import Counter, _count_elements  # type: ignore[attr-defined]  # Counter.update's own counter, in C
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from hashlib import blake2b
 from typing import Any
 
 from engine import jsonio
 from replay.attribution import Credit
-from replay.decide import decided, differences, fired
+from replay.decide import BOOKKEEPING, decided, differences, fired
 from replay.kpis import Kpis, field_at
 from replay.orders import Logged
 from replay.specs import SpecPacks
@@ -71,6 +70,7 @@ class Tally:
     invalid: list[dict[str, str]] = field(default_factory=list)
     # side -> table -> row -> how often it fired; rows are named table:row only for the report
     fired: dict[str, dict[str, Counter[str]]] = _sides(dict)  # noqa: RUF009
+    fired_alike: dict[str, Counter[str]] = field(default_factory=dict)  # rows both sides fired alike, not yet in ``fired``
     change_rows: Counter[tuple[str, str]] = field(default_factory=Counter)  # (side it fired on only, row)
     changed_outputs: Counter[str] = field(default_factory=Counter)  # output paths, root and step.field (what_changed)
     # side -> the step versions an order ran (one tuple of (step, version) an order) -> orders
@@ -93,10 +93,12 @@ class Tally:
     roots: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> pack@version that decided -> orders
     dropped: dict[str, Counter[str]] = _sides(Counter)  # noqa: RUF009  # side -> "pack@version field" -> orders decided without it
     # 8 bytes an order, a digest of its id: an id given twice is found without keeping the ids (replay.caveats.repeated)
-    ids: array[int] = field(default_factory=lambda: array("Q"))
+    ids: bytearray = field(default_factory=bytearray)
 
     def merge(self, other: Tally) -> None:
         """Add another run's counts: merged in input order, chunk by chunk, the result equals one tally of all."""
+        self.settle()
+        other.settle()
         self.orders += other.orders
         self.changed += other.changed
         self.invalid += other.invalid
@@ -104,7 +106,7 @@ class Tally:
         self.reproduced += other.reproduced
         self.mismatches += other.mismatches
         self.days |= other.days
-        self.ids.extend(other.ids)
+        self.ids += other.ids
         _add_into(self.price_effect, other.price_effect)
         for name in ("transitions", "change_rows", "changed_outputs", "kinds", "hold_codes", "refused"):
             getattr(self, name).update(getattr(other, name))
@@ -139,29 +141,37 @@ class Tally:
         self.roots["baseline"][baseline] += 1
         self.roots["candidate"][candidate] += 1
 
-    def add(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
-        """Count one order's two outcomes; whether they differ."""
+    def order(self, order_id: str, as_of: str, value: Any, a: dict[str, Any], b: dict[str, Any], kpis: Kpis) -> bool:
+        """Count one order's two outcomes in one pass over both; whether they differ.
+
+        Rows both sides fired alike (most orders) are counted once, into ``fired_alike``, and
+        reach each side's ``fired`` when the tally is settled (``merge`` settles what it adds).
+        """
         self.orders += 1
+        self.ids += blake2b(order_id.encode(), digest_size=8).digest()
+        if as_of:
+            self.days.add(as_of)
+        alike = a["matched"] == b["matched"]
+        if alike:
+            _count_rows(self.fired_alike, a["matched"])
+        currency = str(field_at(value, kpis.currency)) if kpis.currency else "-"
         for side, r in (("baseline", a), ("candidate", b)):
-            self.mix[side][r["decision"]] += 1
-            if r["decision"] == "error":
-                self.errors[side][r["error"]] += 1
-            counts = self.fired[side]
-            for table, ids in r["matched"].items():
-                rows = counts.get(table)
-                if rows is None:
-                    rows = counts[table] = Counter()
-                if len(ids) == 1:  # most tables fire one row an order; Counter.update costs several times more
-                    rows[ids[0]] += 1
-                else:  # a line-level table: what Counter.update does with a list, without its Mapping check
-                    _count_elements(rows, ids)
+            decision = r["decision"]
+            self.mix[side][decision] += 1
+            if not alike:
+                _count_rows(self.fired[side], r["matched"])
             if "dropped" in r:
                 self.dropped[side].update(r["dropped"])
             steps = r.get("steps")
             if steps:  # counted as the whole set of versions: one count an order, named at the end
                 self.steps[side][tuple(steps.items())] += 1
+            if decision == "error":
+                self.errors[side][r["error"]] += 1
+                self.invalid.append({"order_id": order_id, "side": side, "error": r["error"], "detail": r.get("detail", "")})
+            else:
+                self._observe(side, r, decision, currency, as_of, kpis)
         self.transitions[(a["decision"], b["decision"])] += 1
-        changed = a["matched"] != b["matched"] or jsonio.dumps(decided(a)) != jsonio.dumps(decided(b))
+        changed = not alike or not written_alike(a, b)
         if changed:
             self.changed += 1
             rows_a, rows_b = fired(a["matched"]).keys(), fired(b["matched"]).keys()
@@ -169,33 +179,30 @@ class Tally:
             self.change_rows.update(("candidate", r) for r in rows_b - rows_a)
         return changed
 
-    def observe(self, order_id: str, as_of: str, value: Any, a: dict[str, Any], b: dict[str, Any], kpis: Kpis) -> None:
-        """Money per currency, queues and approvals of every order, and the orders a side refused, by id."""
-        self.ids.append(int.from_bytes(hashlib.blake2b(order_id.encode(), digest_size=8).digest()))
-        if as_of:
-            self.days.add(as_of)
-        currency = str(field_at(value, kpis.currency)) if kpis.currency else "-"
-        money, queues, approvals = (kpis.money[0] if kpis.money else None), kpis.queue_output, kpis.approvals
-        for side, r in (("baseline", a), ("candidate", b)):
-            decision = r["decision"]
-            if decision == "error":
-                self.invalid.append({"order_id": order_id, "side": side, "error": r["error"], "detail": r.get("detail", "")})
-                continue
-            if money is not None and (amount := _amount(r.get(money))) is not None:
-                decisions = self.totals[side].get(currency)
-                if decisions is None:
-                    decisions = self.totals[side][currency] = {}
-                decisions[decision] = decisions.get(decision, Decimal(0)) + amount
-            items = r.get(queues) if queues else None
-            if items:
-                per_queue, sla = self.queue_days[side], self.sla[side]
-                for item in items:
-                    queue = str(item.get(kpis.queue))
-                    per_queue.setdefault(queue, Counter())[as_of] += 1
-                    sla[queue] += int(item.get(kpis.sla_hours) or 0)
-            level = r.get(approvals) if approvals else None
-            if level is not None and level != "none":
-                self.approvals[side][str(level)] += 1
+    def _observe(self, side: str, r: dict[str, Any], decision: str, currency: str, as_of: str, kpis: Kpis) -> None:
+        """Money per currency, queues and approvals of one side's decided outcome."""
+        if kpis.money and (amount := _amount(r.get(kpis.money[0]))) is not None:
+            decisions = self.totals[side].get(currency)
+            if decisions is None:
+                decisions = self.totals[side][currency] = {}
+            decisions[decision] = decisions.get(decision, Decimal(0)) + amount
+        items = r.get(kpis.queue_output) if kpis.queue_output else None
+        if items:
+            per_queue, sla = self.queue_days[side], self.sla[side]
+            for item in items:
+                queue = str(item.get(kpis.queue))
+                per_queue.setdefault(queue, Counter())[as_of] += 1
+                sla[queue] += int(item.get(kpis.sla_hours) or 0)
+        level = r.get(kpis.approvals) if kpis.approvals else None
+        if level is not None and level != "none":
+            self.approvals[side][str(level)] += 1
+
+    def settle(self) -> None:
+        """Add the rows counted once for both sides to each side's ``fired``."""
+        for table, rows in self.fired_alike.items():
+            for side in SIDES:
+                self.fired[side].setdefault(table, Counter()).update(rows)
+        self.fired_alike.clear()
 
     def reproduce(self, order_id: str, logged: Logged, side: SpecPacks, value: Any, as_of: dt.date) -> None:
         """Whether the version a log record names still answers what production answered, byte for byte."""
@@ -243,6 +250,48 @@ class Tally:
         for dim, path in kpis.dimensions.items():
             found = field_at(value, path)
             self.dimensions.setdefault(dim, {}).setdefault("(none)" if found is None else str(found), Counter())[kind] += 1
+
+
+def _count_rows(counts: dict[str, Counter[str]], matched: dict[str, list[str]]) -> None:
+    """Add how often each table's rows fired in one outcome."""
+    for table, ids in matched.items():
+        rows = counts.get(table)
+        if rows is None:
+            rows = counts[table] = Counter()
+        if len(ids) == 1:  # most tables fire one row an order; Counter.update costs several times more
+            rows[ids[0]] += 1
+        else:  # a line-level table: what Counter.update does with a list, without its Mapping check
+            _count_elements(rows, ids)
+
+
+_PLAIN = (str, int, bool, type(None))  # equal values of one of these classes are written alike
+
+
+def written_alike(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two outcomes' decided parts are written to the same JSON, mostly without writing them.
+
+    ``1.0`` and ``1.00``, ``1`` and ``Decimal(1)``, are equal and written differently (or alike):
+    only same-class plain values and decimals of the same text are settled here, the rest by writing.
+    """
+    if list(a) != list(b):  # another key, or bookkeeping elsewhere: written in full
+        return bool(jsonio.dumps(decided(a)) == jsonio.dumps(decided(b)))
+    for key, x in a.items():
+        y = b[key]
+        if x is y or key in BOOKKEEPING:
+            continue
+        kind = x.__class__
+        if kind is y.__class__:
+            if kind in _PLAIN:
+                if x == y:
+                    continue
+                return False
+            if kind is Decimal and str(x) == str(y):
+                continue
+            if kind is list and not x and not y:
+                continue
+        if jsonio.dumps(x) != jsonio.dumps(y):
+            return False
+    return True
 
 
 def rate(n: int, total: int) -> Decimal:

@@ -17,7 +17,7 @@ from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 from rules import temporal
 
 __all__ = ["analysable_packs", "decided_values", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "jsonl_files",
-           "metric_events", "object_for", "one_edit_versions", "pricing_edits", "pricing_inputs", "random_tables", "table_inputs", "temporal_values", "value_for"]
+           "metric_events", "object_for", "one_edit_versions", "outcome_pairs", "pricing_edits", "pricing_inputs", "random_tables", "table_inputs", "temporal_values", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -475,6 +475,65 @@ decided_values = st.recursive(
         st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True), children, max_size=4),
     max_leaves=15,
 )
+
+
+# A replayed order's two outcomes (replay.decide.outcome): mostly alike, as on a real replay, else apart by
+# one edit a byte-level comparison must see (a decimal's scale, 1 for Decimal(1), a row, a key) or one it must not.
+_amounts = st.one_of(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-1000, max_value=1000),
+                     st.integers(-5, 5), st.none(), st.booleans())
+_queue_items = st.lists(st.fixed_dictionaries({"queue": st.sampled_from(["credit", "stock"]),
+                                               "sla_hours": st.one_of(st.none(), st.integers(0, 48))}), max_size=2)
+
+
+@st.composite
+def _outcomes(draw: st.DrawFn) -> dict[str, Any]:
+    decision = draw(st.sampled_from(["release", "hold", "error"]))
+    tables = st.dictionaries(st.sampled_from(["pricing.freight", "pricing.break", "credit.decision"]),
+                             st.lists(st.sampled_from(["R1", "R2", "R3"]), max_size=3), max_size=3)
+    out: dict[str, Any] = {"decision": decision, "matched": draw(tables)}
+    if decision == "error":
+        return {**out, "error": draw(st.sampled_from(["invalid_input", "no_version"])), "detail": draw(st.text(max_size=5))}
+    if draw(st.booleans()):
+        out["steps"] = draw(st.dictionaries(st.sampled_from(["pricing", "credit"]), st.sampled_from(["1.0.0", "2.0.0"]), min_size=1))
+    if draw(st.integers(0, 4)) == 0:
+        out["dropped"] = draw(st.lists(st.sampled_from(["pricing@1.0.0 channel", "credit@1.1.0 note"]), min_size=1, max_size=2))
+    out["order_total"] = draw(_amounts)
+    out["hold_reasons"] = draw(st.lists(st.sampled_from(["margin", "credit"]), max_size=2))
+    out["exceptions"] = draw(_queue_items)
+    out["approver_level"] = draw(st.sampled_from(["none", "manager", None]))
+    out["other"] = draw(decided_values)
+    return out
+
+
+def _twin(draw: st.DrawFn, a: dict[str, Any]) -> dict[str, Any]:
+    """``a`` again with at most one edit, the values shared or copied."""
+    b = copy.deepcopy(a) if draw(st.booleans()) else dict(a)
+    edit = draw(st.sampled_from(["none", "scale", "int", "value", "drop", "move", "steps"]))
+    numbers = sorted(k for k, v in b.items() if isinstance(v, Decimal | int) and not isinstance(v, bool))
+    key = draw(st.sampled_from(numbers if numbers and edit in ("scale", "int") else sorted(b)))
+    x = b[key]
+    if edit == "scale" and isinstance(x, Decimal):
+        b[key] = x.quantize(Decimal("0.001"))  # equal, written with another digit
+    elif edit == "int" and isinstance(x, Decimal | int) and not isinstance(x, bool) and x == int(x):
+        b[key] = int(x) if isinstance(x, Decimal) else Decimal(x)  # equal, written alike or not
+    elif edit == "value" and key in ("order_total", "hold_reasons", "other"):
+        b[key] = draw(decided_values)
+    elif edit == "value" and key == "decision":
+        b[key] = draw(st.sampled_from(["release", "hold"]))
+    elif edit == "drop" and key in ("order_total", "hold_reasons", "other", "steps", "dropped"):
+        del b[key]
+    elif edit == "move":
+        b[key] = b.pop(key)  # the same keys in another order: written differently unless it is bookkeeping
+    elif edit == "steps":
+        b["steps"] = {"pricing": "9.9.9"}
+    return b
+
+
+@st.composite
+def outcome_pairs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(baseline, candidate) outcomes of one order, alike but for at most one edit, or drawn apart."""
+    a = draw(_outcomes())
+    return a, draw(_outcomes()) if draw(st.integers(0, 5)) == 0 else _twin(draw, a)
 
 
 HOSTILE_PACK = """pack: hostile

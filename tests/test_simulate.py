@@ -16,6 +16,7 @@ from replay import decide, html_report, specs
 from replay import orders as order_io
 from replay import shared as steps
 from replay import tally as tallying
+from replay.kpis import Kpis
 from tests.conftest import PACKS, ROOT, shared
 
 SIM = [sys.executable, str(ROOT / "simulate.py")]
@@ -260,7 +261,7 @@ def test_the_html_report_escapes_what_packs_name() -> None:
 
     t = tallying.Tally()
     hostile = {"decision": "<script>x</script>", "matched": {"t": ["<b>R1</b>"]}, "steps": None}
-    t.add(hostile, {"decision": "release", "matched": {"t": ["R2"]}, "steps": None})
+    t.order("o-1", "", None, hostile, {"decision": "release", "matched": {"t": ["R2"]}, "steps": None}, Kpis())
     t.changed_outputs.update(["<i>out</i>"])
     compared = {"pack": "p", "baseline": "a", "candidate": "b", "effective_on": dt.date(2026, 1, 1), "reason": "given", "warnings": []}
     s = build(t, compared, ["<u>diff</u>"], {"baseline": [], "candidate": []}, "cmd")
