@@ -75,6 +75,9 @@ class Tally:
     changed_outputs: Counter[str] = field(default_factory=Counter)  # output paths, root and step.field (what_changed)
     # side -> the step versions an order ran (one tuple of (step, version) an order) -> orders
     steps: dict[str, Counter[tuple[tuple[str, str], ...]]] = _sides(Counter)  # noqa: RUF009
+    # side -> the last order's step versions, their order and their key: built once for a run of orders with the same versions
+    last_steps: dict[str, tuple[dict[str, str], tuple[str, ...], tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict, repr=False, compare=False)
     kinds: Counter[str] = field(default_factory=Counter)
     causes: dict[str, Cause] = field(default_factory=dict)
     totals: dict[str, dict[str, dict[str, Decimal]]] = _sides(dict)  # noqa: RUF009  # side -> currency -> decision -> value
@@ -164,7 +167,10 @@ class Tally:
                 self.dropped[side].update(r["dropped"])
             steps = r.get("steps")
             if steps:  # counted as the whole set of versions: one count an order, named at the end
-                self.steps[side][tuple(steps.items())] += 1
+                last = self.last_steps.get(side)
+                if last is None or last[0] != steps or last[1] != tuple(steps):  # most orders run the last one's versions
+                    last = self.last_steps[side] = (dict(steps), tuple(steps), tuple(steps.items()))
+                self.steps[side][last[2]] += 1
             if decision == "error":
                 self.errors[side][r["error"]] += 1
                 self.invalid.append({"order_id": order_id, "side": side, "error": r["error"], "detail": r.get("detail", "")})
