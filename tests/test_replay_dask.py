@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ import pytest
 
 from replay import executors
 from replay.cli import main
+from replay.executors import groups as grouped
+from replay.pool import chunks
 from tests.conftest import PACKS, ROOT, shared
 
 OUTPUTS = ("summary.json", "diff.csv", "report.md", "report.html")
@@ -58,6 +60,46 @@ def test_dask_replay_is_byte_identical_to_the_local_pool(source: str, cluster: A
     on_dask = _replay(orders, tmp_path / "dask", "--executor", "dask", "--scheduler", cluster.scheduler_address)
     assert on_dask == local
     assert b'"orders": ' in local["summary.json"]
+
+
+@pytest.mark.parametrize("source", ["northwind", "online-retail"])
+def test_tasks_of_several_batches_give_the_same_bytes(source: str, cluster: Any, histories: dict[str, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches two to a task (Northwind's 284 changed orders span both of its batches) write what the local pool writes."""
+    sizes: list[int] = []
+
+    def two_a_task(batches: Iterable[Any], workers: int) -> Iterator[list[Any]]:
+        for group in chunks(batches, 2):
+            sizes.append(len(group))
+            yield group
+
+    monkeypatch.setattr(executors, "groups", two_a_task)
+    orders = histories[source]
+    local = _replay(orders, tmp_path / "local", "--workers", "2")
+    on_dask = _replay(orders, tmp_path / "dask", "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    assert sizes == {"northwind": [2], "online-retail": [2, 1]}[source]
+    assert on_dask == local
+
+
+# (batches, workers, most) -> batches a task: one each for the first round of tasks, doubling up to `most`
+GROUPS = [
+    ((0, 2, 8), []),
+    ((3, 2, 8), [1, 1, 1]),
+    ((20, 2, 8), [1, 1, 2, 2, 4, 4, 6]),
+    ((40, 2, 8), [1, 1, 2, 2, 4, 4, 8, 8, 8, 2]),
+    ((7, 1, 8), [1, 2, 4]),
+    ((30, 1, 4), [1, 2, 4, 4, 4, 4, 4, 4, 3]),
+    ((5, 3, 1), [1, 1, 1, 1, 1]),
+]
+
+
+@pytest.mark.parametrize(("shape", "sizes"), GROUPS)
+def test_tasks_take_every_batch_in_order_in_growing_runs(shape: tuple[int, int, int], sizes: list[int]) -> None:
+    """A task carries one batch until every worker has one, then twice as many a round up to the limit; none is lost or moved."""
+    count, workers, most = shape
+    found = list(grouped(range(count), workers, most))
+    assert [len(group) for group in found] == sizes
+    assert [batch for group in found for batch in group] == list(range(count))
 
 
 def test_workers_load_the_packs_once_not_per_partition(cluster: Any, histories: dict[str, Path]) -> None:
