@@ -252,5 +252,5 @@ def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
     if "as_of" not in parsed:  # deciding it on some default day would answer for a date nobody gave
         raise MalformedRequest(f"line {number}: no as_of: a replay decides each order on its own date (YYYY-MM-DD)")
     as_of = _as_of(parsed.pop("as_of"), number)
-    order_id = str(parsed.get("order_id", f"line-{number}"))
-    return order_id, as_of, value
+    order_id = parsed.get("order_id")  # null is no id: named by its line like a missing one, not all "None" (a false repeat)
+    return f"line-{number}" if order_id is None else str(order_id), as_of, value

@@ -177,6 +177,15 @@ def test_a_byte_order_mark_does_not_lose_the_first_order(tmp_path: Path) -> None
     assert not [w for w in plain_summary["warnings"] if "repeat an order id" in w]
 
 
+def test_orders_without_an_id_are_named_by_their_line_not_repeats_of_each_other(tmp_path: Path) -> None:
+    """Two orders with a null order_id and one with none are each named by their line: no repeated-id warning, as with "None" thrice."""
+    unnamed = [{**order(0), "order_id": None}, {**order(1), "order_id": None}, {k: v for k, v in order(2).items() if k != "order_id"}]
+    history = write_history(tmp_path / "orders.jsonl", unnamed)
+    summary, _, _ = simulate(history, candidate(tmp_path, CASES["half_even"][0]), tmp_path / "out")
+    assert summary["orders"] == 3
+    assert not [w for w in summary["warnings"] if "repeat an order id" in w]
+
+
 def test_an_order_id_given_twice_is_said_with_its_copies_counted(tmp_path: Path) -> None:
     """The same order twice (and one id reused for another order): decided and counted per copy, and the report says so."""
     first, second = order(0), order(1)
