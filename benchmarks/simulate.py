@@ -8,8 +8,9 @@ perturb and replay them through the same ``run.replay`` that ``simulate.py run``
 full ``order`` flow on both sides: baseline ``policy_packs``, candidate credit 1.1.0 +
 pricing 2.0.0), so nothing of N size is ever held or shipped (``--ship-lines`` ships the
 lines from the parent instead, as for a gzipped file). Prints wall time, CPU per order of
-every process (parent, Dask scheduler, nannies and workers), and the peak RSS of the parent
-and of the workers at checkpoints, to show memory stays flat as N grows.
+every process (parent, Dask scheduler, nannies and workers), and at checkpoints (a quarter,
+half and all of the orders) the RSS now of the parent and of each worker, read the same way
+on the pool and on Dask (``Memory``), to show memory stays flat as N grows.
 
 In one run, on the same orders, in ``--rounds`` rounds each taking the runs in a rotated order:
 the floor, the local pool, and a local Dask cluster of 2 workers (started once, before the
@@ -48,7 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,60 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _mb(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)  # to 0.1 MB: 1 byte an order over 100,000 orders
+
+
+@dataclass
+class Memory:
+    """One run's memory at its checkpoints, read the same way on the local pool and on Dask.
+
+    Each worker reports its resident memory now (VmRSS, ``replay.pool.resident_mb``) as each of
+    its batches ends; at a checkpoint every worker's latest report is shown, with the memory only
+    it maps (``private``, read here from /proc: a pool worker is forked from this process and
+    its RSS also counts this process's pages it still shares, the history above all; a Dask
+    worker is started apart and shares none). ``peak`` is the most any worker held at the end of
+    a batch in this run (a Dask worker outlives runs, so its own high-water mark would not be
+    this run's). Flat means the workers hold no more at the last checkpoint than at the first.
+    """
+
+    workers: dict[int, float] = field(default_factory=dict)  # process id -> MB at the end of its latest batch
+    peak: float = 0.0
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+
+    def saw(self, chunk: run.Chunk) -> None:
+        if chunk.rss_mb is not None:
+            self.workers[chunk.worker] = chunk.rss_mb
+            self.peak = max(self.peak, chunk.rss_mb)
+
+    def checkpoint(self, orders: int) -> str:
+        """Every process's memory now, kept for the results and said in one line."""
+        found = sorted(self.workers.items())
+        private = [pool.private_mb(pid) for pid, _ in found]
+        now = {"orders": orders, "parent_mb": _mb(pool.resident_mb()), "workers_mb": [_mb(mb) for _, mb in found],
+               "workers_private_mb": [_mb(mb) for mb in private]}
+        self.checkpoints.append(now)
+        workers = ", ".join(f"{mb:.0f} MB" + ("" if p is None else f" ({p:.0f} private)")
+                            for mb, p in zip(now["workers_mb"], now["workers_private_mb"], strict=True))
+        parent = "n/a" if now["parent_mb"] is None else f"{now['parent_mb']:.0f} MB"
+        return f"RSS now: parent {parent}, workers {workers or 'n/a'}; worker peak {self.peak:.0f} MB"
+
+    def results(self) -> dict[str, Any]:
+        """The checkpoints, the peaks, and how much more the workers and the parent hold per order from the first to the last."""
+        first, last = (self.checkpoints[0], self.checkpoints[-1]) if self.checkpoints else ({}, {})
+        orders = last.get("orders", 0) - first.get("orders", 0)
+
+        def growth(key: str) -> int | None:
+            a, b = first.get(key), last.get(key)
+            if not orders or not a or not b:
+                return None
+            a, b = (max(a), max(b)) if isinstance(a, list) else (a, b)
+            return round((b - a) * 2**20 / orders)
+
+        return {"checkpoints": self.checkpoints, "worker_peak_mb": round(self.peak), "parent_peak_mb": round(rss_mb()),
+                "worker_growth_bytes_an_order": growth("workers_mb"), "parent_growth_bytes_an_order": growth("parent_mb")}
+
+
 def cpu_seconds() -> float:
     """CPU of this process (the Dask scheduler's thread included), its ended children and its live descendants (Dask's)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -171,11 +226,11 @@ class Bench:
     ship_lines: bool = False
 
     def timed(self, label: str, executor: Any = None, cache: Path | None = None, candidate: specs.Spec | None = None) -> dict[str, Any]:
-        """One replay: wall seconds, CPU per order (all processes), the tally's digest (every run must agree), peak RSS."""
+        """One replay: wall seconds, CPU per order (all processes), the tally's digest (every run must agree), memory."""
         n = self.source.n
         tally = tallying.Tally()
         rows: list[list[str]] = []
-        worker_rss, reused, steps_reused = 0.0, 0, 0
+        memory, reused, steps_reused = Memory(), 0, 0
         if executor is not None:  # each run loads the packs in every worker, as the local pool's fresh processes do
             executor.client.run(executors.forget)
         cpu, start = cpu_seconds(), time.perf_counter()
@@ -187,21 +242,20 @@ class Bench:
             first = first or time.perf_counter() - start
             tally.merge(chunk.tally)
             rows += chunk.diff
-            worker_rss = max(worker_rss, chunk.peak_rss_mb)
+            memory.saw(chunk)
             reused += chunk.reused
             steps_reused += chunk.steps_reused
             if checkpoints and tally.orders >= checkpoints[0]:
                 checkpoints = [c for c in checkpoints if c > tally.orders]
                 elapsed = time.perf_counter() - start
                 print(f"  {label:<26} {tally.orders:>10,} orders  {elapsed:7.1f} s  {tally.orders / elapsed:7,.0f} orders/s  "
-                      f"peak RSS parent {rss_mb():.0f} MB, worker {worker_rss:.0f} MB", flush=True)
+                      f"{memory.checkpoint(tally.orders)}", flush=True)
         seconds = time.perf_counter() - start
         cpu_us = (cpu_seconds() - cpu) / n * 1e6
         digest = hashlib.sha256(jsonio.dumps([tally.orders, tally.changed, rows])).hexdigest()[:16]
         return {"seconds": round(seconds, 1), "cpu_us_per_order": round(cpu_us), "first_chunk_s": round(first, 1),
                 "orders_per_s": round(tally.orders / seconds), "changed": tally.changed, "digest": digest,
-                "parent_rss_mb": round(rss_mb()), "worker_rss_mb": round(worker_rss), "reused": reused,
-                "steps_reused": steps_reused}
+                "memory": memory.results(), "reused": reused, "steps_reused": steps_reused}
 
     def floor(self) -> dict[str, Any]:
         cpu, start = cpu_seconds(), time.perf_counter()
@@ -296,6 +350,7 @@ def main() -> int:
         raise SystemExit(f"the runs disagree: {digests}")
     print(jsonio.dumps(results, pretty=True).decode())
     print_targets(results)
+    print_memory(results)
     return 0
 
 
@@ -333,6 +388,19 @@ def print_targets(results: dict[str, Any]) -> None:
     if one and two:
         print(f"  {'dask, 1 worker / dask, 2 workers':<42} {one['seconds'] / two['seconds']:5.2f}x  (what a second worker gains)")
         print(f"  cluster start (not in the times above): 2 workers {two['cluster_start_s']} s, 1 worker {one['cluster_start_s']} s")
+
+
+def print_memory(results: dict[str, Any]) -> None:
+    """Each run's memory from its first checkpoint (a quarter of the orders) to its last: flat is about 0 bytes an order."""
+    print("memory (RSS now, the most of the workers', at the first and last checkpoints; peak at a batch's end):")
+    for kind, found in results.items():
+        memory = found.get("memory") if isinstance(found, dict) else None
+        if not memory or not memory["checkpoints"]:
+            continue
+        first, last = memory["checkpoints"][0], memory["checkpoints"][-1]
+        print(f"  {kind:<16} workers {max(first['workers_mb'], default=None)} -> {max(last['workers_mb'], default=None)} MB "
+              f"({memory['worker_growth_bytes_an_order']} bytes an order), peak {memory['worker_peak_mb']} MB; "
+              f"parent {first['parent_mb']} -> {last['parent_mb']} MB ({memory['parent_growth_bytes_an_order']} bytes an order)")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,28 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def resident_mb(pid: int | None = None) -> float | None:
+    """A process's resident memory now (VmRSS, not the peak ``ru_maxrss`` keeps); None where /proc cannot tell.
+
+    A batch's result carries its worker's, read as the batch ends: the same measure of the same
+    kind of process on the local pool and on Dask, so "flat as the input grows" reads alike on both.
+    """
+    return _proc_kb(pid, "status", (b"VmRSS:",))
+
+
+def private_mb(pid: int | None = None) -> float | None:
+    """Memory only this process maps: a forked pool worker's RSS also counts the parent's pages it still shares."""
+    return _proc_kb(pid, "smaps_rollup", (b"Private_Clean:", b"Private_Dirty:"))
+
+
+def _proc_kb(pid: int | None, name: str, fields: tuple[bytes, ...]) -> float | None:
+    try:
+        with open(f"/proc/{pid or 'self'}/{name}", "rb") as f:
+            found = [int(line.split()[1]) for line in f if line.startswith(fields)]
+    except (OSError, ValueError, IndexError):  # another system, or the process is gone
+        return None
+    return sum(found) / 1024 if len(found) == len(fields) else None
+
 
 T = TypeVar("T")
 B = TypeVar("B")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import resource
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ from replay.kpis import Kpis, load_kpis
 from replay.orders import CHUNK, Logged, Refused, decode_for, parse_record
 from replay.packdiff import Edit
 from replay.parts import Part, Parts
-from replay.pool import chunks, in_order
+from replay.pool import chunks, in_order, resident_mb
 from replay.shared import SharedSteps
 from replay.specs import LOGGED, Production, Spec, SpecPacks, load_spec, local, packed
 from replay.tally import Tally
@@ -104,7 +104,8 @@ class Chunk:
 
     tally: Tally
     diff: list[list[str]]
-    peak_rss_mb: float = 0.0  # of the process that decided it: memory must stay flat as input grows
+    rss_mb: float | None = None  # of the process that decided it, now (replay.pool.resident_mb): flat as input grows
+    worker: int = 0  # that process's id, so the parent follows each worker's memory
     reused: int = 0  # outcomes read from the cache instead of decided (replay.cache)
     steps_reused: int = 0  # steps of outcomes decided here that were read from the cache (replay.cache.KeptSteps)
 
@@ -129,7 +130,7 @@ def _replay_chunk(batch: tuple[int, list[Any] | Part]) -> Chunk:
         _replay_one(tally, diff, order_id, as_of, value, cached, key)
     if cached is not None:
         cached.flush()
-    return Chunk(tally, diff, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, cached.reused if cached else 0,
+    return Chunk(tally, diff, resident_mb(), os.getpid(), cached.reused if cached else 0,
                  _WORKER["steps"].steps_reused if cached and _WORKER["steps"] else 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from engine import jsonio
 from replay import orders as order_io
-from replay import run, specs
+from replay import pool, run, specs
 from tests.conftest import PACKS, ROOT
 
 DAY = dt.date(2026, 11, 24)
@@ -47,6 +48,8 @@ def replay_batches(lines: list[bytes], first: int, count: int) -> int:
     for index in range(first, first + count):
         chunk = run._replay_chunk((index, list(enumerate(lines, start=1))))
         assert chunk.tally.orders == len(lines)
+        assert chunk.worker == os.getpid()  # whose memory, for the benchmark to follow each worker
+        assert chunk.rss_mb
         changed += chunk.tally.changed
     return changed
 
@@ -78,3 +81,20 @@ def test_a_worker_holds_nothing_per_order_between_batches(worker: None) -> None:
         tracemalloc.stop()
     assert more_objects - objects < 20, f"the worker keeps {more_objects - objects} more objects after 6 batches"
     assert more_size - size < 16 * 1024, f"the worker keeps {more_size - size:,} more bytes after 6 batches"
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="reads Linux's /proc")
+def test_worker_memory_is_read_as_it_is_now_not_at_its_peak() -> None:
+    """64 MB written raises this process's RSS and private memory by about that much, and freeing it lowers both again."""
+    before = pool.resident_mb(), pool.private_mb()
+    block = b"x" * (64 << 20)  # written, so resident
+    during = pool.resident_mb(), pool.private_mb(os.getpid())
+    del block
+    after = pool.resident_mb(), pool.private_mb()
+    for was, held, now in zip(before, during, after, strict=True):
+        assert was is not None
+        assert held is not None
+        assert now is not None
+        assert held - was > 60
+        assert held - now > 60
+    assert pool.resident_mb(2**22 + 1) is None  # no such process (pid_max is at most 2**22)
