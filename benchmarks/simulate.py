@@ -157,8 +157,11 @@ class Memory:
     it maps (``private``, read here from /proc: a pool worker is forked from this process and
     its RSS also counts this process's pages it still shares, the history above all; a Dask
     worker is started apart and shares none). ``peak`` is the most any worker held at the end of
-    a batch in this run (a Dask worker outlives runs, so its own high-water mark would not be
-    this run's). Flat means the workers hold no more at the last checkpoint than at the first.
+    a batch in this run. Not ``ru_maxrss``: a Dask worker outlives runs, and its ``ru_maxrss``
+    starts at this process's RSS when the cluster forked it (Linux keeps the larger across the
+    exec), so round 5's "Dask workers flat at 203 MB" was this process's memory at cluster
+    start, under which the workers' own (80 MB, then growing) stayed hidden. Flat means the
+    workers hold no more at the last checkpoint than at the first.
     """
 
     workers: dict[int, float] = field(default_factory=dict)  # process id -> MB at the end of its latest batch
