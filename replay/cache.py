@@ -252,6 +252,7 @@ class KeptSteps(SharedSteps):
         self.order: str | None = None
         self.fields: dict[int, str] = {}  # id of a list or object of the order being decided -> its field
         self.heads: dict[tuple[str, Wanted, frozenset[str]], str] = {}  # what keys a step's outcomes besides its input
+        self.pairing = True  # whether both sides are being decided (replay.shared pairs their step versions)
 
     def load(self, index: int) -> None:
         """Start a batch: each step version's part is read when the batch first needs it."""
@@ -264,21 +265,52 @@ class KeptSteps(SharedSteps):
         self.fields = {id(v): k for k, v in value.items() if isinstance(v, (list, dict))} if isinstance(value, dict) else {}
 
     def end(self) -> None:
-        self.order, self.fields = None, {}
+        self.order, self.fields, self.pairing = None, {}, True
+
+    def partner(self, pack: CompiledPack) -> CompiledPack | None:
+        """Steps are paired only while both sides are decided: beside a side read from the cache, the partner is waste."""
+        return super().partner(pack) if self.pairing else None
 
     def fresh(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
               outputs: Wanted) -> Decision:
-        key = None if self.order is None or pack.ir.steps else self._key(pack, values, as_of, trusted, outputs)
+        key = self._order_key(pack, values, as_of, trusted, outputs)
         if key is None:  # not an order's step, or not fed by the order: decided
             return super().fresh(pack, values, as_of, trusted, outputs)
         part = self._part(pack)
+        return self._read(pack, part, key, as_of) or self._keep(part, key, super().fresh(pack, values, as_of, trusted, outputs))
+
+    def fresh_pair(self, pack: CompiledPack, partner: CompiledPack, values: dict[str, Any], as_of: dt.date,
+                   trusted: frozenset[str], outputs: Wanted) -> tuple[Decision, Decision] | None:
+        """Both versions read where both are kept; decided together and both kept where neither is; else each alone (None)."""
+        keys = (self._order_key(pack, values, as_of, trusted, outputs), self._order_key(partner, values, as_of, trusted, outputs))
+        if keys[0] is None or keys[1] is None:
+            return super().fresh_pair(pack, partner, values, as_of, trusted, outputs)
+        parts = (self._part(pack), self._part(partner))
+        if keys[0] in parts[0].kept and keys[1] in parts[1].kept:
+            return self._read(pack, parts[0], keys[0], as_of), self._read(partner, parts[1], keys[1], as_of)  # type: ignore[return-value]
+        if keys[0] in parts[0].kept or keys[1] in parts[1].kept:
+            return None  # each side decides its own version: the kept one is read
+        both = super().fresh_pair(pack, partner, values, as_of, trusted, outputs)
+        if both is not None:
+            self._keep(parts[0], keys[0], both[0])
+            self._keep(parts[1], keys[1], both[1])
+        return both
+
+    def _order_key(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+                   outputs: Wanted) -> str | None:
+        return None if self.order is None or pack.ir.steps else self._key(pack, values, as_of, trusted, outputs)
+
+    def _read(self, pack: CompiledPack, part: _StepPart, key: str, as_of: dt.date) -> Decision | None:
         blob = part.kept.get(key)
-        if blob is not None:
-            part.used[key] = blob
-            self.steps_reused += 1
-            kept = decode(blob)
-            return Decision(pack.name, pack.version, pack.digest, as_of, kept["output"], kept["matched"], kept["reasons"])
-        decision = super().fresh(pack, values, as_of, trusted, outputs)
+        if blob is None:
+            return None
+        part.used[key] = blob
+        self.steps_reused += 1
+        kept = decode(blob)
+        return Decision(pack.name, pack.version, pack.digest, as_of, kept["output"], kept["matched"], kept["reasons"])
+
+    @staticmethod
+    def _keep(part: _StepPart, key: str, decision: Decision) -> Decision:
         with contextlib.suppress(TypeError):  # an output the cache cannot write exactly is not kept
             part.used[key] = encode({"output": decision.output, "matched": decision.matched, "reasons": decision.reasons})
             part.decided += 1
@@ -345,6 +377,7 @@ class CachedSides:
         blobs = [kept.get(key) for kept in self.kept]
         if self.steps is not None:
             self.steps.begin(key, value)
+            self.steps.pairing = blobs[0] is None and blobs[1] is None
         try:
             if blobs[0] is None and blobs[1] is None:  # both decided together, sharing what they share
                 results = list(decide_both(sides[0], sides[1], name, value, as_of, outputs, kpis))

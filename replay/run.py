@@ -53,7 +53,7 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["roots"] = {}
     root = _shared_root(_WORKER["baseline"], _WORKER["candidate"], pack)
     decode_for(root)
-    if root is not None and cache is None:  # one flow version on both sides: its steps' two versions decided together
+    if root is not None:  # one flow version on both sides: its steps' two versions decided together
         shared.pair(_WORKER["baseline"], _WORKER["candidate"])
     # the packs live as long as the worker: out of the collector's sight, the full collections an
     # order's many short-lived objects set off no longer walk them (about 10 % of a replay's CPU)

@@ -47,7 +47,7 @@ class SharedSteps:
                 self.reused += 1
                 return decision
         partner = self.partner(pack)
-        both = None if partner is None else self.paired.decide(pack, partner, values, as_of, trusted, outputs)
+        both = None if partner is None else self.fresh_pair(pack, partner, values, as_of, trusted, outputs)
         if both is None:
             decision = self.fresh(pack, values, as_of, trusted, outputs)
         else:
@@ -68,6 +68,11 @@ class SharedSteps:
                 other = pack
             found = self.partners[pack.digest] = None if other.digest == pack.digest else other
         return found
+
+    def fresh_pair(self, pack: CompiledPack, partner: CompiledPack, values: dict[str, Any], as_of: dt.date,
+                   trusted: frozenset[str], outputs: Wanted) -> tuple[Decision, Decision] | None:
+        """Both sides' versions of a step this order has not decided yet, by one function; None where they cannot be paired."""
+        return self.paired.decide(pack, partner, values, as_of, trusted, outputs)
 
     def fresh(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
               outputs: Wanted) -> Decision:
