@@ -43,6 +43,7 @@ from replay.kpis import Kpis
 from replay.shared import SharedSteps
 from replay.specs import SpecPacks
 from rules import temporal
+from rules.errors import ArbiterError
 
 ROOT = Path(__file__).resolve().parent.parent
 # the temporal values are dataclasses: passed to _tagged, not written field by field and read back as dicts
@@ -164,6 +165,28 @@ def decode(blob: bytes) -> dict[str, Any]:
     return _untagged(result) if b'"$' in blob else result
 
 
+OUTCOME_KEYS = ("decision", "matched")  # what every outcome holds (decide.outcome)
+STEP_KEYS = ("output", "matched", "reasons")
+
+
+def readable(blob: bytes, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """A kept blob decoded, or None where it is not an object holding ``keys`` (damaged, or of another layout)."""
+    try:
+        result = decode(blob)
+    except (ArbiterError, ValueError, TypeError, KeyError):
+        return None
+    return result if isinstance(result, dict) and all(k in result for k in keys) else None
+
+
+# written into every part's schema: a part without it, or with another, was written by another
+# layout of the cache (or by something else) and is a miss, said, never read as outcomes
+LAYOUT = {b"arbiter.cache": b"outcomes 2: order digest, exact JSON"}
+
+
+def unreadable(path: Path, why: str) -> None:
+    print(f"simulate: cache part {path} {why}; its orders are decided again", file=sys.stderr)
+
+
 class SideCache:
     """One side's outcomes under ``DIR/<side digest>``, read and written a batch's part at a time."""
 
@@ -181,10 +204,14 @@ class SideCache:
         import pyarrow.parquet as pq
 
         try:  # one thread: the replay's workers already fill the cores, and a part is small
-            table = pq.ParquetFile(path, memory_map=True).read(use_threads=False)
+            found = pq.ParquetFile(path, memory_map=True)
+            if (found.schema_arrow.metadata or {}).get(b"arbiter.cache") != LAYOUT[b"arbiter.cache"]:
+                unreadable(path, "was written by another layout of the cache")
+                return {}
+            table = found.read(use_threads=False)
             return dict(zip(table.column("order").to_pylist(), table.column("outcome").to_pylist(), strict=True))
-        except (OSError, KeyError, pa.ArrowException) as exc:  # a damaged part is decided again and rewritten
-            print(f"simulate: cache part {path} is unreadable ({exc}); its orders are decided again", file=sys.stderr)
+        except (OSError, KeyError, ValueError, pa.ArrowException) as exc:  # a damaged part is decided again and rewritten
+            unreadable(path, f"is unreadable ({exc})")
             return {}
 
     def write(self, index: int, outcomes: dict[str, bytes]) -> None:
@@ -193,7 +220,8 @@ class SideCache:
         import pyarrow.parquet as pq
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        table = pa.table({"order": pa.array(list(outcomes), pa.string()), "outcome": pa.array(list(outcomes.values()), pa.binary())})
+        table = pa.table({"order": pa.array(list(outcomes), pa.string()), "outcome": pa.array(list(outcomes.values()), pa.binary())},
+                         metadata=LAYOUT)
         handle, staging = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         os.close(handle)
         # no dictionary and no statistics: every outcome is unique and none is searched by value; with
@@ -281,15 +309,17 @@ class KeptSteps(SharedSteps):
 
     def fresh_pair(self, pack: CompiledPack, partner: CompiledPack, values: dict[str, Any], as_of: dt.date,
                    trusted: frozenset[str], outputs: Wanted) -> tuple[Decision, Decision] | None:
-        """Both versions read where both are kept; decided together and both kept where neither is; else each alone (None)."""
+        """Both versions decided together and both kept where neither is kept; else None: each side reads or decides its own.
+
+        Each alone, not the missing one here: a version decided for the other side could raise
+        into this one's decision (the paired function gives None on any error instead).
+        """
         keys = (self._order_key(pack, values, as_of, trusted, outputs), self._order_key(partner, values, as_of, trusted, outputs))
         if keys[0] is None or keys[1] is None:
             return super().fresh_pair(pack, partner, values, as_of, trusted, outputs)
         parts = (self._part(pack), self._part(partner))
-        if keys[0] in parts[0].kept and keys[1] in parts[1].kept:
-            return self._read(pack, parts[0], keys[0], as_of), self._read(partner, parts[1], keys[1], as_of)  # type: ignore[return-value]
         if keys[0] in parts[0].kept or keys[1] in parts[1].kept:
-            return None  # each side decides its own version: the kept one is read
+            return None
         both = super().fresh_pair(pack, partner, values, as_of, trusted, outputs)
         if both is not None:
             self._keep(parts[0], keys[0], both[0])
@@ -302,11 +332,14 @@ class KeptSteps(SharedSteps):
 
     def _read(self, pack: CompiledPack, part: _StepPart, key: str, as_of: dt.date) -> Decision | None:
         blob = part.kept.get(key)
-        if blob is None:
+        kept = None if blob is None else readable(blob, STEP_KEYS)
+        if kept is None or blob is None:
+            if blob is not None:  # decided again and kept anew
+                del part.kept[key]
+                unreadable(part.cache.part(self.index), "holds a step outcome that does not read back")
             return None
         part.used[key] = blob
         self.steps_reused += 1
-        kept = decode(blob)
         return Decision(pack.name, pack.version, pack.digest, as_of, kept["output"], kept["matched"], kept["reasons"])
 
     @staticmethod
@@ -368,6 +401,7 @@ class CachedSides:
         self.kept = (caches[0].read(index), caches[1].read(index))
         self.fresh: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})
         self.reused = 0
+        self.said: set[Path] = set()  # parts whose unreadable outcomes were said
         self.steps = steps
         if steps is not None:
             steps.load(index)
@@ -375,22 +409,31 @@ class CachedSides:
     def decide(self, sides: tuple[SpecPacks, SpecPacks], name: str, key: str, value: Any, as_of: dt.date,
                outputs: Wanted, kpis: Kpis | None) -> tuple[dict[str, Any], dict[str, Any]]:
         blobs = [kept.get(key) for kept in self.kept]
+        found = [None if blob is None else self._outcome(side, blob) for side, blob in enumerate(blobs)]
         if self.steps is not None:
             self.steps.begin(key, value)
-            self.steps.pairing = blobs[0] is None and blobs[1] is None
+            self.steps.pairing = found[0] is None and found[1] is None
         try:
-            if blobs[0] is None and blobs[1] is None:  # both decided together, sharing what they share
+            if found[0] is None and found[1] is None:  # both decided together, sharing what they share
                 results = list(decide_both(sides[0], sides[1], name, value, as_of, outputs, kpis))
             else:
-                results = [decode(blob) if blob is not None else _alone(side, name, value, as_of, outputs, kpis)
-                           for side, blob in zip(sides, blobs, strict=True)]
-                self.reused += sum(blob is not None for blob in blobs)
+                results = [r if r is not None else _alone(side, name, value, as_of, outputs, kpis)
+                           for side, r in zip(sides, found, strict=True)]
+                self.reused += sum(r is not None for r in found)
         finally:
             if self.steps is not None:
                 self.steps.end()
-        for fresh, blob, result in zip(self.fresh, blobs, results, strict=True):
-            fresh[key] = blob if blob is not None else encode(result)
+        for fresh, blob, r, result in zip(self.fresh, blobs, found, results, strict=True):
+            fresh[key] = blob if r is not None and blob is not None else encode(result)
         return results[0], results[1]
+
+    def _outcome(self, side: int, blob: bytes) -> dict[str, Any] | None:
+        """A kept outcome, or None (decided again, said once a part) where it does not read back as one."""
+        result = readable(blob, OUTCOME_KEYS)
+        if result is None and self.caches[side].part(self.index) not in self.said:
+            self.said.add(self.caches[side].part(self.index))
+            unreadable(self.caches[side].part(self.index), "holds an outcome that does not read back")
+        return result
 
     def flush(self) -> None:
         """Each side's part, rewritten where this batch decided something the part did not hold; then the steps' part."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 
 from engine import jsonio
+from engine.pairing import PairedDecisions
 from replay import run
 from replay.cache import (
     STEPS_KEPT_PER_ORDER,
@@ -171,3 +173,123 @@ def test_a_kept_time_or_duration_reads_back_as_decided(value: Any) -> None:
     assert type(back["values"][0]) is type(value)
     assert back == outcome  # equal as values: 00:00:00 may come back with fewer zero digits of its seconds
     assert jsonio.dumps(back) == jsonio.dumps(outcome)  # and written the same in every report
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 1,000 orders of Online Retail (two batches) as canonical JSONL."""
+    out = tmp_path_factory.mktemp("retail") / "online-retail.jsonl"
+    subprocess.run([sys.executable, str(ROOT / "simulate.py"), "import", "online-retail", str(shared("online-retail")), "--out", str(out)],
+                   check=True, capture_output=True, timeout=600)
+    out.write_bytes(b"".join(out.read_bytes().splitlines(keepends=True)[:1000]))
+    return out
+
+
+def test_online_retail_read_warm_writes_the_uncached_bytes(retail: Path, tmp_path: Path) -> None:
+    """On Online Retail, a run reading the baseline (then both sides) from the cache writes an uncached run's bytes."""
+    cache = str(tmp_path / "cache")
+    uncached = _replay(retail, tmp_path / "plain", "credit@1.1.0,pricing@2.0.0")
+    _replay(retail, tmp_path / "fill", "credit@1.1.0", "--cache", cache)
+    assert _replay(retail, tmp_path / "warm", "credit@1.1.0,pricing@2.0.0", "--cache", cache) == uncached
+    assert _reused(tmp_path / "warm") == 1000
+    assert _replay(retail, tmp_path / "both", "credit@1.1.0,pricing@2.0.0", "--cache", cache) == uncached
+    assert _reused(tmp_path / "both") == 2000
+
+
+def _pinned(packs: Path, pins: dict[str, str]) -> Spec:
+    return Spec(f"{packs}#" + ",".join(f"{k}@{v}" for k, v in pins.items()), packs, pins)
+
+
+def _against(records: list[tuple[int, bytes]], pins: dict[str, str], cache: Path | None,
+             packs: Path = PACKS, baseline: dict[str, str] | None = None) -> tuple[Tally, list[list[str]], int]:
+    tally, diff, reused = Tally(), [], 0
+    for chunk in run.replay(records, _pinned(packs, baseline or {}), _pinned(packs, pins), dt.date(2026, 11, 24), "order", 1,
+                            cache=cache):
+        tally.merge(chunk.tally)
+        diff += chunk.diff
+        reused += chunk.reused
+    return tally, diff, reused
+
+
+def test_a_cold_cached_run_pairs_step_versions_and_a_warm_one_decides_no_partner(orders: Path, tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both sides decided: pricing's two versions by one paired function, as uncached; one side read: no partner decided."""
+    records = list(itertools.islice(read_records(orders), 60))
+    paired: list[str] = []
+    decide = PairedDecisions.decide
+
+    def counted(self: PairedDecisions, a: Any, b: Any, *rest: Any) -> Any:
+        paired.append(a.name)
+        return decide(self, a, b, *rest)
+
+    monkeypatch.setattr(PairedDecisions, "decide", counted)
+    # cold; then the baseline read (a new candidate); then the candidate read (a new baseline)
+    for baseline, pins, read in (({}, {"pricing": "2.0.0"}, 0), ({}, {"credit": "1.1.0", "pricing": "2.0.0"}, 60),
+                                 ({"credit": "1.1.0"}, {"pricing": "2.0.0"}, 60)):
+        uncached = _against(records, pins, None, baseline=baseline)
+        alone = paired.count("pricing")  # once an order, and again for the changed orders' full decisions and causes
+        paired.clear()
+        shutil.rmtree(tmp_path / "steps", ignore_errors=True)  # kept steps are read, not paired: only the sides' outcomes
+        tally, diff, reused = _against(records, pins, tmp_path, baseline=baseline)
+        assert (tally, diff) == uncached[:2]
+        assert reused == read
+        assert paired.count("pricing") == alone - read  # each order's decision read beside is not paired
+        paired.clear()
+
+
+def _side_parts(cache: Path) -> list[Path]:
+    return sorted(p for p in cache.rglob("part-*.parquet") if p.parent.parent == cache)
+
+
+def test_a_part_of_another_layout_is_a_miss_said_and_never_read(orders: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A part without this layout's mark, even one holding plausible outcomes for the very orders, is decided again."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = list(itertools.islice(read_records(orders), 30))
+    pins = {"pricing": "2.0.0"}
+    expected = _against(records, pins, tmp_path)
+    for part in _side_parts(tmp_path):
+        table = pq.read_table(part)
+        wrong = [encode({**decode(blob), "decision": "reject"}) for blob in table.column("outcome").to_pylist()]
+        pq.write_table(pa.table({"order": table.column("order"), "outcome": pa.array(wrong, pa.binary())}), part)
+    capsys.readouterr()
+    tally, diff, reused = _against(records, pins, tmp_path)
+    assert (tally, diff, reused) == (*expected[:2], 0)
+    assert capsys.readouterr().err.count("was written by another layout of the cache") == 2
+    assert _against(records, pins, tmp_path)[2] == 2 * 30  # rewritten in this layout
+
+
+def test_an_outcome_that_does_not_read_back_is_decided_again(orders: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Damaged bytes, or an object that is not an outcome, in a part of this layout: decided again and said, not a crash."""
+    records = list(itertools.islice(read_records(orders), 30))
+    pins = {"pricing": "2.0.0"}
+    expected = _against(records, pins, tmp_path)
+    part = _side_parts(tmp_path)[0]
+    kept = SideCache(part.parent.parent, part.parent.name)
+    outcomes = kept.read(0)
+    first, second = list(outcomes)[:2]
+    kept.write(0, {**outcomes, first: b"not json", second: b'{"output": {}}'})
+    capsys.readouterr()
+    tally, diff, reused = _against(records, pins, tmp_path)
+    assert (tally, diff, reused) == (*expected[:2], 2 * 30 - 2)
+    assert "holds an outcome that does not read back" in capsys.readouterr().err
+
+
+def test_a_pack_edited_under_the_same_version_is_not_read_from_the_cache(orders: Path, tmp_path: Path) -> None:
+    """Credit 1.0.0 edited in place (any exposure is over tolerance): the outcomes kept before are stale, none is read."""
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS, packs)
+    records = list(itertools.islice(read_records(orders), 30))
+    pins = {"pricing": "2.0.0"}
+    before = _against(records, pins, tmp_path / "cache", packs)
+    credit = packs / "credit" / "1.0.0.yaml"
+    text = credit.read_text()
+    assert "  over_tolerance: exposure > tolerated_limit\n" in text
+    credit.write_text(text.replace("  over_tolerance: exposure > tolerated_limit\n", "  over_tolerance: exposure > 0\n"))
+    tally, diff, reused = _against(records, pins, tmp_path / "cache", packs)
+    assert reused == 0
+    assert (tally, diff) == _against(records, pins, None, packs)[:2]
+    assert (tally, diff) != before[:2]  # a stale hit would have shown
