@@ -9,27 +9,41 @@ both sides hold alike (the input, constants, values computed once before) is run
 other statement runs for each side, the candidate's under renamed locals. A first-hit table
 whose test is shared branches once, a loop over a shared list runs once with both bodies merged.
 
+Versions whose input declarations differ (a candidate adds an optional input, changes a
+default or a bound) are paired too, when each input the candidate declares otherwise is a plain
+value (not a list or an object). The baseline's input is validated as alone; of the
+candidate's, only the inputs declared otherwise are validated, into their own dict
+(``inp_b``) that its code reads them from. Every other input the candidate reads is declared
+alike by both, so validating it for the baseline gave what validating it for the candidate
+would: the same value from the same shape (a plain value the flow trusts is passed through
+only where it is valid under the declaration, which validation returns unchanged). Only the
+candidate's reads of those alike inputs are read from the shared input, so a statement reading
+them can be shared; one reading an input declared otherwise cannot.
+
 The result equals deciding each side alone: evaluation is a pure function of (input, as_of), a
 shared statement computes the same value from the same values with the same code, and whatever
-the merged function raises (a decision error on either side) the caller decides each side
-alone instead. Versions whose generated code the merge does not know how to align (a lambda, a
-loop's else, an exception handler) are not paired.
+the merged function raises (a decision error on either side, an invalid input) the caller
+decides each side alone instead. Versions whose generated code the merge does not know how to
+align (a lambda, a loop's else, an exception handler, a candidate reading its input other than
+field by field while declaring it otherwise) are not paired.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from typing import Any
 
 from engine.codegen import generate
 from engine.compiled import CompiledPack, Decision, _shape, check_integer_outputs, integer_output_bounds
 from engine.demand import Wanted
+from engine.inputs import compile_validator
 from engine.runtime import NAMESPACE
 
-Paired = Callable[[dict[str, Any], Any], tuple[Any, Any]]
+Paired = Callable[[dict[str, Any], Any, dict[str, Any]], tuple[Any, Any]]  # (a's input, as_of, b's inputs declared otherwise)
+Validate = Callable[[Any], dict[str, Any]]
 
 # runtime helpers that compute a value from their arguments alone, without building a container either side may change
 _PURE = frozenset({
@@ -41,23 +55,29 @@ _PURE_NODES = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.C
                ast.Tuple, ast.Call, ast.Attribute, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
 _STATEMENTS = (ast.Assign, ast.AugAssign, ast.Expr, ast.If, ast.For, ast.Try, ast.Return, ast.Raise, ast.Pass)
 _SUFFIX = "_b"
+_OWN = "inp_b"  # the merged function's parameter holding the candidate's inputs declared otherwise
 
 
 class PairedDecisions:
     """Two versions of a pack decided together on one step input, each merged function made once per (a, b, outputs)."""
 
     def __init__(self) -> None:
-        self._found: dict[tuple[str, str, Wanted], tuple[Paired, list[Any], list[Any]] | None] = {}
+        self._found: dict[tuple[str, str, Wanted], _Pair | None] = {}
 
     def decide(self, a: CompiledPack, b: CompiledPack, values: dict[str, Any], as_of: Any, trusted: frozenset[str],
                outputs: Wanted) -> tuple[Decision, Decision] | None:
-        """Both decisions of ``values`` as ``a.decide_step`` and ``b.decide_step`` make them, or None: decide each alone."""
+        """Both decisions of ``values`` as ``a.decide_step`` and ``b.decide_step`` make them, or None: decide each alone.
+
+        ``trusted`` names the inputs validated by the caller against a declaration covering
+        ``a``'s (``CompiledPack.decide_step``); an input ``b`` declares alike is trusted alike.
+        """
         found = self._merged(a, b, outputs)
         if found is None:
             return None
-        paired, bounds_a, bounds_b = found
+        paired, bounds_a, bounds_b, own = found
         try:
-            (out_a, matched_a, reasons_a), (out_b, matched_b, reasons_b) = paired(a.step_input(values, trusted), as_of)
+            shared = a.step_input(values, trusted)
+            (out_a, matched_a, reasons_a), (out_b, matched_b, reasons_b) = paired(shared, as_of, shared if own is None else own(values))
             check_integer_outputs(bounds_a, out_a)
             check_integer_outputs(bounds_b, out_b)
         except Exception:
@@ -70,31 +90,44 @@ class PairedDecisions:
         """Whether ``a`` and ``b`` are decided together (else always alone): native, not flows, the same inputs, code aligned."""
         return self._merged(a, b, outputs) is not None
 
-    def _merged(self, a: CompiledPack, b: CompiledPack, outputs: Wanted) -> tuple[Paired, list[Any], list[Any]] | None:
+    def _merged(self, a: CompiledPack, b: CompiledPack, outputs: Wanted) -> _Pair | None:
         key = (a.digest, b.digest, outputs)
         if key not in self._found:
             self._found[key] = _compiled(a, b, outputs)
         return self._found[key]
 
 
-def _compiled(a: CompiledPack, b: CompiledPack, outputs: Wanted) -> tuple[Paired, list[Any], list[Any]] | None:
-    """The merged function of two native decision packs that take the same inputs, and their integer outputs' bounds."""
+# the merged function, both sides' integer outputs' bounds, and the validator of b's inputs declared otherwise (None: none)
+_Pair = tuple[Paired, list[Any], list[Any], Validate | None]
+
+
+def _compiled(a: CompiledPack, b: CompiledPack, outputs: Wanted) -> _Pair | None:
+    """The merged function of two native decision packs, when every input ``b`` declares otherwise than ``a`` is a plain value."""
     if a.backend.name != "native" or b.backend.name != "native" or a.ir.steps or b.ir.steps:
         return None
-    if [(f.name, _shape(f.spec)) for f in a.ir.inputs] != [(f.name, _shape(f.spec)) for f in b.ir.inputs]:
-        return None  # the step input validated for a is what b would be given only when both declare it alike
-    paired = pair_evaluator(generate(a.ir, outputs=outputs), generate(b.ir, outputs=outputs), f"{a.key}|{b.key}")
-    return None if paired is None else (paired, integer_output_bounds(a.ir), integer_output_bounds(b.ir))
+    declared = {f.name: _shape(f.spec) for f in a.ir.inputs}
+    own = [f for f in b.ir.inputs if declared.get(f.name) != _shape(f.spec)]
+    if any(f.spec.type in ("list", "object") for f in own):
+        return None  # a flow may pass a list b trusts, kept whole, that validating here would copy without its extra fields
+    paired = pair_evaluator(generate(a.ir, outputs=outputs), generate(b.ir, outputs=outputs), f"{a.key}|{b.key}",
+                            frozenset(f.name for f in own))
+    if paired is None:
+        return None
+    return paired, integer_output_bounds(a.ir), integer_output_bounds(b.ir), compile_validator(own, strict=False) if own else None
 
 
 class Unpairable(Exception):
     """The two generated functions cannot be merged (the caller decides each side alone)."""
 
 
-def pair_evaluator(a: tuple[str, dict[str, Any]], b: tuple[str, dict[str, Any]], name: str) -> Paired | None:
-    """``(source, constants)`` of two generated ``evaluate(inp, as_of)`` merged: ``f(inp, as_of) -> (a's result, b's)``."""
+def pair_evaluator(a: tuple[str, dict[str, Any]], b: tuple[str, dict[str, Any]], name: str,
+                   own: frozenset[str] = frozenset()) -> Paired | None:
+    """``(source, constants)`` of two generated ``evaluate(inp, as_of)`` merged: ``f(inp, as_of, inp_b) -> (a's result, b's)``.
+
+    ``own``: the inputs ``b`` declares otherwise than ``a``, which ``b``'s code reads from ``inp_b``.
+    """
     try:
-        source, constants = merge_sources(a, b)
+        source, constants = merge_sources(a, b, own)
     except Unpairable:
         return None
     namespace = dict(NAMESPACE)
@@ -104,15 +137,21 @@ def pair_evaluator(a: tuple[str, dict[str, Any]], b: tuple[str, dict[str, Any]],
     return paired
 
 
-def merge_sources(a: tuple[str, dict[str, Any]], b: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+def merge_sources(a: tuple[str, dict[str, Any]], b: tuple[str, dict[str, Any]],
+                  own: frozenset[str] = frozenset()) -> tuple[str, dict[str, Any]]:
     """The merged source and its constants; raises ``Unpairable``."""
     fa, fb = _function(a[0]), _function(b[0])
+    if own:
+        _OwnInputs(own).visit(fb)
     constants, names_a, names_b = _constants(a[1], b[1])
     merger = _Merger(fa, fb, names_a, names_b)
+    if _OWN in merger.local_a or _OWN in merger.local_b:
+        raise Unpairable(f"a local named {_OWN}")
     body = merger.block(fa.body, fb.body)
     if not merger.returned:
         raise Unpairable("no return")
     fa.body = body
+    fa.args.args.append(ast.arg(arg=_OWN))
     module = ast.Module(body=[fa], type_ignores=[])
     return ast.unparse(ast.fix_missing_locations(module)), constants
 
@@ -133,6 +172,28 @@ def _function(source: str) -> ast.FunctionDef:
         if isinstance(node, ast.Lambda):  # its parameters are locals of their own, which the renaming does not scope
             raise Unpairable("a lambda")
     return function
+
+
+class _OwnInputs(ast.NodeTransformer):
+    """The candidate's reads of the inputs it declares otherwise, ``inp['name']``, made from ``inp_b``."""
+
+    def __init__(self, own: frozenset[str]) -> None:
+        self.own = own
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        key = node.slice
+        if isinstance(node.value, ast.Name) and node.value.id == "inp" and isinstance(key, ast.Constant) \
+                and isinstance(key.value, str) and isinstance(node.ctx, ast.Load):
+            if key.value in self.own:
+                node.value = ast.copy_location(ast.Name(id=_OWN, ctx=ast.Load()), node.value)
+            return node
+        self.generic_visit(node)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if node.id == "inp":  # read whole (or assigned): which of its inputs it reads is not known
+            raise Unpairable("the input read other than field by field")
+        return node
 
 
 def _same_constant(x: Any, y: Any) -> bool:
@@ -248,10 +309,7 @@ class _Merger:
 
     def block(self, xs: list[ast.stmt], ys: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
-        keys_a = [_key(self.a(x)) for x in xs]
-        keys_b = [_key(_Rename(self.names_b, self.local_b, None).visit(deepcopy(y))) for y in ys]
-        matcher = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for tag, i1, i2, j1, j2 in _aligned(xs, [_key(self.a(x)) for x in xs], ys, self.names_b):
             if tag == "equal":
                 for x, y in zip(xs[i1:i2], ys[j1:j2], strict=True):
                     out += self.pair(x, y)
@@ -349,8 +407,38 @@ class _Merger:
         return [*out, ast.For(target=self.a(ast.Expr(value=x.target)).value, iter=iterate, body=body, orelse=[])]  # type: ignore[attr-defined]
 
 
+def _aligned(xs: list[ast.stmt], keys_a: list[str], ys: list[ast.stmt], names_b: dict[str, str]) -> Sequence[tuple[str, int, int, int, int]]:
+    """The baseline's statements (by key) aligned with the candidate's, as ``difflib`` opcodes.
+
+    A value both compute under different names (a candidate that adds a derived value numbers
+    the later ones otherwise) aligns once the candidate's reads of its name are read as the
+    baseline's: aligned assignments name the candidate's locals after the baseline's, and the
+    candidate's keys are made again until no new name is found. Only which statements are
+    tried together depends on it; whether they are shared is decided by ``_Merger.pair``.
+    """
+    guess: dict[str, str] = {}
+    for _ in range(len(ys) + 1):  # each round names at least one more local, or ends
+        keys_b = [_key(_Rename(names_b, set(guess), guess).visit(deepcopy(y))) for y in ys]
+        opcodes = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False).get_opcodes()
+        found = {_target(y): _target(x) for tag, i1, i2, j1, j2 in opcodes if tag == "equal"
+                 for x, y in zip(xs[i1:i2], ys[j1:j2], strict=True) if _target(x) and _target(y)}
+        if found.items() <= guess.items():
+            break
+        guess.update(found)
+    return opcodes
+
+
+def _target(node: ast.stmt) -> str:
+    """The name a one-name assignment sets, else ''."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        return node.targets[0].id
+    return ""
+
+
 def _key(node: ast.stmt) -> str:
-    """What aligns two statements: a compound one by its head (its bodies are merged in turn), any other whole."""
+    """What aligns two statements: a compound one by its head (its bodies are merged in turn), an assignment by its value."""
+    if _target(node):
+        return "= " + ast.dump(node.value)  # type: ignore[attr-defined]
     if isinstance(node, ast.If):
         return "if " + ast.dump(node.test)
     if isinstance(node, ast.For):

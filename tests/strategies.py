@@ -16,8 +16,9 @@ from engine.search import inputs_for, object_for, value_for
 from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 from rules import temporal
 
-__all__ = ["analysable_packs", "decided_values", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values", "jsonl_files",
-           "metric_events", "object_for", "one_edit_versions", "outcome_pairs", "pricing_edits", "pricing_inputs", "random_tables", "table_inputs", "temporal_values", "value_for"]
+__all__ = ["analysable_packs", "decided_values", "declaration_edits", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values",
+           "jsonl_files", "metric_events", "object_for", "one_edit_versions", "outcome_pairs", "pricing_edits", "pricing_inputs",
+           "random_tables", "table_inputs", "temporal_values", "value_for"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -429,6 +430,39 @@ def one_edit_versions(draw: st.DrawFn) -> tuple[str, str, str, list[dict[str, An
     orders = draw(st.lists(st.fixed_dictionaries({"qty": st.integers(0, 25), "tier": st.sampled_from(["A", "B", "C"])}),
                            min_size=5, max_size=30))
     return TOY_PACK.format(**params), TOY_PACK.format(**changed), name, orders
+
+def _declared_otherwise(text: str, kind: str, n: int) -> str:
+    """The toy pack's text with one input declared otherwise: added (and read), given a default, bounded, added unread."""
+    if kind == "added":
+        return text.replace("inputs:\n", f"inputs:\n  extra: {{type: integer, optional: true, default: {n}}}\n").replace(
+            "+ bonus\n", "+ bonus + extra\n")
+    if kind == "default":
+        return text.replace("values: [A, B, C]}", f"values: [A, B, C], optional: true, default: {'ABC'[n % 3]}}}")
+    if kind == "bound":
+        return text.replace("qty: {type: integer}", f"qty: {{type: integer, min: {n - 3}}}")
+    if kind == "unread":
+        return text.replace("inputs:\n", "inputs:\n  note: {type: string, optional: true, max_length: 3}\n")
+    return text.replace("inputs:\n", "inputs:\n  extras: {type: list, of: integer, optional: true}\n")  # listed
+
+
+@st.composite
+def declaration_edits(draw: st.DrawFn) -> tuple[str, str, bool, list[dict[str, Any]]]:
+    """(baseline text, candidate text, whether the candidate declares a list otherwise, orders): the toy pack, its inputs
+    declared otherwise on either side, and orders that give, omit, null or spoil each input."""
+    params = {"rate_a": draw(st.integers(0, 5)), "rate_b": draw(st.integers(0, 5)), "rate_c": draw(st.integers(0, 5)),
+              "weight": draw(st.integers(1, 4)), "mid": draw(st.integers(5, 30)), "bonus": draw(st.integers(0, 5))}
+    params["high"] = params["mid"] + draw(st.integers(1, 30))
+    texts = [TOY_PACK.format(**params)] * 2
+    listed = False
+    for kind in draw(st.lists(st.sampled_from(["added", "default", "bound", "unread", "listed"]), min_size=1, max_size=3, unique=True)):
+        side = draw(st.integers(0, 1))
+        texts[side] = _declared_otherwise(texts[side], kind, draw(st.integers(0, 3)))
+        listed |= kind == "listed" and side == 1
+    orders = draw(st.lists(st.fixed_dictionaries({"qty": st.integers(-5, 25)}, optional={
+        "tier": st.sampled_from(["A", "B", "C", None, "Z"]), "extra": st.one_of(st.none(), st.integers(-2, 5), st.just("x")),
+        "note": st.sampled_from(["", "ab", "abcd"]), "extras": st.lists(st.integers(0, 3), max_size=2)}), min_size=5, max_size=20))
+    return texts[0], texts[1], listed, orders
+
 
 # One value of pricing 1.0.0 each (its text, then what it may become): a candidate that differs from it in that alone.
 PRICING_EDITS = {

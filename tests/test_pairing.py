@@ -22,7 +22,7 @@ from replay.specs import SpecPacks
 from rules.errors import ArbiterError
 from rules.load import load_text
 from tests.conftest import PACKS, ROOT
-from tests.strategies import one_edit_versions, pricing_edits, pricing_inputs
+from tests.strategies import declaration_edits, one_edit_versions, pricing_edits, pricing_inputs
 
 DAYS = st.dates(dt.date(2025, 12, 1), dt.date(2027, 2, 1))
 PRICED = frozenset({"order_total", "subtotal", "freight", "surcharge", "margin", "approval_required"})
@@ -81,16 +81,32 @@ def test_a_toy_version_differing_in_one_derive_row_datum_or_parameter_decides_as
         assert_paired_as_alone(a, b, values, day)
 
 
-SAME_INPUTS = {("pricing", "1.0.0", "2.0.0")}  # the other bundled pairs declare different inputs: each decided alone
+@settings(max_examples=60, deadline=None)
+@given(case=declaration_edits(), day=DAYS)
+def test_versions_declaring_their_inputs_otherwise_decide_as_alone(case: tuple[str, str, bool, list[dict[str, Any]]],
+                                                                    day: dt.date) -> None:
+    """The toy pack's two versions adding an input, giving one a default or a bound, or adding one unread: paired equals alone."""
+    base_text, cand_text, listed, orders = case
+    a = compiled(base_text, ROOT / "toy" / "1.0.0.yaml")
+    b = compiled(cand_text.replace("version: 1.0.0", "version: 1.0.1"), ROOT / "toy" / "1.0.1.yaml")
+    assert PairedDecisions().pairable(a, b, None) is not listed  # a list the candidate declares otherwise: decided alone
+    for values in orders:
+        assert_paired_as_alone(a, b, values, day)
+
+
+# (pack, baseline, candidate) paired: every input the candidate declares otherwise is a plain value (credit 1.1.0 adds
+# currency, 1.2.0 two flags); pricing 2.1.0's and allocation 1.1.0's lines carry new fields, routing 1.1.0 a new list
+PAIRED = {("pricing", "1.0.0", "2.0.0"), ("pricing", "2.0.0", "1.0.0"), ("exception_routing", "1.1.0", "1.0.0"),
+          *(("credit", x, y) for x, y in itertools.permutations(["1.0.0", "1.1.0", "1.2.0"], 2))}
 
 
 @pytest.mark.parametrize(("name", "x", "y"), [(name, a.version, b.version) for name in ("pricing", "credit", "allocation", "exception_routing")
-                                              for a, b in itertools.combinations(require_pack_set(PACKS).versions(name), 2)])
+                                              for a, b in itertools.permutations(require_pack_set(PACKS).versions(name), 2)])
 def test_the_bundled_versions_paired_decide_their_tests_as_alone(name: str, x: str, y: str) -> None:
-    """Each bundled pair of versions, on every input of either version's embedded tests, on both versions' dates."""
+    """Each bundled pair of versions either way round, on every input of either version's embedded tests, on both versions' dates."""
     packs = require_pack_set(PACKS)
     a, b = packs.get(name, x), packs.get(name, y)
-    assert PairedDecisions().pairable(a, b, None) == ((name, x, y) in SAME_INPUTS)
+    assert PairedDecisions().pairable(a, b, None) == ((name, x, y) in PAIRED)
     cases = [t.input for t in (*a.ir.tests, *b.ir.tests) if isinstance(t.input, dict)]
     assert cases
     for values in cases:
@@ -115,21 +131,28 @@ def test_code_that_cannot_be_aligned_is_not_paired() -> None:
     assert pair_evaluator(generate(order.ir), generate(order.ir), "order") is None
 
 
-def test_a_replay_decides_the_candidates_step_with_the_baselines() -> None:
-    """Both sides of the order flow, paired and not: the same outcomes, the candidate's pricing step read, not decided again."""
+# the candidate's pins, and the steps of one order its side reads as the baseline decided them, alone and paired: allocation
+# (the same version) either way, and pricing and routing when the candidate runs their versions on the same input; pricing
+# when paired; credit when paired and its input (the priced total) is the same,
+# which it is beside the same pricing (pricing 2.0.0 prices these two orders otherwise)
+REUSED = [({"credit": "1.1.0", "pricing": "2.0.0"}, 1, 2), ({"credit": "1.1.0"}, 3, 4), ({"credit": "1.2.0"}, 3, 4)]
+
+
+@pytest.mark.parametrize(("pins", "alone", "paired"), REUSED)
+def test_a_replay_decides_the_candidates_step_with_the_baselines(pins: dict[str, str], alone: int, paired: int) -> None:
+    """Both sides of the order flow, paired and not: the same outcomes, the candidate's paired steps read, not decided again."""
     packs = require_pack_set(PACKS)
     day = dt.date(2026, 11, 24)
     orders = [jsonio.loads((ROOT / "examples" / name).read_bytes()) for name in ("order.json", "order-northwind-10248.json")]
     results = []
-    for paired in (False, True):
+    for pairing in (False, True):
         shared = SharedSteps()
         base = SpecPacks(packs, {}, day, shared)
-        cand = SpecPacks(packs, {"credit": "1.1.0", "pricing": "2.0.0"}, day, shared)
-        if paired:
+        cand = SpecPacks(packs, pins, day, shared)
+        if pairing:
             shared.pair(base, cand)
         results.append([jsonio.dumps(decide_both(base, cand, "order", order, day)) for order in orders])
-        # allocation is shared either way; pricing only when paired (credit 1.1.0 declares another input)
-        assert shared.reused == len(orders) * (2 if paired else 1)
+        assert shared.reused == len(orders) * (paired if pairing else alone)
     assert results[0] == results[1]
 
 
@@ -142,7 +165,7 @@ def test_a_candidate_only_loop_counts_from_its_own_value(update: str) -> None:
     candidate = f"def evaluate(inp, as_of):\n    n = 0\n    for x in inp['b']:\n        {update}\n    return ({{'n': n}}, {{}}, [])\n"
     paired = pair_evaluator((COUNTING, {}), (candidate, {}), "counting")
     assert paired is not None
-    assert paired({"b": [1, 2, 3]}, None) == (({"n": 0}, {}, []), ({"n": 6}, {}, []))
+    assert paired({"b": [1, 2, 3]}, None, {}) == (({"n": 0}, {}, []), ({"n": 6}, {}, []))
 
 
 def test_a_lambda_is_not_paired() -> None:
