@@ -279,7 +279,7 @@ class KeptSteps(SharedSteps):
         self.orders = self.steps_reused = 0
         self.order: str | None = None
         self.fields: dict[int, str] = {}  # id of a list or object of the order being decided -> its field
-        self.heads: dict[tuple[str, Wanted, frozenset[str]], str] = {}  # what keys a step's outcomes besides its input
+        self.heads: dict[tuple[str, Wanted, frozenset[str]], bytes] = {}  # what keys a step's outcomes besides its input
         self.pairing = True  # whether both sides are being decided (replay.shared pairs their step versions)
 
     def load(self, index: int) -> None:
@@ -301,11 +301,11 @@ class KeptSteps(SharedSteps):
 
     def fresh(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
               outputs: Wanted) -> Decision:
-        key = self._order_key(pack, values, as_of, trusted, outputs)
-        if key is None:  # not an order's step, or not fed by the order: decided
+        keys = self._keys((pack,), values, as_of, trusted, outputs)
+        if keys is None:  # not an order's step, or not fed by the order: decided
             return super().fresh(pack, values, as_of, trusted, outputs)
         part = self._part(pack)
-        return self._read(pack, part, key, as_of) or self._keep(part, key, super().fresh(pack, values, as_of, trusted, outputs))
+        return self._read(pack, part, keys[0], as_of) or self._keep(part, keys[0], super().fresh(pack, values, as_of, trusted, outputs))
 
     def fresh_pair(self, pack: CompiledPack, partner: CompiledPack, values: dict[str, Any], as_of: dt.date,
                    trusted: frozenset[str], outputs: Wanted) -> tuple[Decision, Decision] | None:
@@ -314,8 +314,8 @@ class KeptSteps(SharedSteps):
         Each alone, not the missing one here: a version decided for the other side could raise
         into this one's decision (the paired function gives None on any error instead).
         """
-        keys = (self._order_key(pack, values, as_of, trusted, outputs), self._order_key(partner, values, as_of, trusted, outputs))
-        if keys[0] is None or keys[1] is None:
+        keys = self._keys((pack, partner), values, as_of, trusted, outputs)
+        if keys is None:
             return super().fresh_pair(pack, partner, values, as_of, trusted, outputs)
         parts = (self._part(pack), self._part(partner))
         if keys[0] in parts[0].kept or keys[1] in parts[1].kept:
@@ -325,10 +325,6 @@ class KeptSteps(SharedSteps):
             self._keep(parts[0], keys[0], both[0])
             self._keep(parts[1], keys[1], both[1])
         return both
-
-    def _order_key(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
-                   outputs: Wanted) -> str | None:
-        return None if self.order is None or pack.ir.steps else self._key(pack, values, as_of, trusted, outputs)
 
     def _read(self, pack: CompiledPack, part: _StepPart, key: str, as_of: dt.date) -> Decision | None:
         blob = part.kept.get(key)
@@ -356,16 +352,14 @@ class KeptSteps(SharedSteps):
             part = self.parts[pack.digest] = _StepPart(cache, cache.read(self.index))
         return part
 
-    def _key(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str], outputs: Wanted) -> str | None:
+    def _keys(self, packs: tuple[CompiledPack, ...], values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
+              outputs: Wanted) -> tuple[str, ...] | None:
+        """Each pack's key for one step input, the input hashed once; None for a step not of an order or not fed by it."""
         fields = self.fields
         # both live, so an id of the order's is that very object, whose content the order's digest covers
-        if fields.keys().isdisjoint(map(id, values.values())):  # all in C: most steps take nothing of the order
+        if self.order is None or fields.keys().isdisjoint(map(id, values.values())):  # all in C: most steps take nothing of the order
             return None
-        head = self.heads.get((pack.digest, outputs, trusted))
-        if head is None:
-            what = [self.salt, pack.key, pack.digest, sorted(outputs) if outputs is not None else None, sorted(trusted)]
-            head = self.heads[(pack.digest, outputs, trusted)] = hashlib.blake2b(encode({"step": what}), digest_size=16).hexdigest()
-        texts = [head, self.order or "", repr(as_of)]
+        texts = [self.order, repr(as_of)]
         for name, v in values.items():
             found = fields.get(id(v))
             if found is not None:
@@ -377,7 +371,23 @@ class KeptSteps(SharedSteps):
                     texts += [name, "j", encode(v).decode()]
                 except TypeError:  # a value the cache cannot write exactly: decided every time, never kept
                     return None
-        return hashlib.blake2b("\0".join(texts).encode(), digest_size=16).hexdigest()
+        given = hashlib.blake2b("\0".join(texts).encode(), digest_size=16)
+        keys = []
+        for pack in packs:
+            if pack.ir.steps:  # a flow's outcome is its steps'
+                return None
+            key = given.copy()
+            key.update(self._head(pack, outputs, trusted))
+            keys.append(key.hexdigest())
+        return tuple(keys)
+
+    def _head(self, pack: CompiledPack, outputs: Wanted, trusted: frozenset[str]) -> bytes:
+        """What keys a step version's outcomes besides its input: the version, what is read of it, what it trusts, the code."""
+        head = self.heads.get((pack.digest, outputs, trusted))
+        if head is None:
+            what = [self.salt, pack.key, pack.digest, sorted(outputs) if outputs is not None else None, sorted(trusted)]
+            head = self.heads[(pack.digest, outputs, trusted)] = b"\0" + encode({"step": what})
+        return head
 
     def flush(self) -> None:
         """Each step version's part that decided something, rewritten: this run's outcomes first, then the latest others, bounded."""
