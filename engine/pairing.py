@@ -40,6 +40,7 @@ from engine.codegen import generate
 from engine.compiled import CompiledPack, Decision, _shape, check_integer_outputs, integer_output_bounds
 from engine.demand import Wanted
 from engine.inputs import compile_validator
+from engine.pair_rows import share_rows
 from engine.runtime import NAMESPACE
 
 Paired = Callable[[dict[str, Any], Any, dict[str, Any]], tuple[Any, Any]]  # (a's input, as_of, b's inputs declared otherwise)
@@ -152,6 +153,7 @@ def merge_sources(a: tuple[str, dict[str, Any]], b: tuple[str, dict[str, Any]],
         raise Unpairable("no return")
     fa.body = body
     fa.args.args.append(ast.arg(arg=_OWN))
+    share_rows(fa, _SUFFIX)
     module = ast.Module(body=[fa], type_ignores=[])
     return ast.unparse(ast.fix_missing_locations(module)), constants
 

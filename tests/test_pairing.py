@@ -125,6 +125,18 @@ def test_what_both_pricing_versions_compute_alike_is_computed_once() -> None:
     assert source.count("25 if 25 < ") == 1
 
 
+def test_rows_both_pricing_versions_fire_alike_are_recorded_once() -> None:
+    """Pricing 1.0.0 against 2.0.0: the price source and quantity break rows go into one list; the promotions (dated otherwise) into two."""
+    packs = require_pack_set(PACKS)
+    a, b = packs.get("pricing", "1.0.0"), packs.get("pricing", "2.0.0")
+    source, _ = merge_sources(generate(a.ir, outputs=PRICED), generate(b.ir, outputs=PRICED))
+    assert "matched_b['price_source'] = _hits0_0_b = _hits0_0\n" in source
+    assert "matched_b['quantity_break'] = _hits0_1_b = _hits0_1\n" in source
+    assert "matched_b['promotion'] = _hits0_2_b = []\n" in source
+    assert "_hits0_0_b.append" not in source
+    assert "_hits0_2_b.append('PR1')" in source
+
+
 def test_code_that_cannot_be_aligned_is_not_paired() -> None:
     """A generated function of another shape (a flow's, with its step runner) is refused, and deciding falls back to alone."""
     order = require_pack_set(PACKS).get("order", "1.0.0")
