@@ -53,7 +53,7 @@ class _Builder:
         # the record's own fields (order_id, as_of) when the pack does not declare them: left out when absent
         members += [(name, Any, msgspec.UNSET) for name in metadata if name not in fields]
         try:
-            return msgspec.defstruct(f"Input{next(self.names)}", members, kw_only=True, forbid_unknown_fields=True)
+            return msgspec.defstruct(f"Input{next(self.names)}", members, kw_only=True, forbid_unknown_fields=True, gc=False)
         except (TypeError, ValueError) as exc:  # a field name a struct cannot have
             raise Unsupported(str(exc)) from None
 

@@ -16,7 +16,8 @@ from engine.search import inputs_for, object_for, value_for
 from importers.jdm_types import BOOLEAN, DATE, NUMBER, STRING, ListOf, ObjectOf
 from rules import temporal
 
-__all__ = ["analysable_packs", "decided_values", "declaration_edits", "inputs_for", "jdm_requests", "jdm_spoiled_requests", "json_values",
+__all__ = ["analysable_packs", "decided_values", "declaration_edits", "inputs_for", "jdm_requests", "jdm_spoiled_requests",
+           "json_number_texts", "json_values",
            "jsonl_files", "metric_events", "object_for", "one_edit_versions", "outcome_pairs", "pricing_edits", "pricing_inputs",
            "random_tables", "table_inputs", "temporal_values", "value_for"]
 
@@ -36,6 +37,16 @@ json_values = st.recursive(
     max_leaves=20,
 )
 
+
+# JSON numbers as a file spells them: every form the grammar allows (a sign, leading "0.", exponents of either case and
+# sign, trailing zeros, -0) and integers past 64 bits. A decoder must read each from its text, never through a float.
+json_number_texts = st.one_of(
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.builds(lambda sign, whole, fraction, exponent: f"{sign}{whole}{'.' + fraction if fraction else ''}{exponent}",
+              st.sampled_from(["", "-"]), st.integers(min_value=0, max_value=10**20).map(str),
+              st.text("0123456789", max_size=12), st.sampled_from(["", "e2", "E-7", "e+3", "e0", "E40", "e-40", "e-2"])),
+    st.sampled_from(["-0", "-0.0", "0.10", "1e2", "1E2", "0e0", "2.50", "1.000", "123456789012345678901234567890"]),
+)
 
 # What a server's workers count: (worker, event) pairs. Latencies are multiples of 1/1024 s, so
 # their sums are exact in any order and a split count renders to the same text.
