@@ -236,30 +236,46 @@ class CompiledPack:
 
     def _evaluate_in_full(self, values: dict[str, Any], as_of: dt.date, trace: bool, outputs: Wanted = None,
                           pack_set: Any = None) -> Decision:
-        log: dict[str, Any] | None = None
-        extra: tuple[Any, ...] = ()
+        """A flow (its steps run from ``pack_set``), a traced decision, or a step: validated ``values`` decided."""
+        if trace:
+            return self._evaluate_traced(values, as_of, pack_set)
         steps: dict[str, str] | None = None
         step_matched: dict[str, list[str]] = {}
         step_reasons: list[str] = []
-        if trace:
-            outputs = None
-        if trace:
-            log = {"derived": {}, "tables": {}, **({"steps": {}} if self.ir.steps else {})}
-        if self.ir.steps:
-            steps = {}
-            extra = (self._step_runner(as_of, steps, step_matched, step_reasons, outputs, pack_set,
-                                       log["steps"] if log is not None else None),)
+        evaluate = self._evaluate if outputs is None else (self._partial.get(outputs) or self._evaluate_for(outputs))
         try:
-            if log is not None:
-                output, matched, reasons = self._traced_function()(values, as_of, log, *extra)
+            if self._flow:
+                steps = {}
+                output, matched, reasons = evaluate(values, as_of, self._step_runner(as_of, steps, step_matched, step_reasons,
+                                                                                     outputs, pack_set))
             else:
-                evaluate = self._evaluate if outputs is None else self._evaluate_for(outputs)
-                output, matched, reasons = evaluate(values, as_of, *extra)
+                output, matched, reasons = evaluate(values, as_of)
         except ArithmeticError as exc:
             raise arithmetic_error(exc) from None
         if self._integer_outputs:
             check_integer_outputs(self._integer_outputs, output)
         if steps is not None:  # a flow's own tables and reasons come after its steps' (a flow without its own: theirs)
+            matched = {**step_matched, **matched} if matched else step_matched
+            reasons = step_reasons + reasons if reasons else step_reasons
+        return _new_tuple(Decision, (self.name, self.version, self.digest, as_of, output, matched, reasons, None, steps))
+
+    def _evaluate_traced(self, values: dict[str, Any], as_of: dt.date, pack_set: Any = None) -> Decision:
+        """Every output, with what each derived value, table and step gave (a flow's steps traced too)."""
+        log: dict[str, Any] = {"derived": {}, "tables": {}, **({"steps": {}} if self.ir.steps else {})}
+        extra: tuple[Any, ...] = ()
+        steps: dict[str, str] | None = None
+        step_matched: dict[str, list[str]] = {}
+        step_reasons: list[str] = []
+        if self.ir.steps:
+            steps = {}
+            extra = (self._step_runner(as_of, steps, step_matched, step_reasons, None, pack_set, log["steps"]),)
+        try:
+            output, matched, reasons = self._traced_function()(values, as_of, log, *extra)
+        except ArithmeticError as exc:
+            raise arithmetic_error(exc) from None
+        if self._integer_outputs:
+            check_integer_outputs(self._integer_outputs, output)
+        if steps is not None:
             matched = {**step_matched, **matched} if matched else step_matched
             reasons = step_reasons + reasons if reasons else step_reasons
         return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons, log, steps)
@@ -278,18 +294,20 @@ class CompiledPack:
         else:
             found = self._step_outputs.get(outputs)
             step_outputs = found if found is not None else self._step_outputs.setdefault(outputs, demanded(self.ir, outputs))
+        # read once an order, not once a step: each run_step is a handful of lookups around the step's own work
+        flow_steps, plans, get, decide = self.ir.steps, self._step_plans, pack_set.get, pack_set.decide_step
 
         def run_step(index: int, values: dict[str, Any]) -> dict[str, Any]:
-            step = self.ir.steps[index]
-            pack = pack_set.get(step.pack, step.version, as_of)
-            plan = self._step_plans.get((index, pack.digest))
+            step = flow_steps[index]
+            pack = get(step.pack, step.version, as_of)
+            plan = plans.get((index, pack.digest))
             if plan is None:  # a step version that breaks the contract raises here on every order, never planned
                 self._require_step_contract(index, pack, as_of)
-                plan = self._step_plans[(index, pack.digest)] = (self.trusted_step_inputs(index, pack), {})
+                plan = plans[(index, pack.digest)] = (self.trusted_step_inputs(index, pack), {})
             trusted, names = plan
             try:
                 if traces is None:
-                    decision = pack_set.decide_step(pack, values, as_of, trusted, step_outputs[index])
+                    decision = decide(pack, values, as_of, trusted, step_outputs[index])
                 else:
                     decision = pack.decide_step(values, as_of, trusted, trace=True)
                     traces[step.id] = decision.trace
@@ -303,7 +321,8 @@ class CompiledPack:
                 if name is None:
                     name = names[table] = f"{step.id}.{table}"
                 matched[name] = rows
-            reasons.extend(decision.reasons)
+            if decision.reasons:
+                reasons.extend(decision.reasons)
             output: dict[str, Any] = decision.output
             return output
 
@@ -349,10 +368,8 @@ class CompiledPack:
         others are validated, undeclared fields dropped.
         """
         validate = self._step_validators.get(trusted) or self._step_validator(trusted)
-        if trace or self._flow:
-            return self.evaluate(validate(values), as_of, outputs=outputs, trace=trace)
-        output, matched, reasons = self._plain(validate(values), as_of, outputs)  # evaluate's path, without its calls
-        return _new_tuple(Decision, (self.name, self.version, self.digest, as_of, output, matched, reasons, None, None))
+        # evaluate's own path without its dispatch: a step is decided several times an order
+        return self._evaluate_in_full(validate(values), as_of, trace, outputs)
 
     def step_input(self, values: dict[str, Any], trusted: frozenset[str] = frozenset()) -> dict[str, Any]:
         """``values`` validated as ``decide_step`` validates them (``trusted`` fields passed through)."""

@@ -41,12 +41,16 @@ class SharedSteps:
 
     def decide(self, pack: CompiledPack, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str],
                outputs: Wanted = None) -> Decision:
-        seen = self.decisions.setdefault((pack.digest, outputs), [])
-        for seen_as_of, seen_values, decision in seen:
-            if seen_as_of == as_of and _same_input(seen_values, values):
-                self.reused += 1
-                return decision
-        partner = self.partner(pack)
+        key = (pack.digest, outputs)
+        seen = self.decisions.get(key)
+        if seen is None:
+            seen = self.decisions[key] = []
+        else:
+            for seen_as_of, seen_values, decision in seen:
+                if seen_as_of == as_of and _same_input(seen_values, values):
+                    self.reused += 1
+                    return decision
+        partner = self.partner(pack)  # KeptSteps pairs only while both sides are decided
         both = None if partner is None else self.fresh_pair(pack, partner, values, as_of, trusted, outputs)
         if both is None:
             decision = self.fresh(pack, values, as_of, trusted, outputs)
