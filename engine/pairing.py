@@ -88,7 +88,7 @@ class PairedDecisions:
 
 
     def pairable(self, a: CompiledPack, b: CompiledPack, outputs: Wanted) -> bool:
-        """Whether ``a`` and ``b`` are decided together (else always alone): native, not flows, the same inputs, code aligned."""
+        """Whether ``a`` and ``b`` are decided together (else always alone): native, not flows, code aligned, every input ``b`` declares otherwise a plain value."""
         return self._merged(a, b, outputs) is not None
 
     def _merged(self, a: CompiledPack, b: CompiledPack, outputs: Wanted) -> _Pair | None:
@@ -106,8 +106,9 @@ def _compiled(a: CompiledPack, b: CompiledPack, outputs: Wanted) -> _Pair | None
     """The merged function of two native decision packs, when every input ``b`` declares otherwise than ``a`` is a plain value."""
     if a.backend.name != "native" or b.backend.name != "native" or a.ir.steps or b.ir.steps:
         return None
-    declared = {f.name: _shape(f.spec) for f in a.ir.inputs}
-    own = [f for f in b.ir.inputs if declared.get(f.name) != _shape(f.spec)]
+    # repr, not ==: Decimal("1.0") == Decimal("1.00") == 1, yet a default of each validates to a value of its own scale
+    declared = {f.name: repr(_shape(f.spec)) for f in a.ir.inputs}
+    own = [f for f in b.ir.inputs if declared.get(f.name) != repr(_shape(f.spec))]
     if any(f.spec.type in ("list", "object") for f in own):
         return None  # a flow may pass a list b trusts, kept whole, that validating here would copy without its extra fields
     paired = pair_evaluator(generate(a.ir, outputs=outputs), generate(b.ir, outputs=outputs), f"{a.key}|{b.key}",

@@ -459,7 +459,7 @@ def _declared_otherwise(text: str, kind: str, n: int) -> str:
 @st.composite
 def declaration_edits(draw: st.DrawFn) -> tuple[str, str, bool, list[dict[str, Any]]]:
     """(baseline text, candidate text, whether the candidate declares a list otherwise, orders): the toy pack, its inputs
-    declared otherwise on either side, and orders that give, omit, null or spoil each input."""
+    declared otherwise on either side (a default at another scale on both), and orders that give, omit, null or spoil each input."""
     params = {"rate_a": draw(st.integers(0, 5)), "rate_b": draw(st.integers(0, 5)), "rate_c": draw(st.integers(0, 5)),
               "weight": draw(st.integers(1, 4)), "mid": draw(st.integers(5, 30)), "bonus": draw(st.integers(0, 5))}
     params["high"] = params["mid"] + draw(st.integers(1, 30))
@@ -469,8 +469,13 @@ def declaration_edits(draw: st.DrawFn) -> tuple[str, str, bool, list[dict[str, A
         side = draw(st.integers(0, 1))
         texts[side] = _declared_otherwise(texts[side], kind, draw(st.integers(0, 3)))
         listed |= kind == "listed" and side == 1
+    if draw(st.booleans()):  # one default, spelled at another scale or type on each side: equal by ==, not once validated
+        defaults = draw(st.sampled_from([("1.0", "1.00"), ("1", "1.0"), ("0.5", "0.50"), ("2.50", "2.5")]))
+        texts = [text.replace("inputs:\n", f"inputs:\n  scale: {{type: decimal, optional: true, default: {default}}}\n", 1)
+                 .replace("+ bonus", "+ bonus + scale", 1) for text, default in zip(texts, defaults, strict=True)]
     orders = draw(st.lists(st.fixed_dictionaries({"qty": st.integers(-5, 25)}, optional={
         "tier": st.sampled_from(["A", "B", "C", None, "Z"]), "extra": st.one_of(st.none(), st.integers(-2, 5), st.just("x")),
+        "scale": st.sampled_from([None, Decimal("0.10"), 3]),
         "note": st.sampled_from(["", "ab", "abcd"]), "extras": st.lists(st.integers(0, 3), max_size=2)}), min_size=5, max_size=20))
     return texts[0], texts[1], listed, orders
 
