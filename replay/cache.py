@@ -412,6 +412,7 @@ class CachedSides:
         self.fresh: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})
         self.reused = 0
         self.said: set[Path] = set()  # parts whose unreadable outcomes were said
+        self.damaged = [False, False]
         self.steps = steps
         if steps is not None:
             steps.load(index)
@@ -440,15 +441,17 @@ class CachedSides:
     def _outcome(self, side: int, blob: bytes) -> dict[str, Any] | None:
         """A kept outcome, or None (decided again, said once a part) where it does not read back as one."""
         result = readable(blob, OUTCOME_KEYS)
+        if result is None:
+            self.damaged[side] = True  # decided again: the part is rewritten with it, or every later run decides it again
         if result is None and self.caches[side].part(self.index) not in self.said:
             self.said.add(self.caches[side].part(self.index))
             unreadable(self.caches[side].part(self.index), "holds an outcome that does not read back")
         return result
 
     def flush(self) -> None:
-        """Each side's part, rewritten where this batch decided something the part did not hold; then the steps' part."""
-        for cache, kept, fresh in zip(self.caches, self.kept, self.fresh, strict=True):
-            if fresh.keys() != kept.keys():
+        """Each side's part, rewritten where this batch decided something the part did not hold or held unreadable; then the steps' part."""
+        for cache, kept, fresh, damaged in zip(self.caches, self.kept, self.fresh, self.damaged, strict=True):
+            if damaged or fresh.keys() != kept.keys():
                 cache.write(self.index, fresh)
         if self.steps is not None:
             self.steps.flush()

@@ -263,7 +263,7 @@ def test_a_part_of_another_layout_is_a_miss_said_and_never_read(orders: Path, tm
 
 def test_an_outcome_that_does_not_read_back_is_decided_again(orders: Path, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    """Damaged bytes, or an object that is not an outcome, in a part of this layout: decided again and said, not a crash."""
+    """Damaged bytes, or an object that is not an outcome, in a part of this layout: decided again, said and rewritten."""
     records = list(itertools.islice(read_records(orders), 30))
     pins = {"pricing": "2.0.0"}
     expected = _against(records, pins, tmp_path)
@@ -276,6 +276,8 @@ def test_an_outcome_that_does_not_read_back_is_decided_again(orders: Path, tmp_p
     tally, diff, reused = _against(records, pins, tmp_path)
     assert (tally, diff, reused) == (*expected[:2], 2 * 30 - 2)
     assert "holds an outcome that does not read back" in capsys.readouterr().err
+    assert _against(records, pins, tmp_path) == (*expected[:2], 2 * 30)  # the part was repaired: nothing decided again
+    assert "does not read back" not in capsys.readouterr().err
 
 
 def test_a_pack_edited_under_the_same_version_is_not_read_from_the_cache(orders: Path, tmp_path: Path) -> None:
