@@ -75,6 +75,7 @@ def breakdowns(t: Tally) -> dict[str, Any]:
 
 def never_fired(t: Tally, all_rows: dict[str, list[str]]) -> list[dict[str, str]]:
     """Rows no order fired, one list, each marked with the sides it exists on and did not fire."""
+    t.settle()  # a tally never merged still holds the rows both sides fired alike apart
     fired_rows = {side: {f"{table}:{row}" for table, rows in t.fired[side].items() for row in rows} for side in SIDES}
     never = {side: set(all_rows[side]) - fired_rows[side] for side in SIDES}
     rows = sorted(never["baseline"] | never["candidate"])
