@@ -178,9 +178,48 @@ def readable(blob: bytes, keys: tuple[str, ...]) -> dict[str, Any] | None:
     return result if isinstance(result, dict) and all(k in result for k in keys) else None
 
 
+BOOK = ("steps", "dropped")  # how a side came to its outcome (its step versions, the fields it dropped), not what it decided
+
+
+def split(result: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An outcome's decided part with its rows, and its bookkeeping (which ``outcome`` writes right after the rows)."""
+    body = {k: v for k, v in result.items() if k not in BOOK}
+    if len(body) == len(result):
+        return body, {}
+    book = {k: v for k, v in result.items() if k in BOOK}
+    keys = list(result)
+    at = keys.index("matched") + 1 if "matched" in result else -1
+    # elsewhere, ``joined`` would not put it back in its place: kept whole, with no bookkeeping apart
+    return (body, book) if keys[at:at + len(book)] == list(book) else (result, {})
+
+
+def joined(body: dict[str, Any], book: dict[str, Any]) -> dict[str, Any]:
+    """The outcome ``split`` took apart, in its key order."""
+    if not book:
+        return body
+    result: dict[str, Any] = {}
+    for k, v in body.items():
+        result[k] = v
+        if k == "matched":
+            result.update(book)
+    return result
+
+
+def encode_outcome(result: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """A side's outcome kept as its decided part and rows, a newline, its bookkeeping; and that decided part.
+
+    Two candidates that decide an order alike differ only in bookkeeping (the step versions
+    they ran), so a warm run compares the bytes before the newline and decodes a kept outcome
+    only for the few orders whose bytes differ. JSON written by ``encode`` holds no newline.
+    """
+    body, book = split(result)
+    return encode(body) + b"\n" + encode(book), body
+
+
 # written into every part's schema: a part without it, or with another, was written by another
 # layout of the cache (or by something else) and is a miss, said, never read as outcomes
-LAYOUT = {b"arbiter.cache": b"outcomes 2: order digest, exact JSON"}
+LAYOUT = b"outcomes 3: order digest, exact JSON of the decided part and rows, a newline, exact JSON of the bookkeeping"
+STEP_LAYOUT = b"outcomes 2: order digest, exact JSON"  # a step's outcome (KeptSteps), unchanged since
 
 
 def unreadable(path: Path, why: str) -> None:
@@ -190,8 +229,9 @@ def unreadable(path: Path, why: str) -> None:
 class SideCache:
     """One side's outcomes under ``DIR/<side digest>``, read and written a batch's part at a time."""
 
-    def __init__(self, folder: Path, digest: str) -> None:
+    def __init__(self, folder: Path, digest: str, layout: bytes = LAYOUT) -> None:
         self.folder = folder / digest
+        self.layout = layout
 
     def part(self, index: int) -> Path:
         return self.folder / f"part-{index:06d}.parquet"
@@ -205,7 +245,7 @@ class SideCache:
 
         try:  # one thread: the replay's workers already fill the cores, and a part is small
             found = pq.ParquetFile(path, memory_map=True)
-            if (found.schema_arrow.metadata or {}).get(b"arbiter.cache") != LAYOUT[b"arbiter.cache"]:
+            if (found.schema_arrow.metadata or {}).get(b"arbiter.cache") != self.layout:
                 unreadable(path, "was written by another layout of the cache")
                 return {}
             table = found.read(use_threads=False)
@@ -221,7 +261,7 @@ class SideCache:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         table = pa.table({"order": pa.array(list(outcomes), pa.string()), "outcome": pa.array(list(outcomes.values()), pa.binary())},
-                         metadata=LAYOUT)
+                         metadata={b"arbiter.cache": self.layout})
         handle, staging = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         os.close(handle)
         # no dictionary and no statistics: every outcome is unique and none is searched by value; with
@@ -348,7 +388,7 @@ class KeptSteps(SharedSteps):
     def _part(self, pack: CompiledPack) -> _StepPart:
         part = self.parts.get(pack.digest)
         if part is None:
-            cache = SideCache(self.folder, f"{pack.name}-{pack.version}-{pack.digest[:16]}")
+            cache = SideCache(self.folder, f"{pack.name}-{pack.version}-{pack.digest[:16]}", STEP_LAYOUT)
             part = self.parts[pack.digest] = _StepPart(cache, cache.read(self.index))
         return part
 
@@ -402,6 +442,11 @@ class KeptSteps(SharedSteps):
             part.cache.write(self.index, keep)
 
 
+def _body(blob: bytes) -> bytes:
+    """A kept outcome's decided part and rows (``encode_outcome``)."""
+    return blob.partition(b"\n")[0]
+
+
 class CachedSides:
     """Both sides' outcomes for the orders of one batch: read from the cache where kept, else decided and kept."""
 
@@ -412,6 +457,7 @@ class CachedSides:
         self.fresh: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})
         self.reused = 0
         self.said: set[Path] = set()  # parts whose unreadable outcomes were said
+        self.books: dict[bytes, dict[str, Any] | None] = {}  # a batch's orders mostly share one bookkeeping: decoded once
         self.damaged = [False, False]
         self.steps = steps
         if steps is not None:
@@ -419,28 +465,61 @@ class CachedSides:
 
     def decide(self, sides: tuple[SpecPacks, SpecPacks], name: str, key: str, value: Any, as_of: dt.date,
                outputs: Wanted, kpis: Kpis | None) -> tuple[dict[str, Any], dict[str, Any]]:
-        blobs = [kept.get(key) for kept in self.kept]
-        found = [None if blob is None else self._outcome(side, blob) for side, blob in enumerate(blobs)]
+        blobs = (self.kept[0].get(key), self.kept[1].get(key))
         if self.steps is not None:
             self.steps.begin(key, value)
-            self.steps.pairing = found[0] is None and found[1] is None
+            self.steps.pairing = blobs[0] is None and blobs[1] is None
         try:
-            if found[0] is None and found[1] is None:  # both decided together, sharing what they share
-                results = list(decide_both(sides[0], sides[1], name, value, as_of, outputs, kpis))
+            if blobs[0] is None and blobs[1] is None:  # both decided together, sharing what they share
+                a, b = decide_both(sides[0], sides[1], name, value, as_of, outputs, kpis)
+                results, written = [a, b], [encode_outcome(a)[0], encode_outcome(b)[0]]
             else:
-                results = [r if r is not None else _alone(side, name, value, as_of, outputs, kpis)
-                           for side, r in zip(sides, found, strict=True)]
-                self.reused += sum(r is not None for r in found)
+                results, written = self._read(sides, blobs, name, value, as_of, outputs, kpis)
         finally:
             if self.steps is not None:
                 self.steps.end()
-        for fresh, blob, r, result in zip(self.fresh, blobs, found, results, strict=True):
-            fresh[key] = blob if r is not None and blob is not None else encode(result)
+        self.fresh[0][key], self.fresh[1][key] = written
         return results[0], results[1]
 
-    def _outcome(self, side: int, blob: bytes) -> dict[str, Any] | None:
-        """A kept outcome, or None (decided again, said once a part) where it does not read back as one."""
-        result = readable(blob, OUTCOME_KEYS)
+    def _read(self, sides: tuple[SpecPacks, SpecPacks], blobs: tuple[bytes | None, bytes | None], name: str, value: Any,
+              as_of: dt.date, outputs: Wanted, kpis: Kpis | None) -> tuple[list[Any], list[bytes]]:
+        """Each kept side read, the other decided alone; a kept side whose decided part is written as the other's is not decoded.
+
+        ``encode`` is exact (types, digits, key order), so equal bytes are equal values: of an
+        order both sides decide alike (most orders), the kept side's decided part is the other's.
+        """
+        results: list[Any] = [None, None]
+        bodies: list[Any] = [None, None]
+        written: list[Any] = list(blobs)
+        for side, blob in enumerate(blobs):
+            if blob is None:
+                results[side] = _alone(sides[side], name, value, as_of, outputs, kpis)
+                written[side], bodies[side] = encode_outcome(results[side])
+        if blobs[0] is not None and blobs[1] is not None and _body(blobs[0]) == _body(blobs[1]):
+            bodies[0] = bodies[1] = self._body(blobs[0])  # read both warm: the decided part decoded once
+        for side, blob in enumerate(blobs):
+            if blob is None:
+                continue
+            other = bodies[1 - side]
+            kept = self._outcome(side, blob, other if other is not None and _body(written[1 - side]) == _body(blob) else None)
+            results[side] = kept if kept is not None else _alone(sides[side], name, value, as_of, outputs, kpis)
+            if kept is None:  # decided again, and kept anew
+                written[side] = encode_outcome(results[side])[0]
+                continue
+            self.reused += 1
+        return results, written
+
+    def _body(self, blob: bytes) -> dict[str, Any] | None:
+        return readable(_body(blob), OUTCOME_KEYS)
+
+    def _outcome(self, side: int, blob: bytes, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """A kept outcome (of decided part ``body``, where known), or None (decided again, said once a part) where it does not read back."""
+        body = body if body is not None else self._body(blob)
+        tail = blob.partition(b"\n")[2]
+        if tail not in self.books:
+            self.books[tail] = readable(tail, ())
+        book = self.books[tail]
+        result = None if body is None or book is None else joined(body, book)
         if result is None:
             self.damaged[side] = True  # decided again: the part is rewritten with it, or every later run decides it again
         if result is None and self.caches[side].part(self.index) not in self.said:

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,14 @@ from engine.pairing import PairedDecisions
 from replay import run
 from replay.cache import (
     STEPS_KEPT_PER_ORDER,
+    CachedSides,
     KeptSteps,
     SideCache,
     _StepPart,
     decode,
     encode,
+    encode_outcome,
+    joined,
     parser_digest,
     record_digest,
 )
@@ -252,7 +256,8 @@ def test_a_part_of_another_layout_is_a_miss_said_and_never_read(orders: Path, tm
     expected = _against(records, pins, tmp_path)
     for part in _side_parts(tmp_path):
         table = pq.read_table(part)
-        wrong = [encode({**decode(blob), "decision": "reject"}) for blob in table.column("outcome").to_pylist()]
+        kept = (blob.partition(b"\n") for blob in table.column("outcome").to_pylist())
+        wrong = [encode_outcome({**joined(decode(body), decode(book)), "decision": "reject"})[0] for body, _, book in kept]
         pq.write_table(pa.table({"order": table.column("order"), "outcome": pa.array(wrong, pa.binary())}), part)
     capsys.readouterr()
     tally, diff, reused = _against(records, pins, tmp_path)
@@ -295,3 +300,44 @@ def test_a_pack_edited_under_the_same_version_is_not_read_from_the_cache(orders:
     assert reused == 0
     assert (tally, diff) == _against(records, pins, None, packs)[:2]
     assert (tally, diff) != before[:2]  # a stale hit would have shown
+
+
+SPLIT_OUTCOMES = [  # (outcome, whether its bookkeeping is kept apart)
+    ({"decision": "release", "matched": {"t": ["R1"]}, "steps": {"pricing": "2.0.0"}, "dropped": ["x"], "total": Decimal("1.50")}, True),
+    ({"decision": "release", "matched": {}, "steps": {}, "total": 1}, True),
+    ({"decision": "error", "error": "E", "detail": "d", "matched": {}}, False),
+    ({"decision": "release", "matched": {}, "total": 1, "steps": {"credit": "1.0.0"}}, False),  # not where outcome() puts it
+    ({"steps": {"credit": "1.0.0"}, "decision": "release", "matched": {}}, False),
+]
+
+
+@pytest.mark.parametrize(("outcome", "apart"), SPLIT_OUTCOMES)
+def test_a_side_outcome_is_kept_as_its_decided_part_then_its_bookkeeping(outcome: dict[str, Any], apart: bool) -> None:
+    """Taken apart and joined, an outcome has its keys in their order; bookkeeping elsewhere than after the rows stays whole."""
+    blob, body = encode_outcome(outcome)
+    head, newline, tail = blob.partition(b"\n")
+    assert newline
+    assert b"\n" not in tail
+    back = joined(decode(head), decode(tail))
+    assert repr(back) == repr(outcome)
+    assert ("steps" in body) is (not apart and "steps" in outcome)
+
+
+def test_a_warm_run_decodes_only_the_kept_outcomes_the_candidate_decides_otherwise(orders: Path, tmp_path: Path,
+                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The baseline read beside a new candidate: an order decided alike is compared as bytes, only a changed one is decoded."""
+    records = list(itertools.islice(read_records(orders), 120))
+    _against(records, {"pricing": "2.0.0"}, tmp_path)
+    decoded: list[bytes] = []
+    body = CachedSides._body
+
+    def counted(self: CachedSides, blob: bytes) -> Any:
+        decoded.append(blob)
+        return body(self, blob)
+
+    monkeypatch.setattr(CachedSides, "_body", counted)
+    pins = {"credit": "1.1.0", "pricing": "2.0.0"}
+    tally, diff, reused = _against(records, pins, tmp_path)
+    assert (tally, diff) == _against(records, pins, None)[:2]
+    assert reused == 120
+    assert 0 < len(decoded) == tally.changed < 120
