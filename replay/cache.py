@@ -67,7 +67,8 @@ def side_digest(side: SpecPacks, pack: str, outputs: Wanted, kpis: Kpis | None, 
     for step in root.ir.steps:
         used = side.get(step.pack, step.version)
         versions += [used.key, used.digest]
-    what = [versions, sorted(outputs) if outputs is not None else None, repr(kpis), backend, code_digest()]
+    # the layout too: a new layout starts new folders (the old ones are pruned), rather than a miss said in each
+    what = [versions, sorted(outputs) if outputs is not None else None, repr(kpis), backend, code_digest(), LAYOUT.decode()]
     return hashlib.sha256(jsonio.dumps(what)).hexdigest()[:32]
 
 
@@ -222,8 +223,19 @@ LAYOUT = b"outcomes 3: order digest, exact JSON of the decided part and rows, a 
 STEP_LAYOUT = b"outcomes 2: order digest, exact JSON"  # a step's outcome (KeptSteps), unchanged since
 
 
+_SAID: set[Path] = set()  # folders a part of which was said unreadable in this run (``forget_said`` starts a run)
+
+
 def unreadable(path: Path, why: str) -> None:
-    print(f"simulate: cache part {path} {why}; its orders are decided again", file=sys.stderr)
+    """Said once a folder a run: after a layout change, every part of a folder (thousands at 1M orders) is a miss alike."""
+    if path.parent in _SAID:
+        return
+    _SAID.add(path.parent)
+    print(f"simulate: cache part {path} {why}; its orders are decided again (said once for {path.parent})", file=sys.stderr)
+
+
+def forget_said() -> None:
+    _SAID.clear()
 
 
 class SideCache:
@@ -456,7 +468,6 @@ class CachedSides:
         self.kept = (caches[0].read(index), caches[1].read(index))
         self.fresh: tuple[dict[str, bytes], dict[str, bytes]] = ({}, {})
         self.reused = 0
-        self.said: set[Path] = set()  # parts whose unreadable outcomes were said
         self.books: dict[bytes, dict[str, Any] | None] = {}  # a batch's orders mostly share one bookkeeping: decoded once
         self.damaged = [False, False]
         self.steps = steps
@@ -513,7 +524,7 @@ class CachedSides:
         return readable(_body(blob), OUTCOME_KEYS)
 
     def _outcome(self, side: int, blob: bytes, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        """A kept outcome (of decided part ``body``, where known), or None (decided again, said once a part) where it does not read back."""
+        """A kept outcome (of decided part ``body``, where known), or None (decided again, said) where it does not read back."""
         body = body if body is not None else self._body(blob)
         tail = blob.partition(b"\n")[2]
         if tail not in self.books:
@@ -522,8 +533,6 @@ class CachedSides:
         result = None if body is None or book is None else joined(body, book)
         if result is None:
             self.damaged[side] = True  # decided again: the part is rewritten with it, or every later run decides it again
-        if result is None and self.caches[side].part(self.index) not in self.said:
-            self.said.add(self.caches[side].part(self.index))
             unreadable(self.caches[side].part(self.index), "holds an outcome that does not read back")
         return result
 

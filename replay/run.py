@@ -14,7 +14,16 @@ from engine import jsonio
 from engine.compiled import CompiledPack
 from engine.demand import Wanted
 from replay.attribution import Variant, attribute, kind_of, variants
-from replay.cache import CachedSides, KeptSteps, SideCache, order_digest, parser_digest, record_digest, side_digest
+from replay.cache import (
+    CachedSides,
+    KeptSteps,
+    SideCache,
+    forget_said,
+    order_digest,
+    parser_digest,
+    record_digest,
+    side_digest,
+)
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
 from replay.executors import Executor
 from replay.kpis import Kpis, load_kpis
@@ -48,6 +57,7 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["cache"] = None if cache is None else Path(cache)
     _WORKER["parser"] = None if cache is None else parser_digest(parse)  # orders keyed by their lines (replay.cache)
     _WORKER["side_caches"] = None
+    forget_said()  # a cache's unreadable parts are said once a folder a run
     _WORKER["steps"] = shared if isinstance(shared, KeptSteps) else None
     _WORKER["variants"] = {}
     _WORKER["roots"] = {}

@@ -341,3 +341,23 @@ def test_a_warm_run_decodes_only_the_kept_outcomes_the_candidate_decides_otherwi
     assert (tally, diff) == _against(records, pins, None)[:2]
     assert reused == 120
     assert 0 < len(decoded) == tally.changed < 120
+
+
+def test_parts_of_another_layout_are_said_once_a_folder(orders: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every part of a cache in another layout is a miss, said once for each folder, not once for each part."""
+    import pyarrow.parquet as pq
+
+    records = list(read_records(orders))  # 830 orders: two batches, so two parts a folder
+    pins = {"pricing": "2.0.0"}
+    expected = _against(records, pins, tmp_path)
+    parts = sorted(tmp_path.rglob("part-*.parquet"))
+    folders = {p.parent for p in parts}
+    assert len(parts) == 2 * len(folders) > 2
+    for part in parts:
+        table = pq.read_table(part)
+        pq.write_table(table.replace_schema_metadata({b"arbiter.cache": b"outcomes 1"}), part)
+    capsys.readouterr()
+    tally, diff, reused = _against(records, pins, tmp_path)
+    assert (tally, diff, reused) == (*expected[:2], 0)
+    said = [line for line in capsys.readouterr().err.splitlines() if "was written by another layout" in line]
+    assert sorted(line.rsplit("said once for ", 1)[1].rstrip(")") for line in said) == sorted(map(str, folders))
