@@ -18,6 +18,7 @@ is said on the console and in ``cache.json`` beside them.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime as dt
 import functools
@@ -50,13 +51,53 @@ ROOT = Path(__file__).resolve().parent.parent
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+# where an outcome is computed: deciding, sharing and pairing, loading the sides, reading an order
+# and keeping an outcome; every first-party module these import is part of it too (``deciding_files``)
+DECIDING = ("replay.cache", "replay.orders")
+FIRST_PARTY = ("engine", "rules", "replay")
+
+
+def deciding_files(root: Path = ROOT) -> list[Path]:
+    """The source an outcome can depend on: ``DECIDING`` and the first-party modules they import, lazily or not, transitively.
+
+    Reports, the tally, the CLI, the executors and the importers are outside it, so upgrading
+    them keeps the cache; the canonical order's schemas (which fields each version drops) are in.
+    """
+    seen: set[Path] = set()
+    todo = [_module_file(root, name) for name in DECIDING]
+    while todo:
+        path = todo.pop()
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo += [_module_file(root, node.module)] + [_module_file(root, f"{node.module}.{a.name}") for a in node.names]
+            elif isinstance(node, ast.Import):
+                todo += [_module_file(root, a.name) for a in node.names]
+    return sorted(seen) + sorted((root / "schemas").rglob("*.json"))
+
+
+def _module_file(root: Path, name: str) -> Path | None:
+    if name.partition(".")[0] not in FIRST_PARTY:
+        return None
+    path = root.joinpath(*name.split("."))
+    for found in (path.with_suffix(".py"), path / "__init__.py"):
+        if found.is_file():
+            return found
+    return None
+
+
 @functools.cache
 def code_digest() -> str:
-    """The engine's, the compiler's and the replay's source, and the canonical order's schema (which fields each version drops)."""
+    """The digest of ``deciding_files``: an engine, compiler or replay change that can change an outcome is a miss."""
+    return source_digest(ROOT)
+
+
+def source_digest(root: Path) -> str:
     digest = hashlib.sha256()
-    for package, pattern in (("engine", "*.py"), ("rules", "*.py"), ("replay", "*.py"), ("schemas", "*.json")):
-        for path in sorted((ROOT / package).rglob(pattern)):
-            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    for path in deciding_files(root):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -261,6 +302,8 @@ class SideCache:
                 unreadable(path, "was written by another layout of the cache")
                 return {}
             table = found.read(use_threads=False)
+            with contextlib.suppress(OSError):  # used now: ``simulate.py cache prune`` removes what no run used lately
+                os.utime(path)
             return dict(zip(table.column("order").to_pylist(), table.column("outcome").to_pylist(), strict=True))
         except (OSError, KeyError, ValueError, pa.ArrowException) as exc:  # a damaged part is decided again and rewritten
             unreadable(path, f"is unreadable ({exc})")

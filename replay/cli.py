@@ -3,6 +3,7 @@
     python simulate.py import {online-retail,northwind} SRC --out ORDERS.{jsonl,jsonl.gz,parquet}
     python simulate.py run --orders ORDERS.jsonl --baseline SPEC --candidate SPEC [--pack order] [--out DIR] [--workers N]
     python simulate.py order {ORDER.json | --orders FILE --order-id ID} --baseline SPEC --candidate SPEC
+    python simulate.py cache prune DIR [--keep-days N] [--keep-latest K] [--dry-run]
 
 SPEC is a packs folder or ``git:REF`` (the packs as committed at REF, read with ``git archive``
 without touching the work tree), optionally followed by pins: ``policy_packs#credit@1.1.0``.
@@ -43,6 +44,7 @@ from replay.markdown import report_md
 from replay.orders import CHUNK, Logged, Refused, parse_record, read_parquet_records, read_records
 from replay.packdiff import diff_packs, render
 from replay.parts import FileParts
+from replay.prune import prune as prune_cache
 from replay.run import DIFF_HEADER, replay, side_kpis
 from replay.specs import Production, Spec, SpecPacks, effective_date, load_spec, resolve_spec
 from replay.summary import build
@@ -286,7 +288,29 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--effective-on")
     one.add_argument("--backend", choices=["native", "durable"], default="native")
     one.set_defaults(func=cmd_order)
+    cache = sub.add_parser("cache", help="look after an outcome cache (run --cache DIR)")
+    prune = cache.add_subparsers(dest="action", required=True).add_parser(
+        "prune", help="remove the cache's folders no run used lately",
+        description="Remove the folders of an outcome cache (one a side's versions, one a step version) that no run "
+        "read or wrote lately: a folder stays if either option keeps it. Other files in DIR are left alone.")
+    prune.add_argument("dir", metavar="DIR")
+    prune.add_argument("--keep-days", type=float, metavar="N", help="keep every folder a run used within the last N days")
+    prune.add_argument("--keep-latest", type=int, metavar="K",
+                       help="keep the K side folders last used (a run uses two: its baseline's and its candidate's) "
+                       "and the K last used of each step pack's")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    prune.set_defaults(func=cmd_cache_prune)
     return parser
+
+
+def cmd_cache_prune(args: argparse.Namespace) -> int:
+    """Remove an outcome cache's stale folders and say which, with the bytes freed."""
+    gone = prune_cache(Path(args.dir), args.keep_days, args.keep_latest, args.dry_run)
+    for folder in gone:
+        print(f"{'would remove' if args.dry_run else 'removed'} {folder.path} ({folder.size:,} bytes, last used "
+              f"{dt.datetime.fromtimestamp(folder.used, dt.UTC):%Y-%m-%d %H:%M} UTC)")
+    print(f"{len(gone)} folder(s), {sum(f.size for f in gone):,} bytes {'to free' if args.dry_run else 'freed'}", file=sys.stderr)
+    return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,9 @@ from replay.cache import (
     joined,
     parser_digest,
     record_digest,
+    source_digest,
 )
+from replay.cli import main as simulate_main
 from replay.orders import parse_record, read_records
 from replay.specs import Spec
 from replay.tally import Tally
@@ -361,3 +365,93 @@ def test_parts_of_another_layout_are_said_once_a_folder(orders: Path, tmp_path: 
     assert (tally, diff, reused) == (*expected[:2], 0)
     said = [line for line in capsys.readouterr().err.splitlines() if "was written by another layout" in line]
     assert sorted(line.rsplit("said once for ", 1)[1].rstrip(")") for line in said) == sorted(map(str, folders))
+
+
+DIGEST_EDITS = [  # (a source file, whether editing it can change an outcome, so must be a miss)
+    ("replay/decide.py", True), ("replay/specs.py", True), ("replay/cache.py", True), ("engine/compiled.py", True),
+    ("rules/parser.py", True), ("schemas/order.schema.json", True),
+    ("replay/tally.py", False), ("replay/html_report.py", False), ("replay/cli.py", False), ("replay/run.py", False),
+    ("replay/prune.py", False), ("rules/emit.py", False),
+]
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the engine's, the compiler's and the replay's source and the schemas, to edit."""
+    root = tmp_path_factory.mktemp("source")
+    for package in ("engine", "rules", "replay", "schemas"):
+        shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+@pytest.mark.parametrize(("path", "deciding"), DIGEST_EDITS)
+def test_only_an_edit_that_can_change_an_outcome_changes_the_code_digest(sources: Path, path: str, deciding: bool) -> None:
+    """Upgrading a report, the tally or the CLI keeps the cache; the engine, the compiler or how a side decides does not."""
+    before = source_digest(sources)
+    original = (sources / path).read_bytes()
+    try:
+        (sources / path).write_bytes(original + (b"\n" if path.endswith(".json") else b"\n# edited\n"))
+        assert (source_digest(sources) != before) is deciding
+    finally:
+        (sources / path).write_bytes(original)
+
+
+def _aged(cache: Path, days: float) -> None:
+    then = time.time() - days * 86400
+    for part in cache.rglob("part-*.parquet"):
+        os.utime(part, (then, then))
+
+
+def test_a_run_marks_the_parts_it_reads_used_and_prune_keeps_them(orders: Path, tmp_path: Path) -> None:
+    """Parts read warm are touched: pruned by use, the sides' folders stay and the step folders no run read go."""
+    records = list(itertools.islice(read_records(orders), 30))
+    pins = {"pricing": "2.0.0"}
+    expected = _against(records, pins, tmp_path)
+    _aged(tmp_path, 10)
+    assert _against(records, pins, tmp_path) == (*expected[:2], 2 * 30)  # both sides read: no step needed
+    assert simulate_main(["cache", "prune", str(tmp_path), "--keep-days", "1"]) == 0
+    assert {p.parent for p in tmp_path.rglob("part-*.parquet")} == {p.parent for p in _side_parts(tmp_path)}
+    assert len(_side_parts(tmp_path)) == 2
+    assert not list((tmp_path / "steps").iterdir())
+    assert _against(records, pins, tmp_path) == (*expected[:2], 2 * 30)
+
+
+PRUNES = [  # (options, the folders left, how many listed), over sides a (1 day old), b (5), c (40) and steps pricing 1 (2), 2 (50), allocation (60)
+    (["--keep-days", "3"], {"a", "p1"}, 4),
+    (["--keep-days", "45"], {"a", "b", "c", "p1"}, 2),
+    (["--keep-latest", "1"], {"a", "p1", "al"}, 3),
+    (["--keep-latest", "2"], {"a", "b", "p1", "p2", "al"}, 1),
+    (["--keep-latest", "0"], set(), 6),
+    (["--keep-days", "3", "--keep-latest", "2"], {"a", "b", "p1", "p2", "al"}, 1),
+    (["--keep-days", "45", "--dry-run"], {"a", "b", "c", "p1", "p2", "al"}, 2),
+]
+
+
+@pytest.mark.parametrize(("options", "left", "listed"), PRUNES)
+def test_prune_removes_the_folders_no_option_keeps(tmp_path: Path, options: list[str], left: set[str], listed: int,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder stays if used within --keep-days or among the --keep-latest last used of its group; other files stay."""
+    names = {"a": "a" * 32, "b": "b" * 32, "c": "c" * 32, "p1": "steps/pricing-1.0.0-" + "1" * 16,
+             "p2": "steps/pricing-2.0.0-" + "2" * 16, "al": "steps/allocation-1.0.0-" + "3" * 16}
+    for short, days in {"a": 1, "b": 5, "c": 40, "p1": 2, "p2": 50, "al": 60}.items():
+        folder = tmp_path / names[short]
+        folder.mkdir(parents=True)
+        SideCache(folder.parent, folder.name).write(0, {"k": b"{}"})
+        _aged(folder, days)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "part-000000.parquet").write_bytes(b"mine")
+    assert simulate_main(["cache", "prune", str(tmp_path), *options]) == 0
+    assert {short for short, name in names.items() if (tmp_path / name).exists()} == left
+    assert (tmp_path / "notes" / "part-000000.parquet").read_bytes() == b"mine"
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == out.count("would remove" if "--dry-run" in options else "removed") == listed
+
+
+def test_prune_without_a_rule_or_folder_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing to go by, or no such folder: one line on stderr, exit 2, nothing removed."""
+    (tmp_path / ("a" * 32)).mkdir()
+    assert simulate_main(["cache", "prune", str(tmp_path)]) == 2
+    assert "--keep-days" in capsys.readouterr().err
+    assert simulate_main(["cache", "prune", str(tmp_path / "none"), "--keep-days", "1"]) == 2
+    assert "no such cache folder" in capsys.readouterr().err
+    assert (tmp_path / ("a" * 32)).is_dir()
