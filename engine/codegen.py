@@ -62,6 +62,11 @@ class Generator:
         """Whether the matched rows and fixed reasons are recorded."""
         return self.returning is None
 
+    @property
+    def fixed_reasons(self) -> bool:
+        """Whether a row's fixed reason is recorded (a template's is formatted anyway: its values may fail)."""
+        return self.recording and self.reasons
+
     def __init__(self, pack: PackIR, *, traced: bool, delegate: bool = False, outputs: Wanted = None, fuse: bool = True) -> None:
         self.pack = pack
         self.outputs = kept_outputs(pack, outputs)
@@ -90,6 +95,7 @@ class Generator:
         self.decimals: set[str] = set()  # generated texts whose value is always a Decimal
         self.operator_count = 0
         self.returning: Returning | None = None  # what the function returns instead of (outputs, matched, reasons)
+        self.reasons = True  # False: for a caller that never reads reasons (a replay), only templated ones are kept
         self.asked = asked_fields(outputs)  # per list output, the fields its caller reads of its records (engine.records)
         self.record_keys: dict[int, list[str]] = {}  # a section -> the fields its records are built with, when not all
 
@@ -820,7 +826,7 @@ class Generator:
             self.emit(f"trace['tables'][{table.id!r}] = {{'columns': {{{cols}}}, 'matched': matched[{table.id!r}]}}")
         if (table.hit_policy != "first" or self.delegate) and any(r.template is not None for r in table.rows):
             self._templated_reasons(t, table)
-        elif (table.hit_policy != "first" or self.delegate) and self.recording and any(r.reason is not None for r in table.rows):
+        elif (table.hit_policy != "first" or self.delegate) and self.fixed_reasons and any(r.reason is not None for r in table.rows):
             self.emit(f"reasons.extend(r for r in ({reasons}[i] for i in h{t}) if r is not None)")
 
     def reason(self, row: RowDef) -> str:
@@ -888,7 +894,7 @@ class Generator:
                 self.emit(f"{self.row_lists[id(table)]}.append({table.rows[i].id!r})")
             elif self.recording:
                 self.emit(f"matched[{table.id!r}] = [{table.rows[i].id!r}]")
-            if table.rows[i].reason is not None and (self.recording or table.rows[i].template is not None):
+            if table.rows[i].reason is not None and (self.fixed_reasons or table.rows[i].template is not None):
                 self.emit(f"reasons.append({self.reason(table.rows[i])})")  # a template's values may fail: kept
             if len(self.lines) == body:
                 self.emit("pass")
@@ -1211,7 +1217,7 @@ def generate_invariants(pack: PackIR) -> tuple[str, dict[str, Any]]:
 
 def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outputs: Wanted = None,
              fuse: bool = True, inline_nulls: bool = True, operators: bool = True,
-             returning: Returning | None = None) -> tuple[str, dict[str, Any]]:
+             returning: Returning | None = None, reasons: bool = True) -> tuple[str, dict[str, Any]]:
     """The source of ``evaluate`` and its constants.
 
     ``outputs`` leaves out the other outputs that cannot fail (engine.demand); ``fuse=False``
@@ -1222,12 +1228,14 @@ def generate(pack: PackIR, *, traced: bool = False, delegate: bool = False, outp
     on every condition, every table column collected, every list output copied), ``operators=False`` calls CTX's method for every
     decimal operator (``Generator.arithmetic``): the longhands the tests compare with.
     ``returning`` replaces the return of (outputs, matched, reasons) (importers.jdm_decide).
+    ``reasons=False`` records no row's fixed reason, for a caller that never reads them (a
+    replay's paired steps); a templated reason is still formatted, since its values may fail.
     """
     gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
-    gen.inline_nulls, gen.operators, gen.returning = inline_nulls, operators, returning
+    gen.inline_nulls, gen.operators, gen.returning, gen.reasons = inline_nulls, operators, returning, reasons
     source = gen.generate()
     if 0 < gen.operator_count < MIN_OPERATORS:
         gen = Generator(pack, traced=traced, delegate=delegate, outputs=outputs, fuse=fuse)
-        gen.inline_nulls, gen.operators, gen.returning = inline_nulls, False, returning
+        gen.inline_nulls, gen.operators, gen.returning, gen.reasons = inline_nulls, False, returning, reasons
         source = gen.generate()
     return source, gen.constants

@@ -60,14 +60,18 @@ _OWN = "inp_b"  # the merged function's parameter holding the candidate's inputs
 
 
 class PairedDecisions:
-    """Two versions of a pack decided together on one step input, each merged function made once per (a, b, outputs)."""
+    """Two versions of a pack decided together on one step input, each merged function made once per (a, b, outputs).
 
-    def __init__(self) -> None:
+    ``reasons=False`` (a replay, which never reads them) leaves the rows' fixed reasons out of both decisions.
+    """
+
+    def __init__(self, *, reasons: bool = True) -> None:
         self._found: dict[tuple[str, str, Wanted], _Pair | None] = {}
+        self.reasons = reasons
 
     def decide(self, a: CompiledPack, b: CompiledPack, values: dict[str, Any], as_of: Any, trusted: frozenset[str],
                outputs: Wanted) -> tuple[Decision, Decision] | None:
-        """Both decisions of ``values`` as ``a.decide_step`` and ``b.decide_step`` make them, or None: decide each alone.
+        """Both decisions of ``values`` as ``a.decide_step`` and ``b.decide_step`` make them (without fixed reasons if so made), or None: decide each alone.
 
         ``trusted`` names the inputs validated by the caller against a declaration covering
         ``a``'s (``CompiledPack.decide_step``); an input ``b`` declares alike is trusted alike.
@@ -94,7 +98,7 @@ class PairedDecisions:
     def _merged(self, a: CompiledPack, b: CompiledPack, outputs: Wanted) -> _Pair | None:
         key = (a.digest, b.digest, outputs)
         if key not in self._found:
-            self._found[key] = _compiled(a, b, outputs)
+            self._found[key] = _compiled(a, b, outputs, self.reasons)
         return self._found[key]
 
 
@@ -102,7 +106,7 @@ class PairedDecisions:
 _Pair = tuple[Paired, list[Any], list[Any], Validate | None]
 
 
-def _compiled(a: CompiledPack, b: CompiledPack, outputs: Wanted) -> _Pair | None:
+def _compiled(a: CompiledPack, b: CompiledPack, outputs: Wanted, reasons: bool = True) -> _Pair | None:
     """The merged function of two native decision packs, when every input ``b`` declares otherwise than ``a`` is a plain value."""
     if a.backend.name != "native" or b.backend.name != "native" or a.ir.steps or b.ir.steps:
         return None
@@ -111,7 +115,7 @@ def _compiled(a: CompiledPack, b: CompiledPack, outputs: Wanted) -> _Pair | None
     own = [f for f in b.ir.inputs if declared.get(f.name) != repr(_shape(f.spec))]
     if any(f.spec.type in ("list", "object") for f in own):
         return None  # a flow may pass a list b trusts, kept whole, that validating here would copy without its extra fields
-    paired = pair_evaluator(generate(a.ir, outputs=outputs), generate(b.ir, outputs=outputs), f"{a.key}|{b.key}",
+    paired = pair_evaluator(generate(a.ir, outputs=outputs, reasons=reasons), generate(b.ir, outputs=outputs, reasons=reasons), f"{a.key}|{b.key}",
                             frozenset(f.name for f in own))
     if paired is None:
         return None
@@ -375,12 +379,47 @@ class _Merger:
     def assign(self, x: ast.Assign, y: ast.Assign) -> list[ast.stmt]:
         simple = (len(x.targets) == 1 and len(y.targets) == 1 and isinstance(x.targets[0], ast.Name)
                   and isinstance(y.targets[0], ast.Name))
-        if not simple or y.targets[0].id in self.bound_b or not self.shared(x.value, y.value):  # type: ignore[attr-defined]
+        if not simple or y.targets[0].id in self.bound_b:  # type: ignore[attr-defined]
             return self.apart([x], [y])
+        if not self.shared(x.value, y.value):
+            return self.reused(x, y)
         target_a, target_b = x.targets[0].id, y.targets[0].id  # type: ignore[attr-defined]
         out = [*self.kill({target_a}), self.a(x)]
         self.alias[target_b] = target_a
         return out
+
+    def reused(self, x: ast.Assign, y: ast.Assign) -> list[ast.stmt]:
+        """Both sides' assignments apart; where they differ only in locals, the candidate takes the baseline's value when those hold the same objects.
+
+        ``a0_3_b = t0_0 * (K - a0_1_b) / K`` is ``a0_3`` whenever ``a0_1_b is a0_1``: the same
+        pure code of the same objects gives the same value (a line without a promotion, under
+        either version's ceiling), so the candidate repeats none of the baseline's arithmetic.
+        """
+        out = self.apart([x], [y])
+        target = x.targets[0].id  # type: ignore[attr-defined]
+        guards = self.same_objects(x.value, y.value)
+        if not guards or target in guards:  # x reads what it assigns: a guard would read the new value
+            return out
+        tests: list[ast.expr] = [ast.Compare(left=ast.Name(id=name + _SUFFIX, ctx=ast.Load()), ops=[ast.Is()],
+                                             comparators=[ast.Name(id=name, ctx=ast.Load())]) for name in guards]
+        last = out[-1]
+        assert isinstance(last, ast.Assign)
+        last.value = ast.IfExp(test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),
+                               body=ast.Name(id=target, ctx=ast.Load()), orelse=last.value)
+        return out
+
+    def same_objects(self, x: ast.expr, y: ast.expr) -> list[str]:
+        """The baseline locals ``n`` whose candidate ``n_b`` stands where ``n`` does in an otherwise equal pure expression; [] if none or not so."""
+        wrapped_a, wrapped_b = self.a(ast.Expr(value=x)), self.b(ast.Expr(value=y))
+        if not _pure(wrapped_a) or not _pure(wrapped_b):
+            return []
+        names: dict[str, None] = {}
+        for n in ast.walk(wrapped_b):
+            if isinstance(n, ast.Name) and n.id.endswith(_SUFFIX) and n.id[:-len(_SUFFIX)] in self.local_b \
+                    and n.id[:-len(_SUFFIX)] in self.local_a:
+                n.id = n.id[:-len(_SUFFIX)]
+                names[n.id] = None
+        return list(names) if ast.dump(wrapped_a) == ast.dump(wrapped_b) else []
 
     def branch(self, x: ast.If, y: ast.If) -> list[ast.stmt]:
         before = dict(self.alias)

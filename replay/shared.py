@@ -26,7 +26,7 @@ class SharedSteps:
         self.reused = 0
         self.sides: tuple[Any, Any] | None = None  # (baseline, candidate) SpecPacks whose step versions are paired
         self.partners: dict[str, CompiledPack | None] = {}
-        self.paired = PairedDecisions()
+        self.paired = PairedDecisions(reasons=False)  # a replay reads no reasons
 
     def pair(self, baseline: Any, candidate: Any) -> None:
         """Decide each step the baseline runs together with the candidate's version of that pack (engine.pairing).

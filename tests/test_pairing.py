@@ -184,3 +184,53 @@ def test_a_lambda_is_not_paired() -> None:
     """A sort key's lambda has parameters of its own, which the merge does not rename: such code is decided alone."""
     sort = "def evaluate(inp, as_of):\n    d = sorted(inp['l'], key=lambda _it8: (_it8['p'],))\n    return ({'d': d}, {}, [])\n"
     assert pair_evaluator((sort, {}), (sort.replace("'p'", "'q'"), {}), "sorting") is None
+
+
+SCALED = "def evaluate(inp, as_of):\n    x = inp['{field}']\n    y = x * 3\n    y = y + {add}\n    return ({{'y': y}}, {{}}, [])\n"
+
+
+@pytest.mark.parametrize(("p", "q"), [(2, 2), (2, 5), (10**40, 10**40), (None, 1)])
+def test_the_candidate_reuses_the_baselines_value_only_when_its_locals_hold_the_same_objects(p: Any, q: Any) -> None:
+    """``y_b = y if x_b is x else x_b * 3``: the same inputs give the baseline's value, others the candidate's own; a local updated from itself is never reused."""
+    a, b = (SCALED.format(field="p", add=1), {}), (SCALED.format(field="q", add=1), {})
+    source, _ = merge_sources(a, b)
+    assert "y_b = y if x_b is x else x_b * 3" in source
+    assert "y_b = y if" not in source.split("x_b * 3")[1]  # y = y + 1 reads what it assigns
+    paired = pair_evaluator(a, b, "scaled")
+    assert paired is not None
+    values = {"p": p, "q": q}
+    try:
+        expected: Any = ({"y": p * 3 + 1}, {}, []), ({"y": q * 3 + 1}, {}, [])
+    except TypeError:
+        with pytest.raises(TypeError):
+            paired(values, None, {})
+        return
+    assert paired(values, None, {}) == expected
+
+
+def test_a_pair_made_without_reasons_decides_as_alone_but_for_the_fixed_reasons() -> None:
+    """PairedDecisions(reasons=False), a replay's: each bundled pricing test decides outputs and rows as alone, with no fixed reason recorded."""
+    packs = require_pack_set(PACKS)
+    a, b = packs.get("pricing", "1.0.0"), packs.get("pricing", "2.0.0")
+    pairs = PairedDecisions(reasons=False)
+    for values in [t.input for t in (*a.ir.tests, *b.ir.tests) if isinstance(t.input, dict)]:
+        both = pairs.decide(a, b, values, dt.date(2026, 6, 15), frozenset(), PRICED)
+        if both is None:
+            continue
+        for pack, decision in zip((a, b), both, strict=True):
+            expected = pack.decide_step(values, dt.date(2026, 6, 15), outputs=PRICED).as_dict()
+            assert expected["reasons"]
+            assert decision.reasons == []
+            assert {**decision.as_dict(), "reasons": expected["reasons"]} == expected
+
+
+def test_a_templated_reason_is_still_formatted_without_reasons() -> None:
+    """generate(reasons=False) drops a fixed reason's append, not a template's, whose values may fail (tests/test_reasons.py's line pack)."""
+    from tests.test_reasons import LINES
+    loaded = load_text(LINES, "lines.yaml")
+    assert loaded.pack is not None
+    source, _ = generate(loaded.pack, reasons=False)
+    assert source.count("reasons.append(") == 2
+    pricing = require_pack_set(PACKS).get("pricing", "1.0.0")
+    assert "reasons.append(" in generate(pricing.ir)[0]
+    assert "reasons.append(" not in generate(pricing.ir, reasons=False)[0]
