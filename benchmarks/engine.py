@@ -399,31 +399,36 @@ def main() -> int:
     slow = {"zen-engine", "durable_rules", "durable_rules, C API recipe", "arbiter, durable backend"}
     samples: dict[str, list[float]] = {name: [] for name in engines}
     ratios: dict[str, list[float]] = {name: [] for name in engines}
+    cpu_ratios: dict[str, list[float]] = {name: [] for name in engines}  # steadier than wall time on a crowded machine
     names = list(engines)
     for r in range(args.rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         this_round: dict[str, float] = {}
+        this_cpu: dict[str, float] = {}
         for name in order:
             fn, inputs, _ = engines[name]
             batch = inputs[: args.slow_n] if name in slow else inputs
             gc.collect()
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for o in batch:
                 fn(o)
             this_round[name] = (time.perf_counter() - start) / len(batch) * 1e6
+            this_cpu[name] = (time.process_time() - cpu) / len(batch)
         for name, us in this_round.items():
             samples[name].append(us)
             ratios[name].append(us / this_round["hand-written Python"])
+            cpu_ratios[name].append(this_cpu[name] / this_cpu["hand-written Python"])
     print(f"\nmedian of {args.rounds} interleaved rounds, {args.n:,} inputs per pass "
           f"({args.slow_n:,} for {', '.join(sorted(slow & set(engines)))}); Python {sys.version.split()[0]}")
-    print(f"{'engine':<30} {'µs/decision':>12} {'x hand-written':>15} {'arbiter is x faster':>20}")
+    print(f"{'engine':<30} {'µs/decision':>12} {'x hand-written':>15} {'arbiter is x faster':>20} {'x hand-written, CPU':>20}")
     arbiter = statistics.median(samples["arbiter evaluate"])
     for name in names:
         us = statistics.median(samples[name])
         speedup = f"{us / arbiter:.1f}" if name not in ("arbiter evaluate",) else "-"
-        print(f"{name:<30} {us:>12.2f} {statistics.median(ratios[name]):>15.2f} {speedup:>20}")
-    ratio = statistics.median(ratios["arbiter evaluate"])
-    print(f"target: arbiter evaluate <= 2x hand-written: {ratio:.2f}x, {'met' if ratio <= 2 else 'MISSED'}")
+        print(f"{name:<30} {us:>12.2f} {statistics.median(ratios[name]):>15.2f} {speedup:>20} {statistics.median(cpu_ratios[name]):>20.2f}")
+    ratio, cpu_ratio = statistics.median(ratios["arbiter evaluate"]), statistics.median(cpu_ratios["arbiter evaluate"])
+    print(f"target: arbiter evaluate <= 2x hand-written: {ratio:.2f}x, {'met' if ratio <= 2 else 'MISSED'} "
+          f"(CPU time: {cpu_ratio:.2f}x; load average {os.getloadavg()[0]:.2f})")
     return 0 if args.only == "credit" else zen_graph_rows(args.rounds, args.zen_n) or flow_rows(args.rounds, args.flow_n)
 
 
@@ -443,9 +448,10 @@ def zen_graph_rows(rounds: int, per_pass: int = 5_000) -> int:
     graphs = shared / "zen" / "graphs"
     print(f"\nimported zen graphs: median of {rounds} interleaved rounds, {per_pass:,} decisions per pass "
           "(the graph's own test requests, cycled)")
-    print(f"{'graph':<30} {'arbiter µs':>11} {'evaluate µs':>13} {'zen µs':>9} {'arbiter is x faster':>20} {'per round':>10}  target >= 3x")
+    print(f"{'graph':<30} {'arbiter µs':>11} {'evaluate µs':>13} {'zen µs':>9} {'arbiter is x faster':>20} {'per round':>10} "
+          f"{'CPU time':>8}  target >= 3x")
     print("  (arbiter: validate + decide + rebuild zen's result shape; evaluate: the decision alone; "
-          "x faster: zen's median over arbiter's; per round: the median of each round's ratio)")
+          "x faster: zen's median over arbiter's; per round: the median of each round's ratio; CPU time: the same in CPU time)")
     for name in ZEN_GRAPHS:
         _graph_row(zen, graphs / f"{name}.json", rounds, per_pass)
     return 0
@@ -478,16 +484,26 @@ def _graph_row(zen: Any, path: Path, rounds: int, per_pass: int) -> None:
         "zen": lambda: [engine.evaluate(name, r) for r in zen_requests],
     }
     times: dict[str, list[float]] = {who: [] for who in runs}
+    cpu: dict[str, list[float]] = {who: [] for who in runs}  # CPU time: steadier than wall time on a crowded machine
     for r in range(rounds):
         for who in list(runs)[r % 3:] + list(runs)[:r % 3]:
             gc.collect()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             runs[who]()
             times[who].append((time.perf_counter() - start) / per_pass * 1e6)
+            cpu[who].append(time.process_time() - cpu_start)
     a_us, e_us, z_us = (statistics.median(times[w]) for w in ("arbiter", "evaluate", "zen"))
     per_round = statistics.median(z / a for z, a in zip(times["zen"], times["arbiter"], strict=True))
-    verdict = "met" if min(z_us / a_us, per_round) >= 3 else "MISSED"
-    print(f"{name:<30} {a_us:>11.2f} {e_us:>13.2f} {z_us:>9.2f} {z_us / a_us:>20.2f} {per_round:>10.2f}  {verdict}")
+    cpu_round = statistics.median(z / a for z, a in zip(cpu["zen"], cpu["arbiter"], strict=True))
+    print(f"{name:<30} {a_us:>11.2f} {e_us:>13.2f} {z_us:>9.2f} {z_us / a_us:>20.2f} {per_round:>10.2f} {cpu_round:>8.2f}  "
+          f"{_verdict(min(z_us / a_us, per_round), cpu_round)}")
+
+
+def _verdict(wall: float, cpu: float) -> str:
+    """Met on wall time; a miss that CPU time does not confirm is said to be the machine's load, not called met."""
+    if wall >= 3:
+        return "met"
+    return f"MISSED on wall time (CPU time: {cpu:.2f}x, {'met' if cpu >= 3 else 'missed too'}; load {os.getloadavg()[0]:.2f})"
 
 
 # The order flow, live against the candidates: (version, a date inside its window).
