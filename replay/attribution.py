@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,20 +69,24 @@ def changed_packs(base: SpecPacks, cand: SpecPacks, root: str) -> list[tuple[Pac
     return out
 
 
-def variants(base: SpecPacks, cand: SpecPacks, root: str) -> tuple[list[Variant], list[Edit]]:
-    """The baseline with each separable edit alone; and the edits that cannot be replayed alone."""
-    made: list[Variant] = []
-    alone: list[Edit] = []
+def variants(base: SpecPacks, cand: SpecPacks, root: str, cannot: Collection[Edit] = ()) -> tuple[list[Variant], list[Edit]]:
+    """The baseline with each separable edit alone; and the edits that cannot be replayed alone.
+
+    ``cannot``: edits already known not to load alone (``replay.handover``), not tried again.
+    """
+    found = built(base, cand, root, cannot)
+    return [Variant(edit, side) for edit, side in found if side is not None], [edit for edit, side in found if side is None]
+
+
+def built(base: SpecPacks, cand: SpecPacks, root: str, cannot: Collection[Edit] = ()) -> list[tuple[Edit, Overlay | None]]:
+    """Each separable edit, in order, with the baseline that takes it alone (None: it does not load alone)."""
+    out: list[tuple[Edit, Overlay | None]] = []
     for a, b in changed_packs(base, cand, root):
         for edit in diff_packs(a, b):
-            if not edit.separable:
-                continue
-            pack = _compile(a, b, edit, base)
-            if pack is None:
-                alone.append(edit)
-            else:
-                made.append(Variant(edit, Overlay(base, a.name, pack)))
-    return made, alone
+            if edit.separable:
+                pack = None if edit in cannot else _compile(a, b, edit, base)
+                out.append((edit, None if pack is None else Overlay(base, a.name, pack)))
+    return out
 
 
 def _compile(a: PackIR, b: PackIR, edit: Edit, base: SpecPacks) -> CompiledPack | None:

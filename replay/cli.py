@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,8 @@ def _sides(args: argparse.Namespace, workdir: Path) -> tuple[Spec, Spec, SpecPac
     effective_on, reason = choose_date(baseline.packs, candidate.packs, candidate_spec.pins, args.effective_on)
     baseline.effective_on = candidate.effective_on = effective_on
     check_sides(baseline, candidate, args.pack, getattr(args, "allow_same", True) or isinstance(baseline, Production))
+    # the replay's workers take the folders as loaded here, not load them again, where they can (replay.handover)
+    baseline_spec, candidate_spec = replace(baseline_spec, packs=baseline.packs), replace(candidate_spec, packs=candidate.packs)
     return baseline_spec, candidate_spec, baseline, candidate, reason
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from replay.pool import in_order
+from replay.pool import in_order, sharing
 
 T = TypeVar("T")
 Work = Callable[[Any], Any]
@@ -47,6 +47,10 @@ class Executor(Protocol):
 
     def sees(self, path: Path) -> bool:
         """Whether every worker reads ``path`` as this process does, so it can be handed parts of it (``replay.parts``)."""
+        ...
+
+    def sharing(self) -> str:
+        """How the workers see this process (``replay.pool.sharing``): what they can inherit from it (``replay.handover``)."""
         ...
 
 
@@ -68,6 +72,9 @@ class LocalPool:
 
     def sees(self, path: Path) -> bool:
         return True
+
+    def sharing(self) -> str:
+        return sharing(self.workers)
 
 
 # A local cluster's own bookkeeping, set for the clusters started here (the workers get it from their nannies).
@@ -189,6 +196,9 @@ class DaskExecutor:
         mine = fingerprint(str(path.resolve()))
         found = self.client.run(fingerprint, str(path.resolve()))
         return mine is not None and bool(found) and all(f == mine for f in found.values())
+
+    def sharing(self) -> str:
+        return "none"  # workers in their own processes, maybe on other machines
 
 
 ENDS = 1 << 16  # bytes read at each end of the orders file: a copy that differs anywhere usually differs there

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -40,6 +41,16 @@ def _proc_kb(pid: int | None, name: str, fields: tuple[bytes, ...]) -> float | N
     except (OSError, ValueError, IndexError):  # another system, or the process is gone
         return None
     return sum(found) / 1024 if len(found) == len(fields) else None
+
+
+def sharing(workers: int) -> str:
+    """How ``in_order``'s workers see this process: ``process`` (they are it), ``fork`` (copies of it) or ``none``.
+
+    Forked workers inherit what this process has loaded: their setup is not pickled.
+    """
+    if workers <= 1:
+        return "process"
+    return "fork" if multiprocessing.get_start_method() == "fork" else "none"
 
 
 T = TypeVar("T")

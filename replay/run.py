@@ -26,11 +26,12 @@ from replay.cache import (
 )
 from replay.decide import compared, decide_both, decided, rows_text, what_changed
 from replay.executors import Executor
+from replay.handover import Handover, handover
 from replay.kpis import Kpis, load_kpis
 from replay.orders import CHUNK, Logged, Refused, decode_for, parse_record
 from replay.packdiff import Edit
 from replay.parts import Part, Parts
-from replay.pool import chunks, in_order, resident_mb
+from replay.pool import chunks, in_order, resident_mb, sharing
 from replay.shared import SharedSteps
 from replay.specs import LOGGED, Production, Spec, SpecPacks, load_spec, local, packed
 from replay.tally import Tally
@@ -40,15 +41,15 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: str, backend: str,
-                 parse: Callable[[Any], tuple[str, dt.date, Any]], cache: str | None = None) -> None:
+                 parse: Callable[[Any], tuple[str, dt.date, Any]], cache: str | None = None, handed: Handover | None = None) -> None:
     gc.unfreeze()  # a worker taking another setup: the last one's packs may be collected now
     baseline, candidate = local(baseline), local(candidate)
     shared = SharedSteps() if cache is None else KeptSteps(Path(cache), backend)  # one per worker: both sides share it
-    _WORKER["baseline"] = load_spec(baseline, effective_on, backend, shared)
+    _WORKER["baseline"] = _side(baseline, effective_on, backend, shared)
     if candidate.folder == baseline.folder and candidate.text != LOGGED:  # one folder, two sets of pins: compiled once
         _WORKER["candidate"] = SpecPacks(_WORKER["baseline"].packs, candidate.pins, effective_on, shared)
     else:
-        _WORKER["candidate"] = load_spec(candidate, effective_on, backend, shared)
+        _WORKER["candidate"] = _side(candidate, effective_on, backend, shared)
     _WORKER["specs"] = (candidate, baseline)
     _WORKER["pack"] = pack
     _WORKER["parse"] = parse
@@ -59,7 +60,8 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     _WORKER["side_caches"] = None
     forget_said()  # a cache's unreadable parts are said once a folder a run
     _WORKER["steps"] = shared if isinstance(shared, KeptSteps) else None
-    _WORKER["variants"] = {}
+    _WORKER["variants"] = {} if handed is None or handed.variants is None else {(pack, None): handed.variants}
+    _WORKER["cannot"] = () if handed is None else handed.cannot
     _WORKER["roots"] = {}
     root = _shared_root(_WORKER["baseline"], _WORKER["candidate"], pack)
     decode_for(root)
@@ -69,6 +71,15 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
     # order's many short-lived objects set off no longer walk them (about 10 % of a replay's CPU)
     gc.collect()
     gc.freeze()
+
+
+def _side(spec: Spec, effective_on: dt.date, backend: str, shared: SharedSteps) -> SpecPacks:
+    """A side's packs: the folder as the parent loaded it, inherited (``replay.handover``), else loaded here."""
+    if spec.packs is None:
+        return load_spec(spec, effective_on, backend, shared)
+    if spec.text == LOGGED:
+        return Production(spec.packs, {}, effective_on, shared)
+    return SpecPacks(spec.packs, spec.pins, effective_on, shared)
 
 
 def _shared_root(base: SpecPacks, cand: SpecPacks, name: str) -> CompiledPack | None:
@@ -94,7 +105,8 @@ def _variants(name: str, version: str | None = None) -> tuple[list[Variant], lis
     """The baseline (as a log record names it) with each edit alone, compiled once per worker when the first order changes."""
     found = _WORKER["variants"].get((name, version))
     if found is None:
-        found = _WORKER["variants"][(name, version)] = variants(_WORKER["baseline"], _WORKER["candidate"], name)
+        cannot = _WORKER["cannot"] if (name, version) == (_WORKER["pack"], None) else ()
+        found = _WORKER["variants"][(name, version)] = variants(_WORKER["baseline"], _WORKER["candidate"], name, cannot)
     return found  # type: ignore[no-any-return]
 
 
@@ -231,7 +243,10 @@ def replay(records: Iterable[Any] | Parts, baseline: Spec, candidate: Spec, effe
     # a batch's number names its part in the outcome cache; file parts are the same batches, read by the workers
     batches: Iterable[tuple[int, list[Any] | Part]] = enumerate(records if isinstance(records, Parts) else chunks(records, CHUNK))
     kept = None if cache is None else str(cache)
-    if isinstance(runner, int):
-        return in_order(_replay_chunk, batches, runner, _init_worker, (baseline, candidate, effective_on, pack, backend, parse, kept))
-    setup = (packed(baseline), packed(candidate), effective_on, pack, backend, parse, kept)  # workers may not share our files
-    return runner.in_order(_replay_chunk, batches, _init_worker, setup)
+    seen = sharing(runner) if isinstance(runner, int) else runner.sharing()
+    handed = handover(baseline, candidate, effective_on, pack, seen)  # what this process loaded, given to the workers
+    if seen == "none":  # workers start afresh, maybe on machines that do not share our files
+        baseline, candidate = packed(baseline), packed(candidate)
+    setup = (baseline, candidate, effective_on, pack, backend, parse, kept, handed)
+    return in_order(_replay_chunk, batches, runner, _init_worker, setup) if isinstance(runner, int) else \
+        runner.in_order(_replay_chunk, batches, _init_worker, setup)

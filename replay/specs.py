@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ class Spec:
     folder: Path
     pins: dict[str, str]
     archive: bytes | None = None  # the folder as a tar, for workers on other machines (``packed``)
+    # the folder as this process loaded it (the run's backend), for the workers it starts (replay.handover); never packed
+    packs: PackSet | None = field(default=None, compare=False, repr=False)
 
 
 def packed(spec: Spec) -> Spec:
