@@ -64,8 +64,10 @@ def test_fresh_workers_skip_exactly_the_edits_that_cannot_load_alone(monkeypatch
     base, cand, base_packs, cand_packs = loaded_specs()
     made, alone = attribution.variants(base_packs, cand_packs, "order")
     handed = handover(base, cand, DAY, "order", "none")
-    assert handed is not None and handed.variants is None
-    assert alone and set(handed.cannot) == set(alone)
+    assert handed is not None
+    assert handed.variants is None
+    assert alone
+    assert set(handed.cannot) == set(alone)
     compiled: list[str] = []
     original = attribution._compile
 
@@ -76,7 +78,8 @@ def test_fresh_workers_skip_exactly_the_edits_that_cannot_load_alone(monkeypatch
     monkeypatch.setattr(attribution, "_compile", counted)
     again, rest = attribution.variants(base_packs, cand_packs, "order", handed.cannot)
     assert compiled == [v.edit.name for v in made]
-    assert [v.edit for v in again] == [v.edit for v in made] and rest == alone
+    assert [v.edit for v in again] == [v.edit for v in made]
+    assert rest == alone
 
 
 def test_work_in_this_process_or_without_loaded_folders_is_handed_nothing() -> None:
