@@ -15,6 +15,7 @@ Workers must run the same Arbiter version with one thread each (the engine is pu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import itertools
@@ -133,6 +134,23 @@ def _on_worker(digest: str, initializer: Initializer, setup: tuple[Any, ...], wo
     return [work(batch) for batch in group]
 
 
+@contextlib.contextmanager
+def _environ_kept() -> Iterator[None]:
+    """This process's environment as it was, whatever Dask sets in it meanwhile.
+
+    A local cluster's nannies run in this process and write their workers' variables
+    (``MALLOC_TRIM_THRESHOLD_``, ``OMP_NUM_THREADS``, ...) into its ``os.environ`` before starting
+    each worker: every process it started afterwards inherited them. The workers keep theirs.
+    """
+    kept = dict(os.environ)
+    try:
+        yield
+    finally:
+        for name in set(os.environ) - set(kept):
+            del os.environ[name]
+        os.environ.update({k: v for k, v in kept.items() if os.environ.get(k) != v})
+
+
 class DaskExecutor:
     """Batches as tasks on a Dask cluster: the one at ``scheduler``, else a local one started and stopped here."""
 
@@ -151,7 +169,7 @@ class DaskExecutor:
         if self.scheduler is None:
             import dask
 
-            with dask.config.set(QUIET):
+            with dask.config.set(QUIET), _environ_kept():
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                             dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
         try:
@@ -169,7 +187,8 @@ class DaskExecutor:
             self.client.close()
             self.client = None
         if self.cluster is not None:
-            self.cluster.close()
+            with _environ_kept():  # a nanny restarting a worker as the cluster stops sets them again
+                self.cluster.close()
             self.cluster = None
 
     def in_order(self, work: Work, batches: Iterable[Any], initializer: Initializer,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -117,6 +118,21 @@ def test_workers_load_the_packs_once_not_per_partition(cluster: Any, histories: 
         counts = list(client.run(lambda: dict(executors._counts)).values())
     assert sum(c["batches"] for c in counts) == 3
     assert all(c["loads"] == (1 if c["batches"] else 0) for c in counts)
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starting and stopping a local cluster changes nothing in os.environ; its workers still get Dask's settings."""
+    pytest.importorskip("distributed", reason="the dask extra is part of scripts/setup")
+    for name in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    with executors.DaskExecutor(None, 1) as running:
+        during = dict(os.environ)
+        assert running.client is not None
+        on_workers = running.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert during == before
+    assert dict(os.environ) == before
+    assert list(on_workers.values()) == ["65536"]  # distributed's pre-spawn setting: the workers return freed memory
 
 
 def test_an_unreachable_scheduler_is_a_clear_error() -> None:
