@@ -201,6 +201,22 @@ def _keeping(decode: Decoded) -> Decoded:
 
 _ABSENT = object()
 
+# An order without an id is named by its line with this prefix; an order whose own id carries it is
+# refused at its line (and named so), so a made-up id never meets a real one (docs/simulation.md).
+NO_ID = "(no id) line "
+
+
+def unnamed(number: int | str) -> str:
+    """The id the replay gives the order (or unreadable line) at line ``number`` that has none of its own."""
+    return f"{NO_ID}{number}"
+
+
+def _own(order_id: Any, number: int) -> str:
+    text = str(order_id)
+    if text.startswith(NO_ID):
+        raise MalformedRequest(f"line {number}: order_id {text!r} starts with {NO_ID!r}, which names orders without an id")
+    return text
+
 
 def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:
     """The fast path of ``parse_record``: the same id, date and (validated) order, or None to take the slow one."""
@@ -209,10 +225,10 @@ def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:
     if value is None:
         return None
     as_of = value.pop("as_of", _ABSENT) if "as_of" in undeclared else _ABSENT
-    order_id = value.pop("order_id", f"line-{number}") if "order_id" in undeclared else value["order_id"]
+    order_id = value.pop("order_id", _ABSENT) if "order_id" in undeclared else value["order_id"]
     if order_id is None or as_of is _ABSENT:
         return None  # the slow path says what it makes of them
-    return str(order_id), _as_of(as_of, number), Checked(value, digest)
+    return unnamed(number) if order_id is _ABSENT else _own(order_id, number), _as_of(as_of, number), Checked(value, digest)
 
 
 def _as_of(value: Any, number: int) -> dt.date:
@@ -243,14 +259,14 @@ def parse_record(record: tuple[int, bytes]) -> tuple[str, dt.date, Any]:
         raw = parsed["input"]
         refused = _refusal(parsed)
         if refused is not None:  # its date may be what was wrong with it
-            return _logged_id(parsed, raw), dt.date.min, refused
+            return _own(_logged_id(parsed, raw), number), dt.date.min, refused
         as_of = _as_of(parsed["as_of"], number)
         steps = parsed.get("steps")
-        return _logged_id(parsed, raw), as_of, Logged(str(parsed["pack"]), str(parsed["version"]), raw, parsed.get("output"),
+        return _own(_logged_id(parsed, raw), number), as_of, Logged(str(parsed["pack"]), str(parsed["version"]), raw, parsed.get("output"),
                                                       {str(k): str(v) for k, v in steps.items()} if isinstance(steps, dict) else None)
     value = parsed
     if "as_of" not in parsed:  # deciding it on some default day would answer for a date nobody gave
         raise MalformedRequest(f"line {number}: no as_of: a replay decides each order on its own date (YYYY-MM-DD)")
     as_of = _as_of(parsed.pop("as_of"), number)
     order_id = parsed.get("order_id")  # null is no id: named by its line like a missing one, not all "None" (a false repeat)
-    return f"line-{number}" if order_id is None else str(order_id), as_of, value
+    return unnamed(number) if order_id is None else _own(order_id, number), as_of, value

@@ -28,7 +28,7 @@ from replay.decide import compared, decide_both, decided, rows_text, what_change
 from replay.executors import Executor
 from replay.handover import Handover, handover
 from replay.kpis import Kpis, load_kpis
-from replay.orders import CHUNK, Logged, Refused, decode_for, parse_record
+from replay.orders import CHUNK, Logged, Refused, decode_for, parse_record, unnamed
 from replay.packdiff import Edit
 from replay.parts import Part, Parts
 from replay.pool import chunks, in_order, resident_mb, sharing
@@ -143,7 +143,7 @@ def _replay_chunk(batch: tuple[int, list[Any] | Part]) -> Chunk:
             order_id, as_of, value = _WORKER["parse"](record)
         except (ArbiterError, ValueError, KeyError) as exc:  # a line that is not an order: counted, not fatal
             refused: dict[str, Any] = {"decision": "error", "error": getattr(exc, "code", "malformed"), "detail": str(exc), "matched": {}}
-            tally.order(f"line-{record[0] if isinstance(record, tuple) else '?'}", "", None, refused, refused, _pack(_WORKER["pack"])[0])
+            tally.order(unnamed(record[0] if isinstance(record, tuple) else "?"), "", None, refused, refused, _pack(_WORKER["pack"])[0])
             continue
         if isinstance(value, Refused):  # the service decided nothing: there is nothing to reproduce or compare
             tally.refused[value.status] += 1

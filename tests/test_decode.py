@@ -195,7 +195,7 @@ def test_a_record_decoded_for_its_pack_reads_as_the_parsed_one() -> None:
     order = json.loads(ORDER)
     credit = json.loads((ROOT / "examples" / "credit.json").read_bytes())
     cases = [("order", {**order, "as_of": "2026-06-01"}, ("SO-1001", dt.date(2026, 6, 1))),
-             ("credit", {"as_of": "2026-06-03", **credit}, ("line-2", dt.date(2026, 6, 3))),
+             ("credit", {"as_of": "2026-06-03", **credit}, (order_io.unnamed(2), dt.date(2026, 6, 3))),
              ("credit", {"order_id": "C-7", "as_of": "2026-06-02", **credit}, ("C-7", dt.date(2026, 6, 2)))]
     for number, (name, record, expected) in enumerate(cases, start=1):
         pack = PACK_SET.get(name, "1.0.0")
