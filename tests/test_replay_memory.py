@@ -86,16 +86,21 @@ def test_a_worker_holds_nothing_per_order_between_batches(worker: None) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="reads Linux's /proc")
 def test_worker_memory_is_read_as_it_is_now_not_at_its_peak() -> None:
-    """64 MB written raises this process's RSS and private memory by about that much, and freeing it lowers both again."""
-    before = pool.resident_mb(), pool.private_mb()
+    """Freeing 64 MB just written lowers this process's RSS and private memory readings by about that much: they are now.
+
+    A peak (``ru_maxrss``, ``VmHWM``) would not drop. Only the drop is asserted: the rise from a
+    reading taken before writing also counts whatever other threads free meanwhile (a Dask
+    cluster's, in the same test run), and once read under 60 MB on a loaded machine.
+    """
     block = b"x" * (64 << 20)  # written, so resident
-    during = pool.resident_mb(), pool.private_mb(os.getpid())
-    del block
-    after = pool.resident_mb(), pool.private_mb()
-    for was, held, now in zip(before, during, after, strict=True):
-        assert was is not None
-        assert held is not None
-        assert now is not None
-        assert held - was > 60
-        assert held - now > 60
+    held = pool.resident_mb(), pool.private_mb(os.getpid())
+    del block  # 64 MB is past glibc's largest mmap threshold: returned to the system at once
+    now = pool.resident_mb(), pool.private_mb()
+    peak = pool._proc_kb(None, "status", (b"VmHWM:",))
+    for during, after in zip(held, now, strict=True):
+        assert during is not None
+        assert after is not None
+        assert during - after > 60
+        assert peak is not None
+        assert peak - after > 60
     assert pool.resident_mb(2**22 + 1) is None  # no such process (pid_max is at most 2**22)
