@@ -178,7 +178,9 @@ def diff_packs(a: PackIR, b: PackIR) -> list[Edit]:
     edits += _entries(pack, "input", ("inputs",), sa.get("inputs"), sb.get("inputs"))
     for edit in _entries(pack, "data", ("data",), sa.get("data"), sb.get("data")):
         edits.append(edit)
-    for name in a.data.keys() & b.data.keys():  # the same declaration, other rows (a CSV file that changed)
+    # the same declaration, other rows (a CSV file that changed); in declaration order, not a set's (which
+    # differs from process to process: the report's order and attribution's order of causes with it)
+    for name in [n for n in a.data if n in b.data]:
         if all(e.path != ("data", name) for e in edits) and (rows := _data_diff(name, a, b)):
             edits.append(Edit(pack, ("data", name), "data", "changed", tuple(rows)))
     edits = [e if e.kind != "data" or e.change != "changed" else Edit(e.pack, e.path, e.kind, e.change, tuple(_data_diff(e.path[1], a, b)) or e.details)
