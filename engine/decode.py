@@ -11,14 +11,17 @@ validator checks them.
 The decoder accepts a subset of what the validator accepts and builds the same values (the
 suite holds the two equal): anything it does not take, valid or not (a decimal sent as text,
 ``5.0`` for an integer, a schema with a type it does not know), returns None, and the caller
-takes the validator's path, which also words the errors.
+takes the validator's path, which also words the errors. Rules a list's items keep beyond
+their types (``ItemRules``: the canonical order's unique line numbers, for one) are checked
+in the same generated pass, in the loop that checks the items' decimals.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -36,22 +39,33 @@ class Unsupported(Exception):
     """A declaration the decoder does not mirror exactly: the validator's path is taken for every input."""
 
 
+@dataclass(frozen=True)
+class ItemRules:
+    """What a top-level list of objects keeps beyond its declared types; an input breaking one decodes to None."""
+
+    required: bool = False  # at least one item
+    nonzero: tuple[str, ...] = ()  # item fields that are not 0
+    positive: tuple[str, ...] = ()  # item fields of at least 1
+    unique: str | None = None  # the item field no two items share
+
+
 class _Builder:
     INLINE_DEPTH = 5
 
-    def __init__(self) -> None:
+    def __init__(self, rules: Mapping[str, ItemRules] | None = None) -> None:
+        self.rules = rules or {}
         self.names = itertools.count()
         self.ns: dict[str, Any] = {"Decimal": Decimal, "MAX": MAX_MAGNITUDE, "NMAX": -MAX_MAGNITUDE,
                                    "MAXI": _MAXI, "NMAXI": -_MAXI}
         self.source: list[str] = []
 
-    def struct(self, fields: dict[str, FieldShape], metadata: tuple[str, ...] = ()) -> type[msgspec.Struct]:
+    def struct(self, fields: dict[str, FieldShape], metadata: Mapping[str, Any] | None = None) -> type[msgspec.Struct]:
         members: list[tuple[str, Any, Any]] = []
         for name, spec in fields.items():
             kind = self.type_of(spec)
             members.append((name, kind | None, None) if spec.optional else (name, kind, msgspec.NODEFAULT))
-        # the record's own fields (order_id, as_of) when the pack does not declare them: left out when absent
-        members += [(name, Any, msgspec.UNSET) for name in metadata if name not in fields]
+        # the record's own fields (order_id, as_of) when the pack does not declare them, of their types: left out when absent
+        members += [(name, kind, msgspec.UNSET) for name, kind in (metadata or {}).items() if name not in fields]
         try:
             return msgspec.defstruct(f"Input{next(self.names)}", members, kw_only=True, forbid_unknown_fields=True, gc=False)
         except (TypeError, ValueError) as exc:  # a field name a struct cannot have
@@ -84,24 +98,27 @@ class _Builder:
             return Annotated[list[item], limit]  # type: ignore[valid-type]
         return self.struct(spec.fields or {})
 
-    def checker(self, fields: dict[str, FieldShape]) -> str | None:
+    def checker(self, fields: dict[str, FieldShape], top: bool = False) -> str | None:
         """A generated function checking every decimal of an object (True when all pass), or None if it has none.
 
         Nested objects and lists are checked inline, in loops of the one function: a call per
-        order line would cost as much as the checks.
+        order line would cost as much as the checks. ``top``: the input itself, whose lists keep ``rules``.
         """
-        body = self.block(fields, "d", 0)
+        if top and not set(self.rules) <= set(fields):
+            raise Unsupported("rules for a list the pack does not declare")
+        body = self.block(fields, "d", 0, top)
         if not body:
             return None
         fn = f"check{next(self.names)}"
         self.source += [f"def {fn}(d):", *("    " + line for line in body), "    return True", ""]
         return fn
 
-    def block(self, fields: dict[str, FieldShape], d: str, depth: int) -> list[str]:
+    def block(self, fields: dict[str, FieldShape], d: str, depth: int, top: bool = False) -> list[str]:
         lines: list[str] = []
         for name, spec in fields.items():
             x = f"x{next(self.names)}"
-            body = self.check(spec, x, f"{d}[{name!r}]", depth)
+            rules = self.rules.get(name) if top else None
+            body = self.kept(spec, x, rules, depth) if rules is not None else self.check(spec, x, f"{d}[{name!r}]", depth)
             if spec.optional and spec.default is not None:  # absent or null: the declared default, as the validator gives it
                 default = f"D{next(self.names)}"
                 self.ns[default] = spec.default
@@ -134,6 +151,29 @@ class _Builder:
             return [f"for {e} in {x}:", *("    " + b for b in body)] if body else []
         return self.block(fields, x, depth + 1)
 
+    def kept(self, spec: FieldShape, x: str, rules: ItemRules, depth: int) -> list[str]:
+        """A top-level list's check with its items' rules in the loop over them: one pass, not a second one over the list."""
+        items = spec.items if spec.type == "list" else None
+        named = {**dict.fromkeys((*rules.nonzero, *rules.positive), (Held.INTEGER,)),
+                 **({rules.unique: (Held.INTEGER, Held.STRING)} if rules.unique is not None else {})}
+        if spec.optional or items is None or any(name not in items or items[name].optional or held(items[name].type) not in kinds
+                                                 for name, kinds in named.items()):
+            raise Unsupported("item rules on a list that may be null, or on an item field that is not a required number or text")
+        e, seen = f"e{next(self.names)}", f"s{next(self.names)}"
+        body = self.block(items, e, depth + 1)
+        body += [line for name in rules.nonzero for line in (f"if not {e}[{name!r}]:", "    return False")]
+        body += [line for name in rules.positive for line in (f"if {e}[{name!r}] < 1:", "    return False")]
+        lines = [f"if not {x}:", "    return False"] if rules.required else []
+        if rules.unique is not None and not body:  # nothing else to check an item for: a set display, no loop of ours
+            return [*lines, f"if len({{{e}[{rules.unique!r}] for {e} in {x}}}) != len({x}):", "    return False"]
+        if rules.unique is not None:
+            lines.append(f"{seen} = set()")
+            body.append(f"{seen}.add({e}[{rules.unique!r}])")
+        if body:
+            lines += [f"for {e} in {x}:", *("    " + b for b in body)]
+        if rules.unique is not None:
+            lines += [f"if len({seen}) != len({x}):", "    return False"]
+        return lines
 
     def decimal(self, spec: FieldShape, x: str, target: str) -> list[str]:
         """A JSON number's Decimal (finite: the decoder reads no NaN) within the range and the bounds, in one chained
@@ -155,17 +195,18 @@ class _Builder:
                 "else:", "    return False"]
 
 
-def compile_decoder(fields: list[FieldDef], metadata: tuple[str, ...] = ()) -> Decoded | None:
-    """A function from JSON bytes to the validated input (with the ``metadata`` fields it carries), or None if it cannot.
+def compile_decoder(fields: list[FieldDef], metadata: Mapping[str, Any] | None = None,
+                    rules: Mapping[str, ItemRules] | None = None) -> Decoded | None:
+    """A function from JSON bytes to the validated input (with the ``metadata`` fields it carries, of their types), or None.
 
-    The function returns None for any input it does not take; ``compile_decoder`` returns None
-    for a declaration it cannot mirror.
+    The function returns None for any input it does not take, or whose top-level lists break
+    their ``rules``; ``compile_decoder`` returns None for a declaration it cannot mirror.
     """
     declared = {f.name: f.spec for f in fields}
-    builder = _Builder()
+    builder = _Builder(rules)
     try:
         root = builder.struct(declared, metadata)
-        checker = builder.checker(declared)
+        checker = builder.checker(declared, top=True)
     except Unsupported:
         return None
     exec(compile("\n".join(builder.source), "<arbiter input decoding>", "exec"), builder.ns)  # noqa: S102 - generated from the declared schema only

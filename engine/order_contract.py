@@ -20,10 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.decode import ItemRules
 from rules.errors import FieldProblem, InputError
 from rules.ir import PackIR
 
 CANONICAL = "order"  # the flow whose input is the canonical order
+# ``kept``'s rules as the replay's one-pass decoder checks them, inline in its loops over the lists (engine.decode);
+# the suite holds the two to the same answer on orders breaking each rule
+ITEM_RULES = {"lines": ItemRules(required=True, nonzero=("quantity",), positive=("line_no",), unique="line_no"),
+              "warehouses": ItemRules(unique="code")}
 
 Validate = Callable[[Any], dict[str, Any]]
 

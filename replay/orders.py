@@ -165,7 +165,9 @@ class Checked(dict[str, Any]):
         self.digest = digest
 
 
-METADATA = ("order_id", "as_of")  # a record's own fields, not the pack's unless it declares them
+# a record's own fields, not the pack's unless it declares them, as the decoder reads them: as_of a calendar date
+# (YYYY-MM-DD, what calendar_date reads; anything else is the slow path's to refuse)
+METADATA: dict[str, Any] = {"order_id": Any, "as_of": dt.date}
 _DECODER: list[tuple[str, frozenset[str], Decoded]] = []  # this process's: the replayed root version's
 
 
@@ -181,22 +183,10 @@ def decode_for(pack: CompiledPack | None) -> None:
     declared = frozenset(f.name for f in pack.ir.inputs)
     if "as_of" in declared or {"input", "request_id"} <= declared:  # parse_record reads those as the record's, not the order's
         return
-    decoder = compile_decoder(pack.ir.inputs, METADATA)
-    if decoder is not None and order_contract.holds(pack.ir):
-        decoder = _keeping(decoder)
+    # an order breaking the canonical order's rules decodes to None: the slow path's validator names its field
+    decoder = compile_decoder(pack.ir.inputs, METADATA, order_contract.ITEM_RULES if order_contract.holds(pack.ir) else None)
     if decoder is not None:
         _DECODER.append((pack.digest, frozenset(m for m in METADATA if m not in declared), decoder))
-
-
-def _keeping(decode: Decoded) -> Decoded:
-    """The decoder, passing an order that breaks the canonical order's rules to the slow path, which names its field."""
-    kept = order_contract.kept
-
-    def decoded(raw: bytes) -> dict[str, Any] | None:
-        value = decode(raw)
-        return value if value is None or kept(value) else None
-
-    return decoded
 
 
 _ABSENT = object()
@@ -226,9 +216,9 @@ def _decoded(number: int, line: bytes) -> tuple[str, dt.date, Checked] | None:
         return None
     as_of = value.pop("as_of", _ABSENT) if "as_of" in undeclared else _ABSENT
     order_id = value.pop("order_id", _ABSENT) if "order_id" in undeclared else value["order_id"]
-    if order_id is None or as_of is _ABSENT:
+    if order_id is None or as_of.__class__ is not dt.date:
         return None  # the slow path says what it makes of them
-    return unnamed(number) if order_id is _ABSENT else _own(order_id, number), _as_of(as_of, number), Checked(value, digest)
+    return unnamed(number) if order_id is _ABSENT else _own(order_id, number), as_of, Checked(value, digest)
 
 
 def _as_of(value: Any, number: int) -> dt.date:

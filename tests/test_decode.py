@@ -138,6 +138,37 @@ def test_a_number_decodes_from_its_text_as_parsing_then_validating_reads_it(text
         assert expected is not None, raw
         assert _typed(decoded) == _typed(expected)
 
+def _broken(order: dict[str, Any], rule: str, i: int) -> dict[str, Any]:
+    """``order`` breaking one of the canonical order's rules at its ``i``-th line or warehouse (``rule`` "none": as drawn)."""
+    order = json.loads(jsonio.dumps(order).decode(), parse_float=Decimal)
+    lines, warehouses = order["lines"], order["warehouses"]
+    if rule == "no lines":
+        order["lines"] = []
+    elif rule == "zero quantity" and lines:
+        lines[i % len(lines)]["quantity"] = 0
+    elif rule == "line_no below 1" and lines:
+        lines[i % len(lines)]["line_no"] = 1 - i
+    elif rule == "repeated line_no" and len(lines) > 1:
+        lines[i % len(lines)]["line_no"] = lines[(i + 1) % len(lines)]["line_no"]
+    elif rule == "repeated warehouse" and len(warehouses) > 1:
+        warehouses[i % len(warehouses)]["code"] = warehouses[(i + 1) % len(warehouses)]["code"]
+    return order
+
+
+@SETTINGS
+@given(data=st.data(), rule=st.sampled_from(["none", "no lines", "zero quantity", "line_no below 1", "repeated line_no",
+                                             "repeated warehouse"]), i=st.integers(min_value=0, max_value=40))
+def test_the_replay_decoder_keeps_the_canonical_orders_rules_as_the_validator_does(data: st.DataObject, rule: str, i: int) -> None:
+    """Each order flow version, orders breaking each rule in its one pass: decoded exactly when the guarded validator takes them, to its values."""
+    for flow in (pack for pack in PACK_SET if order_contract.holds(pack.ir)):
+        decode = compile_decoder(flow.ir.inputs, rules=order_contract.ITEM_RULES)
+        assert decode is not None, flow.key
+        raw = jsonio.dumps(_broken(data.draw(inputs_for(flow.ir)), rule, i))
+        decoded, expected = decode(raw), _parsed_then_validated(flow, raw)
+        assert (decoded is None) == (expected is None), (flow.key, rule, raw)
+        assert _typed(decoded) == _typed(expected)
+
+
 def test_a_declared_default_fills_an_absent_or_null_field_as_the_validator_does() -> None:
     """credit's prepaid_amount (default 0) and allocation's hazmat (default false): absent and null give the default."""
     credit = PACK_SET.get("credit", "1.0.0")
