@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import itertools
 import json
@@ -21,11 +22,14 @@ from engine import jsonio
 from engine.pairing import PairedDecisions
 from replay import run
 from replay.cache import (
+    DECIDING,
     STEPS_KEPT_PER_ORDER,
     CachedSides,
     KeptSteps,
     SideCache,
+    _module_file,
     _StepPart,
+    deciding_files,
     decode,
     encode,
     encode_outcome,
@@ -455,3 +459,21 @@ def test_prune_without_a_rule_or_folder_is_exit_2(tmp_path: Path, capsys: pytest
     assert simulate_main(["cache", "prune", str(tmp_path / "none"), "--keep-days", "1"]) == 2
     assert "no such cache folder" in capsys.readouterr().err
     assert (tmp_path / ("a" * 32)).is_dir()
+
+
+def test_the_deciding_files_are_every_module_the_deciding_ones_import() -> None:
+    """The import closure read by pattern equals the one Python's parser finds, lazy imports included."""
+    seen: set[Path] = set()
+    todo = [_module_file(ROOT, name) for name in DECIDING]
+    while todo:
+        path = todo.pop()
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                todo += [_module_file(ROOT, node.module), *(_module_file(ROOT, f"{node.module}.{a.name}") for a in node.names)]
+            elif isinstance(node, ast.Import):
+                todo += [_module_file(ROOT, a.name) for a in node.names]
+    assert [p for p in deciding_files() if p.suffix == ".py"] == sorted(seen)
+    assert {"replay/decide.py", "engine/compiled.py", "rules/parser.py"} <= {p.relative_to(ROOT).as_posix() for p in seen}
