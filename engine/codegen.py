@@ -433,7 +433,8 @@ class Generator:
         if fn in ("min", "max") and self.inline_nulls and not nullable and len(args) == 2 and all(map(_plain_operand, args, rendered)):
             # as the builtins choose: the second only when strictly beyond the first
             a, b = rendered
-            return f"({b} if {b} {'<' if fn == 'min' else '>'} {a} else {a})"
+            x, y = (self.compared(node, other.type, text) for node, other, text in zip(args, args[::-1], rendered, strict=True))
+            return f"({b} if {y} {'<' if fn == 'min' else '>'} {x} else {a})"
         if fn in ("min", "max", "abs") and not nullable:
             return f"{fn}({', '.join(rendered)})"
         if fn in ("min", "max") and self.inline_nulls and all(_REFERENCE.fullmatch(text) for text in nullable):
@@ -461,6 +462,13 @@ class Generator:
             return f"f_round({rendered[0]}, {rendered[1]}, {mode!r})"
         assert function.runtime is not None, f"{fn}() has no implementation to call"
         return f"{function.runtime.__name__}({', '.join(rendered)})"
+
+    def compared(self, node: s.Node, other: Type, text: str) -> str:
+        """A whole-number literal compared with a decimal, as a Decimal constant: Python compares an int with a Decimal exactly, but converts it each time."""
+        if (isinstance(node, s.Literal) and isinstance(node.value, int) and not isinstance(node.value, bool)
+                and other.kind == "number" and other.numeric != "integer"):
+            return self.constant(Decimal(node.value))
+        return text
 
     def spliced(self, inner: s.Node) -> str:
         """An inner list of a flatten written out, as the elements of the list around it."""
