@@ -50,8 +50,10 @@ Validate = Callable[[Any], dict[str, Any]]
 _PURE = frozenset({
     "len", "min", "max", "abs", "any", "all", "sum", "_NEG", "_ABS", "_ADD", "_SUB", "_MUL", "_DIV", "_IMUL",
     "n_add", "n_sub", "n_mul", "n_div", "n_neg", "i_add", "i_sub", "i_mul", "lt", "le", "gt", "ge", "and3", "or3",
-    "not3", "in_interval", "member", "exact_sum", "agg_sum", "agg_min", "agg_max", "shown",
+    "not3", "in_interval", "member", "exact_sum", "agg_sum", "agg_min", "agg_max", "shown", "same_items",
 }) | frozenset(k for k, v in NAMESPACE.items() if callable(v) and getattr(v, "__module__", "") == "rules.functions")
+# helpers folding a list into a fresh value (or one of its items) by its items alone, in order
+_AGGREGATIONS = frozenset({"exact_sum", "agg_sum", "agg_min", "agg_max", "len", "sum", "min", "max", "any", "all"})
 _PURE_NODES = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Subscript,
                ast.Tuple, ast.Call, ast.Attribute, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
 _STATEMENTS = (ast.Assign, ast.AugAssign, ast.Expr, ast.If, ast.For, ast.Try, ast.Return, ast.Raise, ast.Pass)
@@ -279,6 +281,20 @@ class _Rename(ast.NodeTransformer):
         return ast.copy_location(ast.Name(id=name, ctx=node.ctx), node)
 
 
+def _aggregated(node: ast.AST) -> set[str]:
+    """Names read only as the list an aggregation folds (``exact_sum(_f0)``): the same items in order give the same value."""
+    inside: set[str] = set()
+    elsewhere: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _AGGREGATIONS:
+            inside.update(a.id for a in n.args if isinstance(a, ast.Name))
+            elsewhere.update(m.id for a in n.args if not isinstance(a, ast.Name) for m in ast.walk(a) if isinstance(m, ast.Name))
+        elif isinstance(n, ast.Name) and not any(n in c.args for c in ast.walk(node) if isinstance(c, ast.Call)
+                                                 and isinstance(c.func, ast.Name) and c.func.id in _AGGREGATIONS):
+            elsewhere.add(n.id)
+    return inside - elsewhere
+
+
 def _pure(node: ast.AST) -> bool:
     """Whether ``node`` computes a value from what it reads alone: no container built, nothing called that keeps state."""
     for n in ast.walk(node.value if isinstance(node, ast.Expr) else node):
@@ -400,8 +416,12 @@ class _Merger:
         guards = self.same_objects(x.value, y.value)
         if not guards or target in guards:  # x reads what it assigns: a guard would read the new value
             return out
-        tests: list[ast.expr] = [ast.Compare(left=ast.Name(id=name + _SUFFIX, ctx=ast.Load()), ops=[ast.Is()],
-                                             comparators=[ast.Name(id=name, ctx=ast.Load())]) for name in guards]
+        listed = _aggregated(self.a(ast.Expr(value=x.value)))
+        tests: list[ast.expr] = [
+            ast.Call(func=ast.Name(id="same_items", ctx=ast.Load()), args=[ast.Name(id=name + _SUFFIX, ctx=ast.Load()),
+                     ast.Name(id=name, ctx=ast.Load())], keywords=[]) if name in listed else
+            ast.Compare(left=ast.Name(id=name + _SUFFIX, ctx=ast.Load()), ops=[ast.Is()], comparators=[ast.Name(id=name, ctx=ast.Load())])
+            for name in guards]
         last = out[-1]
         assert isinstance(last, ast.Assign)
         last.value = ast.IfExp(test=tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import getcontext, localcontext, setcontext
+from operator import is_
 from typing import Any
 
 from rules.decimals import CTX, QUANTIZE, quantize
@@ -156,6 +157,11 @@ def sum_by(cache: dict[int, Any], items: Any, key: str, amount: str, exact: bool
     return found
 
 
+def same_items(a: Any, b: Any) -> bool:
+    """``a is b``, or two lists of the same objects in the same order: a pure fold of either gives the same value (engine.pairing)."""
+    return a is b or (a.__class__ is list and b.__class__ is list and len(a) == len(b) and all(map(is_, a, b)))
+
+
 def agg_min(values: Iterable[Any]) -> Any:
     present = [v for v in values if v is not None]
     return min(present) if present else None
@@ -187,7 +193,7 @@ NAMESPACE: dict[str, Any] = {
     "n_add": n_add, "n_sub": n_sub, "n_mul": n_mul, "n_div": n_div, "n_neg": n_neg,
     "i_add": i_add, "i_sub": i_sub, "i_mul": i_mul,
     "lt": lt, "le": le, "gt": gt, "ge": ge, "and3": and3, "or3": or3, "not3": not3,
-    "in_interval": in_interval, "member": member,
+    "in_interval": in_interval, "member": member, "same_items": same_items,
     "agg_sum": agg_sum, "exact_sum": exact_sum, "sum_by": sum_by, "agg_min": agg_min, "agg_max": agg_max,
     "fail": fail, "any_agree": any_agree, "shown": shown,
 }
