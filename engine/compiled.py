@@ -135,6 +135,28 @@ def _listed_fields(f: FieldDef) -> list[str] | None:
     return list(f.spec.items) if f.spec.type == "list" and f.spec.items is not None else None
 
 
+def step_failure(step: str, pack: str, exc: InputError | DecisionError) -> DecisionError:
+    """What a flow raises where its step ``step`` (run by ``pack``) failed: the step named, an invalid input as step-input."""
+    if isinstance(exc, InputError):
+        return DecisionError("step-input", f"step {step!r} gave {pack} an invalid input: {exc.message}")
+    return DecisionError(exc.code, f"step {step!r} ({pack}): {exc.message}", exc.table)
+
+
+def step_rows(step: str, names: dict[str, str], rows: dict[str, list[str]], matched: dict[str, list[str]]) -> None:
+    """A step's fired rows added to its flow's ``matched`` as step.table (``names`` keeps each name made)."""
+    for table, ids in rows.items():
+        name = names.get(table)
+        if name is None:
+            name = names[table] = f"{step}.{table}"
+        matched[name] = ids
+
+
+def flow_rows(matched: dict[str, list[str]], reasons: list[str], step_matched: dict[str, list[str]],
+              step_reasons: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """A flow's rows and reasons: its own tables and reasons after its steps' (a flow without its own: theirs)."""
+    return ({**step_matched, **matched} if matched else step_matched), (step_reasons + reasons if reasons else step_reasons)
+
+
 class CompiledPack:
     """One pack version, compiled once; evaluation is a pure function of (input, as_of)."""
 
@@ -242,7 +264,7 @@ class CompiledPack:
         steps: dict[str, str] | None = None
         step_matched: dict[str, list[str]] = {}
         step_reasons: list[str] = []
-        evaluate = self._evaluate if outputs is None else (self._partial.get(outputs) or self._evaluate_for(outputs))
+        evaluate = self.evaluator_for(outputs)
         try:
             if self._flow:
                 steps = {}
@@ -254,10 +276,18 @@ class CompiledPack:
             raise arithmetic_error(exc) from None
         if self._integer_outputs:
             check_integer_outputs(self._integer_outputs, output)
-        if steps is not None:  # a flow's own tables and reasons come after its steps' (a flow without its own: theirs)
-            matched = {**step_matched, **matched} if matched else step_matched
-            reasons = step_reasons + reasons if reasons else step_reasons
+        if steps is not None:
+            matched, reasons = flow_rows(matched, reasons, step_matched, step_reasons)
         return _new_tuple(Decision, (self.name, self.version, self.digest, as_of, output, matched, reasons, None, steps))
+
+    def evaluator_for(self, outputs: Wanted) -> Evaluate:
+        """The generated function deciding ``outputs`` (None: all); a flow's takes a step runner as third argument."""
+        return self._evaluate if outputs is None else (self._partial.get(outputs) or self._evaluate_for(outputs))
+
+    def check_output(self, output: dict[str, Any]) -> None:
+        """Raise as deciding does where a whole-number output is out of its range."""
+        if self._integer_outputs:
+            check_integer_outputs(self._integer_outputs, output)
 
     def _evaluate_traced(self, values: dict[str, Any], as_of: dt.date, pack_set: Any = None) -> Decision:
         """Every output, with what each derived value, table and step gave (a flow's steps traced too)."""
@@ -276,8 +306,7 @@ class CompiledPack:
         if self._integer_outputs:
             check_integer_outputs(self._integer_outputs, output)
         if steps is not None:
-            matched = {**step_matched, **matched} if matched else step_matched
-            reasons = step_reasons + reasons if reasons else step_reasons
+            matched, reasons = flow_rows(matched, reasons, step_matched, step_reasons)
         return Decision(self.name, self.version, self.digest, as_of, output, matched, reasons, log, steps)
 
     def _step_runner(self, as_of: dt.date, steps: dict[str, str], matched: dict[str, list[str]], reasons: list[str],
@@ -289,44 +318,52 @@ class CompiledPack:
             pack_set = self.pack_set
         if pack_set is None:
             raise DecisionError("flow-unbound", f"flow {self.key} is not served from a pack set")
-        if outputs is None:
-            step_outputs: list[Wanted] = self._served_step_outputs() if unread else [None] * len(self.ir.steps)
-        else:
-            found = self._step_outputs.get(outputs)
-            step_outputs = found if found is not None else self._step_outputs.setdefault(outputs, demanded(self.ir, outputs))
+        step_outputs = self.steps_wanted(outputs, unread)
         # read once an order, not once a step: each run_step is a handful of lookups around the step's own work
         flow_steps, plans, get, decide = self.ir.steps, self._step_plans, pack_set.get, pack_set.decide_step
 
         def run_step(index: int, values: dict[str, Any]) -> dict[str, Any]:
             step = flow_steps[index]
             pack = get(step.pack, step.version, as_of)
-            plan = plans.get((index, pack.digest))
-            if plan is None:  # a step version that breaks the contract raises here on every order, never planned
-                self._require_step_contract(index, pack, as_of)
-                plan = plans[(index, pack.digest)] = (self.trusted_step_inputs(index, pack), {})
-            trusted, names = plan
+            trusted, names = plans.get((index, pack.digest)) or self.step_plan(index, pack, as_of)
             try:
                 if traces is None:
                     decision = decide(pack, values, as_of, trusted, step_outputs[index])
                 else:
                     decision = pack.decide_step(values, as_of, trusted, trace=True)
                     traces[step.id] = decision.trace
-            except InputError as exc:
-                raise DecisionError("step-input", f"step {step.id!r} gave {pack.key} an invalid input: {exc.message}") from None
-            except DecisionError as exc:
-                raise DecisionError(exc.code, f"step {step.id!r} ({pack.key}): {exc.message}", exc.table) from None
+            except (InputError, DecisionError) as exc:
+                raise step_failure(step.id, pack.key, exc) from None
             steps[step.id] = pack.version
-            for table, rows in decision.matched.items():
-                name = names.get(table)
-                if name is None:
-                    name = names[table] = f"{step.id}.{table}"
-                matched[name] = rows
+            step_rows(step.id, names, decision.matched, matched)
             if decision.reasons:
                 reasons.extend(decision.reasons)
             output: dict[str, Any] = decision.output
             return output
 
         return run_step
+
+    def steps_wanted(self, outputs: Wanted, unread: bool = False) -> list[Wanted]:
+        """What each step must give the flow deciding ``outputs``; ``unread``: nothing but the flow reads the steps' outputs."""
+        if outputs is None:
+            return self._served_step_outputs() if unread else [None] * len(self.ir.steps)
+        found = self._step_outputs.get(outputs)
+        return found if found is not None else self._step_outputs.setdefault(outputs, demanded(self.ir, outputs))
+
+    def steps_read(self, outputs: Wanted) -> list[Wanted]:
+        """What the flow's code deciding ``outputs`` reads of each step's output, at most (None: the whole output)."""
+        return demanded(self.ir, frozenset(f.name for f in self.ir.outputs) if outputs is None else outputs)
+
+    def step_plan(self, index: int, pack: CompiledPack, as_of: dt.date) -> tuple[frozenset[str], dict[str, str]]:
+        """Step ``index`` run by ``pack``: the inputs it trusts, and its rows' names as step.table (filled as they fire).
+
+        A step version that breaks the flow's contract raises here on every order, never planned.
+        """
+        plan = self._step_plans.get((index, pack.digest))
+        if plan is None:
+            self._require_step_contract(index, pack, as_of)
+            plan = self._step_plans[(index, pack.digest)] = (self.trusted_step_inputs(index, pack), {})
+        return plan
 
     def _served_step_outputs(self) -> list[Wanted]:
         """What each step must give a flow deciding in full when nothing but the flow reads the steps' outputs.

@@ -13,6 +13,7 @@ from engine import jsonio
 from engine.compiled import CompiledPack, Decision
 from engine.demand import Wanted
 from replay.canonical import Stripped, strip
+from replay.joint import decide_flow_both
 from replay.kpis import Kpis
 from replay.orders import Checked
 from replay.specs import SpecPacks
@@ -58,13 +59,21 @@ def outcome(side: SpecPacks, pack: CompiledPack, admitted: Admitted, as_of: dt.d
             raise admitted
         d = pack.evaluate(admitted, as_of, outputs=outputs, pack_set=side)
     except ArbiterError as exc:
-        return {"decision": "error", "error": exc.code, "detail": exc.message, "matched": {}}
-    out = d.output
+        return shaped(pack, admitted, exc, kpis)
+    return shaped(pack, admitted, (d.output, d.matched, d.steps), kpis)
+
+
+def shaped(pack: CompiledPack, admitted: Admitted, ran: tuple[dict[str, Any], dict[str, list[str]], dict[str, str] | None] | ArbiterError,
+           kpis: Kpis | None) -> dict[str, Any]:
+    """An outcome of what ``pack`` decided (its output, rows and step versions) or the error it raised."""
+    if isinstance(ran, ArbiterError):
+        return {"decision": "error", "error": ran.code, "detail": ran.message, "matched": {}}
+    out, matched, steps = ran
     kept = kpis.outputs if kpis is not None and kpis.outputs else out
     name = (kpis.decision if kpis is not None else None) or "decision"
     # the rows stay per table (a line-level table lists one row per line): they are named,
     # table:row, only where a report needs them, not for every order
-    result: dict[str, Any] = {"decision": out.get(name, "decided"), "matched": d.matched, "steps": d.steps}
+    result: dict[str, Any] = {"decision": out.get(name, "decided"), "matched": matched, "steps": steps}
     if admitted.__class__ is Stripped:  # canonical fields this version does not declare, counted per version
         result["dropped"] = [f"{pack.name}@{pack.version} {f}" for f in admitted.dropped]
     for key in kept:
@@ -86,8 +95,12 @@ def decide_both(base: SpecPacks, cand: SpecPacks, name: str, value: Any, as_of: 
         if side.shared is not None:
             side.shared.clear()
     a_input = admit(a_pack, value)
-    b_input = a_input if b_pack.digest == a_pack.digest else admit(b_pack, value)
-    return outcome(base, a_pack, a_input, as_of, outputs, kpis), outcome(cand, b_pack, b_input, as_of, outputs, kpis)
+    if b_pack.digest != a_pack.digest:
+        return outcome(base, a_pack, a_input, as_of, outputs, kpis), outcome(cand, b_pack, admit(b_pack, value), as_of, outputs, kpis)
+    if a_pack.ir.steps and base.shared is not None and base.shared is cand.shared and not isinstance(a_input, ArbiterError):
+        a, b = decide_flow_both(a_pack, base, cand, a_input, as_of, outputs)  # one flow version: its code run once for both
+        return shaped(a_pack, a_input, a, kpis), shaped(a_pack, a_input, b, kpis)
+    return outcome(base, a_pack, a_input, as_of, outputs, kpis), outcome(cand, b_pack, a_input, as_of, outputs, kpis)
 
 
 def what_changed(a: dict[str, Any], b: dict[str, Any], base: SpecPacks, cand: SpecPacks) -> list[str]:

@@ -47,7 +47,7 @@ class SharedSteps:
             seen = self.decisions[key] = []
         else:
             for seen_as_of, seen_values, decision in seen:
-                if seen_as_of == as_of and _same_input(seen_values, values):
+                if seen_as_of == as_of and (seen_values is values or _same_input(seen_values, values)):
                     self.reused += 1
                     return decision
         partner = self.partner(pack)  # KeptSteps pairs only while both sides are decided

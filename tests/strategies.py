@@ -19,7 +19,7 @@ from rules import temporal
 __all__ = ["analysable_packs", "decided_values", "declaration_edits", "inputs_for", "jdm_requests", "jdm_spoiled_requests",
            "json_number_texts", "json_values",
            "jsonl_files", "metric_events", "object_for", "one_edit_versions", "outcome_pairs", "pricing_edits", "pricing_inputs",
-           "random_tables", "table_inputs", "temporal_values", "value_for"]
+           "random_tables", "table_inputs", "temporal_values", "value_for", "version_pins"]
 
 # Values a decision input may hold, valid or not: what a careless or hostile client sends.
 json_scalars = st.one_of(
@@ -674,3 +674,9 @@ jsonl_files = st.builds(
     st.lists(st.sampled_from([b'{"order_id":"A"}', b"", b"  ", b"\r", b'{"order_id":\r"C"}', b'{"order_id":"B"}\r', b"[1]", b"not json"]), max_size=30),
     st.sampled_from([b"", b"\n", b"\n\n"]),
 )
+
+
+@st.composite
+def version_pins(draw: st.DrawFn, versions: dict[str, list[str]]) -> dict[str, str]:
+    """Pins of some of ``versions``' packs, each to one of its versions (a pack left out runs its newest effective one)."""
+    return {name: draw(st.sampled_from(found)) for name, found in versions.items() if draw(st.booleans())}
