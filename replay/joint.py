@@ -102,11 +102,7 @@ def decide_flow_both(flow: CompiledPack, base: SpecPacks, cand: SpecPacks, value
         return output
 
     try:
-        try:
-            out, own, _ = evaluate(values, as_of, run_both)
-        except ArithmeticError as exc:
-            raise arithmetic_error(exc) from None
-        flow.check_output(out)
+        out, own = _run(flow, evaluate, values, as_of, run_both)
         a: Ran | ArbiterError = (out, flow_rows(own, [], matched_a, [])[0], steps_a)
     except ArbiterError as exc:
         a, joint = exc, False
@@ -149,11 +145,18 @@ def _alone(flow: CompiledPack, side: SpecPacks, values: dict[str, Any], as_of: d
         return output
 
     try:
-        try:
-            out, own, _ = evaluate(values, as_of, run_step)
-        except ArithmeticError as exc:
-            raise arithmetic_error(exc) from None
-        flow.check_output(out)
+        out, own = _run(flow, evaluate, values, as_of, run_step)
     except ArbiterError as exc:
         return exc
     return out, flow_rows(own, [], matched, [])[0], steps
+
+
+def _run(flow: CompiledPack, evaluate: Callable[..., Any], values: dict[str, Any], as_of: dt.date,
+         run_step: Callable[[int, dict[str, Any]], dict[str, Any]]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The flow's code run with ``run_step``: its output and its own rows, or the error deciding raises."""
+    try:
+        out, own, _ = evaluate(values, as_of, run_step)
+    except ArithmeticError as exc:
+        raise arithmetic_error(exc) from None
+    flow.check_output(out)
+    return out, own
