@@ -388,13 +388,29 @@ class CompiledPack:
         key = (index, pack.digest)
         missing = self._step_gaps.get(key)
         if missing is None:
-            everything = frozenset(f.name for f in self.ir.outputs)
-            read = demanded(self.ir, everything)[index] or frozenset()
-            missing = self._step_gaps[key] = sorted(read - {f.name for f in pack.ir.outputs})
+            missing = self._step_gaps[key] = self._step_gaps_of(index, pack)
         if missing:
             step = self.ir.steps[index]
             raise DecisionError("step-contract", f"on {as_of} step {step.id!r} runs {pack.key}, which has no output "
-                                f"{', '.join(missing)} that {self.key} reads; decide on a date inside {self.key}'s window")
+                                f"{', '.join(missing)} that {self.key} reads; pin a {pack.name} version that has it, or decide "
+                                f"on a date inside {self.key}'s window")
+
+    def _step_gaps_of(self, index: int, pack: CompiledPack) -> list[str]:
+        """What the flow reads of step ``index`` that ``pack`` does not declare: outputs, and fields of the records it lists.
+
+        A field read inside a listed record (``allocation.lines[].backorder_quantity``) counts too:
+        a version whose records lack it would fail in the flow's code as a server error.
+        """
+        everything = frozenset(f.name for f in self.ir.outputs)
+        read = demanded(self.ir, everything)[index] or frozenset()
+        declared = {f.name: f for f in pack.ir.outputs}
+        missing = sorted(read - declared.keys())
+        fields = step_fields(self.ir, list(self.ir.outputs), _listed_fields)[index]
+        for output, wanted in sorted(fields.items()):
+            listed = _listed_fields(declared[output]) if output in declared else None
+            if listed is not None:
+                missing += [f"{output}[].{field}" for field in sorted(wanted - set(listed))]
+        return missing
 
     def decide_step(self, values: dict[str, Any], as_of: dt.date, trusted: frozenset[str] = frozenset(),
                     outputs: Wanted = None, *, trace: bool = False) -> Decision:
