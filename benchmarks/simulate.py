@@ -284,8 +284,13 @@ def interleaved(bench: Bench, kinds: list[str], count: int, cluster: Any) -> dic
     for top, bottom in (("local_pool", "floor"), ("dask_2", "local_pool")):
         if top in runs and bottom in runs:
             ratios = [a["seconds"] / b["seconds"] for a, b in zip(runs[top], runs[bottom], strict=True)]
-            results[f"{top}_over_{bottom}"] = {"median": round(statistics.median(ratios), 2), "rounds": [round(x, 2) for x in ratios]}
+            results[f"{top}_over_{bottom}"] = ratio_summary(ratios)
     return results
+
+
+def ratio_summary(ratios: list[float]) -> dict[str, Any]:
+    """The rounds' ratios and their median, unrounded: a verdict on a ratio rounded to 0.70 called 0.705 met."""
+    return {"median": statistics.median(ratios), "rounds": ratios}
 
 
 def cached(bench: Bench, count: int, other: specs.Spec) -> dict[str, Any]:
@@ -305,7 +310,7 @@ def cached(bench: Bench, count: int, other: specs.Spec) -> dict[str, Any]:
         results[kind]["rounds_s"] = [run["seconds"] for run in found]
     for kind in ("cache_warm", "cache_warm_both"):
         ratios = [a["seconds"] / b["seconds"] for a, b in zip(runs[kind], runs["cache_cold"], strict=True)]
-        results[f"{kind}_over_cache_cold"] = {"median": round(statistics.median(ratios), 2), "rounds": [round(x, 2) for x in ratios]}
+        results[f"{kind}_over_cache_cold"] = ratio_summary(ratios)
     return results
 
 
@@ -384,14 +389,14 @@ def print_targets(results: dict[str, Any]) -> None:
         verdict = "" if target is None else f"  target <= {target}x: {'met' if found['median'] <= target else 'MISSED'}"
         if verdict and len(found["rounds"]) < 3:
             verdict += f" ({len(found['rounds'])} round: indicative only)"  # one ratio on a shared machine is not a verdict
-        print(f"  {label:<50} {found['median']:5.2f}x{verdict}  (rounds {', '.join(f'{x:.2f}' for x in found['rounds'])})")
+        print(f"  {label:<50} {found['median']:6.3f}x{verdict}  (rounds {', '.join(f'{x:.3f}' for x in found['rounds'])})")
     warm, plain = results.get("cache_warm"), results.get("local_pool")
     if warm and plain:  # the cold run also writes both sides' outcomes, so warm/cold alone flatters the cache
         ratio = statistics.median(warm["rounds_s"]) / statistics.median(plain["rounds_s"])
-        print(f"  {'cache warm / local pool (no cache)':<50} {ratio:5.2f}x  (below 1: the cache saves work over none at all)")
+        print(f"  {'cache warm / local pool (no cache)':<50} {ratio:6.3f}x  (below 1: the cache saves work over none at all)")
     one, two = results.get("dask_1"), results.get("dask_2")
     if one and two:
-        print(f"  {'dask, 1 worker / dask, 2 workers':<50} {one['seconds'] / two['seconds']:5.2f}x  (what a second worker gains)")
+        print(f"  {'dask, 1 worker / dask, 2 workers':<50} {one['seconds'] / two['seconds']:6.3f}x  (what a second worker gains)")
         print(f"  cluster start (not in the times above): 2 workers {two['cluster_start_s']} s, 1 worker {one['cluster_start_s']} s")
 
 
