@@ -80,7 +80,7 @@ class Generator:
         self.lines: list[str] = []
         self.indent = 1
         self.constants: dict[str, Any] = {}
-        self._constant_ids: dict[tuple[type, Any], str] = {}
+        self._constant_ids: dict[tuple[type, Any, str], str] = {}
         self.names: dict[int, str] = {}
         self.column_var: str | None = None
         self.table_count = 0
@@ -105,7 +105,8 @@ class Generator:
         self.lines.append("    " * self.indent + line)
 
     def constant(self, value: Any) -> str:
-        key = (type(value), value)
+        # equal is not enough: Decimal("0.010") == Decimal("0.01") == 0, yet each keeps its own scale
+        key = (type(value), value, repr(value))
         if key not in self._constant_ids:
             name = f"K{len(self._constant_ids)}"
             self._constant_ids[key] = name
