@@ -1014,7 +1014,6 @@ class Generator:
             return False
         if self._read is None:
             nodes = evaluated(self.pack, self.outputs)
-            nodes += [n for section in self.pack.sections for c in section.carries for n in [*s.walk(c.init), *s.walk(c.next)]]
             self._read = {id(n.symbol) for n in nodes if isinstance(n, s.Name) and n.symbol is not None}
             self._read |= {id(f.source) for f in self.outputs if f.source is not None}
             self._read |= {id(symbol) for section in self.pack.sections for symbol in section.keep}

@@ -74,6 +74,7 @@ def evaluated(pack: PackIR, outputs: list[FieldDef], skipped_rollups: frozenset[
         roots += [*step.inputs.values(), *([step.when] if step.when is not None else [])]
     for section in pack.sections:
         roots += [section.over, *(d.expr for d in [*section.derives, *section.after])]
+        roots += [n for carry in section.carries for n in (carry.init, carry.next)]
     for table in pack.all_tables:
         roots += [c.expr for c in table.columns] + [n for row in table.rows for n in [*row.tests, *row.outputs, *row.reason_values]]
         roots += table.default or []

@@ -106,3 +106,16 @@ def test_two_step_outputs_agree_on_what_the_flow_reads_written_alike(x: dict[str
     """Only the fields read count; 1.0 against 1.00, 1 against True or Decimal(1), a missing field: not the same."""
     from operator import itemgetter
     assert joint.agree(None if read is None else itemgetter(*read), x, y) is agreed
+
+
+def test_a_step_field_read_only_by_a_carry_parts_the_sides() -> None:
+    """A flow whose carry starts at a step's output: the candidate's limit is its own, not the baseline's (19 against 9)."""
+    packs = require_pack_set(ROOT / "tests" / "packs" / "joint_carry")
+    day = dt.date(2026, 6, 1)
+    order = {"n": 1, "lines": [{"qty": 1}, {"qty": 2}]}
+    alone = decide_both(SpecPacks(packs, {"cap": "1.0.0"}, day), SpecPacks(packs, {"cap": "2.0.0"}, day), "flow", order, day)
+    shared = SharedSteps()
+    base, cand = SpecPacks(packs, {"cap": "1.0.0"}, day, shared), SpecPacks(packs, {"cap": "2.0.0"}, day, shared)
+    shared.pair(base, cand)
+    assert decide_both(base, cand, "flow", order, day) == alone
+    assert (alone[0]["total"], alone[1]["total"]) == (19, 9)
