@@ -308,12 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_cache_prune(args: argparse.Namespace) -> int:
     """Remove an outcome cache's stale folders and say which, with the bytes freed."""
-    gone = prune_cache(Path(args.dir), args.keep_days, args.keep_latest, args.dry_run)
+    gone, failed = prune_cache(Path(args.dir), args.keep_days, args.keep_latest, args.dry_run)
     for folder in gone:
         print(f"{'would remove' if args.dry_run else 'removed'} {folder.path} ({folder.size:,} bytes, last used "
               f"{dt.datetime.fromtimestamp(folder.used, dt.UTC):%Y-%m-%d %H:%M} UTC)")
+    for folder, why in failed:
+        print(f"simulate: could not remove {folder.path}: {why}", file=sys.stderr)
     print(f"{len(gone)} folder(s), {sum(f.size for f in gone):,} bytes {'to free' if args.dry_run else 'freed'}", file=sys.stderr)
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ folders named as the cache names them are looked at; anything else in DIR is lef
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import time
@@ -34,11 +35,16 @@ def folders(cache: Path) -> list[Folder]:
     """The cache's folders, each with its last use and size; a DIR that is no folder is bad input."""
     if not cache.is_dir():
         raise BadInput(f"{cache}: no such cache folder")
-    found = [_folder(p, "sides") for p in cache.iterdir() if p.is_dir() and _SIDE.fullmatch(p.name)]
+    # a link is never the cache's own: removing what it points to could reach outside DIR
+    found = [_folder(p, "sides") for p in cache.iterdir() if _own(p) and _SIDE.fullmatch(p.name)]
     steps = cache / "steps"
-    if steps.is_dir():
-        found += [_folder(p, f"steps/{m['pack']}") for p in steps.iterdir() if p.is_dir() and (m := _STEP.fullmatch(p.name))]
+    if _own(steps):
+        found += [_folder(p, f"steps/{m['pack']}") for p in steps.iterdir() if _own(p) and (m := _STEP.fullmatch(p.name))]
     return found
+
+
+def _own(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
 
 
 def _folder(path: Path, group: str) -> Folder:
@@ -50,8 +56,10 @@ def stale(found: list[Folder], keep_days: float | None, keep_latest: int | None,
     """The folders to remove: those neither used within ``keep_days`` nor among the ``keep_latest`` last used of their group."""
     if keep_days is None and keep_latest is None:
         raise BadInput("cache prune needs --keep-days N or --keep-latest K (or both: a folder either keeps stays)")
-    if (keep_days is not None and keep_days < 0) or (keep_latest is not None and keep_latest < 0):
-        raise BadInput("--keep-days and --keep-latest take a number of 0 or more")
+    if keep_days is not None and not (math.isfinite(keep_days) and keep_days >= 0):
+        raise BadInput(f"--keep-days takes a number of days, 0 or more, not {keep_days}")
+    if keep_latest is not None and keep_latest < 1:
+        raise BadInput("--keep-latest takes 1 or more: 0 would remove every folder, a running replay's too")
     kept: set[Path] = set()
     if keep_days is not None:
         kept |= {f.path for f in found if now - f.used <= keep_days * 86400}
@@ -62,15 +70,23 @@ def stale(found: list[Folder], keep_days: float | None, keep_latest: int | None,
     return sorted((f for f in found if f.path not in kept), key=lambda f: f.path)
 
 
-def prune(cache: Path, keep_days: float | None, keep_latest: int | None, dry_run: bool = False) -> list[Folder]:
-    """Remove the stale folders (and staging files a dead run left); the folders removed, or that would be with ``dry_run``."""
+def prune(cache: Path, keep_days: float | None, keep_latest: int | None,
+          dry_run: bool = False) -> tuple[list[Folder], list[tuple[Folder, str]]]:
+    """Remove the stale folders (and staging files a dead run left).
+
+    The folders removed (or that would be, with ``dry_run``), and those that could not be, with why.
+    """
     now = time.time()
     found = folders(cache)
     gone = stale(found, keep_days, keep_latest, now)
+    failed: list[tuple[Folder, str]] = []
     if not dry_run:
         for folder in gone:
-            shutil.rmtree(folder.path, ignore_errors=True)
+            try:
+                shutil.rmtree(folder.path)
+            except OSError as exc:
+                failed.append((folder, exc.strerror or str(exc)))
         for staging in (s for f in found if f not in gone for s in f.path.glob("*.tmp")):
             if now - staging.stat().st_mtime > STAGING_HOURS * 3600:
                 staging.unlink(missing_ok=True)
-    return gone
+    return [f for f in gone if f not in {g for g, _ in failed}], failed

@@ -425,7 +425,6 @@ PRUNES = [  # (options, the folders left, how many listed), over sides a (1 day 
     (["--keep-days", "45"], {"a", "b", "c", "p1"}, 2),
     (["--keep-latest", "1"], {"a", "p1", "al"}, 3),
     (["--keep-latest", "2"], {"a", "b", "p1", "p2", "al"}, 1),
-    (["--keep-latest", "0"], set(), 6),
     (["--keep-days", "3", "--keep-latest", "2"], {"a", "b", "p1", "p2", "al"}, 1),
     (["--keep-days", "45", "--dry-run"], {"a", "b", "c", "p1", "p2", "al"}, 2),
 ]
@@ -459,6 +458,46 @@ def test_prune_without_a_rule_or_folder_is_exit_2(tmp_path: Path, capsys: pytest
     assert simulate_main(["cache", "prune", str(tmp_path / "none"), "--keep-days", "1"]) == 2
     assert "no such cache folder" in capsys.readouterr().err
     assert (tmp_path / ("a" * 32)).is_dir()
+
+
+@pytest.mark.parametrize("options", [["--keep-days", "nan"], ["--keep-days", "inf"], ["--keep-days", "-1"], ["--keep-latest", "0"]])
+def test_prune_refuses_a_rule_that_keeps_nothing_or_no_number(tmp_path: Path, options: list[str],
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """--keep-days nan (which kept nothing) or --keep-latest 0 (every folder, a running replay's too): exit 2, nothing removed."""
+    (tmp_path / ("a" * 32)).mkdir()
+    assert simulate_main(["cache", "prune", str(tmp_path), *options]) == 2
+    assert "--keep-" in capsys.readouterr().err
+    assert (tmp_path / ("a" * 32)).is_dir()
+
+
+def test_prune_leaves_links_and_says_what_it_could_not_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A link named as a cache folder (or a linked steps folder) is not followed; a folder rmtree fails on is said, exit 1."""
+    cache, elsewhere = tmp_path / "cache", tmp_path / "elsewhere"
+    for folder in (elsewhere / ("b" * 32), elsewhere / ("pricing-1.0.0-" + "1" * 16), cache / ("a" * 32)):
+        folder.mkdir(parents=True)
+        SideCache(folder.parent, folder.name).write(0, {"k": b"{}"})
+        _aged(folder, 9)
+    (cache / ("b" * 32)).symlink_to(elsewhere / ("b" * 32))
+    (cache / "steps").symlink_to(elsewhere)
+    assert simulate_main(["cache", "prune", str(cache), "--keep-days", "1"]) == 0
+    assert (elsewhere / ("b" * 32)).is_dir()
+    assert (elsewhere / ("pricing-1.0.0-" + "1" * 16)).is_dir()
+    assert not (cache / ("a" * 32)).exists()
+    assert capsys.readouterr().out.count("removed") == 1
+    (cache / ("c" * 32)).mkdir()
+    SideCache(cache, "c" * 32).write(0, {"k": b"{}"})
+    _aged(cache / ("c" * 32), 9)
+
+    def refused(path: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("replay.prune.shutil.rmtree", refused)
+    assert simulate_main(["cache", "prune", str(cache), "--keep-days", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "could not remove" in captured.err
+    assert "Permission denied" in captured.err
+    assert "removed" not in captured.out
 
 
 def test_the_deciding_files_are_every_module_the_deciding_ones_import() -> None:
