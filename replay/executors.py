@@ -135,14 +135,15 @@ def _on_worker(digest: str, initializer: Initializer, setup: tuple[Any, ...], wo
 
 
 @contextlib.contextmanager
-def _environ_kept() -> Iterator[None]:
-    """This process's environment as it was, whatever Dask sets in it meanwhile.
+def _environ_kept(kept: dict[str, str]) -> Iterator[None]:
+    """This process's environment put back to ``kept``, whatever Dask sets in it meanwhile.
 
     A local cluster's nannies run in this process and write their workers' variables
-    (``MALLOC_TRIM_THRESHOLD_``, ``OMP_NUM_THREADS``, ...) into its ``os.environ`` before starting
-    each worker: every process it started afterwards inherited them. The workers keep theirs.
+    (``MALLOC_TRIM_THRESHOLD_``, ``OMP_NUM_THREADS``, ``PYTHONHASHSEED``, ...) into its ``os.environ``
+    each time they start a worker, restarts included: every process it started afterwards
+    inherited them. ``kept`` is taken once, before the cluster starts, so a value a restart
+    wrote is never taken for this process's own. The workers keep theirs.
     """
-    kept = dict(os.environ)
     try:
         yield
     finally:
@@ -160,6 +161,7 @@ class DaskExecutor:
         self.timeout = timeout
         self.cluster: Any = None
         self.client: Any = None
+        self._environ = dict(os.environ)  # taken again as the cluster starts: the environment to put back
 
     def __enter__(self) -> DaskExecutor:
         try:
@@ -169,7 +171,8 @@ class DaskExecutor:
         if self.scheduler is None:
             import dask
 
-            with dask.config.set(QUIET), _environ_kept():
+            self._environ = dict(os.environ)
+            with dask.config.set(QUIET), _environ_kept(self._environ):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                             dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
         try:
@@ -187,7 +190,7 @@ class DaskExecutor:
             self.client.close()
             self.client = None
         if self.cluster is not None:
-            with _environ_kept():  # a nanny restarting a worker as the cluster stops sets them again
+            with _environ_kept(self._environ):  # a nanny restarting a worker as the cluster stops sets them again
                 self.cluster.close()
             self.cluster = None
 
