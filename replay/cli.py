@@ -20,6 +20,7 @@ import argparse
 import csv
 import datetime as dt
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -160,8 +161,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         compared = {"pack": args.pack, "baseline": args.baseline, "candidate": args.candidate, "effective_on": effective_on,
                     "reason": reason, "warnings": unused(tally.versions("candidate"), tally.roots["candidate"], baseline, candidate, args.pack)
                     + outside_windows(tally.days, (baseline, candidate), args.pack) + repeated(tally.ids)}
-        command = (f"python simulate.py order --orders {args.orders} --pack {args.pack} --baseline '{args.baseline}' "
-                   f"--candidate '{args.candidate}' --effective-on {effective_on.isoformat()}")
+        command = shlex.join(["python", "simulate.py", "order", "--orders", str(args.orders), "--pack", args.pack,
+                              "--baseline", args.baseline, "--candidate", args.candidate,
+                              "--effective-on", effective_on.isoformat()])
         rows = {"baseline": baseline.all_rows(args.pack), "candidate": candidate.all_rows(args.pack)}
         versions = {"baseline": resolved(baseline, args.pack), "candidate": resolved(candidate, args.pack)}
         result = build(tally, compared, diff, rows, command)

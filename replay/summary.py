@@ -7,6 +7,7 @@ row coverage. Only plain JSON values: the reports render it, never Python reprs.
 
 from __future__ import annotations
 
+import shlex
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +32,7 @@ def causes(t: Tally, command: str) -> list[dict[str, Any]]:
                     "price_effect": _money(c.price),
                     "decision_effect": {t_: _money(v) for t_, v in sorted(c.moved.items())},
                     "examples": c.examples,
-                    "command": f"{command} --order-id {c.examples[0]}" if c.examples else ""})
+                    "command": f"{command} --order-id {shlex.quote(c.examples[0])}" if c.examples else ""})
     return out
 
 

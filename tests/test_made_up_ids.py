@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 
 import pytest
 
@@ -10,7 +11,8 @@ from engine import jsonio
 from replay import orders as order_io
 from replay import run, specs
 from replay.caveats import repeated
-from replay.tally import Tally
+from replay.summary import causes
+from replay.tally import Cause, Tally
 from rules.errors import MalformedRequest
 from tests.conftest import PACKS, ROOT
 
@@ -49,3 +51,13 @@ def test_an_id_in_the_made_up_form_is_refused_at_its_line() -> None:
     assert order_io.parse_record((2, line()))[0] == order_io.unnamed(2)
     assert order_io.parse_record((2, line(None)))[0] == order_io.unnamed(2)
     assert order_io.parse_record((5, line("line-2")))[0] == "line-2"
+
+
+@pytest.mark.parametrize("order_id", ["(no id) line 7", "O'Brien & Co; 7", "plain-7"])
+def test_a_cause_s_command_gives_the_order_id_back_to_the_shell(order_id: str) -> None:
+    """The command each cause prints quotes its example id: shell-split, it gives the id back whole."""
+    tally = Tally()
+    tally.causes["credit@1.1.0 limits"] = Cause(orders=1, examples=[order_id])
+    [cause] = causes(tally, "python simulate.py order --orders o.jsonl")
+    words = shlex.split(cause["command"])
+    assert words[words.index("--order-id") + 1] == order_id
