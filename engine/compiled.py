@@ -142,6 +142,17 @@ def step_failure(step: str, pack: str, exc: InputError | DecisionError) -> Decis
     return DecisionError(exc.code, f"step {step!r} ({pack}): {exc.message}", exc.table)
 
 
+def missing_step_field(flow: str, exc: KeyError, as_of: dt.date) -> DecisionError:
+    """What a flow raises where its code read a field a step's version did not give.
+
+    The step contract is checked before a step runs (``_require_step_contract``), but only for
+    outputs and the fields of the records a flow lists; a field read deeper (a record's record,
+    records read whole) is refused here, by name, rather than failing as a server error.
+    """
+    return DecisionError("step-contract", f"on {as_of} {flow} reads {exc.args[0]!r} of a step whose version gives no "
+                         "such field; pin a version that has it, or decide on a date inside the flow's window")
+
+
 def step_rows(step: str, names: dict[str, str], rows: dict[str, list[str]], matched: dict[str, list[str]]) -> None:
     """A step's fired rows added to its flow's ``matched`` as step.table (``names`` keeps each name made)."""
     for table, ids in rows.items():
@@ -274,6 +285,10 @@ class CompiledPack:
                 output, matched, reasons = evaluate(values, as_of)
         except ArithmeticError as exc:
             raise arithmetic_error(exc) from None
+        except KeyError as exc:
+            if not self._flow:
+                raise
+            raise missing_step_field(self.key, exc, as_of) from None
         if self._integer_outputs:
             check_integer_outputs(self._integer_outputs, output)
         if steps is not None:
@@ -303,6 +318,10 @@ class CompiledPack:
             output, matched, reasons = self._traced_function()(values, as_of, log, *extra)
         except ArithmeticError as exc:
             raise arithmetic_error(exc) from None
+        except KeyError as exc:
+            if not self._flow:
+                raise
+            raise missing_step_field(self.key, exc, as_of) from None
         if self._integer_outputs:
             check_integer_outputs(self._integer_outputs, output)
         if steps is not None:

@@ -26,7 +26,15 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-from engine.compiled import CompiledPack, Decision, arithmetic_error, flow_rows, step_failure, step_rows
+from engine.compiled import (
+    CompiledPack,
+    Decision,
+    arithmetic_error,
+    flow_rows,
+    missing_step_field,
+    step_failure,
+    step_rows,
+)
 from engine.demand import Wanted
 from replay.specs import SpecPacks
 from rules.errors import ArbiterError, DecisionError, InputError
@@ -158,5 +166,7 @@ def _run(flow: CompiledPack, evaluate: Callable[..., Any], values: dict[str, Any
         out, own, _ = evaluate(values, as_of, run_step)
     except ArithmeticError as exc:
         raise arithmetic_error(exc) from None
+    except KeyError as exc:
+        raise missing_step_field(flow.key, exc, as_of) from None
     flow.check_output(out)
     return out, own

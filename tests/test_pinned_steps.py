@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from engine.registry import require_pack_set
+from replay.decide import decide_both
+from replay.shared import SharedSteps
+from replay.specs import SpecPacks
 from tests.conftest import PACKS, ROOT
 
 STEP_PACKS = ("pricing", "credit", "allocation", "exception_routing")
@@ -44,3 +49,27 @@ def test_a_field_missing_from_a_listed_record_names_the_field() -> None:
     assert r.json()["code"] == "step-contract"
     assert "lines[].backorder_quantity" in r.json()["detail"]
     assert "allocation@1.0.0" in r.json()["detail"]
+
+
+def test_a_field_read_deeper_than_the_contract_check_sees_is_a_step_contract_refusal() -> None:
+    """A flow looping over a step's records reads 'weight', which src 1.0.0's lack: a 422 naming it, not a 500."""
+    client = TestClient(create_app(ROOT / "tests" / "packs" / "deep_step_read"), raise_server_exceptions=False)
+    for trace in ("false", "true"):
+        refused = client.post(f"/v1/decisions/flow?versions=src@1.0.0&as_of=2026-06-01&trace={trace}", json={"n": 1})
+        assert refused.status_code == 422
+        assert refused.json()["code"] == "step-contract"
+        assert "'weight'" in refused.json()["detail"]
+    decided = client.post("/v1/decisions/flow?versions=src@2.0.0&as_of=2026-06-01", json={"n": 1})
+    assert decided.json()["output"] == {"total": 50}
+
+
+def test_a_replay_of_both_sides_in_one_flow_run_refuses_that_side_alone() -> None:
+    """Replayed in one flow run for both sides, the side running src 1.0.0 is refused as step-contract; the other decides."""
+    packs = require_pack_set(ROOT / "tests" / "packs" / "deep_step_read")
+    day = dt.date(2026, 6, 1)
+    shared = SharedSteps()
+    base, cand = SpecPacks(packs, {"src": "1.0.0"}, day, shared), SpecPacks(packs, {"src": "2.0.0"}, day, shared)
+    shared.pair(base, cand)
+    a, b = decide_both(base, cand, "flow", {"n": 1}, day)
+    assert (a["decision"], a["error"]) == ("error", "step-contract")
+    assert b["total"] == 50
