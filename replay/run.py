@@ -74,8 +74,12 @@ def _init_worker(baseline: Spec, candidate: Spec, effective_on: dt.date, pack: s
 
 
 def _side(spec: Spec, effective_on: dt.date, backend: str, shared: SharedSteps) -> SpecPacks:
-    """A side's packs: the folder as the parent loaded it, inherited (``replay.handover``), else loaded here."""
-    if spec.packs is None:
+    """A side's packs: the folder as the parent loaded it, inherited (``replay.handover``), else loaded here.
+
+    Packs the parent compiled on another backend than this replay's are not used: the cache
+    files outcomes under the backend asked for, so it must be the one that decides.
+    """
+    if spec.packs is None or any(p.backend.name != backend for p in spec.packs):
         return load_spec(spec, effective_on, backend, shared)
     if spec.text == LOGGED:
         return Production(spec.packs, {}, effective_on, shared)

@@ -12,6 +12,7 @@ import pytest
 
 from replay import attribution, pool, run, specs
 from replay.handover import handover
+from replay.shared import SharedSteps
 from replay.tally import Tally
 from tests.conftest import PACKS
 from tests.test_replay_memory import changed_orders
@@ -89,3 +90,13 @@ def test_work_in_this_process_or_without_loaded_folders_is_handed_nothing() -> N
     bare = dataclasses.replace(base, packs=None)
     assert handover(bare, cand, DAY, "order", "fork") is None
     assert specs.packed(base).packs is None  # what goes to a worker elsewhere never carries this process's objects
+
+
+def test_packs_loaded_on_another_backend_are_not_the_ones_deciding() -> None:
+    """A side handed the native backend's packs, replayed on durable, is loaded again on durable (the cache files it so)."""
+    pytest.importorskip("durable", reason="the durable extra is part of scripts/setup")
+    base, _, loaded, _ = loaded_specs()
+    assert run._side(base, DAY, "native", SharedSteps()).packs is loaded.packs
+    on_durable = run._side(base, DAY, "durable", SharedSteps()).packs
+    assert on_durable is not loaded.packs
+    assert "durable" in {p.backend.name for p in on_durable}  # those durable_rules cannot run stay native, said at load
