@@ -116,11 +116,16 @@ def test_the_bundled_versions_paired_decide_their_tests_as_alone(name: str, x: s
             assert_paired_as_alone(a, b, values, day)
 
 
-def test_what_both_pricing_versions_compute_alike_is_computed_once() -> None:
-    """Pricing 1.0.0 against 2.0.0: the contract price and the quantity break run once a line, the ceiling twice."""
+def pricing_pair_source() -> str:
+    """The merged source of pricing 1.0.0 and 2.0.0 deciding what a replay reads of pricing."""
     packs = require_pack_set(PACKS)
     a, b = packs.get("pricing", "1.0.0"), packs.get("pricing", "2.0.0")
-    source, _ = merge_sources(generate(a.ir, outputs=PRICED), generate(b.ir, outputs=PRICED))
+    return merge_sources(generate(a.ir, outputs=PRICED), generate(b.ir, outputs=PRICED))[0]
+
+
+def test_what_both_pricing_versions_compute_alike_is_computed_once() -> None:
+    """Pricing 1.0.0 against 2.0.0: the contract price and the quantity break run once a line, the ceiling twice."""
+    source = pricing_pair_source()
     assert source.count(".get((v0, _it1['sku']))") == 1  # the contract price lookup by (customer, sku)
     assert source.count("if c1_0 >= 1000:") == 1
     assert source.count("30 if _KA11 < ") == 1  # the ceiling compared as a Decimal constant
@@ -129,9 +134,7 @@ def test_what_both_pricing_versions_compute_alike_is_computed_once() -> None:
 
 def test_rows_both_pricing_versions_fire_alike_are_recorded_once() -> None:
     """Pricing 1.0.0 against 2.0.0: the price source and quantity break rows go into one list; the promotions (dated otherwise) into two."""
-    packs = require_pack_set(PACKS)
-    a, b = packs.get("pricing", "1.0.0"), packs.get("pricing", "2.0.0")
-    source, _ = merge_sources(generate(a.ir, outputs=PRICED), generate(b.ir, outputs=PRICED))
+    source = pricing_pair_source()
     assert "matched_b['price_source'] = _hits0_0_b = _hits0_0\n" in source
     assert "matched_b['quantity_break'] = _hits0_1_b = _hits0_1\n" in source
     assert "matched_b['promotion'] = _hits0_2_b = []\n" in source
@@ -252,8 +255,6 @@ def test_lists_are_the_same_items_only_when_they_hold_the_same_objects_in_order(
 
 def test_the_candidates_total_is_the_baselines_when_its_lines_are_the_same_objects() -> None:
     """Pricing 1.0.0 against 2.0.0: a total folds the candidate's list only when its items are not the baseline's; a line's discount is guarded by identity."""
-    packs = require_pack_set(PACKS)
-    a, b = packs.get("pricing", "1.0.0"), packs.get("pricing", "2.0.0")
-    source, _ = merge_sources(generate(a.ir, outputs=PRICED), generate(b.ir, outputs=PRICED))
+    source = pricing_pair_source()
     assert "r_0_b = r_0 if same_items(_f0_b, _f0) else exact_sum(_f0_b)" in source
     assert "a0_3_b = a0_3 if a0_1_b is a0_1 else " in source
